@@ -1,0 +1,1 @@
+"""The box daemon: config, the offline store, the domain (modes, catalog, journal) and the core loop."""

@@ -1,0 +1,1 @@
+"""Simulated devices and shops: product code shared by the tests and the demo."""

@@ -1,0 +1,3 @@
+from tillbridge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per `tillbridge` subcommand, each with `register(subparsers)`."""
