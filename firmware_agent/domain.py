@@ -1,0 +1,168 @@
+"""What a scan means, as plain functions of (state, input) -> outcome. No I/O, no store, no clock.
+
+The core loop looks the product up, calls these functions, then carries the decided facts out in one
+transaction. Keeping the decision pure makes every rule here a one-line test.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from firmware_agent.store.records import ProductRecord
+
+
+class Mode(enum.StrEnum):
+    SALE = "sale"  # stock - qty
+    RECEIVE = "receive"  # stock + qty
+    COUNT = "count"  # stock := what was counted since count mode began
+    LOOKUP = "lookup"  # no change; show price and stock
+
+
+class Feedback(enum.Enum):
+    """How the box acknowledges a scan: a beep and an LED blink per kind."""
+
+    OK = "ok"
+    INFO = "info"  # lookup, mode change, quantity prefix
+    WARN = "warn"  # recorded, but look at it: unknown barcode, negative stock, no weight
+    ERROR = "error"  # not recorded
+
+
+@dataclass(frozen=True)
+class BoxState:
+    mode: Mode = Mode.SALE
+    quantity: int = 1  # a pending quantity prefix multiplies the next scan
+    returning: bool = False  # a pending "return" prefix turns the next sale into a return
+
+
+# ---- facts: what the core loop writes --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockMove:
+    kind: str  # "sale", "return", "receive", "adjust"
+    sku: str
+    delta: int  # in the product's base unit: units, or grams for weighed products
+    barcode: str
+    weight_g: int | None = None
+    price_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class Counted:
+    sku: str
+    qty: int
+    barcode: str
+
+
+@dataclass(frozen=True)
+class ModeChanged:
+    mode: Mode
+    previous: Mode
+    source: str  # "barcode", "button", "remote"
+
+
+@dataclass(frozen=True)
+class UnknownBarcode:
+    raw: str
+    mode: Mode
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderCollected:
+    order_id: str
+    pickup_code: str
+
+
+Fact = StockMove | Counted | ModeChanged | UnknownBarcode | OrderCollected
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: BoxState
+    facts: tuple[Fact, ...] = ()
+    feedback: Feedback = Feedback.OK
+    message: str = ""
+
+
+# ---- decisions -------------------------------------------------------------------------------------
+
+
+def change_mode(state: BoxState, mode: Mode, source: str) -> Outcome:
+    """Switch modes; pending prefixes are dropped so they never leak into the new mode."""
+    cleared = BoxState(mode=mode)
+    if mode == state.mode:
+        return Outcome(cleared, feedback=Feedback.INFO, message=f"mode {mode} (unchanged)")
+    return Outcome(cleared, (ModeChanged(mode, state.mode, source),), Feedback.INFO, f"mode {mode}")
+
+
+def set_quantity(state: BoxState, quantity: int) -> Outcome:
+    return Outcome(
+        replace(state, quantity=quantity), feedback=Feedback.INFO, message=f"next scan ×{quantity}"
+    )
+
+
+def cancel_prefixes(state: BoxState) -> Outcome:
+    return Outcome(replace(state, quantity=1, returning=False), feedback=Feedback.INFO, message="cancelled")
+
+
+def mark_return(state: BoxState) -> Outcome:
+    return Outcome(replace(state, returning=True), feedback=Feedback.INFO, message="next scan is a return")
+
+
+def collect_order(state: BoxState, order_id: str, pickup_code: str) -> Outcome:
+    """A customer's pickup code was scanned at the till: the online order is handed over."""
+    fact = OrderCollected(order_id, pickup_code)
+    return Outcome(
+        replace(state, quantity=1, returning=False), (fact,), message=f"order {order_id} collected"
+    )
+
+
+def unknown(state: BoxState, raw: str, reason: str) -> Outcome:
+    """Unknown or unreadable scans are kept, never dropped: someone may add the product later."""
+    fresh = replace(state, quantity=1, returning=False)
+    return Outcome(fresh, (UnknownBarcode(raw, state.mode, reason),), Feedback.WARN, f"unknown: {reason}")
+
+
+def product_scanned(
+    state: BoxState,
+    product: ProductRecord,
+    barcode: str,
+    *,
+    weight_g: int | None = None,
+    price_cents: int | None = None,
+) -> Outcome:
+    """A known product was scanned: what it does depends on the mode and the pending prefixes."""
+    fresh = replace(state, quantity=1, returning=False)
+    if state.mode is Mode.LOOKUP:
+        return Outcome(fresh, feedback=Feedback.INFO, message=_describe(product))
+    qty, warning = _quantity(state, product, weight_g)
+    if state.mode is Mode.COUNT:
+        return Outcome(fresh, (Counted(product.sku, qty, barcode),), message=f"counted {product.name}")
+    kind, delta = _movement(state, qty)
+    move = StockMove(kind, product.sku, delta, barcode, weight_g, price_cents)
+    feedback = Feedback.WARN if warning or product.stock + delta < 0 else Feedback.OK
+    return Outcome(fresh, (move,), feedback, warning or f"{kind} {product.name}")
+
+
+def _quantity(state: BoxState, product: ProductRecord, weight_g: int | None) -> tuple[int, str]:
+    """Units for counted products; grams for weighed ones, which need a weight from the label or scale."""
+    if product.unit != "kg":
+        return state.quantity, ""
+    if weight_g is None:
+        return 0, f"{product.name} is sold by weight but no weight came with the scan"
+    return weight_g * state.quantity, ""
+
+
+def _movement(state: BoxState, qty: int) -> tuple[str, int]:
+    if state.mode is Mode.RECEIVE:
+        return "receive", qty
+    if state.returning:
+        return "return", qty
+    return "sale", -qty
+
+
+def _describe(product: ProductRecord) -> str:
+    unit = "g" if product.unit == "kg" else ""
+    return f"{product.name}: {product.price_cents / 100:.2f}, stock {product.stock}{unit}"

@@ -1,0 +1,55 @@
+"""Carrying a decided fact out against the store: the stock change and its journal entry, together.
+
+Called inside the core loop's transaction, so a fact is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firmware_agent.domain import Counted, Fact, Mode, ModeChanged, OrderCollected, StockMove, UnknownBarcode
+from firmware_agent.store import JournalRecord, Store
+
+
+def apply_fact(store: Store, fact: Fact) -> JournalRecord:
+    match fact:
+        case StockMove():
+            stock = store.change_stock(fact.sku, fact.delta)
+            data = _stock_data(fact.sku, fact.delta, stock, fact.barcode)
+            _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents)
+            return store.append(fact.kind, data)
+        case Counted():
+            tally = store.add_to_tally(fact.sku, fact.qty)
+            product = store.product(fact.sku)
+            delta = tally - (product.stock if product else 0)
+            stock = store.change_stock(fact.sku, delta)
+            return store.append(
+                "count", {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
+            )
+        case ModeChanged():
+            store.set_setting("mode", fact.mode.value)
+            if fact.mode is Mode.COUNT:
+                store.clear_tallies()  # a new count session starts from zero
+            return store.append(
+                "mode_changed",
+                {"mode": fact.mode.value, "previous": fact.previous.value, "source": fact.source},
+            )
+        case UnknownBarcode():
+            return store.append(
+                "unknown_barcode", {"raw": fact.raw, "mode": fact.mode.value, "reason": fact.reason}
+            )
+        case OrderCollected():
+            return store.append(
+                "order_collected", {"order_id": fact.order_id, "pickup_code": fact.pickup_code}
+            )
+
+
+def _stock_data(sku: str, delta: int, stock: int, barcode: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"sku": sku, "delta": delta, "stock_after": stock, "barcode": barcode}
+    if stock < 0:
+        data["negative"] = True  # allowed (the till sells anyway) but flagged for the shop to look at
+    return data
+
+
+def _put_if(data: dict[str, Any], **values: Any) -> None:
+    data.update({k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,349 @@
+"""Opening the store safely, and the operations the core loop performs on it.
+
+Durability: WAL with `synchronous=FULL`, so a transaction that has committed survives `kill -9` and power
+loss. The core loop is the only writer; everything a scan changes (stock, journal, count tally) is written
+in the same transaction, so a crash leaves all of it or none of it.
+
+A database that SQLite cannot read is moved aside, never deleted: the operator (or support) can still try to
+recover it, and the fresh database starts with a `store_recovered` journal entry that marks the loss window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from firmware_agent.errors import StoreError, StoreFullError, StoreTooNewError
+from firmware_agent.store import models as m
+from firmware_agent.store.migrations import LATEST, MIGRATIONS
+from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
+from firmware_agent.store.seqfloor import SeqFloor
+
+log = logging.getLogger(__name__)
+
+PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "busy_timeout": 5000}
+ROW_OVERHEAD = 24  # bytes counted per journal row on top of its text, for the size bound
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    journal_max_bytes: int = 256 * 1024 * 1024
+    journal_warn_ratio: float = 0.8
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Store:
+    """The box's SQLite database. Not thread-safe by design: the core loop owns it."""
+
+    def __init__(self, db: pw.SqliteDatabase, path: Path, limits: StoreLimits, floor: SeqFloor) -> None:
+        self.db = db
+        self.path = path
+        self.limits = limits
+        self._floor = floor
+        self._last_seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name = 'journal'") or 0
+        self._journal_bytes = self._scalar(
+            f"SELECT COALESCE(SUM(LENGTH(data) + LENGTH(kind) + LENGTH(ts) + {ROW_OVERHEAD}), 0) FROM journal"
+        )
+
+    # ---- opening -------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, limits: StoreLimits | None = None) -> Store:
+        """Open (creating, migrating or recovering as needed) the store at `path`."""
+        limits = limits or StoreLimits()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        floor = SeqFloor(path.with_name(path.name + ".seq"))
+        try:
+            db = _connect_checked(path)
+        except _Corrupt as exc:
+            return cls._recover(path, limits, floor, reason=str(exc))
+        _migrate(db, path)
+        return cls(db, path, limits, floor)
+
+    @classmethod
+    def _recover(cls, path: Path, limits: StoreLimits, floor: SeqFloor, reason: str) -> Store:
+        moved = _move_aside(path)
+        lost_after = _best_effort_last_seq(moved)
+        log.critical(
+            "store %s is corrupt (%s): moved aside to %s; starting a fresh store. Journal entries after "
+            "seq %s that were not yet acknowledged by the cloud may be lost.",
+            path,
+            reason,
+            moved,
+            lost_after,
+        )
+        db = _connect_checked(path)
+        _migrate(db, path)
+        resume_after = max(floor.value, lost_after or 0)
+        db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)", (resume_after,))
+        store = cls(db, path, limits, floor)
+        with store.transaction():
+            store.append(
+                "store_recovered",
+                {"moved_to": str(moved), "lost_after_seq": lost_after, "reason": reason},
+                enforce_limit=False,
+            )
+        return store
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of work: everything inside commits together or not at all.
+
+        Nested calls are savepoints, so one bad event in a group commit rolls back alone.
+        """
+        saved = (self._last_seq, self._journal_bytes)
+        try:
+            with self.db.atomic():
+                yield
+        except BaseException:
+            self._last_seq, self._journal_bytes = saved
+            raise
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.db.execute_sql(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # ---- catalog -------------------------------------------------------------------------------------
+
+    def find_product(self, keys: Sequence[str]) -> ProductRecord | None:
+        """The product behind the first of `keys` (barcode forms, most specific first) that is known."""
+        if not keys:
+            return None
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute_sql(
+            "SELECT b.code, p.sku, p.name, p.price_cents, p.unit, p.stock FROM barcode b "
+            f"JOIN product p ON p.sku = b.sku WHERE b.code IN ({marks})",
+            tuple(keys),
+        ).fetchall()
+        by_code = {row[0]: ProductRecord(*row[1:]) for row in rows}
+        return next((by_code[k] for k in keys if k in by_code), None)
+
+    def product(self, sku: str) -> ProductRecord | None:
+        row = self.db.execute_sql(
+            "SELECT sku, name, price_cents, unit, stock FROM product WHERE sku = ?", (sku,)
+        ).fetchone()
+        return None if row is None else ProductRecord(*row)
+
+    def change_stock(self, sku: str, delta: int) -> int:
+        """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
+        row = self.db.execute_sql(
+            "UPDATE product SET stock = stock + ? WHERE sku = ? RETURNING stock", (delta, sku)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"product {sku!r} is not in the catalog")
+        return int(row[0])
+
+    def upsert_products(self, products: Iterable[tuple[ProductRecord, Sequence[str]]]) -> int:
+        """Insert or replace products with their barcodes; stock from the catalog replaces local stock."""
+        count = 0
+        for product, codes in products:
+            m.Product.replace(
+                sku=product.sku,
+                name=product.name,
+                price_cents=product.price_cents,
+                unit=product.unit,
+                stock=product.stock,
+            ).execute()
+            m.Barcode.delete().where(m.Barcode.sku == product.sku).execute()
+            if codes:
+                m.Barcode.replace_many([{"code": c, "sku": product.sku} for c in codes]).execute()
+            count += 1
+        return count
+
+    def product_count(self) -> int:
+        return int(self._scalar("SELECT COUNT(*) FROM product"))
+
+    # ---- journal -------------------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        return int(self._last_seq)
+
+    @property
+    def journal_bytes(self) -> int:
+        return int(self._journal_bytes)
+
+    def journal_level(self) -> str:
+        """ "ok", "warning" (past the warning ratio: time to look at the link) or "full"."""
+        used = self._journal_bytes / self.limits.journal_max_bytes
+        if used >= 1:
+            return "full"
+        return "warning" if used >= self.limits.journal_warn_ratio else "ok"
+
+    def append(self, kind: str, data: dict[str, Any], *, enforce_limit: bool = True) -> JournalRecord:
+        """Record one business fact. Call inside `transaction()` with the stock change it belongs to."""
+        ts = utc_now_iso()
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        size = len(text) + len(kind) + len(ts) + ROW_OVERHEAD
+        if enforce_limit and self._journal_bytes + size > self.limits.journal_max_bytes:
+            raise StoreFullError(
+                f"journal is full ({self._journal_bytes} of {self.limits.journal_max_bytes} bytes): "
+                "the cloud has not acknowledged entries for too long"
+            )
+        self._floor.ensure_above(self._last_seq + 1)
+        cursor = self.db.execute_sql(
+            "INSERT INTO journal (kind, ts, data) VALUES (?, ?, ?)", (kind, ts, text)
+        )
+        seq = int(cursor.lastrowid)
+        self._last_seq = seq
+        self._journal_bytes += size
+        return JournalRecord(seq, kind, ts, data)
+
+    def journal_after(self, seq: int, limit: int) -> list[JournalRecord]:
+        rows = self.db.execute_sql(
+            "SELECT seq, kind, ts, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        ).fetchall()
+        return [JournalRecord(s, k, t, json.loads(d)) for s, k, t, d in rows]
+
+    def journal_count(self) -> int:
+        return int(self._scalar("SELECT COUNT(*) FROM journal"))
+
+    def forget_upto(self, seq: int) -> int:
+        """Delete entries the cloud has acknowledged (seq <= `seq`); returns how many went."""
+        freed = self._scalar(
+            f"SELECT COALESCE(SUM(LENGTH(data) + LENGTH(kind) + LENGTH(ts) + {ROW_OVERHEAD}), 0) "
+            "FROM journal WHERE seq <= ?",
+            (seq,),
+        )
+        cursor = self.db.execute_sql("DELETE FROM journal WHERE seq <= ?", (seq,))
+        self._journal_bytes -= int(freed)
+        return int(cursor.rowcount)
+
+    # ---- settings, tallies, de-duplication -----------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        value = self._scalar("SELECT value FROM setting WHERE key = ?", (key,))
+        return default if value is None else str(value)
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.execute_sql("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (key, value))
+
+    def add_to_tally(self, sku: str, qty: int) -> int:
+        """Add `qty` to the running stock-count tally of `sku` and return the new tally."""
+        row = self.db.execute_sql(
+            "INSERT INTO count_tally (sku, counted) VALUES (?, ?) "
+            "ON CONFLICT (sku) DO UPDATE SET counted = counted + excluded.counted RETURNING counted",
+            (sku, qty),
+        ).fetchone()
+        return int(row[0])
+
+    def clear_tallies(self) -> None:
+        self.db.execute_sql("DELETE FROM count_tally")
+
+    def first_time_seen(self, channel: str, ref: str) -> bool:
+        """Remember an inbound id (an order, a command); False when it was seen before."""
+        cursor = self.db.execute_sql(
+            "INSERT OR IGNORE INTO inbound_seen (channel, ref, seen_at) VALUES (?, ?, ?)",
+            (channel, ref, time.time()),
+        )
+        return bool(cursor.rowcount)
+
+    # ---- print queue ---------------------------------------------------------------------------------
+
+    def enqueue_print(self, kind: str, payload: bytes, ttl_s: float, *, reprint: bool = False) -> int:
+        now = time.time()
+        cursor = self.db.execute_sql(
+            "INSERT INTO print_job (kind, payload, created_at, expires_at, reprint) VALUES (?, ?, ?, ?, ?)",
+            (kind, payload, now, now + ttl_s, int(reprint)),
+        )
+        return int(cursor.lastrowid)
+
+    def print_jobs(self, states: Sequence[str]) -> list[PrintJobRecord]:
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute_sql(
+            "SELECT id, kind, payload, created_at, expires_at, state, attempts, reprint, last_error "
+            f"FROM print_job WHERE state IN ({marks}) ORDER BY id",
+            tuple(states),
+        ).fetchall()
+        return [
+            PrintJobRecord(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows
+        ]
+
+    def set_print_state(self, job_id: int, state: str, error: str | None = None) -> None:
+        self.db.execute_sql(
+            "UPDATE print_job SET state = ?, last_error = ?, "
+            "attempts = attempts + (CASE WHEN ? = 'printing' THEN 1 ELSE 0 END) WHERE id = ?",
+            (state, error, state, job_id),
+        )
+
+    def mark_reprint(self, job_id: int) -> None:
+        self.db.execute_sql("UPDATE print_job SET state = 'queued', reprint = 1 WHERE id = ?", (job_id,))
+
+
+# ---- helpers for opening -----------------------------------------------------------------------------
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _connect_checked(path: Path) -> pw.SqliteDatabase:
+    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    try:
+        db.connect()
+        verdict = db.execute_sql("PRAGMA quick_check").fetchone()[0]
+    except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
+        db.close()
+        raise _Corrupt(str(exc)) from exc
+    if verdict != "ok":
+        db.close()
+        raise _Corrupt(f"quick_check: {verdict}")
+    m.database.initialize(db)
+    return db
+
+
+def _migrate(db: pw.SqliteDatabase, path: Path) -> None:
+    version = db.execute_sql("PRAGMA user_version").fetchone()[0]
+    if version > LATEST:
+        db.close()
+        raise StoreTooNewError(
+            f"{path}: schema version {version} is newer than this release knows ({LATEST}); "
+            "refusing to touch it — install the newer release again"
+        )
+    for number in range(version + 1, LATEST + 1):
+        with db.atomic():
+            for statement in _statements(MIGRATIONS[number - 1]):
+                db.execute_sql(statement)
+            db.execute_sql(f"PRAGMA user_version = {number}")
+        log.info("store %s migrated to schema version %d", path, number)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(path) + suffix)
+        if source.exists():
+            source.replace(Path(str(target) + suffix))
+    return target
+
+
+def _best_effort_last_seq(moved: Path) -> int | None:
+    """The last seq a corrupt database still reveals, if any: the start of the loss window."""
+    try:
+        with sqlite3.connect(f"file:{moved}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return None if row is None else int(row[0])

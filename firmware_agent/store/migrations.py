@@ -1,0 +1,58 @@
+"""Schema history. Each entry moves the database one version forward; the version is `PRAGMA user_version`.
+
+Migrations are frozen SQL: once released, an entry never changes, so a box on any older version reaches the
+same schema as a new one. Add a new entry instead. Every migration runs in one transaction with the version
+bump, so a power cut leaves the database on the old version or the new one, never in between.
+Later releases must keep the journal readable by the previous release (columns are added, never renamed).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: catalog, journal, settings.
+    """
+    CREATE TABLE product (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        unit TEXT NOT NULL DEFAULT 'each',
+        stock INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE barcode (
+        code TEXT PRIMARY KEY,
+        sku TEXT NOT NULL REFERENCES product (sku) ON DELETE CASCADE
+    );
+    CREATE INDEX barcode_sku ON barcode (sku);
+    CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: durable print queue, inbound de-duplication, stock-count tallies.
+    """
+    CREATE TABLE print_job (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reprint INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX print_job_state ON print_job (state, id);
+    CREATE TABLE inbound_seen (
+        channel TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        PRIMARY KEY (channel, ref)
+    ) WITHOUT ROWID;
+    CREATE TABLE count_tally (sku TEXT PRIMARY KEY, counted INTEGER NOT NULL);
+    """,
+)
+
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,40 @@
+"""Plain records the store hands out, so callers never hold peewee rows across transactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    sku: str
+    name: str
+    price_cents: int
+    unit: str  # "each" (stock in units) or "kg" (stock in grams)
+    stock: int
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    seq: int
+    kind: str
+    ts: str
+    data: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The flat form the wire contract carries: {"seq", "kind", "ts", **data}."""
+        return {"seq": self.seq, "kind": self.kind, "ts": self.ts, **self.data}
+
+
+@dataclass(frozen=True)
+class PrintJobRecord:
+    id: int
+    kind: str
+    payload: bytes
+    created_at: float
+    expires_at: float
+    state: str
+    attempts: int
+    reprint: bool
+    last_error: str | None

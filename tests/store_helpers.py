@@ -1,0 +1,21 @@
+"""Building stores with sample catalogs for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from firmware_agent.store import ProductRecord, Store, StoreLimits
+
+SAMPLE = [
+    (ProductRecord("OIL-1L", "Aceite de oliva 1 L", 1095, "each", 10), ["8410000000011"]),
+    (ProductRecord("MILK", "Leche entera", 99, "each", 24), ["8410000000028", "08410000000028"]),
+    (ProductRecord("HAM", "Jamón serrano", 2490, "kg", 5000), ["2000042000003"]),
+]
+
+
+def open_store(tmp_path: Path, limits: StoreLimits | None = None, *, catalog: bool = True) -> Store:
+    store = Store.open(tmp_path / "tillbridge.db", limits)
+    if catalog:
+        with store.transaction():
+            store.upsert_products(SAMPLE)
+    return store

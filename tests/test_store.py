@@ -1,0 +1,160 @@
+import sqlite3
+
+import pytest
+
+from firmware_agent.errors import StoreFullError, StoreTooNewError
+from firmware_agent.store import Store, StoreLimits
+from firmware_agent.store.migrations import LATEST, MIGRATIONS
+from firmware_agent.store.seqfloor import BLOCK
+from tests.store_helpers import open_store
+
+
+def test_a_new_store_uses_wal_full_sync_and_foreign_keys(tmp_path):
+    store = open_store(tmp_path)
+    pragma = lambda name: store.db.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("journal_mode") == "wal"
+    assert pragma("synchronous") == 2  # FULL
+    assert pragma("foreign_keys") == 1
+    assert pragma("user_version") == LATEST
+
+
+def test_products_are_found_by_any_of_their_barcodes_in_the_order_asked(tmp_path):
+    store = open_store(tmp_path)
+    assert store.find_product(["0000", "08410000000028"]) == store.product("MILK")
+    assert store.find_product(["nope"]) is None
+    assert store.find_product([]) is None
+
+
+def test_journal_seq_is_gap_free_and_survives_reopening(tmp_path):
+    store = open_store(tmp_path)
+    with store.transaction():
+        seqs = [store.append("sale", {"sku": "MILK", "delta": -1}).seq for _ in range(3)]
+    store.close()
+    store = Store.open(tmp_path / "tillbridge.db")
+    with store.transaction():
+        seqs.append(store.append("sale", {"sku": "MILK", "delta": -1}).seq)
+    assert seqs == [1, 2, 3, 4]
+    assert [r.seq for r in store.journal_after(2, 10)] == [3, 4]
+
+
+def test_a_rolled_back_transaction_leaves_no_seq_gap(tmp_path):
+    store = open_store(tmp_path)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.append("sale", {"sku": "MILK"})
+        raise RuntimeError("power cut in the middle")
+    with store.transaction():
+        assert store.append("sale", {"sku": "MILK"}).seq == 1
+    assert store.journal_count() == 1
+
+
+def test_seq_never_repeats_after_acknowledged_entries_are_forgotten(tmp_path):
+    store = open_store(tmp_path)
+    with store.transaction():
+        for _ in range(3):
+            store.append("sale", {})
+        assert store.forget_upto(3) == 3
+    store.close()
+    store = Store.open(tmp_path / "tillbridge.db")
+    with store.transaction():
+        assert store.append("sale", {}).seq == 4
+
+
+def test_stock_may_go_negative_because_the_till_sells_anyway(tmp_path):
+    store = open_store(tmp_path)
+    with store.transaction():
+        assert store.change_stock("OIL-1L", -12) == -2
+
+
+def test_journal_size_bound_warns_before_it_refuses(tmp_path):
+    store = open_store(tmp_path, StoreLimits(journal_max_bytes=2000, journal_warn_ratio=0.5))
+    levels = []
+    with store.transaction(), pytest.raises(StoreFullError, match="journal is full"):
+        while True:
+            store.append("sale", {"sku": "MILK", "delta": -1, "pad": "x" * 40})
+            levels.append(store.journal_level())
+    assert levels[0] == "ok" and "warning" in levels
+    with store.transaction():
+        store.forget_upto(store.last_seq)
+    assert store.journal_level() == "ok"
+
+
+def test_a_newer_schema_is_refused_untouched(tmp_path):
+    path = tmp_path / "tillbridge.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    with pytest.raises(StoreTooNewError, match="newer than this release"):
+        Store.open(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
+
+
+@pytest.mark.parametrize("version", range(1, LATEST))
+def test_every_earlier_schema_migrates_forward_keeping_its_data(tmp_path, version):
+    path = tmp_path / "tillbridge.db"
+    with sqlite3.connect(path) as conn:
+        for script in MIGRATIONS[:version]:
+            conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("INSERT INTO product VALUES ('MILK', 'Leche', 99, 'each', 7)")
+        conn.execute("INSERT INTO barcode VALUES ('8410000000028', 'MILK')")
+        conn.execute("INSERT INTO journal (kind, ts, data) VALUES ('sale', '2026-01-01T00:00:00.000Z', '{}')")
+    store = Store.open(path)
+    product = store.find_product(["8410000000028"])
+    assert product is not None and product.stock == 7
+    with store.transaction():
+        assert store.append("sale", {}).seq == 2
+        assert store.enqueue_print("test", b"x", ttl_s=60) == 1  # the newest tables exist
+
+
+def test_the_migrated_schema_has_every_column_the_models_use(tmp_path):
+    from firmware_agent.store.models import MODELS
+
+    store = open_store(tmp_path, catalog=False)
+    for model in MODELS:
+        table = model._meta.table_name
+        columns = {row[1] for row in store.db.execute_sql(f"PRAGMA table_info({table})").fetchall()}
+        assert set(model._meta.columns) <= columns, table
+
+
+def test_a_corrupt_database_is_moved_aside_and_the_loss_window_is_journaled(tmp_path, caplog):
+    store = open_store(tmp_path)
+    with store.transaction():
+        for _ in range(5):
+            store.append("sale", {"sku": "MILK"})
+    store.close()
+    path = tmp_path / "tillbridge.db"
+    data = bytearray(path.read_bytes())
+    data[0:16] = b"definitely-not-a"  # the SQLite header is gone
+    path.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"tillbridge.db{suffix}").unlink(missing_ok=True)
+
+    store = Store.open(path)
+
+    moved = list(tmp_path.glob("tillbridge.db.corrupt-*"))
+    assert len(moved) == 1 and moved[0].read_bytes()[:16] == b"definitely-not-a"
+    assert any(r.levelname == "CRITICAL" and "corrupt" in r.getMessage() for r in caplog.records)
+    [entry] = store.journal_after(0, 10)
+    assert entry.kind == "store_recovered" and entry.data["moved_to"] == str(moved[0])
+    assert entry.seq > 5, "a fresh store must never reuse a seq the cloud may have seen"
+
+
+def test_the_seq_floor_reserves_blocks_not_every_scan(tmp_path):
+    store = open_store(tmp_path)
+    floor_file = tmp_path / "tillbridge.db.seq"
+    with store.transaction():
+        store.append("sale", {})
+    first = floor_file.stat().st_mtime_ns, floor_file.read_text()
+    with store.transaction():
+        for _ in range(10):
+            store.append("sale", {})
+    assert (floor_file.stat().st_mtime_ns, floor_file.read_text()) == first
+    assert int(first[1]) == BLOCK
+
+
+def test_inbound_ids_are_seen_once(tmp_path):
+    store = open_store(tmp_path)
+    with store.transaction():
+        assert store.first_time_seen("order", "A-1")
+        assert not store.first_time_seen("order", "A-1")
+        assert store.first_time_seen("cmd", "A-1")
