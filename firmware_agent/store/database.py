@@ -151,21 +151,23 @@ class Store:
         return int(row[0])
 
     def upsert_products(self, products: Iterable[tuple[ProductRecord, Sequence[str]]]) -> int:
-        """Insert or replace products with their barcodes; stock from the catalog replaces local stock."""
-        count = 0
-        for product, codes in products:
-            m.Product.replace(
-                sku=product.sku,
-                name=product.name,
-                price_cents=product.price_cents,
-                unit=product.unit,
-                stock=product.stock,
-            ).execute()
-            m.Barcode.delete().where(m.Barcode.sku == product.sku).execute()
-            if codes:
-                m.Barcode.replace_many([{"code": c, "sku": product.sku} for c in codes]).execute()
-            count += 1
-        return count
+        """Insert or update products with their barcodes; the catalog's stock replaces local stock.
+
+        Plain `executemany`: a 50,000-product snapshot is one of the few bulk jobs on the box.
+        """
+        items = list(products)
+        self.db.cursor().executemany(
+            "INSERT INTO product (sku, name, price_cents, unit, stock) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents, "
+            "unit = excluded.unit, stock = excluded.stock",
+            [(p.sku, p.name, p.price_cents, p.unit, p.stock) for p, _ in items],
+        )
+        self.db.cursor().executemany("DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, _ in items])
+        self.db.cursor().executemany(
+            "INSERT OR REPLACE INTO barcode (code, sku) VALUES (?, ?)",
+            [(code, p.sku) for p, codes in items for code in codes],
+        )
+        return len(items)
 
     def product_count(self) -> int:
         return int(self._scalar("SELECT COUNT(*) FROM product"))
@@ -229,11 +231,11 @@ class Store:
     # ---- settings, tallies, de-duplication -----------------------------------------------------------
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        value = self._scalar("SELECT value FROM setting WHERE key = ?", (key,))
-        return default if value is None else str(value)
+        row = m.Setting.get_or_none(m.Setting.key == key)
+        return default if row is None else str(row.value)
 
     def set_setting(self, key: str, value: str) -> None:
-        self.db.execute_sql("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (key, value))
+        m.Setting.replace(key=key, value=value).execute()
 
     def add_to_tally(self, sku: str, qty: int) -> int:
         """Add `qty` to the running stock-count tally of `sku` and return the new tally."""
@@ -245,7 +247,7 @@ class Store:
         return int(row[0])
 
     def clear_tallies(self) -> None:
-        self.db.execute_sql("DELETE FROM count_tally")
+        m.CountTally.delete().execute()
 
     def first_time_seen(self, channel: str, ref: str) -> bool:
         """Remember an inbound id (an order, a command); False when it was seen before."""
@@ -259,32 +261,36 @@ class Store:
 
     def enqueue_print(self, kind: str, payload: bytes, ttl_s: float, *, reprint: bool = False) -> int:
         now = time.time()
-        cursor = self.db.execute_sql(
-            "INSERT INTO print_job (kind, payload, created_at, expires_at, reprint) VALUES (?, ?, ?, ?, ?)",
-            (kind, payload, now, now + ttl_s, int(reprint)),
+        job = m.PrintJob.create(
+            kind=kind, payload=payload, created_at=now, expires_at=now + ttl_s, reprint=reprint
         )
-        return int(cursor.lastrowid)
+        return int(job.id)
 
     def print_jobs(self, states: Sequence[str]) -> list[PrintJobRecord]:
-        marks = ",".join("?" * len(states))
-        rows = self.db.execute_sql(
-            "SELECT id, kind, payload, created_at, expires_at, state, attempts, reprint, last_error "
-            f"FROM print_job WHERE state IN ({marks}) ORDER BY id",
-            tuple(states),
-        ).fetchall()
+        query = m.PrintJob.select().where(m.PrintJob.state.in_(list(states))).order_by(m.PrintJob.id)
         return [
-            PrintJobRecord(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows
+            PrintJobRecord(
+                j.id,
+                j.kind,
+                bytes(j.payload),
+                j.created_at,
+                j.expires_at,
+                j.state,
+                j.attempts,
+                j.reprint,
+                j.last_error,
+            )
+            for j in query
         ]
 
     def set_print_state(self, job_id: int, state: str, error: str | None = None) -> None:
-        self.db.execute_sql(
-            "UPDATE print_job SET state = ?, last_error = ?, "
-            "attempts = attempts + (CASE WHEN ? = 'printing' THEN 1 ELSE 0 END) WHERE id = ?",
-            (state, error, state, job_id),
-        )
+        attempts = m.PrintJob.attempts + (1 if state == "printing" else 0)
+        m.PrintJob.update(state=state, last_error=error, attempts=attempts).where(
+            m.PrintJob.id == job_id
+        ).execute()
 
     def mark_reprint(self, job_id: int) -> None:
-        self.db.execute_sql("UPDATE print_job SET state = 'queued', reprint = 1 WHERE id = ?", (job_id,))
+        m.PrintJob.update(state="queued", reprint=True).where(m.PrintJob.id == job_id).execute()
 
 
 # ---- helpers for opening -----------------------------------------------------------------------------
