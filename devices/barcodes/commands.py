@@ -1,0 +1,101 @@
+"""Command barcodes: the control sheet staff scan to switch mode or enter a quantity.
+
+The format uses only `A`–`Z` and `0`–`9` behind the prefix `TB`: a keyboard-wedge scanner types these the same
+way on us/es/fr/de layouts as long as scanner and box agree on the layout, while punctuation (`*`, `-`, `/`)
+sits on different keys per layout. Reading ignores case, because a wedge with Caps Lock on sends lowercase.
+Quantities have three digits, so every command has exactly one spelling and `encode_command` prints what
+`decode_command` reads.
+
+    TBMODESALE  TBMODERECEIVE  TBMODECOUNT  TBMODELOOKUP   switch mode
+    TBQTY006                                               the next scan counts 6 times (001–999)
+    TBCANCEL                                               drop a pending quantity
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from devices.errors import BarcodeError
+
+PREFIX = "TB"
+_MODE = PREFIX + "MODE"
+_QTY = PREFIX + "QTY"
+_CANCEL = PREFIX + "CANCEL"
+MAX_QUANTITY = 999
+
+
+class Mode(enum.StrEnum):
+    SALE = "sale"
+    RECEIVE = "receive"
+    COUNT = "count"
+    LOOKUP = "lookup"
+
+
+@dataclass(frozen=True)
+class SetMode:
+    mode: Mode
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "mode", Mode(self.mode))
+        except ValueError as exc:
+            known = ", ".join(m.value for m in Mode)
+            raise BarcodeError(f"unknown mode {self.mode!r} (known: {known})") from exc
+
+
+@dataclass(frozen=True)
+class Quantity:
+    count: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not 1 <= self.count <= MAX_QUANTITY:
+            raise BarcodeError(f"quantity must be 1 to {MAX_QUANTITY}, got {self.count!r}")
+
+
+@dataclass(frozen=True)
+class Cancel:
+    pass
+
+
+Command = SetMode | Quantity | Cancel
+
+
+def encode_command(command: Command) -> str:
+    """The text to print as a Code 128 barcode on the control sheet."""
+    match command:
+        case SetMode(mode):
+            return _MODE + mode.value.upper()
+        case Quantity(count):
+            return f"{_QTY}{count:03d}"
+        case Cancel():
+            return _CANCEL
+
+
+def decode_command(text: str) -> Command | None:
+    """The command in `text` (already upper-cased); None if it is not one; `BarcodeError` if it is broken."""
+    if text.startswith(_MODE):
+        return _decode_mode(text)
+    if text.startswith(_QTY):
+        return _decode_quantity(text)
+    if text.startswith(_CANCEL):
+        if text != _CANCEL:
+            raise BarcodeError(f"command barcode {text!r}: nothing may follow {_CANCEL}")
+        return Cancel()
+    return None
+
+
+def _decode_mode(text: str) -> SetMode:
+    name = text[len(_MODE) :]
+    try:
+        return SetMode(Mode(name.lower()))
+    except ValueError as exc:
+        known = ", ".join(m.value.upper() for m in Mode)
+        raise BarcodeError(f"command barcode {text!r}: unknown mode {name!r} (known: {known})") from exc
+
+
+def _decode_quantity(text: str) -> Quantity:
+    digits = text[len(_QTY) :]
+    if len(digits) != 3 or not digits.isdigit() or digits == "000":
+        raise BarcodeError(f"command barcode {text!r}: the quantity must be three digits, 001 to 999")
+    return Quantity(int(digits))
