@@ -9,14 +9,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from devices.barcodes import (
+    Mode as Mode,
+)  # sale: stock - qty; receive: + qty; count: := counted; lookup: none
 from firmware_agent.store.records import ProductRecord
-
-
-class Mode(enum.StrEnum):
-    SALE = "sale"  # stock - qty
-    RECEIVE = "receive"  # stock + qty
-    COUNT = "count"  # stock := what was counted since count mode began
-    LOOKUP = "lookup"  # no change; show price and stock
 
 
 class Feedback(enum.Enum):

@@ -7,9 +7,9 @@ from pathlib import Path
 from firmware_agent.store import ProductRecord, Store, StoreLimits
 
 SAMPLE = [
-    (ProductRecord("OIL-1L", "Aceite de oliva 1 L", 1095, "each", 10), ["8410000000011"]),
-    (ProductRecord("MILK", "Leche entera", 99, "each", 24), ["8410000000028", "08410000000028"]),
-    (ProductRecord("HAM", "Jamón serrano", 2490, "kg", 5000), ["2000042000003"]),
+    (ProductRecord("OIL-1L", "Aceite de oliva 1 L", 1095, "each", 10), ["8410000000016"]),
+    (ProductRecord("MILK", "Leche entera", 99, "each", 24), ["8410000000023", "08410000000023"]),
+    (ProductRecord("HAM", "Jamón serrano", 2490, "kg", 5000), ["2000042000004"]),
 ]
 
 

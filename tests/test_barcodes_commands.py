@@ -12,6 +12,7 @@ from devices.barcodes import (
     Mode,
     Pickup,
     Quantity,
+    Return,
     SetMode,
     encode_command,
     encode_pickup,
@@ -22,6 +23,7 @@ ALL_COMMANDS: list[Command] = [
     *(SetMode(mode) for mode in Mode),
     *(Quantity(n) for n in range(1, 1000)),
     Cancel(),
+    Return(),
 ]
 
 
@@ -45,6 +47,7 @@ def test_every_command_reads_back_from_what_is_printed():
         ("TBQTY006", Quantity(6)),
         ("TBQTY999", Quantity(999)),
         ("TBCANCEL", Cancel()),
+        ("TBRETURN", Return()),
     ],
 )
 def test_the_documented_spellings(printed, command):

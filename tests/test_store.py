@@ -20,7 +20,7 @@ def test_a_new_store_uses_wal_full_sync_and_foreign_keys(tmp_path):
 
 def test_products_are_found_by_any_of_their_barcodes_in_the_order_asked(tmp_path):
     store = open_store(tmp_path)
-    assert store.find_product(["0000", "08410000000028"]) == store.product("MILK")
+    assert store.find_product(["0000", "08410000000023"]) == store.product("MILK")
     assert store.find_product(["nope"]) is None
     assert store.find_product([]) is None
 
@@ -96,10 +96,10 @@ def test_every_earlier_schema_migrates_forward_keeping_its_data(tmp_path, versio
             conn.executescript(script)
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("INSERT INTO product VALUES ('MILK', 'Leche', 99, 'each', 7)")
-        conn.execute("INSERT INTO barcode VALUES ('8410000000028', 'MILK')")
+        conn.execute("INSERT INTO barcode VALUES ('8410000000023', 'MILK')")
         conn.execute("INSERT INTO journal (kind, ts, data) VALUES ('sale', '2026-01-01T00:00:00.000Z', '{}')")
     store = Store.open(path)
-    product = store.find_product(["8410000000028"])
+    product = store.find_product(["8410000000023"])
     assert product is not None and product.stock == 7
     with store.transaction():
         assert store.append("sale", {}).seq == 2

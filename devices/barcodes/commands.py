@@ -9,6 +9,7 @@ Quantities have three digits, so every command has exactly one spelling and `enc
     TBMODESALE  TBMODERECEIVE  TBMODECOUNT  TBMODELOOKUP   switch mode
     TBQTY006                                               the next scan counts 6 times (001–999)
     TBCANCEL                                               drop a pending quantity
+    TBRETURN                                               the next scan is a customer's return
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PREFIX = "TB"
 _MODE = PREFIX + "MODE"
 _QTY = PREFIX + "QTY"
 _CANCEL = PREFIX + "CANCEL"
+_RETURN = PREFIX + "RETURN"
 MAX_QUANTITY = 999
 
 
@@ -58,7 +60,13 @@ class Cancel:
     pass
 
 
-Command = SetMode | Quantity | Cancel
+@dataclass(frozen=True)
+class Return:
+    pass
+
+
+Command = SetMode | Quantity | Cancel | Return
+_BARE: dict[str, Command] = {_CANCEL: Cancel(), _RETURN: Return()}
 
 
 def encode_command(command: Command) -> str:
@@ -70,6 +78,8 @@ def encode_command(command: Command) -> str:
             return f"{_QTY}{count:03d}"
         case Cancel():
             return _CANCEL
+        case Return():
+            return _RETURN
 
 
 def decode_command(text: str) -> Command | None:
@@ -78,10 +88,11 @@ def decode_command(text: str) -> Command | None:
         return _decode_mode(text)
     if text.startswith(_QTY):
         return _decode_quantity(text)
-    if text.startswith(_CANCEL):
-        if text != _CANCEL:
-            raise BarcodeError(f"command barcode {text!r}: nothing may follow {_CANCEL}")
-        return Cancel()
+    for word, command in _BARE.items():
+        if text.startswith(word):
+            if text != word:
+                raise BarcodeError(f"command barcode {text!r}: nothing may follow {word}")
+            return command
     return None
 
 

@@ -1,0 +1,216 @@
+"""The core loop: the single owner of the box's state.
+
+Threads (scanners, scale, button, MQTT link) only `post()` events. The loop takes whatever is queued,
+applies it in ONE transaction (group commit: a burst of scans costs one fsync, not one each), and only after
+the commit tells the listeners — the beep, the LED, the HID forward, the log line. So nothing is
+acknowledged that a power cut could still take back. Each event runs in its own savepoint: one bad event
+rolls back alone and is reported, the rest of the batch commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from devices.barcodes import Barcode, BarcodeConfig, Cancel, Command, Quantity, Return, SetMode, interpret
+from devices.readings import DeviceStatus, ScanRead
+from firmware_agent import domain
+from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
+from firmware_agent.errors import StoreError
+from firmware_agent.events import Call, ModeRequest, Stop
+from firmware_agent.facts import apply_fact
+from firmware_agent.store import JournalRecord, Store
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256  # events per transaction; bounds the time one commit keeps acknowledgements waiting
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one event did, handed to listeners after its transaction committed."""
+
+    event: object
+    outcome: Outcome
+    records: tuple[JournalRecord, ...] = ()
+    barcode: Barcode | None = None
+    received_at: float = 0.0  # monotonic clock when the event was posted
+    committed_at: float = 0.0
+    error: str | None = None
+    result: Any = None  # what a `Call` returned; handed back only once it has committed
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.error is None and self.outcome.feedback is not Feedback.ERROR
+
+
+Listener = Callable[[Applied], None]
+
+
+@dataclass
+class _Posted:
+    event: object
+    at: float = field(default_factory=time.monotonic)
+
+
+class CoreLoop:
+    def __init__(
+        self,
+        store: Store,
+        barcodes: BarcodeConfig,
+        listeners: Iterable[Listener] = (),
+        tick_s: float = 1.0,
+        on_tick: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.barcodes = barcodes
+        self.listeners = list(listeners)
+        self.state = BoxState(mode=Mode(store.setting("mode") or Mode.SALE))
+        self.devices: dict[str, DeviceStatus] = {}
+        self._queue: queue.SimpleQueue[_Posted] = queue.SimpleQueue()
+        self._tick_s = tick_s
+        self._on_tick = on_tick
+
+    def post(self, event: object) -> None:
+        """Thread-safe and safe from a signal handler: the only way into the loop."""
+        self._queue.put(_Posted(event))
+
+    def call(self, fn: Callable[[Store], Any], timeout: float = 10.0) -> Any:
+        """Run `fn(store)` on the loop (from another thread) and wait for its result."""
+        event = Call(fn)
+        self.post(event)
+        return event.result.result(timeout)
+
+    def run(self) -> None:
+        """Process events until a `Stop` arrives."""
+        next_tick = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= next_tick:
+                self._safe(self._on_tick)
+                next_tick = now + self._tick_s
+            batch = self._take_batch(timeout=max(0.0, next_tick - now))
+            if batch and not self.run_batch(batch):
+                return
+
+    def run_batch(self, batch: list[_Posted]) -> bool:
+        """Apply a batch in one transaction, then tell the listeners. False once a Stop was seen."""
+        applied: list[Applied] = []
+        keep_going = True
+        try:
+            with self.store.transaction():
+                for posted in batch:
+                    if isinstance(posted.event, Stop):
+                        keep_going = False
+                        break
+                    applied.append(self._apply_one(posted))
+        except Exception as exc:  # the commit itself failed: nothing in this batch happened
+            log.error("transaction failed, %d events not recorded: %s", len(applied), exc)
+            applied = [self._failed(a, str(exc)) for a in applied]
+        committed = time.monotonic()
+        for item in applied:
+            if isinstance(item.event, Call) and not item.event.result.done():
+                item.event.result.set_result(item.result)
+            self._notify(replace(item, committed_at=committed))
+        return keep_going
+
+    # ---- one event -----------------------------------------------------------------------------------
+
+    def _apply_one(self, posted: _Posted) -> Applied:
+        event = posted.event
+        try:
+            with self.store.transaction():
+                return self._dispatch(event, posted.at)
+        except Exception as exc:  # one bad event must not take the batch (or the box) down
+            log.exception("event %r failed and was rolled back", event)
+            if isinstance(event, Call):
+                event.result.set_exception(exc)
+            return Applied(
+                event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc)
+            )
+
+    def _dispatch(self, event: object, at: float) -> Applied:
+        match event:
+            case ScanRead():
+                barcode = interpret(event.data, self.barcodes)
+                return self._carry_out(event, self._decide_scan(barcode), at, barcode)
+            case ModeRequest():
+                return self._carry_out(event, domain.change_mode(self.state, event.mode, event.source), at)
+            case DeviceStatus():
+                self.devices[event.device] = event
+                return Applied(event, Outcome(self.state, feedback=Feedback.INFO), received_at=at)
+            case Call():
+                result = event.fn(self.store)
+                return Applied(
+                    event, Outcome(self.state, feedback=Feedback.INFO), received_at=at, result=result
+                )
+        raise TypeError(f"the core loop does not know events of type {type(event).__name__}")
+
+    def _decide_scan(self, barcode: Barcode) -> Outcome:
+        state = self.state
+        if barcode.command is not None:
+            return _command_outcome(state, barcode.command)
+        if barcode.pickup is not None:
+            return domain.collect_order(state, barcode.pickup.order_id, barcode.pickup.code)
+        if not barcode.valid:
+            return domain.unknown(state, barcode.raw, barcode.error or "unreadable barcode")
+        product = self.store.find_product(barcode.lookup_keys())
+        if product is None:
+            return domain.unknown(state, barcode.raw, "not in the catalog")
+        return domain.product_scanned(
+            state, product, barcode.raw, weight_g=barcode.weight_g, price_cents=barcode.price_cents
+        )
+
+    def _carry_out(
+        self, event: object, outcome: Outcome, at: float, barcode: Barcode | None = None
+    ) -> Applied:
+        records = tuple(apply_fact(self.store, fact) for fact in outcome.facts)
+        self.state = outcome.state
+        return Applied(event, outcome, records, barcode, received_at=at)
+
+    # ---- plumbing ------------------------------------------------------------------------------------
+
+    def _take_batch(self, timeout: float) -> list[_Posted]:
+        try:
+            batch = [self._queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _failed(self, item: Applied, error: str) -> Applied:
+        if isinstance(item.event, Call):
+            item.event.result.set_exception(StoreError(error))
+        return Applied(item.event, Outcome(self.state, feedback=Feedback.ERROR, message=error), error=error)
+
+    def _notify(self, applied: Applied) -> None:
+        for listener in self.listeners:
+            self._safe(listener, applied)
+
+    @staticmethod
+    def _safe(fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("listener %r failed", fn)
+
+
+def _command_outcome(state: BoxState, command: Command) -> Outcome:
+    """Command barcodes from the control sheet: modes and prefixes."""
+    match command:
+        case SetMode():
+            return domain.change_mode(state, command.mode, "barcode")
+        case Quantity():
+            return domain.set_quantity(state, command.count)
+        case Return():
+            return domain.mark_return(state)
+        case Cancel():
+            return domain.cancel_prefixes(state)

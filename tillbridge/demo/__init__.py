@@ -1,0 +1,1 @@
+"""`tillbridge demo`: the whole box on simulated devices, shown live in the terminal."""
