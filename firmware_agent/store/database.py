@@ -50,6 +50,8 @@ class Store:
 
     def __init__(self, db: pw.SqliteDatabase, path: Path, limits: StoreLimits, floor: SeqFloor) -> None:
         self.db = db
+        self._sql = db.connection().execute  # the hot path talks to sqlite3 directly
+        self._depth = 0
         self.path = path
         self.limits = limits
         self._floor = floor
@@ -109,15 +111,29 @@ class Store:
         Nested calls are savepoints, so one bad event in a group commit rolls back alone.
         """
         saved = (self._last_seq, self._journal_bytes)
+        depth = self._depth
+        begin, commit, rollback = (
+            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+            if depth == 0
+            else (f"SAVEPOINT s{depth}", f"RELEASE s{depth}", f"ROLLBACK TO s{depth}")
+        )
+        self._sql(begin)
+        self._depth += 1
         try:
-            with self.db.atomic():
-                yield
+            yield
         except BaseException:
             self._last_seq, self._journal_bytes = saved
+            self._sql(rollback)
+            if depth:
+                self._sql(commit)  # a savepoint rolled back to still has to be released
             raise
+        else:
+            self._sql(commit)
+        finally:
+            self._depth = depth
 
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.db.execute_sql(sql, params).fetchone()
+        row = self._sql(sql, params).fetchone()
         return None if row is None else row[0]
 
     # ---- catalog -------------------------------------------------------------------------------------
@@ -127,7 +143,7 @@ class Store:
         if not keys:
             return None
         marks = ",".join("?" * len(keys))
-        rows = self.db.execute_sql(
+        rows = self._sql(
             "SELECT b.code, p.sku, p.name, p.price_cents, p.unit, p.stock FROM barcode b "
             f"JOIN product p ON p.sku = b.sku WHERE b.code IN ({marks})",
             tuple(keys),
@@ -136,14 +152,14 @@ class Store:
         return next((by_code[k] for k in keys if k in by_code), None)
 
     def product(self, sku: str) -> ProductRecord | None:
-        row = self.db.execute_sql(
+        row = self._sql(
             "SELECT sku, name, price_cents, unit, stock FROM product WHERE sku = ?", (sku,)
         ).fetchone()
         return None if row is None else ProductRecord(*row)
 
     def change_stock(self, sku: str, delta: int) -> int:
         """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
-        row = self.db.execute_sql(
+        row = self._sql(
             "UPDATE product SET stock = stock + ? WHERE sku = ? RETURNING stock", (delta, sku)
         ).fetchone()
         if row is None:
@@ -156,14 +172,14 @@ class Store:
         Plain `executemany`: a 50,000-product snapshot is one of the few bulk jobs on the box.
         """
         items = list(products)
-        self.db.cursor().executemany(
+        self.db.connection().executemany(
             "INSERT INTO product (sku, name, price_cents, unit, stock) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents, "
             "unit = excluded.unit, stock = excluded.stock",
             [(p.sku, p.name, p.price_cents, p.unit, p.stock) for p, _ in items],
         )
-        self.db.cursor().executemany("DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, _ in items])
-        self.db.cursor().executemany(
+        self.db.connection().executemany("DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, _ in items])
+        self.db.connection().executemany(
             "INSERT OR REPLACE INTO barcode (code, sku) VALUES (?, ?)",
             [(code, p.sku) for p, codes in items for code in codes],
         )
@@ -200,16 +216,14 @@ class Store:
                 "the cloud has not acknowledged entries for too long"
             )
         self._floor.ensure_above(self._last_seq + 1)
-        cursor = self.db.execute_sql(
-            "INSERT INTO journal (kind, ts, data) VALUES (?, ?, ?)", (kind, ts, text)
-        )
+        cursor = self._sql("INSERT INTO journal (kind, ts, data) VALUES (?, ?, ?)", (kind, ts, text))
         seq = int(cursor.lastrowid)
         self._last_seq = seq
         self._journal_bytes += size
         return JournalRecord(seq, kind, ts, data)
 
     def journal_after(self, seq: int, limit: int) -> list[JournalRecord]:
-        rows = self.db.execute_sql(
+        rows = self._sql(
             "SELECT seq, kind, ts, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
         ).fetchall()
         return [JournalRecord(s, k, t, json.loads(d)) for s, k, t, d in rows]
@@ -224,7 +238,7 @@ class Store:
             "FROM journal WHERE seq <= ?",
             (seq,),
         )
-        cursor = self.db.execute_sql("DELETE FROM journal WHERE seq <= ?", (seq,))
+        cursor = self._sql("DELETE FROM journal WHERE seq <= ?", (seq,))
         self._journal_bytes -= int(freed)
         return int(cursor.rowcount)
 
@@ -239,7 +253,7 @@ class Store:
 
     def add_to_tally(self, sku: str, qty: int) -> int:
         """Add `qty` to the running stock-count tally of `sku` and return the new tally."""
-        row = self.db.execute_sql(
+        row = self._sql(
             "INSERT INTO count_tally (sku, counted) VALUES (?, ?) "
             "ON CONFLICT (sku) DO UPDATE SET counted = counted + excluded.counted RETURNING counted",
             (sku, qty),
@@ -251,7 +265,7 @@ class Store:
 
     def first_time_seen(self, channel: str, ref: str) -> bool:
         """Remember an inbound id (an order, a command); False when it was seen before."""
-        cursor = self.db.execute_sql(
+        cursor = self._sql(
             "INSERT OR IGNORE INTO inbound_seen (channel, ref, seen_at) VALUES (?, ?, ?)",
             (channel, ref, time.time()),
         )
@@ -301,7 +315,8 @@ class _Corrupt(Exception):
 
 
 def _connect_checked(path: Path) -> pw.SqliteDatabase:
-    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    # One connection shared by whichever thread owns the store (the core loop), not one per thread.
+    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, thread_safe=False)
     try:
         db.connect()
         verdict = db.execute_sql("PRAGMA quick_check").fetchone()[0]

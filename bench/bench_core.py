@@ -1,0 +1,94 @@
+"""The core loop: durable scans per second, scan-to-commit latency.
+
+Baseline, measured in the same run on the same disk: raw `sqlite3` inserting one journal-sized row per
+transaction with the store's pragmas (WAL, synchronous=FULL) — the cheapest a durable scan could be.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.common import Result, duration, percentile, throughput
+from devices.barcodes import BarcodeConfig
+from devices.readings import ScanRead
+from firmware_agent.core import Applied, CoreLoop
+from firmware_agent.events import Stop
+from firmware_agent.store import ProductRecord, Store
+from simulators.catalog import SAMPLE_CATALOG
+
+SCANS = 1000
+
+
+def raw_sqlite_inserts(folder: Path, count: int) -> float:
+    conn = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("PRAGMA synchronous=full")
+    conn.execute(
+        "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, ts TEXT, data TEXT)"
+    )
+    row = ("sale", "2026-11-23T00:00:00.000Z", '{"sku":"MILK-1L","delta":-1,"stock_after":47,"barcode":"x"}')
+    started = time.perf_counter()
+    for _ in range(count):
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO journal (kind, ts, data) VALUES (?, ?, ?)", row)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return count / elapsed
+
+
+def _core(folder: Path) -> tuple[CoreLoop, queue.Queue[Applied], threading.Thread]:
+    store = Store.open(folder / "tillbridge.db")
+    with store.transaction():
+        store.upsert_products(
+            (ProductRecord(p.sku, p.name, p.price_cents, p.unit, p.stock), p.barcodes) for p in SAMPLE_CATALOG
+        )
+    done: queue.Queue[Applied] = queue.Queue()
+    core = CoreLoop(store, BarcodeConfig(), listeners=[done.put])
+    thread = threading.Thread(target=core.run, daemon=True)
+    thread.start()
+    return core, done, thread
+
+
+def core_scans(folder: Path, count: int, *, paced: bool) -> tuple[float, list[float]]:
+    """Scans per second, and per-scan latency from posting to commit (seconds)."""
+    core, done, thread = _core(folder)
+    latencies: list[float] = []
+    started = time.perf_counter()
+    if paced:  # one cashier: each scan waits for the previous acknowledgement
+        for _ in range(count):
+            core.post(ScanRead("bench", "8410000000023"))
+            applied = done.get()
+            latencies.append(applied.committed_at - applied.received_at)
+    else:  # a burst: several scanners, or a backlog after a stall
+        for _ in range(count):
+            core.post(ScanRead("bench", "8410000000023"))
+        latencies = [(a.committed_at - a.received_at) for a in (done.get() for _ in range(count))]
+    elapsed = time.perf_counter() - started
+    core.post(Stop())
+    thread.join()
+    core.store.close()
+    return count / elapsed, latencies
+
+
+def run() -> list[Result]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "paced").mkdir()
+        (folder / "burst").mkdir()
+        baseline = raw_sqlite_inserts(folder, SCANS)
+        paced_rate, paced_lat = core_scans(folder / "paced", SCANS, paced=True)
+        burst_rate, burst_lat = core_scans(folder / "burst", SCANS, paced=False)
+    raw_latency_ms = 1000 / baseline
+    return [
+        throughput("core.durable_scans_per_s.one_at_a_time", paced_rate, baseline, "scans/s"),
+        throughput("core.durable_scans_per_s.burst_group_commit", burst_rate, baseline, "scans/s"),
+        duration("core.scan_to_commit_ms.p50", percentile(paced_lat, 50) * 1000, raw_latency_ms, "ms"),
+        duration("core.scan_to_commit_ms.p99", percentile(paced_lat, 99) * 1000, raw_latency_ms, "ms"),
+        duration("core.scan_to_commit_ms.burst_p99", percentile(burst_lat, 99) * 1000, None, "ms"),
+    ]
