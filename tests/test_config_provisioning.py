@@ -177,3 +177,12 @@ def test_a_process_killed_before_the_rename_leaves_the_old_file(tmp_path):
     atomic_write(path, "new = 2\n")  # the next write clears what the killed one left
     assert path.read_text() == "new = 2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["agent.toml"]
+
+
+def test_a_config_that_cannot_be_written_rejects_provisioning_and_keeps_the_file(tmp_path):
+    blocker = write(tmp_path, "not a directory\n", name="etc")
+    prov = write(tmp_path, PROVISIONING, name="tillbridge.toml")
+    result = apply_provisioning(blocker / "agent.toml", prov)
+    assert result.status is ProvisioningStatus.REJECTED
+    assert str(result.error).startswith(f"{blocker / 'agent.toml'}: cannot write: ")
+    assert prov.read_text() == PROVISIONING

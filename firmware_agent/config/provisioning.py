@@ -47,8 +47,10 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     merged = dict(base)
     for key, value in over.items():
         old = merged.get(key)
-        both_tables = isinstance(old, Mapping) and isinstance(value, Mapping)
-        merged[key] = deep_merge(old, value) if both_tables else value  # type: ignore[arg-type]
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = value
     return merged
 
 
@@ -79,6 +81,7 @@ def apply_provisioning(config_path: Path, provisioning_path: Path | None = None)
         return ProvisioningResult(ProvisioningStatus.REJECTED, prov, error=exc)
     except OSError as exc:
         error = ConfigError(f"cannot write: {exc.strerror or exc}", file=str(config_path))
+        error.__cause__ = exc
         log.error("provisioning not applied: %s", error)
         return ProvisioningResult(ProvisioningStatus.REJECTED, prov, error=error)
     log.info("applied provisioning %s to %s", prov, config_path)

@@ -1,8 +1,8 @@
-"""The vocabulary the schema is written in: settings with checks, secrets, and the problems they report.
+"""The vocabulary the schema is written in: field rules and their checks, secrets, section base class.
 
-A section of the config is a frozen dataclass; each field's type says what TOML value is accepted, its
-`rule()` metadata says what else must hold. Adding a section
-is therefore a dataclass and a list of fields, never another validation function.
+A section of the config is a frozen dataclass; each field's type says what TOML value is accepted and its
+`rule()` metadata what else must hold. Adding a section is therefore a dataclass and a list of fields,
+never another validation function.
 """
 
 from __future__ import annotations
