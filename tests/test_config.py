@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.barcodes import DEFAULT_LAYOUTS
 from firmware_agent.config import (
     AgentConfig,
     EvdevScannerConfig,
@@ -44,7 +45,7 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path):
     assert (config.gpio.led_pin, config.gpio.button_pin, config.gpio.buzzer_pin) == (None, None, None)
     assert config.gpio.hold_time_s == 2.0
     assert (config.forward.enabled, config.forward.device) == (False, Path("/dev/hidg0"))
-    assert config.barcodes.variable_measure_layouts == ("20IIIIIWWWWWC", "21IIIII$$$$$C")
+    assert config.barcodes.variable_measure_layouts == DEFAULT_LAYOUTS  # the barcode module's own default
     assert config.provisioning.path == Path("/boot/firmware/tillbridge.toml")
 
 
@@ -222,6 +223,16 @@ BROKEN = [
         BOX + '[barcodes]\nvariable_measure_layouts = ["20IIIIIWWWWWC", "2XIIIIIWWWWWC"]\n',
         "barcodes.variable_measure_layouts[1]",
         "has 'X': use only digits, I, W, $, V and C",
+    ),
+    (
+        BOX + '[barcodes]\nvariable_measure_layouts = ["20IIIIIWWWWWW"]\n',
+        "barcodes.variable_measure_layouts",
+        "variable-measure layout '20IIIIIWWWWWW' must end with the EAN-13 check digit C",
+    ),
+    (
+        BOX + '[barcodes]\nvariable_measure_layouts = ["20IIIIIWWWWWC", "20IIIII$$$$$C"]\n',
+        "barcodes.variable_measure_layouts",
+        "both claim prefix 20",
     ),
     (
         BOX + '[barcodes]\nvariable_measure_layouts = "20IIIIIWWWWWC"\n',

@@ -149,6 +149,18 @@ class BarcodesConfig(Section):
         default=("20IIIIIWWWWWC", "21IIIII$$$$$C"), metadata=rule(each=measure_layout)
     )
 
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """The barcode module owns what a layout means; its verdict is reported here so it names the key.
+
+        Imported on use: it brings in biip, which the rest of the config does not need.
+        """
+        from devices.barcodes import BarcodeConfig, BarcodeError
+
+        try:
+            BarcodeConfig(variable_measure_layouts=self.variable_measure_layouts)
+        except BarcodeError as exc:
+            yield "variable_measure_layouts", str(exc)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ProvisioningConfig(Section):
