@@ -1,0 +1,182 @@
+"""What the box's config file may say: one frozen dataclass per TOML table, defaults included.
+
+`AgentConfig` is what the rest of the box receives. The validator (`validator.py`) reads only the field
+types and their `rule()` metadata, so adding a section (say `[mqtt]`) is adding a dataclass here and a field
+to `AgentConfig`. A field without a default is a required key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from firmware_agent.config.rules import (
+    Section,
+    absolute_path,
+    baud_rate,
+    bcm_pin,
+    codepage,
+    ident,
+    measure_layout,
+    nonempty,
+    not_negative,
+    positive,
+    printer_url,
+    ratio,
+    rule,
+)
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+Layout = Literal["us", "uk", "es", "fr", "de", "it", "pt"]
+Terminator = Literal["enter", "kpenter", "tab"]
+Parity = Literal["N", "E", "O", "M", "S"]
+ByteSize = Literal[5, 6, 7, 8]
+StopBits = Literal[1, 2]
+ScaleProtocol = Literal["toledo8217", "toledo8213", "dialog06", "cas22", "mtsics", "enq"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoxConfig(Section):
+    id: str = field(metadata=rule(ident))
+    shop: str = field(metadata=rule(ident))
+    data_dir: Path = field(default=Path("/var/lib/tillbridge"), metadata=rule(absolute_path))
+    log_level: LogLevel = "info"
+    watchdog: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreConfig(Section):
+    journal_max_mb: int = field(default=256, metadata=rule(positive))
+    journal_warn_ratio: float = field(default=0.8, metadata=rule(ratio))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvdevScannerConfig(Section):
+    """A keyboard-wedge scanner, found by its device path or by a part of its name."""
+
+    name: str = field(metadata=rule(nonempty))
+    type: Literal["evdev"] = "evdev"
+    device: str | None = field(default=None, metadata=rule(absolute_path))
+    name_match: str | None = field(default=None, metadata=rule(nonempty))
+    layout: Layout = "us"
+    terminators: tuple[Terminator, ...] = field(default=("enter", "kpenter", "tab"), metadata=rule(nonempty))
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.device is None and self.name_match is None:
+            yield "device", "missing: set device (a path) or name_match (part of the device name)"
+        elif self.device is not None and self.name_match is not None:
+            yield "name_match", "set either device or name_match, not both"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SerialScannerConfig(Section):
+    name: str = field(metadata=rule(nonempty))
+    type: Literal["serial"] = "serial"
+    port: str = field(metadata=rule(nonempty))
+    baudrate: int = field(default=9600, metadata=rule(baud_rate))
+    bytesize: ByteSize = 8
+    parity: Parity = "N"
+    stopbits: StopBits = 1
+    terminator: str = field(default="\r", metadata=rule(nonempty))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimScannerConfig(Section):
+    """A simulated scanner for demos and tests: it "scans" the listed barcodes in turn."""
+
+    name: str = field(metadata=rule(nonempty))
+    type: Literal["sim"] = "sim"
+    barcodes: tuple[str, ...] = field(default=(), metadata=rule(each=nonempty))
+    interval_s: float = field(default=2.0, metadata=rule(positive))
+
+
+ScannerConfig = EvdevScannerConfig | SerialScannerConfig | SimScannerConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaleConfig(Section):
+    """Serial settings left out (None) take the protocol's usual values."""
+
+    protocol: ScaleProtocol
+    port: str = field(metadata=rule(nonempty))
+    baudrate: int | None = field(default=None, metadata=rule(baud_rate))
+    bytesize: ByteSize | None = None
+    parity: Parity | None = None
+    stopbits: StopBits | None = None
+    poll_interval_s: float = field(default=0.5, metadata=rule(positive))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrinterConfig(Section):
+    url: str = field(metadata=rule(printer_url))
+    paper_mm: Literal[58, 80] = 80
+    codepage: str = field(default="CP858", metadata=rule(codepage))
+    profile: str = field(default="default", metadata=rule(nonempty))
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpioConfig(Section):
+    """Pins use BCM numbering; a pin left out means the box has no such part."""
+
+    led_pin: int | None = field(default=None, metadata=rule(bcm_pin))
+    button_pin: int | None = field(default=None, metadata=rule(bcm_pin))
+    buzzer_pin: int | None = field(default=None, metadata=rule(bcm_pin))
+    hold_time_s: float = field(default=2.0, metadata=rule(not_negative))
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        seen: dict[int, str] = {}
+        for name in ("led_pin", "button_pin", "buzzer_pin"):
+            pin = getattr(self, name)
+            if pin is not None and pin in seen:
+                yield name, f"pin {pin} is already used by {seen[pin]}"
+            elif pin is not None:
+                seen[pin] = name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForwardConfig(Section):
+    """Forward each committed scan to the till PC through the USB HID keyboard gadget."""
+
+    enabled: bool = False
+    device: Path = field(default=Path("/dev/hidg0"), metadata=rule(absolute_path))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BarcodesConfig(Section):
+    variable_measure_layouts: tuple[str, ...] = field(
+        default=("20IIIIIWWWWWC", "21IIIII$$$$$C"), metadata=rule(each=measure_layout)
+    )
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """The barcode module owns what a layout means; its verdict is reported here so it names the key.
+
+        Imported on use: it brings in biip, which the rest of the config does not need.
+        """
+        from devices.barcodes import BarcodeConfig, BarcodeError
+
+        try:
+            BarcodeConfig(variable_measure_layouts=self.variable_measure_layouts)
+        except BarcodeError as exc:
+            yield "variable_measure_layouts", str(exc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvisioningConfig(Section):
+    path: Path = field(default=Path("/boot/firmware/tillbridge.toml"), metadata=rule(absolute_path))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentConfig(Section):
+    """The whole validated config of one box."""
+
+    box: BoxConfig
+    store: StoreConfig = StoreConfig()
+    scanner: tuple[ScannerConfig, ...] = field(default=(), metadata=rule(unique="name"))
+    scale: ScaleConfig | None = None
+    printer: PrinterConfig | None = None
+    gpio: GpioConfig = GpioConfig()
+    forward: ForwardConfig = ForwardConfig()
+    barcodes: BarcodesConfig = BarcodesConfig()
+    provisioning: ProvisioningConfig = ProvisioningConfig()
