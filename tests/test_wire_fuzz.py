@@ -1,0 +1,80 @@
+"""Whatever arrives on whatever topic, decoding yields a message or a `WireError`, never anything else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.wire_helpers import json_values, messages
+from wire import Kind, Message, WireError, decode, encode
+
+KINDS = st.sampled_from(Kind)
+FIELD_NAMES = sorted(
+    {"v", "type", "entries", "seq", "kind", "ts", "sku", "delta", "stock_after", "barcode", "weight_g"}
+    | {"price_cents", "counted", "raw", "mode", "previous", "source", "order_id", "pickup_code", "moved_to"}
+    | {"lost_after_seq", "upto", "version", "chunk", "chunks", "products", "from_version", "upserts"}
+    | {"deletes", "have_version", "reason", "placed_at", "customer", "lines", "total_cents", "notes", "name"}
+    | {"qty", "barcodes", "stock", "unit", "id", "cmd", "args", "nonce", "sig", "ok", "result", "error"}
+    | {"online", "boot", "config_hash", "uptime_s", "backlog", "devices", "disk_free_mb", "journal_mb"}
+    | {"temperature_c", "box"}
+)
+KEYS = st.sampled_from(FIELD_NAMES) | st.text(max_size=4)
+
+
+def _decode_or_wire_error(kind: Kind | str, payload: bytes) -> Message | None:
+    try:
+        return decode(kind, payload)
+    except WireError:
+        return None
+
+
+@given(KINDS, st.binary(max_size=400))
+@settings(max_examples=300)
+def test_arbitrary_bytes_decode_or_raise_a_wire_error(kind: Kind, payload: bytes) -> None:
+    _decode_or_wire_error(kind, payload)
+
+
+@given(st.text(max_size=80), st.binary(max_size=40))
+@settings(max_examples=200)
+def test_arbitrary_topics_decode_or_raise_a_wire_error(topic: str, payload: bytes) -> None:
+    _decode_or_wire_error(topic, payload)
+
+
+objects = st.dictionaries(
+    KEYS, json_values | st.lists(st.dictionaries(KEYS, json_values, max_size=6), max_size=2), max_size=8
+)
+
+
+@given(KINDS, objects, st.sampled_from([1, 1, 1, 2, "1", None]))
+@settings(max_examples=300)
+def test_arbitrary_json_objects_with_our_field_names_decode_or_raise_a_wire_error(
+    kind: Kind, obj: dict[str, Any], version: Any
+) -> None:
+    _decode_or_wire_error(kind, json.dumps({**obj, "v": version}).encode())
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        found += [p for key, item in value.items() for p in _paths(item, (*path, key))]
+    elif isinstance(value, list):
+        found += [p for index, item in enumerate(value) for p in _paths(item, (*path, index))]
+    return found
+
+
+@given(messages, st.data())
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+def test_a_valid_message_with_one_value_replaced_decodes_or_raises_a_wire_error(
+    msg: Message, data: Any
+) -> None:
+    obj = json.loads(encode(msg))
+    path = data.draw(st.sampled_from(_paths(obj)[1:]))
+    parent = obj
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = data.draw(json_values)
+    result = _decode_or_wire_error(msg.KIND, json.dumps(obj).encode())
+    assert result is None or type(result) is type(msg)

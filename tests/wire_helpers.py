@@ -1,0 +1,175 @@
+"""Hypothesis strategies that generate valid wire messages, for the wire tests and for either side's tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import strategies as st
+
+from wire import (
+    COMMANDS,
+    ORDER_KINDS,
+    UNITS,
+    Ack,
+    CatalogDelta,
+    CatalogRequest,
+    CatalogSnapshotChunk,
+    Command,
+    CommandReply,
+    JournalBatch,
+    JournalEntry,
+    Order,
+    OrderLine,
+    Product,
+    State,
+    Telemetry,
+    format_ts,
+)
+from wire._fields import INT_MAX, INT_MIN
+
+TS = "2024-05-01T12:34:56.789Z"
+
+texts = st.text(max_size=12)
+ids = st.text(min_size=1, max_size=16)
+node_ids = st.from_regex(r"[a-z0-9-]{1,64}", fullmatch=True)
+ints = st.integers(INT_MIN, INT_MAX)
+counts = st.integers(0, INT_MAX)
+timestamps = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+).map(format_ts)
+numbers = st.floats(-1e9, 1e9, allow_nan=False) | st.integers(-(10**9), 10**9)
+json_values: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.booleans() | ints | st.floats(allow_nan=False, allow_infinity=False) | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=8,
+)
+json_objects = st.dictionaries(texts, json_values, max_size=4)
+extras = st.dictionaries(st.text(min_size=1, max_size=6).map("x_".__add__), json_values, max_size=2)
+
+
+def _stock(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    required = {"sku": ids, "delta": ints, "stock_after": ints}
+    if kind == "count":
+        required["counted"] = counts
+    return st.fixed_dictionaries(
+        required, optional={"barcode": ids, "weight_g": counts, "price_cents": counts}
+    )
+
+
+_KIND_DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    **{kind: _stock(kind) for kind in ("sale", "return", "receive", "count", "adjust")},
+    "unknown_barcode": st.fixed_dictionaries({"raw": ids, "mode": ids}),
+    "mode_changed": st.fixed_dictionaries({"mode": ids, "previous": ids, "source": ids}),
+    "order_printed": st.fixed_dictionaries({"order_id": ids}),
+    "order_collected": st.fixed_dictionaries({"order_id": ids, "pickup_code": ids}),
+    "store_recovered": st.fixed_dictionaries({"moved_to": ids, "lost_after_seq": counts}),
+}
+
+
+@st.composite
+def entry_data(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """(kind, data) for a known kind with extra fields, or for a kind this side does not know."""
+    kind = draw(st.sampled_from([*_KIND_DATA, "future_kind"]))
+    data = draw(_KIND_DATA[kind]) if kind in _KIND_DATA else draw(json_objects)
+    return kind, {**data, **draw(extras)}
+
+
+@st.composite
+def journal_batches(draw: st.DrawFn, max_entries: int = 8) -> JournalBatch:
+    seqs = sorted(draw(st.sets(st.integers(1, INT_MAX), min_size=1, max_size=max_entries)))
+    entries = []
+    for seq in seqs:
+        kind, data = draw(entry_data())
+        data = {key: value for key, value in data.items() if key not in ("seq", "kind", "ts")}
+        entries.append(JournalEntry(seq, kind, draw(timestamps), data))
+    return JournalBatch(tuple(entries), draw(st.none() | node_ids))
+
+
+products = st.builds(
+    Product,
+    sku=ids,
+    name=ids,
+    price_cents=counts,
+    barcodes=st.lists(ids, max_size=3).map(tuple),
+    stock=st.none() | ints,
+    unit=st.sampled_from(sorted(UNITS)),
+)
+
+
+def _unique(items: list[Product]) -> tuple[Product, ...]:
+    return tuple({product.sku: product for product in items}.values())
+
+
+@st.composite
+def snapshot_chunks(draw: st.DrawFn) -> CatalogSnapshotChunk:
+    chunks = draw(st.integers(1, 50))
+    chunk = draw(st.integers(0, chunks - 1))
+    return CatalogSnapshotChunk(
+        draw(st.integers(1, INT_MAX)), chunk, chunks, _unique(draw(st.lists(products, max_size=4)))
+    )
+
+
+@st.composite
+def catalog_deltas(draw: st.DrawFn) -> CatalogDelta:
+    from_version = draw(st.integers(0, 10**12))
+    upserts = _unique(draw(st.lists(products, max_size=4)))
+    taken = {product.sku for product in upserts}
+    deletes = tuple(sorted(set(draw(st.lists(ids, max_size=4))) - taken))
+    return CatalogDelta(from_version, draw(st.integers(from_version + 1, INT_MAX)), upserts, deletes)
+
+
+order_lines = st.builds(OrderLine, sku=ids, name=ids, qty=st.integers(1, 1000), price_cents=counts)
+orders = st.builds(
+    Order,
+    order_id=ids,
+    placed_at=timestamps,
+    kind=st.sampled_from(sorted(ORDER_KINDS)),
+    lines=st.lists(order_lines, min_size=1, max_size=4).map(tuple),
+    total_cents=counts,
+    customer=texts,
+    pickup_code=st.none() | ids,
+    notes=texts,
+)
+
+commands = st.builds(
+    Command,
+    id=ids,
+    cmd=st.sampled_from(sorted(COMMANDS)),
+    args=json_objects,
+    ts=st.none() | timestamps,
+    nonce=st.none() | ids,
+    sig=st.none() | st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+)
+command_replies = st.one_of(
+    st.builds(CommandReply, id=ids, ok=st.just(True), result=json_values),
+    st.builds(CommandReply, id=ids, ok=st.just(False), result=json_values, error=ids),
+)
+
+states = st.one_of(
+    st.builds(State, online=st.just(True), version=ids, boot=counts, config_hash=ids, ts=timestamps),
+    st.builds(State.offline, boot=st.none() | counts, ts=st.none() | timestamps),
+)
+telemetry = st.builds(
+    Telemetry,
+    uptime_s=counts,
+    backlog=counts,
+    devices=st.dictionaries(texts, texts, max_size=4),
+    disk_free_mb=numbers,
+    journal_mb=numbers,
+    temperature_c=st.none() | numbers,
+    ts=timestamps,
+)
+
+messages = st.one_of(
+    states,
+    journal_batches(),
+    st.builds(Ack, upto=counts),
+    snapshot_chunks(),
+    catalog_deltas(),
+    st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),
+    orders,
+    commands,
+    command_replies,
+    telemetry,
+)

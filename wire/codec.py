@@ -1,0 +1,163 @@
+"""Bytes ↔ messages: one registry from topic kind to decoder, one `encode`, one `decode`.
+
+`decode` refuses oversized payloads before parsing, then invalid UTF-8, invalid JSON (including NaN and
+Infinity, which JSON does not have), non-objects and other versions, and only then looks at fields. Fields a
+message class does not know are ignored, so a v1 peer may add optional fields without breaking older ones.
+`encode` runs the same checks on what it is about to send: a box never publishes what the cloud would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from wire._fields import MISSING, Obj, as_choice, fail, req
+from wire.catalog import CatalogDelta, CatalogRequest, CatalogSnapshotChunk
+from wire.commands import Command, CommandReply
+from wire.errors import BadTopic, MalformedMessage, MessageTooLarge, UnsupportedVersion, WireError
+from wire.health import State, Telemetry
+from wire.journal import Ack, JournalBatch
+from wire.orders import Order
+from wire.topics import ROUTES, Kind, build_topic, parse_topic
+
+VERSION: Final = 1
+MAX_MESSAGE_BYTES: Final = 256 * 1024
+
+Message = (
+    State
+    | JournalBatch
+    | Ack
+    | CatalogSnapshotChunk
+    | CatalogDelta
+    | CatalogRequest
+    | Order
+    | Command
+    | CommandReply
+    | Telemetry
+)
+Decoder = Callable[[Obj], Message]
+
+
+def _by_type(*classes: type[CatalogSnapshotChunk] | type[CatalogDelta]) -> Decoder:
+    """A decoder for a topic that carries several message types, told apart by their `"type"` field."""
+    table: dict[str, Decoder] = {cls.TYPE: cls.from_json for cls in classes}
+    choices = frozenset(table)
+    return lambda obj: table[req(obj, "type", as_choice, choices=choices)](obj)
+
+
+DECODERS: Final[Mapping[Kind, Decoder]] = {
+    Kind.STATE: State.from_json,
+    Kind.JOURNAL: JournalBatch.from_json,
+    Kind.ACK: Ack.from_json,
+    Kind.CATALOG: _by_type(CatalogSnapshotChunk, CatalogDelta),
+    Kind.CATALOG_REQUEST: CatalogRequest.from_json,
+    Kind.ORDERS: Order.from_json,
+    Kind.CMD: Command.from_json,
+    Kind.CMD_REPLY: CommandReply.from_json,
+    Kind.TELEMETRY: Telemetry.from_json,
+}
+
+
+def decode(kind_or_topic: Kind | str, payload: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
+    """The message in `payload`, received on a topic of `kind_or_topic` (a `Kind` or a full topic name).
+
+    Raises only `WireError`s: `BadTopic`, `MessageTooLarge`, `MalformedMessage`, `UnsupportedVersion`,
+    `UnknownCommand`.
+    """
+    kind = _kind(kind_or_topic)
+    obj = _load(kind, payload, max_bytes)
+    try:
+        return DECODERS[kind](obj)
+    except MalformedMessage as exc:
+        exc.at(kind.value)
+        raise
+
+
+def encode(msg: Message, *, max_bytes: int = MAX_MESSAGE_BYTES) -> bytes:
+    """Compact UTF-8 JSON for `msg`, checked as `decode` would check it on the other side."""
+    try:
+        obj = {"v": VERSION, **msg.to_json()}
+        DECODERS[msg.KIND](obj)
+        payload = to_json_bytes(obj)
+    except MalformedMessage as exc:
+        exc.at(msg.KIND.value)
+        raise
+    except WireError:  # UnknownCommand is a ValueError too, and must keep its type
+        raise
+    except (TypeError, ValueError, RecursionError) as exc:  # open data (args, journal data) that is not JSON
+        raise MalformedMessage(msg.KIND.value, f"cannot be sent as JSON: {exc}") from exc
+    if len(payload) > max_bytes:
+        raise MessageTooLarge(msg.KIND.value, len(payload), max_bytes)
+    return payload
+
+
+def to_json_bytes(obj: Obj) -> bytes:
+    """The wire's JSON spelling: compact, UTF-8, no NaN; TypeError or ValueError if `obj` is not JSON."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """Everything `client.publish()` needs, with QoS and retain taken from the one routing table."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+def publication(shop: str, box: str, msg: Message) -> Publication:
+    route = ROUTES[msg.KIND]
+    return Publication(build_topic(shop, box, msg.KIND), encode(msg), route.qos, route.retain)
+
+
+def _kind(kind_or_topic: Kind | str) -> Kind:
+    if isinstance(kind_or_topic, Kind):
+        return kind_or_topic
+    if type(kind_or_topic) is not str:
+        raise BadTopic(f"expected a topic kind or a topic name, got {type(kind_or_topic).__name__}")
+    if kind_or_topic in _KIND_NAMES:
+        return Kind(kind_or_topic)
+    return parse_topic(kind_or_topic).kind
+
+
+_KIND_NAMES: Final = frozenset(Kind)
+
+
+def _load(kind: Kind, payload: bytes, max_bytes: int) -> Obj:
+    if len(payload) > max_bytes:
+        raise MessageTooLarge(kind.value, len(payload), max_bytes)
+    if not payload:
+        raise MalformedMessage(
+            kind.value, "empty payload (on a retained topic it clears the retained message)"
+        )
+    try:
+        obj = json.loads(str(payload, "utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError as exc:
+        raise MalformedMessage(kind.value, f"not valid UTF-8 (byte {exc.start}: {exc.reason})") from exc
+    except RecursionError as exc:
+        raise MalformedMessage(kind.value, "not valid JSON: nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer of thousands of digits
+        raise MalformedMessage(kind.value, f"not valid JSON: {exc}") from exc
+    if type(obj) is not dict:
+        fail(obj, kind.value, "a JSON object")
+    version = obj.get("v", MISSING)
+    if type(version) is int and version != VERSION:
+        raise UnsupportedVersion(kind.value, version)
+    if version is MISSING or type(version) is not int:
+        fail(version, f"{kind.value}.v", "the integer 1")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:20]} is out of range for a number")
+    return number

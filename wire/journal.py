@@ -1,0 +1,171 @@
+"""Journal batches (box → cloud) and their acknowledgement (cloud → box).
+
+An entry travels flat, `{"seq", "kind", "ts", ...data}`, exactly as the box stored it. The fields each known
+kind must carry are one table, `ENTRY_FIELDS`. An entry of a kind this side does not know still decodes
+(its data unchecked, `known` false): a newer box must never stall its journal behind an older cloud, which
+can park such entries instead. Keys beyond the table stay in `data` so nothing the box said is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final
+
+from wire._fields import (
+    JSON,
+    MISSING,
+    Obj,
+    as_count,
+    as_id,
+    as_int,
+    as_str,
+    as_ts,
+    as_tuple,
+    compact,
+    fail,
+    nested,
+    opt,
+    req,
+)
+from wire.errors import MalformedMessage
+from wire.topics import ID_PATTERN, Kind
+
+MAX_BATCH_ENTRIES: Final = 500
+_ENVELOPE: Final = frozenset({"seq", "kind", "ts"})
+
+Field = tuple[str, Callable[[Any, str], object], bool]
+"""(key, checker, required) for one data field of an entry kind."""
+
+_STOCK: Final[tuple[Field, ...]] = (
+    ("sku", as_id, True),
+    ("delta", as_int, True),  # signed change in the base unit: units, or grams for weighed products
+    ("stock_after", as_int, True),
+    ("barcode", as_id, False),
+    ("weight_g", as_count, False),
+    ("price_cents", as_count, False),
+)
+
+ENTRY_FIELDS: Final[Mapping[str, tuple[Field, ...]]] = {
+    "sale": _STOCK,
+    "return": _STOCK,
+    "receive": _STOCK,
+    "adjust": _STOCK,
+    "count": (*_STOCK, ("counted", as_count, True)),
+    "unknown_barcode": (("raw", as_str, True), ("mode", as_id, True)),
+    "mode_changed": (("mode", as_id, True), ("previous", as_id, True), ("source", as_id, True)),
+    "order_printed": (("order_id", as_id, True),),
+    "order_collected": (("order_id", as_id, True), ("pickup_code", as_id, True)),
+    "store_recovered": (("moved_to", as_str, True), ("lost_after_seq", as_count, True)),
+}
+Checks = tuple[tuple[str, Callable[[Any, str], object]], ...]
+_SPLIT: Final[Mapping[str, tuple[Checks, Checks]]] = {
+    kind: (
+        tuple((key, check) for key, check, required in fields if required),
+        tuple((key, check) for key, check, required in fields if not required),
+    )
+    for kind, fields in ENTRY_FIELDS.items()
+}
+_NO_FIELDS: Final[tuple[Checks, Checks]] = ((), ())
+STOCK_KINDS: Final = frozenset({"sale", "return", "receive", "count", "adjust"})
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One business fact; `data` holds every field but the envelope (`seq`, `kind`, `ts`)."""
+
+    seq: int
+    kind: str
+    ts: str
+    data: Mapping[str, JSON] = field(default_factory=dict, hash=False)
+
+    @property
+    def known(self) -> bool:
+        return self.kind in ENTRY_FIELDS
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> JournalEntry:
+        # The hot path: checkers called directly, the kind's fields split into required and optional once.
+        get = obj.get
+        seq = as_int(get("seq", MISSING), "seq", lo=1)
+        kind = as_id(get("kind", MISSING), "kind")
+        ts = as_ts(get("ts", MISSING), "ts")
+        required, optional = _SPLIT.get(kind, _NO_FIELDS)
+        for key, check in required:
+            check(get(key, MISSING), key)
+        for key, check in optional:
+            value = get(key)
+            if value is not None:
+                check(value, key)
+        data = dict(obj)
+        del data["seq"], data["kind"], data["ts"]
+        return cls(seq, kind, ts, data)
+
+    def to_json(self) -> Obj:
+        clash = _ENVELOPE.intersection(self.data)
+        if clash:
+            raise MalformedMessage("data", f"entry seq {self.seq}: {sorted(clash)} belong to the envelope")
+        return {"seq": self.seq, "kind": self.kind, "ts": self.ts, **self.data}
+
+
+def _as_box(value: Any, path: str) -> str:
+    if type(value) is str and ID_PATTERN.fullmatch(value):
+        return value
+    fail(value, path, "a box id (1-64 characters of a-z, 0-9 and '-')")
+
+
+@dataclass(frozen=True, slots=True)
+class JournalBatch:
+    """Journal entries, seqs strictly increasing.
+
+    `box` may repeat the topic's box id for logs and bridges; the cloud trusts the topic, which the broker's
+    ACL vouches for, never this field.
+    """
+
+    KIND: ClassVar[Kind] = Kind.JOURNAL
+
+    entries: tuple[JournalEntry, ...]
+    box: str | None = None
+
+    @property
+    def first_seq(self) -> int:
+        return self.entries[0].seq
+
+    @property
+    def last_seq(self) -> int:
+        return self.entries[-1].seq
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> JournalBatch:
+        entries = req(obj, "entries", as_tuple, item=_ENTRY, min_items=1, max_items=MAX_BATCH_ENTRIES)
+        previous = 0
+        for index, entry in enumerate(entries):
+            if entry.seq <= previous:
+                problem = (
+                    f"expected more than {previous} (seqs strictly increase in a batch), got {entry.seq}"
+                )
+                raise MalformedMessage(f"entries[{index}].seq", problem)
+            previous = entry.seq
+        return cls(entries, opt(obj, "box", _as_box))
+
+    def to_json(self) -> Obj:
+        return compact({"box": self.box, "entries": [entry.to_json() for entry in self.entries]})
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Every entry with seq ≤ `upto` is durably applied in the cloud: the box may now delete them."""
+
+    KIND: ClassVar[Kind] = Kind.ACK
+
+    upto: int
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> Ack:
+        return cls(req(obj, "upto", as_count))
+
+    def to_json(self) -> Obj:
+        return {"upto": self.upto}
+
+
+_ENTRY: Final = nested(JournalEntry.from_json)
