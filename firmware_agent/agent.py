@@ -38,6 +38,18 @@ class DeviceRunner(Protocol):
     def run(self, post: Post, stop: threading.Event) -> None: ...
 
 
+class Service(Protocol):
+    """Something that lives beside the core loop for the whole run (the MQTT link, the print worker).
+
+    `start` is called once the store is open and the loop exists, before READY; `stop` after the loop ended.
+    Services talk to the box only through `core.post()` / `core.call()` and listeners.
+    """
+
+    def start(self, core: CoreLoop) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class AgentSettings:
     """What the daemon needs to start, derived from the config (or built directly by the demo and tests)."""
@@ -48,6 +60,7 @@ class AgentSettings:
     limits: StoreLimits = field(default_factory=StoreLimits)
     devices: Sequence[DeviceRunner] = ()
     listeners: Sequence[Listener] = ()
+    services: Sequence[Service] = ()
     watchdog: bool = True
 
 
@@ -72,6 +85,8 @@ class Agent:
             on_tick=self.notifier.watchdog,
         )
         self._handle_signals(core)
+        for service in s.services:
+            service.start(core)
         threads = list(self._start_devices(core, s.devices))
         status = f"box {s.box_id}: journal at seq {store.last_seq}, {store.product_count()} products"
         self.notifier.ready(status)
@@ -81,6 +96,8 @@ class Agent:
             core.run()
         finally:
             self.notifier.stopping()
+            for service in reversed(s.services):
+                service.stop()
             self.stop_devices.set()
             for thread in threads:
                 thread.join(timeout=5)
