@@ -49,6 +49,9 @@ class Applied:
 
 
 Listener = Callable[[Applied], None]
+Handler = Callable[[Any], str]
+"""Handles an event type the core does not know itself (a button press, an inbound order) on the loop,
+inside the transaction; returns the line to report."""
 
 
 @dataclass
@@ -71,6 +74,7 @@ class CoreLoop:
         self.listeners = list(listeners)
         self.state = BoxState(mode=Mode(store.setting("mode") or Mode.SALE))
         self.devices: dict[str, DeviceStatus] = {}
+        self._handlers: dict[type, Handler] = {}
         self._queue: queue.SimpleQueue[_Posted] = queue.SimpleQueue()
         self._tick_s = tick_s
         self._on_tick = on_tick
@@ -78,6 +82,10 @@ class CoreLoop:
     def post(self, event: object) -> None:
         """Thread-safe and safe from a signal handler: the only way into the loop."""
         self._queue.put(_Posted(event))
+
+    def on(self, event_type: type, handler: Handler) -> None:
+        """Let a service handle its own event type on the loop (registered before the loop runs)."""
+        self._handlers[event_type] = handler
 
     def call(self, fn: Callable[[Store], Any], timeout: float = 10.0) -> Any:
         """Run `fn(store)` on the loop (from another thread) and wait for its result."""
@@ -148,7 +156,11 @@ class CoreLoop:
                 return Applied(
                     event, Outcome(self.state, feedback=Feedback.INFO), received_at=at, result=result
                 )
-        raise TypeError(f"the core loop does not know events of type {type(event).__name__}")
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise TypeError(f"the core loop does not know events of type {type(event).__name__}")
+        message = handler(event)
+        return Applied(event, Outcome(self.state, feedback=Feedback.INFO, message=message), received_at=at)
 
     def _decide_scan(self, barcode: Barcode) -> Outcome:
         state = self.state

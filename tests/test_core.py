@@ -129,3 +129,20 @@ def test_calls_run_on_the_loop_and_return_after_commit(tmp_path):
     with running_core(tmp_path) as box:
         assert box.core.call(lambda store: store.product("OIL-1L")).stock == 10
         box.next()
+
+
+def test_services_handle_their_own_events_on_the_loop(tmp_path):
+    class Knock:
+        pass
+
+    with running_core(tmp_path) as box:
+        box.core.on(Knock, lambda event: f"knock handled at seq {box.core.store.last_seq}")
+        box.core.post(Knock())
+        assert box.next().outcome.message == "knock handled at seq 0"
+
+
+def test_an_unknown_event_is_reported_not_fatal(tmp_path):
+    with running_core(tmp_path) as box:
+        box.core.post(object())
+        assert "does not know events" in (box.next().error or "")
+        assert box.scan(OIL)[0].acknowledged
