@@ -84,7 +84,7 @@ def test_a_scanner_grabbed_elsewhere_is_an_error_until_released() -> None:
     other.grab()
     post = Collector()
     with running(EvdevScanner("till", path=by_path(device), source=source, backoff=FAST), post):
-        assert "grabbed by another program" in post.status(DeviceState.ERROR).detail
+        assert "in use by another program" in post.status(DeviceState.ERROR).detail
         other.close()
         post.status(DeviceState.OK)
         device.type("7")

@@ -7,16 +7,28 @@ or an error, stop promptly when asked, and never let an exception escape the thr
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
 
-from devices.errors import DeviceError, DeviceUnavailable
+from devices.errors import DeviceError, DeviceIOError, DeviceUnavailable
 from devices.readings import DeviceState, DeviceStatus, Post, ScanRead
 
 log = logging.getLogger(__name__)
+
+_GONE = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
+
+
+def os_error(what: str, exc: OSError) -> DeviceError:
+    """The kernel's errno as a state a person can act on: not there (absent), or there but failing."""
+    if exc.errno in _GONE:
+        return DeviceUnavailable(f"{what}: not present ({exc.strerror or exc})")
+    if exc.errno == errno.EBUSY:
+        return DeviceIOError(f"{what}: in use by another program (EBUSY: it grabbed or locked the device)")
+    return DeviceIOError(f"{what}: {exc}")
 
 
 class Scanner(Protocol):

@@ -8,27 +8,15 @@ without a restart.
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Iterable
 
-from devices.errors import DeviceConfigError, DeviceError, DeviceIOError, DeviceUnavailable
+from devices.errors import DeviceConfigError, DeviceUnavailable
 from devices.readings import ScanRead
-from devices.scanners.base import Backoff, ReconnectingScanner
+from devices.scanners.base import Backoff, ReconnectingScanner, os_error
 from devices.scanners.evdev_input import EvdevInputSource, InputDeviceInfo, InputHandle, InputSource
 from devices.scanners.layouts import Layout, get_layout
 from devices.scanners.wedge import DEFAULT_TERMINATORS, WedgeDecoder, terminator_codes
-
-_GONE = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
-
-
-def _os_error(what: str, exc: OSError) -> DeviceError:
-    """The kernel's errno, as a state a person can act on."""
-    if exc.errno in _GONE:
-        return DeviceUnavailable(f"{what}: not present ({exc.strerror})")
-    if exc.errno == errno.EBUSY:
-        return DeviceIOError(f"{what}: grabbed by another program (EBUSY)")
-    return DeviceIOError(f"{what}: {exc}")
 
 
 class _EvdevLink:
@@ -43,7 +31,7 @@ class _EvdevLink:
         try:
             events = self._handle.read_events(timeout)
         except OSError as exc:
-            raise _os_error(self._path, exc) from exc
+            raise os_error(self._path, exc) from exc
         if events:
             self._last_event = time.monotonic()
             return self._decoder.feed_events(events)
@@ -99,13 +87,13 @@ class EvdevScanner(ReconnectingScanner):
         try:
             handle = source.open(path)
         except OSError as exc:
-            raise _os_error(path, exc) from exc
+            raise os_error(path, exc) from exc
         try:
             if self.grab:
                 handle.grab()
         except OSError as exc:
             handle.close()
-            raise _os_error(path, exc) from exc
+            raise os_error(path, exc) from exc
         decoder = WedgeDecoder(self.layout, self.terminators, source=self.name)
         link = _EvdevLink(handle, decoder, path, self.end_after_idle)
         return link, f"{path} ({self.layout.name}{', grabbed' if self.grab else ''})"

@@ -7,19 +7,17 @@ key codes; HID forwarding types them with the till PC's layout (`devices.hid.key
 
 from __future__ import annotations
 
-import errno
 import logging
 from typing import Any
 
-from devices.errors import DeviceConfigError, DeviceError, DeviceIOError, DeviceUnavailable
+from devices.errors import DeviceConfigError, DeviceUnavailable
 from devices.readings import ScanRead
-from devices.scanners.base import Backoff, ReconnectingScanner
+from devices.scanners.base import Backoff, ReconnectingScanner, os_error
 from devices.scanners.framing import LineFramer, terminator_bytes
 
 log = logging.getLogger(__name__)
 
 _PARITIES = ("N", "E", "O", "M", "S")
-_GONE = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EIO})
 
 
 class _SerialLink:
@@ -88,15 +86,9 @@ class SerialScanner(ReconnectingScanner):
         try:
             port = serial.serial_for_url(self.url, timeout=self.poll_interval, **self.settings)
         except OSError as exc:
-            raise _open_error(self.url, exc) from exc
+            raise os_error(self.url, exc) from exc
         except ValueError as exc:
             raise DeviceConfigError(f"{self.url}: {exc}") from exc
         framer = LineFramer(self.terminator, encoding=self.encoding)
         link = _SerialLink(port, framer, self.name)
         return link, f"{self.url} {self.settings['baudrate']} baud, suffix {self.terminator}"
-
-
-def _open_error(url: str, exc: OSError) -> DeviceError:
-    if exc.errno in _GONE:
-        return DeviceUnavailable(f"{url}: not present ({exc})")
-    return DeviceIOError(f"{url}: cannot open ({exc})")
