@@ -5,10 +5,19 @@ The one place that knows which driver serves which config section, so `agent.py`
 
 from __future__ import annotations
 
+from typing import Any
+
 from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
+from devices.scanners import open_scanner
 from firmware_agent.agent import AgentSettings, DeviceRunner, Service
-from firmware_agent.config import AgentConfig
+from firmware_agent.config import (
+    AgentConfig,
+    EvdevScannerConfig,
+    ScannerConfig,
+    SerialScannerConfig,
+    SimScannerConfig,
+)
 from firmware_agent.indicators import Indicators
 from firmware_agent.store import StoreLimits
 
@@ -28,7 +37,39 @@ def settings_from_config(config: AgentConfig) -> AgentSettings:
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:
-    return []
+    return [open_scanner(_scanner_options(s)) for s in config.scanner]
+
+
+def _scanner_options(scanner: ScannerConfig) -> dict[str, Any]:
+    """A validated scanner section in the driver's vocabulary."""
+    match scanner:
+        case EvdevScannerConfig():
+            where = {"path": scanner.device} if scanner.device else {"match": scanner.name_match}
+            return {
+                "type": "evdev",
+                "name": scanner.name,
+                "layout": scanner.layout,
+                "terminators": scanner.terminators,
+                **where,
+            }
+        case SerialScannerConfig():
+            return {
+                "type": "serial",
+                "name": scanner.name,
+                "url": scanner.port,
+                "terminator": scanner.terminator,
+                "baudrate": scanner.baudrate,
+                "bytesize": scanner.bytesize,
+                "parity": scanner.parity,
+                "stopbits": scanner.stopbits,
+            }
+        case SimScannerConfig():
+            return {
+                "type": "sim",
+                "name": scanner.name,
+                "barcodes": scanner.barcodes,
+                "interval": scanner.interval_s,
+            }
 
 
 def build_services(config: AgentConfig) -> list[Service]:
