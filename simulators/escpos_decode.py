@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from devices.printers.codepages import BY_SLOT, POWER_ON_SLOT, REPLACEMENT
 
@@ -67,6 +67,46 @@ class StatusRequest:
 
 Printed = TextLine | Symbol
 Event = TextLine | Symbol | Cut | DrawerKick | StatusRequest
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What came out between two cuts."""
+
+    lines: tuple[Printed, ...]
+    partial_cut: bool = False
+
+    @property
+    def text(self) -> str:
+        """The ticket as a person reads it; the blank paper fed before the cut is left off."""
+        return "\n".join(line.text for line in self.lines).rstrip("\n")
+
+    def wider_than(self, columns: int) -> list[TextLine]:
+        """Lines that would not fit on paper `columns` wide."""
+        return [line for line in self.lines if isinstance(line, TextLine) and line.columns > columns]
+
+    def render(self, columns: int) -> str:
+        """The text laid out as on paper `columns` wide: aligned lines, symbols centred."""
+        return "\n".join(_place(line, columns) for line in self.lines).rstrip()
+
+
+def decode_tickets(data: bytes) -> list[Ticket]:
+    """The tickets in a byte stream (what follows the last cut is left out)."""
+    tickets: list[Ticket] = []
+    lines: list[Printed] = []
+    for event in EscPosDecoder().feed(data):
+        if isinstance(event, Cut):
+            tickets.append(Ticket(tuple(lines), event.partial))
+            lines = []
+        elif isinstance(event, TextLine | Symbol):
+            lines.append(event)
+    return tickets
+
+
+def _place(line: Printed, columns: int) -> str:
+    align, used = (line.align, line.columns) if isinstance(line, TextLine) else ("center", len(line.text))
+    room = max(columns - used, 0)
+    return (" " * {"left": 0, "center": room // 2, "right": room}[align] + line.text).rstrip()
 _NEED_MORE = 0
 _INCOMPLETE = b"<incomplete>"
 _ALIGNMENTS: dict[int, Align] = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
@@ -286,7 +326,7 @@ class EscPosDecoder:
             return self._sized(pos, 5, _word(self._buf, pos + 3)) if avail >= 5 else _NEED_MORE
         return 2
 
-    _CONTROLS: dict[int, Callable[[EscPosDecoder, int, list[Event]], int]] = {
+    _CONTROLS: ClassVar[dict[int, Callable[[EscPosDecoder, int, list[Event]], int]]] = {
         LF: _lf,
         HT: _ht,
         ESC: _esc,
@@ -323,7 +363,7 @@ class EscPosDecoder:
     def _esc_drawer(self, args: bytes, out: list[Event]) -> None:
         out.append(DrawerKick(2 if args[0] in (0, 48) else 5))
 
-    _ESC_ACTIONS: dict[int, Callable[[EscPosDecoder, bytes, list[Event]], None]] = {
+    _ESC_ACTIONS: ClassVar[dict[int, Callable[[EscPosDecoder, bytes, list[Event]], None]]] = {
         ord("@"): _esc_reset,
         ord("t"): _esc_table,
         ord("!"): _esc_mode,

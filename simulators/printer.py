@@ -25,34 +25,9 @@ from types import TracebackType
 from typing import Any
 
 from devices.printers.status import PaperState
-from simulators.escpos_decode import (
-    Cut,
-    DrawerKick,
-    EscPosDecoder,
-    Event,
-    Printed,
-    StatusRequest,
-    TextLine,
-)
+from simulators.escpos_decode import Cut, DrawerKick, EscPosDecoder, Event, Printed, StatusRequest, Ticket
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """What came out between two cuts."""
-
-    lines: tuple[Printed, ...]
-    partial_cut: bool = False
-
-    @property
-    def text(self) -> str:
-        """The ticket as a person reads it; the blank paper fed before the cut is left off."""
-        return "\n".join(line.text for line in self.lines).rstrip("\n")
-
-    def wider_than(self, columns: int) -> list[TextLine]:
-        """Lines that would not fit on paper `columns` wide."""
-        return [line for line in self.lines if isinstance(line, TextLine) and line.columns > columns]
 
 
 @dataclass(frozen=True)
@@ -71,10 +46,7 @@ class SimulatedState:
         """The byte a printer in this state answers to `DLE EOT n` / `GS r n` (empty if it does not)."""
         if not self.answers_status or len(command) < 3:
             return b""
-        if command[:2] == b"\x10\x04":
-            byte = self._dle_eot(command[2])
-        else:
-            byte = self._gs_r(command[2])
+        byte = self._dle_eot(command[2]) if command[:2] == b"\x10\x04" else self._gs_r(command[2])
         return b"" if byte is None else bytes([byte])
 
     def _dle_eot(self, n: int) -> int | None:

@@ -41,7 +41,7 @@ class Printer:
         return TicketBuilder(self.config.page)
 
     def print_bytes(self, data: bytes) -> None:
-        """Send one job; raises `DeviceUnavailable`, `DeviceIOError` or `DeviceTimeout` (all `DeviceError`)."""
+        """Send one job; failures are `DeviceUnavailable`, `DeviceIOError` or `DeviceTimeout`."""
         with self._lock:
             self._transport.open()
             self._transport.write(data)
