@@ -21,7 +21,7 @@ Align = Literal["left", "center", "right"]
 ESC, GS, DLE, FS, LF, HT = 0x1B, 0x1D, 0x10, 0x1C, 0x0A, 0x09
 _TEXT = re.compile(rb"[\x20-\xff]+")
 _NUL_TERMINATED_MAX = 255
-_UNKNOWN_TABLE = {byte: REPLACEMENT for byte in range(0x80, 0x100)}
+_UNKNOWN_TABLE = {byte: REPLACEMENT for byte in range(0x7F, 0x100)}
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,8 @@ def _place(line: Printed, columns: int) -> str:
     align, used = (line.align, line.columns) if isinstance(line, TextLine) else ("center", len(line.text))
     room = max(columns - used, 0)
     return (" " * {"left": 0, "center": room // 2, "right": room}[align] + line.text).rstrip()
+
+
 _NEED_MORE = 0
 _INCOMPLETE = b"<incomplete>"
 _ALIGNMENTS: dict[int, Align] = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}

@@ -23,7 +23,7 @@ class CodePage:
     def decode_table(self) -> dict[int, str]:
         """`str.translate` table from latin-1-decoded bytes to this page; controls become U+FFFD."""
         table: dict[int, str] = {}
-        for byte in range(0x80, 0x100):
+        for byte in range(0x7F, 0x100):
             char = bytes([byte]).decode(self.codec, errors="replace")
             table[byte] = REPLACEMENT if unicodedata.category(char) == "Cc" else char
         return table

@@ -85,7 +85,10 @@ class TcpTransport:
             self._sock = None
 
     def _connected(self) -> socket.socket:
-        self.open()
+        """The open socket; only `open()` replaces one the printer hung up, never a read or write halfway
+        through a status query."""
+        if self._sock is None:
+            self.open()
         assert self._sock is not None
         return self._sock
 

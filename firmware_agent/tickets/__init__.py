@@ -1,7 +1,7 @@
 """Ticket layouts: frozen ticket data in, ESC/POS bytes of one cut ticket out.
 
-    data = order_ticket(order, TicketStyle(page=PageSetup(paper_mm=58)))
-    printer.print_bytes(data)
+data = order_ticket(order, TicketStyle(page=PageSetup(paper_mm=58)))
+printer.print_bytes(data)
 """
 
 from firmware_agent.tickets.control import COMMAND_CODES, default_control_sheet

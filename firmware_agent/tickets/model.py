@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from devices.printers import PageSetup
 from devices.readings import DeviceStatus
@@ -11,7 +11,7 @@ from firmware_agent.tickets.money import EUR, MoneyFormat
 
 @dataclass(frozen=True)
 class TicketStyle:
-    page: PageSetup = PageSetup()
+    page: PageSetup = field(default_factory=PageSetup)
     money: MoneyFormat = EUR
     header: str = ""  # the shop's name, printed on top when set
 

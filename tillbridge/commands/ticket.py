@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=_status)
 
     serve = sub.add_parser("virtual-printer", help="run a virtual network printer, showing what it prints")
-    serve.add_argument("--port", type=int, default=9100)
+    serve.add_argument("--port", type=int, default=9100, help="TCP port; 0 picks a free one")
+    serve.add_argument("--count", type=int, default=0, help="stop after this many tickets (0: never)")
     _page_options(serve)
     serve.set_defaults(func=_serve)
 
@@ -85,9 +86,10 @@ def _serve(args: argparse.Namespace) -> int:
     columns = PageSetup(args.width).columns
     with VirtualPrinter(port=args.port) as printer:
         print(f"virtual printer on {printer.url}; Ctrl-C stops it", flush=True)
-        seen = 0
-        while True:
-            tickets = printer.wait_for_tickets(seen + 1, timeout=3600 * 24 * 365)
-            for ticket in tickets[seen:]:
+        shown = 0
+        while not args.count or shown < args.count:
+            tickets = printer.wait_for_tickets(shown + 1, timeout=365 * 24 * 3600)
+            for ticket in tickets[shown:]:
                 print(ticket.render(columns) + "\n" + "-" * columns + " (cut)", flush=True)
-            seen = len(tickets)
+            shown = len(tickets)
+    return 0
