@@ -138,6 +138,12 @@ def test_qr_decodes_back_to_its_payload():
     assert Symbol("QR", "tillbridge:pickup:1042") in EscPosDecoder().feed(ticket.getvalue())
 
 
+def test_a_printer_without_qr_support_gets_the_content_as_text():
+    ticket = TicketBuilder(PageSetup(profile="TM-U220", codepage="CP437"))
+    ticket.qr("tillbridge:pickup:1042")
+    assert EscPosDecoder().feed(ticket.getvalue()) == [TextLine("tillbridge:pickup:1042", 22, "center")]
+
+
 def test_unknown_profile_is_a_config_error():
     with pytest.raises(DeviceConfigError, match="TM-NOPE"):
         TicketBuilder(PageSetup(profile="TM-NOPE"))

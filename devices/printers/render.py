@@ -65,9 +65,13 @@ class TicketBuilder:
         self._escpos.ln(count)
 
     def qr(self, data: str) -> None:
-        """A QR code rendered by the printer itself (GS ( k), centred; needs a printer with `qrCode`."""
+        """A QR code rendered by the printer itself (GS ( k), centred. A profile without QR support
+        (TM-U220) gets the content as text instead, so what it says is still on paper."""
         if not data:
             raise BarcodeError("refusing to print an empty QR code")
+        if not self._escpos.profile.supports("qrCode"):
+            self.line(data, align="center")
+            return
         self._set_style(False, "normal", "center")
         self._escpos.qr(data, native=True, size=_QR_DOT_SIZE[self.page.paper_mm], ec=1)
 

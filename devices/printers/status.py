@@ -71,7 +71,7 @@ def _offline_cause(byte: int) -> dict[str, Any]:
 
 
 def _error_cause(byte: int) -> dict[str, Any]:
-    return {"error": bool(byte & 0x68)}  # autocutter, unrecoverable, auto-recoverable
+    return {"error": bool(byte & 0x6C)}  # recoverable, autocutter, unrecoverable, auto-recoverable
 
 
 def _roll_paper(byte: int) -> dict[str, Any]:

@@ -129,8 +129,11 @@ class SerialTransport:
 
         self.open()
         try:
+            # pyserial's read(size) waits for all `size` bytes: wait for one, then take what is there
             self._serial.timeout = max(timeout, 0.0)
-            data: bytes = self._serial.read(size)
+            data: bytes = self._serial.read(1)
+            if data:
+                data += self._serial.read(min(self._serial.in_waiting, size - 1))
         except (serial.SerialException, OSError) as exc:
             self.close()
             raise DeviceIOError(f"printer {self.name}: read failed: {exc}") from exc
