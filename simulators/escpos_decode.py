@@ -110,7 +110,6 @@ def _place(line: Printed, columns: int) -> str:
 
 
 _NEED_MORE = 0
-_INCOMPLETE = b"<incomplete>"
 _ALIGNMENTS: dict[int, Align] = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center", 50: "right"}
 
 # Argument counts of the fixed-length commands, after ESC/GS/FS and the command letter.
@@ -184,15 +183,16 @@ class EscPosDecoder:
         return 1
 
     def _esc(self, pos: int, out: list[Event]) -> int:
-        args = self._args(pos, _ESC_FIXED)
-        if args is None:
-            return self._esc_variable(pos)
-        if args is _INCOMPLETE:
+        if len(self._buf) - pos < 2:
             return _NEED_MORE
-        action = self._ESC_ACTIONS.get(self._buf[pos + 1])
-        if action is not None:
-            action(self, args, out)
-        return 2 + len(args)
+        command = self._buf[pos + 1]
+        if command not in _ESC_FIXED:
+            return self._esc_variable(pos)
+        used = self._sized(pos, 2, _ESC_FIXED[command])
+        action = self._ESC_ACTIONS.get(command)
+        if used and action is not None:
+            action(self, bytes(self._buf[pos + 2 : pos + used]), out)
+        return used
 
     def _esc_variable(self, pos: int) -> int:
         avail = len(self._buf) - pos
@@ -207,17 +207,17 @@ class EscPosDecoder:
         return 2
 
     def _gs(self, pos: int, out: list[Event]) -> int:
-        args = self._args(pos, _GS_FIXED)
-        if args is _INCOMPLETE:
+        if len(self._buf) - pos < 2:
             return _NEED_MORE
-        if args is not None:
-            command = self._buf[pos + 1]
-            if command == ord("!"):
-                self._width = (args[0] >> 4 & 7) + 1
-            elif command == ord("r"):
-                out.append(StatusRequest(bytes(self._buf[pos : pos + 3])))
-            return 2 + len(args)
-        return self._gs_variable(pos, out)
+        command = self._buf[pos + 1]
+        if command not in _GS_FIXED:
+            return self._gs_variable(pos, out)
+        used = self._sized(pos, 2, _GS_FIXED[command])
+        if used and command == ord("!"):
+            self._width = (self._buf[pos + 2] >> 4 & 7) + 1
+        elif used and command == ord("r"):
+            out.append(StatusRequest(bytes(self._buf[pos : pos + 3])))
+        return used
 
     def _gs_variable(self, pos: int, out: list[Event]) -> int:
         avail = len(self._buf) - pos
@@ -312,13 +312,12 @@ class EscPosDecoder:
         return 3 if command == 0x05 else 1
 
     def _fs(self, pos: int, out: list[Event]) -> int:
-        args = self._args(pos, _FS_FIXED)
-        if args is _INCOMPLETE:
-            return _NEED_MORE
-        if args is not None:
-            return 2 + len(args)
         avail = len(self._buf) - pos
+        if avail < 2:
+            return _NEED_MORE
         command = self._buf[pos + 1]
+        if command in _FS_FIXED:
+            return self._sized(pos, 2, _FS_FIXED[command])
         if command == ord("p"):  # FS p n m: print a stored logo
             if avail < 4:
                 return _NEED_MORE
@@ -378,18 +377,6 @@ class EscPosDecoder:
     }
 
     # -- helpers ----------------------------------------------------------------------------------------
-
-    def _args(self, pos: int, fixed: dict[int, int]) -> bytes | None:
-        """The arguments of a fixed-length command; `_INCOMPLETE` while they have not all come yet, None
-        when the command is not one of `fixed`."""
-        if len(self._buf) - pos < 2:
-            return _INCOMPLETE
-        count = fixed.get(self._buf[pos + 1])
-        if count is None:
-            return None
-        if len(self._buf) - pos < 2 + count:
-            return _INCOMPLETE
-        return bytes(self._buf[pos + 2 : pos + 2 + count])
 
     def _sized(self, pos: int, header: int, length: int) -> int:
         total = header + length
