@@ -43,7 +43,7 @@ class AgentProcess:
         self.ready = threading.Event()
         self.devices_ok = threading.Event()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tillbridge", "agent", "--config", str(config), "--provisioning", "/nonexistent"],
+            [sys.executable, "-m", "tillbridge", "agent", "--config", str(config), "--provisioning", "/none"],
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **(env or {})},

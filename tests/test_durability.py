@@ -46,7 +46,8 @@ def test_no_acknowledged_scan_is_lost_under_kill_9(tmp_path):
     start_stock = seed_catalog(tmp_path / "data")
     acknowledged: dict[int, str] = {}
     with VirtualSerialScanner("CR") as scanner:
-        config = write_config(tmp_path, f'[[scanner]]\nname = "till"\ntype = "serial"\nport = "{scanner.port_path}"\n')
+        scanner_config = f'[[scanner]]\nname = "till"\ntype = "serial"\nport = "{scanner.port_path}"\n'
+        config = write_config(tmp_path, scanner_config)
         for _ in range(ROUNDS):
             agent = AgentProcess(config)
             agent.wait_ready()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from devices.barcodes import encode_pickup
 from devices.readings import DeviceState, DeviceStatus
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.tickets.layouts import (
@@ -37,7 +38,7 @@ ORDER = OnlineOrder(
     customer_name="Begoña Núñez",
     lines=ORDER_LINES,
     total_cents=1855,
-    pickup_payload="tillbridge:pickup:shop-1:1042:K7Q2",
+    pickup_payload=encode_pickup("1042", "K7Q2"),  # what the till scans back
     notes="Sin gluten en el pan, por favor. Recoge su hermano François.",
     placed_at="2024-05-03 17:02",
     pickup_at="2024-05-03 18:30",
