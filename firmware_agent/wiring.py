@@ -5,10 +5,12 @@ The one place that knows which driver serves which config section, so `agent.py`
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
+from devices.printers import Printer, PrinterConfig
 from devices.scanners import open_scanner
 from firmware_agent.agent import AgentSettings, DeviceRunner, Service
 from firmware_agent.config import (
@@ -19,6 +21,8 @@ from firmware_agent.config import (
     SimScannerConfig,
 )
 from firmware_agent.indicators import Indicators
+from firmware_agent.printing import PrintService
+from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
 
 MB = 1024 * 1024
@@ -80,4 +84,20 @@ def build_services(config: AgentConfig) -> list[Service]:
     )
     if gpio.any_pin:
         services.append(Indicators(gpio))
+    if config.printer is not None:
+        services.append(print_service(config))  # after the indicators: it takes over the button
     return services
+
+
+def print_service(config: AgentConfig) -> PrintService:
+    assert config.printer is not None
+    url = config.printer
+    printer = Printer(
+        replace(
+            PrinterConfig.from_url(url.url), paper_mm=url.paper_mm, codepage=url.codepage, profile=url.profile
+        )
+    )
+    service = PrintService(
+        printer, selftest=lambda: selftest(config.box.id, service.core, link="not configured")
+    )
+    return service
