@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -375,3 +376,25 @@ def test_reading_type_is_frozen():
     reading = ScaleReading(Decimal(1))
     with pytest.raises(AttributeError):
         reading.weight_kg = Decimal(2)  # type: ignore[misc]
+
+
+def test_toledo_forgets_the_last_weight_after_a_restart():
+    codec = make_codec("toledo8217")
+    codec.feed(b"\x0201.500\r")
+    codec.restart()  # what the driver does after a reconnect or a silent poll
+    (reading,) = readings(codec.feed(b"\x02?@\r"))
+    assert reading.weight_kg is None
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_a_flood_of_noise_is_skipped_counted_and_does_not_grow_the_buffer(protocol):
+    codec = make_codec(protocol)
+    flood = b"\x02\x01S" + bytes(range(256)) * 400
+    events = codec.feed(flood)
+    assert not weights(events)
+    framed = sum(len(e.raw) for e in events)
+    for first, second in itertools.pairwise(events):  # a status reply and its reading share one frame
+        if isinstance(first, ScaleReply) and isinstance(second, ScaleReading) and first.raw == second.raw:
+            framed -= len(second.raw)
+    assert codec.skipped + framed + codec.buffered == len(flood)  # every byte accounted for
+    assert codec.buffered < codec.max_frame

@@ -49,19 +49,24 @@ def test_switched_off_scale_is_not_answering_and_recovers(protocol):
 
 @pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
 def test_garbage_on_the_line_is_an_error_and_never_a_weight(protocol):
-    with VirtualScale(protocol) as sim, running_driver(protocol, sim.port_path) as (inbox, _):
+    with VirtualScale(protocol) as sim:
         sim.set_weight(Decimal("1.000"))
-        inbox.reading(weight=_shown(protocol, "1.000"))
-        sim.set_weight(Decimal("3.000"))
-        sim.set_fault(Fault.GARBAGE)
-        assert inbox.status(DeviceState.ERROR).detail == LINE_NOISE
-        sim.set_fault(Fault.CORRUPT)
-        corrupt = inbox.reading()
-        assert corrupt.weight_kg is None and corrupt.error and not corrupt.sellable
-        sim.set_fault(Fault.NONE)
-        inbox.reading(weight=_shown(protocol, "3.000"))
-        posted = [i for i in inbox.seen if isinstance(i, ScaleReading) and i.value is not None]
-        assert {r.value for r in posted} == {_shown(protocol, "1.000"), _shown(protocol, "3.000")}
+        with running_driver(protocol, sim.port_path) as (inbox, _):
+            _garbage_then_corrupt_then_good(sim, inbox, protocol)
+
+
+def _garbage_then_corrupt_then_good(sim: VirtualScale, inbox: Inbox, protocol: str) -> None:
+    inbox.reading(weight=_shown(protocol, "1.000"))
+    sim.set_fault(Fault.GARBAGE)
+    sim.set_weight(Decimal("3.000"))
+    assert inbox.status(DeviceState.ERROR).detail == LINE_NOISE
+    sim.set_fault(Fault.CORRUPT)
+    corrupt = inbox.reading()
+    assert corrupt.weight_kg is None and corrupt.error and not corrupt.sellable
+    sim.set_fault(Fault.NONE)
+    inbox.reading(weight=_shown(protocol, "3.000"))
+    posted = [i for i in inbox.seen if isinstance(i, ScaleReading) and i.value is not None]
+    assert {r.value for r in posted} == {_shown(protocol, "1.000"), _shown(protocol, "3.000")}
 
 
 @pytest.mark.parametrize("protocol", PROTOCOL_NAMES)
@@ -73,17 +78,19 @@ def test_noise_around_good_frames_still_gives_readings(protocol):
 
 
 def test_partial_frames_are_line_noise():
-    with VirtualScale("toledo8217") as sim, running_driver("toledo8217", sim.port_path) as (inbox, _):
+    with VirtualScale("toledo8217") as sim:
         sim.set_fault(Fault.PARTIAL)
-        assert inbox.status(DeviceState.ERROR).detail == LINE_NOISE
-        assert not any(isinstance(i, ScaleReading) for i in inbox.seen)
+        with running_driver("toledo8217", sim.port_path) as (inbox, _):
+            assert inbox.status(DeviceState.ERROR).detail == LINE_NOISE
+            assert not any(isinstance(i, ScaleReading) for i in inbox.seen)
 
 
 def test_motion_is_reported_but_not_sellable():
-    with VirtualScale("toledo8217") as sim, running_driver("toledo8217", sim.port_path) as (inbox, _):
+    with VirtualScale("toledo8217") as sim:
         sim.set_weight(Decimal("1.000"), stable=False)
-        reading = inbox.reading()
-        assert (reading.stable, reading.weight_kg, reading.sellable) == (False, None, False)
+        with running_driver("toledo8217", sim.port_path) as (inbox, _):
+            reading = inbox.reading()
+            assert (reading.stable, reading.weight_kg, reading.sellable) == (False, None, False)
 
 
 def test_unplugged_adapter_is_absent_then_found_again(tmp_path):
@@ -108,15 +115,20 @@ def test_missing_port_is_absent_and_the_driver_stops_promptly(tmp_path):
 
 
 def test_status_changes_are_posted_once_and_steady_readings_once():
-    with VirtualScale("toledo8217") as sim, running_driver("toledo8217", sim.port_path) as (inbox, _):
+    with VirtualScale("toledo8217") as sim:
         sim.set_weight(Decimal("1.500"))
-        inbox.reading(weight=Decimal("1.500"))
-        start = sim.total_received
-        assert sim.wait_for_input(start + 10)  # ten more polls of the same load
-        sim.set_weight(Decimal("1.600"))
-        inbox.reading(weight=Decimal("1.600"))
-        posted = [i for i in inbox.seen if isinstance(i, ScaleReading | DeviceStatus)]
-        assert [type(i).__name__ for i in posted] == ["DeviceStatus", "ScaleReading", "ScaleReading"]
+        with running_driver("toledo8217", sim.port_path) as (inbox, _):
+            _steady_then_changed(sim, inbox)
+
+
+def _steady_then_changed(sim: VirtualScale, inbox: Inbox) -> None:
+    inbox.reading(weight=Decimal("1.500"))
+    start = sim.total_received
+    assert sim.wait_for_input(start + 10)  # ten more polls of the same load
+    sim.set_weight(Decimal("1.600"))
+    inbox.reading(weight=Decimal("1.600"))
+    posted = [i for i in inbox.seen if isinstance(i, ScaleReading | DeviceStatus)]
+    assert [type(i).__name__ for i in posted] == ["DeviceStatus", "ScaleReading", "ScaleReading"]
 
 
 def test_a_stop_event_shared_by_the_owner_stops_the_driver():

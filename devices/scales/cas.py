@@ -29,6 +29,7 @@ class Cas22Codec(ScaleCodec):
     title = "CAS 22-byte continuous (CI-600D, PDI, NT-200)"
     defaults: ClassVar[SerialSettings] = SerialSettings(9600, 8, "N", 1)  # not in the reference: a guess
     continuous = True
+    max_frame = FRAME_LENGTH
 
     @classmethod
     def _frame_pattern(cls) -> re.Pattern[bytes]:

@@ -30,10 +30,14 @@ class ScaleCodec(ABC):
     unit: ClassVar[str] = "kg"
     continuous: ClassVar[bool] = False
     """True when the scale streams on its own and `request()` is empty."""
+    max_frame: ClassVar[int]
+    """Longest frame in bytes: bounds the buffer, so noise can never make it grow."""
 
     def __init__(self, *, mask_bit7: bool | None = None) -> None:
         mask = self.defaults.bytesize == 7 if mask_bit7 is None else mask_bit7
-        self._framer = Framer(self._frame_pattern(), self._incomplete(), mask_bit7=mask)
+        self._framer = Framer(
+            self._frame_pattern(), self._incomplete(), max_len=self.max_frame, mask_bit7=mask
+        )
         self._outgoing = bytearray()
 
     @classmethod
@@ -83,10 +87,19 @@ class ScaleCodec(ABC):
         """Bytes dropped as noise so far: rising with no frames means a wrong setting or a bad line."""
         return self._framer.skipped
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held as the start of a frame still to complete (never more than `max_frame`)."""
+        return len(self._framer.pending)
+
     def reset(self) -> None:
         """Start a fresh exchange: drop a partial frame and anything queued to send."""
         self._framer.reset()
         self._outgoing.clear()
+
+    def restart(self) -> None:
+        """Forget everything learned from the line too: after a reconnect or a silent spell."""
+        self.reset()
 
     def zero(self) -> bytes:
         raise DeviceConfigError(f"scale protocol {self.name} has no zero command")

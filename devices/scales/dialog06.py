@@ -25,7 +25,7 @@ from devices.scales.settings import SerialSettings
 STX, ETX, EOT, ENQ, ACK, NAK, ESC = b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x15", b"\x1b"
 WEIGHT_REQUEST = EOT + ENQ
 STATUS_REQUEST = EOT + STX + b"08" + ETX
-_MAX_FRAME = 48
+MAX_FRAME = 48
 
 STATUS_CODES: Mapping[int, str] = {
     0: "no error",
@@ -152,6 +152,7 @@ class Dialog06Codec(ScaleCodec):
     name = "dialog06"
     title = "Dialog 06 price-computing (Bizerba, Mettler, Dibal, Cely, Ohaus)"
     defaults: ClassVar[SerialSettings] = SerialSettings(9600, 7, "O", 1)
+    max_frame = MAX_FRAME
     units: ClassVar[Mapping[bytes, tuple[str, int]]] = UNITS
 
     def __init__(
@@ -176,7 +177,7 @@ class Dialog06Codec(ScaleCodec):
 
     @classmethod
     def _incomplete(cls) -> Incomplete:
-        return until(ETX, STX, _MAX_FRAME)
+        return until(ETX, STX, MAX_FRAME)
 
     @property
     def busy(self) -> bool:

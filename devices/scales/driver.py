@@ -86,6 +86,8 @@ class ScaleDriver:
                 self._connect_and_serve()
             except DeviceUnavailable as exc:
                 self._set_status(DeviceState.ABSENT, str(exc))
+            except DeviceConfigError as exc:  # e.g. settings the adapter refuses: say so, retry slowly
+                self._set_status(DeviceState.ERROR, str(exc))
             except DeviceIOError as exc:
                 self._set_status(DeviceState.ABSENT, f"port {self.url} lost: {exc.__cause__ or exc}")
             except Exception as exc:  # a driver thread must outlive any bug or surprise
@@ -98,7 +100,7 @@ class ScaleDriver:
         port = open_port(self.url, self.settings)
         log.info("scale %s: %s on %s (%s)", self.name, self.codec.name, self.url, self.settings)
         self._last_reading = None
-        self.codec.reset()
+        self.codec.restart()
         try:
             self._serve(port)
         finally:
@@ -118,6 +120,7 @@ class ScaleDriver:
                 self._report(result)
             else:
                 misses += 1
+                self.codec.restart()
                 silent = silent and result.received == 0
                 if misses >= self.misses_before_error:
                     self._set_status(DeviceState.ERROR, NOT_ANSWERING if silent else LINE_NOISE)

@@ -47,6 +47,7 @@ class EnqCodec(ScaleCodec):
     name = "enq"
     title = "Generic ENQ/DC1 with BCC (Ohaus Aviator Type 1, Asian POS scales)"
     defaults: ClassVar[SerialSettings] = SerialSettings(9600, 8, "N", 1)
+    max_frame = FRAME_LENGTH
 
     def __init__(self, *, mask_bit7: bool | None = None, handshake: bool = True) -> None:
         """`handshake=False` skips ENQ/ACK and sends DC1 straight away (many scales accept that)."""

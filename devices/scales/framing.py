@@ -48,9 +48,12 @@ def line(terminator: bytes, max_len: int, starts: bytes) -> Incomplete:
 class Framer:
     """Holds the unframed tail of the stream between `feed` calls; `skipped` counts noise bytes dropped."""
 
-    def __init__(self, pattern: re.Pattern[bytes], incomplete: Incomplete, *, mask_bit7: bool) -> None:
+    def __init__(
+        self, pattern: re.Pattern[bytes], incomplete: Incomplete, *, max_len: int, mask_bit7: bool
+    ) -> None:
         self._pattern = pattern
         self._incomplete = incomplete
+        self._window = max_len + 1  # `incomplete` never needs to see further than one frame
         self._mask = mask_bit7
         self._buffer = b""
         self.skipped = 0
@@ -64,7 +67,7 @@ class Framer:
             if match and match.end() > pos:
                 frames.append(match.group())
                 pos = match.end()
-            elif self._incomplete(buffer[pos:]):
+            elif self._incomplete(buffer[pos : pos + self._window]):
                 break
             else:
                 self.skipped += 1

@@ -19,7 +19,7 @@ from devices.scales.reading import ScaleEvent, ScaleReading, ScaleReply
 from devices.scales.settings import SerialSettings
 
 CRLF = b"\r\n"
-_MAX_LINE = 64
+MAX_LINE = 64
 _WEIGHT = re.compile(rb"S ([SD]) +([-+]? *[0-9.]+) +([A-Za-z]+) *\r?\n\Z")
 _WEIGHT_STATUS = re.compile(rb"S ([I+\-]) *\r?\n\Z")
 _TARE = re.compile(rb"TI? (?:([SD]) +([-+]? *[0-9.]+) +([A-Za-z]+)|([I+\-])) *\r?\n\Z")
@@ -33,6 +33,7 @@ class MtSicsCodec(ScaleCodec):
     name = "mtsics"
     title = "Mettler-Toledo MT-SICS (S/SI, Z, T)"
     defaults: ClassVar[SerialSettings] = SerialSettings(9600, 8, "N", 1)
+    max_frame = MAX_LINE
 
     def __init__(self, *, mask_bit7: bool | None = None, command: str = "SI") -> None:
         super().__init__(mask_bit7=mask_bit7)
@@ -46,7 +47,7 @@ class MtSicsCodec(ScaleCodec):
 
     @classmethod
     def _incomplete(cls) -> Incomplete:
-        return line(b"\n", _MAX_LINE, starts=string.ascii_uppercase.encode())
+        return line(b"\n", MAX_LINE, starts=string.ascii_uppercase.encode())
 
     def request(self) -> bytes:
         return self._command

@@ -19,7 +19,7 @@ from devices.scales.reading import ScaleEvent, ScaleReading, ScaleReply
 from devices.scales.settings import SerialSettings
 
 STX, CR = b"\x02", b"\r"
-_MAX_FRAME = 16
+MAX_FRAME = 16
 _WEIGHT = re.compile(rb"( *[0-9.]+) *(N?)")
 
 PROBE_REQUEST = b"Ehello"
@@ -63,6 +63,7 @@ def probe_matches(data: bytes) -> bool:
 
 class _ToledoCodec(ScaleCodec):
     defaults: ClassVar[SerialSettings] = SerialSettings(9600, 7, "E", 1)
+    max_frame = MAX_FRAME
 
     def __init__(self, *, mask_bit7: bool | None = None, keep_last: bool = True) -> None:
         """`keep_last`: some scales answer a repeated `W` with a bare status until the weight changes
@@ -71,13 +72,17 @@ class _ToledoCodec(ScaleCodec):
         self._keep_last = keep_last
         self._last: ScaleReading | None = None
 
+    def restart(self) -> None:
+        super().restart()
+        self._last = None  # the load may have changed while the line was down
+
     @classmethod
     def _frame_pattern(cls) -> re.Pattern[bytes]:
         return re.compile(rb"\x02(?:\?[^\x02\r]|[^\x02\r?]{0,14})\r")
 
     @classmethod
     def _incomplete(cls) -> Incomplete:
-        return until(CR, STX, _MAX_FRAME)
+        return until(CR, STX, MAX_FRAME)
 
     def request(self) -> bytes:
         return b"W"
