@@ -216,3 +216,22 @@ def test_conversations_with_the_simulated_scale():
     state.stable = False
     (moving,) = converse(priced, scale, state)
     assert (moving.stable, moving.weight_kg) == (False, None)
+
+
+_CAME = {"ack": ACK, "nak": NAK, "02": RESULT_1KG, "09": status_record(0)}
+
+
+@pytest.mark.parametrize("start", list(State))
+@pytest.mark.parametrize("came", sorted(_CAME))
+def test_transition_table_what_to_send_next(start, came):
+    codec = Dialog06Codec()
+    codec.state = start
+    codec.feed(_CAME[came])
+    expected = {
+        (State.PRICE_SENT, "ack"): (State.WEIGHT_REQUESTED, WEIGHT_REQUEST),
+        (State.PRICE_SENT, "nak"): (State.STATUS_REQUESTED, STATUS_REQUEST),
+        (State.WEIGHT_REQUESTED, "nak"): (State.STATUS_REQUESTED, STATUS_REQUEST),
+        (State.WEIGHT_REQUESTED, "02"): (State.IDLE, EOT),
+        (State.STATUS_REQUESTED, "09"): (State.IDLE, b""),
+    }.get((start, came), (start, b""))  # anything unexpected is decoded but changes nothing
+    assert (state(codec), codec.data_to_send()) == expected

@@ -130,10 +130,12 @@ class State(enum.Enum):
 
 
 class Action(enum.Enum):
-    NOTHING = "nothing"
-    REQUEST_WEIGHT = "EOT ENQ"
-    REQUEST_STATUS = "record 08"
-    RELEASE = "EOT"  # one driver sends it after every scale reply; harmless, and the spec's vector shows it
+    """What the POS sends next; the value is the bytes."""
+
+    NOTHING = b""
+    REQUEST_WEIGHT = WEIGHT_REQUEST
+    REQUEST_STATUS = STATUS_REQUEST
+    RELEASE = EOT  # one driver sends it after every scale reply; harmless, and the spec's vector shows it
 
 
 # (state, what came) → (next state, what to send). Record 11 is handled beside the table (any state).
@@ -215,17 +217,10 @@ class Dialog06Codec(ScaleCodec):
         raise ProtocolError("unexpected record number")
 
     def _advance(self, came: str, events: list[ScaleEvent]) -> list[ScaleEvent]:
-        next_state, action = _TRANSITIONS.get((self.state, came), (self.state, Action.NOTHING))
-        sends = {
-            Action.REQUEST_WEIGHT: WEIGHT_REQUEST,
-            Action.REQUEST_STATUS: STATUS_REQUEST,
-            Action.RELEASE: EOT,
-            Action.NOTHING: b"",
-        }
-        self.state = next_state
+        self.state, action = _TRANSITIONS.get((self.state, came), (self.state, Action.NOTHING))
         if action is not Action.NOTHING:
-            self._last_sent = sends[action]
-            self._send(sends[action])
+            self._last_sent = action.value
+            self._send(action.value)
         return events
 
     def _result(self, fields: list[bytes], frame: bytes) -> ScaleReading:

@@ -17,7 +17,7 @@ from devices.scales.codec import ScaleCodec
 from devices.scales.protocols import make_codec
 from devices.scales.reading import ScaleReading
 from devices.scales.settings import SerialSettings
-from devices.scales.transport import Exchange, SerialPort, exchange, open_port
+from devices.scales.transport import PORT_ERRORS, Exchange, SerialPort, exchange, open_port
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class ScaleDriver:
         finally:
             try:
                 port.close()
-            except OSError:
+            except PORT_ERRORS:
                 log.debug("scale %s: closing %s failed", self.name, self.url)
 
     def _serve(self, port: SerialPort) -> None:
