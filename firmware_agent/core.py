@@ -76,6 +76,7 @@ class CoreLoop:
         self.devices: dict[str, DeviceStatus] = {}
         self._handlers: dict[type, Handler] = {}
         self._closed = False
+        self.take_weight: Callable[[], int | None] = lambda: None  # the scale service replaces this
         self._queue: queue.SimpleQueue[_Posted] = queue.SimpleQueue()
         self._tick_s = tick_s
         self._on_tick = on_tick
@@ -187,8 +188,11 @@ class CoreLoop:
         product = self.store.find_product(barcode.lookup_keys())
         if product is None:
             return domain.unknown(state, barcode.raw, "not in the catalog")
+        weight_g = barcode.weight_g
+        if weight_g is None and product.unit == "kg" and state.mode is not Mode.LOOKUP:
+            weight_g = self.take_weight()
         return domain.product_scanned(
-            state, product, barcode.raw, weight_g=barcode.weight_g, price_cents=barcode.price_cents
+            state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents
         )
 
     def _carry_out(

@@ -11,6 +11,7 @@ from typing import Any
 from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
 from devices.printers import Printer, PrinterConfig
+from devices.scales import codec_class
 from devices.scanners import open_scanner
 from firmware_agent.agent import AgentSettings, DeviceRunner, Service
 from firmware_agent.config import (
@@ -24,6 +25,7 @@ from firmware_agent.indicators import Indicators
 from firmware_agent.printing import PrintService
 from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
+from firmware_agent.weighing import ScaleService
 
 MB = 1024 * 1024
 
@@ -84,6 +86,11 @@ def build_services(config: AgentConfig) -> list[Service]:
     )
     if gpio.any_pin:
         services.append(Indicators(gpio))
+    if config.scale is not None:
+        s = config.scale
+        defaults = codec_class(s.protocol).defaults
+        settings = defaults.override(s.baudrate, s.bytesize, s.parity, s.stopbits)
+        services.append(ScaleService(s.protocol, s.port, settings, s.poll_interval_s))
     if config.printer is not None:
         services.append(print_service(config))  # after the indicators: it takes over the button
     return services

@@ -35,7 +35,7 @@ LineEnd = Literal["CR", "CRLF", "LF", "TAB"]
 Parity = Literal["N", "E", "O", "M", "S"]
 ByteSize = Literal[5, 6, 7, 8]
 StopBits = Literal[1, 2]
-ScaleProtocol = Literal["toledo8217", "toledo8213", "dialog06", "cas22", "mtsics", "enq"]
+ScaleProtocol = Literal["toledo8217", "toledo8213", "dialog06", "casecr12", "cas22", "mtsics", "enq"]
 
 
 @dataclass(frozen=True, kw_only=True)
