@@ -5,11 +5,24 @@ The one place that knows which driver serves which config section, so `agent.py`
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
+from devices.printers import Printer, PrinterConfig
+from devices.scanners import open_scanner
 from firmware_agent.agent import AgentSettings, DeviceRunner, Service
-from firmware_agent.config import AgentConfig
+from firmware_agent.config import (
+    AgentConfig,
+    EvdevScannerConfig,
+    ScannerConfig,
+    SerialScannerConfig,
+    SimScannerConfig,
+)
 from firmware_agent.indicators import Indicators
+from firmware_agent.printing import PrintService
+from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
 
 MB = 1024 * 1024
@@ -28,7 +41,39 @@ def settings_from_config(config: AgentConfig) -> AgentSettings:
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:
-    return []
+    return [open_scanner(_scanner_options(s)) for s in config.scanner]
+
+
+def _scanner_options(scanner: ScannerConfig) -> dict[str, Any]:
+    """A validated scanner section in the driver's vocabulary."""
+    match scanner:
+        case EvdevScannerConfig():
+            where = {"path": scanner.device} if scanner.device else {"match": scanner.name_match}
+            return {
+                "type": "evdev",
+                "name": scanner.name,
+                "layout": scanner.layout,
+                "terminators": scanner.terminators,
+                **where,
+            }
+        case SerialScannerConfig():
+            return {
+                "type": "serial",
+                "name": scanner.name,
+                "url": scanner.port,
+                "terminator": scanner.terminator,
+                "baudrate": scanner.baudrate,
+                "bytesize": scanner.bytesize,
+                "parity": scanner.parity,
+                "stopbits": scanner.stopbits,
+            }
+        case SimScannerConfig():
+            return {
+                "type": "sim",
+                "name": scanner.name,
+                "barcodes": scanner.barcodes,
+                "interval": scanner.interval_s,
+            }
 
 
 def build_services(config: AgentConfig) -> list[Service]:
@@ -39,4 +84,20 @@ def build_services(config: AgentConfig) -> list[Service]:
     )
     if gpio.any_pin:
         services.append(Indicators(gpio))
+    if config.printer is not None:
+        services.append(print_service(config))  # after the indicators: it takes over the button
     return services
+
+
+def print_service(config: AgentConfig) -> PrintService:
+    assert config.printer is not None
+    url = config.printer
+    printer = Printer(
+        replace(
+            PrinterConfig.from_url(url.url), paper_mm=url.paper_mm, codepage=url.codepage, profile=url.profile
+        )
+    )
+    service = PrintService(
+        printer, selftest=lambda: selftest(config.box.id, service.core, link="not configured")
+    )
+    return service

@@ -31,6 +31,7 @@ from firmware_agent.config.rules import (
 LogLevel = Literal["debug", "info", "warning", "error"]
 Layout = Literal["us", "uk", "es", "fr", "de", "it", "pt"]
 Terminator = Literal["enter", "kpenter", "tab"]
+LineEnd = Literal["CR", "CRLF", "LF", "TAB"]
 Parity = Literal["N", "E", "O", "M", "S"]
 ByteSize = Literal[5, 6, 7, 8]
 StopBits = Literal[1, 2]
@@ -79,7 +80,7 @@ class SerialScannerConfig(Section):
     bytesize: ByteSize = 8
     parity: Parity = "N"
     stopbits: StopBits = 1
-    terminator: str = field(default="\r", metadata=rule(nonempty))
+    terminator: LineEnd = "CR"
 
 
 @dataclass(frozen=True, kw_only=True)
