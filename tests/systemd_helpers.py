@@ -2,13 +2,14 @@
 
 The host may run an older systemd (bookworm has 252, whose `systemd-analyze` reports false errors for newer
 keys and has no `udevadm verify`), so the checks run in a chroot of the release the image is built from.
-The root is built once per machine with mmdebstrap (about 20 s) and kept in the user's cache; each test
+The root is built once per machine with mmdebstrap (about 30 s) and kept in the user's cache; each test
 session works in a hard-linked copy, so what one session installs never leaks into the next.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -22,7 +23,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMD = REPO / "systemd"
 SUITE = "trixie"
-PACKAGES = ("systemd", "udev", "shellcheck")
+# The units order themselves against timesyncd and NetworkManager: with them present, verify sees cycles.
+PACKAGES = ("systemd", "udev", "systemd-timesyncd", "network-manager", "shellcheck")
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "SYSTEMD_COLORS": "0", "TERM": "dumb"}
 STUB_TILLBRIDGE = (
     "#!/bin/sh\n# stands in for the application, which `systemd-analyze verify` wants to exist\n"
@@ -37,7 +39,8 @@ def require(condition: bool, message: str) -> None:
 
 def cache_dir() -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tillbridge" / f"lint-root-{SUITE}-{'-'.join(PACKAGES)}"
+    packages = hashlib.sha256(" ".join(PACKAGES).encode()).hexdigest()[:12]
+    return base / "tillbridge" / f"lint-root-{SUITE}-{packages}"  # a new package list builds a new root
 
 
 def lint_root() -> Path:

@@ -29,6 +29,11 @@ def test_every_unit_passes_systemd_analyze_verify(root: Path, unit: str) -> None
     clean(in_root(root, "systemd-analyze", "verify", "--man=no", f"/usr/lib/systemd/system/{unit}"), unit)
 
 
+def test_the_whole_boot_has_no_ordering_cycle(root: Path) -> None:
+    """With every unit enabled, beside NetworkManager and timesyncd as on the image."""
+    clean(in_root(root, "systemd-analyze", "verify", "--man=no", "multi-user.target"), "multi-user.target")
+
+
 def test_a_typo_in_a_directive_fails_although_verify_exits_0(root: Path) -> None:
     broken = root / "usr/lib/systemd/system/broken.service"
     text = (SYSTEMD / "tillbridge-agent.service").read_text()
