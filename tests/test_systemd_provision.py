@@ -17,7 +17,7 @@ import pytest
 from tests.systemd_helpers import SYSTEMD
 from tillbridge.cli import main
 from tillbridge.firstboot import REJECTED_MARKER, REMOVED, scrub
-from tillbridge.hostsetup import WIFI_KEYFILE, Wifi, nm_keyfile
+from tillbridge.hostsetup import WIFI_KEYFILE, Wifi, nm_keyfile, set_wifi_country
 
 OLD_CONFIG = '[box]\nid = "old-box"\nshop = "shop1"\n'
 GOOD = """\
@@ -220,3 +220,16 @@ def test_firstboot_fails_when_the_command_is_missing(box: Box, tmp_path: Path) -
 def test_firstboot_without_a_file_does_nothing(box: Box, tmp_path: Path) -> None:
     result = run_firstboot(box, tmp_path / "nowhere")
     assert result.returncode == 0 and "nothing to do" in result.stderr
+
+
+def test_the_wifi_country_goes_through_raspi_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "raspi-config"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$3" != XX ]\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert set_wifi_country("ES", Path("/")) == "Wi-Fi country set to ES"
+    assert calls.read_text() == "nonint do_wifi_country ES\n"
+    assert set_wifi_country("XX", Path("/")).endswith("raspi-config exited with 1")
+    assert "not set: no raspi-config" in set_wifi_country("ES", tmp_path)  # never on a test root

@@ -166,7 +166,10 @@ def set_wifi_country(country: str, root: Path) -> str:
     tool = shutil.which("raspi-config")
     if root != Path("/") or tool is None:
         return f"Wi-Fi country {country} not set: no raspi-config on this system"
-    done = subprocess.run([tool, "nonint", "do_wifi_country", country], check=False, timeout=60)
+    try:
+        done = subprocess.run([tool, "nonint", "do_wifi_country", country], check=False, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"Wi-Fi country {country} not set: raspi-config failed ({exc})"
     if done.returncode != 0:
         return f"Wi-Fi country {country} not set: raspi-config exited with {done.returncode}"
     return f"Wi-Fi country set to {country}"
