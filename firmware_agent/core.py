@@ -20,7 +20,7 @@ from devices.barcodes import Barcode, BarcodeConfig, Cancel, Command, Quantity, 
 from devices.readings import DeviceStatus, ScanRead
 from firmware_agent import domain
 from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
-from firmware_agent.errors import StoreError
+from firmware_agent.errors import AgentError, StoreError
 from firmware_agent.events import Call, ModeRequest, Stop
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import JournalRecord, Store
@@ -75,6 +75,7 @@ class CoreLoop:
         self.state = BoxState(mode=Mode(store.setting("mode") or Mode.SALE))
         self.devices: dict[str, DeviceStatus] = {}
         self._handlers: dict[type, Handler] = {}
+        self._closed = False
         self._queue: queue.SimpleQueue[_Posted] = queue.SimpleQueue()
         self._tick_s = tick_s
         self._on_tick = on_tick
@@ -89,21 +90,34 @@ class CoreLoop:
 
     def call(self, fn: Callable[[Store], Any], timeout: float = 10.0) -> Any:
         """Run `fn(store)` on the loop (from another thread) and wait for its result."""
+        if self._closed:
+            raise AgentError("the box is stopping")
         event = Call(fn)
         self.post(event)
         return event.result.result(timeout)
 
-    def run(self) -> None:
-        """Process events until a `Stop` arrives."""
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Process events until a `Stop` arrives; with `until`, until it returns True (Stops ignored).
+
+        The agent uses `until` while its services shut down: they may still need the loop to finish.
+        """
         next_tick = time.monotonic()
-        while True:
+        while until is None or not until():
             now = time.monotonic()
             if now >= next_tick:
                 self._safe(self._on_tick)
                 next_tick = now + self._tick_s
-            batch = self._take_batch(timeout=max(0.0, next_tick - now))
-            if batch and not self.run_batch(batch):
+            timeout = max(0.0, next_tick - now) if until is None else min(0.05, max(0.0, next_tick - now))
+            batch = self._take_batch(timeout=timeout)
+            if batch and not self.run_batch(batch) and until is None:
                 return
+
+    def close(self) -> None:
+        """After the last `run`: calls still waiting, and any that come later, fail at once."""
+        self._closed = True
+        for posted in self._take_batch(timeout=0):
+            if isinstance(posted.event, Call):
+                posted.event.result.set_exception(AgentError("the box is stopping"))
 
     def run_batch(self, batch: list[_Posted]) -> bool:
         """Apply a batch in one transaction, then tell the listeners. False once a Stop was seen."""
@@ -113,8 +127,8 @@ class CoreLoop:
             with self.store.transaction():
                 for posted in batch:
                     if isinstance(posted.event, Stop):
-                        keep_going = False
-                        break
+                        keep_going = False  # the rest of the batch is in hand: it still commits
+                        continue
                     applied.append(self._apply_one(posted))
         except Exception as exc:  # the commit itself failed: nothing in this batch happened
             log.error("transaction failed, %d events not recorded: %s", len(applied), exc)

@@ -138,8 +138,11 @@ def product_scanned(
         return Outcome(fresh, (Counted(product.sku, qty, barcode),), message=f"counted {product.name}")
     kind, delta = _movement(state, qty)
     move = StockMove(kind, product.sku, delta, barcode, weight_g, price_cents)
-    feedback = Feedback.WARN if warning or product.stock + delta < 0 else Feedback.OK
-    return Outcome(fresh, (move,), feedback, warning or f"{kind} {product.name}")
+    if not warning and product.stock + delta < 0:
+        warning = f"{kind} {product.name}: stock below zero"
+    return Outcome(
+        fresh, (move,), Feedback.WARN if warning else Feedback.OK, warning or f"{kind} {product.name}"
+    )
 
 
 def _quantity(state: BoxState, product: ProductRecord, weight_g: int | None) -> tuple[int, str]:
