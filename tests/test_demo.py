@@ -31,8 +31,9 @@ def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
         "sale Aceite de oliva virgen extra 1 L" in rows[0] and "24→23" in rows[0] and rows[0].endswith(" 1")
     )
     assert "5000→4650" in rows[4]  # 350 g of ham from a scale label
-    assert "unknown: not in the catalog" in rows[5]
-    assert "receive Huevos camperos (12)" in rows[9] and "12→24" in rows[9]
+    assert "3000→2750" in rows[5]  # 250 g of cheese from the virtual scale
+    assert "unknown: not in the catalog" in rows[6]
+    assert "receive Huevos camperos (12)" in rows[10] and "12→24" in rows[10]
     assert "stock below zero" in rows[-1] and "0→-1" in rows[-1]
     assert "virtual printer: 'CONTROL SHEET'" in out
     assert (tmp_path / "tillbridge.db").exists()

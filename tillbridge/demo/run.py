@@ -1,7 +1,8 @@
 """The demo: a whole box — store, core loop, print queue — on simulated devices, shown live.
 
 A simulated scanner works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
-selling at random; a virtual printer on a local TCP port prints the control sheet and whatever else is queued.
+selling at random; a virtual Toledo 8217 scale on a pty weighs the cheese; a virtual printer on a local TCP
+port prints the control sheet and whatever else is queued.
 Everything is real but the hardware: the same store, journal and core loop as on a box.
 """
 
@@ -11,14 +12,16 @@ import itertools
 import random
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from devices.barcodes import BarcodeConfig
 from devices.printers import Printer
 from devices.readings import ScanRead
+from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.printing import PrintRequest, PrintService
@@ -26,12 +29,15 @@ from firmware_agent.selftest import selftest
 from firmware_agent.store import ProductRecord, Store
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
+from firmware_agent.weighing import ScaleService
 from simulators.catalog import DAY_AT_THE_TILL, SAMPLE_CATALOG
 from simulators.printer import VirtualPrinter
+from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from tillbridge.demo.view import LiveView
 
 BOX_ID = "demo-box-1"
+DEMO_WEIGHT_KG = Decimal("0.250")  # what lies on the virtual scale
 
 
 @dataclass
@@ -42,9 +48,13 @@ class DemoOptions:
     seed: int | None = None
 
 
-def till_day(rng: random.Random) -> Iterator[str]:
-    """The scripted morning, then random sales of counted products for as long as the demo runs."""
+def till_day(rng: random.Random, open_shop: threading.Event) -> Iterator[str]:
+    """The scripted morning, then random sales of counted products for as long as the demo runs.
+
+    The first scan waits for `open_shop` (the scale has a weight on it), as a cashier waits for the tills.
+    """
     sellable = [p.barcodes[0] for p in SAMPLE_CATALOG if p.unit == "each"]
+    open_shop.wait(10)
     yield from DAY_AT_THE_TILL
     while True:
         yield rng.choice(sellable)
@@ -90,6 +100,14 @@ class _PrintControlSheet:
         pass
 
 
+def _when_weighed(ready: threading.Event) -> Callable[[Applied], None]:
+    def listener(applied: Applied) -> None:
+        if isinstance(applied.event, ScaleReading) and applied.event.sellable:
+            ready.set()
+
+    return listener
+
+
 def _watch_printer(printer: VirtualPrinter, view: LiveView, stop: threading.Event) -> None:
     for seen in itertools.count(1):
         while not stop.is_set():
@@ -110,25 +128,31 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
     view = LiveView(out)
     view.header(f"tillbridge demo — box {BOX_ID}, data in {data_dir}")
     stop_watching = threading.Event()
-    with VirtualPrinter() as printer:
+    with VirtualPrinter() as printer, VirtualScale("toledo8217") as scale:
+        scale.set_weight(DEMO_WEIGHT_KG, stable=True)
         watcher = threading.Thread(target=_watch_printer, args=(printer, view, stop_watching), daemon=True)
         watcher.start()
         printing = PrintService(
             Printer.from_url(printer.url + "?paper=58"),
             selftest=lambda: selftest(BOX_ID, printing.core, link="demo: no cloud yet"),
         )
-        script = itertools.islice(till_day(random.Random(options.seed)), options.scans)
+        scale_ready = threading.Event()
+        script = itertools.islice(till_day(random.Random(options.seed), scale_ready), options.scans)
         scanner = SimulatedScanner("till", barcodes=script, interval=options.interval_s)
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
             barcodes=BarcodeConfig(),
             devices=[scanner],
-            services=[printing, _PrintControlSheet(printing)],
+            services=[
+                printing,
+                _PrintControlSheet(printing),
+                ScaleService("toledo8217", scale.port_path, None, 0.2),
+            ],
             listeners=[view],
         )
         agent = Agent(settings)
-        settings.listeners = [view, _StopAfter(agent, options.scans)]
+        settings.listeners = [view, _StopAfter(agent, options.scans), _when_weighed(scale_ready)]
         code = agent.run()
         stop_watching.set()
         watcher.join(timeout=2)
