@@ -37,13 +37,25 @@ def seed_catalog(data_dir: Path) -> dict[str, int]:
 class AgentProcess:
     """A child `tillbridge agent`; `acks` yields (barcode, seq) for every scan it acknowledged."""
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str] | None = None, provisioning: Path | None = None
+    ) -> None:
+        provisioning = provisioning or config.with_name("no-provisioning.toml")
         self.lines: list[str] = []
         self.acks: queue.Queue[tuple[str, int]] = queue.Queue()
         self.ready = threading.Event()
         self.devices_ok = threading.Event()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tillbridge", "agent", "--config", str(config), "--provisioning", "/none"],
+            [
+                sys.executable,
+                "-m",
+                "tillbridge",
+                "agent",
+                "--config",
+                str(config),
+                "--provisioning",
+                str(provisioning),
+            ],
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **(env or {})},
