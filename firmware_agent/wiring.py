@@ -10,6 +10,7 @@ from typing import Any
 
 from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
+from devices.hid import HidForwarder
 from devices.printers import Printer, PrinterConfig
 from devices.scales import codec_class
 from devices.scanners import open_scanner
@@ -21,6 +22,7 @@ from firmware_agent.config import (
     SerialScannerConfig,
     SimScannerConfig,
 )
+from firmware_agent.forwarding import forward_committed
 from firmware_agent.indicators import Indicators
 from firmware_agent.printing import PrintService
 from firmware_agent.selftest import selftest
@@ -31,12 +33,15 @@ MB = 1024 * 1024
 
 
 def settings_from_config(config: AgentConfig) -> AgentSettings:
+    forward = config.forward
+    forwarders = [HidForwarder(str(forward.device), layout=forward.layout)] if forward.enabled else []
     return AgentSettings(
         box_id=config.box.id,
         data_dir=config.box.data_dir,
         barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.variable_measure_layouts),
         limits=StoreLimits(config.store.journal_max_mb * MB, config.store.journal_warn_ratio),
-        devices=build_devices(config),
+        devices=[*build_devices(config), *forwarders],
+        listeners=[forward_committed(f) for f in forwarders],
         services=build_services(config),
         watchdog=config.box.watchdog,
     )

@@ -142,6 +142,7 @@ class ForwardConfig(Section):
 
     enabled: bool = False
     device: Path = field(default=Path("/dev/hidg0"), metadata=rule(absolute_path))
+    layout: Layout = "us"  # the till PC's layout, for scans that arrive as text (serial scanners)
 
 
 @dataclass(frozen=True, kw_only=True)
