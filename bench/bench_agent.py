@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from bench.common import Result, duration
-from firmware_agent.store import ProductRecord, Store
+from firmware_agent.catalog import load_products
+from firmware_agent.store import Store
 from simulators.catalog import generated_catalog
 
 PRODUCTS = 50_000
@@ -33,11 +34,7 @@ sys.stdin.read()
 def _catalog(folder: Path) -> Path:
     data = folder / "data"
     store = Store.open(data / "tillbridge.db")
-    with store.transaction():
-        store.upsert_products(
-            (ProductRecord(p.sku, p.name, p.price_cents, p.unit, p.stock), p.barcodes)
-            for p in generated_catalog(PRODUCTS)
-        )
+    load_products(store, generated_catalog(PRODUCTS))
     store.close()
     config = folder / "agent.toml"
     config.write_text(f'[box]\nid = "bench"\nshop = "bench"\ndata_dir = "{data}"\nwatchdog = false\n')

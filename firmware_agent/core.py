@@ -121,40 +121,53 @@ class CoreLoop:
                 posted.event.result.set_exception(AgentError("the box is stopping"))
 
     def run_batch(self, batch: list[_Posted]) -> bool:
-        """Apply a batch in one transaction, then tell the listeners. False once a Stop was seen."""
-        applied: list[Applied] = []
-        keep_going = True
-        try:
-            with self.store.transaction():
-                for posted in batch:
-                    if isinstance(posted.event, Stop):
-                        keep_going = False  # the rest of the batch is in hand: it still commits
-                        continue
-                    applied.append(self._apply_one(posted))
-        except Exception as exc:  # the commit itself failed: nothing in this batch happened
-            log.error("transaction failed, %d events not recorded: %s", len(applied), exc)
-            applied = [self._failed(a, str(exc)) for a in applied]
+        """Apply a batch in one transaction, then tell the listeners. False once a Stop was seen.
+
+        Events after a Stop in the same batch are in hand already: they still commit.
+        """
+        events = [posted for posted in batch if not isinstance(posted.event, Stop)]
+        applied = self._apply_alone(events[0]) if len(events) == 1 else self._apply_together(events)
         committed = time.monotonic()
         for item in applied:
             if isinstance(item.event, Call) and not item.event.result.done():
                 item.event.result.set_result(item.result)
             self._notify(replace(item, committed_at=committed))
-        return keep_going
+        return len(events) == len(batch)
+
+    def _apply_alone(self, posted: _Posted) -> list[Applied]:
+        """A lone event (one cashier, one scan): the batch transaction isolates it, no savepoint needed."""
+        try:
+            with self.store.transaction():
+                return [self._dispatch(posted.event, posted.at)]
+        except Exception as exc:
+            return [self._error(posted.event, exc)]
+
+    def _apply_together(self, events: list[_Posted]) -> list[Applied]:
+        """A burst: one commit for all, a savepoint each, so one bad event rolls back alone."""
+        applied: list[Applied] = []
+        try:
+            with self.store.transaction():
+                for posted in events:
+                    applied.append(self._apply_one(posted))
+        except Exception as exc:  # the commit itself failed: nothing in this batch happened
+            log.error("transaction failed, %d events not recorded: %s", len(applied), exc)
+            applied = [self._failed(a, str(exc)) for a in applied]
+        return applied
 
     # ---- one event -----------------------------------------------------------------------------------
 
     def _apply_one(self, posted: _Posted) -> Applied:
-        event = posted.event
         try:
             with self.store.transaction():
-                return self._dispatch(event, posted.at)
+                return self._dispatch(posted.event, posted.at)
         except Exception as exc:  # one bad event must not take the batch (or the box) down
-            log.exception("event %r failed and was rolled back", event)
-            if isinstance(event, Call):
-                event.result.set_exception(exc)
-            return Applied(
-                event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc)
-            )
+            return self._error(posted.event, exc)
+
+    def _error(self, event: object, exc: Exception) -> Applied:
+        log.error("event %r failed and was rolled back", event, exc_info=exc)
+        if isinstance(event, Call):
+            event.result.set_exception(exc)
+        return Applied(event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc))
 
     def _dispatch(self, event: object, at: float) -> Applied:
         match event:

@@ -11,7 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-from firmware_agent.store import ProductRecord, Store
+from firmware_agent.catalog import load_products
+from firmware_agent.store import Store
 from simulators.catalog import SAMPLE_CATALOG
 
 ACK = re.compile(r"scan (\S+) '([^']*)' .* ack seq=([\d,]+)$")
@@ -26,10 +27,7 @@ def write_config(folder: Path, extra: str = "") -> Path:
 def seed_catalog(data_dir: Path) -> dict[str, int]:
     """The sample catalog in the box's store; returns the starting stock per sku."""
     store = Store.open(data_dir / "tillbridge.db")
-    with store.transaction():
-        store.upsert_products(
-            (ProductRecord(p.sku, p.name, p.price_cents, p.unit, p.stock), p.barcodes) for p in SAMPLE_CATALOG
-        )
+    load_products(store, SAMPLE_CATALOG)
     store.close()
     return {p.sku: p.stock for p in SAMPLE_CATALOG}
 

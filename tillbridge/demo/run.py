@@ -23,10 +23,11 @@ from devices.printers import Printer
 from devices.readings import ScanRead
 from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
+from firmware_agent.catalog import load_products
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.printing import PrintRequest, PrintService
 from firmware_agent.selftest import selftest
-from firmware_agent.store import ProductRecord, Store
+from firmware_agent.store import Store
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.weighing import ScaleService
@@ -64,11 +65,7 @@ def seed_catalog(data_dir: Path) -> None:
     store = Store.open(data_dir / "tillbridge.db")
     try:
         if store.product_count() == 0:
-            with store.transaction():
-                store.upsert_products(
-                    (ProductRecord(p.sku, p.name, p.price_cents, p.unit, p.stock), p.barcodes)
-                    for p in SAMPLE_CATALOG
-                )
+            load_products(store, SAMPLE_CATALOG)
     finally:
         store.close()
 
