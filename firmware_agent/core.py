@@ -3,8 +3,8 @@
 Threads (scanners, scale, button, MQTT link) only `post()` events. The loop takes whatever is queued,
 applies it in ONE transaction (group commit: a burst of scans costs one fsync, not one each), and only after
 the commit tells the listeners — the beep, the LED, the HID forward, the log line. So nothing is
-acknowledged that a power cut could still take back. Each event runs in its own savepoint: one bad event
-rolls back alone and is reported, the rest of the batch commits.
+acknowledged that a power cut could still take back. In a burst each event runs in its own savepoint: one bad
+event rolls back alone and is reported, the rest of the batch commits.
 """
 
 from __future__ import annotations
