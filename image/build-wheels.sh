@@ -1,0 +1,56 @@
+#!/bin/sh
+# A wheelhouse for installing tillbridge offline into the image: the app's own wheel, built here from the
+# repository (pure Python), and every dependency as a binary wheel for the image's Python (PYTHON_VERSION)
+# and architecture (ARCH), fetched with `pip download --platform`. That works from any build host, whatever
+# its own Python and architecture, with no compiler and no emulation.
+# evdev is left out: it publishes no binary wheels, and the image's venv uses Debian's python3-evdev
+# through --system-site-packages instead.
+#   build-wheels.sh OUT_DIR
+# Environment: PYTHON (a python3 with pip on the host, default python3), ARCH, PYTHON_VERSION.
+set -eu
+
+IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC1091 # checked on its own
+. "$IMAGE_DIR/common.sh"
+
+[ $# -eq 1 ] || die "usage: build-wheels.sh OUT_DIR"
+OUT=$1
+PYTHON=${PYTHON:-python3}
+MACHINE=$(machine_of "$ARCH")
+PIP="$PYTHON -m pip --disable-pip-version-check"
+"$PYTHON" -m pip --version >/dev/null 2>&1 || die "$PYTHON has no pip: install the Debian package python3-pip"
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+log "building the tillbridge wheel"
+$PIP wheel --quiet --no-deps --wheel-dir "$OUT" "$REPO_DIR"
+WHEEL=$(find "$OUT" -maxdepth 1 -name 'tillbridge-*.whl')
+
+# The app's requirements as its wheel states them, without evdev and without the extras.
+"$PYTHON" - "$WHEEL" >"$OUT/requirements.txt" <<'PY'
+import sys
+import zipfile
+from email.parser import Parser
+
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    metadata = Parser().parsestr(wheel.read(name).decode())
+for requirement in metadata.get_all("Requires-Dist") or []:
+    if "extra ==" not in requirement and not requirement.startswith("evdev"):
+        print(requirement)
+PY
+
+# Every manylinux tag the image's C library (trixie: glibc 2.41) accepts.
+platforms=""
+minor=17
+while [ "$minor" -le "${GLIBC_MINOR:-41}" ]; do
+    platforms="$platforms --platform manylinux_2_${minor}_$MACHINE"
+    minor=$((minor + 1))
+done
+abi=cp$(echo "$PYTHON_VERSION" | tr -d .)
+log "fetching the dependencies as $abi wheels for $MACHINE"
+# shellcheck disable=SC2086 # PIP and platforms are lists of words
+$PIP download --quiet --only-binary=:all: --dest "$OUT" --requirement "$OUT/requirements.txt" \
+    --python-version "$PYTHON_VERSION" --implementation cp --abi "$abi" --abi abi3 --abi none \
+    --platform "manylinux2014_$MACHINE" $platforms
+log "$(find "$OUT" -name '*.whl' | wc -l) wheels in $OUT"

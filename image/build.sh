@@ -1,0 +1,58 @@
+#!/bin/sh
+# The whole Debian image, in OUT_DIR: disk.img (boot, read-only root, data), and the kernel and initramfs
+# taken out of the root (vmlinuz, initrd.img) with the command line to boot them (cmdline.txt), so qemu
+# boots the disk without a boot loader:
+#   qemu-system-x86_64 -m 1024 -drive file=disk.img,format=raw,if=virtio \
+#       -kernel vmlinuz -initrd initrd.img -append "$(cat cmdline.txt)" -nographic
+# Steps: build-wheels.sh, build-rootfs.sh (mmdebstrap + customize.sh), make-disk.sh.
+#   build.sh [--cache DIR] [--probe] OUT_DIR
+# --cache DIR  keep the bootstrapped Debian base there (build-rootfs.sh)
+# --probe      add the boot-test probe (test images only: it powers the machine off once booted)
+# Runs as root. Environment: see common.sh (ARCH, SUITE, sizes, labels), PYTHON for build-wheels.sh.
+set -eu
+
+IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC1091 # checked on its own
+. "$IMAGE_DIR/common.sh"
+
+usage() { die "usage: build.sh [--cache DIR] [--probe] OUT_DIR"; }
+CACHE_ARGS=
+PROBE=
+while [ $# -gt 1 ]; do
+    case $1 in
+        --cache) [ $# -ge 3 ] || usage; CACHE_ARGS="--cache $2"; shift 2 ;;
+        --probe) PROBE=1; shift ;;
+        *) usage ;;
+    esac
+done
+[ $# -eq 1 ] || usage
+OUT=$1
+WORK=$OUT/work
+ROOT=$WORK/root
+started=$(date +%s)
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+"$IMAGE_DIR/build-wheels.sh" "$WORK/wheels"
+# shellcheck disable=SC2086 # CACHE_ARGS is zero or two words
+"$IMAGE_DIR/build-rootfs.sh" $CACHE_ARGS "$WORK/wheels" "$ROOT"
+
+if [ -n "$PROBE" ]; then
+    log "adding the boot-test probe"
+    install -D -m 0755 "$IMAGE_DIR/test/probe.sh" "$ROOT/usr/lib/tillbridge/probe.sh"
+    install -D -m 0644 "$IMAGE_DIR/test/tillbridge-probe.service" "$ROOT/etc/systemd/system/tillbridge-probe.service"
+    ln -sfn ../tillbridge-probe.service "$ROOT/etc/systemd/system/multi-user.target.wants/tillbridge-probe.service"
+fi
+
+# The kernel and initramfs for qemu's -kernel/-initrd (a Raspberry Pi's firmware reads its own from the
+# boot partition instead).
+kernel=$(find "$ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
+[ -n "$kernel" ] || die "no kernel in $ROOT/boot"
+cp "$kernel" "$OUT/vmlinuz"
+cp "$ROOT/boot/initrd.img-${kernel##*/vmlinuz-}" "$OUT/initrd.img"
+echo "root=LABEL=$ROOT_LABEL rootwait console=ttyS0" >"$OUT/cmdline.txt"
+
+split_partitions "$ROOT" "$WORK/boot" "$WORK/data"
+"$IMAGE_DIR/make-disk.sh" "$ROOT" "$WORK/boot" "$WORK/data" "$OUT/disk.img"
+rm -rf "$WORK"
+log "image ready in $OUT after $(($(date +%s) - started)) s"

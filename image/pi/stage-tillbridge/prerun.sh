@@ -1,0 +1,6 @@
+#!/bin/bash
+# pi-gen stage prerun: start from the previous stage's root (stage2, Raspberry Pi OS Lite).
+set -eu
+if [ ! -d "${ROOTFS_DIR}" ]; then
+    copy_previous
+fi

@@ -1,0 +1,140 @@
+"""The image as an installer gets it: built from the recipe (image/build.sh), a provisioning file dropped
+on its boot partition from the host, then booted twice under qemu. A probe unit in the test image records
+what the box looked like once booted (image/test/probe.sh) on the data partition and powers off; the
+checks read that, and the partitions themselves, from the image file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.image_helpers import (
+    Disk,
+    accelerator,
+    boot,
+    built_test_image,
+    parse_report,
+    progress,
+    require_tools,
+    run,
+)
+
+BOX_ID = "ci-box-7"
+WIFI_PASSWORD = "correct horse battery"
+PROVISIONING = f"""\
+[box]
+id = "{BOX_ID}"
+shop = "ci-shop"
+
+[wifi]
+ssid = "Shop 7"
+password = "{WIFI_PASSWORD}"
+
+[system]
+timezone = "Europe/Madrid"
+"""
+BOOTS = 2
+# Building (cold: a Debian bootstrap) and two boots under TCG take minutes.
+pytestmark = pytest.mark.timeout(2400)
+
+
+@dataclass(frozen=True)
+class Booted:
+    disk: Disk
+    reports: list[dict[str, str]]  # the probe's report of each boot
+    logs: list[str]  # the probe's log of each boot: the agent's status, warnings, the journal
+    boot_files_after_first: list[str]
+    applied: str  # tillbridge.toml.applied after the first boot
+
+    def explain(self, boot: int) -> str:
+        return f"probe report: {self.reports[boot - 1]}\nprobe log:\n{self.logs[boot - 1][-6000:]}"
+
+
+@pytest.fixture(scope="module")
+def booted(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # the build's and the boots' progress, live
+        yield _build_and_boot(tmp_path_factory.mktemp("image"))
+
+
+def _build_and_boot(work: Path) -> Booted:
+    require_tools()
+    image = built_test_image()
+    disk_file = work / "disk.img"
+    run("cp", "--sparse=always", str(image.disk), str(disk_file))  # 1.2 GB, mostly holes
+    disk = Disk(disk_file)
+    provisioning = work / "tillbridge.toml"
+    provisioning.write_text(PROVISIONING)
+    disk.boot_write(provisioning, "tillbridge.toml")
+    accel = accelerator(image)
+    reports, logs, after_first, applied = [], [], [], ""
+    for n in range(1, BOOTS + 1):
+        progress(f"boot {n} of {BOOTS} ({accel}), console in {work / f'console-{n}.log'}")
+        seconds = boot(image, disk_file, work / f"console-{n}.log", accel)
+        progress(f"boot {n} powered off after {seconds:.0f} s")
+        reports.append(parse_report(disk.read(Disk.DATA, f"/probe/boot-{n}.txt")))
+        logs.append(disk.read(Disk.DATA, f"/probe/boot-{n}.log"))
+        if n == 1:
+            after_first = disk.boot_files()
+            applied = (
+                disk.boot_read("tillbridge.toml.applied") if "tillbridge.toml.applied" in after_first else ""
+            )
+    return Booted(disk, reports, logs, after_first, applied)
+
+
+def test_the_agent_reaches_ready_under_systemd_at_every_boot(booted: Booted) -> None:
+    for n, report in enumerate(booted.reports, 1):
+        assert report["agent"] == "active", booted.explain(n)
+        assert "ready in" in report["ready"] and f"box {BOX_ID}" in report["ready"], booted.explain(n)
+
+
+def test_no_unit_fails_and_the_journal_stays_in_ram(booted: Booted) -> None:
+    for n, report in enumerate(booted.reports, 1):
+        assert report["failed_units"].strip() == "", booted.explain(n)
+        assert report["journal"] == "volatile", booted.explain(n)
+
+
+def test_the_root_is_an_overlay_that_forgets_its_changes(booted: Booted) -> None:
+    first, second = booted.reports
+    assert first["root_fstype"] == second["root_fstype"] == "overlay"
+    # The probe wrote a file under /etc at the first boot; the RAM overlay lost it at power-off.
+    assert second["etc_marker"] == "absent", booted.explain(2)
+
+
+def test_the_data_partition_survives_a_reboot(booted: Booted) -> None:
+    second = booted.reports[1]
+    assert second["boot"] == "2"  # the counter the first boot left on /data
+    assert booted.disk.read(Disk.DATA, "/probe/boots").strip() == "2"
+    fstype, options = second["data_mount"].split()
+    assert fstype == "ext4" and "noatime" in options.split(",")
+    # The store and the config are folders of the data partition, bound in place.
+    assert second["store_mount"].endswith("[/tillbridge]") and second["config_mount"].endswith(
+        "[/etc/tillbridge]"
+    )
+    assert booted.disk.mode(Disk.DATA, "/tillbridge/tillbridge.db")  # the agent's SQLite store is there
+
+
+def test_the_provisioning_file_is_applied_once(booted: Booted) -> None:
+    first, second = booted.reports
+    assert first["firstboot"] == "yes" and first["firstboot_result"] == "success", booted.explain(1)
+    assert first["box_id"] == second["box_id"] == BOX_ID
+    assert "tillbridge.toml" not in booted.boot_files_after_first
+    assert "tillbridge.toml.applied" in booted.boot_files_after_first
+    assert WIFI_PASSWORD not in booted.applied and "***removed***" in booted.applied
+    assert f'id = "{BOX_ID}"' in booted.applied
+    # The second boot finds no file to apply: the unit's condition is false, so it is skipped.
+    assert second["firstboot"] == "no", booted.explain(2)
+    # What provisioning wrote under /etc is on the data partition, so it outlives the RAM overlay.
+    keyfile = "/etc/NetworkManager/system-connections/tillbridge-wifi.nmconnection"
+    assert booted.disk.mode(Disk.DATA, keyfile) == "0600"
+    assert "tillbridge.toml.example" in booted.disk.boot_files()
+
+
+def test_machine_id_and_time_zone_survive_a_reboot(booted: Booted) -> None:
+    first, second = booted.reports
+    assert len(first["machine_id"]) == 32 and first["machine_id"] == second["machine_id"]
+    assert second["timezone"] == "Europe/Madrid", booted.explain(2)
+    assert second["localtime"] == "/usr/share/zoneinfo/Europe/Madrid", booted.explain(2)
