@@ -23,7 +23,12 @@ PIP="$PYTHON -m pip --disable-pip-version-check"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 log "building the tillbridge wheel"
-$PIP wheel --quiet --no-deps --wheel-dir "$OUT" "$REPO_DIR"
+# From a copy: setuptools leaves build/ and *.egg-info in the tree it builds.
+SOURCE=$(mktemp -d)
+trap 'rm -rf "$SOURCE"' EXIT
+tar -C "$REPO_DIR" --exclude=./.git --exclude=./.venv --exclude=./build --exclude='*.egg-info' \
+    --exclude=__pycache__ -cf - . | tar -C "$SOURCE" -xf -
+$PIP wheel --quiet --no-deps --wheel-dir "$OUT" "$SOURCE"
 WHEEL=$(find "$OUT" -maxdepth 1 -name 'tillbridge-*.whl')
 
 # The app's requirements as its wheel states them, without evdev and without the extras.
