@@ -53,6 +53,18 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE TABLE count_tally (sku TEXT PRIMARY KEY, counted INTEGER NOT NULL);
     """,
+    # 3: online orders received from the cloud, kept until handed over (see store/orders.py).
+    """
+    CREATE TABLE inbound_order (
+        order_id TEXT PRIMARY KEY,
+        payload TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        print_job INTEGER,
+        printed_seq INTEGER,
+        collected_seq INTEGER
+    );
+    CREATE INDEX inbound_order_print_job ON inbound_order (print_job);
+    """,
 )
 
 LATEST = len(MIGRATIONS)
