@@ -126,7 +126,9 @@ class Broker:
         require_certificate: bool = False,
         persistence: bool = True,
         extra: str = "",
+        config: str | None = None,
     ) -> None:
+        """`config` replaces the generated config (its first listener must be on `port`)."""
         self.folder = folder
         self.port = port or free_port()
         self.users = dict(users or {})
@@ -135,6 +137,7 @@ class Broker:
         self.require_certificate = require_certificate
         self.persistence = persistence
         self.extra = extra
+        self.config = config
         self._process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self._ready = threading.Event()
@@ -189,7 +192,7 @@ class Broker:
             (self.folder / "passwords").write_text(text)
             (self.folder / "passwords").chmod(0o600)
         conf = self.folder / "mosquitto.conf"
-        conf.write_text(self.config_text())
+        conf.write_text(self.config if self.config is not None else self.config_text())
         self._lines, self._ready, self._up = [], threading.Event(), False
         self._process = subprocess.Popen(
             [str(binary), "-c", str(conf)],

@@ -7,6 +7,7 @@ Run as a module, this file is that child: `python -m tests.mqtt_helpers DATA_DIR
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import queue
 import sqlite3
@@ -16,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ class CloudPeer:
         box: str | None = None,
         auto_ack: bool = True,
         start_after: int = 0,
-        client_id: str = "cloud",
+        client_id: str | None = None,
         username: str | None = None,
         password: str | None = None,
         host: str = "127.0.0.1",
@@ -108,19 +109,23 @@ class CloudPeer:
         self.auto_ack = auto_ack
         self.seen = Seen(applied=start_after)
         self.client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=False
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"cloud-{uuid.uuid4().hex[:8]}",
+            protocol=paho.MQTTv5,
+            manual_ack=False,
         )
         if username:
             self.client.username_pw_set(username, password)
         if tls_ca:
             self.client.tls_set(ca_certs=str(tls_ca))
+        self.client.reconnect_delay_set(0.05, 0.5)  # type: ignore[arg-type]  # paho takes float seconds
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self._subscribed = threading.Event()
         self.client.on_subscribe = lambda *_a: self._subscribed.set()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0 if clean else 3600
-        self.client.connect(host, port, 10, clean_start=clean, properties=props)
+        self.client.connect(host, port, 5, clean_start=clean, properties=props)
         self.client.loop_start()
         assert self._subscribed.wait(WAIT_S), "the cloud peer could not subscribe"
 
@@ -133,7 +138,7 @@ class CloudPeer:
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
         try:
-            message: Message | None = decode(msg.topic, msg.payload)
+            message: Message | None = decode(msg.topic, bytes(msg.payload))
         except Exception:
             message = None
         with self.seen.cond:
@@ -171,17 +176,19 @@ class CloudPeer:
     def wait(self, predicate: Callable[[Seen], bool], timeout: float = WAIT_S, what: str = "") -> Seen:
         with self.seen.cond:
             if not self.seen.cond.wait_for(lambda: predicate(self.seen), timeout):
-                raise AssertionError(f"timed out waiting for {what or predicate}; applied={self.seen.applied}")
+                raise AssertionError(
+                    f"timed out waiting for {what or predicate}; applied={self.seen.applied}"
+                )
         return self.seen
 
     def wait_applied(self, seq: int, timeout: float = WAIT_S) -> Seen:
         return self.wait(lambda s: s.applied >= seq, timeout, f"journal applied up to {seq}")
 
-    def of_kind(self, kind: Kind) -> list[Message]:
+    def of_kind(self, kind: Kind) -> list[Any]:
         with self.seen.cond:
             return [m for t, m, _ in self.seen.messages if t == self.topic(kind) and m is not None]
 
-    def wait_for(self, kind: Kind, count: int = 1, timeout: float = WAIT_S) -> list[Message]:
+    def wait_for(self, kind: Kind, count: int = 1, timeout: float = WAIT_S) -> list[Any]:
         def enough(seen: Seen) -> bool:
             return sum(1 for t, m, _ in seen.messages if t == self.topic(kind) and m is not None) >= count
 
@@ -193,9 +200,19 @@ class CloudPeer:
         self.client.loop_stop()
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A `CommandReply` as tests read it: `error` is "" when there is none."""
+
+    id: str
+    ok: bool
+    result: Any
+    error: str
+
+
 def command_request(
     port: int, command: Command | bytes, *, box: str, timeout: float = WAIT_S, v311: bool = False
-) -> CommandReply:
+) -> Reply:
     """Sends a command as support would (v5: Response Topic + Correlation Data; 3.1.1: `cmd/reply`)."""
     payload = command if isinstance(command, bytes) else encode(command)
     reply_topic = build_topic(SHOP, box, Kind.CMD_REPLY) if v311 else f"support/reply/test/{uuid.uuid4().hex}"
@@ -230,16 +247,19 @@ def command_request(
     finally:
         client.disconnect()
         client.loop_stop()
-    return got[0]
+    reply = got[0]
+    return Reply(reply.id, reply.ok, reply.result, reply.error or "")
 
 
-# ---- the box ------------------------------------------------------------------------------------------------
+# ---- the box -----------------------------------------------------------------------------------------------
 
 
 @dataclass
 class RunningBox:
     running: Running
     link: Link
+    id: str
+    path: Path | None = None
 
     @property
     def core(self) -> Any:
@@ -248,16 +268,18 @@ class RunningBox:
 
 @contextmanager
 def running_box(
-    tmp_path: Path, url: str, box: str, config_path: Path | None = None, **mqtt: Any
-) -> Iterator[RunningBox]:
-    """A core loop on a store with the sample catalog, and a link to the broker at `url`."""
+    tmp_path: Path, url: str, box: str, config_path: Path | None = None, *, online: bool = True, **mqtt: Any
+) -> Iterator[RunningBox]:  # mqtt: any [mqtt] key of the config
+    """A core loop on a store with the sample catalog, and a link to the broker at `url` (waited for, unless
+    `online` is False)."""
     config = link_config(tmp_path, url, box, **mqtt)
     with running_core(tmp_path) as running:
         link = Link(config, config_path)
         link.start(running.core)
         try:
             assert link.ready.wait(WAIT_S), "the link did not load its state"
-            yield RunningBox(running, link)
+            assert not online or link.online.wait(WAIT_S), "the link did not connect and subscribe"
+            yield RunningBox(running, link, box, config_path)
         finally:
             link.stop()
 
@@ -270,10 +292,8 @@ def settle(box: RunningBox, predicate: Callable[[], bool], timeout: float = WAIT
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise AssertionError(f"timed out waiting for {what or predicate}")
-        try:
+        with suppress(queue.Empty):
             box.running.applied.get(timeout=remaining)
-        except queue.Empty:
-            pass
 
 
 def rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -286,6 +306,28 @@ def journal_seqs(data_dir: Path) -> list[int]:
     return [seq for (seq,) in rows(data_dir, "SELECT seq FROM journal ORDER BY seq")]
 
 
+class LogWatch(logging.Handler):
+    """Sets `seen` when a record containing `text` is logged: a wait on a log line without polling."""
+
+    def __init__(self, text: str, logger: str = "firmware_agent") -> None:
+        super().__init__(logging.DEBUG)
+        self.text, self.logger, self.seen = text, logging.getLogger(logger), threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+    def __enter__(self) -> LogWatch:
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.logger.removeHandler(self)
+
+    def wait(self, timeout: float = WAIT_S) -> None:
+        assert self.seen.wait(timeout), f"no log line containing {self.text!r}"
+
+
 def seed_journal(store: Any, count: int, kind: str = "adjust") -> None:
     """`count` journal entries in one transaction: a backlog built while the box was offline."""
     with store.transaction():
@@ -293,7 +335,7 @@ def seed_journal(store: Any, count: int, kind: str = "adjust") -> None:
             store.append(kind, {"sku": "OIL-1L", "delta": 1, "stock_after": index, "note": "x" * 40})
 
 
-# ---- the box in a child process, for kill -9 -------------------------------------------------------------------
+# ---- the box in a child process, for kill -9 ---------------------------------------------------------------
 
 
 def spawn_box(data_dir: Path, port: int, box: str, seed: int = 0, **mqtt: Any) -> subprocess.Popen[str]:
@@ -332,7 +374,7 @@ def _child(argv: list[str]) -> int:
     link = Link(link_config(data_dir, f"mqtt://127.0.0.1:{port}", box, **mqtt))
     link.start(core)
     signal.signal(signal.SIGTERM, lambda *_a: core.post(Stop()))
-    threading.Thread(target=lambda: (link.ready.wait(), print("ready", flush=True)), daemon=True).start()
+    threading.Thread(target=lambda: (link.online.wait(), print("ready", flush=True)), daemon=True).start()
     core.run()
     link.stop()
     store.close()

@@ -100,7 +100,7 @@ def test_a_backlog_built_offline_drains_in_batches_when_the_link_starts(tmp_path
     assert max(len(b.entries) for b in batches) == 100
 
 
-# ---- state and telemetry ------------------------------------------------------------------------------------
+# ---- state and telemetry -----------------------------------------------------------------------------------
 
 
 def test_birth_is_retained_with_a_boot_counter_and_a_clean_stop_says_offline(tmp_path, broker, cloud):
@@ -109,7 +109,9 @@ def test_birth_is_retained_with_a_boot_counter_and_a_clean_stop_says_offline(tmp
         assert born.online and born.boot == 1 and born.config_hash == box.link.settings.config_hash[:64]
     [_, gone] = cloud.wait_for(Kind.STATE, 2)
     assert gone == State(False, boot=1)
-    late = CloudPeer(broker.port, box=cloud.box, client_id="late")  # a cloud worker starting later sees the retained state
+    late = CloudPeer(
+        broker.port, box=cloud.box, client_id="late"
+    )  # a cloud worker starting later sees the retained state
     try:
         assert late.wait_for(Kind.STATE)[0].online is False
     finally:
@@ -126,7 +128,9 @@ def test_telemetry_reports_backlog_devices_disk_and_journal_size(tmp_path, broke
             sell(box, times=3)
             cloud.wait(lambda s: len(s.entries) == 3)
             health = cloud.wait(
-                lambda s: any(isinstance(m, Telemetry) and m.backlog == 3 and m.devices for _, m, _ in s.messages)
+                lambda s: any(
+                    isinstance(m, Telemetry) and m.backlog == 3 and m.devices for _, m, _ in s.messages
+                )
             )
             report = [m for _, m, _ in health.messages if isinstance(m, Telemetry) and m.backlog == 3][-1]
             assert report.devices == {"printer": "error"}
@@ -135,7 +139,7 @@ def test_telemetry_reports_backlog_devices_disk_and_journal_size(tmp_path, broke
         cloud.close()
 
 
-# ---- orders -------------------------------------------------------------------------------------------------
+# ---- orders ------------------------------------------------------------------------------------------------
 
 
 def test_an_order_is_stored_and_queued_for_printing_once_even_when_delivered_twice(tmp_path, broker, cloud):
@@ -160,7 +164,12 @@ def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_pa
         [(job,)] = rows(tmp_path, "SELECT id FROM print_job")
         first = box.link.call(lambda s: record_printed(s, job))  # what the print worker calls
         again = box.link.call(lambda s: record_printed(s, job))
-        assert first.kind == "order_printed" and first.data == {"order_id": "WC-7"} and again is None
+        assert (
+            first is not None
+            and first.kind == "order_printed"
+            and first.data == {"order_id": "WC-7"}
+            and again is None
+        )
         cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
         with caplog.at_level(logging.WARNING, "firmware_agent.link"):
             sell(box, encode_pickup("WC-7", "K7Q2"))
@@ -174,7 +183,9 @@ def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_pa
     assert len(warnings) == 1 and "'WC-8'" in warnings[0]
 
 
-def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(tmp_path, broker, cloud, caplog):
+def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(
+    tmp_path, broker, cloud, caplog
+):
     with running_box(tmp_path, broker.url, cloud.box) as box:
         cloud.wait_for(Kind.STATE)
         with caplog.at_level(logging.WARNING, "firmware_agent.link"):
@@ -184,7 +195,9 @@ def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(tm
             cloud.send_raw(Kind.ORDERS, b"x" * (MAX_MESSAGE_BYTES + 1))
             cloud.send_raw(Kind.ACK, b'{"v": 1, "upto": -5}')
             cloud.send(order("wc-ok"))
-            settle(box, lambda: len(rows(tmp_path, "SELECT 1 FROM inbound_order")) == 1, what="the good order")
+            settle(
+                box, lambda: len(rows(tmp_path, "SELECT 1 FROM inbound_order")) == 1, what="the good order"
+            )
         assert box.link.connected
     bad = [r.getMessage() for r in caplog.records if "dropped a bad message" in r.getMessage()]
     assert len(bad) == 5
@@ -192,7 +205,7 @@ def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(tm
     assert any("wire version 2" in line for line in bad)
 
 
-# ---- catalog ------------------------------------------------------------------------------------------------
+# ---- catalog -----------------------------------------------------------------------------------------------
 
 
 def products(first: int, count: int, price: int = 100) -> tuple[Product, ...]:
@@ -221,7 +234,9 @@ def test_a_snapshot_goes_live_only_when_every_chunk_is_there_then_deltas_follow(
         settle(box, lambda: catalog_state(tmp_path) == ("7", 300), what="snapshot 7 live")
         cloud.send(CatalogDelta(7, 8, (Product("SKU-1", "Renamed", 250, ("123",)),), ("SKU-2",)))
         settle(box, lambda: catalog_state(tmp_path) == ("8", 299), what="delta 8")
-        assert rows(tmp_path, "SELECT name, price_cents FROM product WHERE sku = 'SKU-1'") == [("Renamed", 250)]
+        assert rows(tmp_path, "SELECT name, price_cents FROM product WHERE sku = 'SKU-1'") == [
+            ("Renamed", 250)
+        ]
         assert rows(tmp_path, "SELECT sku FROM barcode WHERE code = '123'") == [("SKU-1",)]
         cloud.send(CatalogDelta(9, 10, ()))  # a gap: 9 never came
         assert cloud.wait_for(Kind.CATALOG_REQUEST, 2)[-1] == CatalogRequest(8, "gap")
@@ -230,7 +245,10 @@ def test_a_snapshot_goes_live_only_when_every_chunk_is_there_then_deltas_follow(
 
 def test_fifty_thousand_products_apply_in_seconds(tmp_path, broker, cloud, caplog):
     chunk = 2000  # ~230 KB: what fits the wire's 256 KiB limit
-    with running_box(tmp_path, broker.url, cloud.box) as box, caplog.at_level(logging.INFO, "firmware_agent.link"):
+    with (
+        running_box(tmp_path, broker.url, cloud.box) as box,
+        caplog.at_level(logging.INFO, "firmware_agent.link"),
+    ):
         for index in range(25):
             cloud.send(CatalogSnapshotChunk(3, index, 25, products(index * chunk, chunk)))
         settle(box, lambda: catalog_state(tmp_path) == ("3", 50_000), timeout=60, what="50,000 products")

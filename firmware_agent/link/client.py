@@ -28,7 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from firmware_agent.link.events import Connected, ConnectFailed, Disconnected, Received
+from firmware_agent.link.events import Connected, ConnectFailed, Disconnected, Received, Subscribed
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ class MqttClient:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     # ---- lifecycle -----------------------------------------------------------------------------------
@@ -234,13 +235,23 @@ class MqttClient:
     @_guarded
     def _on_connect_fail(self, _c: Any, _u: Any) -> None:
         self._retry_later()
-        self._emit(ConnectFailed(f"cannot reach {self.options.host}:{self.options.port}"))
+        where = f"{self.options.host}:{self.options.port}"
+        self._emit(
+            ConnectFailed(f"cannot connect to {where} (network, broker down, or TLS handshake refused)")
+        )
 
     @_guarded
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
         self._connected.clear()
         self._retry_later()
         self._emit(Disconnected(self._generation, str(reason)))
+
+    @_guarded
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: Any, _props: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("the broker refused subscriptions: %s", ", ".join(refused))
+        self._emit(Subscribed(self._generation))
 
     @_guarded
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:

@@ -19,6 +19,13 @@ class Connected:
 
 
 @dataclass(frozen=True)
+class Subscribed:
+    """The broker confirmed the box's subscriptions: commands and orders sent from now on reach it."""
+
+    generation: int
+
+
+@dataclass(frozen=True)
 class ConnectFailed:
     """The broker could not be reached or refused us (bad credentials, not authorised, TLS)."""
 
@@ -67,4 +74,13 @@ class StopLink:
     """Leave the link's thread."""
 
 
-LinkEvent = Connected | ConnectFailed | Disconnected | Received | JournalGrew | OrderCollectedSeen | StopLink
+LinkEvent = (
+    Connected
+    | Subscribed
+    | ConnectFailed
+    | Disconnected
+    | Received
+    | JournalGrew
+    | OrderCollectedSeen
+    | StopLink
+)

@@ -38,6 +38,7 @@ from firmware_agent.link.events import (
     OrderCollectedSeen,
     Received,
     StopLink,
+    Subscribed,
 )
 from firmware_agent.link.health import birth, telemetry
 from firmware_agent.link.logring import RingLog
@@ -122,6 +123,7 @@ class Link:
         self.client: MqttClient | None = None
         self.on_restart = on_restart
         self.ready = threading.Event()  # set once the link has loaded its state and started connecting
+        self.online = threading.Event()  # set while connected with the box's subscriptions confirmed
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -255,7 +257,11 @@ class Link:
         match event:
             case Connected():
                 self._on_connected(event)
+            case Subscribed():
+                if event.generation == self.client_generation():
+                    self.online.set()
             case Disconnected():
+                self.online.clear()
                 self.drain.disconnected()
                 log.warning("MQTT link lost (%s); the journal waits in the store", event.reason)
             case ConnectFailed():
@@ -525,6 +531,7 @@ class Link:
             self.reply(trial.response_topic, trial.correlation, reply)
 
     def _switch_config(self, config: AgentConfig) -> None:
+        self.online.clear()
         settings = link_settings(config)
         assert settings is not None
         old = self.client
@@ -586,6 +593,9 @@ class Link:
         if self.core is None:
             raise AgentError("the MQTT link has not been started")
         return self.core
+
+    def client_generation(self) -> int:
+        return self.client.generation if self.client is not None else -1
 
     def _client(self) -> MqttClient:
         if self.client is None:
