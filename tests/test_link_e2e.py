@@ -8,8 +8,8 @@ import pytest
 
 from devices.barcodes import encode_pickup
 from devices.readings import DeviceState, DeviceStatus, ScanRead
-from firmware_agent.link import build_link, record_printed
-from firmware_agent.link.ticket import INIT
+from firmware_agent.link import build_link, on_order_printed, record_printed
+from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     CloudPeer,
     broker,
@@ -19,6 +19,7 @@ from tests.mqtt_helpers import (
     running_box,
     settle,
 )
+from tests.store_helpers import SAMPLE
 from wire import (
     MAX_MESSAGE_BYTES,
     CatalogDelta,
@@ -151,9 +152,10 @@ def test_an_order_is_stored_and_queued_for_printing_once_even_when_delivered_twi
         settle(box, lambda: len(rows(tmp_path, "SELECT 1 FROM inbound_order")) == 2, what="two orders")
         jobs = rows(tmp_path, "SELECT id, kind, payload FROM print_job ORDER BY id")
         assert [kind for _, kind, _ in jobs] == ["order", "order"]
-        text = jobs[0][2][len(INIT) :].decode("cp858")
-        assert "ONLINE ORDER wc-10023" in text and "Ana Martín" in text and "TOTAL" in text
-        assert "2 x Leche entera" in text and "1.98" in text and "Pickup code: K7Q2" in text
+        (ticket,) = decode_tickets(jobs[0][2])
+        assert "#wc-10023" in ticket.text and "Ana Martín" in ticket.text and "1,98" in ticket.text
+        assert "Leche entera" in ticket.text
+        assert f"[QR: {encode_pickup('WC-10023', 'K7Q2')}]" in ticket.text  # what the till reads back
 
 
 def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_path, broker, cloud, caplog):
@@ -181,6 +183,29 @@ def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_pa
             settle(box, lambda: "never received it" in caplog.text, what="a warning")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "'WC-8'" in warnings[0]
+
+
+def test_an_order_comes_out_of_the_printer_and_the_cloud_hears_it_was_printed(tmp_path, broker, cloud):
+    from devices.printers import Printer
+    from firmware_agent.printing import PrintService
+    from firmware_agent.tickets.samples import SELFTEST
+    from simulators.printer import VirtualPrinter
+
+    with VirtualPrinter() as printer:
+        service = PrintService(Printer.from_url(printer.url), selftest=lambda: SELFTEST, retry_s=0.05)
+        service.on_printed["order"] = on_order_printed  # how the agent wires the print worker to the link
+        with running_box(tmp_path, broker.url, cloud.box) as box:
+            service.start(box.core)
+            try:
+                cloud.send(order("wc-77", pickup_code="ZX12"))
+                [ticket] = printer.wait_for_tickets(1)
+                assert "#wc-77" in ticket.text and "[QR: TBPICKUP05WC-77ZX12]" in ticket.text
+                printed = cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
+                assert [e["order_id"] for e in printed.entries.values() if e["kind"] == "order_printed"] == [
+                    "wc-77"
+                ]
+            finally:
+                service.stop()
 
 
 def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(
@@ -229,7 +254,7 @@ def test_a_snapshot_goes_live_only_when_every_chunk_is_there_then_deltas_follow(
         cloud.send(CatalogSnapshotChunk(7, 0, 3, part[:100]))
         cloud.send(CatalogDelta(7, 8, (Product("NEW", "New", 5),)))  # no base yet; a snapshot is on its way
         cloud.send(CatalogSnapshotChunk(6, 0, 1, part[:1]))  # an older snapshot, complete: not wanted
-        assert catalog_state(tmp_path) == (None, 3)  # still the old catalog: two of three chunks
+        assert catalog_state(tmp_path) == (None, len(SAMPLE))  # still the old catalog: 2 of 3 chunks
         cloud.send(CatalogSnapshotChunk(7, 1, 3, part[100:200]))
         settle(box, lambda: catalog_state(tmp_path) == ("7", 300), what="snapshot 7 live")
         cloud.send(CatalogDelta(7, 8, (Product("SKU-1", "Renamed", 250, ("123",)),), ("SKU-2",)))

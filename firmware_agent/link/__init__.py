@@ -5,8 +5,8 @@ Public surface:
   hand it to `AgentSettings.services`. `config_path` is the file `config.set` edits (without it, that
   command is refused).
 - `Link`: the `Service` (`start(core)`, `stop()`); `link.connected`, `link.ready` (an Event).
-- `record_printed(store, job_id)`: for the print worker, on the core loop, after a job printed: journals
-  `order_printed` for an order's first ticket.
+- `on_order_printed(store, job)`: the print worker's hook (`PrintService.on_printed["order"]`); it journals
+  `order_printed` once per order (`record_printed(store, job_id)` underneath).
 - `Drain`, `CatalogSync`: the sans-IO state machines, for tests and the curious.
 
 Only `client.py` imports paho.
@@ -20,7 +20,7 @@ from firmware_agent.config import AgentConfig
 from firmware_agent.link.catalog import CatalogSync
 from firmware_agent.link.drain import UNSENDABLE, Batch, Drain, Fetch
 from firmware_agent.link.service import AUDIT_NAME, Link
-from firmware_agent.store.orders import record_printed
+from firmware_agent.store.orders import on_order_printed, record_printed
 
 
 def build_link(config: AgentConfig, config_path: Path | None = None) -> Link | None:
@@ -36,5 +36,6 @@ __all__ = [
     "Fetch",
     "Link",
     "build_link",
+    "on_order_printed",
     "record_printed",
 ]

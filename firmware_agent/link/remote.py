@@ -13,15 +13,17 @@ from firmware_agent.events import ModeRequest
 from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
 from firmware_agent.link.commands import CommandFailed, Request
-from firmware_agent.link.ticket import order_ticket, test_ticket
+from firmware_agent.link.ticket import order_ticket
+from firmware_agent.selftest import selftest
 from firmware_agent.store import Store
 from firmware_agent.store.orders import find_order, requeue_ticket
-from wire import JSON, Order, now_ts
+from firmware_agent.tickets import TicketStyle, selftest_ticket
+from wire import JSON, Order
 
 if TYPE_CHECKING:
     from firmware_agent.link.service import Link
 
-TEST_TICKET_TTL_S = 3600.0
+TEST_TICKET_TTL_S = 600.0
 
 
 class RemoteBox:
@@ -90,22 +92,29 @@ class RemoteBox:
         link.begin_trial(new, changed, request)
 
     def print_test(self) -> JSON:
-        s = self.link.settings
-        ticket = test_ticket(s.box, s.shop, s.version, now_ts(), s.codepage)
-        job: int = self.link.call(lambda store: store.enqueue_print("test", ticket, TEST_TICKET_TTL_S))
-        return {"job": job}
+        """The self-test ticket (who the box is, its devices, its link), through the durable print queue."""
+        link = self.link
+        core = link.core_loop()
+
+        def enqueue(store: Store) -> int:
+            facts = selftest(link.settings.box, core, link="online (remote print.test)")
+            ticket = selftest_ticket(facts, TicketStyle(page=link.page))
+            return store.enqueue_print("selftest", ticket, TEST_TICKET_TTL_S)
+
+        job: int = link.call(enqueue)
+        return {"job": job, "printer_configured": link.config.printer is not None}
 
     def reprint(self, order_id: str | None, job: int | None) -> JSON:
         if job is not None:
             return {"job": self._reprint_job(job)}
         assert order_id is not None
-        codepage, ttl = self.link.settings.codepage, self.link.settings.order_ttl_s
+        page, ttl = self.link.page, self.link.settings.order_ttl_s
 
         def requeue(store: Store) -> int | None:
             stored = find_order(store, order_id)
             if stored is None:
                 return None
-            return requeue_ticket(store, order_id, order_ticket(Order.from_json(stored.order), codepage), ttl)
+            return requeue_ticket(store, order_id, order_ticket(Order.from_json(stored.order), page), ttl)
 
         new_job = self.link.call(requeue)
         if new_job is None:

@@ -44,7 +44,7 @@ from firmware_agent.link.health import birth, telemetry
 from firmware_agent.link.logring import RingLog
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
-from firmware_agent.link.ticket import order_ticket
+from firmware_agent.link.ticket import order_ticket, page_of
 from firmware_agent.store import Store
 from firmware_agent.store.orders import record_collected, store_order
 from wire import (
@@ -111,6 +111,7 @@ class Link:
             raise ConfigError("the config has no [mqtt] table", key="mqtt")
         self.config, self.config_path, self.settings = config, config_path, settings
         self.clock = clock
+        self.page = page_of(config)
         self.ring = RingLog()
         self.audit = AuditLog(settings.data_dir / AUDIT_NAME)
         self.remote = RemoteBox(self)
@@ -406,7 +407,7 @@ class Link:
         order = self._decode(Kind.ORDERS, msg)
         if not isinstance(order, Order):
             return
-        ticket = order_ticket(order, self.settings.codepage)
+        ticket = order_ticket(order, self.page)
         ttl = self.settings.order_ttl_s
         job = self.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
         if job is None:
@@ -535,7 +536,7 @@ class Link:
         settings = link_settings(config)
         assert settings is not None
         old = self.client
-        self.config, self.settings = config, settings
+        self.config, self.settings, self.page = config, settings, page_of(config)
         self.runner = self._runner()
         if old is not None:
             old.stop([(self._topic(Kind.STATE), encode(State.offline(self.boot)), 1, True)])

@@ -30,7 +30,6 @@ class LinkSettings:
     config_revert_s: float
     version: str
     config_hash: str
-    codepage: str
 
 
 def link_settings(config: AgentConfig) -> LinkSettings | None:
@@ -54,7 +53,6 @@ def link_settings(config: AgentConfig) -> LinkSettings | None:
         config_revert_s=mqtt.config_revert_s,
         version=software_version(),
         config_hash=config_hash(config),
-        codepage=config.printer.codepage if config.printer else "CP858",
     )
 
 

@@ -1,50 +1,50 @@
-"""Plain ESC/POS tickets for online orders and support's test print, until the ticket layouts take over.
-
-Plain text in the printer's code page, framed by ESC @ (reset) and GS V (cut): readable on any ESC/POS
-printer and easy to decode back in tests.
-"""
+"""Online orders as tickets: the wire's `Order` in the ticket layouts' terms (`firmware_agent.tickets`)."""
 
 from __future__ import annotations
 
-from wire import Order
+from devices.barcodes import encode_pickup
+from devices.errors import BarcodeError
+from devices.printers import PageSetup
+from firmware_agent.config import AgentConfig
+from firmware_agent.tickets import OnlineOrder, OrderLine, TicketStyle
+from firmware_agent.tickets import order_ticket as order_layout
+from wire import Order, parse_ts
 
-INIT = b"\x1b@"
-CUT = b"\n\n\n\x1dV\x01"
-WIDTH = 42  # characters per line on 80 mm paper with font A
+
+def page_of(config: AgentConfig) -> PageSetup:
+    printer = config.printer
+    if printer is None:
+        return PageSetup()
+    return PageSetup(paper_mm=printer.paper_mm, codepage=printer.codepage, profile=printer.profile)
 
 
-def order_ticket(order: Order, codepage: str = "cp858") -> bytes:
-    lines = [
-        f"ONLINE ORDER {order.order_id}",
-        f"{order.kind.upper()}  {order.placed_at[:16].replace('T', ' ')} UTC",
-    ]
-    if order.customer:
-        lines.append(order.customer)
-    lines.append("-" * WIDTH)
-    for line in order.lines:
-        amount = _money(line.qty * line.price_cents)
-        lines.append(_columns(f"{line.qty} x {line.name}", amount))
-    lines += ["-" * WIDTH, _columns("TOTAL", _money(order.total_cents))]
+def order_ticket(order: Order, page: PageSetup) -> bytes:
+    online = OnlineOrder(
+        order_id=order.order_id,
+        customer_name=order.customer,
+        lines=tuple(OrderLine(line.qty, line.name, line.price_cents) for line in order.lines),
+        total_cents=order.total_cents,
+        pickup_payload=pickup_payload(order),
+        notes=order.notes,
+        placed_at=_local(order.placed_at),
+    )
+    return order_layout(online, TicketStyle(page=page))
+
+
+def pickup_payload(order: Order) -> str:
+    """What the QR code holds: the pickup code the till reads back (`order_collected`), or the order id.
+
+    Pickup codes are read upper case, so the order id travels upper case; an id the pickup format cannot
+    carry (or an order without a pickup code) gets a QR code of the plain order id, for the staff's eyes.
+    """
     if order.pickup_code:
-        lines.append(f"Pickup code: {order.pickup_code}")
-    if order.notes:
-        lines += ["", order.notes]
-    return _frame(lines, codepage)
+        try:
+            return encode_pickup(order.order_id.upper(), order.pickup_code.upper())
+        except BarcodeError:
+            pass
+    return order.order_id
 
 
-def test_ticket(box: str, shop: str, version: str, ts: str, codepage: str = "cp858") -> bytes:
-    lines = ["TILLBRIDGE TEST PRINT", f"box {box}  shop {shop}", f"version {version}", ts]
-    return _frame(lines, codepage)
-
-
-def _frame(lines: list[str], codepage: str) -> bytes:
-    return INIT + "\n".join(lines).encode(codepage, errors="replace") + CUT
-
-
-def _money(cents: int) -> str:
-    return f"{cents / 100:.2f}"
-
-
-def _columns(left: str, right: str) -> str:
-    room = WIDTH - len(right) - 1
-    return f"{left[:room]:<{room}} {right}"
+def _local(ts: str) -> str:
+    moment = parse_ts(ts)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ts

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware_agent.store.database import Store
-from firmware_agent.store.records import JournalRecord
+from firmware_agent.store.records import JournalRecord, PrintJobRecord
 
 ORDER_JOB_KIND = "order"
 
@@ -68,6 +68,11 @@ def record_printed(store: Store, job_id: int) -> JournalRecord | None:
         "UPDATE inbound_order SET printed_seq = ? WHERE order_id = ?", (record.seq, order.order_id)
     )
     return record
+
+
+def on_order_printed(store: Store, job: PrintJobRecord) -> None:
+    """The print worker's hook for kind "order": `PrintService.on_printed["order"] = on_order_printed`."""
+    record_printed(store, job.id)
 
 
 def record_collected(store: Store, order_id: str, pickup_code: str, seq: int) -> str | None:
