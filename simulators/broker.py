@@ -165,6 +165,7 @@ class Broker:
             "log_type notice",
             "log_type information",
             "max_inflight_messages 20",
+            "set_tcp_nodelay true",
             "max_queued_messages 100000",
         ]
         if os.getuid() == 0:  # as root mosquitto would switch to its own user and lose access to the folder

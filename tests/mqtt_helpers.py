@@ -339,7 +339,8 @@ def seed_journal(store: Any, count: int, kind: str = "adjust") -> None:
 
 
 def spawn_box(data_dir: Path, port: int, box: str, seed: int = 0, **mqtt: Any) -> subprocess.Popen[str]:
-    """A box process (store + core loop + link) that prints `ready` once its link has loaded."""
+    """A box process (store + core loop + link), returned once its link has loaded its state (it may still be
+    connecting)."""
     args = [sys.executable, "-m", "tests.mqtt_helpers", str(data_dir), str(port), box, str(seed)]
     args += [f"{k}={v}" for k, v in mqtt.items()]
     root = Path(__file__).resolve().parent.parent
@@ -374,7 +375,7 @@ def _child(argv: list[str]) -> int:
     link = Link(link_config(data_dir, f"mqtt://127.0.0.1:{port}", box, **mqtt))
     link.start(core)
     signal.signal(signal.SIGTERM, lambda *_a: core.post(Stop()))
-    threading.Thread(target=lambda: (link.online.wait(), print("ready", flush=True)), daemon=True).start()
+    threading.Thread(target=lambda: (link.ready.wait(), print("ready", flush=True)), daemon=True).start()
     core.run()
     link.stop()
     store.close()
