@@ -161,6 +161,7 @@ class MqttClient:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_publish = self._on_publish
         return client
 
     # ---- lifecycle -----------------------------------------------------------------------------------
@@ -256,6 +257,14 @@ class MqttClient:
         self._connected.clear()
         self._retry_later()
         self._emit(Disconnected(self._generation, str(reason)))
+
+    @_guarded
+    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _props: Any) -> None:
+        """Only a log line: a PUBACK says the broker has the message, never that the cloud applied it."""
+        if getattr(reason, "is_failure", False):
+            log.warning(
+                "the broker refused message %d: %s (check the broker's ACL for this box)", mid, reason
+            )
 
     @_guarded
     def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: Any, _props: Any) -> None:

@@ -135,6 +135,7 @@ class Link:
         self._seen_seq = 0
         self._trial: _Trial | None = None
         self.restart_pending = False
+        self.restart_requested = False  # the agent may exit non-zero on it, so systemd restarts the box
         self._in_hand: Received | None = None
         self._failures = 0
 
@@ -555,6 +556,7 @@ class Link:
 
     def _restart(self) -> None:
         self.restart_pending = False
+        self.restart_requested = True
         log.warning("restart requested by remote support")
         if self.on_restart is not None:
             self.on_restart()
