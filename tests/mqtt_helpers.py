@@ -155,15 +155,19 @@ class CloudPeer:
             assert first == entry.to_json(), f"seq {entry.seq} came back with other content"
         while seen.applied + 1 in seen.entries:
             seen.applied += 1
-        if self.auto_ack:
-            self.ack(seen.applied)
+        if (
+            self.auto_ack
+        ):  # in paho's callback: publish without waiting for the PUBACK paho would deliver here
+            pub = publication(SHOP, self.box, Ack(seen.applied))
+            self.client.publish(pub.topic, pub.payload, pub.qos)
 
     def ack(self, upto: int) -> None:
         self.send(Ack(upto))
 
     def send(self, message: Message, *, retain: bool = False) -> None:
+        """Returns once the broker has the message (PUBACK), so it is routed before anything sent later."""
         pub = publication(SHOP, self.box, message)
-        self.client.publish(pub.topic, pub.payload, pub.qos, retain or pub.retain)
+        self.client.publish(pub.topic, pub.payload, pub.qos, retain or pub.retain).wait_for_publish(WAIT_S)
 
     def send_raw(self, kind: Kind, payload: bytes, **props: Any) -> None:
         properties = None
@@ -171,7 +175,7 @@ class CloudPeer:
             properties = Properties(PacketTypes.PUBLISH)
             for name, value in props.items():
                 setattr(properties, name, value)
-        self.client.publish(self.topic(kind), payload, 1, properties=properties)
+        self.client.publish(self.topic(kind), payload, 1, properties=properties).wait_for_publish(WAIT_S)
 
     def wait(self, predicate: Callable[[Seen], bool], timeout: float = WAIT_S, what: str = "") -> Seen:
         with self.seen.cond:

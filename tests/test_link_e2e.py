@@ -12,6 +12,7 @@ from firmware_agent.link import build_link, on_order_printed, record_printed
 from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     CloudPeer,
+    LogWatch,
     broker,
     journal_seqs,
     link_config,
@@ -253,7 +254,9 @@ def test_a_snapshot_goes_live_only_when_every_chunk_is_there_then_deltas_follow(
         cloud.send(CatalogSnapshotChunk(7, 2, 3, part[200:]))
         cloud.send(CatalogSnapshotChunk(7, 0, 3, part[:100]))
         cloud.send(CatalogDelta(7, 8, (Product("NEW", "New", 5),)))  # no base yet; a snapshot is on its way
-        cloud.send(CatalogSnapshotChunk(6, 0, 1, part[:1]))  # an older snapshot, complete: not wanted
+        with LogWatch("chunk of old version 6 ignored") as ignored:
+            cloud.send(CatalogSnapshotChunk(6, 0, 1, part[:1]))  # complete, but older than the one staged
+            ignored.wait()  # so the box has seen everything before it, too
         assert catalog_state(tmp_path) == (None, len(SAMPLE))  # still the old catalog: 2 of 3 chunks
         cloud.send(CatalogSnapshotChunk(7, 1, 3, part[100:200]))
         settle(box, lambda: catalog_state(tmp_path) == ("7", 300), what="snapshot 7 live")
