@@ -25,7 +25,11 @@ from simulators.shops import (
 )
 
 WAIT = 5.0
-SMALL = [Item("OIL-1L", "Aceite 1 L", 1095, 24), Item("MILK-1L", "Leche 1 L", 99, 48), Item("BREAD", "Pan", 180, 15)]
+SMALL = [
+    Item("OIL-1L", "Aceite 1 L", 1095, 24),
+    Item("MILK-1L", "Leche 1 L", 99, 48),
+    Item("BREAD", "Pan", 180, 15),
+]
 
 
 def many(count: int, stock: int = 10) -> list[Item]:
@@ -35,7 +39,9 @@ def many(count: int, stock: int = 10) -> list[Item]:
 def options(clock: ManualClock, **kw: Any) -> ConnectorOptions:
     """Fast, deterministic options: the manual clock for waits, a seeded rng, short timeouts."""
     retry = kw.pop("retry", RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0))
-    return ConnectorOptions(timeout=kw.pop("timeout", 3.0), retry=retry, clock=clock, rng=random.Random(7), **kw)
+    return ConnectorOptions(
+        timeout=kw.pop("timeout", 3.0), retry=retry, clock=clock, rng=random.Random(7), **kw
+    )
 
 
 def woo(sim: WooCommerceSimulator, clock: ManualClock, **kw: Any) -> WooCommerceConnector:

@@ -108,9 +108,15 @@ class ShopOrder:
     holds_stock: bool = True
 
     @property
-    def key(self) -> tuple[str, str]:
-        """(order id, update time): one key per version of the order."""
-        return (self.order_id, self.updated_at.isoformat())
+    def key(self) -> tuple[str, str, str]:
+        """(order id, update time, status): one key per version of the order (two changes can share a
+        second, so the status is part of it).
+        """
+        return (self.order_id, self.updated_at.isoformat(), self.status)
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.status}|{self.total_cents}|{len(self.lines)}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,10 @@ class ShopProduct:
     updated_at: datetime
     product_id: str
     tax_included: bool = True
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.price_cents}|{self.name}"
 
 
 @dataclass(frozen=True)

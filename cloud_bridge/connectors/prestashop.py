@@ -280,16 +280,16 @@ class PrestaShopConnector:
         rows = self._changed("orders", "full", window)
         with reading(self.shop, "orders"):
             orders = [self._order(row) for row in rows]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at)]
-        return fresh, window.advance((o.order_id, o.updated_at) for o in orders)
+        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
         rows = self._changed("products", "[id,reference,name,price,date_upd]", window)
         with reading(self.shop, "products"):
             products = [self._product(row) for row in rows if row.get("reference")]
-        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at)]
-        return fresh, window.advance((p.product_id, p.updated_at) for p in products)
+        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
+        return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
     def _changed(self, resource: str, display: str, window: PollWindow) -> list[dict[str, Any]]:
         params = {"display": display, "date": "1", "sort": "[date_upd_ASC]", **JSON}

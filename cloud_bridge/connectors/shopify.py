@@ -390,8 +390,8 @@ class ShopifyConnector:
         nodes = self._pages("orders", q.ORDERS, {"query": search, "first": q.ORDER_PAGE}, q.orders_cost())
         with reading(self.shop, "orders"):
             orders = [parse_order(node) for node in nodes]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at)]
-        return fresh, window.advance((o.order_id, o.updated_at) for o in orders)
+        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -401,8 +401,8 @@ class ShopifyConnector:
         nodes = self._pages("productVariants", q.CATALOG, variables, q.catalog_cost())
         with reading(self.shop, "productVariants"):
             products = [_catalog_entry(node) for node in nodes if isinstance(node, dict) and node.get("sku")]
-        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at)]
-        return fresh, window.advance((p.product_id, p.updated_at) for p in products)
+        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
+        return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
     def _pages(self, field: str, query: str, variables: dict[str, Any], estimate: float) -> list[Any]:
         found: list[Any] = []

@@ -280,8 +280,8 @@ class WooCommerceConnector:
         window = PollWindow.decode(cursor)
         params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
         orders = [self._order(raw) for raw in self._pages("/orders", params, window)]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at)]
-        return fresh, window.advance((o.order_id, o.updated_at) for o in orders)
+        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -289,8 +289,8 @@ class WooCommerceConnector:
         for raw in self._pages("/products", {"dates_are_gmt": "true"}, window):
             with reading(self.shop, "product"):
                 products.extend(self._catalog_entries(raw))
-        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at)]
-        return fresh, window.advance((p.product_id, p.updated_at) for p in products)
+        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
+        return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
     def _catalog_entries(self, raw: dict[str, Any]) -> list[ShopProduct]:
         """A simple product is one entry; a variable one lists its variations (whose own modified dates

@@ -312,21 +312,19 @@ class PrestaShopSimulator(ShopSimulator):
         given = _parse_body(request, table)
         if given.get("id") != str(row_id):
             raise ApiError(400, 90, "id is required when modifying a resource")
+        missing = sorted(STOCK_REQUIRED - given.keys())
+        if missing:
+            raise ApiError(400, 41, f'parameter "{missing[0]}" required')
+        _check_int(given, "quantity")
         for name in STOCK_FIELDS:
-            if name in given:
-                row[name] = given[name]
-            elif name in STOCK_REQUIRED:
-                raise ApiError(400, 41, f'parameter "{name}" required')
-            else:
-                row[name] = STOCK_DEFAULTS[name]
-        _check_int(row, "quantity")
+            row[name] = given.get(name, STOCK_DEFAULTS.get(name, ""))
         return self._get(request, table, row_id, as_json)
 
     def _patch(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
         row = self._row(table, row_id)
-        given = _parse_body(request, table)
-        row.update({k: v for k, v in given.items() if k in STOCK_FIELDS})
-        _check_int(row, "quantity")
+        given = {k: v for k, v in _parse_body(request, table).items() if k in STOCK_FIELDS}
+        _check_int({**row, **given}, "quantity")
+        row.update(given)
         return self._get(request, table, row_id, as_json)
 
     def _post(self, request: Request, table: Table, as_json: bool) -> Response:
@@ -447,7 +445,7 @@ def _filter_test(spec: str) -> Callable[[str], bool]:
     return lambda v: v in wanted
 
 
-def _check_int(row: Row, name: str) -> None:
+def _check_int(row: dict[str, Any], name: str) -> None:
     if not re.fullmatch(r"-?\d+", str(row[name])):
         raise ApiError(400, 41, f'Validation error: "Property StockAvailable->{name} is not valid"')
 

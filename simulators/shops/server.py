@@ -100,7 +100,9 @@ class ShopSimulator:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.sim = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"{self.platform}-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=f"{self.platform}-sim", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -194,6 +194,10 @@ class ShopifySimulator(ShopSimulator):
         self._sender.stop()
         super().stop()
 
+    def deliveries_done(self, timeout: float = 5.0) -> bool:
+        """Waits until every webhook fired so far has been delivered or given up on."""
+        return self._sender.drain(timeout)
+
     # --- shop-side actions -----------------------------------------------------------------------------
 
     def add_product(self, sku: str, title: str, price_cents: int, stock: int, *, tracked: bool = True) -> str:

@@ -59,18 +59,29 @@ class WebhookSender:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 1)
 
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Waits until every queued delivery has been tried (retries included); False on timeout."""
+        with self._queue.all_tasks_done:
+            return self._queue.all_tasks_done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             delivery = self._queue.get()
-            if delivery is None:
-                return
-            ok = self._post(delivery)
-            if not ok and delivery.retries > 0 and not self._stopping.wait(self.retry_delay):
-                delivery.retries -= 1
-                self._queue.put(delivery)
-                continue
-            if delivery.on_result is not None:
-                delivery.on_result(ok)
+            try:
+                if delivery is None:
+                    return
+                self._deliver(delivery)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, delivery: Delivery) -> None:
+        ok = self._post(delivery)
+        if not ok and delivery.retries > 0 and not self._stopping.wait(self.retry_delay):
+            delivery.retries -= 1
+            self._queue.put(delivery)
+            return
+        if delivery.on_result is not None:
+            delivery.on_result(ok)
 
     def _post(self, delivery: Delivery) -> bool:
         headers, body = delivery.build()

@@ -121,6 +121,10 @@ class WooCommerceSimulator(ShopSimulator):
         self._sender.stop()
         super().stop()
 
+    def deliveries_done(self, timeout: float = 5.0) -> bool:
+        """Waits until every webhook fired so far has been delivered or given up on."""
+        return self._sender.drain(timeout)
+
     # --- shop-side actions (what the merchant and the customers do) -----------------------------------
 
     def add_product(self, sku: str, name: str, price_cents: int, stock: int | None) -> int:
