@@ -36,7 +36,8 @@ class CostBudget:
         now = self.clock.monotonic()
         level = min(self.maximum, self.available + (now - self.stamp) * self.rate)
         cost = min(cost, self.maximum)
-        return 0.0 if level >= cost else (cost - level) / self.rate
+        # one point of margin: the shop rounds, and our clock and its clock do not tick together
+        return 0.0 if level >= cost + 1 else (cost + 1 - level) / self.rate
 
     def update(self, operation: str, extensions: Any) -> float | None:
         """Records the bucket state from an answer's `extensions`; returns the requested cost if given."""
