@@ -102,7 +102,7 @@ class WebhookInbox:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
@@ -125,3 +125,68 @@ def webhook_inbox() -> Iterator[WebhookInbox]:
         yield inbox
     finally:
         inbox.close()
+
+
+PLATFORMS = ("woocommerce", "prestashop", "shopify")
+WRONG_CREDENTIALS: dict[str, dict[str, str]] = {
+    "woocommerce": {"consumer_secret": "cs_wrong"},
+    "prestashop": {"key": "WRONGKEY0000000000000000000000PS"},
+    "shopify": {"access_token": "shpat_wrong"},
+}
+
+
+@contextmanager
+def running(
+    platform: str, clock: ManualClock, seed: list[Item] | None = None, **kw: Any
+) -> Iterator[tuple[Any, Any]]:
+    """(simulator, connector) for `platform`, the simulator on `clock` and stopped afterwards."""
+    items = SMALL if seed is None else seed
+    if platform == "woocommerce":
+        with WooCommerceSimulator(items, clock=clock) as wsim:
+            yield wsim, woo(wsim, clock, **kw)
+    elif platform == "prestashop":
+        with PrestaShopSimulator(items, clock=clock) as psim:
+            yield psim, presta(psim, clock, **kw)
+    else:
+        with ShopifySimulator(items, clock=clock) as ssim:
+            yield ssim, shopify(ssim, clock, **kw)
+
+
+class CannedShop:
+    """An HTTP server that answers every request with the same canned reply: a shop gone strange."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.content_type = "application/json"
+        self.body = b"{}"
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(canned.status)
+                self.send_header("Content-Type", canned.content_type)
+                self.send_header("Content-Length", str(len(canned.body)))
+                self.end_headers()
+                self.wfile.write(canned.body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -116,7 +116,9 @@ def test_queries_wait_for_the_cost_bucket_instead_of_being_throttled(clock: Manu
             assert len(connector.get_stock(skus)) == 50  # 402 points each
         assert sim.throttled == 0
         assert sim.calls["graphql productVariants"] == 6
-        assert clock.sleeps and all(wait <= 403 / 50 + 0.05 for wait in clock.sleeps)  # never more than needed
+        assert clock.sleeps and all(
+            wait <= 403 / 50 + 0.05 for wait in clock.sleeps
+        )  # never more than needed
         assert sum(clock.sleeps) == pytest.approx((6 * 402 - 1000) / 50, abs=0.5)
 
 

@@ -529,11 +529,8 @@ def parse_order(raw: Any) -> ShopOrder:
     cancelled = node.get("cancelledAt") is not None
     lines_conn = as_obj(node.get("lineItems") or {"nodes": []}, "lineItems")
     fos = as_obj(node.get("fulfillmentOrders") or {"nodes": []}, "fulfillmentOrders")
-    methods = [
-        ((f.get("deliveryMethod") or {}).get("methodType"))
-        for f in as_list(fos.get("nodes") or [], "nodes")
-        if isinstance(f, dict)
-    ]
+    nodes = as_list(fos.get("nodes") or [], "fulfillmentOrders nodes")
+    methods = [obj_or_empty(obj_or_empty(f).get("deliveryMethod")).get("methodType") for f in nodes]
     total = node.get("totalPriceSet")
     return ShopOrder(
         order_id=as_id(get(node, "id", "order"), "order id"),
@@ -603,10 +600,11 @@ def _event(topic: str, payload: dict[str, Any], event_id: str) -> WebhookEvent:
     return WebhookEvent("shopify", topic, kind, rid, event_id or f"{topic}:{rid}", order, products, payload)
 
 
-def parse_rest_order(obj: dict[str, Any]) -> ShopOrder:
+def parse_rest_order(raw: Any) -> ShopOrder:
     """A webhook's order body, which is the REST resource, not the GraphQL node. It does not say whether the
     order is a pickup; `get_order` does.
     """
+    obj = as_obj(raw, "order")
     gid = as_id(
         obj.get("admin_graphql_api_id")
         or f"gid://shopify/Order/{as_id(get(obj, 'id', 'order'), 'order id')}",

@@ -396,7 +396,7 @@ def parse_order(raw: Any) -> ShopOrder:
         customer=" ".join(
             filter(None, (str(billing.get("first_name") or ""), str(billing.get("last_name") or "")))
         ),
-        pickup=any(line.get("method_id") in PICKUP_METHODS for line in shipping),
+        pickup=any(str(line.get("method_id")) in PICKUP_METHODS for line in shipping),
         holds_stock=status in STOCK_HOLDING,
     )
 

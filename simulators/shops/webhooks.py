@@ -29,7 +29,7 @@ def sign(body: bytes, secret: str) -> str:
 @dataclass
 class Delivery:
     url: str
-    build: Callable[[], tuple[dict[str, str], bytes]]  # -> (headers, body), called when sent
+    build: Callable[[], tuple[dict[str, str], bytes] | None]  # -> (headers, body) when sent; None: skip
     retries: int = 0
     on_result: Callable[[bool], None] | None = None
 
@@ -75,7 +75,10 @@ class WebhookSender:
                 self._queue.task_done()
 
     def _deliver(self, delivery: Delivery) -> None:
-        ok = self._post(delivery)
+        message = delivery.build()
+        if message is None:
+            return
+        ok = self._post(delivery.url, *message)
         if not ok and delivery.retries > 0 and not self._stopping.wait(self.retry_delay):
             delivery.retries -= 1
             self._queue.put(delivery)
@@ -83,16 +86,15 @@ class WebhookSender:
         if delivery.on_result is not None:
             delivery.on_result(ok)
 
-    def _post(self, delivery: Delivery) -> bool:
-        headers, body = delivery.build()
-        request = urllib.request.Request(delivery.url, data=body, headers=headers, method="POST")
+    def _post(self, url: str, headers: dict[str, str], body: bytes) -> bool:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 ok = 200 <= response.status < 303
         except urllib.error.HTTPError as exc:
             ok = 200 <= exc.code < 303
         except (OSError, ValueError) as exc:
-            log.info("%s webhook to %s failed: %s", self.name, delivery.url, exc)
+            log.info("%s webhook to %s failed: %s", self.name, url, exc)
             ok = False
         with self._lock:
             self.sent += ok

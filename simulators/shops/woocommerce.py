@@ -561,10 +561,12 @@ class WooCommerceSimulator(ShopSimulator):
                 done = functools.partial(self._delivered, hook)
                 self._sender.send(Delivery(hook.delivery_url, build, on_result=done))
 
-    def _webhook_payload(self, hook: Webhook, resource_id: int) -> tuple[dict[str, str], bytes]:
+    def _webhook_payload(self, hook: Webhook, resource_id: int) -> tuple[dict[str, str], bytes] | None:
         """Built when sent, from the resource as it is then (WooCommerce's documented behaviour)."""
         resource, event = hook.topic.split(".", 1)
         with self.lock:
+            if hook.status != "active":
+                return None
             if resource == "order" and resource_id in self.orders:
                 payload = self._order_json(self.orders[resource_id])
             elif resource == "product" and resource_id in self.products:
