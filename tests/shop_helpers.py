@@ -136,11 +136,9 @@ WRONG_CREDENTIALS: dict[str, dict[str, str]] = {
 
 
 @contextmanager
-def running(
-    platform: str, clock: ManualClock, seed: list[Item] | None = None, **kw: Any
-) -> Iterator[tuple[Any, Any]]:
-    """(simulator, connector) for `platform`, the simulator on `clock` and stopped afterwards."""
-    items = SMALL if seed is None else seed
+def running(platform: str, clock: ManualClock, **kw: Any) -> Iterator[tuple[Any, Any]]:
+    """(simulator, connector) for `platform` with the SMALL catalog, the simulator on `clock`."""
+    items = SMALL
     if platform == "woocommerce":
         with WooCommerceSimulator(items, clock=clock) as wsim:
             yield wsim, woo(wsim, clock, **kw)

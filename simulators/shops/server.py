@@ -74,7 +74,7 @@ class Fault:
 
 @dataclass
 class _Hook:
-    action: Callable[[], None]
+    action: Callable[[], object]
     match: str
 
 
@@ -153,7 +153,7 @@ class ShopSimulator:
     def drop_next(self, *, times: int = 1, match: str = "") -> None:
         self.inject(*(Fault(None, drop=True, match=match) for _ in range(times)))
 
-    def before_next(self, action: Callable[[], None], match: str = "") -> None:
+    def before_next(self, action: Callable[[], object], match: str = "") -> None:
         """Runs `action` (e.g. `place_order`) once, just before the next matching request is handled."""
         with self.lock:
             self._hooks.append(_Hook(action, match))
