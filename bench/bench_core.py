@@ -16,9 +16,10 @@ from pathlib import Path
 from bench.common import Result, duration, percentile, throughput
 from devices.barcodes import BarcodeConfig
 from devices.readings import ScanRead
+from firmware_agent.catalog import load_products
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.events import Stop
-from firmware_agent.store import ProductRecord, Store
+from firmware_agent.store import Store
 from simulators.catalog import SAMPLE_CATALOG
 
 SCANS = 1000
@@ -44,10 +45,7 @@ def raw_sqlite_inserts(folder: Path, count: int) -> float:
 
 def _core(folder: Path) -> tuple[CoreLoop, queue.Queue[Applied], threading.Thread]:
     store = Store.open(folder / "tillbridge.db")
-    with store.transaction():
-        store.upsert_products(
-            (ProductRecord(p.sku, p.name, p.price_cents, p.unit, p.stock), p.barcodes) for p in SAMPLE_CATALOG
-        )
+    load_products(store, SAMPLE_CATALOG)
     done: queue.Queue[Applied] = queue.Queue()
     core = CoreLoop(store, BarcodeConfig(), listeners=[done.put])
     thread = threading.Thread(target=core.run, daemon=True)

@@ -96,14 +96,25 @@ class Agent:
             core.run()
         finally:
             self.notifier.stopping()
-            for service in reversed(s.services):
-                service.stop()
             self.stop_devices.set()
+            self._stop_services(core)
             for thread in threads:
                 thread.join(timeout=5)
             store.close()
             log.info("stopped cleanly at seq %d", store.last_seq)
         return 0
+
+    def _stop_services(self, core: CoreLoop) -> None:
+        """Stop services in reverse order while the loop keeps serving them, so their last work commits."""
+
+        def stop_all() -> None:
+            for service in reversed(self.settings.services):
+                service.stop()
+
+        stopper = threading.Thread(target=stop_all, name="stopping")
+        stopper.start()
+        core.run(until=lambda: not stopper.is_alive())
+        core.close()
 
     def request_stop(self) -> None:
         if self.core is not None:

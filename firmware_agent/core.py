@@ -3,8 +3,8 @@
 Threads (scanners, scale, button, MQTT link) only `post()` events. The loop takes whatever is queued,
 applies it in ONE transaction (group commit: a burst of scans costs one fsync, not one each), and only after
 the commit tells the listeners — the beep, the LED, the HID forward, the log line. So nothing is
-acknowledged that a power cut could still take back. Each event runs in its own savepoint: one bad event
-rolls back alone and is reported, the rest of the batch commits.
+acknowledged that a power cut could still take back. In a burst each event runs in its own savepoint: one bad
+event rolls back alone and is reported, the rest of the batch commits.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from devices.barcodes import Barcode, BarcodeConfig, Cancel, Command, Quantity, 
 from devices.readings import DeviceStatus, ScanRead
 from firmware_agent import domain
 from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
-from firmware_agent.errors import StoreError
-from firmware_agent.events import Call, ModeRequest, Stop
+from firmware_agent.errors import AgentError, StoreError
+from firmware_agent.events import Call, ModeRequest, StockAdjust, Stop
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import JournalRecord, Store
 
@@ -49,6 +49,9 @@ class Applied:
 
 
 Listener = Callable[[Applied], None]
+Handler = Callable[[Any], str]
+"""Handles an event type the core does not know itself (a button press, an inbound order) on the loop,
+inside the transaction; returns the line to report."""
 
 
 @dataclass
@@ -71,6 +74,9 @@ class CoreLoop:
         self.listeners = list(listeners)
         self.state = BoxState(mode=Mode(store.setting("mode") or Mode.SALE))
         self.devices: dict[str, DeviceStatus] = {}
+        self._handlers: dict[type, Handler] = {}
+        self._closed = False
+        self.take_weight: Callable[[], int | None] = lambda: None  # the scale service replaces this
         self._queue: queue.SimpleQueue[_Posted] = queue.SimpleQueue()
         self._tick_s = tick_s
         self._on_tick = on_tick
@@ -79,59 +85,89 @@ class CoreLoop:
         """Thread-safe and safe from a signal handler: the only way into the loop."""
         self._queue.put(_Posted(event))
 
+    def on(self, event_type: type, handler: Handler) -> None:
+        """Let a service handle its own event type on the loop (registered before the loop runs)."""
+        self._handlers[event_type] = handler
+
     def call(self, fn: Callable[[Store], Any], timeout: float = 10.0) -> Any:
         """Run `fn(store)` on the loop (from another thread) and wait for its result."""
+        if self._closed:
+            raise AgentError("the box is stopping")
         event = Call(fn)
         self.post(event)
         return event.result.result(timeout)
 
-    def run(self) -> None:
-        """Process events until a `Stop` arrives."""
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Process events until a `Stop` arrives; with `until`, until it returns True (Stops ignored).
+
+        The agent uses `until` while its services shut down: they may still need the loop to finish.
+        """
         next_tick = time.monotonic()
-        while True:
+        while until is None or not until():
             now = time.monotonic()
             if now >= next_tick:
                 self._safe(self._on_tick)
                 next_tick = now + self._tick_s
-            batch = self._take_batch(timeout=max(0.0, next_tick - now))
-            if batch and not self.run_batch(batch):
+            timeout = max(0.0, next_tick - now) if until is None else min(0.05, max(0.0, next_tick - now))
+            batch = self._take_batch(timeout=timeout)
+            if batch and not self.run_batch(batch) and until is None:
                 return
 
+    def close(self) -> None:
+        """After the last `run`: calls still waiting, and any that come later, fail at once."""
+        self._closed = True
+        for posted in self._take_batch(timeout=0):
+            if isinstance(posted.event, Call):
+                posted.event.result.set_exception(AgentError("the box is stopping"))
+
     def run_batch(self, batch: list[_Posted]) -> bool:
-        """Apply a batch in one transaction, then tell the listeners. False once a Stop was seen."""
-        applied: list[Applied] = []
-        keep_going = True
-        try:
-            with self.store.transaction():
-                for posted in batch:
-                    if isinstance(posted.event, Stop):
-                        keep_going = False
-                        break
-                    applied.append(self._apply_one(posted))
-        except Exception as exc:  # the commit itself failed: nothing in this batch happened
-            log.error("transaction failed, %d events not recorded: %s", len(applied), exc)
-            applied = [self._failed(a, str(exc)) for a in applied]
+        """Apply a batch in one transaction, then tell the listeners. False once a Stop was seen.
+
+        Events after a Stop in the same batch are in hand already: they still commit.
+        """
+        events = [posted for posted in batch if not isinstance(posted.event, Stop)]
+        applied = self._apply_alone(events[0]) if len(events) == 1 else self._apply_together(events)
         committed = time.monotonic()
         for item in applied:
             if isinstance(item.event, Call) and not item.event.result.done():
                 item.event.result.set_result(item.result)
             self._notify(replace(item, committed_at=committed))
-        return keep_going
+        return len(events) == len(batch)
+
+    def _apply_alone(self, posted: _Posted) -> list[Applied]:
+        """A lone event (one cashier, one scan): the batch transaction isolates it, no savepoint needed."""
+        try:
+            with self.store.transaction():
+                return [self._dispatch(posted.event, posted.at)]
+        except Exception as exc:
+            return [self._error(posted.event, exc)]
+
+    def _apply_together(self, events: list[_Posted]) -> list[Applied]:
+        """A burst: one commit for all, a savepoint each, so one bad event rolls back alone."""
+        applied: list[Applied] = []
+        try:
+            with self.store.transaction():
+                for posted in events:
+                    applied.append(self._apply_one(posted))
+        except Exception as exc:  # the commit itself failed: nothing in this batch happened
+            log.error("transaction failed, %d events not recorded: %s", len(applied), exc)
+            applied = [self._failed(a, str(exc)) for a in applied]
+        return applied
 
     # ---- one event -----------------------------------------------------------------------------------
 
     def _apply_one(self, posted: _Posted) -> Applied:
-        event = posted.event
         try:
             with self.store.transaction():
-                return self._dispatch(event, posted.at)
+                return self._dispatch(posted.event, posted.at)
         except Exception as exc:  # one bad event must not take the batch (or the box) down
-            log.exception("event %r failed and was rolled back", event)
-            if isinstance(event, Call):
-                event.result.set_exception(exc)
-            return Applied(
-                event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc)
-            )
+            return self._error(posted.event, exc)
+
+    def _error(self, event: object, exc: Exception) -> Applied:
+        log.error("event %r failed and was rolled back", event, exc_info=exc)
+        if isinstance(event, Call):
+            event.result.set_exception(exc)
+        return Applied(event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc))
 
     def _dispatch(self, event: object, at: float) -> Applied:
         match event:
@@ -140,6 +176,13 @@ class CoreLoop:
                 return self._carry_out(event, self._decide_scan(barcode), at, barcode)
             case ModeRequest():
                 return self._carry_out(event, domain.change_mode(self.state, event.mode, event.source), at)
+            case StockAdjust():
+                product = self.store.product(event.sku)
+                if product is None:
+                    raise StoreError(f"cannot adjust {event.sku!r}: not in the catalog")
+                return self._carry_out(
+                    event, domain.adjust(self.state, product, event.delta, event.reason), at
+                )
             case DeviceStatus():
                 self.devices[event.device] = event
                 return Applied(event, Outcome(self.state, feedback=Feedback.INFO), received_at=at)
@@ -148,7 +191,11 @@ class CoreLoop:
                 return Applied(
                     event, Outcome(self.state, feedback=Feedback.INFO), received_at=at, result=result
                 )
-        raise TypeError(f"the core loop does not know events of type {type(event).__name__}")
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise TypeError(f"the core loop does not know events of type {type(event).__name__}")
+        message = handler(event)
+        return Applied(event, Outcome(self.state, feedback=Feedback.INFO, message=message), received_at=at)
 
     def _decide_scan(self, barcode: Barcode) -> Outcome:
         state = self.state
@@ -161,8 +208,11 @@ class CoreLoop:
         product = self.store.find_product(barcode.lookup_keys())
         if product is None:
             return domain.unknown(state, barcode.raw, "not in the catalog")
+        weight_g = barcode.weight_g
+        if weight_g is None and product.unit == "kg" and state.mode is not Mode.LOOKUP:
+            weight_g = self.take_weight()
         return domain.product_scanned(
-            state, product, barcode.raw, weight_g=barcode.weight_g, price_cents=barcode.price_cents
+            state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents
         )
 
     def _carry_out(

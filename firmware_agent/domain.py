@@ -42,6 +42,7 @@ class StockMove:
     barcode: str
     weight_g: int | None = None
     price_cents: int | None = None
+    reason: str | None = None  # why stock was adjusted by hand (breakage, theft, a correction)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,12 @@ def collect_order(state: BoxState, order_id: str, pickup_code: str) -> Outcome:
     )
 
 
+def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> Outcome:
+    """A correction by hand (remote support or the shop): no scan, so no barcode; the reason is kept."""
+    move = StockMove("adjust", product.sku, delta, "", reason=reason)
+    return Outcome(state, (move,), Feedback.INFO, f"adjust {product.name} by {delta:+d}: {reason}")
+
+
 def unknown(state: BoxState, raw: str, reason: str) -> Outcome:
     """Unknown or unreadable scans are kept, never dropped: someone may add the product later."""
     fresh = replace(state, quantity=1, returning=False)
@@ -138,8 +145,11 @@ def product_scanned(
         return Outcome(fresh, (Counted(product.sku, qty, barcode),), message=f"counted {product.name}")
     kind, delta = _movement(state, qty)
     move = StockMove(kind, product.sku, delta, barcode, weight_g, price_cents)
-    feedback = Feedback.WARN if warning or product.stock + delta < 0 else Feedback.OK
-    return Outcome(fresh, (move,), feedback, warning or f"{kind} {product.name}")
+    if not warning and product.stock + delta < 0:
+        warning = f"{kind} {product.name}: stock below zero"
+    return Outcome(
+        fresh, (move,), Feedback.WARN if warning else Feedback.OK, warning or f"{kind} {product.name}"
+    )
 
 
 def _quantity(state: BoxState, product: ProductRecord, weight_g: int | None) -> tuple[int, str]:

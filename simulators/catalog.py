@@ -1,7 +1,8 @@
 """A small grocer's catalog and a day at its till: the demo's data, also used by tests and benchmarks.
 
 Barcodes carry real EAN-13 check digits; the ham is sold by weight through a scale label
-(`20IIIIIWWWWWC`: item 00042, weight in grams), the layout the box uses by default.
+(`20IIIIIWWWWWC`: item 00042, weight in grams), the layout the box uses by default; the cheese is weighed on
+the scale beside the till, whose stable reading the scan takes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SAMPLE_CATALOG: tuple[SampleProduct, ...] = (
     SampleProduct("WATER", "Agua mineral 1,5 L", 55, "each", 60, ("8410000000061",)),
     SampleProduct("CHOCO", "Chocolate negro 70 %", 215, "each", 3, ("8410000000078",)),
     SampleProduct("HAM", "Jamón serrano al corte", 2490, "kg", 5000, ("2000042000004",)),
+    SampleProduct("CHEESE", "Queso manchego", 1890, "kg", 3000, ("8410000000085",)),  # weighed at the till
 )
 
 UNKNOWN_EAN = "8410000000108"  # a valid EAN-13 the shop never entered
@@ -42,6 +44,7 @@ DAY_AT_THE_TILL: tuple[str, ...] = (
     encode_command(Quantity(6)),
     "8410000000061",  # six bottles of water
     "2000042003500",  # 350 g of ham from the scale's label
+    "8410000000085",  # cheese weighed on the till's scale
     UNKNOWN_EAN,
     BAD_CHECK_DIGIT,
     encode_command(SetMode(Mode.RECEIVE)),

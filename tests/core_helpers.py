@@ -31,16 +31,21 @@ class Running:
 
 
 @contextmanager
-def running_core(tmp_path: Path, *listeners: Listener, store=None) -> Iterator[Running]:
+def running_core(tmp_path: Path, *listeners: Listener, store=None, services=()) -> Iterator[Running]:
+    """A core loop in a thread, with services started before it runs as the agent does."""
     store = store or open_store(tmp_path)
     core = CoreLoop(store, BarcodeConfig())
     running = Running(core)
     core.listeners = [*listeners, running.applied.put]
+    for service in services:
+        service.start(core)
     thread = threading.Thread(target=core.run, daemon=True)
     thread.start()
     try:
         yield running
     finally:
+        for service in reversed(services):
+            service.stop()
         core.post(Stop())
         thread.join(timeout=10)
         store.close()

@@ -40,10 +40,10 @@ def test_every_command_reads_back_from_what_is_printed():
 @pytest.mark.parametrize(
     ("printed", "command"),
     [
-        ("TBMODESALE", SetMode(Mode.SALE)),
-        ("TBMODERECEIVE", SetMode(Mode.RECEIVE)),
-        ("TBMODECOUNT", SetMode(Mode.COUNT)),
-        ("TBMODELOOKUP", SetMode(Mode.LOOKUP)),
+        ("TBMSALE", SetMode(Mode.SALE)),
+        ("TBMRECEIVE", SetMode(Mode.RECEIVE)),
+        ("TBMCOUNT", SetMode(Mode.COUNT)),
+        ("TBMLOOKUP", SetMode(Mode.LOOKUP)),
         ("TBQTY006", Quantity(6)),
         ("TBQTY999", Quantity(999)),
         ("TBCANCEL", Cancel()),
@@ -58,7 +58,7 @@ def test_the_documented_spellings(printed, command):
 @pytest.mark.parametrize(
     ("scan", "message"),
     [
-        ("TBMODESELL", "unknown mode 'SELL' (known: SALE, RECEIVE, COUNT, LOOKUP)"),
+        ("TBMSELL", "unknown mode 'SELL' (known: SALE, RECEIVE, COUNT, LOOKUP)"),
         ("TBQTY6", "the quantity must be three digits, 001 to 999"),
         ("TBQTY000", "the quantity must be three digits, 001 to 999"),
         ("TBQTY1000", "the quantity must be three digits"),

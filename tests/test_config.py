@@ -59,7 +59,7 @@ def test_a_full_config_reads_into_typed_sections(tmp_path):
     config = load_config(write(tmp_path, text))
     front, back = config.scanner
     assert isinstance(front, EvdevScannerConfig) and front.name_match == "Datalogic" and front.layout == "es"
-    assert isinstance(back, SerialScannerConfig) and back.baudrate == 115200 and back.terminator == "\r"
+    assert isinstance(back, SerialScannerConfig) and back.baudrate == 115200 and back.terminator == "CR"
     assert config.scale is not None and (config.scale.bytesize, config.scale.parity) == (7, "O")
     assert config.scale.poll_interval_s == 1.0 and isinstance(config.scale.poll_interval_s, float)
     assert config.scale.baudrate is None  # left to the protocol's usual value
@@ -162,7 +162,7 @@ BROKEN = [
     (BOX + '[[scanner]]\nname = "b"\ntype = "serial"\n', "scanner[0].port", "missing (required)"),
     (BOX + SERIAL + "baudrate = 9601\n", "scanner[0].baudrate", "9601 is not a standard baud rate"),
     (BOX + SERIAL + 'parity = "X"\n', "scanner[0].parity", "'X' is not one of N, E, O, M, S"),
-    (BOX + SERIAL + 'terminator = ""\n', "scanner[0].terminator", "'' must not be empty"),
+    (BOX + SERIAL + 'terminator = "\\r"\n', "scanner[0].terminator", "CR, CRLF, LF"),
     (
         BOX + '[[scanner]]\nname = "s"\ntype = "sim"\ninterval_s = -1\n',
         "scanner[0].interval_s",

@@ -6,7 +6,7 @@ sits on different keys per layout. Reading ignores case, because a wedge with Ca
 Quantities have three digits, so every command has exactly one spelling and `encode_command` prints what
 `decode_command` reads.
 
-    TBMODESALE  TBMODERECEIVE  TBMODECOUNT  TBMODELOOKUP   switch mode
+    TBMSALE  TBMRECEIVE  TBMCOUNT  TBMLOOKUP               switch mode
     TBQTY006                                               the next scan counts 6 times (001–999)
     TBCANCEL                                               drop a pending quantity
     TBRETURN                                               the next scan is a customer's return
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from devices.errors import BarcodeError
 
 PREFIX = "TB"
-_MODE = PREFIX + "MODE"
+_MODE = PREFIX + "M"  # short: a control sheet code must fit a CODE128 on 58 mm paper
 _QTY = PREFIX + "QTY"
 _CANCEL = PREFIX + "CANCEL"
 _RETURN = PREFIX + "RETURN"

@@ -31,10 +31,11 @@ from firmware_agent.config.rules import (
 LogLevel = Literal["debug", "info", "warning", "error"]
 Layout = Literal["us", "uk", "es", "fr", "de", "it", "pt"]
 Terminator = Literal["enter", "kpenter", "tab"]
+LineEnd = Literal["CR", "CRLF", "LF", "TAB"]
 Parity = Literal["N", "E", "O", "M", "S"]
 ByteSize = Literal[5, 6, 7, 8]
 StopBits = Literal[1, 2]
-ScaleProtocol = Literal["toledo8217", "toledo8213", "dialog06", "cas22", "mtsics", "enq"]
+ScaleProtocol = Literal["toledo8217", "toledo8213", "dialog06", "casecr12", "cas22", "mtsics", "enq"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +80,7 @@ class SerialScannerConfig(Section):
     bytesize: ByteSize = 8
     parity: Parity = "N"
     stopbits: StopBits = 1
-    terminator: str = field(default="\r", metadata=rule(nonempty))
+    terminator: LineEnd = "CR"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,6 +142,7 @@ class ForwardConfig(Section):
 
     enabled: bool = False
     device: Path = field(default=Path("/dev/hidg0"), metadata=rule(absolute_path))
+    layout: Layout = "us"  # the till PC's layout, for scans that arrive as text (serial scanners)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from firmware_agent.domain import Feedback
 
 MARKS = {Feedback.OK: "✔", Feedback.INFO: "·", Feedback.WARN: "!", Feedback.ERROR: "✘"}
 COLOURS = {Feedback.OK: "32", Feedback.INFO: "36", Feedback.WARN: "33", Feedback.ERROR: "31"}
-HEADER = f"{'time':8}  {'scanner':8} {'scan':15} {'mode':8} {'what happened':44} {'stock':>11} {'seq':>5}"
+HEADER = f"{'time':8}  {'scanner':8} {'scan':15} {'mode':8} {'what happened':50} {'stock':>11} {'seq':>5}"
 
 
 class LiveView:
@@ -38,10 +38,10 @@ class LiveView:
         stock = next((r.data for r in applied.records if "stock_after" in r.data), None)
         stock_text = f"{stock['stock_after'] - stock['delta']}→{stock['stock_after']}" if stock else ""
         seq = ",".join(str(r.seq) for r in applied.records) or "-"
-        what = f"{MARKS[outcome.feedback]} {outcome.message}"[:44]
+        what = f"{MARKS[outcome.feedback]} {outcome.message}"[:50]
         row = (
             f"{time.strftime('%H:%M:%S')}  {event.source[:8]:8} {event.data[:15]:15} "
-            f"{outcome.state.mode.value:8} {what:44} {stock_text:>11} {seq:>5}"
+            f"{outcome.state.mode.value:8} {what:50} {stock_text:>11} {seq:>5}"
         )
         self._write(f"\033[{COLOURS[outcome.feedback]}m{row}\033[0m" if self.colour else row)
 

@@ -1,0 +1,64 @@
+"""`tillbridge ticket …` as an installer would run it."""
+
+import subprocess
+import sys
+
+import pytest
+
+from devices.printers import PaperState, Printer
+from simulators.printer import VirtualPrinter
+from tillbridge.cli import main
+
+
+@pytest.mark.parametrize("kind", ["order", "handover", "control", "selftest", "prices"])
+def test_preview_prints_the_decoded_ticket(kind, capsys):
+    assert main(["ticket", "preview", kind, "--width", "58"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("(cut)")
+    assert "ñ" in out or "[CODE128: TBMSALE]" in out or "€" in out
+
+
+def test_preview_order_shows_the_pickup_qr_and_fits_58mm(capsys):
+    main(["ticket", "preview", "order", "--width", "58"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "[QR: TBPICKUP041042K7Q2]" in [line.strip() for line in lines]
+    assert max(len(line) for line in lines if not line.lstrip().startswith("[")) <= 32 + len(" (cut)")
+
+
+def test_preview_with_a_code_page_the_printer_lacks_is_a_one_line_error(capsys):
+    assert main(["ticket", "preview", "order", "--codepage", "UTF-8"]) == 2
+    assert "code page" in capsys.readouterr().err
+
+
+def test_print_and_status_against_the_virtual_printer(capsys):
+    with VirtualPrinter() as virtual:
+        assert main(["ticket", "print", "selftest", "--printer", f"{virtual.url}?paper=58"]) == 0
+        assert "tb-0042" in virtual.wait_for_tickets(1)[0].text
+        virtual.set_state(paper=PaperState.OUT)
+        assert main(["ticket", "status", "--printer", virtual.url]) == 1
+    out = capsys.readouterr().out
+    assert "online, paper ok" in out
+    assert "offline, paper out" in out
+
+
+def test_status_of_an_unplugged_printer_is_a_one_line_error(capsys):
+    virtual = VirtualPrinter().start()
+    url = virtual.url
+    virtual.stop()
+    assert main(["ticket", "status", "--printer", url]) == 2
+    assert "cannot connect" in capsys.readouterr().err
+
+
+def test_virtual_printer_command_shows_what_it_is_sent():
+    command = [sys.executable, "-m", "tillbridge", "ticket", "virtual-printer", "--port", "0", "--count", "1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, encoding="utf-8") as server:
+        assert server.stdout is not None
+        url = server.stdout.readline().split()[3].rstrip(";")
+        with Printer.from_url(url) as printer:
+            ticket = printer.builder()
+            ticket.line("Año 10,50 €", align="center")
+            ticket.cut()
+            printer.print_bytes(ticket.getvalue())
+        out = server.stdout.read()
+        assert server.wait(timeout=30) == 0
+    assert "Año 10,50 €" in out

@@ -1,0 +1,26 @@
+"""`tillbridge demo`: the box on simulated devices, live in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("demo", help="run the box on simulated devices")
+    parser.add_argument("--data-dir", type=Path, help="keep the store here (default: a throw-away folder)")
+    parser.add_argument("--interval", type=float, default=1.5, help="seconds between scans (%(default)s)")
+    parser.add_argument("--scans", type=int, help="stop after this many scans (default: run until Ctrl-C)")
+    parser.add_argument("--seed", type=int, help="random seed for the sales after the scripted morning")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tillbridge.demo.run import DemoOptions, run_demo
+
+    if not args.verbose:  # the live view tells the story; the log would repeat it
+        logging.getLogger().setLevel(logging.WARNING)
+    return run_demo(DemoOptions(args.data_dir, args.interval, args.scans, args.seed), sys.stdout)

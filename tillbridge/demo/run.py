@@ -1,0 +1,157 @@
+"""The demo: a whole box — store, core loop, print queue — on simulated devices, shown live.
+
+A simulated scanner works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
+selling at random; a virtual Toledo 8217 scale on a pty weighs the cheese; a virtual printer on a local TCP
+port prints the control sheet and whatever else is queued.
+Everything is real but the hardware: the same store, journal and core loop as on a box.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+from devices.barcodes import BarcodeConfig
+from devices.printers import Printer
+from devices.readings import ScanRead
+from devices.scales import ScaleReading
+from firmware_agent.agent import Agent, AgentSettings
+from firmware_agent.catalog import load_products
+from firmware_agent.core import Applied, CoreLoop
+from firmware_agent.printing import PrintRequest, PrintService
+from firmware_agent.selftest import selftest
+from firmware_agent.store import Store
+from firmware_agent.tickets import layouts
+from firmware_agent.tickets.control import default_control_sheet
+from firmware_agent.weighing import ScaleService
+from simulators.catalog import DAY_AT_THE_TILL, SAMPLE_CATALOG
+from simulators.printer import VirtualPrinter
+from simulators.scales import VirtualScale
+from simulators.scanner import SimulatedScanner
+from tillbridge.demo.view import LiveView
+
+BOX_ID = "demo-box-1"
+DEMO_WEIGHT_KG = Decimal("0.250")  # what lies on the virtual scale
+
+
+@dataclass
+class DemoOptions:
+    data_dir: Path | None = None
+    interval_s: float = 1.5
+    scans: int | None = None  # stop after this many scans; None runs until Ctrl-C
+    seed: int | None = None
+
+
+def till_day(rng: random.Random, open_shop: threading.Event) -> Iterator[str]:
+    """The scripted morning, then random sales of counted products for as long as the demo runs.
+
+    The first scan waits for `open_shop` (the scale has a weight on it), as a cashier waits for the tills.
+    """
+    sellable = [p.barcodes[0] for p in SAMPLE_CATALOG if p.unit == "each"]
+    open_shop.wait(10)
+    yield from DAY_AT_THE_TILL
+    while True:
+        yield rng.choice(sellable)
+
+
+def seed_catalog(data_dir: Path) -> None:
+    store = Store.open(data_dir / "tillbridge.db")
+    try:
+        if store.product_count() == 0:
+            load_products(store, SAMPLE_CATALOG)
+    finally:
+        store.close()
+
+
+class _StopAfter:
+    """A listener that ends the demo after `count` scans (used by tests and `--scans`)."""
+
+    def __init__(self, agent: Agent, count: int | None) -> None:
+        self.agent, self.left = agent, count
+
+    def __call__(self, applied: Applied) -> None:
+        if self.left is None or not isinstance(applied.event, ScanRead):
+            return
+        self.left -= 1
+        if self.left == 0:
+            self.agent.request_stop()
+
+
+class _PrintControlSheet:
+    """Queues the control sheet at start, as an installer would print it from the button."""
+
+    def __init__(self, service: PrintService) -> None:
+        self.service = service
+
+    def start(self, core: CoreLoop) -> None:
+        core.post(PrintRequest("control", layouts.control_sheet(default_control_sheet(), self.service.style)))
+
+    def stop(self) -> None:
+        pass
+
+
+def _when_weighed(ready: threading.Event) -> Callable[[Applied], None]:
+    def listener(applied: Applied) -> None:
+        if isinstance(applied.event, ScaleReading) and applied.event.sellable:
+            ready.set()
+
+    return listener
+
+
+def _watch_printer(printer: VirtualPrinter, view: LiveView, stop: threading.Event) -> None:
+    for seen in itertools.count(1):
+        while not stop.is_set():
+            try:
+                ticket = printer.wait_for_tickets(seen, timeout=0.2)[seen - 1]
+                break
+            except TimeoutError:
+                continue
+        else:
+            return
+        title = next((line.text.strip() for line in ticket.lines if line.text.strip()), "ticket")
+        view.note(f"🖨  virtual printer: {title!r}, {len(ticket.lines)} lines ({printer.url})")
+
+
+def run_demo(options: DemoOptions, out: TextIO) -> int:
+    data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tillbridge-demo-"))
+    seed_catalog(data_dir)
+    view = LiveView(out)
+    view.header(f"tillbridge demo — box {BOX_ID}, data in {data_dir}")
+    stop_watching = threading.Event()
+    with VirtualPrinter() as printer, VirtualScale("toledo8217") as scale:
+        scale.set_weight(DEMO_WEIGHT_KG, stable=True)
+        watcher = threading.Thread(target=_watch_printer, args=(printer, view, stop_watching), daemon=True)
+        watcher.start()
+        printing = PrintService(
+            Printer.from_url(printer.url + "?paper=58"),
+            selftest=lambda: selftest(BOX_ID, printing.core, link="demo: no cloud yet"),
+        )
+        scale_ready = threading.Event()
+        script = itertools.islice(till_day(random.Random(options.seed), scale_ready), options.scans)
+        scanner = SimulatedScanner("till", barcodes=script, interval=options.interval_s)
+        settings = AgentSettings(
+            box_id=BOX_ID,
+            data_dir=data_dir,
+            barcodes=BarcodeConfig(),
+            devices=[scanner],
+            services=[
+                printing,
+                _PrintControlSheet(printing),
+                ScaleService("toledo8217", scale.port_path, None, 0.2),
+            ],
+            listeners=[view],
+        )
+        agent = Agent(settings)
+        settings.listeners = [view, _StopAfter(agent, options.scans), _when_weighed(scale_ready)]
+        code = agent.run()
+        stop_watching.set()
+        watcher.join(timeout=2)
+    view.note(f"demo stopped; the journal and store stay in {data_dir}")
+    return code
