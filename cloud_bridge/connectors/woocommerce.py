@@ -13,7 +13,6 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from cloud_bridge.connectors._values import (
@@ -429,7 +428,3 @@ def _numeric(order_id: str, shop: str) -> int:
     if not order_id.isdigit() or not order_id.isascii():
         raise RequestRejected(shop, f"order id {order_id[:40]!r} is not a WooCommerce order number")
     return int(order_id)
-
-
-def format_time(when: datetime) -> str:
-    return when.strftime(TIME_FORMAT)

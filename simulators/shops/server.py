@@ -91,6 +91,8 @@ class ShopSimulator:
         self._faults: list[Fault] = []
         self._hooks: list[_Hook] = []
         self._stopping = threading.Event()
+        self._active = 0
+        self._idle = threading.Condition(self.lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -167,8 +169,23 @@ class ShopSimulator:
     def route(self, request: Request) -> Response:
         raise NotImplementedError
 
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Waits until no request is being handled (a slow one included); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
+
     def handle(self, request: Request) -> Response | None:
         """One request: counted, maybe faulted, delayed, then routed under the state lock. None = drop."""
+        with self._idle:
+            self._active += 1
+        try:
+            return self._handle(request)
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def _handle(self, request: Request) -> Response | None:
         label = self.label(request)
         with self.lock:
             self.calls[label] += 1

@@ -247,7 +247,7 @@ class ShopifySimulator(ShopSimulator):
             number = next(self._ids)
             order = Order(
                 number,
-                number - 1000 + 1000,
+                number,
                 [Line(next(self._ids), variant.id, qty)],
                 pickup,
                 customer,
