@@ -8,7 +8,11 @@ import pytest
 
 from cloud_bridge.connectors import ConnectorOptions, cursor_at, make_connector
 from cloud_bridge.connectors._values import Invalid, as_int, as_time, cents
+from cloud_bridge.connectors.base import ShopConnector
 from cloud_bridge.connectors.cursor import OVERLAP, PollWindow
+from cloud_bridge.connectors.prestashop import PrestaShopConnector
+from cloud_bridge.connectors.shopify import ShopifyConnector
+from cloud_bridge.connectors.woocommerce import WooCommerceConnector
 from cloud_bridge.errors import BadCursor, ShopConfigError
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -99,3 +103,16 @@ def test_connectors_are_made_from_config_tables_that_name_bad_keys() -> None:
         make_connector("m", "magento", {})
     with pytest.raises(ShopConfigError, match="timezone"):
         make_connector("p4", "prestashop", {"base_url": "https://p", "key": "k", "timezone": "Mars/Olympus"})
+
+
+def test_every_connector_fits_the_one_interface() -> None:
+    connectors: list[ShopConnector] = [  # mypy checks the structural fit, isinstance the members
+        WooCommerceConnector("w", "https://w", "ck", "cs"),
+        PrestaShopConnector("p", "https://p/api", "K" * 32),
+        ShopifyConnector("s", "https://s", "t", "gid://shopify/Location/9"),
+    ]
+    assert all(isinstance(c, ShopConnector) for c in connectors)
+    assert [c.platform for c in connectors] == ["woocommerce", "prestashop", "shopify"]
+    assert connectors[1].http.base_url == "https://p/api"  # type: ignore[attr-defined]
+    with pytest.raises(ShopConfigError, match="location_id"):
+        ShopifyConnector("s", "https://s", "t", "gid://shopify/Location/nine")
