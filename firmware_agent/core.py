@@ -3,8 +3,8 @@
 Threads (scanners, scale, button, MQTT link) only `post()` events. The loop takes whatever is queued,
 applies it in ONE transaction (group commit: a burst of scans costs one fsync, not one each), and only after
 the commit tells the listeners — the beep, the LED, the HID forward, the log line. So nothing is
-acknowledged that a power cut could still take back. Each event runs in its own savepoint: one bad event
-rolls back alone and is reported, the rest of the batch commits.
+acknowledged that a power cut could still take back. In a burst each event runs in its own savepoint: one bad
+event rolls back alone and is reported, the rest of the batch commits.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from devices.readings import DeviceStatus, ScanRead
 from firmware_agent import domain
 from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
 from firmware_agent.errors import AgentError, StoreError
-from firmware_agent.events import Call, ModeRequest, Stop
+from firmware_agent.events import Call, ModeRequest, StockAdjust, Stop
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import JournalRecord, Store
 
@@ -176,6 +176,13 @@ class CoreLoop:
                 return self._carry_out(event, self._decide_scan(barcode), at, barcode)
             case ModeRequest():
                 return self._carry_out(event, domain.change_mode(self.state, event.mode, event.source), at)
+            case StockAdjust():
+                product = self.store.product(event.sku)
+                if product is None:
+                    raise StoreError(f"cannot adjust {event.sku!r}: not in the catalog")
+                return self._carry_out(
+                    event, domain.adjust(self.state, product, event.delta, event.reason), at
+                )
             case DeviceStatus():
                 self.devices[event.device] = event
                 return Applied(event, Outcome(self.state, feedback=Feedback.INFO), received_at=at)

@@ -42,6 +42,7 @@ class StockMove:
     barcode: str
     weight_g: int | None = None
     price_cents: int | None = None
+    reason: str | None = None  # why stock was adjusted by hand (breakage, theft, a correction)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,12 @@ def collect_order(state: BoxState, order_id: str, pickup_code: str) -> Outcome:
     return Outcome(
         replace(state, quantity=1, returning=False), (fact,), message=f"order {order_id} collected"
     )
+
+
+def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> Outcome:
+    """A correction by hand (remote support or the shop): no scan, so no barcode; the reason is kept."""
+    move = StockMove("adjust", product.sku, delta, "", reason=reason)
+    return Outcome(state, (move,), Feedback.INFO, f"adjust {product.name} by {delta:+d}: {reason}")
 
 
 def unknown(state: BoxState, raw: str, reason: str) -> Outcome:

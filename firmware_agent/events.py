@@ -20,6 +20,15 @@ class ModeRequest:
 
 
 @dataclass(frozen=True)
+class StockAdjust:
+    """Correct a product's stock by hand (breakage, theft, a miscount); journaled as `adjust`."""
+
+    sku: str
+    delta: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Call:
     """Run `fn(store)` on the core loop and hand its result back: how other threads read or change state.
 

@@ -16,7 +16,7 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
         case StockMove():
             stock = store.change_stock(fact.sku, fact.delta)
             data = _stock_data(fact.sku, fact.delta, stock, fact.barcode)
-            _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents)
+            _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents, reason=fact.reason)
             return store.append(fact.kind, data)
         case Counted():
             tally = store.add_to_tally(fact.sku, fact.qty)
@@ -45,7 +45,8 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
 
 
 def _stock_data(sku: str, delta: int, stock: int, barcode: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"sku": sku, "delta": delta, "stock_after": stock, "barcode": barcode}
+    data: dict[str, Any] = {"sku": sku, "delta": delta, "stock_after": stock}
+    _put_if(data, barcode=barcode or None)  # an adjustment by hand has no barcode
     if stock < 0:
         data["negative"] = True  # allowed (the till sells anyway) but flagged for the shop to look at
     return data

@@ -146,3 +146,39 @@ def test_an_unknown_event_is_reported_not_fatal(tmp_path):
         box.core.post(object())
         assert "does not know events" in (box.next().error or "")
         assert box.scan(OIL)[0].acknowledged
+
+
+def test_a_stock_adjustment_is_journaled_with_its_reason(tmp_path):
+    from firmware_agent.events import StockAdjust
+
+    with running_core(tmp_path) as box:
+        box.core.post(StockAdjust("OIL-1L", -2, "two bottles broken"))
+        applied = box.next()
+        box.core.post(StockAdjust("NOPE", 1, "typo"))
+        refused = box.next()
+    assert applied.records[0].kind == "adjust"
+    assert applied.records[0].data == {
+        "sku": "OIL-1L",
+        "delta": -2,
+        "stock_after": 8,
+        "reason": "two bottles broken",
+    }
+    assert not refused.acknowledged and "not in the catalog" in (refused.error or "")
+
+
+def test_every_entry_the_box_journals_follows_the_wire_contract(tmp_path):
+    from firmware_agent.events import StockAdjust
+    from wire import JournalBatch, JournalEntry, decode, encode
+
+    with running_core(tmp_path) as box:
+        box.scan(OIL, HAM_350G, "8410000000108", "8410000000017", encode_command(Return()), MILK)
+        box.scan(encode_command(SetMode(Mode.COUNT)), OIL, encode_command(SetMode(Mode.RECEIVE)), OIL)
+        box.core.post(StockAdjust("MILK", 3, "found in the back"))
+        box.next()
+        records = box.core.call(lambda store: store.journal_after(0, 100))
+    batch = JournalBatch(tuple(JournalEntry(r.seq, r.kind, r.ts, r.data) for r in records))
+    decoded = decode("journal", encode(batch))
+    assert isinstance(decoded, JournalBatch)
+    kinds = {e.kind for e in decoded.entries}
+    assert kinds == {"sale", "unknown_barcode", "return", "mode_changed", "count", "receive", "adjust"}
+    assert all(e.known for e in decoded.entries)

@@ -7,6 +7,7 @@ from firmware_agent.store import Store, StoreLimits
 from firmware_agent.store.migrations import LATEST, MIGRATIONS
 from firmware_agent.store.seqfloor import BLOCK
 from tests.store_helpers import open_store
+from wire import JournalBatch, JournalEntry, decode, encode
 
 
 def test_a_new_store_uses_wal_full_sync_and_foreign_keys(tmp_path):
@@ -137,6 +138,8 @@ def test_a_corrupt_database_is_moved_aside_and_the_loss_window_is_journaled(tmp_
     [entry] = store.journal_after(0, 10)
     assert entry.kind == "store_recovered" and entry.data["moved_to"] == str(moved[0])
     assert entry.seq > 5, "a fresh store must never reuse a seq the cloud may have seen"
+    wire_entry = JournalEntry(entry.seq, entry.kind, entry.ts, entry.data)
+    assert decode("journal", encode(JournalBatch((wire_entry,)))) == JournalBatch((wire_entry,))
 
 
 def test_the_seq_floor_reserves_blocks_not_every_scan(tmp_path):

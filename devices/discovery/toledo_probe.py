@@ -1,7 +1,8 @@
 """The Mettler-Toledo 8217 echo probe: a safe way to ask a serial port "are you a scale?".
 
 The host sends `Ehello`; an 8217 scale answers STX 'E' CR "hello" and leaves echo mode on `F`. Nothing is
-weighed or changed. Kept tiny and local; the scale codecs may grow a shared version of it.
+weighed or changed. The bytes and the match come from the scale codec (`devices.scales.toledo`); this module
+only owns the port for the moment of the probe.
 
 The 8217 talks 7E1. The probe opens the port as 8N1 and puts the even-parity bit in bit 7 itself: on the
 wire the frames are identical (start, 7 data bits, parity, stop), and it works on a pseudo-terminal too,
@@ -14,9 +15,9 @@ import time
 from typing import Any
 
 from devices.errors import DeviceIOError
+from devices.scales.toledo import probe_matches, probe_request
 
-ECHO_REQUEST = b"Ehello"
-ECHO_REPLY = b"\x02E\rhello"
+ECHO_REQUEST = probe_request()
 ECHO_END = b"F"
 PROTOCOL = "toledo-8217"
 _KEEP = 64  # bytes of a chatty device's stream kept while looking for the reply
@@ -24,7 +25,7 @@ _KEEP = 64  # bytes of a chatty device's stream kept while looking for the reply
 
 def is_echo_reply(data: bytes) -> bool:
     """True if `data` holds the echo reply; bit 7 is masked, since 7E1 read as 8N1 carries parity there."""
-    return ECHO_REPLY in bytes(b & 0x7F for b in data)
+    return probe_matches(data)
 
 
 def with_even_parity(data: bytes) -> bytes:
@@ -62,5 +63,5 @@ def _await_reply(port: Any, timeout_s: float) -> bool:
         if remaining <= 0:
             return False
         port.timeout = remaining
-        received = (received + port.read(len(ECHO_REPLY)))[-_KEEP:]
+        received = (received + port.read(8))[-_KEEP:]  # the reply is 8 bytes
     return True

@@ -95,7 +95,8 @@ class Store:
         with store.transaction():
             store.append(
                 "store_recovered",
-                {"moved_to": str(moved), "lost_after_seq": lost_after, "reason": reason},
+                # 0 when the old database reveals nothing: then every unacknowledged entry may be lost
+                {"moved_to": str(moved), "lost_after_seq": lost_after or 0, "reason": reason},
                 enforce_limit=False,
             )
         return store
