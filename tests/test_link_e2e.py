@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
 from devices.barcodes import encode_pickup
 from devices.readings import DeviceState, DeviceStatus, ScanRead
 from firmware_agent.link import build_link, on_order_printed, record_printed
+from firmware_agent.updates.health import link_up_pid
 from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     CloudPeer,
@@ -109,6 +111,7 @@ def test_birth_is_retained_with_a_boot_counter_and_a_clean_stop_says_offline(tmp
     with running_box(tmp_path, broker.url, cloud.box) as box:
         [born] = cloud.wait_for(Kind.STATE)
         assert born.online and born.boot == 1 and born.config_hash == box.link.settings.config_hash[:64]
+        assert link_up_pid(tmp_path) == os.getpid()  # the updater's health gate reads it
     [_, gone] = cloud.wait_for(Kind.STATE, 2)
     assert gone == State(False, boot=1)
     late = CloudPeer(

@@ -47,6 +47,7 @@ from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
 from firmware_agent.store import Store
 from firmware_agent.store.orders import record_collected, store_order
+from firmware_agent.updates.health import note_link_up
 from wire import (
     JSON,
     BadTopic,
@@ -297,8 +298,16 @@ class Link:
         if self._trial is not None and event.generation > self._trial.after_generation:
             self._confirm_trial()
         self._next_telemetry = now
+        self._note_up()
         session = "resumed" if event.session_present else "new"
         log.info("MQTT link up (%s session); %d journal entries to send", session, self.drain.backlog)
+
+    def _note_up(self) -> None:
+        """The updater's health gate waits for this marker before it commits a new release."""
+        try:
+            note_link_up(self.settings.data_dir)
+        except OSError as exc:
+            log.warning("cannot write the link-up marker in %s: %s", self.settings.data_dir, exc)
 
     def _on_applied(self, applied: Applied) -> None:
         """A core listener, so on the loop's thread: reads the store's counter and enqueues, nothing more."""
