@@ -43,6 +43,16 @@ def test_nothing_is_wanted_while_disconnected_or_caught_up():
     assert drain.want() is None  # nothing journaled
 
 
+def test_the_payload_is_exactly_the_wire_contracts_journal_batch():
+    drain = connected_drain(last_seq=2)
+    [batch] = drain.send(entries(1, 2), now=0.0)
+    assert batch.payload == (
+        b'{"v":1,"entries":['
+        b'{"seq":1,"kind":"sale","ts":"2024-05-01T09:00:00.000Z","sku":"MILK","delta":-1,"stock_after":1},'
+        b'{"seq":2,"kind":"sale","ts":"2024-05-01T09:00:00.000Z","sku":"MILK","delta":-1,"stock_after":2}]}'
+    )
+
+
 def test_batches_respect_the_entry_cap_and_the_window():
     drain = connected_drain(last_seq=10)
     assert drain.want() == Fetch(0, 6)
