@@ -82,7 +82,7 @@ class Agent:
             s.barcodes,
             listeners=[log_event, *s.listeners],
             tick_s=min(1.0, interval or 1.0),
-            on_tick=self.notifier.watchdog,
+            on_tick=self.notifier.watchdog if interval else lambda: None,
         )
         self._handle_signals(core)
         for service in s.services:

@@ -27,6 +27,7 @@ from firmware_agent.indicators import Indicators
 from firmware_agent.printing import PrintService
 from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
+from firmware_agent.updates.guards import ActivityMarker
 from firmware_agent.weighing import ScaleService
 
 MB = 1024 * 1024
@@ -41,7 +42,8 @@ def settings_from_config(config: AgentConfig) -> AgentSettings:
         barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.variable_measure_layouts),
         limits=StoreLimits(config.store.journal_max_mb * MB, config.store.journal_warn_ratio),
         devices=[*build_devices(config), *forwarders],
-        listeners=[forward_committed(f) for f in forwarders],
+        # the update guard reads the busy marker: no update starts while the till is scanning
+        listeners=[ActivityMarker(config.box.data_dir), *(forward_committed(f) for f in forwarders)],
         services=build_services(config),
         watchdog=config.box.watchdog,
     )

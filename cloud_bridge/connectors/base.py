@@ -1,0 +1,209 @@
+"""The one interface every shop connector offers, and the typed values that cross it.
+
+A connector is a thin, synchronous client for one shop: it turns skus into the shop's own ids, batches as
+large as the API allows, retries transient errors (honouring Retry-After and Shopify's cost bucket), and
+hands back typed values and typed errors. It holds no ledger and makes no stock decisions: what to write
+is the bridge's business. One connector instance serves one worker thread at a time.
+
+Money is always integer cents (the shop's decimal strings are parsed exactly; currencies with other than
+two decimals are not handled). Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from cloud_bridge.errors import ShopError
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """What the shop shows buyers as available for one sku. `quantity` is None when the shop does not track
+    stock for it. `version` is the shop's change marker for the item where the API has one (WooCommerce
+    `date_modified_gmt`, Shopify inventory level `updatedAt`), else None.
+    """
+
+    sku: str
+    quantity: int | None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """Set `sku` to `quantity` (absolute). With `expected`, only if the shop still shows `expected`: Shopify
+    checks this atomically (`changeFromQuantity`); WooCommerce and PrestaShop check it by reading right
+    before writing, which narrows the race window but cannot close it.
+    """
+
+    sku: str
+    quantity: int
+    expected: int | None = None
+
+
+@dataclass(frozen=True)
+class StockDelta:
+    """Change `sku` by `delta` units (negative for a sale)."""
+
+    sku: str
+    delta: int
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The outcome for one sku of a write. `quantity` is the shop's quantity after the write, when it said.
+    `error` is typed: a `TransientShopError` (e.g. `StaleStock`, `NotApplied`) means try again, a
+    `PermanentShopError` (e.g. `UnknownSku`, `StockNotManaged`) means park it.
+    """
+
+    sku: str
+    quantity: int | None = None
+    error: ShopError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class OrderState(StrEnum):
+    """The platform's order status folded to what the store cares about."""
+
+    PENDING = "pending"  # not paid yet (or awaiting payment confirmation)
+    PAID = "paid"  # paid, to be prepared / printed in the store
+    COMPLETED = "completed"  # delivered or collected
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_id: str
+    sku: str
+    name: str
+    qty: int
+    unit_price_cents: int  # what the customer paid per unit, tax included where the platform says
+
+
+@dataclass(frozen=True)
+class ShopOrder:
+    """An online order as the shop shows it now. `holds_stock` says whether the shop has taken these units out
+    of its available stock (so the ledger must not take them out a second time). `status` is the platform's
+    raw status. Orders can come back more than once; dedupe on `key`.
+    """
+
+    order_id: str
+    number: str
+    state: OrderState
+    status: str
+    placed_at: datetime
+    updated_at: datetime
+    lines: tuple[OrderLine, ...]
+    total_cents: int
+    currency: str
+    customer: str = ""
+    pickup: bool = False
+    holds_stock: bool = True
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(order id, update time, status): one key per version of the order (two changes can share a
+        second, so the status is part of it).
+        """
+        return (self.order_id, self.updated_at.isoformat(), self.status)
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.status}|{self.total_cents}|{len(self.lines)}"
+
+
+@dataclass(frozen=True)
+class ShopProduct:
+    """One sellable sku's catalog facts, to become a catalog delta for the store's boxes."""
+
+    sku: str
+    name: str
+    price_cents: int
+    updated_at: datetime
+    product_id: str
+    tax_included: bool = True
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.price_cents}|{self.name}"
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified webhook: a hint that `resource` `resource_id` changed. Payloads can be stale, repeated and
+    out of order, so the bridge should dedupe on `event_id` and treat `order` / `products` as the state at
+    delivery time, confirming with `get_order` where it matters.
+    """
+
+    platform: str
+    topic: str
+    resource: str  # "order", "product" or "other"
+    resource_id: str
+    event_id: str
+    order: ShopOrder | None = None
+    products: tuple[ShopProduct, ...] = ()
+    payload: Mapping[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+
+@runtime_checkable
+class ShopConnector(Protocol):
+    """What the bridge may ask of any shop. Transient failures are retried inside each call; what escapes is
+    a `ShopError` subclass (see `cloud_bridge.errors`). Per-item failures of writes are not raised but
+    returned in `ItemResult.error`.
+    """
+
+    platform: str
+    shop: str
+    supports_deltas: bool  # adjust_stock is atomic and idempotent (Shopify)
+    supports_cas: bool  # set_stock honours StockChange.expected atomically (Shopify)
+    supports_webhooks: bool
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        ...
+
+    def get_stock(self, skus: Sequence[str]) -> dict[str, StockLevel]:
+        """Current levels; skus the shop does not know (or knows twice) are absent."""
+        ...
+
+    def set_stock(self, changes: Sequence[StockChange]) -> list[ItemResult]:
+        """Absolute writes in the largest batches the API allows; one result per change, in order."""
+        ...
+
+    def adjust_stock(self, deltas: Sequence[StockDelta], idempotency_key: str) -> list[ItemResult]:
+        """Relative writes applied exactly once per `idempotency_key`, where `supports_deltas`; otherwise
+        raises `UnsupportedOperation`. Reuse the key when retrying the same deltas, never for new ones.
+        """
+        ...
+
+    def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        """Orders created or changed since `cursor` (None: all), oldest change first, and the next cursor.
+        Returns at most a few hundred orders; when the list is not empty, call again with the new cursor.
+        """
+        ...
+
+    def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
+        """Products whose name or price may have changed since `cursor`, and the next cursor."""
+        ...
+
+    def get_order(self, order_id: str) -> ShopOrder: ...
+
+    def complete_order(self, order_id: str) -> ShopOrder:
+        """Marks the order delivered / collected (click & collect closed at the till)."""
+        ...
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
+        """A verified event, or None for a delivery that only needs a 200 (WooCommerce's creation ping).
+        Raises `WebhookRejected` (answer 401) or `MalformedWebhook` (answer 200 and rely on polling).
+        """
+        ...
+
+    def close(self) -> None: ...

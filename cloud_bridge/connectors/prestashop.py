@@ -1,0 +1,397 @@
+"""PrestaShop through the Webservice API (`/api/…`), 1.7 and 8.x.
+
+Skus are `reference`s on products and combinations; stock lives in `stock_availables` rows, written one
+row per request (there is no batch endpoint) with an absolute `quantity`. A write reads the whole row as
+XML and PUTs it back with only the quantity changed; with `use_patch` (8.0+) it sends a PATCH of the
+quantity alone, falling back to the full PUT where the shop answers 405. Reads use JSON output. There are
+no webhooks: orders are polled on `date_upd`, in the shop's local time zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cloud_bridge.connectors import prestashop_xml as psxml
+from cloud_bridge.connectors._values import (
+    Invalid,
+    as_id,
+    as_int,
+    as_list,
+    as_obj,
+    as_str,
+    as_time,
+    cents,
+    get,
+    obj_or_empty,
+    opt_str,
+)
+from cloud_bridge.connectors.base import (
+    ItemResult,
+    OrderLine,
+    OrderState,
+    ShopOrder,
+    ShopProduct,
+    StockChange,
+    StockDelta,
+    StockLevel,
+    WebhookEvent,
+)
+from cloud_bridge.connectors.common import ConnectorOptions, chunked, load_json, reading, result_order
+from cloud_bridge.connectors.cursor import PollWindow
+from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.errors import (
+    AmbiguousSku,
+    RequestRejected,
+    ShopAuthError,
+    ShopConfigError,
+    ShopError,
+    StaleStock,
+    UnknownSku,
+    UnsupportedOperation,
+)
+
+log = logging.getLogger(__name__)
+
+LOOKUP_CHUNK: Final = 50
+PAGE: Final = 100
+TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+FILTER_UNSAFE: Final = frozenset("[]|,%")
+DEFAULT_STATES: Final = {
+    1: OrderState.PENDING,  # awaiting check payment
+    2: OrderState.PAID,  # payment accepted
+    3: OrderState.PAID,  # processing in progress
+    4: OrderState.PAID,  # shipped
+    5: OrderState.COMPLETED,  # delivered
+    6: OrderState.CANCELLED,
+    7: OrderState.REFUNDED,
+    8: OrderState.CANCELLED,  # payment error
+    9: OrderState.PAID,  # on backorder (paid)
+    10: OrderState.PENDING,  # awaiting bank wire payment
+    11: OrderState.PAID,  # remote payment accepted
+    12: OrderState.PENDING,  # on backorder (not paid)
+    13: OrderState.PENDING,  # awaiting cash on delivery validation
+}
+JSON: Final = {"output_format": "JSON"}
+
+
+@dataclass(frozen=True)
+class _Item:
+    sku: str
+    product_id: str
+    attribute_id: str  # "0" for a product without combinations
+    stock_id: int
+    quantity: int
+
+
+class PrestaShopConnector:
+    platform = "prestashop"
+    supports_deltas = False
+    supports_cas = False
+    supports_webhooks = False
+
+    def __init__(
+        self,
+        shop: str,
+        base_url: str,
+        key: str,
+        *,
+        shop_id: int = 1,
+        timezone: str = "UTC",
+        currency: str = "EUR",
+        pickup_carriers: Sequence[int] = (),
+        completed_state: int = 5,
+        states: Mapping[int, OrderState] | None = None,
+        use_patch: bool = False,
+        options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
+    ) -> None:
+        self.shop = shop
+        self.shop_id = str(shop_id)
+        try:
+            self.tz: tzinfo = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ShopConfigError(f"shop {shop!r}: timezone {timezone!r} is not a known time zone") from exc
+        self.currency = currency
+        self.pickup_carriers = frozenset(str(c) for c in pickup_carriers)
+        self.completed_state = str(completed_state)
+        self.states = dict(states or DEFAULT_STATES)
+        self.use_patch = use_patch
+        self.options = options
+        root = base_url.rstrip("/").removesuffix("/api")
+        self.http = ShopHttp(
+            shop,
+            root + "/api",
+            options.retrier(),
+            psxml.describe,
+            timeout=options.timeout,
+            auth=(key, ""),
+            session=options.session,
+        )
+        self._items: dict[str, _Item] = {}
+
+    @property
+    def calls(self) -> int:
+        return self.http.calls
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- stock -----------------------------------------------------------------------------------------
+
+    def get_stock(self, skus: Sequence[str]) -> dict[str, StockLevel]:
+        found, _ = self._lookup(skus)
+        return {sku: StockLevel(sku, item.quantity) for sku, item in found.items()}
+
+    def set_stock(self, changes: Sequence[StockChange]) -> list[ItemResult]:
+        wanted = {change.sku: change for change in changes}
+        missing = [sku for sku in wanted if sku not in self._items]
+        _, problems = self._lookup(missing) if missing else ({}, {})
+        results: dict[str, ItemResult] = {}
+        for sku, change in wanted.items():
+            item = self._items.get(sku)
+            if item is None:
+                results[sku] = ItemResult(sku, error=problems.get(sku) or UnknownSku(self.shop, sku))
+                continue
+            try:
+                results[sku] = ItemResult(sku, self._write(item, change))
+            except ShopAuthError:
+                raise
+            except ShopError as exc:
+                results[sku] = ItemResult(sku, error=exc)
+        return result_order([c.sku for c in changes], results)
+
+    def adjust_stock(self, deltas: Sequence[StockDelta], idempotency_key: str) -> list[ItemResult]:
+        raise UnsupportedOperation(self.shop, "the PrestaShop Webservice has no stock deltas; use set_stock")
+
+    def _write(self, item: _Item, change: StockChange) -> int:
+        path = f"/stock_availables/{item.stock_id}"
+        if self.use_patch and change.expected is None:
+            try:
+                return self._patch(item, path, change.quantity)
+            except RequestRejected as exc:
+                if exc.status != 405:
+                    raise
+                log.info(
+                    "shop %s answers 405 to PATCH (PrestaShop 1.7): using full PUT from now on", self.shop
+                )
+                self.use_patch = False
+        what = f"GET {path}"
+        with reading(self.shop, what):
+            root = psxml.parse(self.http.send(Call("GET", path), what).body, what)
+            row = psxml.element(root, "stock_available", what)
+            current = as_int(psxml.text(row, "quantity", what), f"{what} quantity")
+            if change.expected is not None and current != change.expected:
+                raise StaleStock(
+                    self.shop, f"sku {item.sku!r} is at {current}, not {change.expected}", current
+                )
+            body = psxml.with_value(root, "stock_available", "quantity", str(change.quantity), what)
+        return self._send_row(item, Call("PUT", path, data=body, headers=_XML), f"PUT {path}")
+
+    def _patch(self, item: _Item, path: str, quantity: int) -> int:
+        body = psxml.document("stock_available", {"id": str(item.stock_id), "quantity": str(quantity)})
+        return self._send_row(item, Call("PATCH", path, data=body, headers=_XML), f"PATCH {path}")
+
+    def _send_row(self, item: _Item, call: Call, what: str) -> int:
+        reply = self.http.send(call, what)
+        with reading(self.shop, what):
+            row = psxml.element(psxml.parse(reply.body, what), "stock_available", what)
+            quantity = as_int(psxml.text(row, "quantity", what), f"{what} quantity")
+        self._items[item.sku] = _Item(item.sku, item.product_id, item.attribute_id, item.stock_id, quantity)
+        return quantity
+
+    # --- sku lookup ------------------------------------------------------------------------------------
+
+    def _lookup(self, skus: Sequence[str]) -> tuple[dict[str, _Item], dict[str, ShopError]]:
+        """Fresh rows for `skus`: products by reference, then combinations for the rest, then their
+        `stock_availables` rows in this shop; three requests per 50 skus at most.
+        """
+        found: dict[str, _Item] = {}
+        problems: dict[str, ShopError] = {}
+        unique = list(dict.fromkeys(skus))
+        for sku in unique:
+            if not sku or FILTER_UNSAFE & set(sku):
+                problems[sku] = RequestRejected(
+                    self.shop, f"sku {sku!r} cannot be used in a Webservice filter"
+                )
+        for chunk in chunked([s for s in unique if s not in problems], LOOKUP_CHUNK):
+            with reading(self.shop, "sku lookup"):
+                found.update(self._stock_rows(self._targets(chunk, problems)))
+        self._items.update(found)
+        return found, problems
+
+    def _targets(self, skus: Sequence[str], problems: dict[str, ShopError]) -> dict[str, tuple[str, str]]:
+        """sku -> (id_product, id_product_attribute)."""
+        targets: dict[str, list[tuple[str, str]]] = {}
+        for row in self._list("products", skus, "[id,reference]"):
+            reference = as_str(get(row, "reference", "product"), "product reference")
+            targets.setdefault(reference, []).append((as_id(get(row, "id", "product"), "product id"), "0"))
+        rest = [sku for sku in skus if sku not in targets]
+        for row in self._list("combinations", rest, "[id,id_product,reference]") if rest else []:
+            what = "combination"
+            pair = (as_id(get(row, "id_product", what), what), as_id(get(row, "id", what), what))
+            targets.setdefault(as_str(get(row, "reference", what), what), []).append(pair)
+        for sku, pairs in targets.items():
+            if len(pairs) > 1:
+                problems[sku] = AmbiguousSku(self.shop, sku, len(pairs))
+        return {sku: pairs[0] for sku, pairs in targets.items() if sku in skus and len(pairs) == 1}
+
+    def _list(self, resource: str, skus: Sequence[str], display: str) -> list[dict[str, Any]]:
+        params = {"filter[reference]": "[" + "|".join(skus) + "]", "display": display, **JSON}
+        return self._rows(resource, params)
+
+    def _stock_rows(self, targets: dict[str, tuple[str, str]]) -> dict[str, _Item]:
+        if not targets:
+            return {}
+        products = sorted({p for p, _ in targets.values()}, key=int)
+        params = {
+            "filter[id_product]": "[" + "|".join(products) + "]",
+            "filter[id_shop]": f"[{self.shop_id}]",
+            "display": "[id,id_product,id_product_attribute,quantity]",
+            **JSON,
+        }
+        by_pair = {}
+        for row in self._rows("stock_availables", params):
+            what = "stock_availables row"
+            pair = (
+                as_id(get(row, "id_product", what), what),
+                as_id(get(row, "id_product_attribute", what), what),
+            )
+            by_pair[pair] = (as_int(get(row, "id", what), what), as_int(get(row, "quantity", what), what))
+        return {
+            sku: _Item(sku, pair[0], pair[1], *by_pair[pair])
+            for sku, pair in targets.items()
+            if pair in by_pair
+        }
+
+    def _rows(self, resource: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        what = f"GET /{resource}"
+        reply = self.http.send(Call("GET", f"/{resource}", params=params), what)
+        with reading(self.shop, what):
+            return _rows(load_json(reply.body, self.shop, what), resource, what)
+
+    # --- orders and products ---------------------------------------------------------------------------
+
+    def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        window = PollWindow.decode(cursor)
+        rows = self._changed("orders", "full", window)
+        with reading(self.shop, "orders"):
+            orders = [self._order(row) for row in rows]
+        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+
+    def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
+        window = PollWindow.decode(cursor)
+        rows = self._changed("products", "[id,reference,name,price,date_upd]", window)
+        with reading(self.shop, "products"):
+            products = [self._product(row) for row in rows if row.get("reference")]
+        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
+        return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
+
+    def _changed(self, resource: str, display: str, window: PollWindow) -> list[dict[str, Any]]:
+        params = {"display": display, "date": "1", "sort": "[date_upd_ASC]", **JSON}
+        since = window.query_from()
+        if since is not None:
+            params["filter[date_upd]"] = ">[" + since.astimezone(self.tz).strftime(TIME_FORMAT) + "]"
+        found: list[dict[str, Any]] = []
+        for page in range(self.options.max_pages):
+            batch = self._rows(resource, {**params, "limit": f"{page * PAGE},{PAGE}"})
+            found.extend(batch)
+            if len(batch) < PAGE:
+                break
+        return found
+
+    def get_order(self, order_id: str) -> ShopOrder:
+        what = f"GET /orders/{order_id}"
+        reply = self.http.send(Call("GET", f"/orders/{_numeric(order_id, self.shop)}", params=JSON), what)
+        with reading(self.shop, what):
+            return self._order(
+                as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "order", what), what)
+            )
+
+    def complete_order(self, order_id: str) -> ShopOrder:
+        order = self.get_order(order_id)
+        if order.status == self.completed_state:
+            return order
+        body = psxml.document("order_history", {"id_order": order_id, "id_order_state": self.completed_state})
+        what = f"POST /order_histories (order {order_id})"
+        self.http.send(Call("POST", "/order_histories", data=body, headers=_XML), what)
+        return self.get_order(order_id)
+
+    def _order(self, row: dict[str, Any]) -> ShopOrder:
+        state_id = as_id(get(row, "current_state", "order"), "order current_state")
+        valid = str(row.get("valid", "0")) == "1"
+        state = self.states.get(int(state_id) if state_id.isdigit() else -1)
+        state = state or (OrderState.PAID if valid else OrderState.PENDING)
+        assoc = obj_or_empty(row.get("associations"))
+        lines = tuple(
+            _line(as_obj(x, "order_rows[]")) for x in as_list(assoc.get("order_rows") or [], "order_rows")
+        )
+        order_id = as_id(get(row, "id", "order"), "order id")
+        return ShopOrder(
+            order_id=order_id,
+            number=opt_str(row.get("reference"), "order reference") or order_id,
+            state=state,
+            status=state_id,
+            placed_at=as_time(get(row, "date_add", "order"), "order date_add", self.tz),
+            updated_at=as_time(get(row, "date_upd", "order"), "order date_upd", self.tz),
+            lines=lines,
+            total_cents=cents(get(row, "total_paid", "order"), "order total_paid"),
+            currency=self.currency,
+            pickup=str(row.get("id_carrier", "")) in self.pickup_carriers,
+            holds_stock=state not in (OrderState.CANCELLED, OrderState.REFUNDED),
+        )
+
+    def _product(self, row: dict[str, Any]) -> ShopProduct:
+        return ShopProduct(
+            sku=as_str(row["reference"], "product reference"),
+            name=_language_text(row.get("name")),
+            price_cents=cents(get(row, "price", "product"), "product price"),
+            updated_at=as_time(get(row, "date_upd", "product"), "product date_upd", self.tz),
+            product_id=as_id(get(row, "id", "product"), "product id"),
+            tax_included=False,
+        )
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
+        raise UnsupportedOperation(self.shop, "PrestaShop sends no webhooks; poll orders_since")
+
+
+_XML: Final = {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def _rows(value: Any, resource: str, what: str) -> list[dict[str, Any]]:
+    """The rows of a JSON list answer; PrestaShop answers an empty list as `[]`, not `{resource: []}`."""
+    if value == []:
+        return []
+    rows = as_list(get(as_obj(value, what), resource, what), what)
+    return [as_obj(row, f"{what} row") for row in rows]
+
+
+def _line(obj: dict[str, Any]) -> OrderLine:
+    qty = as_int(get(obj, "product_quantity", "order row"), "order row product_quantity")
+    return OrderLine(
+        line_id=as_id(get(obj, "id", "order row"), "order row id"),
+        sku=opt_str(obj.get("product_reference"), "order row product_reference"),
+        name=opt_str(obj.get("product_name"), "order row product_name"),
+        qty=qty,
+        unit_price_cents=cents(obj.get("unit_price_tax_incl") or "0", "order row unit_price_tax_incl"),
+    )
+
+
+def _language_text(value: Any) -> str:
+    """A multilingual field: `[{"id": "1", "value": "…"}]` with display=full, a plain string otherwise."""
+    if isinstance(value, list) and value:
+        first = as_obj(value[0], "name")
+        return opt_str(first.get("value"), "name value")
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise Invalid(f"name: unexpected {type(value).__name__}")
+
+
+def _numeric(order_id: str, shop: str) -> int:
+    if not order_id.isdigit() or not order_id.isascii():
+        raise RequestRejected(shop, f"order id {order_id[:40]!r} is not a PrestaShop order id")
+    return int(order_id)

@@ -1,0 +1,665 @@
+"""Shopify through the GraphQL Admin API (pinned version, `X-Shopify-Access-Token`).
+
+Stock is the `available` quantity of each sku's inventory item at one location. Deltas go through
+`inventoryAdjustQuantities` under `@idempotent(key:)`, so a retried request is applied once; absolute
+writes go through `inventorySetQuantities` with `changeFromQuantity` (compare-and-swap). Both are
+all-or-nothing: when one item fails, the others come back as `NotApplied`. Every answer updates our copy of
+the cost bucket and queries wait for points instead of being throttled; a THROTTLED answer waits exactly
+as long as the bucket needs to refill. Orders come by webhook (REST-shaped bodies) and by polling
+`orders(query: "updated_at:>…")`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cloud_bridge.connectors import shopify_queries as q
+from cloud_bridge.connectors._values import (
+    as_bool,
+    as_id,
+    as_int,
+    as_list,
+    as_obj,
+    as_str,
+    as_time,
+    cents,
+    get,
+    obj_or_empty,
+    opt_str,
+)
+from cloud_bridge.connectors.base import (
+    ItemResult,
+    OrderLine,
+    OrderState,
+    ShopOrder,
+    ShopProduct,
+    StockChange,
+    StockDelta,
+    StockLevel,
+    WebhookEvent,
+)
+from cloud_bridge.connectors.common import (
+    ConnectorOptions,
+    chunked,
+    describe_json,
+    load_json,
+    reading,
+    result_order,
+)
+from cloud_bridge.connectors.cursor import PollWindow
+from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.shopify_cost import CostBudget
+from cloud_bridge.connectors.signatures import lower_keys, signature_matches
+from cloud_bridge.errors import (
+    AmbiguousSku,
+    MalformedWebhook,
+    NotApplied,
+    RateLimited,
+    RequestRejected,
+    ShopAuthError,
+    ShopConfigError,
+    ShopError,
+    StaleStock,
+    StockNotManaged,
+    TransientShopError,
+    UnknownSku,
+    WebhookRejected,
+)
+
+log = logging.getLogger(__name__)
+
+LOOKUP_CHUNK: Final = 50
+WRITE_CHUNK: Final = 250
+KEY_NAMESPACE: Final = uuid.UUID("5a1e4c3e-7d0b-4f49-9c55-0d3c1f6b2a11")
+TRANSIENT_CODES: Final = frozenset(
+    {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "IDEMPOTENCY_CONCURRENT_REQUEST"}
+)
+AUTH_CODES: Final = frozenset({"ACCESS_DENIED", "UNAUTHORIZED", "FORBIDDEN"})
+FINANCIAL: Final = {
+    "PENDING": OrderState.PENDING,
+    "EXPIRED": OrderState.CANCELLED,
+    "VOIDED": OrderState.CANCELLED,
+    "REFUNDED": OrderState.REFUNDED,
+}
+
+
+@dataclass(frozen=True)
+class _Item:
+    sku: str
+    item_id: str
+    tracked: bool
+    stocked: bool
+    quantity: int | None
+    updated: str | None
+
+
+class ShopifyConnector:
+    platform = "shopify"
+    supports_deltas = True
+    supports_cas = True
+    supports_webhooks = True
+
+    def __init__(
+        self,
+        shop: str,
+        base_url: str,
+        access_token: str,
+        location_id: str,
+        *,
+        api_version: str = "2026-04",
+        webhook_secrets: Sequence[str] = (),
+        reason: str = "correction",
+        options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
+    ) -> None:
+        self.shop = shop
+        self.location = (
+            location_id if location_id.startswith("gid://") else f"gid://shopify/Location/{location_id}"
+        )
+        if not self.location.removeprefix("gid://shopify/Location/").isdigit():
+            raise ShopConfigError(f"shop {shop!r}: location_id {location_id!r} is not a Shopify location id")
+        self.webhook_secrets = tuple(webhook_secrets)
+        self.reason = reason
+        self.options = options
+        self.retrier = options.retrier()
+        self.budget = CostBudget(options.clock)
+        self.path = f"/admin/api/{api_version}/graphql.json"
+        self.http = ShopHttp(
+            shop,
+            base_url,
+            self.retrier,
+            describe_json,
+            timeout=options.timeout,
+            headers={"X-Shopify-Access-Token": access_token},
+            session=options.session,
+        )
+        self._items: dict[str, _Item] = {}
+
+    @property
+    def calls(self) -> int:
+        return self.http.calls
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- GraphQL ---------------------------------------------------------------------------------------
+
+    def run(self, operation: str, query: str, variables: dict[str, Any], estimate: float) -> dict[str, Any]:
+        """`data` of one GraphQL operation, waiting for bucket points first and retrying transient errors."""
+        return self.retrier.run(
+            lambda: self._attempt(operation, query, variables, estimate), f"graphql {operation}"
+        )
+
+    def _attempt(
+        self, operation: str, query: str, variables: dict[str, Any], estimate: float
+    ) -> dict[str, Any]:
+        self.budget.wait_before(operation, estimate)
+        what = f"graphql {operation}"
+        reply = self.http.send_once(
+            Call("POST", self.path, json={"query": query, "variables": variables}), what
+        )
+        with reading(self.shop, what):
+            answer = as_obj(load_json(reply.body, self.shop, what), what)
+            requested = self.budget.update(operation, answer.get("extensions"))
+            errors = answer.get("errors")
+            if errors:
+                raise self._graphql_error(what, errors, requested)
+            return as_obj(get(answer, "data", what), f"{what} data")
+
+    def _graphql_error(self, what: str, errors: Any, requested: float | None) -> ShopError:
+        first = obj_or_empty(errors[0] if isinstance(errors, list) and errors else None)
+        extensions = obj_or_empty(first.get("extensions"))
+        code = str(extensions.get("code", ""))[:60]
+        message = f"{what}: {code or 'error'}: {str(first.get('message', errors))[:200]}"
+        if code == "THROTTLED":
+            return RateLimited(self.shop, message, self.budget.shortfall(requested or 0.0) or 1.0)
+        if code in TRANSIENT_CODES:
+            return TransientShopError(self.shop, message)
+        if code in AUTH_CODES:
+            return ShopAuthError(self.shop, message)
+        return RequestRejected(self.shop, message, None, code)
+
+    # --- stock -----------------------------------------------------------------------------------------
+
+    def get_stock(self, skus: Sequence[str]) -> dict[str, StockLevel]:
+        found, _ = self._lookup(skus)
+        return {sku: StockLevel(sku, item.quantity, item.updated) for sku, item in found.items()}
+
+    def _lookup(self, skus: Sequence[str]) -> tuple[dict[str, _Item], dict[str, ShopError]]:
+        found: dict[str, _Item] = {}
+        problems: dict[str, ShopError] = {}
+        for chunk in chunked([s for s in dict.fromkeys(skus) if s], LOOKUP_CHUNK):
+            first = min(250, 2 * len(chunk))
+            variables = {
+                "query": " OR ".join(f"sku:{_quoted(s)}" for s in chunk),
+                "first": first,
+                "location": self.location,
+            }
+            data = self.run("productVariants", q.VARIANTS, variables, q.variants_cost(first))
+            with reading(self.shop, "productVariants"):
+                nodes = as_list(
+                    get(
+                        as_obj(get(data, "productVariants", "data"), "productVariants"),
+                        "nodes",
+                        "productVariants",
+                    ),
+                    "nodes",
+                )
+                matches: dict[str, list[_Item]] = {}
+                for node in nodes:
+                    item = _item(as_obj(node, "variant"))
+                    if item.sku in chunk:
+                        matches.setdefault(item.sku, []).append(item)
+            for sku, items in matches.items():
+                if len(items) == 1:
+                    found[sku] = items[0]
+                else:
+                    problems[sku] = AmbiguousSku(self.shop, sku, len(items))
+        self._items.update(found)
+        return found, problems
+
+    def _writable(self, skus: Sequence[str]) -> tuple[dict[str, _Item], dict[str, ShopError]]:
+        missing = [sku for sku in dict.fromkeys(skus) if sku not in self._items]
+        _, problems = self._lookup(missing) if missing else ({}, {})
+        ready: dict[str, _Item] = {}
+        for sku in dict.fromkeys(skus):
+            item = self._items.get(sku)
+            if sku in problems:
+                continue
+            if item is None:
+                problems[sku] = UnknownSku(self.shop, sku)
+            elif not item.tracked or not item.stocked:
+                why = "inventory is not tracked" if not item.tracked else "it is not stocked at the location"
+                problems[sku] = StockNotManaged(self.shop, f"sku {sku!r}: {why}")
+            else:
+                ready[sku] = item
+        return ready, problems
+
+    def adjust_stock(self, deltas: Sequence[StockDelta], idempotency_key: str) -> list[ItemResult]:
+        """Applies the deltas once per `idempotency_key` (summed per sku). Items come back `NotApplied`
+        when another item of their request failed: retry those with a new key, never the same one.
+        """
+        totals: dict[str, int] = {}
+        for d in deltas:
+            totals[d.sku] = totals.get(d.sku, 0) + d.delta
+        ready, problems = self._writable(list(totals))
+        results = {sku: ItemResult(sku, error=e) for sku, e in problems.items()}
+        entries = [(sku, item) for sku, item in ready.items()]
+        for index, chunk in enumerate(chunked(entries, WRITE_CHUNK)):
+            key = str(uuid.uuid5(KEY_NAMESPACE, f"{idempotency_key}/{index}"))
+            changes = [
+                {"delta": totals[sku], "inventoryItemId": item.item_id, "locationId": self.location}
+                for sku, item in chunk
+            ]
+            payload = {"name": "available", "reason": self.reason, "changes": changes}
+            results.update(
+                self._mutate("inventoryAdjustQuantities", q.ADJUST, payload, key, chunk, "changes")
+            )
+        return result_order([d.sku for d in deltas], results)
+
+    def set_stock(self, changes: Sequence[StockChange]) -> list[ItemResult]:
+        """Absolute writes; with `expected`, compare-and-swap (`changeFromQuantity`), refused as `StaleStock`
+        with the shop's current quantity when someone changed it first.
+        """
+        wanted = {c.sku: c for c in changes}
+        ready, problems = self._writable(list(wanted))
+        results = {sku: ItemResult(sku, error=e) for sku, e in problems.items()}
+        pending = list(ready.items())
+        for _ in range(2):  # a second round resends the items an all-or-nothing failure held back
+            held: list[tuple[str, _Item]] = []
+            for chunk in chunked(pending, WRITE_CHUNK):
+                quantities = [
+                    {
+                        "inventoryItemId": item.item_id,
+                        "locationId": self.location,
+                        "quantity": wanted[sku].quantity,
+                        "changeFromQuantity": wanted[sku].expected,
+                    }
+                    for sku, item in chunk
+                ]
+                payload = {"name": "available", "reason": self.reason, "quantities": quantities}
+                got = self._mutate(
+                    "inventorySetQuantities", q.SET, payload, str(uuid.uuid4()), chunk, "quantities"
+                )
+                results.update(got)
+                held.extend((sku, item) for sku, item in chunk if isinstance(got[sku].error, NotApplied))
+            if not held:
+                break
+            pending = held
+        self._fill_stale(results)
+        return result_order([c.sku for c in changes], results)
+
+    def _fill_stale(self, results: dict[str, ItemResult]) -> None:
+        stale = [sku for sku, r in results.items() if isinstance(r.error, StaleStock)]
+        if not stale:
+            return
+        fresh, _ = self._lookup(stale)
+        for sku in stale:
+            current = fresh[sku].quantity if sku in fresh else None
+            error = StaleStock(self.shop, f"sku {sku!r} changed in the shop (now {current})", current)
+            results[sku] = ItemResult(sku, error=error)
+
+    def _mutate(
+        self,
+        name: str,
+        query: str,
+        payload: dict[str, Any],
+        key: str,
+        chunk: Sequence[tuple[str, _Item]],
+        list_name: str,
+    ) -> dict[str, ItemResult]:
+        try:
+            data = self.run(name, query, {"input": payload, "key": key}, q.MUTATION_COST)
+            with reading(self.shop, name):
+                answer = as_obj(get(data, name, "data"), name)
+                errors = [
+                    as_obj(e, "userErrors[]") for e in as_list(answer.get("userErrors") or [], "userErrors")
+                ]
+                if errors:
+                    return self._user_errors(name, errors, chunk, list_name)
+                return self._applied(answer, chunk)
+        except ShopAuthError:
+            raise
+        except ShopError as exc:
+            return {sku: ItemResult(sku, error=exc) for sku, _ in chunk}
+
+    def _applied(self, answer: dict[str, Any], chunk: Sequence[tuple[str, _Item]]) -> dict[str, ItemResult]:
+        group = as_obj(get(answer, "inventoryAdjustmentGroup", "answer"), "inventoryAdjustmentGroup")
+        after: dict[str, int | None] = {}
+        for change in as_list(get(group, "changes", "group"), "changes"):
+            obj = as_obj(change, "change")
+            item_id = as_str(get(as_obj(get(obj, "item", "change"), "item"), "id", "item"), "item id")
+            value = obj.get("quantityAfterChange")
+            after[item_id] = None if value is None else as_int(value, "quantityAfterChange")
+        results = {}
+        for sku, item in chunk:
+            quantity = after.get(item.item_id)
+            results[sku] = ItemResult(sku, quantity)
+            self._items[sku] = _Item(sku, item.item_id, True, True, quantity, item.updated)
+        return results
+
+    def _user_errors(
+        self, name: str, errors: list[dict[str, Any]], chunk: Sequence[tuple[str, _Item]], list_name: str
+    ) -> dict[str, ItemResult]:
+        """Errors addressed to one item (`field: [input, changes, 3, …]`) go to that item; the rest of the
+        request was not applied.
+        """
+        by_index: dict[int, ShopError] = {}
+        general: ShopError | None = None
+        for error in errors:
+            code = str(error.get("code") or "")[:60]
+            field = error.get("field")
+            field = field if isinstance(field, list) else []
+            message = f"{name}: {code or 'error'}: {str(error.get('message', ''))[:200]}"
+            index = _index(field, list_name)
+            if index is None or not 0 <= index < len(chunk):
+                general = general or self._user_error(code, message, None)
+            else:
+                by_index[index] = self._user_error(code, message, chunk[index][0])
+        results = {}
+        for index, (sku, _) in enumerate(chunk):
+            problem = (
+                by_index.get(index)
+                or general
+                or NotApplied(self.shop, f"{name}: not applied, another item failed")
+            )
+            results[sku] = ItemResult(sku, error=problem)
+        return results
+
+    def _user_error(self, code: str, message: str, sku: str | None) -> ShopError:
+        if code in ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"):
+            return StaleStock(self.shop, message, None)
+        if code == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":
+            return NotApplied(self.shop, f"{message} (retry with a new idempotency key)")
+        if code in TRANSIENT_CODES:
+            return TransientShopError(self.shop, message)
+        if code in ("INVALID_INVENTORY_ITEM", "ITEM_NOT_STOCKED_AT_LOCATION") and sku is not None:
+            self._items.pop(sku, None)
+            return StockNotManaged(self.shop, message)
+        return RequestRejected(self.shop, message, None, code)
+
+    # --- orders and products ---------------------------------------------------------------------------
+
+    def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        window = PollWindow.decode(cursor)
+        since = window.query_from()
+        search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+        nodes = self._pages("orders", q.ORDERS, {"query": search, "first": q.ORDER_PAGE}, q.orders_cost())
+        with reading(self.shop, "orders"):
+            orders = [parse_order(node) for node in nodes]
+        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+
+    def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
+        window = PollWindow.decode(cursor)
+        since = window.query_from()
+        search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+        variables = {"query": search, "first": q.PRODUCT_PAGE}
+        nodes = self._pages("productVariants", q.CATALOG, variables, q.catalog_cost())
+        with reading(self.shop, "productVariants"):
+            products = [_catalog_entry(node) for node in nodes if isinstance(node, dict) and node.get("sku")]
+        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
+        return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
+
+    def _pages(self, field: str, query: str, variables: dict[str, Any], estimate: float) -> list[Any]:
+        found: list[Any] = []
+        after = None
+        for _ in range(self.options.max_pages):
+            data = self.run(field, query, {**variables, "after": after}, estimate)
+            with reading(self.shop, field):
+                connection = as_obj(get(data, field, "data"), field)
+                found.extend(as_list(get(connection, "nodes", field), f"{field} nodes"))
+                page = as_obj(get(connection, "pageInfo", field), "pageInfo")
+                if not as_bool(page.get("hasNextPage", False), "hasNextPage"):
+                    break
+                after = as_str(get(page, "endCursor", "pageInfo"), "endCursor")
+        return found
+
+    def get_order(self, order_id: str) -> ShopOrder:
+        data = self.run("order", q.ORDER, {"id": _order_gid(order_id, self.shop)}, q.order_cost())
+        with reading(self.shop, "order"):
+            node = data.get("order")
+            if node is None:
+                raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
+            return parse_order(node)
+
+    def complete_order(self, order_id: str) -> ShopOrder:
+        gid = _order_gid(order_id, self.shop)
+        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, 20)
+        with reading(self.shop, "fulfillmentOrders"):
+            order = data.get("order")
+            if order is None:
+                raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
+            fos = as_list(
+                get(as_obj(get(as_obj(order, "order"), "fulfillmentOrders", "order"), "fo"), "nodes", "fo"),
+                "nodes",
+            )
+            open_ids = [
+                as_str(get(as_obj(f, "fo"), "id", "fo"), "fo id")
+                for f in fos
+                if isinstance(f, dict) and f.get("status") == "OPEN"
+            ]
+        if open_ids:
+            groups = [{"fulfillmentOrderId": fo} for fo in open_ids]
+            variables = {"fulfillment": {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": False}}
+            data = self.run("fulfillmentCreate", q.FULFILL, variables, q.MUTATION_COST)
+            errors = (
+                (data.get("fulfillmentCreate") or {}).get("userErrors")
+                if isinstance(data.get("fulfillmentCreate"), dict)
+                else None
+            )
+            if errors:
+                log.warning(
+                    "shop %s: fulfillmentCreate for %s answered %s", self.shop, order_id, str(errors)[:200]
+                )
+        return self.get_order(order_id)
+
+    # --- webhooks --------------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
+        h = lower_keys(headers)
+        signature = h.get("x-shopify-hmac-sha256")
+        if signature is None:
+            raise WebhookRejected(self.shop, "webhook without X-Shopify-Hmac-Sha256")
+        if not self.webhook_secrets:
+            raise WebhookRejected(self.shop, "webhook received but no app secret is configured")
+        if not signature_matches(body, signature, self.webhook_secrets):
+            raise WebhookRejected(self.shop, "webhook HMAC does not match (wrong secret or altered body)")
+        topic = h.get("x-shopify-topic", "")
+        event_id = h.get("x-shopify-event-id") or h.get("x-shopify-webhook-id") or ""
+        payload = load_json(body, self.shop, f"webhook {topic}", MalformedWebhook)
+        with reading(self.shop, f"webhook {topic}", MalformedWebhook):
+            return _event(topic, as_obj(payload, "webhook body"), event_id)
+
+
+def _quoted(sku: str) -> str:
+    return '"' + sku.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _index(field: list[Any], list_name: str) -> int | None:
+    """The item index in a userError's field path (`["input", "changes", "3", "delta"]`)."""
+    for i, part in enumerate(field[:-1]):
+        if part == list_name and str(field[i + 1]).isdigit():
+            return int(field[i + 1])
+    return None
+
+
+def _order_gid(order_id: str, shop: str) -> str:
+    if order_id.isdigit():
+        return f"gid://shopify/Order/{order_id}"
+    if order_id.startswith("gid://shopify/Order/") and order_id.rsplit("/", 1)[1].isdigit():
+        return order_id
+    raise RequestRejected(shop, f"order id {order_id[:60]!r} is not a Shopify order id")
+
+
+def _item(node: dict[str, Any]) -> _Item:
+    inventory = as_obj(get(node, "inventoryItem", "variant"), "inventoryItem")
+    level = inventory.get("inventoryLevel")
+    quantity, updated = None, None
+    tracked = as_bool(inventory.get("tracked", False), "tracked")
+    if isinstance(level, dict):
+        updated = opt_str(level.get("updatedAt"), "updatedAt") or None
+        for entry in as_list(level.get("quantities") or [], "quantities"):
+            obj = as_obj(entry, "quantity")
+            if obj.get("name") == "available":
+                quantity = as_int(get(obj, "quantity", "quantity"), "available")
+    return _Item(
+        sku=opt_str(node.get("sku"), "variant sku"),
+        item_id=as_str(get(inventory, "id", "inventoryItem"), "inventoryItem id"),
+        tracked=tracked,
+        stocked=isinstance(level, dict),
+        quantity=quantity if tracked else None,
+        updated=updated,
+    )
+
+
+def _money(value: Any, what: str) -> int:
+    shop_money = as_obj(get(as_obj(value, what), "shopMoney", what), f"{what} shopMoney")
+    return cents(get(shop_money, "amount", what), f"{what} amount")
+
+
+def parse_order(raw: Any) -> ShopOrder:
+    """An order node of the GraphQL orders query."""
+    node = as_obj(raw, "order")
+    financial = opt_str(node.get("displayFinancialStatus"), "displayFinancialStatus")
+    fulfillment = opt_str(node.get("displayFulfillmentStatus"), "displayFulfillmentStatus")
+    cancelled = node.get("cancelledAt") is not None
+    lines_conn = as_obj(node.get("lineItems") or {"nodes": []}, "lineItems")
+    fos = as_obj(node.get("fulfillmentOrders") or {"nodes": []}, "fulfillmentOrders")
+    nodes = as_list(fos.get("nodes") or [], "fulfillmentOrders nodes")
+    methods = [obj_or_empty(obj_or_empty(f).get("deliveryMethod")).get("methodType") for f in nodes]
+    total = node.get("totalPriceSet")
+    return ShopOrder(
+        order_id=as_id(get(node, "id", "order"), "order id"),
+        number=opt_str(node.get("name"), "order name"),
+        state=_state(financial, fulfillment, cancelled),
+        status=f"{financial}/{fulfillment}" + ("/CANCELLED" if cancelled else ""),
+        placed_at=as_time(get(node, "createdAt", "order"), "createdAt"),
+        updated_at=as_time(get(node, "updatedAt", "order"), "updatedAt"),
+        lines=tuple(
+            _line(as_obj(x, "lineItem")) for x in as_list(lines_conn.get("nodes") or [], "lineItems nodes")
+        ),
+        total_cents=_money(total, "totalPriceSet") if total is not None else 0,
+        currency=opt_str(node.get("currencyCode"), "currencyCode"),
+        customer=opt_str(
+            (node.get("customer") or {}).get("displayName")
+            if isinstance(node.get("customer"), dict)
+            else None,
+            "customer",
+        ),
+        pickup="PICK_UP" in methods,
+        holds_stock=not cancelled,
+    )
+
+
+def _state(financial: str, fulfillment: str, cancelled: bool) -> OrderState:
+    if cancelled:
+        return OrderState.CANCELLED
+    if financial in FINANCIAL:
+        return FINANCIAL[financial]
+    if fulfillment == "FULFILLED":
+        return OrderState.COMPLETED
+    return OrderState.PAID
+
+
+def _line(node: dict[str, Any]) -> OrderLine:
+    price = node.get("discountedUnitPriceSet") or node.get("originalUnitPriceSet")
+    return OrderLine(
+        line_id=as_id(get(node, "id", "line"), "line id"),
+        sku=opt_str(node.get("sku"), "line sku"),
+        name=opt_str(node.get("name"), "line name"),
+        qty=as_int(get(node, "quantity", "line"), "line quantity"),
+        unit_price_cents=_money(price, "unit price") if price is not None else 0,
+    )
+
+
+def _catalog_entry(node: dict[str, Any]) -> ShopProduct:
+    product = obj_or_empty(node.get("product"))
+    return ShopProduct(
+        sku=as_str(get(node, "sku", "variant"), "variant sku"),
+        name=opt_str(product.get("title"), "product title"),
+        price_cents=cents(get(node, "price", "variant"), "variant price"),
+        updated_at=as_time(get(node, "updatedAt", "variant"), "variant updatedAt"),
+        product_id=as_id(get(node, "id", "variant"), "variant id"),
+    )
+
+
+def _event(topic: str, payload: dict[str, Any], event_id: str) -> WebhookEvent:
+    resource = topic.split("/")[0]
+    rid = as_id(payload.get("admin_graphql_api_id") or get(payload, "id", "webhook"), "webhook id")
+    order: ShopOrder | None = None
+    products: tuple[ShopProduct, ...] = ()
+    if resource == "orders":
+        order = parse_rest_order(payload)
+    elif resource == "products":
+        products = _rest_products(payload)
+    kind = {"orders": "order", "products": "product"}.get(resource, "other")
+    return WebhookEvent("shopify", topic, kind, rid, event_id or f"{topic}:{rid}", order, products, payload)
+
+
+def parse_rest_order(raw: Any) -> ShopOrder:
+    """A webhook's order body, which is the REST resource, not the GraphQL node. It does not say whether the
+    order is a pickup; `get_order` does.
+    """
+    obj = as_obj(raw, "order")
+    gid = as_id(
+        obj.get("admin_graphql_api_id")
+        or f"gid://shopify/Order/{as_id(get(obj, 'id', 'order'), 'order id')}",
+        "order id",
+    )
+    financial = opt_str(obj.get("financial_status"), "financial_status").upper()
+    fulfilled = opt_str(obj.get("fulfillment_status"), "fulfillment_status").upper()
+    cancelled = obj.get("cancelled_at") is not None
+    customer = obj_or_empty(obj.get("customer"))
+    lines = []
+    for raw in as_list(obj.get("line_items") or [], "line_items"):
+        line = as_obj(raw, "line_items[]")
+        lines.append(
+            OrderLine(
+                line_id=as_id(line.get("admin_graphql_api_id") or get(line, "id", "line"), "line id"),
+                sku=opt_str(line.get("sku"), "line sku"),
+                name=opt_str(line.get("name"), "line name"),
+                qty=as_int(get(line, "quantity", "line"), "line quantity"),
+                unit_price_cents=cents(line.get("price") or "0", "line price"),
+            )
+        )
+    return ShopOrder(
+        order_id=gid,
+        number=opt_str(obj.get("name"), "order name"),
+        state=_state(financial, fulfilled, cancelled),
+        status=f"{financial}/{fulfilled}" + ("/CANCELLED" if cancelled else ""),
+        placed_at=as_time(get(obj, "created_at", "order"), "created_at"),
+        updated_at=as_time(get(obj, "updated_at", "order"), "updated_at"),
+        lines=tuple(lines),
+        total_cents=cents(obj.get("total_price") or "0", "total_price"),
+        currency=opt_str(obj.get("currency"), "currency"),
+        customer=" ".join(
+            filter(None, (str(customer.get("first_name") or ""), str(customer.get("last_name") or "")))
+        ),
+        holds_stock=not cancelled,
+    )
+
+
+def _rest_products(obj: dict[str, Any]) -> tuple[ShopProduct, ...]:
+    title = opt_str(obj.get("title"), "title")
+    out = []
+    for raw in as_list(obj.get("variants") or [], "variants"):
+        variant = as_obj(raw, "variant")
+        if not variant.get("sku"):
+            continue
+        vid = as_id(get(variant, "id", "variant"), "variant id")
+        out.append(
+            ShopProduct(
+                sku=as_str(variant["sku"], "variant sku"),
+                name=title,
+                price_cents=cents(get(variant, "price", "variant"), "variant price"),
+                updated_at=as_time(
+                    variant.get("updated_at") or get(obj, "updated_at", "product"), "updated_at"
+                ),
+                product_id=vid if vid.startswith("gid://") else f"gid://shopify/ProductVariant/{vid}",
+            )
+        )
+    return tuple(out)

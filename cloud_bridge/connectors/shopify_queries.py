@@ -1,0 +1,121 @@
+"""The GraphQL documents the Shopify connector sends, with an estimate of what each costs.
+
+Inputs always travel as variables, never spliced into the document. Estimates follow Shopify's rules
+(objects 1 point, a connection 2 + `first` × its node, mutations 10) and only matter until the first
+answer reports the real `requestedQueryCost`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MUTATION_COST: Final = 10
+ORDER_PAGE: Final = 10
+ORDER_LINES: Final = 25
+PRODUCT_PAGE: Final = 100
+
+VARIANTS: Final = """
+query Variants($query: String!, $first: Int!, $location: ID!) {
+  productVariants(first: $first, query: $query) {
+    nodes {
+      id
+      sku
+      inventoryItem {
+        id
+        tracked
+        inventoryLevel(locationId: $location) {
+          updatedAt
+          quantities(names: ["available"]) { name quantity }
+        }
+      }
+    }
+  }
+}
+"""
+
+_CHANGES: Final = """
+    inventoryAdjustmentGroup { changes { name delta quantityAfterChange item { id } } }
+    userErrors { code field message }
+"""
+
+ADJUST: Final = (
+    "mutation Adjust($input: InventoryAdjustQuantitiesInput!, $key: String!) {\n"
+    "  inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {" + _CHANGES + "  }\n}\n"
+)
+
+SET: Final = (
+    "mutation Set($input: InventorySetQuantitiesInput!, $key: String!) {\n"
+    "  inventorySetQuantities(input: $input) @idempotent(key: $key) {" + _CHANGES + "  }\n}\n"
+)
+
+_ORDER_FIELDS: Final = f"""
+      id
+      name
+      createdAt
+      updatedAt
+      cancelledAt
+      displayFinancialStatus
+      displayFulfillmentStatus
+      currencyCode
+      totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
+      customer {{ displayName }}
+      lineItems(first: {ORDER_LINES}) {{
+        nodes {{ id sku name quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }} }}
+      }}
+      fulfillmentOrders(first: 5) {{ nodes {{ id status deliveryMethod {{ methodType }} }} }}
+"""
+
+ORDERS: Final = (
+    "query Orders($first: Int!, $after: String, $query: String) {\n"
+    "  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {\n"
+    "    nodes {" + _ORDER_FIELDS + "    }\n"
+    "    pageInfo { hasNextPage endCursor }\n  }\n}\n"
+)
+
+ORDER: Final = "query Order($id: ID!) {\n  order(id: $id) {" + _ORDER_FIELDS + "  }\n}\n"
+
+FULFILLMENT_ORDERS: Final = """
+query FulfillmentOrders($id: ID!) {
+  order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } } }
+}
+"""
+
+FULFILL: Final = """
+mutation Fulfill($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+CATALOG: Final = """
+query Catalog($first: Int!, $after: String, $query: String) {
+  productVariants(first: $first, after: $after, query: $query) {
+    nodes { id sku price updatedAt product { title } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+def variants_cost(first: int) -> int:
+    return 2 + first * 4
+
+
+def _order_node_cost() -> int:
+    lines = 2 + ORDER_LINES * 3
+    fulfillment_orders = 2 + 5 * 2
+    return 1 + 2 + 1 + lines + fulfillment_orders
+
+
+def orders_cost() -> int:
+    return 2 + ORDER_PAGE * _order_node_cost() + 1
+
+
+def order_cost() -> int:
+    return _order_node_cost()
+
+
+def catalog_cost() -> int:
+    return 2 + PRODUCT_PAGE * 2 + 1

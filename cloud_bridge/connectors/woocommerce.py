@@ -1,0 +1,430 @@
+"""WooCommerce through REST API v3 (`/wp-json/wc/v3`).
+
+Stock writes are absolute `stock_quantity` values in `products/batch` (and `variations/batch` per parent),
+at most 100 per request; WooCommerce answers 200 with an error object per failed item, reported on that
+item. There are no atomic deltas and no compare-and-swap: the bridge reads, computes and writes with a
+short window and corrects races from the orders feed. Webhooks are hints: the payload is the resource at
+delivery time, deliveries are never retried, so `orders_since` (on `modified_after`) is the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cloud_bridge.connectors._values import (
+    as_id,
+    as_int,
+    as_list,
+    as_obj,
+    as_str,
+    as_time,
+    cents,
+    get,
+    obj_or_empty,
+    opt_int,
+    opt_str,
+)
+from cloud_bridge.connectors.base import (
+    ItemResult,
+    OrderLine,
+    OrderState,
+    ShopOrder,
+    ShopProduct,
+    StockChange,
+    StockDelta,
+    StockLevel,
+    WebhookEvent,
+)
+from cloud_bridge.connectors.common import (
+    ConnectorOptions,
+    chunked,
+    describe_json,
+    load_json,
+    reading,
+    result_order,
+)
+from cloud_bridge.connectors.cursor import PollWindow
+from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.signatures import lower_keys, signature_matches
+from cloud_bridge.errors import (
+    MalformedResponse,
+    MalformedWebhook,
+    NotApplied,
+    RequestRejected,
+    ShopAuthError,
+    ShopError,
+    StaleStock,
+    StockNotManaged,
+    TransientShopError,
+    UnknownSku,
+    UnsupportedOperation,
+    WebhookRejected,
+)
+
+log = logging.getLogger(__name__)
+
+API: Final = "/wp-json/wc/v3"
+BATCH_LIMIT: Final = 100
+PAGE: Final = 100
+TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
+LOOKUP_FIELDS: Final = "id,sku,type,parent_id,manage_stock,stock_quantity,date_modified_gmt"
+STATES: Final = {
+    "pending": OrderState.PENDING,
+    "on-hold": OrderState.PENDING,
+    "checkout-draft": OrderState.PENDING,
+    "processing": OrderState.PAID,
+    "completed": OrderState.COMPLETED,
+    "cancelled": OrderState.CANCELLED,
+    "failed": OrderState.CANCELLED,
+    "trash": OrderState.CANCELLED,
+    "refunded": OrderState.REFUNDED,
+}
+STOCK_HOLDING: Final = frozenset({"processing", "on-hold", "completed"})
+PICKUP_METHODS: Final = frozenset({"local_pickup", "pickup_location"})
+_PING: Final = re.compile(rb"webhook_id=\d{1,20}")
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A sku as WooCommerce knows it: writes go to `/products` or, for a variation, to its parent's
+    `/variations`.
+    """
+
+    sku: str
+    id: int
+    parent_id: int
+    managed: bool
+    quantity: int | None
+    modified: str | None
+
+    @property
+    def batch_path(self) -> str:
+        if self.parent_id:
+            return f"/products/{self.parent_id}/variations/batch"
+        return "/products/batch"
+
+
+class WooCommerceConnector:
+    platform = "woocommerce"
+    supports_deltas = False
+    supports_cas = False
+    supports_webhooks = True
+
+    def __init__(
+        self,
+        shop: str,
+        base_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        webhook_secrets: Sequence[str] = (),
+        options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
+    ) -> None:
+        self.shop = shop
+        self.webhook_secrets = tuple(webhook_secrets)
+        self.options = options
+        self.http = ShopHttp(
+            shop,
+            base_url.rstrip("/") + API,
+            options.retrier(),
+            describe_json,
+            timeout=options.timeout,
+            auth=(consumer_key, consumer_secret),
+            session=options.session,
+        )
+        self._items: dict[str, _Item] = {}
+
+    @property
+    def calls(self) -> int:
+        return self.http.calls
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- stock -----------------------------------------------------------------------------------------
+
+    def get_stock(self, skus: Sequence[str]) -> dict[str, StockLevel]:
+        found = self._lookup(skus)
+        return {sku: StockLevel(sku, item.quantity, item.modified) for sku, item in found.items()}
+
+    def set_stock(self, changes: Sequence[StockChange]) -> list[ItemResult]:
+        wanted = {change.sku: change for change in changes}
+        results: dict[str, ItemResult] = {}
+        checked = [sku for sku, change in wanted.items() if change.expected is not None]
+        fresh = self._lookup(checked) if checked else {}
+        known = {**self._cached_or_lookup([s for s in wanted if s not in fresh]), **fresh}
+        writes: dict[str, list[tuple[_Item, int]]] = {}
+        for sku, change in wanted.items():
+            problem = self._refuse(sku, change, known.get(sku))
+            if problem is not None:
+                results[sku] = ItemResult(sku, error=problem)
+            else:
+                item = known[sku]
+                writes.setdefault(item.batch_path, []).append((item, change.quantity))
+        for path, entries in writes.items():
+            for chunk in chunked(entries, BATCH_LIMIT):
+                results.update(self._write_batch(path, chunk))
+        return result_order([c.sku for c in changes], results)
+
+    def adjust_stock(self, deltas: Sequence[StockDelta], idempotency_key: str) -> list[ItemResult]:
+        raise UnsupportedOperation(
+            self.shop, "WooCommerce has no atomic, idempotent stock deltas; use set_stock"
+        )
+
+    def _refuse(self, sku: str, change: StockChange, item: _Item | None) -> ShopError | None:
+        if item is None:
+            return UnknownSku(self.shop, sku)
+        if not item.managed:
+            return StockNotManaged(
+                self.shop, f"sku {sku!r} has manage_stock off; its quantity would be ignored"
+            )
+        if change.expected is not None and item.quantity != change.expected:
+            return StaleStock(
+                self.shop, f"sku {sku!r} is at {item.quantity}, not {change.expected}", item.quantity
+            )
+        return None
+
+    def _write_batch(self, path: str, chunk: Sequence[tuple[_Item, int]]) -> dict[str, ItemResult]:
+        body = {"update": [{"id": item.id, "stock_quantity": qty} for item, qty in chunk]}
+        what = f"POST {path} ({len(chunk)} items)"
+        try:
+            reply = self.http.send(Call("POST", path, json=body), what)
+            answered = self._batch_answers(load_json(reply.body, self.shop, what), what)
+        except ShopAuthError:
+            raise
+        except ShopError as exc:
+            return {item.sku: ItemResult(item.sku, error=exc) for item, _ in chunk}
+        return {item.sku: self._item_result(item, answered.get(item.id), what) for item, _ in chunk}
+
+    def _batch_answers(self, value: Any, what: str) -> dict[int, dict[str, Any]]:
+        with reading(self.shop, what):
+            entries = as_list(get(as_obj(value, what), "update", what), f"{what} update")
+            objects = [as_obj(entry, f"{what} update[]") for entry in entries]
+            return {as_int(get(obj, "id", what), f"{what} id"): obj for obj in objects}
+
+    def _item_result(self, item: _Item, answer: dict[str, Any] | None, what: str) -> ItemResult:
+        if answer is None:
+            return ItemResult(
+                item.sku, error=MalformedResponse(self.shop, f"{what}: no answer for id {item.id}")
+            )
+        if "error" in answer:
+            return ItemResult(item.sku, error=self._item_error(item, answer["error"]))
+        try:
+            with reading(self.shop, f"{what} id {item.id}"):
+                fresh = self._item(answer)
+        except MalformedResponse as exc:
+            return ItemResult(item.sku, error=exc)
+        self._items[item.sku] = fresh
+        return ItemResult(item.sku, fresh.quantity)
+
+    def _item_error(self, item: _Item, error: Any) -> ShopError:
+        detail = error if isinstance(error, dict) else {}
+        code = str(detail.get("code", ""))[:80]
+        message = str(detail.get("message", ""))[:200]
+        data = detail.get("data")
+        status = data.get("status") if isinstance(data, dict) else None
+        if code.endswith("invalid_id"):
+            self._items.pop(item.sku, None)
+            return NotApplied(
+                self.shop, f"sku {item.sku!r}: product {item.id} is gone ({code}); looked up again next time"
+            )
+        problem = f"sku {item.sku!r}: {code or 'error'}: {message}"
+        if isinstance(status, int) and status >= 500:
+            return TransientShopError(self.shop, problem)
+        return RequestRejected(self.shop, problem, status if isinstance(status, int) else None, code)
+
+    # --- sku lookup ------------------------------------------------------------------------------------
+
+    def _cached_or_lookup(self, skus: Iterable[str]) -> dict[str, _Item]:
+        skus = list(dict.fromkeys(skus))
+        missing = [sku for sku in skus if sku not in self._items]
+        found = self._lookup(missing) if missing else {}
+        return {sku: found.get(sku) or self._items[sku] for sku in skus if sku in found or sku in self._items}
+
+    def _lookup(self, skus: Sequence[str]) -> dict[str, _Item]:
+        """Fresh facts for `skus`, 100 per request (`?sku=a,b,c` matches products and variations)."""
+        unique = [sku for sku in dict.fromkeys(skus) if sku and "," not in sku]
+        found: dict[str, _Item] = {}
+        for chunk in chunked(unique, PAGE):
+            params = {"sku": ",".join(chunk), "per_page": str(PAGE), "_fields": LOOKUP_FIELDS}
+            what = f"GET /products?sku=… ({len(chunk)} skus)"
+            reply = self.http.send(Call("GET", "/products", params=params), what)
+            with reading(self.shop, what):
+                for entry in as_list(load_json(reply.body, self.shop, what), what):
+                    item = self._item(as_obj(entry, what))
+                    if item.sku in chunk:
+                        found[item.sku] = item
+        self._items.update(found)
+        return found
+
+    @staticmethod
+    def _item(obj: dict[str, Any]) -> _Item:
+        managed = get(obj, "manage_stock", "product") is True
+        return _Item(
+            sku=opt_str(obj.get("sku"), "product sku"),
+            id=as_int(get(obj, "id", "product"), "product id"),
+            parent_id=as_int(obj.get("parent_id") or 0, "product parent_id"),
+            managed=managed,
+            quantity=opt_int(obj.get("stock_quantity"), "product stock_quantity") if managed else None,
+            modified=opt_str(obj.get("date_modified_gmt"), "product date_modified_gmt") or None,
+        )
+
+    # --- orders and products ---------------------------------------------------------------------------
+
+    def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        window = PollWindow.decode(cursor)
+        params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
+        orders = [self._order(raw) for raw in self._pages("/orders", params, window)]
+        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+
+    def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
+        window = PollWindow.decode(cursor)
+        products: list[ShopProduct] = []
+        for raw in self._pages("/products", {"dates_are_gmt": "true"}, window):
+            with reading(self.shop, "product"):
+                products.extend(self._catalog_entries(raw))
+        fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
+        return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
+
+    def _catalog_entries(self, raw: dict[str, Any]) -> list[ShopProduct]:
+        """A simple product is one entry; a variable one lists its variations (whose own modified dates
+        do not always move the parent's), each a sku of its own.
+        """
+        if raw.get("type") != "variable":
+            return [_product(raw)] if raw.get("sku") else []
+        parent = as_int(get(raw, "id", "product"), "product id")
+        what = f"GET /products/{parent}/variations"
+        reply = self.http.send(
+            Call("GET", f"/products/{parent}/variations", params={"per_page": str(PAGE)}), what
+        )
+        variations = as_list(load_json(reply.body, self.shop, what), what)
+        return [_product(as_obj(v, what)) for v in variations if isinstance(v, dict) and v.get("sku")]
+
+    def _pages(self, path: str, params: dict[str, str], window: PollWindow) -> list[dict[str, Any]]:
+        since = window.query_from()
+        query = {**params, "per_page": str(PAGE)}
+        if since is not None:
+            query["modified_after"] = since.strftime(TIME_FORMAT)
+        found: list[dict[str, Any]] = []
+        for page in range(1, self.options.max_pages + 1):
+            what = f"GET {path} page {page}"
+            reply = self.http.send(Call("GET", path, params={**query, "page": str(page)}), what)
+            with reading(self.shop, what):
+                batch = [as_obj(x, what) for x in as_list(load_json(reply.body, self.shop, what), what)]
+            found.extend(batch)
+            if len(batch) < PAGE:
+                break
+        return found
+
+    def get_order(self, order_id: str) -> ShopOrder:
+        what = f"GET /orders/{order_id}"
+        reply = self.http.send(Call("GET", f"/orders/{_numeric(order_id, self.shop)}"), what)
+        return self._order(load_json(reply.body, self.shop, what))
+
+    def complete_order(self, order_id: str) -> ShopOrder:
+        what = f"PUT /orders/{order_id} completed"
+        call = Call("PUT", f"/orders/{_numeric(order_id, self.shop)}", json={"status": "completed"})
+        return self._order(load_json(self.http.send(call, what).body, self.shop, what))
+
+    def _order(self, raw: Any) -> ShopOrder:
+        with reading(self.shop, "order"):
+            return parse_order(raw)
+
+    # --- webhooks --------------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
+        h = lower_keys(headers)
+        signature = h.get("x-wc-webhook-signature")
+        if signature is None:
+            if _PING.fullmatch(body.strip()):
+                return None  # the creation ping: unsigned by design, answer 200
+            raise WebhookRejected(self.shop, "webhook without X-WC-Webhook-Signature")
+        if not self.webhook_secrets:
+            raise WebhookRejected(self.shop, "webhook received but no webhook secret is configured")
+        if not signature_matches(body, signature, self.webhook_secrets):
+            raise WebhookRejected(
+                self.shop, "webhook signature does not match (wrong secret or altered body)"
+            )
+        topic = h.get("x-wc-webhook-topic", "")
+        payload = load_json(body, self.shop, f"webhook {topic}", MalformedWebhook)
+        with reading(self.shop, f"webhook {topic}", MalformedWebhook):
+            return _event(topic, as_obj(payload, "webhook body"), h.get("x-wc-webhook-delivery-id", ""))
+
+
+def _event(topic: str, payload: dict[str, Any], delivery_id: str) -> WebhookEvent:
+    resource, _, event = topic.partition(".")
+    rid = as_id(payload["id"], "webhook id") if "id" in payload else ""
+    order: ShopOrder | None = None
+    products: tuple[ShopProduct, ...] = ()
+    if resource == "order" and event != "deleted":
+        order = parse_order(payload)
+        event_id = f"order:{order.order_id}@{order.updated_at.isoformat()}"
+    elif resource == "product" and event != "deleted" and payload.get("sku"):
+        products = (_product(payload),)
+        event_id = f"product:{rid}@{products[0].updated_at.isoformat()}"
+    else:
+        event_id = f"{topic}:{rid}:{delivery_id}"
+    kind = resource if resource in ("order", "product") else "other"
+    return WebhookEvent("woocommerce", topic, kind, rid, event_id, order, products, payload)
+
+
+def parse_order(raw: Any) -> ShopOrder:
+    obj = as_obj(raw, "order")
+    status = as_str(get(obj, "status", "order"), "order status")
+    lines = tuple(
+        _line(as_obj(x, "order line_items[]")) for x in as_list(obj.get("line_items") or [], "line_items")
+    )
+    billing = obj_or_empty(obj.get("billing"))
+    shipping = [x for x in as_list(obj.get("shipping_lines") or [], "shipping_lines") if isinstance(x, dict)]
+    order_id = as_id(get(obj, "id", "order"), "order id")
+    return ShopOrder(
+        order_id=order_id,
+        number=opt_str(obj.get("number"), "order number") or order_id,
+        state=STATES.get(status, OrderState.PENDING),
+        status=status,
+        placed_at=as_time(get(obj, "date_created_gmt", "order"), "order date_created_gmt"),
+        updated_at=as_time(get(obj, "date_modified_gmt", "order"), "order date_modified_gmt"),
+        lines=lines,
+        total_cents=cents(get(obj, "total", "order"), "order total"),
+        currency=opt_str(obj.get("currency"), "order currency"),
+        customer=" ".join(
+            filter(None, (str(billing.get("first_name") or ""), str(billing.get("last_name") or "")))
+        ),
+        pickup=any(str(line.get("method_id")) in PICKUP_METHODS for line in shipping),
+        holds_stock=status in STOCK_HOLDING,
+    )
+
+
+def _line(obj: dict[str, Any]) -> OrderLine:
+    qty = as_int(get(obj, "quantity", "line"), "line quantity")
+    paid = cents(obj.get("total") or "0", "line total") + cents(obj.get("total_tax") or "0", "line total_tax")
+    return OrderLine(
+        line_id=as_id(get(obj, "id", "line"), "line id"),
+        sku=opt_str(obj.get("sku"), "line sku"),
+        name=opt_str(obj.get("name"), "line name"),
+        qty=qty,
+        unit_price_cents=round(paid / qty) if qty else 0,
+    )
+
+
+def _product(obj: dict[str, Any]) -> ShopProduct:
+    price = obj.get("price") or obj.get("regular_price") or "0"
+    return ShopProduct(
+        sku=as_str(get(obj, "sku", "product"), "product sku"),
+        name=opt_str(obj.get("name"), "product name"),
+        price_cents=cents(price, "product price"),
+        updated_at=as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt"),
+        product_id=as_id(get(obj, "id", "product"), "product id"),
+        tax_included=True,
+    )
+
+
+def _numeric(order_id: str, shop: str) -> int:
+    if not order_id.isdigit() or not order_id.isascii():
+        raise RequestRejected(shop, f"order id {order_id[:40]!r} is not a WooCommerce order number")
+    return int(order_id)

@@ -1,0 +1,518 @@
+"""A PrestaShop 8 shop speaking the Webservice API (`/api/…`), for tests and the demo.
+
+Modelled, as documented: the key as HTTP Basic user with an empty password (or `ws_key=`); XML input only,
+XML output by default and JSON with `output_format=JSON` (every value quoted except `id`, and an empty
+list answered as `[]`); `display`, `filter[…]` (`[a|b]`, `[a,b]`, `>[…]`, `<[…]`, dates only with
+`date=1`), `sort`, `limit=offset,count`; products and combinations found by `reference`; `stock_availables`
+with GET, PUT and PATCH but no POST/DELETE, and a PUT that replaces the whole object: a required field
+missing fails with 400 (code 41), an optional one missing (`id_shop`, `location`…) is reset, so a PUT
+without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose stock leaves at
+validation, polled by `date_upd`, with state changes through `order_histories`. With `version="1.7"`,
+PATCH answers 405 (code 23).
+
+Not modelled: multishop, `physical_quantity`/`reserved_quantity`, stock movements, `Content-Sha1`
+caching, combinations' price impacts, taxes (prices are tax excluded, as PrestaShop stores them),
+`language=` filtering, and webhooks (PrestaShop has none in core).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from simulators.shops.seed import OutOfStock, SeedProduct, items, now_s
+from simulators.shops.server import Request, Response, ShopSimulator
+
+SHOP_ID: Final = 1
+STATE_PAYMENT_ACCEPTED: Final = 2
+STATE_CANCELLED: Final = 6
+DATE_FIELDS: Final = frozenset({"date_add", "date_upd"})
+STOCK_FIELDS: Final = (
+    "id_product",
+    "id_product_attribute",
+    "id_shop",
+    "id_shop_group",
+    "quantity",
+    "depends_on_stock",
+    "out_of_stock",
+    "location",
+)
+STOCK_REQUIRED: Final = frozenset(
+    {"id_product", "id_product_attribute", "quantity", "depends_on_stock", "out_of_stock"}
+)
+STOCK_DEFAULTS: Final = {"id_shop": "0", "id_shop_group": "0", "location": ""}
+XLINK: Final = "http://www.w3.org/1999/xlink"
+REALM: Final = (
+    'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login.'
+    ' No password required."'
+)
+Row = dict[str, Any]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Table:
+    resource: str  # "products"
+    element: str  # "product"
+
+
+TABLES: Final = {
+    t.resource: t
+    for t in (
+        Table("products", "product"),
+        Table("combinations", "combination"),
+        Table("stock_availables", "stock_available"),
+        Table("orders", "order"),
+        Table("order_histories", "order_history"),
+    )
+}
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _price(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}0000"
+
+
+class PrestaShopSimulator(ShopSimulator):
+    platform = "prestashop"
+
+    def __init__(
+        self,
+        seed: Iterable[SeedProduct] | None = None,
+        *,
+        key: str = "SIMULATORKEY000000000000000000PS",
+        version: str = "8.1.7",
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.key = key
+        self.version = version
+        self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
+        self._ids = itertools.count(1)
+        for item in items(seed):
+            self.add_product(item.sku, item.name, item.price_cents, item.stock)
+
+    # --- shop-side actions -----------------------------------------------------------------------------
+
+    def add_product(self, reference: str, name: str, price_cents: int, stock: int) -> int:
+        with self.lock:
+            pid = next(self._ids)
+            self.rows["products"][pid] = {
+                "id": pid,
+                "reference": reference,
+                "name": name,
+                "price": _price(price_cents),
+                "active": "1",
+                "date_add": _stamp(now_s()),
+                "date_upd": _stamp(now_s()),
+            }
+            self._add_stock_row(pid, 0, stock)
+            return pid
+
+    def add_combination(self, product_id: int, reference: str, stock: int) -> int:
+        with self.lock:
+            cid = next(self._ids)
+            self.rows["combinations"][cid] = {
+                "id": cid,
+                "id_product": str(product_id),
+                "reference": reference,
+            }
+            self._add_stock_row(product_id, cid, stock)
+            return cid
+
+    def _add_stock_row(self, product_id: int, attribute_id: int, stock: int) -> None:
+        sid = next(self._ids)
+        self.rows["stock_availables"][sid] = {
+            "id": sid,
+            "id_product": str(product_id),
+            "id_product_attribute": str(attribute_id),
+            "id_shop": str(SHOP_ID),
+            "id_shop_group": "0",
+            "quantity": str(stock),
+            "depends_on_stock": "0",
+            "out_of_stock": "2",
+            "location": "",
+        }
+
+    def stock(self, reference: str) -> int:
+        with self.lock:
+            return int(self._stock_row(reference)["quantity"])
+
+    def stock_row(self, reference: str) -> Row:
+        """The whole `stock_availables` row, to check that a write kept the other fields."""
+        with self.lock:
+            return dict(self._stock_row(reference))
+
+    def set_price(self, reference: str, price_cents: int) -> None:
+        with self.lock:
+            product = self._product_by_reference(reference)
+            product["price"] = _price(price_cents)
+            product["date_upd"] = _stamp(now_s())
+
+    def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
+        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation."""
+        with self.lock:
+            row = self._stock_row(reference)
+            if int(row["quantity"]) < qty and row["out_of_stock"] != "1":
+                raise OutOfStock(
+                    f"prestashop simulator: {qty} × {reference} wanted, {row['quantity']} in stock"
+                )
+            row["quantity"] = str(int(row["quantity"]) - qty)
+            product = self.rows["products"][int(row["id_product"])]
+            oid = next(self._ids)
+            price = int(product["price"].replace(".", "")[:-4])
+            now = _stamp(now_s())
+            self.rows["orders"][oid] = {
+                "id": oid,
+                "reference": f"SIM{oid:06d}",
+                "current_state": str(STATE_PAYMENT_ACCEPTED),
+                "valid": "1",
+                "id_carrier": "2" if pickup else "1",
+                "id_customer": "1",
+                "customer": customer,
+                "date_add": now,
+                "date_upd": now,
+                "total_paid": _price(price * qty),
+                "rows": [
+                    {
+                        "id": str(next(self._ids)),
+                        "product_id": row["id_product"],
+                        "product_attribute_id": row["id_product_attribute"],
+                        "product_quantity": str(qty),
+                        "product_name": product["name"],
+                        "product_reference": reference,
+                        "unit_price_tax_incl": _price(price),
+                    }
+                ],
+            }
+            return oid
+
+    def order_state(self, order_id: int) -> int:
+        with self.lock:
+            return int(self.rows["orders"][order_id]["current_state"])
+
+    def _product_by_reference(self, reference: str) -> Row:
+        for product in self.rows["products"].values():
+            if product["reference"] == reference:
+                return product
+        raise KeyError(f"prestashop simulator: no product with reference {reference!r}")
+
+    def _stock_row(self, reference: str) -> Row:
+        target: tuple[str, str] | None = None
+        for combination in self.rows["combinations"].values():
+            if combination["reference"] == reference:
+                target = (combination["id_product"], str(combination["id"]))
+        if target is None:
+            target = (str(self._product_by_reference(reference)["id"]), "0")
+        for row in self.rows["stock_availables"].values():
+            if (row["id_product"], row["id_product_attribute"]) == target:
+                return row
+        raise KeyError(f"prestashop simulator: no stock row for {reference!r}")
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+
+    def label(self, request: Request) -> str:
+        path = re.sub(r"/\d+", "/{id}", request.path)
+        return f"{request.method} {path}"
+
+    def route(self, request: Request) -> Response:
+        as_json = (request.arg("output_format") or request.headers.get("output-format", "")).upper() == "JSON"
+        try:
+            self._authenticate(request)
+            return self._dispatch(request, as_json)
+        except ApiError as exc:
+            headers = {"PSWS-Version": self.version}
+            if exc.status == 401:
+                headers["WWW-Authenticate"] = REALM
+            if as_json:
+                return Response.of_json(
+                    exc.status, {"errors": [{"code": exc.code, "message": exc.message}]}, headers
+                )
+            return _xml_response(exc.status, _errors_xml(exc), headers)
+
+    def _authenticate(self, request: Request) -> None:
+        key = request.arg("ws_key")
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                key = base64.b64decode(header[6:]).decode().partition(":")[0]
+            except ValueError:
+                key = ""
+        if not key:
+            raise ApiError(401, 17, "Authentication key is empty")
+        if len(key) != 32:
+            raise ApiError(401, 18, "Invalid authentication key format")
+        if not secrets.compare_digest(key, self.key):
+            raise ApiError(401, 19, "Authentication key does not exist")
+
+    def _dispatch(self, request: Request, as_json: bool) -> Response:
+        match = re.fullmatch(r"/api/(\w+)(?:/(\d+))?/?", request.path)
+        if match is None or match.group(1) not in TABLES:
+            raise ApiError(400, 20, f"Method {request.method} is not valid for this resource")
+        table, row_id = TABLES[match.group(1)], match.group(2)
+        handlers: dict[tuple[str, bool], Callable[[Request, Table, int, bool], Response]] = {
+            ("GET", False): lambda r, t, _i, j: self._list(r, t, j),
+            ("GET", True): self._get,
+            ("PUT", True): self._put,
+            ("PATCH", True): self._patch,
+            ("POST", False): lambda r, t, _i, j: self._post(r, t, j),
+        }
+        handler = handlers.get((request.method, row_id is not None))
+        if handler is None or not self._allowed(request.method, table):
+            raise ApiError(405, 23, f"Method {request.method} is not valid")
+        return handler(request, table, int(row_id or 0), as_json)
+
+    def _allowed(self, method: str, table: Table) -> bool:
+        if table.resource == "stock_availables":
+            return method in ("GET", "PUT", "HEAD") or (
+                method == "PATCH" and not self.version.startswith("1.")
+            )
+        if table.resource == "order_histories":
+            return method == "POST"
+        return method == "GET"
+
+    def _list(self, request: Request, table: Table, as_json: bool) -> Response:
+        rows = [self._public(table, r) for r in self.rows[table.resource].values()]
+        rows = self._filter(request, rows)
+        rows = self._sort(request, rows)
+        rows = self._limit(request, rows)
+        fields = self._display(request)
+        shown = [_project(r, fields) for r in rows]
+        if as_json:
+            return Response.of_json(
+                200, {table.resource: shown} if shown else [], {"PSWS-Version": self.version}
+            )
+        full = fields is not None
+        return _xml_response(200, _list_xml(table, shown, full=full), {"PSWS-Version": self.version})
+
+    def _get(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
+        row = self._row(table, row_id)
+        public = self._public(table, row)
+        if as_json:
+            return Response.of_json(200, {table.element: public})
+        return _xml_response(200, _object_xml(table, public), {"PSWS-Version": self.version})
+
+    def _put(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
+        row = self._row(table, row_id)
+        given = _parse_body(request, table)
+        if given.get("id") != str(row_id):
+            raise ApiError(400, 90, "id is required when modifying a resource")
+        missing = sorted(STOCK_REQUIRED - given.keys())
+        if missing:
+            raise ApiError(400, 41, f'parameter "{missing[0]}" required')
+        _check_int(given, "quantity")
+        for name in STOCK_FIELDS:
+            row[name] = given.get(name, STOCK_DEFAULTS.get(name, ""))
+        return self._get(request, table, row_id, as_json)
+
+    def _patch(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
+        row = self._row(table, row_id)
+        given = {k: v for k, v in _parse_body(request, table).items() if k in STOCK_FIELDS}
+        _check_int({**row, **given}, "quantity")
+        row.update(given)
+        return self._get(request, table, row_id, as_json)
+
+    def _post(self, request: Request, table: Table, as_json: bool) -> Response:
+        given = _parse_body(request, table)
+        order = self.rows["orders"].get(int(given.get("id_order", "0") or "0"))
+        state = given.get("id_order_state", "")
+        if order is None or not state.isdigit():
+            raise ApiError(400, 41, 'parameter "id_order" required')
+        if int(state) == STATE_CANCELLED and order["current_state"] != str(STATE_CANCELLED):
+            for line in order["rows"]:
+                row = self._stock_row(line["product_reference"])
+                row["quantity"] = str(int(row["quantity"]) + int(line["product_quantity"]))
+        order["current_state"] = state
+        order["date_upd"] = _stamp(now_s())
+        hid = next(self._ids)
+        history = {
+            "id": hid,
+            "id_order": str(order["id"]),
+            "id_order_state": state,
+            "date_add": order["date_upd"],
+        }
+        if as_json:
+            return Response.of_json(201, {table.element: history})
+        return _xml_response(201, _object_xml(table, history), {})
+
+    def _row(self, table: Table, row_id: int) -> Row:
+        row = self.rows[table.resource].get(row_id)
+        if row is None:
+            raise ApiError(404, 87, f"Id(s) not exists: {row_id}")
+        return row
+
+    def _public(self, table: Table, row: Row) -> Row:
+        """The row as the webservice shows it: multilingual names, order rows as associations."""
+        if table.resource == "products":
+            return {**row, "name": [{"id": "1", "value": row["name"]}]}
+        if table.resource == "orders":
+            shown = {k: v for k, v in row.items() if k not in ("rows", "customer")}
+            return {**shown, "associations": {"order_rows": [dict(r) for r in row["rows"]]}}
+        return dict(row)
+
+    # list parameters
+
+    def _filter(self, request: Request, rows: list[Row]) -> list[Row]:
+        for name, values in request.query.items():
+            match = re.fullmatch(r"filter\[(\w+)\]", name)
+            if not match:
+                continue
+            column = match.group(1)
+            if column in DATE_FIELDS and request.arg("date") != "1":
+                raise ApiError(400, 33, f'The field "{column}" is a date: add date=1 to filter on it')
+            test = _filter_test(values[-1])
+            rows = [r for r in rows if column in r and test(str(r[column]))]
+        return rows
+
+    def _sort(self, request: Request, rows: list[Row]) -> list[Row]:
+        sort = request.arg("sort")
+        if not sort:
+            return rows
+        match = re.fullmatch(r"\[(\w+)_(ASC|DESC)\]", sort)
+        if match is None:
+            raise ApiError(400, 37, f"Unable to sort by {sort}")
+        column, direction = match.groups()
+        key = (lambda r: int(r.get(column, 0))) if column == "id" else (lambda r: str(r.get(column, "")))
+        return sorted(rows, key=key, reverse=direction == "DESC")
+
+    @staticmethod
+    def _limit(request: Request, rows: list[Row]) -> list[Row]:
+        limit = request.arg("limit")
+        if not limit:
+            return rows
+        parts = limit.split(",")
+        if not all(p.strip().isdigit() for p in parts) or len(parts) > 2:
+            raise ApiError(400, 36, f"Invalid limit {limit}")
+        start, count = (0, int(parts[0])) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+        return rows[start : start + count]
+
+    @staticmethod
+    def _display(request: Request) -> list[str] | None:
+        display = request.arg("display")
+        if display is None:
+            return None
+        if display == "full":
+            return ["full"]
+        return [f.strip() for f in display.strip("[]").split(",")]
+
+
+def _project(row: Row, fields: list[str] | None) -> Row:
+    """`display`: absent shows ids only, `full` everything, `[a,b]` just those fields."""
+    if fields is None:
+        return {"id": row["id"]}
+    if fields == ["full"]:
+        return row
+    return {k: v for k, v in row.items() if k in fields}
+
+
+def _filter_test(spec: str) -> Callable[[str], bool]:
+    """PrestaShop's filter syntax: `[a|b]` any of, `[a,b]` interval (lower bound inclusive, upper exclusive
+    for dates, as documented), `>[a]`, `<[a]`, `![a]`; numbers compare as numbers.
+    """
+    op, _, inner = spec.partition("[")
+    inner = inner.removesuffix("]")
+
+    def cmp(a: str, b: str) -> int:
+        if a.lstrip("-").isdigit() and b.lstrip("-").isdigit():
+            return (int(a) > int(b)) - (int(a) < int(b))
+        return (a > b) - (a < b)
+
+    if op == ">":
+        return lambda v: cmp(v, inner) > 0
+    if op == "<":
+        return lambda v: cmp(v, inner) < 0
+    if op == "!":
+        return lambda v: v != inner
+    if "," in inner:
+        lo, hi = inner.split(",", 1)
+        return lambda v: cmp(v, lo) >= 0 and cmp(v, hi) < 0
+    wanted = set(inner.split("|"))
+    return lambda v: v in wanted
+
+
+def _check_int(row: dict[str, Any], name: str) -> None:
+    if not re.fullmatch(r"-?\d+", str(row[name])):
+        raise ApiError(400, 41, f'Validation error: "Property StockAvailable->{name} is not valid"')
+
+
+def _parse_body(request: Request, table: Table) -> dict[str, str]:
+    """The fields of a posted `<prestashop><element>…` document (JSON input is refused, as in 8.1)."""
+    try:
+        root = ET.fromstring(request.body)
+    except ET.ParseError as exc:
+        raise ApiError(400, 127, f"XML error: {exc}") from exc
+    element = root.find(table.element)
+    if root.tag != "prestashop" or element is None:
+        raise ApiError(400, 127, f"XML error: expected <prestashop><{table.element}>")
+    return {child.tag: (child.text or "") for child in element}
+
+
+def _xml_response(status: int, root: ET.Element, headers: dict[str, str]) -> Response:
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    return Response(status, body, {"Content-Type": "text/xml;charset=utf-8", **headers})
+
+
+def _root() -> ET.Element:
+    root = ET.Element("prestashop")
+    root.set("xmlns:xlink", XLINK)
+    return root
+
+
+def _fill(element: ET.Element, name: str, value: Any) -> None:
+    child = ET.SubElement(element, name)
+    if name == "name" and isinstance(value, list):
+        for entry in value:
+            ET.SubElement(child, "language", {"id": entry["id"]}).text = entry["value"]
+    elif name == "associations" and isinstance(value, dict):
+        for assoc, rows in value.items():
+            holder = ET.SubElement(child, assoc)
+            for row in rows:
+                item = ET.SubElement(holder, assoc.removesuffix("s"))
+                for key, val in row.items():
+                    ET.SubElement(item, key).text = str(val)
+    else:
+        child.text = str(value)
+
+
+def _object_xml(table: Table, row: Row) -> ET.Element:
+    root = _root()
+    element = ET.SubElement(root, table.element)
+    for name, value in row.items():
+        _fill(element, name, value)
+    return root
+
+
+def _list_xml(table: Table, rows: list[Row], *, full: bool) -> ET.Element:
+    root = _root()
+    holder = ET.SubElement(root, table.resource)
+    for row in rows:
+        if not full:
+            ET.SubElement(holder, table.element, {"id": str(row["id"])})
+            continue
+        element = ET.SubElement(holder, table.element)
+        for name, value in row.items():
+            _fill(element, name, value)
+    return root
+
+
+def _errors_xml(exc: ApiError) -> ET.Element:
+    root = _root()
+    error = ET.SubElement(ET.SubElement(root, "errors"), "error")
+    ET.SubElement(error, "code").text = str(exc.code)
+    ET.SubElement(error, "message").text = exc.message
+    return root

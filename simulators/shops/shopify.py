@@ -1,0 +1,747 @@
+"""A Shopify store speaking the GraphQL Admin API (`/admin/api/{version}/graphql.json`), for tests and
+the demo.
+
+Modelled, as documented: the `X-Shopify-Access-Token` header; the cost-based leaky bucket (requested cost
+charged up front, `extensions.cost.throttleStatus` on every answer, THROTTLED with HTTP 200 when the bucket
+lacks the points, MAX_COST_EXCEEDED above 1000); `productVariants`/`orders` connections with `first` ≤ 250,
+`after` cursors and the search syntax the connector uses (`sku:`, `updated_at:>'…'`, `OR`);
+`inventoryAdjustQuantities` (relative) and `inventorySetQuantities` (absolute) with `changeFromQuantity`
+compare-and-swap (CHANGE_FROM_QUANTITY_STALE), all-or-nothing `userErrors`, and `@idempotent(key:)`
+deduplication (same key and input: the first result again, nothing applied; other input:
+IDEMPOTENCY_KEY_PARAMETER_MISMATCH; after a failed attempt: IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED), the
+directive required for adjustments from 2026-04 and `changeFromQuantity` required per quantity for sets;
+orders moving units from `available` to `committed` and fulfilment taking them off `on_hand`; webhooks with
+REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times.
+
+Not modelled: one location only, no refunds, no returns; the search index lag after product changes; the
+cost refund for pages shorter than `first`; selection cost of anything but connections and objects;
+fragments; per-field deprecations; bulk operations; REST Admin; webhook subscriptions through GraphQL (use
+`subscribe()`); Shopify's hours-long retry schedule (retries come `retry_delay` apart).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import itertools
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from simulators.shops.graphql import Field, GraphQLError, cost, parse, prune
+from simulators.shops.seed import OutOfStock, SeedProduct, decimal, items, now_s
+from simulators.shops.server import Request, Response, ShopSimulator
+from simulators.shops.webhooks import Delivery, WebhookSender, sign
+
+LOCATION: Final = "gid://shopify/Location/1"
+MAX_QUERY_COST: Final = 1000
+MUTATION_COST: Final = 10
+MAX_PAGE: Final = 250
+REASONS: Final = frozenset(
+    {
+        "correction",
+        "cycle_count_available",
+        "damaged",
+        "movement_created",
+        "movement_updated",
+        "other",
+        "promotion",
+        "quality_control",
+        "received",
+        "reservation_created",
+        "reservation_deleted",
+        "restock",
+        "safety_stock",
+        "shrinkage",
+    }
+)
+Obj = dict[str, Any]
+
+
+def gid(kind: str, number: int) -> str:
+    return f"gid://shopify/{kind}/{number}"
+
+
+def _num(global_id: Any, kind: str) -> int | None:
+    match = re.fullmatch(rf"gid://shopify/{kind}/(\d+)", global_id) if isinstance(global_id, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Variant:
+    id: int
+    product_id: int
+    sku: str
+    price_cents: int
+    item_id: int
+    tracked: bool
+    available: int
+    committed: int = 0
+    stocked: bool = True
+    updated: datetime = field(default_factory=now_s)
+
+
+@dataclass
+class Product:
+    id: int
+    title: str
+    updated: datetime
+    variant_ids: list[int]
+
+
+@dataclass
+class Line:
+    id: int
+    variant_id: int
+    qty: int
+
+
+@dataclass
+class Order:
+    id: int
+    number: int
+    lines: list[Line]
+    pickup: bool
+    customer: str
+    created: datetime
+    updated: datetime
+    cancelled: datetime | None = None
+    fulfilled: bool = False
+
+
+@dataclass
+class Idempotent:
+    fingerprint: str
+    result: Obj
+    failed: bool
+
+
+class CostBucket:
+    """Shopify's leaky bucket: `size` points, refilled at `rate` points per second of the shared clock."""
+
+    def __init__(self, size: float, rate: float, clock: Any) -> None:
+        self.size, self.rate, self.clock = size, rate, clock
+        self.available = size
+        self.stamp = clock.monotonic()
+
+    def level(self) -> float:
+        now = self.clock.monotonic()
+        self.available = min(self.size, self.available + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return self.available
+
+    def try_spend(self, points: float) -> bool:
+        if self.level() < points:
+            return False
+        self.available -= points
+        return True
+
+    def status(self) -> Obj:
+        return {
+            "maximumAvailable": self.size,
+            "currentlyAvailable": int(self.level()),
+            "restoreRate": self.rate,
+        }
+
+
+class UserError(Exception):
+    def __init__(self, code: str, field_path: list[str], message: str) -> None:
+        super().__init__(message)
+        self.body = {"code": code, "field": field_path, "message": message}
+
+
+class ShopifySimulator(ShopSimulator):
+    platform = "shopify"
+
+    def __init__(
+        self,
+        seed: Iterable[SeedProduct] | None = None,
+        *,
+        access_token: str = "shpat_simulator",
+        client_secret: str = "shopify-app-secret",
+        api_version: str = "2026-04",
+        bucket_size: float = 2000.0,
+        restore_rate: float = 100.0,
+        webhook_retries: int = 8,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.access_token = access_token
+        self.client_secret = client_secret
+        self.api_version = api_version
+        self.bucket = CostBucket(bucket_size, restore_rate, self.clock)
+        self.throttled = 0  # requests that arrived while the bucket lacked the points for them
+        self.webhook_retries = webhook_retries
+        self.products: dict[int, Product] = {}
+        self.variants: dict[int, Variant] = {}
+        self.orders: dict[int, Order] = {}
+        self.idempotency: dict[str, Idempotent] = {}
+        self.subscriptions: list[tuple[str, str]] = []
+        self._ids = itertools.count(1001)
+        self._sender = WebhookSender("shopify")
+        for item in items(seed):
+            self.add_product(item.sku, item.name, item.price_cents, item.stock)
+
+    def stop(self) -> None:
+        self._sender.stop()
+        super().stop()
+
+    def deliveries_done(self, timeout: float = 5.0) -> bool:
+        """Waits until every webhook fired so far has been delivered or given up on."""
+        return self._sender.drain(timeout)
+
+    # --- shop-side actions -----------------------------------------------------------------------------
+
+    def add_product(self, sku: str, title: str, price_cents: int, stock: int, *, tracked: bool = True) -> str:
+        with self.lock:
+            product = Product(next(self._ids), title, now_s(), [])
+            variant = Variant(next(self._ids), product.id, sku, price_cents, next(self._ids), tracked, stock)
+            product.variant_ids.append(variant.id)
+            self.products[product.id] = product
+            self.variants[variant.id] = variant
+            return gid("ProductVariant", variant.id)
+
+    def stock(self, sku: str) -> int:
+        with self.lock:
+            return self._variant(sku).available
+
+    def on_hand(self, sku: str) -> int:
+        with self.lock:
+            variant = self._variant(sku)
+            return variant.available + variant.committed
+
+    def set_price(self, sku: str, price_cents: int) -> None:
+        with self.lock:
+            variant = self._variant(sku)
+            variant.price_cents = price_cents
+            variant.updated = self.products[variant.product_id].updated = now_s()
+            self._fire("products/update", self._product_rest(self.products[variant.product_id]))
+
+    def spend(self, points: float) -> None:
+        """Drains the bucket as another client of the same app would."""
+        with self.lock:
+            self.bucket.level()
+            self.bucket.available = max(0.0, self.bucket.available - points)
+
+    def subscribe(self, topic: str, url: str) -> None:
+        with self.lock:
+            self.subscriptions.append((topic, url))
+
+    def place_order(self, sku: str, qty: int, *, pickup: bool = False, customer: str = "Ana Pérez") -> str:
+        """A paid order: units move from `available` to `committed`; fires orders/create."""
+        with self.lock:
+            variant = self._variant(sku)
+            if variant.tracked and variant.available < qty:
+                raise OutOfStock(f"shopify simulator: {qty} × {sku} wanted, {variant.available} available")
+            variant.available -= qty
+            variant.committed += qty
+            variant.updated = now_s()
+            number = next(self._ids)
+            order = Order(
+                number,
+                number,
+                [Line(next(self._ids), variant.id, qty)],
+                pickup,
+                customer,
+                now_s(),
+                now_s(),
+            )
+            self.orders[order.id] = order
+            self._fire("orders/create", self._order_rest(order))
+            return gid("Order", order.id)
+
+    def cancel_order(self, order_gid: str) -> None:
+        with self.lock:
+            order = self.orders[_num(order_gid, "Order") or 0]
+            for line in order.lines:
+                variant = self.variants[line.variant_id]
+                variant.available += line.qty
+                variant.committed -= line.qty
+            order.cancelled = order.updated = now_s()
+            self._fire("orders/cancelled", self._order_rest(order))
+
+    def is_fulfilled(self, order_gid: str) -> bool:
+        with self.lock:
+            return self.orders[_num(order_gid, "Order") or 0].fulfilled
+
+    def _variant(self, sku: str) -> Variant:
+        for variant in self.variants.values():
+            if variant.sku == sku:
+                return variant
+        raise KeyError(f"shopify simulator: no variant with sku {sku!r}")
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+
+    def label(self, request: Request) -> str:
+        try:
+            query = json.loads(request.body).get("query", "")
+            match = re.search(r"\{\s*(\w+)", query)
+            return f"graphql {match.group(1) if match else '?'}"
+        except (ValueError, AttributeError):
+            return f"{request.method} {request.path}"
+
+    def route(self, request: Request) -> Response:
+        match = re.fullmatch(r"/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json", request.path)
+        if match is None or request.method != "POST":
+            return Response.of_json(404, {"errors": "Not Found"})
+        if not secrets.compare_digest(request.headers.get("x-shopify-access-token", ""), self.access_token):
+            message = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+            return Response.of_json(401, {"errors": message})
+        try:
+            body = json.loads(request.body)
+            query, variables = body["query"], body.get("variables") or {}
+            if not isinstance(query, str) or not isinstance(variables, dict):
+                raise TypeError("query must be a string and variables an object")
+        except (ValueError, KeyError, TypeError):
+            return Response.of_json(400, {"errors": {"query": "Required parameter missing or invalid"}})
+        return self._execute(query, variables, match.group(1))
+
+    def _execute(self, query: str, variables: Obj, version: str) -> Response:
+        try:
+            operation = parse(query, variables)
+            price = sum(MUTATION_COST if operation.kind == "mutation" else cost(f) for f in operation.fields)
+        except GraphQLError as exc:
+            return Response.of_json(200, {"errors": [{"message": str(exc)}]})
+        if price > MAX_QUERY_COST:
+            message = (
+                f"Query cost is {price}, which exceeds the single query max cost limit ({MAX_QUERY_COST})."
+            )
+            return Response.of_json(
+                200, {"errors": [{"message": message, "extensions": {"code": "MAX_COST_EXCEEDED"}}]}
+            )
+        if not self.bucket.try_spend(price):
+            self.throttled += 1
+            return Response.of_json(200, self._throttled(price))
+        try:
+            data = {f.key: self._resolve(operation.kind, f, version) for f in operation.fields}
+        except GraphQLError as exc:
+            return Response.of_json(200, {"errors": [{"message": str(exc)}], "extensions": self._cost(price)})
+        return Response.of_json(200, {"data": data, "extensions": self._cost(price)})
+
+    def _cost(self, price: int) -> Obj:
+        return {
+            "cost": {
+                "requestedQueryCost": price,
+                "actualQueryCost": price,
+                "throttleStatus": self.bucket.status(),
+            }
+        }
+
+    def _throttled(self, price: int) -> Obj:
+        extensions = {"cost": {**self._cost(price)["cost"], "actualQueryCost": None}}
+        error = {
+            "message": "Throttled",
+            "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
+        }
+        return {"errors": [error], "extensions": extensions}
+
+    def _resolve(self, kind: str, f: Field, version: str) -> Any:
+        resolvers: dict[tuple[str, str], Callable[[Field, str], Any]] = {
+            ("query", "productVariants"): self._product_variants,
+            ("query", "orders"): self._orders,
+            ("query", "order"): self._order,
+            ("mutation", "inventoryAdjustQuantities"): self._adjust,
+            ("mutation", "inventorySetQuantities"): self._set,
+            ("mutation", "fulfillmentCreate"): self._fulfill,
+        }
+        resolver = resolvers.get((kind, f.name))
+        if resolver is None:
+            root = "Mutation" if kind == "mutation" else "QueryRoot"
+            raise GraphQLError(f"Field '{f.name}' doesn't exist on type '{root}'")
+        return prune(resolver(f, version), f.selections, f.name)
+
+    # queries
+
+    def _product_variants(self, f: Field, version: str) -> Obj:
+        found = [v for v in self.variants.values() if _matches(f.args.get("query"), self._variant_facts(v))]
+        found.sort(key=lambda v: v.id)
+        return _connection(found, f.args, self._variant_node)
+
+    def _orders(self, f: Field, version: str) -> Obj:
+        found = [o for o in self.orders.values() if _matches(f.args.get("query"), self._order_facts(o))]
+        sort_key = f.args.get("sortKey", "ID")
+        found.sort(key=(lambda o: (o.updated, o.id)) if sort_key == "UPDATED_AT" else (lambda o: o.id))
+        if f.args.get("reverse"):
+            found.reverse()
+        return _connection(found, f.args, self._order_node)
+
+    def _order(self, f: Field, version: str) -> Obj | None:
+        order = self.orders.get(_num(f.args.get("id"), "Order") or 0)
+        return None if order is None else self._order_node(order)
+
+    def _variant_facts(self, v: Variant) -> Obj:
+        return {
+            "sku": v.sku,
+            "updated_at": _stamp(v.updated),
+            "id": str(v.id),
+            "product_id": str(v.product_id),
+        }
+
+    def _order_facts(self, o: Order) -> Obj:
+        return {"updated_at": _stamp(o.updated), "created_at": _stamp(o.created), "id": str(o.id)}
+
+    def _variant_node(self, v: Variant) -> Obj:
+        product = self.products[v.product_id]
+        return {
+            "id": gid("ProductVariant", v.id),
+            "sku": v.sku,
+            "title": "Default Title",
+            "displayName": f"{product.title} - Default Title",
+            "price": decimal(v.price_cents),
+            "updatedAt": _stamp(v.updated),
+            "product": {
+                "id": gid("Product", product.id),
+                "title": product.title,
+                "updatedAt": _stamp(product.updated),
+            },
+            "inventoryItem": {
+                "id": gid("InventoryItem", v.item_id),
+                "sku": v.sku,
+                "tracked": v.tracked,
+                "inventoryLevel": functools.partial(self._level, v),
+            },
+        }
+
+    def _level(self, v: Variant, args: Obj) -> Obj | None:
+        if args.get("locationId") != LOCATION or not v.stocked:
+            return None
+        values = {"available": v.available, "committed": v.committed, "on_hand": v.available + v.committed}
+        return {
+            "id": f"gid://shopify/InventoryLevel/{v.item_id}?inventory_item_id={v.item_id}",
+            "updatedAt": _stamp(v.updated),
+            "location": {"id": LOCATION},
+            "quantities": lambda a: [{"name": n, "quantity": values.get(n, 0)} for n in a.get("names") or []],
+        }
+
+    def _order_node(self, o: Order) -> Obj:
+        total = sum(self.variants[line.variant_id].price_cents * line.qty for line in o.lines)
+        status = "FULFILLED" if o.fulfilled else "UNFULFILLED"
+        return {
+            "id": gid("Order", o.id),
+            "name": f"#{o.number}",
+            "createdAt": _stamp(o.created),
+            "updatedAt": _stamp(o.updated),
+            "cancelledAt": _stamp(o.cancelled) if o.cancelled else None,
+            "displayFinancialStatus": "PAID",
+            "displayFulfillmentStatus": status,
+            "currencyCode": "EUR",
+            "totalPriceSet": {"shopMoney": {"amount": decimal(total), "currencyCode": "EUR"}},
+            "customer": {"displayName": o.customer},
+            "lineItems": lambda args: _connection(o.lines, args, self._line_node),
+            "fulfillmentOrders": lambda args: _connection([o], args, self._fulfillment_order_node),
+        }
+
+    def _line_node(self, line: Line) -> Obj:
+        variant = self.variants[line.variant_id]
+        price = {"shopMoney": {"amount": decimal(variant.price_cents), "currencyCode": "EUR"}}
+        return {
+            "id": gid("LineItem", line.id),
+            "sku": variant.sku,
+            "name": self.products[variant.product_id].title,
+            "quantity": line.qty,
+            "originalUnitPriceSet": price,
+            "discountedUnitPriceSet": price,
+        }
+
+    def _fulfillment_order_node(self, o: Order) -> Obj:
+        status = "CLOSED" if o.fulfilled or o.cancelled else "OPEN"
+        method = "PICK_UP" if o.pickup else "SHIPPING"
+        return {
+            "id": gid("FulfillmentOrder", o.id),
+            "status": status,
+            "deliveryMethod": {"methodType": method},
+        }
+
+    # mutations
+
+    def _idempotent(self, f: Field, version: str, required: bool, apply: Callable[[], Obj]) -> Obj:
+        key = f.directives.get("idempotent", {}).get("key")
+        if key is None:
+            if required and version >= "2026-04":
+                raise GraphQLError(
+                    f"The @idempotent directive is required for {f.name} from API version 2026-04"
+                )
+            return self._all_or_nothing(apply)
+        fingerprint = json.dumps(f.args, sort_keys=True)
+        seen = self.idempotency.get(str(key))
+        if seen is not None:
+            if seen.fingerprint != fingerprint:
+                return _failed(
+                    "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+                    "The same idempotency key cannot be used with different operation parameters.",
+                )
+            if seen.failed:
+                return _failed(
+                    "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+                    "A previous request with this idempotency key failed. Retry with a new idempotency key.",
+                )
+            return seen.result
+        result = self._all_or_nothing(apply)
+        self.idempotency[str(key)] = Idempotent(fingerprint, result, bool(result["userErrors"]))
+        return result
+
+    def _all_or_nothing(self, apply: Callable[[], Obj]) -> Obj:
+        snapshot = {v.id: (v.available, v.committed, v.updated) for v in self.variants.values()}
+        result = apply()
+        if result["userErrors"]:
+            for vid, (available, committed, updated) in snapshot.items():
+                variant = self.variants[vid]
+                variant.available, variant.committed, variant.updated = available, committed, updated
+            result["inventoryAdjustmentGroup"] = None
+        return result
+
+    def _adjust(self, f: Field, version: str) -> Obj:
+        payload = f.args.get("input") or {}
+        return self._idempotent(f, version, True, lambda: self._apply(payload, "changes", relative=True))
+
+    def _set(self, f: Field, version: str) -> Obj:
+        payload = f.args.get("input") or {}
+        if version >= "2026-04" and any(
+            "changeFromQuantity" not in q for q in payload.get("quantities") or []
+        ):
+            raise GraphQLError(
+                "changeFromQuantity is required for each quantity from 2026-04 (pass null to opt out)"
+            )
+        return self._idempotent(f, version, False, lambda: self._apply(payload, "quantities", relative=False))
+
+    def _apply(self, payload: Obj, list_name: str, *, relative: bool) -> Obj:
+        errors, changes = [], []
+        if payload.get("reason") not in REASONS:
+            errors.append(
+                UserError("INVALID_REASON", ["input", "reason"], "The specified reason is invalid.").body
+            )
+        if payload.get("name") != "available":
+            errors.append(
+                UserError("INVALID_NAME", ["input", "name"], "The simulator only tracks 'available'.").body
+            )
+        for index, entry in enumerate(payload.get(list_name) or []):
+            try:
+                changes.append(self._apply_one(entry, ["input", list_name, str(index)], relative=relative))
+            except UserError as exc:
+                errors.append(exc.body)
+        group = {
+            "createdAt": _stamp(now_s()),
+            "reason": payload.get("reason"),
+            "changes": changes,
+            "referenceDocumentUri": payload.get("referenceDocumentUri"),
+        }
+        return {"inventoryAdjustmentGroup": group, "userErrors": errors}
+
+    def _apply_one(self, entry: Obj, path: list[str], *, relative: bool) -> Obj:
+        item = _num(entry.get("inventoryItemId"), "InventoryItem")
+        variant = next((v for v in self.variants.values() if v.item_id == item), None)
+        if variant is None:
+            raise UserError(
+                "INVALID_INVENTORY_ITEM",
+                [*path, "inventoryItemId"],
+                "The specified inventory item could not be found.",
+            )
+        if entry.get("locationId") != LOCATION:
+            raise UserError(
+                "INVALID_LOCATION", [*path, "locationId"], "The specified location could not be found."
+            )
+        if not variant.stocked:
+            raise UserError(
+                "ITEM_NOT_STOCKED_AT_LOCATION",
+                [*path, "inventoryItemId"],
+                "The inventory item is not stocked at the location.",
+            )
+        expected = entry.get("changeFromQuantity")
+        if expected is not None and expected != variant.available:
+            raise UserError(
+                "CHANGE_FROM_QUANTITY_STALE",
+                [*path, "changeFromQuantity"],
+                "The changeFromQuantity value does not match persisted value.",
+            )
+        target = (
+            variant.available + int(entry.get("delta") or 0) if relative else int(entry.get("quantity") or 0)
+        )
+        if not relative and target < 0:
+            raise UserError(
+                "INVALID_QUANTITY_NEGATIVE", [*path, "quantity"], "The quantity can't be negative."
+            )
+        if target > 1_000_000_000:
+            raise UserError(
+                "INVALID_QUANTITY_TOO_HIGH",
+                [*path, "quantity"],
+                "The total quantity can't be higher than 1,000,000,000.",
+            )
+        delta = target - variant.available
+        variant.available = target
+        variant.updated = now_s()
+        self._fire("inventory_levels/update", {"inventory_item_id": variant.item_id, "available": target})
+        return {
+            "name": "available",
+            "delta": delta,
+            "quantityAfterChange": target,
+            "item": {"id": gid("InventoryItem", variant.item_id), "sku": variant.sku},
+            "location": {"id": LOCATION},
+        }
+
+    def _fulfill(self, f: Field, version: str) -> Obj:
+        groups = (f.args.get("fulfillment") or {}).get("lineItemsByFulfillmentOrder") or []
+        fulfilled = []
+        for group in groups:
+            order = self.orders.get(_num(group.get("fulfillmentOrderId"), "FulfillmentOrder") or 0)
+            if order is None or order.fulfilled or order.cancelled:
+                message = "Fulfillment order does not exist or is not open."
+                return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
+            fulfilled.append(order)
+        for order in fulfilled:
+            order.fulfilled = True
+            order.updated = now_s()
+            for line in order.lines:
+                self.variants[line.variant_id].committed -= line.qty
+            self._fire("orders/fulfilled", self._order_rest(order))
+        number = next(self._ids)
+        return {"fulfillment": {"id": gid("Fulfillment", number), "status": "SUCCESS"}, "userErrors": []}
+
+    # webhooks
+
+    def _fire(self, topic: str, payload: Obj) -> None:
+        body = json.dumps(payload).encode()  # a snapshot taken when the event happens
+        event_id = secrets.token_hex(8)
+        for wanted, url in self.subscriptions:
+            if wanted == topic:
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Shopify-Topic": topic,
+                    "X-Shopify-Hmac-Sha256": sign(body, self.client_secret),
+                    "X-Shopify-Shop-Domain": "tillbridge-sim.myshopify.com",
+                    "X-Shopify-API-Version": self.api_version,
+                    "X-Shopify-Webhook-Id": secrets.token_hex(8),
+                    "X-Shopify-Event-Id": event_id,
+                    "X-Shopify-Triggered-At": _stamp(now_s()),
+                }
+                build: Callable[[], tuple[dict[str, str], bytes]] = functools.partial(_fixed, headers, body)
+                self._sender.send(Delivery(url, build, retries=self.webhook_retries))
+
+    def _order_rest(self, o: Order) -> Obj:
+        node = self._order_node(o)
+        first, _, last = o.customer.partition(" ")
+        lines = []
+        for line in o.lines:
+            item = self._line_node(line)
+            lines.append(
+                {
+                    "id": line.id,
+                    "admin_graphql_api_id": item["id"],
+                    "sku": item["sku"],
+                    "name": item["name"],
+                    "quantity": line.qty,
+                    "price": item["originalUnitPriceSet"]["shopMoney"]["amount"],
+                }
+            )
+        return {
+            "id": o.id,
+            "admin_graphql_api_id": node["id"],
+            "name": node["name"],
+            "created_at": node["createdAt"],
+            "updated_at": node["updatedAt"],
+            "cancelled_at": node["cancelledAt"],
+            "financial_status": "paid",
+            "fulfillment_status": "fulfilled" if o.fulfilled else None,
+            "currency": "EUR",
+            "total_price": node["totalPriceSet"]["shopMoney"]["amount"],
+            "customer": {"first_name": first, "last_name": last},
+            "line_items": lines,
+        }
+
+    def _product_rest(self, p: Product) -> Obj:
+        variants = [self.variants[i] for i in p.variant_ids]
+        return {
+            "id": p.id,
+            "admin_graphql_api_id": gid("Product", p.id),
+            "title": p.title,
+            "updated_at": _stamp(p.updated),
+            "variants": [
+                {
+                    "id": v.id,
+                    "sku": v.sku,
+                    "price": decimal(v.price_cents),
+                    "inventory_item_id": v.item_id,
+                    "updated_at": _stamp(v.updated),
+                }
+                for v in variants
+            ],
+        }
+
+
+def _fixed(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
+    return headers, body
+
+
+def _failed(code: str, message: str) -> Obj:
+    return {
+        "inventoryAdjustmentGroup": None,
+        "userErrors": [{"code": code, "field": None, "message": message}],
+    }
+
+
+def _connection(found: list[Any], args: Obj, render: Callable[[Any], Obj]) -> Obj:
+    first = args.get("first")
+    if not isinstance(first, int) or not 0 < first <= MAX_PAGE:
+        raise GraphQLError(f"first must be between 1 and {MAX_PAGE}")
+    start = _cursor_offset(args.get("after"))
+    page = found[start : start + first]
+    end = start + len(page)
+    end_cursor = base64.b64encode(f"offset:{end}".encode()).decode() if page else None
+    return {
+        "nodes": [render(x) for x in page],
+        "pageInfo": {"hasNextPage": end < len(found), "endCursor": end_cursor},
+    }
+
+
+def _cursor_offset(after: Any) -> int:
+    if after is None:
+        return 0
+    try:
+        return int(base64.b64decode(str(after)).decode().removeprefix("offset:"))
+    except ValueError as exc:
+        raise GraphQLError(f"Invalid cursor {after!r}") from exc
+
+
+_TERM: Final = re.compile(r"""(OR|AND)|(\w+):(>=|<=|>|<)?("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+)""")
+
+
+def _matches(query: Any, facts: Obj) -> bool:
+    """Shopify's search syntax, the part the connector uses: `field:value`, `field:>'time'`, AND binding
+    tighter than OR. Values are compared as text (times are all UTC ISO 8601, so that orders correctly).
+    """
+    if not query:
+        return True
+    groups: list[list[tuple[str, str, str]]] = [[]]
+    for match in _TERM.finditer(str(query)):
+        if match.group(1) == "OR":
+            groups.append([])
+        elif match.group(2):
+            value = match.group(4)
+            if value[0] in "'\"":
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            groups[-1].append((match.group(2), match.group(3) or "=", value))
+    return any(group and all(_term(facts, *term) for term in group) for group in groups)
+
+
+def _term(facts: Obj, name: str, op: str, value: str) -> bool:
+    have = facts.get(name)
+    if have is None:
+        return False
+    if name.endswith("_at"):
+        value = value.replace("+00:00", "Z")
+    return bool(
+        {
+            "=": have == value,
+            ">": have > value,
+            ">=": have >= value,
+            "<": have < value,
+            "<=": have <= value,
+        }[op]
+    )
