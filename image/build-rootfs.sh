@@ -1,8 +1,8 @@
 #!/bin/sh
 # The image's root filesystem, as a folder: Debian SUITE for ARCH with packages.txt and a kernel
 # (KERNEL, default linux-image-ARCH), bootstrapped by mmdebstrap, then made a tillbridge root by
-# customize.sh with the app installed offline from WHEELS.
-#   build-rootfs.sh [--cache DIR] WHEELS OUT_ROOT
+# customize.sh with the signed release of build-release.sh (in RELEASE) installed.
+#   build-rootfs.sh [--cache DIR] RELEASE OUT_ROOT
 # --cache DIR keeps the bootstrapped base in DIR, one per suite, architecture and package list, and starts
 # from a copy of it: a second build skips mmdebstrap (about a minute). Environment: MIRROR (a Debian mirror
 # URL for mmdebstrap; default: its own), SUITE, ARCH, KERNEL. An arm64 root on an amd64 host needs
@@ -15,12 +15,12 @@ IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
 
 CACHE=
 if [ "${1:-}" = --cache ]; then
-    [ $# -ge 2 ] || die "usage: build-rootfs.sh [--cache DIR] WHEELS OUT_ROOT"
+    [ $# -ge 2 ] || die "usage: build-rootfs.sh [--cache DIR] RELEASE OUT_ROOT"
     CACHE=$2
     shift 2
 fi
-[ $# -eq 2 ] || die "usage: build-rootfs.sh [--cache DIR] WHEELS OUT_ROOT"
-WHEELS=$1
+[ $# -eq 2 ] || die "usage: build-rootfs.sh [--cache DIR] RELEASE OUT_ROOT"
+RELEASE=$1
 OUT=$2
 KERNEL=${KERNEL:-linux-image-$ARCH}
 INCLUDE="$(packages ,),$KERNEL"
@@ -59,4 +59,4 @@ if [ -n "$CACHE" ]; then
 else
     bootstrap "$OUT"
 fi
-"$IMAGE_DIR/customize.sh" "$OUT" "$WHEELS"
+"$IMAGE_DIR/customize.sh" "$OUT" "$RELEASE"

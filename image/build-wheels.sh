@@ -45,17 +45,8 @@ for requirement in metadata.get_all("Requires-Dist") or []:
         print(requirement)
 PY
 
-# Every manylinux tag the image's C library (trixie: glibc 2.41) accepts.
-platforms=""
-minor=17
-while [ "$minor" -le "${GLIBC_MINOR:-41}" ]; do
-    platforms="$platforms --platform manylinux_2_${minor}_$MACHINE"
-    minor=$((minor + 1))
-done
-abi=cp$(echo "$PYTHON_VERSION" | tr -d .)
-log "fetching the dependencies as $abi wheels for $MACHINE"
-# shellcheck disable=SC2086 # PIP and platforms are lists of words
+log "fetching the dependencies as wheels for Python $PYTHON_VERSION on $MACHINE"
+# shellcheck disable=SC2046 # target_options is a list of words
 $PIP download --quiet --only-binary=:all: --dest "$OUT" --requirement "$OUT/requirements.txt" \
-    --python-version "$PYTHON_VERSION" --implementation cp --abi "$abi" --abi abi3 --abi none \
-    --platform "manylinux2014_$MACHINE" $platforms
+    $(target_options "$MACHINE")
 log "$(find "$OUT" -name '*.whl' | wc -l) wheels in $OUT"

@@ -4,10 +4,12 @@
 # boots the disk without a boot loader:
 #   qemu-system-x86_64 -m 1024 -drive file=disk.img,format=raw,if=virtio \
 #       -kernel vmlinuz -initrd initrd.img -append "$(cat cmdline.txt)" -nographic
-# Steps: build-wheels.sh, build-rootfs.sh (mmdebstrap + customize.sh), make-disk.sh.
-#   build.sh [--cache DIR] [--probe] OUT_DIR
+# Steps: build-wheels.sh, build-release.sh, build-rootfs.sh (mmdebstrap + customize.sh), make-disk.sh.
+#   build.sh [--cache DIR] [--key PRIVATE_KEY] [--probe] OUT_DIR
 # --cache DIR  keep the bootstrapped Debian base there (build-rootfs.sh)
+# --key KEY    sign the release with KEY and make the image trust KEY.pub (default: a throwaway key)
 # --probe      add the boot-test probe (test images only: it powers the machine off once booted)
+# OUT_DIR also gets the signed release (release/), the artifact an update would send.
 # Runs as root. Environment: see common.sh (ARCH, SUITE, sizes, labels), PYTHON for build-wheels.sh.
 set -eu
 
@@ -15,12 +17,14 @@ IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck disable=SC1091 # checked on its own
 . "$IMAGE_DIR/common.sh"
 
-usage() { die "usage: build.sh [--cache DIR] [--probe] OUT_DIR"; }
+usage() { die "usage: build.sh [--cache DIR] [--key PRIVATE_KEY] [--probe] OUT_DIR"; }
 CACHE_ARGS=
+KEY_ARGS=
 PROBE=
 while [ $# -gt 1 ]; do
     case $1 in
         --cache) [ $# -ge 3 ] || usage; CACHE_ARGS="--cache $2"; shift 2 ;;
+        --key) [ $# -ge 3 ] || usage; KEY_ARGS="--key $2"; shift 2 ;;
         --probe) PROBE=1; shift ;;
         *) usage ;;
     esac
@@ -34,8 +38,10 @@ started=$(date +%s)
 rm -rf "$WORK"
 mkdir -p "$WORK"
 "$IMAGE_DIR/build-wheels.sh" "$WORK/wheels"
-# shellcheck disable=SC2086 # CACHE_ARGS is zero or two words
-"$IMAGE_DIR/build-rootfs.sh" $CACHE_ARGS "$WORK/wheels" "$ROOT"
+# shellcheck disable=SC2086 # KEY_ARGS and CACHE_ARGS are zero or two words
+"$IMAGE_DIR/build-release.sh" $KEY_ARGS "$WORK/wheels" "$OUT/release"
+# shellcheck disable=SC2086
+"$IMAGE_DIR/build-rootfs.sh" $CACHE_ARGS "$OUT/release" "$ROOT"
 
 if [ -n "$PROBE" ]; then
     log "adding the boot-test probe"

@@ -19,10 +19,6 @@ BOOT_MB=${BOOT_MB:-128}
 DATA_MB=${DATA_MB:-512}
 ROOT_SLACK_MB=${ROOT_SLACK_MB:-128}
 
-# Releases of the application on the data partition: self-contained venvs, `current` points at one.
-RELEASES=$DATA_MOUNT/releases
-CURRENT=$DATA_MOUNT/current
-
 # The caller sets IMAGE_DIR (this folder) before sourcing.
 REPO_DIR=$(cd "$IMAGE_DIR/.." && pwd)
 
@@ -55,4 +51,21 @@ split_partitions() { # root boot-dir data-dir
     mkdir -p "$2" "$3"
     find "$1$BOOT_MOUNT" -mindepth 1 -maxdepth 1 -exec mv -t "$2" {} +
     find "$1$DATA_MOUNT" -mindepth 1 -maxdepth 1 -exec mv -t "$3" {} +
+}
+
+# pip's --platform options for binary wheels the image's C library accepts (trixie: glibc 2.41): pip takes
+# each tag literally, so every manylinux level is listed.
+platform_options() { # machine
+    printf -- '--platform manylinux2014_%s' "$1"
+    minor=17
+    while [ "$minor" -le "${GLIBC_MINOR:-41}" ]; do
+        printf -- ' --platform manylinux_2_%s_%s' "$minor" "$1"
+        minor=$((minor + 1))
+    done
+}
+
+# pip's options that select wheels for the image's Python rather than the host's.
+target_options() { # machine
+    echo "--python-version $PYTHON_VERSION --implementation cp --abi cp$(echo "$PYTHON_VERSION" | tr -d .)" \
+        "--abi abi3 --abi none $(platform_options "$1")"
 }

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Turns a Debian (or Raspberry Pi OS) root filesystem that has packages.txt installed into a tillbridge
-# root: the application installed offline from a wheelhouse into a release folder on /data, the units and
+# root: the application's first release installed on /data (docs/updates.md), the units and
 # udev rules (systemd/install.sh), the read-only root with its writable data partition, a volatile journal.
 # Shared by the CI image (build.sh, after mmdebstrap) and the Raspberry Pi stage (image/pi/, inside pi-gen).
-#   customize.sh ROOT WHEELS
+#   customize.sh ROOT RELEASE
+# RELEASE: build-release.sh's output (the signed artifact and the public key the box trusts).
 # The contents of ROOT/data and ROOT/boot/firmware are what the data and boot partitions must hold; the
 # caller moves them there (make-disk.sh). Runs as root (chroot).
 set -eu
@@ -12,9 +13,9 @@ IMAGE_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck disable=SC1091 # checked on its own
 . "$IMAGE_DIR/common.sh"
 
-[ $# -eq 2 ] || die "usage: customize.sh ROOT WHEELS"
+[ $# -eq 2 ] || die "usage: customize.sh ROOT RELEASE"
 ROOT=$(cd "$1" && pwd)
-WHEELS=$(cd "$2" && pwd)
+RELEASE=$(cd "$2" && pwd)
 FILES=$IMAGE_DIR/files
 [ -x "$ROOT/usr/bin/python3" ] || die "$ROOT has no python3: install packages.txt first"
 [ "$(id -u)" = 0 ] || die "run as root: the root filesystem is changed through chroot"
@@ -29,23 +30,32 @@ put() { # mode source destination (path under ROOT)
     install -D -m "$1" "$2" "$ROOT/$3"
 }
 
-install_app() {
-    wheel=$(find "$WHEELS" -maxdepth 1 -name 'tillbridge-*.whl' | head -n 1)
-    [ -n "$wheel" ] || die "no tillbridge wheel in $WHEELS (build-wheels.sh makes them)"
-    version=$(basename "$wheel" | cut -d- -f2)
-    release=$RELEASES/$version
-    log "installing tillbridge $version into $release, offline"
-    rm -rf "${ROOT:?}/tmp/tillbridge-wheels" "${ROOT:?}$release"
-    cp -r "$WHEELS" "$ROOT/tmp/tillbridge-wheels"
-    # venvs are not relocatable: it is built at the path it runs from. Debian's site-packages stay
-    # visible for python3-evdev (and, on the Pi, the lgpio pin library gpiozero uses).
-    in_root python3 -m venv --system-site-packages "$release"
-    in_root "$release/bin/pip" install --quiet --no-index --no-cache-dir --disable-pip-version-check \
-        --find-links /tmp/tillbridge-wheels "tillbridge==$version"
-    rm -rf "$ROOT/tmp/tillbridge-wheels"
-    ln -sfn "releases/$version" "$ROOT$CURRENT"
-    ln -sfn "$CURRENT/bin/tillbridge" "$ROOT/usr/local/bin/tillbridge"
-    in_root /usr/local/bin/tillbridge --version >/dev/null || die "the installed tillbridge does not run"
+# The release (build-release.sh) is installed by the updater itself, run from the release inside the root
+# with the root's Python: the image's first release goes through the path every later update takes, and a
+# release that cannot start on the box's Python fails the build (the updater's self-check).
+install_release() {
+    artifact=$(find "$RELEASE" -maxdepth 1 -name 'tillbridge-*.tar.gz' | head -n 1)
+    [ -n "$artifact" ] || die "no tillbridge-*.tar.gz in $RELEASE (build-release.sh makes it)"
+    name=$(basename "$artifact" .tar.gz)
+    sha256=$(sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' "$RELEASE/$name.json")
+    signature=$(sed -n 's/.*"signature": "\([A-Za-z0-9+\/=]*\)".*/\1/p' "$RELEASE/$name.json")
+    for key in "$RELEASE"/keys/*.pub; do
+        put 0644 "$key" "usr/share/tillbridge/update-keys/$(basename "$key")"
+    done
+    seed=/tmp/tillbridge-seed
+    rm -rf "${ROOT:?}$seed"
+    mkdir -p "$ROOT$seed/unpacked"
+    cp "$artifact" "$ROOT$seed/"
+    tar -C "$ROOT$seed/unpacked" -xzf "$artifact"
+    log "installing $name into $DATA_MOUNT/tillbridge/releases with its own updater"
+    in_root "$seed/unpacked/bin/tillbridge" update install --file "$seed/$name.tar.gz" \
+        --sha256 "$sha256" --signature "$signature" --root "$DATA_MOUNT/tillbridge" --no-restart >/dev/null
+    rm -rf "${ROOT:?}$seed"
+    # Byte code compiled by the box's Python now: the agent cannot write it into the release later.
+    in_root python3 -m compileall -q "$DATA_MOUNT/tillbridge/current/lib" >/dev/null
+    ln -sfn /var/lib/tillbridge/current/bin/tillbridge "$ROOT/usr/local/bin/tillbridge"
+    in_root "$DATA_MOUNT/tillbridge/current/bin/tillbridge" --version >/dev/null ||
+        die "the installed release does not run"
 }
 
 # Folders of the root that must outlive a reboot: each is bound in place from a folder of /data.
@@ -100,9 +110,9 @@ read_only_root() {
     put 0755 "$FILES/initramfs-restore.sh" etc/initramfs-tools/scripts/init-bottom/tillbridge-state
     put 0644 "$FILES/initramfs.conf" etc/initramfs-tools/conf.d/tillbridge.conf
     in_root systemctl enable --quiet tillbridge-persist.service
-    # Nothing can be upgraded in place on a read-only root: apt's and man-db's timers would only fill the
-    # RAM the root's changes live in.
-    in_root systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer man-db.timer
+    # Nothing can be upgraded in place on a read-only root: these timers would only fill the RAM the
+    # root's changes live in.
+    in_root systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer man-db.timer dpkg-db-backup.timer
     # Each box generates its own machine id at its first boot (persist-state.sh keeps it).
     : >"$ROOT/etc/machine-id"
     rm -f "$ROOT/var/lib/dbus/machine-id"
@@ -125,10 +135,13 @@ install_units() {
     rm -rf "${ROOT:?}$src"
 }
 
-install_app
 install_units
 data_layout
+install_release
 write_fstab
 read_only_root
 boot_files
+# Last: marks /etc and /var up to date with /usr, or ldconfig and the journal catalog would be rebuilt at
+# every boot (the marker written at boot would vanish with the overlay).
+in_root /usr/lib/systemd/systemd-update-done
 log "customized $ROOT"

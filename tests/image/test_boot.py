@@ -5,6 +5,7 @@ checks read that, and the partitions themselves, from the image file."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +22,21 @@ from tests.image_helpers import (
     require_tools,
     run,
 )
+from tillbridge import __version__
 
 BOX_ID = "ci-box-7"
+VERSION = __version__
 WIFI_PASSWORD = "correct horse battery"
+BROKER_PASSWORD = "box broker secret"
+# The broker is an address nothing answers (TEST-NET-1): the box works offline.
 PROVISIONING = f"""\
 [box]
 id = "{BOX_ID}"
 shop = "ci-shop"
+
+[mqtt]
+url = "mqtt://192.0.2.1:1883"
+password = "{BROKER_PASSWORD}"
 
 [wifi]
 ssid = "Shop 7"
@@ -91,6 +100,16 @@ def test_the_agent_reaches_ready_under_systemd_at_every_boot(booted: Booted) -> 
         assert "ready in" in report["ready"] and f"box {BOX_ID}" in report["ready"], booted.explain(n)
 
 
+def test_the_first_release_is_installed_and_committed(booted: Booted) -> None:
+    """The image seeds its release with the updater itself, in the layout updates use (docs/updates.md)."""
+    for n, report in enumerate(booted.reports, 1):
+        status = json.loads(report["update_status"])
+        assert status["current"] == status["committed"] == VERSION, booted.explain(n)
+        assert status["pending"] is None and status["releases"] == [VERSION]
+        assert report["tillbridge"] == f"/var/lib/tillbridge/releases/{VERSION}/bin/tillbridge"
+    assert 'Fast link dest: "releases/' in booted.disk.stat(Disk.DATA, "/tillbridge/current")  # relative
+
+
 def test_no_unit_fails_and_the_journal_stays_in_ram(booted: Booted) -> None:
     for n, report in enumerate(booted.reports, 1):
         assert report["failed_units"].strip() == "", booted.explain(n)
@@ -123,7 +142,8 @@ def test_the_provisioning_file_is_applied_once(booted: Booted) -> None:
     assert first["box_id"] == second["box_id"] == BOX_ID
     assert "tillbridge.toml" not in booted.boot_files_after_first
     assert "tillbridge.toml.applied" in booted.boot_files_after_first
-    assert WIFI_PASSWORD not in booted.applied and "***removed***" in booted.applied
+    assert WIFI_PASSWORD not in booted.applied and BROKER_PASSWORD not in booted.applied
+    assert booted.applied.count("***removed***") == 2
     assert f'id = "{BOX_ID}"' in booted.applied
     # The second boot finds no file to apply: the unit's condition is false, so it is skipped.
     assert second["firstboot"] == "no", booted.explain(2)

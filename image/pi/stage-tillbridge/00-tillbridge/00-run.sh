@@ -1,8 +1,8 @@
 #!/bin/bash
 # pi-gen sub-stage, run on the build host with ROOTFS_DIR set (pi-gen's build.sh exports it, and the
 # on_chroot function). The shared recipe does the work: the packages of image/packages.txt, then
-# image/customize.sh (the app from the arm64 wheelhouse, units, read-only root, /data layout). Only the
-# Raspberry Pi's own bits are here. TILLBRIDGE_SRC (the repository) and TILLBRIDGE_WHEELS come from the
+# image/customize.sh (the app's signed arm64 release, units, read-only root, /data layout). Only the
+# Raspberry Pi's own bits are here. TILLBRIDGE_SRC (the repository) and TILLBRIDGE_RELEASE come from the
 # pi-gen config written by image/pi/build-pi.sh.
 set -eu
 IMAGE_DIR="${TILLBRIDGE_SRC:?set by build-pi.sh}/image"
@@ -15,7 +15,7 @@ on_chroot <<APT
 apt-get install -y --no-install-recommends $(packages " ") python3-lgpio
 APT
 
-"${IMAGE_DIR}/customize.sh" "${ROOTFS_DIR}" "${TILLBRIDGE_WHEELS:?set by build-pi.sh}"
+"${IMAGE_DIR}/customize.sh" "${ROOTFS_DIR}" "${TILLBRIDGE_RELEASE:?set by build-pi.sh}"
 
 # The firmware reads the kernel command line from the boot partition. Root by label (make-disk.sh's labels;
 # the initramfs resolves it), no init= resize script: the root is not the last partition and stays its
