@@ -56,7 +56,11 @@ kernel=$(find "$ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
 [ -n "$kernel" ] || die "no kernel in $ROOT/boot"
 cp "$kernel" "$OUT/vmlinuz"
 cp "$ROOT/boot/initrd.img-${kernel##*/vmlinuz-}" "$OUT/initrd.img"
-echo "root=LABEL=$ROOT_LABEL rootwait console=ttyS0" >"$OUT/cmdline.txt"
+case $ARCH in
+    arm64) console=ttyAMA0 ;; # qemu-system-aarch64 -M virt
+    *) console=ttyS0 ;;
+esac
+echo "root=LABEL=$ROOT_LABEL rootwait console=$console" >"$OUT/cmdline.txt"
 
 split_partitions "$ROOT" "$WORK/boot" "$WORK/data"
 "$IMAGE_DIR/make-disk.sh" "$ROOT" "$WORK/boot" "$WORK/data" "$OUT/disk.img"
