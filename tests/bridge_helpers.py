@@ -1,0 +1,459 @@
+"""What the bridge tests share: a throw-away PostgreSQL database and SQLite file, shop simulators with their
+bridge config, a recording publisher, and boxes played with the `wire` package over a real broker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import queue
+import random
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import psycopg2  # type: ignore[import-untyped]
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cloud_bridge.config import BridgeConfig, ShopConfig, Timing
+from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connector
+from cloud_bridge.db import Database
+from cloud_bridge.retry import RetryPolicy
+from cloud_bridge.sync import ShopDriver
+from simulators.shops import Item, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
+from simulators.shops import server as _shop_server
+from wire import (
+    Ack,
+    JournalBatch,
+    JournalEntry,
+    Kind,
+    Order,
+    box_subscriptions,
+    build_topic,
+    decode,
+    encode,
+    now_ts,
+    parse_topic,
+)
+
+# Real shops' web servers send small answers at once (TCP_NODELAY). The simulators' handler writes headers
+# and body separately, so without this every keep-alive request waits ~40 ms for a delayed ACK; that would
+# dominate the latencies measured here. (To fix in simulators/shops/server.py, which the shops owner keeps.)
+_shop_server._Handler.disable_nagle_algorithm = True
+
+WAIT = 10.0
+PG_ADMIN = "dbname=postgres user=postgres host=127.0.0.1 port=5432"
+FAST = Timing(
+    poll_s=0.05,
+    products_s=0.2,
+    reconcile_s=3600.0,
+    parked_retry_s=3600.0,
+    shop_timeout_s=2.0,
+    retry_attempts=3,
+    retry_base_s=0.05,
+    retry_max_s=0.3,
+)
+
+
+def wait_for(check: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
+    """Polls `check` (a read of real state: a database row, a simulator's stock) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        threading.Event().wait(0.02)
+
+
+# --- databases -------------------------------------------------------------------------------------------
+
+
+class PostgresServer:
+    """One scratch database per test session on the local PostgreSQL (trust auth), dropped at the end."""
+
+    def __init__(self) -> None:
+        self.name = f"tb_test_{uuid.uuid4().hex[:12]}"
+        try:
+            self._admin(f'CREATE DATABASE "{self.name}"')
+        except psycopg2.OperationalError as exc:
+            raise RuntimeError(
+                "the bridge tests need PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres: "
+                "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+            ) from exc
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:5432/{self.name}"
+
+    def drop(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def truncate(self) -> None:
+        with contextlib.closing(psycopg2.connect(self.url)) as conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                tables = [row[0] for row in cur.fetchall()]
+                if tables:
+                    cur.execute(f"TRUNCATE {', '.join(f'{t!s}' for t in tables)} RESTART IDENTITY")
+            conn.commit()
+
+    def _admin(self, sql: str) -> None:
+        conn = psycopg2.connect(PG_ADMIN)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An open, empty bridge database of each kind."""
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        server.truncate()
+        db = Database(server.url)
+    else:
+        db = Database(f"sqlite:///{tmp_path / 'bridge.db'}")
+    db.open()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+# --- shops -----------------------------------------------------------------------------------------------
+
+Simulator = WooCommerceSimulator | PrestaShopSimulator | ShopifySimulator
+
+
+def seed(count: int, stock: int, prefix: str = "SKU") -> list[Item]:
+    return [Item(f"{prefix}-{i:03d}", f"Item {i}", 100 + i, stock) for i in range(count)]
+
+
+def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulator:
+    cls: dict[str, Callable[..., Simulator]] = {
+        "woocommerce": WooCommerceSimulator,
+        "prestashop": PrestaShopSimulator,
+        "shopify": ShopifySimulator,
+    }
+    if platform == "shopify":
+        kw.setdefault("restore_rate", 20000.0)  # a huge bucket: the tests poll far more often than a bridge
+        kw.setdefault("bucket_size", 20000.0)
+    sim: Simulator = cls[platform](items, **kw)
+    sim.start()
+    return sim
+
+
+def shop_config(shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0) -> ShopConfig:
+    """The `[[shop]]` table a merchant would write for this simulator."""
+    if isinstance(sim, WooCommerceSimulator):
+        creds: dict[str, Any] = {"consumer_key": sim.consumer_key, "consumer_secret": sim.consumer_secret}
+        platform = "woocommerce"
+    elif isinstance(sim, PrestaShopSimulator):
+        creds, platform = {"key": sim.key}, "prestashop"
+    else:
+        creds = {"access_token": sim.access_token, "location_id": "1", "webhook_secrets": [sim.client_secret]}
+        platform = "shopify"
+    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer)
+
+
+def connector(shop: ShopConfig, *, timeout: float = 2.0) -> ShopConnector:
+    """A connector with short timeouts and retry waits, on real time (Shopify's cost bucket runs on it)."""
+    options = ConnectorOptions(
+        timeout=timeout, retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.3), rng=random.Random(5)
+    )
+    return make_connector(shop.id, shop.platform, shop.connector_settings(), options)
+
+
+@dataclass
+class Published:
+    topic: str
+    payload: bytes
+
+
+class RecordingPublisher:
+    """Stands in for the MQTT link in driver tests: keeps what was published, or refuses when `down`."""
+
+    def __init__(self) -> None:
+        self.sent: list[Published] = []
+        self.down = False
+
+    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
+        if self.down:
+            return False
+        self.sent.append(Published(topic, payload))
+        return True
+
+    def messages(self, box: str, kind: Kind) -> list[Any]:
+        out = []
+        for item in self.sent:
+            topic = parse_topic(item.topic)
+            if topic.box == box and topic.kind is kind:
+                out.append(decode(kind, item.payload))
+        return out
+
+
+class Clock:
+    """Wall time a test can move forward (the driver's due times and parking use it)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def driver(
+    db: Database,
+    shop: ShopConfig,
+    publisher: RecordingPublisher,
+    clock: Clock,
+    timing: Timing = FAST,
+    timeout: float = 2.0,
+) -> ShopDriver:
+    return ShopDriver(
+        db, shop, connector(shop, timeout=timeout), publisher, timing, b"test secret", clock=clock
+    )
+
+
+def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig], **kw: Any) -> BridgeConfig:
+    return BridgeConfig(
+        worker_id=kw.pop("worker_id", "w1"),
+        database_url=database_url,
+        pickup_secret="test pickup secret",
+        broker=kw.pop("broker", None) or _broker(broker_url),
+        timing=kw.pop("timing", FAST),
+        shops=tuple(shops),
+        **kw,
+    )
+
+
+def _broker(url: str) -> Any:
+    from cloud_bridge.config import BrokerConfig
+
+    return BrokerConfig(url=url, keepalive_s=5)
+
+
+def config_toml(config: BridgeConfig) -> str:
+    """The TOML file for `config` (for worker subprocesses started as `tillbridge bridge --config`)."""
+    t = config.timing
+    lines = [
+        "[bridge]",
+        f'worker_id = "{config.worker_id}"',
+        f'group = "{config.group}"',
+        f'pickup_secret = "{config.pickup_secret}"',
+        "[database]",
+        f'url = "{config.database_url}"',
+        "[broker]",
+        f'url = "{config.broker.url}"',
+        f"keepalive_s = {config.broker.keepalive_s}",
+        "[timing]",
+        *(f"{name} = {getattr(t, name)!r}" for name in Timing.__dataclass_fields__),
+    ]
+    for shop in config.shops:
+        lines += [
+            "[[shop]]",
+            f'id = "{shop.id}"',
+            f'platform = "{shop.platform}"',
+            f'base_url = "{shop.base_url}"',
+            f"boxes = [{', '.join(repr(b) for b in shop.boxes)}]".replace("'", '"'),
+            f"safety_buffer = {shop.safety_buffer}",
+            "[shop.credentials]",
+        ]
+        for key, value in shop.credentials.items():
+            lines.append(f"{key} = {value!r}".replace("'", '"'))
+    return "\n".join(lines) + "\n"
+
+
+# --- journal entries ------------------------------------------------------------------------------------
+
+
+def sale(seq: int, sku: str, delta: int = -1, kind: str = "sale") -> JournalEntry:
+    return JournalEntry(seq, kind, now_ts(), {"sku": sku, "delta": delta, "stock_after": 0})
+
+
+def batch(*entries: JournalEntry) -> tuple[JournalBatch, bytes]:
+    b = JournalBatch(tuple(entries))
+    return b, encode(b)
+
+
+# --- the broker ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Broker:
+    """A real mosquitto on a free port with its own config and persistence folder; restartable."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Broker:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {self.folder}/",
+            "max_queued_messages 100000",
+            "log_dest stderr",
+            "log_type error",
+        ]
+        if os.getuid() == 0:
+            lines.append("user root")
+        conf.write_text("\n".join(lines) + "\n")
+        self.process = subprocess.Popen(
+            [_mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for(self._listening, 10.0, f"mosquitto on port {self.port}")
+        return self
+
+    def _listening(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _mosquitto() -> str:
+    for folder in ("/usr/sbin", "/usr/local/sbin", "/usr/bin"):
+        if Path(folder, "mosquitto").exists():
+            return str(Path(folder, "mosquitto"))
+    return "mosquitto"
+
+
+# --- boxes played with the wire contract ----------------------------------------------------------------
+
+
+@dataclass
+class PlayedBox:
+    """A box as far as the bridge can tell: a journal drained with go-back-N after each ack timeout, acks
+    and orders received. Orders are de-duplicated by id as the real box's store does (`printed` counts
+    each once, `deliveries` counts every copy).
+    """
+
+    shop: str
+    box: str
+    broker_url: str
+    ack_timeout: float = 0.5
+    journal: list[JournalEntry] = field(default_factory=list)
+    acked: int = 0
+    printed: dict[str, Order] = field(default_factory=dict)
+    deliveries: int = 0
+    catalog: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+        self._progress = threading.Condition(self._lock)
+        self._orders: queue.Queue[Order] = queue.Queue()
+        host, port = self.broker_url.rsplit(":", 1)
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"box-{self.shop}-{self.box}")
+        client.on_connect = lambda c, *a: c.subscribe(box_subscriptions(self.shop, self.box))
+        client.on_message = self._on_message
+        client.reconnect_delay_set(1, 2)
+        client.connect_async(host.rsplit("/", 1)[-1], int(port))
+        client.loop_start()
+        self.client = client
+        self._sent_upto = 0
+        self._sent_at = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def record(self, kind: str, **data: Any) -> JournalEntry:
+        with self._lock:
+            entry = JournalEntry(next(self._seq), kind, now_ts(), data)
+            self.journal.append(entry)
+            self._progress.notify_all()
+            return entry
+
+    def sell(self, sku: str, qty: int = 1) -> JournalEntry:
+        return self.record("sale", sku=sku, delta=-qty, stock_after=0)
+
+    def next_order(self, timeout: float = WAIT) -> Order:
+        return self._orders.get(timeout=timeout)
+
+    def wait_acked(self, timeout: float = WAIT) -> None:
+        with self._lock:
+            last = self.journal[-1].seq if self.journal else 0
+            if not self._progress.wait_for(lambda: self.acked >= last, timeout):
+                raise AssertionError(f"box {self.box}: acked {self.acked} of {last} after {timeout} s")
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._progress.notify_all()
+        self._thread.join(5)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                self._progress.wait(0.05)
+                if time.monotonic() - self._sent_at > self.ack_timeout:
+                    self._sent_upto = self.acked  # go back N: resend everything not acknowledged
+                fresh = [e for e in self.journal if e.seq > self._sent_upto][:50]
+            if fresh and self.client.is_connected():
+                topic = build_topic(self.shop, self.box, Kind.JOURNAL)
+                self.client.publish(topic, encode(JournalBatch(tuple(fresh), self.box)), qos=1)
+                with self._lock:
+                    self._sent_upto, self._sent_at = fresh[-1].seq, time.monotonic()
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        kind = parse_topic(msg.topic).kind
+        payload = decode(kind, msg.payload)
+        with self._lock:
+            if isinstance(payload, Ack) and payload.upto > self.acked:
+                self.acked = payload.upto
+                self._sent_at = time.monotonic()
+                self._progress.notify_all()
+            elif isinstance(payload, Order):
+                self.deliveries += 1
+                if payload.order_id not in self.printed:
+                    self.printed[payload.order_id] = payload
+                    self._orders.put(payload)
+            elif kind is Kind.CATALOG:
+                self.catalog.append(payload)
