@@ -52,7 +52,8 @@ class BrokerConfig:
 class Timing:
     """Seconds between the periodic jobs of the shop loop."""
 
-    poll_s: float = 2.0  # orders and pending writes (a webhook or a new movement wakes it earlier)
+    poll_s: float = 1.0  # pending writes and outbound messages (a new movement wakes the loop earlier)
+    orders_s: float = 10.0  # the orders feed (a webhook makes it due at once)
     products_s: float = 60.0  # product and price changes
     reconcile_s: float = 900.0  # full comparison of the shop with the ledger
     parked_retry_s: float = 300.0  # a shop whose credentials were refused is tried again this late

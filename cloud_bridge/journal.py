@@ -182,10 +182,9 @@ class _Run:
         if order.pickup_code and order.pickup_code != code:
             return self._park(entry, f"order {order_id!r} was handed over against a wrong pickup code")
         self.skus |= ledger.consume(self.shop, order_id, entry.ts, "collected")
-        order.collected_by = self.box
-        if order.completion == "none":
-            order.completion = "wanted"
-        order.save()
+        mine = (m.ShopOrder.shop == self.shop) & (m.ShopOrder.order_id == order_id)
+        m.ShopOrder.update(collected_by=self.box).where(mine).execute()  # polling may update the rest now
+        m.ShopOrder.update(completion="wanted").where(mine & (m.ShopOrder.completion == "none")).execute()
         return None
 
     def _mode_changed(self, entry: JournalEntry) -> None:

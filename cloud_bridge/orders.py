@@ -50,14 +50,26 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         )
     touched = _stock_effect(shop, order)
     row.state, row.status, row.updated_at = order.state.value, order.status, now
-    if order.state is OrderState.COMPLETED and row.completion == "wanted":
-        row.completion = "done"
     if not row.sent and order.state is OrderState.PAID and order.holds_stock and order.lines:
         message = to_wire(order, row.pickup_code)
         queue_for_boxes(shop, boxes, message, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
-    row.save(force_insert=is_new)
+    # Only the columns polling owns: a till may be recording the hand-over of this order right now.
+    owned = [
+        m.ShopOrder.state,
+        m.ShopOrder.status,
+        m.ShopOrder.updated_at,
+        m.ShopOrder.message,
+        m.ShopOrder.sent,
+    ]
+    row.save(force_insert=True) if is_new else row.save(only=owned)
+    if order.state is OrderState.COMPLETED:
+        m.ShopOrder.update(completion="done").where(
+            m.ShopOrder.shop == shop,
+            m.ShopOrder.order_id == order.order_id,
+            m.ShopOrder.completion == "wanted",
+        ).execute()
     return touched
 
 

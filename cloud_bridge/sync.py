@@ -35,6 +35,7 @@ from cloud_bridge.connectors.base import ItemResult
 from cloud_bridge.db import Database
 from cloud_bridge.errors import (
     BadCursor,
+    NotApplied,
     PermanentShopError,
     ShopError,
     StockNotManaged,
@@ -51,6 +52,7 @@ MAX_POLLS: Final = 20  # orders_since calls per pass before others get a turn
 OUTBOUND_BATCH: Final = 500
 PUBLISH_WAIT_S: Final = 5.0
 INIT_ORDER_DAYS: Final = 14  # open orders older than this at the first start are not reserved
+WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
 
 
 class Publisher(Protocol):
@@ -99,6 +101,8 @@ class ShopDriver:
             log.error("shop %s: %s; polling restarts from now", self.id, exc)
             self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
             return False
+        finally:
+            self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
         self._write_state("failures", "0")
         return True
 
@@ -106,17 +110,17 @@ class ShopDriver:
         self.publish_outbound()
         if get_value(self.id, "initialised") is None:
             self.initialise(now)
+        self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
+        self.complete_orders(now)
         if now >= self._get_float("orders_due", 0.0):
-            self.poll_orders(now)
-            self._write_state("orders_due", str(now + self.timing.poll_s))
+            if self.poll_orders(now) and self.absolute:
+                self.push(now)  # the shop may have overwritten its own sale with our last write
+            self._write_state("orders_due", str(now + self.timing.orders_s))
         if now >= self._get_float("products_due", 0.0):
             self.poll_products(now)
             self._write_state("products_due", str(now + self.timing.products_s))
-        self.complete_orders(now)
-        self.push(now)
         if now >= self._get_float("reconcile_due", 0.0) and self.reconcile(now):
             self._write_state("reconcile_due", str(now + self.timing.reconcile_s))
-        self.publish_outbound()
 
     # --- first start ---------------------------------------------------------------------------------------
 
@@ -147,6 +151,7 @@ class ShopDriver:
             touched |= skus
             if not found:
                 break
+            self.publish_outbound()  # the tickets of these orders go out now, not at the end of a long pass
         self.ensure_baselines(touched - ledger.known_skus(self.id, touched), now)
         return touched
 
@@ -224,34 +229,37 @@ class ShopDriver:
         else:
             self._push_deltas(now)
 
-    def claim(self, now: float) -> int | None:
-        """Moves unclaimed box movements (of skus with a baseline) into one new ShopWrite; returns its id."""
+    def claim(self, now: float) -> list[int]:
+        """Moves unclaimed box movements (of skus with a baseline) into new ShopWrites; returns their ids.
+
+        A write holds at most `WRITE_SKUS` skus, so a delta shop sends it as one request whose outcome is
+        all or nothing: applied, refused, or in doubt as a whole.
+        """
         unclaimed = _unclaimed_skus(self.id)
         self.ensure_baselines(unclaimed - ledger.known_skus(self.id, unclaimed), now)
         with self.db.write():
-            known = ledger.known_skus(self.id, unclaimed) - self._parked_skus(now)
-            if not known:
-                return None
-            query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
-                m.Movement.shop == self.id,
-                m.Movement.push == True,  # noqa: E712
-                m.Movement.write.is_null(),
-                m.Movement.sku.in_(sorted(known)),
-            )
-            claimed = list(query.tuples())
-            if not claimed:
-                return None
-            totals: dict[str, int] = {}
-            for _, sku, delta in claimed:
-                totals[sku] = totals.get(sku, 0) + delta
-            state = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
-            write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=state)
-            ids = [row[0] for row in claimed]
-            for start in range(0, len(ids), ledger.IN_CHUNK):
-                chunk = ids[start : start + ledger.IN_CHUNK]
-                m.Movement.update(write=write.id).where(m.Movement.id.in_(chunk)).execute()
-            if self.absolute:
-                _mark_dirty(self.id, totals)
+            known = sorted(ledger.known_skus(self.id, unclaimed) - self._parked_skus(now))
+            return [self._claim(known[i : i + WRITE_SKUS], now) for i in range(0, len(known), WRITE_SKUS)]
+
+    def _claim(self, skus: list[str], now: float) -> int:
+        query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
+            m.Movement.shop == self.id,
+            m.Movement.push == True,  # noqa: E712
+            m.Movement.write.is_null(),
+            m.Movement.sku.in_(skus),
+        )
+        claimed = list(query.tuples())
+        totals: dict[str, int] = {}
+        for _, sku, delta in claimed:
+            totals[sku] = totals.get(sku, 0) + delta
+        state = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
+        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=state)
+        ids = [row[0] for row in claimed]
+        for start in range(0, len(ids), ledger.IN_CHUNK):
+            chunk = ids[start : start + ledger.IN_CHUNK]
+            m.Movement.update(write=write.id).where(m.Movement.id.in_(chunk)).execute()
+        if self.absolute:
+            _mark_dirty(self.id, totals)
         return int(write.id)
 
     def _pending_writes(self, now: float) -> list[Any]:
@@ -273,22 +281,25 @@ class ShopDriver:
                 if deltas
                 else []
             )
+            for result in results:
+                if isinstance(result.error, TransientShopError) and not isinstance(result.error, NotApplied):
+                    # In doubt (a timeout, a dropped connection): the shop may have applied it. The write
+                    # stays pending and goes again under the same key, which the shop applies at most once.
+                    raise result.error
             with self.db.write():
                 self._settle_deltas(write, deltas, results, now)
 
     def _settle_deltas(
         self, write: Any, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
     ) -> None:
-        """Marks the write done; items that failed move, with their movements, into a new write."""
-        retry_now: dict[str, int] = {}
-        retry_later: dict[str, int] = {}
+        """Marks the write done; items refused for sure move, with their movements, into a new write."""
+        retry_now: dict[str, int] = {}  # not applied because another item failed: a new key
+        retry_later: dict[str, int] = {}  # refused for good: parked, tried again after parked_retry_s
         for result in results:
-            if result.ok:
-                continue
             if isinstance(result.error, PermanentShopError):
                 self._park_sku(result.sku, str(result.error), now)
                 retry_later[result.sku] = deltas[result.sku]
-            else:
+            elif result.error is not None:
                 retry_now[result.sku] = deltas[result.sku]
         m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
         for again, at in ((retry_now, now), (retry_later, now + self.timing.parked_retry_s)):

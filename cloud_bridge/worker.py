@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 RETRY_LOCK_S: Final = 0.05  # a woken shop whose lock another worker holds is tried again this soon
 DB_RETRY_S: Final = 1.0
+MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
 
 
 class Worker:
@@ -59,9 +60,9 @@ class Worker:
         self.db = database or Database(config.database_url)
         self.inbox: queue.Queue[Inbound | None] = queue.Queue()
         self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.inbox)
-        self.connectors = dict(connectors) if connectors is not None else _connectors(config)
-        self.drivers: dict[str, ShopDriver] = {}
         self.stopping = threading.Event()
+        self.connectors = dict(connectors) if connectors is not None else _connectors(config, self.stopping)
+        self.drivers: dict[str, ShopDriver] = {}
         self.applied = 0  # journal entries applied by this worker, for logs and benchmarks
         self._wake = threading.Condition()
         self._woken: set[str] = set()
@@ -245,13 +246,30 @@ class Worker:
             self.db.close()
 
 
-def _connectors(config: BridgeConfig) -> dict[str, ShopConnector]:
+class _StoppableClock:
+    """Real time whose waits (retry backoff, Shopify's cost bucket) end at once when the worker stops, so a
+    stop never waits out a long pause; the pass then fails fast and leaves its work for the next worker.
+    """
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self.stopping = stopping
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
+
+
+def _connectors(config: BridgeConfig, stopping: threading.Event) -> dict[str, ShopConnector]:
     timing = config.timing
     options = ConnectorOptions(
+        clock=_StoppableClock(stopping),
         timeout=timing.shop_timeout_s,
         retry=RetryPolicy(
             attempts=timing.retry_attempts, base_delay=timing.retry_base_s, max_delay=timing.retry_max_s
         ),
+        max_pages=MAX_PAGES,
     )
     return {shop.id: _connector(shop, options) for shop in config.shops}
 

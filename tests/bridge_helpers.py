@@ -11,6 +11,7 @@ import queue
 import random
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connec
 from cloud_bridge.db import Database
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
+from cloud_bridge.worker import MAX_PAGES
 from simulators.shops import Item, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
 from simulators.shops import server as _shop_server
 from wire import (
@@ -54,6 +56,7 @@ WAIT = 10.0
 PG_ADMIN = "dbname=postgres user=postgres host=127.0.0.1 port=5432"
 FAST = Timing(
     poll_s=0.05,
+    orders_s=0.05,
     products_s=0.2,
     reconcile_s=3600.0,
     parked_retry_s=3600.0,
@@ -64,12 +67,18 @@ FAST = Timing(
 )
 
 
-def wait_for(check: Callable[[], bool], timeout: float = WAIT, what: str = "condition") -> None:
+def wait_for(
+    check: Callable[[], bool],
+    timeout: float = WAIT,
+    what: str = "condition",
+    detail: Callable[[], str] | None = None,
+) -> None:
     """Polls `check` (a read of real state: a database row, a simulator's stock) until it holds."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            more = f": {detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{more}")
         threading.Event().wait(0.02)
 
 
@@ -179,7 +188,10 @@ def shop_config(shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int 
 def connector(shop: ShopConfig, *, timeout: float = 2.0) -> ShopConnector:
     """A connector with short timeouts and retry waits, on real time (Shopify's cost bucket runs on it)."""
     options = ConnectorOptions(
-        timeout=timeout, retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.3), rng=random.Random(5)
+        timeout=timeout,
+        retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.3),
+        rng=random.Random(5),
+        max_pages=MAX_PAGES,
     )
     return make_connector(shop.id, shop.platform, shop.connector_settings(), options)
 
@@ -368,19 +380,23 @@ def _mosquitto() -> str:
 
 @dataclass
 class PlayedBox:
-    """A box as far as the bridge can tell: a journal drained with go-back-N after each ack timeout, acks
-    and orders received. Orders are de-duplicated by id as the real box's store does (`printed` counts
-    each once, `deliveries` counts every copy).
+    """A box as far as the bridge can tell, draining its journal like the real one: batches in seq order, at
+    most `window` awaiting their ack, everything unacknowledged sent again (go-back-N) after a reconnect or
+    when the oldest batch waits longer than `ack_timeout`. Orders are de-duplicated by id as the real box's
+    store does (`printed` holds each once, `deliveries` counts every copy).
     """
 
     shop: str
     box: str
     broker_url: str
-    ack_timeout: float = 0.5
+    ack_timeout: float = 1.0
+    window: int = 4
+    max_entries: int = 50
     journal: list[JournalEntry] = field(default_factory=list)
     acked: int = 0
     printed: dict[str, Order] = field(default_factory=dict)
     deliveries: int = 0
+    resends: int = 0
     catalog: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -388,16 +404,19 @@ class PlayedBox:
         self._lock = threading.Lock()
         self._progress = threading.Condition(self._lock)
         self._orders: queue.Queue[Order] = queue.Queue()
+        self._inflight: list[tuple[int, float]] = []  # (last seq, sent at) per batch awaiting its ack
+        self._sent_upto = 0
+        self._progress_at = time.monotonic()
         host, port = self.broker_url.rsplit(":", 1)
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"box-{self.shop}-{self.box}")
-        client.on_connect = lambda c, *a: c.subscribe(box_subscriptions(self.shop, self.box))
+        client = paho.Client(  # a persistent session, as the real box keeps: the broker queues what it misses
+            CallbackAPIVersion.VERSION2, client_id=f"box-{self.shop}-{self.box}", clean_session=False
+        )
+        client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.reconnect_delay_set(1, 2)
         client.connect_async(host.rsplit("/", 1)[-1], int(port))
         client.loop_start()
         self.client = client
-        self._sent_upto = 0
-        self._sent_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
@@ -429,18 +448,34 @@ class PlayedBox:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def _go_back(self) -> None:
+        if self._inflight:
+            self.resends += 1
+        self._inflight.clear()
+        self._sent_upto = self.acked
+
     def _drain(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                self._progress.wait(0.05)
-                if time.monotonic() - self._sent_at > self.ack_timeout:
-                    self._sent_upto = self.acked  # go back N: resend everything not acknowledged
-                fresh = [e for e in self.journal if e.seq > self._sent_upto][:50]
-            if fresh and self.client.is_connected():
+                self._progress.wait(0.02)
+                now = time.monotonic()
+                self._inflight = [b for b in self._inflight if b[0] > self.acked]
+                if self._inflight and now - max(self._inflight[0][1], self._progress_at) > self.ack_timeout:
+                    self._go_back()
+                fresh: list[JournalEntry] = []
+                if len(self._inflight) < self.window and self.client.is_connected():
+                    fresh = [e for e in self.journal if e.seq > self._sent_upto][: self.max_entries]
+                if fresh:
+                    self._inflight.append((fresh[-1].seq, now))
+                    self._sent_upto = fresh[-1].seq
+            if fresh:
                 topic = build_topic(self.shop, self.box, Kind.JOURNAL)
                 self.client.publish(topic, encode(JournalBatch(tuple(fresh), self.box)), qos=1)
-                with self._lock:
-                    self._sent_upto, self._sent_at = fresh[-1].seq, time.monotonic()
+
+    def _on_connect(self, client: Any, *args: Any) -> None:
+        client.subscribe(box_subscriptions(self.shop, self.box))
+        with self._lock:
+            self._go_back()  # what was in flight may have gone with the old connection
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         kind = parse_topic(msg.topic).kind
@@ -448,7 +483,7 @@ class PlayedBox:
         with self._lock:
             if isinstance(payload, Ack) and payload.upto > self.acked:
                 self.acked = payload.upto
-                self._sent_at = time.monotonic()
+                self._progress_at = time.monotonic()
                 self._progress.notify_all()
             elif isinstance(payload, Order):
                 self.deliveries += 1
@@ -457,3 +492,58 @@ class PlayedBox:
                     self._orders.put(payload)
             elif kind is Kind.CATALOG:
                 self.catalog.append(payload)
+
+
+# --- worker processes ------------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """`tillbridge bridge --config` in its own process, ready when it says READY=1 over NOTIFY_SOCKET."""
+
+    def __init__(self, config: BridgeConfig, folder: Path) -> None:
+        self.config = config
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{config.worker_id}.toml"
+        self.path.write_text(config_toml(config))
+        self.log = folder / f"{config.worker_id}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> WorkerProcess:
+        address = f"@tillbridge-test-{uuid.uuid4().hex}"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind("\0" + address[1:])
+            sock.settimeout(timeout)
+            env = {**os.environ, "NOTIFY_SOCKET": address, "PYTHONUNBUFFERED": "1"}
+            with self.log.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "tillbridge", "bridge", "--config", str(self.path)],
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                )
+            try:
+                while b"READY=1" not in sock.recv(4096):
+                    pass
+            except TimeoutError as exc:
+                self.kill()
+                raise AssertionError(f"worker {self.config.worker_id} not ready: {self.log_tail()}") from exc
+        return self
+
+    def kill(self) -> None:
+        """kill -9: whatever the worker had in memory is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return (
+            "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+        )
