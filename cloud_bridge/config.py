@@ -125,25 +125,29 @@ def load_config(path: Path) -> BridgeConfig:
 def parse_config(data: Mapping[str, Any], file: str = "bridge.toml") -> BridgeConfig:
     problems: list[str] = []
     top = _Table(data, "", file, problems)
-    bridge = top.table("bridge")
-    broker = top.table("broker")
-    database = top.table("database")
-    timing = top.table("timing")
+    bridge, database = top.table("bridge"), top.table("database")
+    worker_id = bridge.get("worker_id", str, default_worker_id(), check=_id)
+    group = bridge.get("group", str, "bridge", check=_id)
+    pickup_secret = bridge.get("pickup_secret", str, "")
+    webhook_listen = bridge.get("webhook_listen", str, None, check=_host_port)
+    bridge.done()
+    database_url = database.get("url", str, DEFAULT_DATABASE, check=_database_url)
+    database.done()
+    broker = _broker(top.table("broker"))
+    timing = _timing(top.table("timing"))
     shops = [_shop(t) for t in top.tables("shop")]
     top.done()
+    _cross_checks(top, shops)
     config = BridgeConfig(
-        worker_id=bridge.get("worker_id", str, default_worker_id(), check=_id),
-        group=bridge.get("group", str, "bridge", check=_id),
-        pickup_secret=bridge.get("pickup_secret", str, ""),
-        webhook_listen=bridge.get("webhook_listen", str, None, check=_host_port),
-        database_url=database.get("url", str, DEFAULT_DATABASE, check=_database_url),
-        broker=_broker(broker),
-        timing=_timing(timing),
+        worker_id=worker_id,
+        group=group,
+        database_url=database_url,
+        pickup_secret=pickup_secret,
+        webhook_listen=webhook_listen,
+        broker=broker,
+        timing=timing,
         shops=tuple(s for s in shops if s is not None),
     )
-    for table in (bridge, database):
-        table.done()
-    _cross_checks(config, top, shops)
     if problems:
         raise BridgeConfigError(problems)
     return config
@@ -185,12 +189,12 @@ def _shop(t: _Table) -> ShopConfig | None:
     creds = dict(credentials.data)
     credentials.done(allow_any=True)
     t.done()
-    if shop_id is None or platform is None or base_url is None:
+    if shop_id is None:
         return None
-    return ShopConfig(shop_id, platform, base_url, tuple(boxes), creds, buffer)
+    return ShopConfig(shop_id, platform or "", base_url or "", tuple(boxes), creds, buffer)
 
 
-def _cross_checks(config: BridgeConfig, top: _Table, shops: list[ShopConfig | None]) -> None:
+def _cross_checks(top: _Table, shops: list[ShopConfig | None]) -> None:
     seen_shops: set[str] = set()
     owner: dict[str, str] = {}
     for index, shop in enumerate(shops):

@@ -58,9 +58,9 @@ def apply_batch(
             if row.pending:
                 _apply_pending(row, run)
         if run.last_seq != start or buffered:
-            row.last_seq = run.last_seq
-            row.applied += run.applied
-            row.save()
+            m.Box.update(
+                last_seq=run.last_seq, applied=m.Box.applied + run.applied, pending=row.pending
+            ).where(m.Box.shop == shop, m.Box.box == box).execute()
     if run.applied:
         log.debug("box %s/%s: applied %d entries, now at seq %d", shop, box, run.applied, run.last_seq)
     return Applied(run.last_seq, run.applied, buffered, frozenset(run.skus))

@@ -19,14 +19,16 @@ import peewee as pw
 from cloud_bridge import catalog, fleet
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
-from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connector
+from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.mqtt import Inbound, MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
+from cloud_bridge.state import set_value
 from cloud_bridge.sync import ShopDriver
+from cloud_bridge.webhooks import WebhookServer
 from wire import (
     Ack,
     CatalogRequest,
@@ -68,6 +70,7 @@ class Worker:
         self._woken: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
+        self.webhooks: WebhookServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -85,6 +88,9 @@ class Worker:
                 clock=self.clock,
             )
         self.link.start()
+        if self.config.webhook_listen:
+            hooks = _connectors(self.config, self.stopping)  # their own: a connector serves one thread
+            self.webhooks = WebhookServer(self.config.webhook_listen, hooks, self._on_webhook).start()
         for name, target in (("apply", self._apply_loop), ("shops", self._shop_loop)):
             thread = threading.Thread(target=target, name=f"bridge-{name}", daemon=True)
             thread.start()
@@ -103,6 +109,8 @@ class Worker:
         for thread in self._threads:
             thread.join(timeout=10)
         self.link.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         for connector in self.connectors.values():
             connector.close()
         self.db.close()
@@ -194,6 +202,21 @@ class Worker:
         with self.db.write():
             for chunk in catalog.snapshot(shop):
                 catalog.queue_for_boxes(shop, [box], chunk, now)
+        self.wake(shop)
+
+    def _on_webhook(self, shop: str, event: WebhookEvent) -> None:
+        """A verified webhook seen for the first time makes the shop's feed due now (any worker polls it)."""
+        feed = "products_due" if event.resource == "product" else "orders_due"
+        with self.db.write():
+            seen = m.WebhookSeen.get_or_none(
+                m.WebhookSeen.shop == shop, m.WebhookSeen.event_id == event.event_id
+            )
+            if seen is not None:
+                return
+            m.WebhookSeen.insert(
+                shop=shop, event_id=event.event_id, at=self.clock()
+            ).on_conflict_ignore().execute()
+            set_value(shop, feed, "0")
         self.wake(shop)
 
     # --- the shops ---------------------------------------------------------------------------------------

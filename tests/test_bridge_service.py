@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud_bridge import models as m
@@ -15,9 +17,11 @@ from cloud_bridge.status import fleet_view, render
 from cloud_bridge.worker import Worker
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
+    FAST,
     Broker,
     PlayedBox,
     bridge_config,
+    free_port,
     seed,
     shop_config,
     start_simulator,
@@ -145,3 +149,37 @@ def test_garbage_is_dropped_and_the_worker_carries_on(
     till.sell("SKU-000")
     till.wait_acked()
     assert m.Movement.select().count() == 1
+
+
+def test_a_webhook_brings_an_order_without_waiting_for_the_next_poll(
+    tmp_path: Path, broker: Broker, woo: WooCommerceSimulator, till: PlayedBox
+) -> None:
+    port = free_port()
+    shop = shop_config("corner", woo, ["till-1"])
+    shop.credentials["webhook_secrets"] = ["whsec-test"]  # type: ignore[index]
+    slow_polls = replace(FAST, orders_s=3600.0, products_s=3600.0)
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'hooks.db'}",
+        broker.url,
+        [shop],
+        timing=slow_polls,
+        webhook_listen=f"127.0.0.1:{port}",
+    )
+    worker = Worker(config).start()
+    try:
+        assert worker.ready(10)
+        wait_for(lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists())
+        url = f"http://127.0.0.1:{port}/webhooks/corner"
+        hook = {"name": "bridge", "topic": "order.created", "delivery_url": url, "secret": "whsec-test"}
+        auth = (woo.consumer_key, woo.consumer_secret)
+        assert requests.post(f"{woo.url}/wp-json/wc/v3/webhooks", json=hook, auth=auth, timeout=5).ok
+        order_id = woo.place_order("SKU-000", 1, pickup=True)
+        assert till.next_order(timeout=5).order_id == str(order_id)
+        forged = requests.post(url, data=b'{"id": 1}', headers={"X-WC-Webhook-Signature": "AAAA"}, timeout=5)
+        assert forged.status_code == 401
+        assert (
+            requests.post(f"http://127.0.0.1:{port}/webhooks/elsewhere", data=b"{}", timeout=5).status_code
+            == 404
+        )
+    finally:
+        worker.stop()

@@ -36,11 +36,20 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.action == "check-config":
+        _check_shops(config)
         print(f"{args.config}: OK ({len(config.shops)} shops, database {config.database_shown})")
         return 0
     if args.action == "run":
         return _serve(config)
     return _inspect(config, args)
+
+
+def _check_shops(config: Any) -> None:
+    """Each shop's platform settings, checked by its connector (no request is sent)."""
+    from cloud_bridge.connectors import make_connector
+
+    for shop in config.shops:
+        make_connector(shop.id, shop.platform, shop.connector_settings()).close()
 
 
 def _serve(config: Any) -> int:
