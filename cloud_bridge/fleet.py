@@ -1,8 +1,9 @@
 """The fleet registry: what each box last said about itself (`state`, `telemetry`), for the fleet view.
 
 Every worker receives every retained `state` (that subscription is not shared), so these writes are
-idempotent upserts. A Last Will is paired with its birth by the boot counter: a late Will from an earlier
-boot does not mark a box that has already come back as offline.
+idempotent. They touch only the fleet's columns of the box row: the journal position in the same row is
+being moved by whichever worker applies that box's journal. A Last Will is paired with its birth by the boot
+counter: a late Will from an earlier boot does not mark a box that has already come back as offline.
 """
 
 from __future__ import annotations
@@ -15,25 +16,30 @@ from wire import State, Telemetry
 
 
 def on_state(shop: str, box: str, state: State, now: float) -> None:
-    row = _row(shop, box)
+    row = _box(shop, box)
     if state.online:
-        row.online, row.boot, row.version = True, state.boot, state.version
-        row.config_hash, row.state_ts = state.config_hash, state.ts
-    elif state.boot is None or row.boot is None or state.boot >= row.boot:
-        row.online = False
-        row.state_ts = state.ts or row.state_ts
-    row.seen_at = now
-    row.save()
+        changes = {
+            m.Box.online: True,
+            m.Box.boot: state.boot,
+            m.Box.version: state.version,
+            m.Box.config_hash: state.config_hash,
+            m.Box.state_ts: state.ts,
+        }
+        m.Box.update(changes).where(row).execute()
+    elif state.boot is None:
+        m.Box.update({m.Box.online: False}).where(row).execute()
+    else:  # a Will from an earlier boot than the last birth is stale
+        current = m.Box.boot.is_null() | (m.Box.boot <= state.boot)
+        m.Box.update({m.Box.online: False}).where(row & current).execute()
+    m.Box.update({m.Box.seen_at: now}).where(row).execute()
 
 
 def on_telemetry(shop: str, box: str, telemetry: Telemetry, now: float) -> None:
-    row = _row(shop, box)
-    row.telemetry = json.dumps(telemetry.to_json(), ensure_ascii=False)
-    row.telemetry_at = now
-    row.seen_at = now
-    row.save()
+    payload = json.dumps(telemetry.to_json(), ensure_ascii=False)
+    changes = {m.Box.telemetry: payload, m.Box.telemetry_at: now, m.Box.seen_at: now}
+    m.Box.update(changes).where(_box(shop, box)).execute()
 
 
-def _row(shop: str, box: str) -> Any:
+def _box(shop: str, box: str) -> Any:
     m.Box.insert(shop=shop, box=box).on_conflict_ignore().execute()
-    return m.Box.get(m.Box.shop == shop, m.Box.box == box)
+    return (m.Box.shop == shop) & (m.Box.box == box)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import queue
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
@@ -46,7 +45,6 @@ SHOPS = {
     "shy": ("shopify", ["till-3"]),
     "pre": ("prestashop", ["till-4"]),
 }
-TRAFFIC_S = 8.0
 TIMING = Timing(
     poll_s=0.1,
     orders_s=0.5,
@@ -177,13 +175,13 @@ def test_no_drift_across_channels_through_faults_restarts_and_a_killed_worker(
         faults = Faults(list(sims.values()), stop)
         for thread in [*tills, *shoppers.values(), faults]:
             thread.start()
-        time.sleep(TRAFFIC_S * 0.3)
+        _applied_at_least(400)
         broker.restart()  # everything in flight at the broker and on the wire is redelivered or resent
-        time.sleep(TRAFFIC_S * 0.2)
+        _applied_at_least(800)
         workers[0].kill()  # mid-stream, maybe mid-transaction or mid-shop-write
-        time.sleep(TRAFFIC_S * 0.2)
+        _applied_at_least(1100)
         workers[2].start()
-        time.sleep(TRAFFIC_S * 0.3)
+        _applied_at_least(1500)
         stop.set()
         for thread in [*tills, *shoppers.values(), faults]:
             thread.join(10)
@@ -221,6 +219,15 @@ def test_no_drift_across_channels_through_faults_restarts_and_a_killed_worker(
             worker.stop()
         db.close()
         broker.stop()
+
+
+def _applied_at_least(count: int) -> None:
+    """Traffic goes on until the bridge has applied this many till movements (about 230 a second)."""
+    wait_for(partial(_till_movements_reach, count), 30, f"{count} till movements applied")
+
+
+def _till_movements_reach(count: int) -> bool:
+    return bool(m.Movement.select().where(m.Movement.source.startswith("b/")).count() >= count)
 
 
 def _assert_journals_applied_once(boxes: list[PlayedBox]) -> None:
