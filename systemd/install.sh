@@ -11,6 +11,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=/
 ENABLE=
 UNITS="tillbridge-agent.service tillbridge-firstboot.service tillbridge-hid-gadget.service"
+# Updates (docs/updates.md): the path unit and the boot-time resume are enabled; the updater itself is
+# started by the path unit only.
+UNITS="$UNITS tillbridge-update.path tillbridge-update-resume.service"
+TRIGGERED="tillbridge-update.service"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 usage() { log "usage: install.sh [--root DIR] [--enable]"; exit 2; }
@@ -28,11 +32,12 @@ put() { # mode source destination-folder (under ROOT)
 }
 
 copy_files() {
-    for unit in $UNITS; do
+    for unit in $UNITS $TRIGGERED; do
         put 0644 "$HERE/$unit" usr/lib/systemd/system
     done
     put 0755 "$HERE/firstboot.sh" usr/lib/tillbridge
     put 0755 "$HERE/hid-gadget-setup.sh" usr/lib/tillbridge
+    put 0755 "$HERE/tillbridge-update.sh" usr/lib/tillbridge
     put 0644 "$HERE/sysusers.d/tillbridge.conf" usr/lib/sysusers.d
     put 0644 "$HERE/tmpfiles.d/tillbridge.conf" usr/lib/tmpfiles.d
     put 0644 "$HERE/modules-load.d/tillbridge.conf" usr/lib/modules-load.d

@@ -97,7 +97,7 @@ BROKEN = [
         "'var/lib' must be an absolute path",
     ),
     (BOX.replace("[box]", '[box]\nshopp = "x"'), "box.shopp", "unknown key (did you mean shop?)"),
-    (BOX + '[mqtt]\nurl = "mqtt://broker"\n', "mqtt", "unknown key (known: box, store, scanner"),
+    (BOX + '[mqtt]\nurl = "http://broker"\n', "mqtt.url", "must be mqtt://host[:port] or mqtts://host"),
     (BOX + "[store]\njournal_max_mb = 0\n", "store.journal_max_mb", "0 must be greater than 0"),
     (
         BOX + '[store]\njournal_max_mb = "256"\n',

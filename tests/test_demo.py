@@ -1,25 +1,19 @@
 """`tillbridge demo` as a newcomer runs it: the scripted morning at the till, shown live."""
 
+import json
 import subprocess
 import sys
 
+from simulators.broker import free_port
 from simulators.catalog import DAY_AT_THE_TILL
+
+DEMO = [sys.executable, "-m", "tillbridge", "demo"]
 
 
 def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
+    args = ["--interval", "0", "--scans", str(len(DAY_AT_THE_TILL)), "--data-dir", str(tmp_path)]
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tillbridge",
-            "demo",
-            "--interval",
-            "0",
-            "--scans",
-            str(len(DAY_AT_THE_TILL)),
-            "--data-dir",
-            str(tmp_path),
-        ],
+        [*DEMO, *args, "--mqtt-port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
@@ -37,3 +31,24 @@ def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
     assert "stock below zero" in rows[-1] and "0→-1" in rows[-1]
     assert "virtual printer: 'CONTROL SHEET'" in out
     assert (tmp_path / "tillbridge.db").exists()
+
+
+def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
+    port = free_port()
+    args = ["--interval", "0.2", "--scans", "8", "--data-dir", str(tmp_path), "--mqtt-port", str(port)]
+    demo = subprocess.Popen([*DEMO, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "device mqtt: ok" in line:
+                break
+        request = '{"v":1,"id":"1","cmd":"status"}'
+        topic = "tillbridge/v1/demo/demo-box-1/cmd"
+        rr = ["mosquitto_rr", "-V", "5", "-p", str(port), "-t", topic, "-e", "support/reply", "-m", request]
+        reply = json.loads(
+            subprocess.run([*rr, "-W", "10"], capture_output=True, text=True, check=True).stdout
+        )
+        assert reply["ok"] and reply["result"]["box"] == "demo-box-1" and reply["result"]["connected"]
+    finally:
+        demo.wait(timeout=60)
+    assert demo.returncode == 0

@@ -79,12 +79,28 @@ def test_journal_size_bound_warns_before_it_refuses(tmp_path):
     assert store.journal_level() == "ok"
 
 
-def test_a_newer_schema_is_refused_untouched(tmp_path):
+def test_a_newer_schema_that_breaks_this_release_is_refused_untouched(tmp_path):
+    open_store(tmp_path).close()
     path = tmp_path / "tillbridge.db"
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {LATEST + 1}")
-    with pytest.raises(StoreTooNewError, match="newer than this release"):
+        conn.execute(f"UPDATE setting SET value = '{LATEST + 1}' WHERE key = 'readable_from'")
+    with pytest.raises(StoreTooNewError, match="install the newer release again"):
         Store.open(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
+
+
+def test_a_rolled_back_release_keeps_using_a_store_a_newer_one_migrated_additively(tmp_path):
+    open_store(tmp_path).close()
+    path = tmp_path / "tillbridge.db"
+    with sqlite3.connect(path) as conn:  # what a next release's additive migration would do
+        conn.execute("ALTER TABLE product ADD COLUMN vat_rate INTEGER")
+        conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    store = Store.open(path)
+    with store.transaction():
+        assert store.change_stock("OIL-1L", -1) == 9
+        assert store.append("sale", {"sku": "OIL-1L"}).seq == 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
 
@@ -161,3 +177,10 @@ def test_inbound_ids_are_seen_once(tmp_path):
         assert store.first_time_seen("order", "A-1")
         assert not store.first_time_seen("order", "A-1")
         assert store.first_time_seen("cmd", "A-1")
+
+
+def test_every_schema_version_says_which_releases_can_read_it():
+    from firmware_agent.store.migrations import READABLE_FROM
+
+    assert len(READABLE_FROM) == LATEST
+    assert all(1 <= oldest <= version for version, oldest in enumerate(READABLE_FROM, start=1))

@@ -7,12 +7,14 @@ to `AgentConfig`. A field without a default is a required key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from firmware_agent.config.rules import (
+    Secret,
     Section,
     absolute_path,
     baud_rate,
@@ -169,6 +171,74 @@ class ProvisioningConfig(Section):
     path: Path = field(default=Path("/boot/firmware/tillbridge.toml"), metadata=rule(absolute_path))
 
 
+def mqtt_url(value: str) -> str | None:
+    """mqtt://host[:port] or mqtts://host[:port]; credentials belong in username/password, not the URL."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL (mqtt://host:1883 or mqtts://host:8883)"
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return "must be mqtt://host[:port] or mqtts://host[:port]"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry credentials: set username and password instead"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "must be only scheme, host and port"
+    return None if port is None or port > 0 else "has port 0"
+
+
+def between(low: float, high: float) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        return None if low <= value <= high else f"must be from {low:g} to {high:g}"
+
+    return check
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttConfig(Section):
+    """The link to the cloud (`firmware_agent.link`). Without this table the box works offline only.
+
+    There are no default credentials: `username` defaults to the box id (the broker's ACL confines each box
+    to the topics named after its username) and `password` has no default at all.
+    """
+
+    url: str = field(metadata=rule(mqtt_url))
+    username: str | None = field(default=None, metadata=rule(nonempty))
+    password: Secret | None = None
+    ca_file: Path | None = field(default=None, metadata=rule(absolute_path))
+    cert_file: Path | None = field(default=None, metadata=rule(absolute_path))
+    key_file: Path | None = field(default=None, metadata=rule(absolute_path))
+    client_id: str | None = field(default=None, metadata=rule(nonempty))
+    keepalive_s: int = field(default=30, metadata=rule(between(5, 30)))
+    session_expiry_h: float = field(default=168.0, metadata=rule(between(0, 8760)))
+    reconnect_min_s: float = field(default=1.0, metadata=rule(positive))
+    reconnect_max_s: float = field(default=60.0, metadata=rule(positive))
+    batch_entries: int = field(default=200, metadata=rule(between(1, 500)))
+    batch_kb: int = field(default=64, metadata=rule(between(1, 256)))
+    inflight_batches: int = field(default=4, metadata=rule(between(1, 16)))
+    ack_timeout_s: float = field(default=30.0, metadata=rule(positive))
+    telemetry_s: float = field(default=60.0, metadata=rule(positive))
+    order_ttl_h: float = field(default=24.0, metadata=rule(positive))
+    command_key: Secret | None = None
+    require_signed_commands: bool = False
+    command_window_s: float = field(default=300.0, metadata=rule(positive))
+    config_revert_s: float = field(default=60.0, metadata=rule(positive))
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        tls = urlsplit(self.url).scheme == "mqtts"
+        for name in ("ca_file", "cert_file", "key_file"):
+            if getattr(self, name) is not None and not tls:
+                yield name, "is only used with an mqtts:// url"
+        if (self.cert_file is None) != (self.key_file is None):
+            yield "key_file" if self.key_file is None else "cert_file", "set cert_file and key_file together"
+        if self.reconnect_min_s > self.reconnect_max_s:
+            yield "reconnect_min_s", "must not be more than reconnect_max_s"
+        if self.command_key is not None and len(self.command_key.reveal().encode()) < 16:
+            yield "command_key", "*** must be at least 16 bytes long"
+        if self.require_signed_commands and self.command_key is None:
+            yield "require_signed_commands", "needs command_key (the key commands are signed with)"
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentConfig(Section):
     """The whole validated config of one box."""
@@ -182,3 +252,4 @@ class AgentConfig(Section):
     forward: ForwardConfig = ForwardConfig()
     barcodes: BarcodesConfig = BarcodesConfig()
     provisioning: ProvisioningConfig = ProvisioningConfig()
+    mqtt: MqttConfig | None = None

@@ -25,7 +25,7 @@ import peewee as pw
 
 from firmware_agent.errors import StoreError, StoreFullError, StoreTooNewError
 from firmware_agent.store import models as m
-from firmware_agent.store.migrations import LATEST, MIGRATIONS
+from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
 from firmware_agent.store.seqfloor import SeqFloor
 
@@ -334,17 +334,33 @@ def _connect_checked(path: Path) -> pw.SqliteDatabase:
 def _migrate(db: pw.SqliteDatabase, path: Path) -> None:
     version = db.execute_sql("PRAGMA user_version").fetchone()[0]
     if version > LATEST:
-        db.close()
-        raise StoreTooNewError(
-            f"{path}: schema version {version} is newer than this release knows ({LATEST}); "
-            "refusing to touch it — install the newer release again"
-        )
+        _accept_newer(db, path, version)
+        return
     for number in range(version + 1, LATEST + 1):
         with db.atomic():
             for statement in _statements(MIGRATIONS[number - 1]):
                 db.execute_sql(statement)
             db.execute_sql(f"PRAGMA user_version = {number}")
+            db.execute_sql(
+                "INSERT OR REPLACE INTO setting (key, value) VALUES ('readable_from', ?)",
+                (str(READABLE_FROM[number - 1]),),
+            )
         log.info("store %s migrated to schema version %d", path, number)
+
+
+def _accept_newer(db: pw.SqliteDatabase, path: Path, version: int) -> None:
+    """A newer release migrated this store (and was rolled back): use it as it is if it says we can."""
+    row = db.execute_sql("SELECT value FROM setting WHERE key = 'readable_from'").fetchone()
+    readable_from = int(row[0]) if row else version
+    if readable_from > LATEST:
+        db.close()
+        raise StoreTooNewError(
+            f"{path}: schema version {version} needs a release that reads schema {readable_from} or newer; "
+            f"this one reads up to {LATEST} — refusing to touch it, install the newer release again"
+        )
+    log.warning(
+        "store %s has schema version %d from a newer release; it stays readable by %d", path, version, LATEST
+    )
 
 
 def _statements(script: str) -> list[str]:

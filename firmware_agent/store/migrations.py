@@ -53,6 +53,23 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE TABLE count_tally (sku TEXT PRIMARY KEY, counted INTEGER NOT NULL);
     """,
+    # 3: online orders received from the cloud, kept until handed over (see store/orders.py).
+    """
+    CREATE TABLE inbound_order (
+        order_id TEXT PRIMARY KEY,
+        payload TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        print_job INTEGER,
+        printed_seq INTEGER,
+        collected_seq INTEGER
+    );
+    CREATE INDEX inbound_order_print_job ON inbound_order (print_job);
+    """,
 )
 
 LATEST = len(MIGRATIONS)
+
+READABLE_FROM: tuple[int, ...] = (1, 1, 1)
+"""For each schema version, the oldest release schema that can still read and write it. Additive migrations
+keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
+a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""

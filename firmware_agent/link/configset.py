@@ -1,0 +1,89 @@
+"""`config.set`: a remote config change that undoes itself if it cuts the box off.
+
+The change is merged over the config file, validated by the same validator as at start, and written
+atomically, with the previous file kept beside it as `<name>.previous`. The link then restarts with the new
+settings and has `config_revert_s` to reach the broker; if it cannot, the previous file is put back and the
+link restarts with it. The `.previous` file is also the crash guard: a box that finds one at start is still
+on trial (it lost power mid-change) and reverts unless the new config connects in time.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from firmware_agent.config import AgentConfig, InvalidConfig, validate
+from firmware_agent.config.atomic import atomic_write, fsync_dir
+from firmware_agent.config.tomlfile import dumps, read_toml
+from firmware_agent.errors import ConfigError
+from firmware_agent.link.commands import CommandFailed
+
+FIXED = (("box", "id"), ("box", "shop"))  # the box's identity is provisioned, never changed remotely
+
+
+def previous_path(path: Path) -> Path:
+    return path.with_name(path.name + ".previous")
+
+
+def on_trial(path: Path | None) -> bool:
+    return path is not None and previous_path(path).exists()
+
+
+def prepare(path: Path, values: Mapping[str, Any], current: AgentConfig) -> tuple[AgentConfig, str, str]:
+    """(new config, new file text, current file text); `CommandFailed` listing every problem otherwise.
+
+    A `null` value removes the key, so an optional setting can go back to its default.
+    """
+    try:
+        old_text = path.read_text(encoding="utf-8")
+        merged = merge(read_toml(path), values)
+        new = validate(merged, str(path))
+        new_text = dumps(merged)
+    except InvalidConfig as exc:
+        raise CommandFailed("config.set refused, nothing changed:\n" + str(exc)) from exc
+    except (ConfigError, OSError, TypeError) as exc:
+        raise CommandFailed(f"config.set refused, nothing changed: {exc}") from exc
+    for table, key in FIXED:
+        if getattr(getattr(new, table), key) != getattr(getattr(current, table), key):
+            raise CommandFailed(f"config.set refused: {table}.{key} cannot be changed remotely")
+    return new, new_text, old_text
+
+
+def begin(path: Path, new_text: str, old_text: str) -> None:
+    atomic_write(previous_path(path), old_text)
+    atomic_write(path, new_text)
+
+
+def confirm(path: Path) -> None:
+    previous_path(path).unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def revert(path: Path) -> AgentConfig:
+    """Puts the previous file back and returns its config."""
+    text = previous_path(path).read_text(encoding="utf-8")
+    config = validate(tomllib.loads(text), str(path))
+    atomic_write(path, text)
+    confirm(path)
+    return config
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key, other values replace, `None` deletes."""
+    merged = dict(base)
+    for key, value in over.items():
+        old = merged.get(key)
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(old, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def changed_sections(old: AgentConfig, new: AgentConfig) -> list[str]:
+    return [f.name for f in fields(AgentConfig) if getattr(old, f.name) != getattr(new, f.name)]

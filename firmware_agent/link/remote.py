@@ -1,0 +1,173 @@
+"""What each remote command does on the box: the `Box` that `CommandRunner` drives, built on the link."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from firmware_agent.config import Secret
+from firmware_agent.domain import Mode
+from firmware_agent.events import ModeRequest
+from firmware_agent.link import configset
+from firmware_agent.link.audit import MASK
+from firmware_agent.link.commands import CommandFailed, Request
+from firmware_agent.link.ticket import order_ticket
+from firmware_agent.selftest import selftest
+from firmware_agent.store import Store
+from firmware_agent.store.orders import find_order, requeue_ticket
+from firmware_agent.tickets import TicketStyle, selftest_ticket
+from wire import JSON, Order
+
+if TYPE_CHECKING:
+    from firmware_agent.link.service import Link
+
+TEST_TICKET_TTL_S = 600.0
+
+
+class RemoteBox:
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    def status(self) -> JSON:
+        link = self.link
+        core = link.core_loop()
+
+        def read(store: Store) -> dict[str, JSON]:
+            return {
+                "mode": core.state.mode.value,
+                "last_seq": store.last_seq,
+                "journal_entries": store.journal_count(),
+                "journal_bytes": store.journal_bytes,
+                "journal_level": store.journal_level(),
+                "products": store.product_count(),
+            }
+
+        facts = link.call(read)
+        return {
+            "box": link.settings.box,
+            "shop": link.settings.shop,
+            "version": link.settings.version,
+            "boot": link.boot,
+            "uptime_s": int(link.clock() - link.started_at),
+            "connected": link.connected,
+            "acked_seq": link.drain.acked,
+            "backlog": link.drain.backlog,
+            "catalog_version": link.catalog.version,
+            "config_hash": link.settings.config_hash,
+            "config_on_trial": link.on_trial,
+            **facts,
+        }
+
+    def devices(self) -> JSON:
+        core = self.link.core_loop()
+
+        def read(_store: Store) -> dict[str, JSON]:
+            return {n: {"state": d.state.value, "detail": d.detail} for n, d in core.devices.items()}
+
+        result: JSON = self.link.call(read)
+        return result
+
+    def logs(self, count: int, level: str) -> JSON:
+        return list(self.link.ring.lines(count, level))
+
+    def config_get(self) -> JSON:
+        return config_view(self.link.config)
+
+    def config_set(self, values: Mapping[str, Any], request: Request) -> None:
+        link = self.link
+        path = link.config_path
+        if path is None:
+            raise CommandFailed("config.set: this box runs without a config file")
+        if link.on_trial:
+            raise CommandFailed("config.set: another config change is still on trial")
+        new, new_text, old_text = configset.prepare(path, values, link.config)
+        if new.mqtt is None:
+            raise CommandFailed("config.set refused: without [mqtt] the box would be cut off from support")
+        changed = configset.changed_sections(link.config, new)
+        if not changed:
+            raise CommandFailed("config.set: nothing would change")
+        configset.begin(path, new_text, old_text)
+        link.begin_trial(new, changed, request)
+
+    def print_test(self) -> JSON:
+        """The self-test ticket (who the box is, its devices, its link), through the durable print queue."""
+        link = self.link
+        core = link.core_loop()
+
+        def enqueue(store: Store) -> int:
+            facts = selftest(link.settings.box, core, link="online (remote print.test)")
+            ticket = selftest_ticket(facts, TicketStyle(page=link.page))
+            return store.enqueue_print("selftest", ticket, TEST_TICKET_TTL_S)
+
+        job: int = link.call(enqueue)
+        return {"job": job, "printer_configured": link.config.printer is not None}
+
+    def reprint(self, order_id: str | None, job: int | None) -> JSON:
+        if job is not None:
+            return {"job": self._reprint_job(job)}
+        assert order_id is not None
+        page, ttl = self.link.page, self.link.settings.order_ttl_s
+
+        def requeue(store: Store) -> int | None:
+            stored = find_order(store, order_id)
+            if stored is None:
+                return None
+            return requeue_ticket(store, order_id, order_ticket(Order.from_json(stored.order), page), ttl)
+
+        new_job = self.link.call(requeue)
+        if new_job is None:
+            raise CommandFailed(f"print.reprint: order {order_id!r} is not on this box")
+        return {"job": new_job, "order_id": order_id}
+
+    def _reprint_job(self, job: int) -> int:
+        def requeue(store: Store) -> bool:
+            found = store.db.connection().execute("SELECT 1 FROM print_job WHERE id = ?", (job,)).fetchone()
+            if found:
+                store.mark_reprint(job)
+            return found is not None
+
+        if not self.link.call(requeue):
+            raise CommandFailed(f"print.reprint: there is no print job {job}")
+        return job
+
+    def catalog_resync(self) -> JSON:
+        link = self.link
+        link.request_catalog(link.catalog.on_command(link.clock()))
+        return {"requested": True, "have_version": link.catalog.version}
+
+    def journal_resend(self) -> JSON:
+        drain = self.link.drain
+        drain.resend()
+        return {"from_seq": drain.acked + 1, "backlog": drain.backlog}
+
+    def set_mode(self, mode: str) -> JSON:
+        core = self.link.core_loop()
+        core.post(ModeRequest(Mode(mode), "remote"))
+        now: str = self.link.call(lambda _store: core.state.mode.value)  # runs after the request
+        return {"mode": now}
+
+    def restart(self) -> JSON:
+        self.link.restart_pending = True
+        return {"restarting": True}
+
+    def first_time(self, channel: str, ref: str) -> bool:
+        seen: bool = self.link.call(lambda store: store.first_time_seen(channel, ref))
+        return seen
+
+
+def config_view(value: object) -> JSON:
+    """The config as JSON, secrets masked, keys left at None omitted (as in the file)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+        return {name: config_view(v) for name, v in items if v is not None}
+    if isinstance(value, tuple | list):
+        return [config_view(v) for v in value]
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

@@ -1,0 +1,294 @@
+"""The link against a real mosquitto: journal out, state and telemetry, orders and catalog in, bad input."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+from devices.barcodes import encode_pickup
+from devices.readings import DeviceState, DeviceStatus, ScanRead
+from firmware_agent.link import build_link, on_order_printed, record_printed
+from firmware_agent.updates.health import link_up_pid
+from simulators.escpos_decode import decode_tickets
+from tests.mqtt_helpers import (
+    CloudPeer,
+    LogWatch,
+    broker,
+    journal_seqs,
+    link_config,
+    rows,
+    running_box,
+    settle,
+)
+from tests.store_helpers import SAMPLE
+from wire import (
+    MAX_MESSAGE_BYTES,
+    CatalogDelta,
+    CatalogRequest,
+    CatalogSnapshotChunk,
+    Kind,
+    Order,
+    OrderLine,
+    Product,
+    State,
+    Telemetry,
+)
+
+__all__ = ["broker"]
+
+MILK = "8410000000023"
+
+
+@pytest.fixture
+def cloud(broker):
+    peer = CloudPeer(broker.port)
+    yield peer
+    peer.close()
+
+
+def sell(box, code: str = MILK, times: int = 1) -> None:
+    for _ in range(times):
+        box.core.post(ScanRead("front", code))
+
+
+def order(order_id: str = "wc-10023", **kw) -> Order:
+    fields = {
+        "order_id": order_id,
+        "placed_at": "2024-05-01T08:55:12.000Z",
+        "kind": "pickup",
+        "lines": (OrderLine("MILK", "Leche entera", 2, 99),),
+        "total_cents": 198,
+        "customer": "Ana Martín",
+        "pickup_code": "K7Q2",
+    }
+    return Order(**{**fields, **kw})
+
+
+# ---- journal ----------------------------------------------------------------------------------------------
+
+
+def test_scans_reach_the_cloud_in_order_and_leave_the_store_only_after_its_ack(tmp_path, broker):
+    cloud = CloudPeer(broker.port, auto_ack=False)
+    try:
+        with running_box(tmp_path, broker.url, cloud.box) as box:
+            sell(box, times=30)
+            cloud.wait(lambda s: len(s.entries) >= 30, what="30 entries")
+            assert list(cloud.seen.entries) == list(range(1, 31))
+            assert cloud.seen.entries[1] | {"ts": "-"} == {
+                "seq": 1, "kind": "sale", "ts": "-", "sku": "MILK", "delta": -1, "stock_after": 23,
+                "barcode": MILK,
+            }  # fmt: skip
+            assert journal_seqs(tmp_path) == list(range(1, 31))  # PUBACKs came long ago: not enough
+            cloud.ack(20)
+            settle(box, lambda: journal_seqs(tmp_path) == list(range(21, 31)), what="forget up to 20")
+            cloud.ack(30)
+            settle(box, lambda: journal_seqs(tmp_path) == [], what="an empty journal")
+    finally:
+        cloud.close()
+
+
+def test_a_backlog_built_offline_drains_in_batches_when_the_link_starts(tmp_path, broker, cloud):
+    from tests.mqtt_helpers import seed_journal
+    from tests.store_helpers import open_store
+
+    store = open_store(tmp_path)
+    seed_journal(store, 2500)
+    store.close()
+    with running_box(tmp_path, broker.url, cloud.box, batch_entries=100) as box:
+        cloud.wait_applied(2500)
+        settle(box, lambda: journal_seqs(tmp_path) == [], what="an empty journal")
+    assert cloud.seen.arrivals[:2500] == list(range(1, 2501))
+    batches = [m for m in cloud.of_kind(Kind.JOURNAL)]
+    assert max(len(b.entries) for b in batches) == 100
+
+
+# ---- state and telemetry -----------------------------------------------------------------------------------
+
+
+def test_birth_is_retained_with_a_boot_counter_and_a_clean_stop_says_offline(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        [born] = cloud.wait_for(Kind.STATE)
+        assert born.online and born.boot == 1 and born.config_hash == box.link.settings.config_hash[:64]
+        assert link_up_pid(tmp_path) == os.getpid()  # the updater's health gate reads it
+    [_, gone] = cloud.wait_for(Kind.STATE, 2)
+    assert gone == State(False, boot=1)
+    late = CloudPeer(
+        broker.port, box=cloud.box, client_id="late"
+    )  # a cloud worker starting later sees the retained state
+    try:
+        assert late.wait_for(Kind.STATE)[0].online is False
+    finally:
+        late.close()
+    with running_box(tmp_path, broker.url, cloud.box):
+        assert cloud.wait_for(Kind.STATE, 3)[2].boot == 2
+
+
+def test_telemetry_reports_backlog_devices_disk_and_journal_size(tmp_path, broker):
+    cloud = CloudPeer(broker.port, auto_ack=False)
+    try:
+        with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+            box.core.post(DeviceStatus("printer", DeviceState.ERROR, "paper out"))
+            sell(box, times=3)
+            cloud.wait(lambda s: len(s.entries) == 3)
+            health = cloud.wait(
+                lambda s: any(
+                    isinstance(m, Telemetry) and m.backlog == 3 and m.devices for _, m, _ in s.messages
+                )
+            )
+            report = [m for _, m, _ in health.messages if isinstance(m, Telemetry) and m.backlog == 3][-1]
+            assert report.devices == {"printer": "error", "mqtt": "ok"}
+            assert report.disk_free_mb > 0 and report.journal_mb > 0
+    finally:
+        cloud.close()
+
+
+# ---- orders ------------------------------------------------------------------------------------------------
+
+
+def test_an_order_is_stored_and_queued_for_printing_once_even_when_delivered_twice(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.wait_for(Kind.STATE)
+        cloud.send(order())
+        cloud.send(order())  # a redelivery
+        cloud.send(order("wc-10024"))
+        settle(box, lambda: len(rows(tmp_path, "SELECT 1 FROM inbound_order")) == 2, what="two orders")
+        jobs = rows(tmp_path, "SELECT id, kind, payload FROM print_job ORDER BY id")
+        assert [kind for _, kind, _ in jobs] == ["order", "order"]
+        (ticket,) = decode_tickets(jobs[0][2])
+        assert "#wc-10023" in ticket.text and "Ana Martín" in ticket.text and "1,98" in ticket.text
+        assert "Leche entera" in ticket.text
+        assert f"[QR: {encode_pickup('WC-10023', 'K7Q2')}]" in ticket.text  # what the till reads back
+
+
+def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_path, broker, cloud, caplog):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.wait_for(Kind.STATE)
+        cloud.send(order("WC-7", pickup_code="K7Q2"))
+        settle(box, lambda: len(rows(tmp_path, "SELECT 1 FROM print_job")) == 1, what="a print job")
+        [(job,)] = rows(tmp_path, "SELECT id FROM print_job")
+        first = box.link.call(lambda s: record_printed(s, job))  # what the print worker calls
+        again = box.link.call(lambda s: record_printed(s, job))
+        assert (
+            first is not None
+            and first.kind == "order_printed"
+            and first.data == {"order_id": "WC-7"}
+            and again is None
+        )
+        cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
+        with caplog.at_level(logging.WARNING, "firmware_agent.link"):
+            sell(box, encode_pickup("WC-7", "K7Q2"))
+            cloud.wait(lambda s: any(e["kind"] == "order_collected" for e in s.entries.values()))
+            collected = "SELECT collected_seq FROM inbound_order WHERE order_id = 'WC-7'"
+            settle(box, lambda: rows(tmp_path, collected) != [(None,)], what="WC-7 collected")
+            sell(box, encode_pickup("WC-8", "ZZZZ"))  # an order this box never got
+            cloud.wait(lambda s: sum(e["kind"] == "order_collected" for e in s.entries.values()) == 2)
+            settle(box, lambda: "never received it" in caplog.text, what="a warning")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "'WC-8'" in warnings[0]
+
+
+def test_an_order_comes_out_of_the_printer_and_the_cloud_hears_it_was_printed(tmp_path, broker, cloud):
+    from devices.printers import Printer
+    from firmware_agent.printing import PrintService
+    from firmware_agent.tickets.samples import SELFTEST
+    from simulators.printer import VirtualPrinter
+
+    with VirtualPrinter() as printer:
+        service = PrintService(Printer.from_url(printer.url), selftest=lambda: SELFTEST, retry_s=0.05)
+        service.on_printed["order"] = on_order_printed  # how the agent wires the print worker to the link
+        with running_box(tmp_path, broker.url, cloud.box) as box:
+            service.start(box.core)
+            try:
+                cloud.send(order("wc-77", pickup_code="ZX12"))
+                [ticket] = printer.wait_for_tickets(1)
+                assert "#wc-77" in ticket.text and "[QR: TBPICKUP05WC-77ZX12]" in ticket.text
+                printed = cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
+                assert [e["order_id"] for e in printed.entries.values() if e["kind"] == "order_printed"] == [
+                    "wc-77"
+                ]
+            finally:
+                service.stop()
+
+
+def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(
+    tmp_path, broker, cloud, caplog
+):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.wait_for(Kind.STATE)
+        with caplog.at_level(logging.WARNING, "firmware_agent.link"):
+            cloud.send_raw(Kind.ORDERS, b"{not json")
+            cloud.send_raw(Kind.ORDERS, b'{"v": 1, "order_id": "x"}')
+            cloud.send_raw(Kind.ORDERS, b'{"v": 2}')
+            cloud.send_raw(Kind.ORDERS, b"x" * (MAX_MESSAGE_BYTES + 1))
+            cloud.send_raw(Kind.ACK, b'{"v": 1, "upto": -5}')
+            cloud.send(order("wc-ok"))
+            settle(
+                box, lambda: len(rows(tmp_path, "SELECT 1 FROM inbound_order")) == 1, what="the good order"
+            )
+        assert box.link.connected
+    bad = [r.getMessage() for r in caplog.records if "dropped a bad message" in r.getMessage()]
+    assert len(bad) == 5
+    assert any("over the limit" in line for line in bad) and any("not valid JSON" in line for line in bad)
+    assert any("wire version 2" in line for line in bad)
+
+
+# ---- catalog -----------------------------------------------------------------------------------------------
+
+
+def products(first: int, count: int, price: int = 100) -> tuple[Product, ...]:
+    return tuple(
+        Product(f"SKU-{n}", f"Product {n}", price, (f"{2_000_000_000_000 + n}",), stock=n)
+        for n in range(first, first + count)
+    )
+
+
+def catalog_state(tmp_path):
+    [(version,)] = rows(tmp_path, "SELECT value FROM setting WHERE key = 'catalog_version'") or [(None,)]
+    return version, rows(tmp_path, "SELECT COUNT(*) FROM product")[0][0]
+
+
+def test_a_snapshot_goes_live_only_when_every_chunk_is_there_then_deltas_follow(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        [request] = cloud.wait_for(Kind.CATALOG_REQUEST)
+        assert request == CatalogRequest(None, "boot")
+        part = products(0, 300)
+        cloud.send(CatalogSnapshotChunk(7, 2, 3, part[200:]))
+        cloud.send(CatalogSnapshotChunk(7, 0, 3, part[:100]))
+        cloud.send(CatalogDelta(7, 8, (Product("NEW", "New", 5),)))  # no base yet; a snapshot is on its way
+        with LogWatch("chunk of old version 6 ignored") as ignored:
+            cloud.send(CatalogSnapshotChunk(6, 0, 1, part[:1]))  # complete, but older than the one staged
+            ignored.wait()  # so the box has seen everything before it, too
+        assert catalog_state(tmp_path) == (None, len(SAMPLE))  # still the old catalog: 2 of 3 chunks
+        cloud.send(CatalogSnapshotChunk(7, 1, 3, part[100:200]))
+        settle(box, lambda: catalog_state(tmp_path) == ("7", 300), what="snapshot 7 live")
+        cloud.send(CatalogDelta(7, 8, (Product("SKU-1", "Renamed", 250, ("123",)),), ("SKU-2",)))
+        settle(box, lambda: catalog_state(tmp_path) == ("8", 299), what="delta 8")
+        assert rows(tmp_path, "SELECT name, price_cents FROM product WHERE sku = 'SKU-1'") == [
+            ("Renamed", 250)
+        ]
+        assert rows(tmp_path, "SELECT sku FROM barcode WHERE code = '123'") == [("SKU-1",)]
+        cloud.send(CatalogDelta(9, 10, ()))  # a gap: 9 never came
+        assert cloud.wait_for(Kind.CATALOG_REQUEST, 2)[-1] == CatalogRequest(8, "gap")
+        assert catalog_state(tmp_path) == ("8", 299)
+
+
+def test_fifty_thousand_products_apply_in_seconds(tmp_path, broker, cloud, caplog):
+    chunk = 2000  # ~230 KB: what fits the wire's 256 KiB limit
+    with (
+        running_box(tmp_path, broker.url, cloud.box) as box,
+        caplog.at_level(logging.INFO, "firmware_agent.link"),
+    ):
+        for index in range(25):
+            cloud.send(CatalogSnapshotChunk(3, index, 25, products(index * chunk, chunk)))
+        settle(box, lambda: catalog_state(tmp_path) == ("3", 50_000), timeout=60, what="50,000 products")
+    [line] = [r.getMessage() for r in caplog.records if "catalog version 3 live" in r.getMessage()]
+    print(line)
+
+
+def test_build_link_is_none_without_an_mqtt_table(tmp_path):
+    from firmware_agent.config import validate
+
+    assert build_link(validate({"box": {"id": "b", "shop": "s"}}, "t")) is None
+    assert build_link(link_config(tmp_path, "mqtt://127.0.0.1:1", "b")) is not None

@@ -1,0 +1,199 @@
+"""The link's smaller parts: catalog decisions, backoff, callbacks that cannot kill paho's loop, the log ring,
+audit masking, config merging and the crash guard of config.set, order tickets."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+
+import pytest
+
+from firmware_agent.config.tomlfile import dumps
+from firmware_agent.link import configset
+from firmware_agent.link.audit import masked
+from firmware_agent.link.catalog import ApplyDelta, ApplySnapshot, CatalogSync, RequestResync
+from firmware_agent.link.client import Backoff, ClientOptions, MqttClient
+from firmware_agent.link.commands import CommandFailed
+from firmware_agent.link.events import Connected, Received, Subscribed
+from firmware_agent.link.logring import RingLog
+from firmware_agent.link.ticket import pickup_payload
+from tests.mqtt_helpers import FAST, SHOP, CloudPeer, LogWatch, broker, link_config, new_box_id, running_box
+from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Order, OrderLine, Product
+
+__all__ = ["broker"]
+
+
+def products(*skus: str) -> tuple[Product, ...]:
+    return tuple(Product(sku, sku.title(), 100) for sku in skus)
+
+
+# ---- catalog decisions -----------------------------------------------------------------------------------
+
+
+def test_a_box_without_a_catalog_asks_at_every_connection():
+    sync = CatalogSync(None)
+    assert sync.on_connected(0.0) == RequestResync(None, "boot")
+    assert sync.on_connected(1.0) == RequestResync(None, "boot")
+    assert CatalogSync(5).on_connected(0.0) is None
+
+
+def test_a_snapshot_is_applied_only_whole_and_in_chunk_order():
+    sync = CatalogSync(None)
+    assert sync.on_snapshot(CatalogSnapshotChunk(3, 1, 2, products("B"))) is None
+    assert sync.on_snapshot(CatalogSnapshotChunk(3, 1, 2, products("B"))) is None  # a redelivery
+    decision = sync.on_snapshot(CatalogSnapshotChunk(3, 0, 2, products("A")))
+    assert decision == ApplySnapshot(3, products("A", "B"))
+
+
+def test_a_newer_snapshot_replaces_the_staged_one_and_an_older_is_dropped():
+    sync = CatalogSync(2)
+    sync.on_snapshot(CatalogSnapshotChunk(4, 0, 2, products("OLD")))
+    sync.on_snapshot(CatalogSnapshotChunk(5, 0, 2, products("A")))
+    assert sync.on_snapshot(CatalogSnapshotChunk(4, 1, 2, products("LATE"))) is None
+    assert sync.on_snapshot(CatalogSnapshotChunk(5, 1, 2, products("B"))) == ApplySnapshot(
+        5, products("A", "B")
+    )
+
+
+def test_a_snapshot_older_than_the_catalog_is_ignored_unless_a_resync_was_asked_for():
+    sync = CatalogSync(9)
+    assert sync.on_snapshot(CatalogSnapshotChunk(8, 0, 1, products("A"))) is None
+    sync.on_command(0.0)
+    assert sync.on_snapshot(CatalogSnapshotChunk(8, 0, 1, products("A"))) == ApplySnapshot(8, products("A"))
+
+
+def test_deltas_follow_the_version_redeliveries_are_ignored_gaps_ask_once_per_interval():
+    sync = CatalogSync(7, resync_every_s=30.0)
+    delta = CatalogDelta(7, 8, products("A"))
+    assert sync.on_delta(delta, 0.0) == ApplyDelta(delta)
+    sync.applied(8)
+    assert sync.on_delta(delta, 1.0) is None
+    assert sync.on_delta(CatalogDelta(9, 10), 2.0) == RequestResync(8, "gap")
+    assert sync.on_delta(CatalogDelta(10, 11), 3.0) is None  # asked 1 s ago
+    assert sync.on_delta(CatalogDelta(10, 11), 33.0) == RequestResync(8, "gap")
+
+
+# ---- reconnect backoff -----------------------------------------------------------------------------------
+
+
+def test_backoff_doubles_to_its_ceiling_with_jitter_and_resets():
+    backoff = Backoff(1.0, 8.0, random.Random(7))
+    delays = [backoff.next() for _ in range(6)]
+    for delay, full in zip(delays, [1, 2, 4, 8, 8, 8], strict=True):
+        assert full / 2 <= delay <= full
+    assert len(set(delays)) == 6  # jittered: a fleet does not reconnect in lockstep
+    backoff.reset()
+    assert backoff.next() <= 1.0
+
+
+def test_an_exception_in_a_callback_never_stops_the_network_loop(broker, caplog):
+    events: queue.Queue[object] = queue.Queue()
+    calls = [0]
+
+    def emit(event: object) -> None:
+        calls[0] += 1
+        if isinstance(event, Received) and event.payload == b"boom":
+            raise RuntimeError("a bug in whoever receives")
+        events.put(event)
+
+    box = new_box_id()
+    client = MqttClient(ClientOptions("127.0.0.1", broker.port, box, reconnect_min_s=0.05), emit)
+    client.start()
+    peer = CloudPeer(broker.port, box=box)
+    try:
+        assert isinstance(events.get(timeout=10), Connected)
+        client.subscribe([(f"tillbridge/v1/{SHOP}/{box}/orders", 1)])
+        assert isinstance(events.get(timeout=10), Subscribed)
+        with caplog.at_level(logging.ERROR, "firmware_agent.link"):
+            peer.send_raw(Kind.ORDERS, b"boom")
+            peer.send_raw(Kind.ORDERS, b"after")
+            after = events.get(timeout=10)
+        assert isinstance(after, Received) and after.payload == b"after" and client.connected
+        assert "callback _on_message failed" in caplog.text
+    finally:
+        peer.close()
+        client.stop()
+
+
+# ---- log ring and audit ----------------------------------------------------------------------------------
+
+
+def test_the_log_ring_keeps_the_last_lines_and_filters_by_level():
+    ring = RingLog(capacity=3)
+    logger = logging.getLogger("ring-test")
+    logger.addHandler(ring)
+    try:
+        for index in range(5):
+            logger.warning("w%d", index)
+        logger.info("quiet")
+    finally:
+        logger.removeHandler(ring)
+    assert [line.split(": ")[-1] for line in ring.lines(10)] == ["w3", "w4", "quiet"]
+    assert [line.split(": ")[-1] for line in ring.lines(10, "warning")] == ["w3", "w4"]
+    assert ring.lines(0) == []
+
+
+def test_audit_masks_secret_named_keys_at_any_depth():
+    entry = {"args": {"values": {"mqtt": {"password": "p", "command_key": "k", "url": "mqtt://x"}}}}
+    assert masked(entry) == {
+        "args": {"values": {"mqtt": {"password": "***", "command_key": "***", "url": "mqtt://x"}}}
+    }
+
+
+# ---- config.set ------------------------------------------------------------------------------------------
+
+
+def test_merge_replaces_values_merges_tables_and_null_removes():
+    base = {"box": {"id": "a", "shop": "s"}, "mqtt": {"url": "mqtt://x", "password": "p"}}
+    merged = configset.merge(base, {"mqtt": {"password": None, "keepalive_s": 20}})
+    assert merged == {"box": {"id": "a", "shop": "s"}, "mqtt": {"url": "mqtt://x", "keepalive_s": 20}}
+
+
+def test_prepare_refuses_what_the_validator_refuses(tmp_path):
+    path = tmp_path / "agent.toml"
+    path.write_text(dumps({"box": {"id": "a", "shop": "s"}, "mqtt": {"url": "mqtt://x"}}))
+    current = link_config(tmp_path, "mqtt://x", "a")
+    with pytest.raises(CommandFailed, match=r"mqtt\.url"):
+        configset.prepare(path, {"mqtt": {"url": "ftp://x"}}, current)
+    with pytest.raises(CommandFailed, match="unknown key"):
+        configset.prepare(path, {"mqtt": {"colour": "red"}}, current)
+
+
+def test_a_box_restarted_in_the_middle_of_a_config_change_reverts_if_the_new_one_cannot_connect(
+    tmp_path, broker
+):
+    """The crash guard: `agent.toml.previous` on disk means the config in place is still on trial."""
+    box = new_box_id()
+    good = {"box": {"id": box, "shop": SHOP, "data_dir": str(tmp_path)}, "mqtt": {"url": broker.url, **FAST}}
+    bad = {**good, "mqtt": {**good["mqtt"], "url": "mqtt://127.0.0.1:9", "config_revert_s": 1.0}}
+    path = tmp_path / "agent.toml"
+    path.write_text(dumps(bad))
+    configset.previous_path(path).write_text(dumps(good))
+    reverted = LogWatch("reverted")
+    unreachable = "mqtt://127.0.0.1:9"
+    with (
+        reverted,
+        running_box(tmp_path, unreachable, box, path, online=False, config_revert_s=1.0) as running,
+    ):
+        reverted.wait()
+        assert running.link.online.wait(10)
+    assert path.read_text() == dumps(good) and not configset.previous_path(path).exists()
+
+
+# ---- tickets ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order_id", "code", "payload"),
+    [
+        ("wc-10023", "K7Q2", "TBPICKUP08WC-10023K7Q2"),  # read upper case at the till, matched so
+        ("shop#10023", "K7Q2", "shop#10023"),  # an id the pickup format cannot carry: the id, for the eye
+        ("wc-1", None, "wc-1"),  # a delivery: no pickup code
+    ],
+)
+def test_the_qr_code_holds_the_pickup_code_when_it_can(order_id, code, payload):
+    order = Order(
+        order_id, "2024-05-01T08:55:12.000Z", "pickup", (OrderLine("A", "A", 1, 1),), 1, pickup_code=code
+    )
+    assert pickup_payload(order) == payload
