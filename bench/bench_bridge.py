@@ -28,9 +28,9 @@ from cloud_bridge.connectors import StockChange
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.worker import Worker
+from simulators.broker import Broker
 from tests.bridge_helpers import (
     FAST,
-    Broker,
     Clock,
     PlayedBox,
     PostgresServer,
@@ -46,7 +46,7 @@ from tests.bridge_helpers import (
 from wire import JournalBatch, JournalEntry, encode, now_ts
 
 BOXES, BATCHES, PER_BATCH = 20, 5, 100  # 10,000 entries for the apply rate
-SCALE_BOXES, SCALE_ENTRIES = 12, 2500  # per box, over MQTT, for one worker against two
+SCALE_BOXES, SCALE_ENTRIES = 12, 2000  # per box, over MQTT, for one worker against two
 SCANS = 40
 MOVEMENTS, SKUS, PASSES = 1000, 50, 10
 

@@ -53,7 +53,8 @@ from wire import (
 _shop_server._Handler.disable_nagle_algorithm = True
 
 WAIT = 10.0
-PG_ADMIN = "dbname=postgres user=postgres host=127.0.0.1 port=5432"
+# Where the scratch databases are made: a server that lets this user create and drop databases.
+PG_SERVER = os.environ.get("TILLBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 FAST = Timing(
     poll_s=0.05,
     orders_s=0.05,
@@ -94,13 +95,13 @@ class PostgresServer:
             self._admin(f'CREATE DATABASE "{self.name}"')
         except psycopg2.OperationalError as exc:
             raise RuntimeError(
-                "the bridge tests need PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres: "
+                f"the bridge tests need PostgreSQL at {PG_SERVER} (TILLBRIDGE_TEST_POSTGRES), e.g. "
                 "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
             ) from exc
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.name}"
+        return f"{PG_SERVER.rstrip('/')}/{self.name}"
 
     def drop(self) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
@@ -115,7 +116,7 @@ class PostgresServer:
             conn.commit()
 
     def _admin(self, sql: str) -> None:
-        conn = psycopg2.connect(PG_ADMIN)
+        conn = psycopg2.connect(f"{PG_SERVER.rstrip('/')}/postgres")
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -309,70 +310,6 @@ def sale(seq: int, sku: str, delta: int = -1, kind: str = "sale") -> JournalEntr
 def batch(*entries: JournalEntry) -> tuple[JournalBatch, bytes]:
     b = JournalBatch(tuple(entries))
     return b, encode(b)
-
-
-# --- the broker ------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Broker:
-    """A real mosquitto on a free port with its own config and persistence folder; restartable."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> Broker:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        conf = self.folder / "mosquitto.conf"
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence true",
-            f"persistence_location {self.folder}/",
-            "max_queued_messages 100000",
-            "log_dest stderr",
-            "log_type error",
-        ]
-        if os.getuid() == 0:
-            lines.append("user root")
-        conf.write_text("\n".join(lines) + "\n")
-        self.process = subprocess.Popen(
-            [_mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_for(self._listening, 10.0, f"mosquitto on port {self.port}")
-        return self
-
-    def _listening(self) -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
-def _mosquitto() -> str:
-    for folder in ("/usr/sbin", "/usr/local/sbin", "/usr/bin"):
-        if Path(folder, "mosquitto").exists():
-            return str(Path(folder, "mosquitto"))
-    return "mosquitto"
 
 
 # --- boxes played with the wire contract ----------------------------------------------------------------

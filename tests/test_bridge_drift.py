@@ -20,9 +20,9 @@ import pytest
 from cloud_bridge import models as m
 from cloud_bridge.config import Timing
 from cloud_bridge.db import Database
+from simulators.broker import Broker
 from simulators.shops import OutOfStock, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
 from tests.bridge_helpers import (
-    Broker,
     PlayedBox,
     PostgresServer,
     Simulator,

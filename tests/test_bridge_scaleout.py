@@ -10,8 +10,8 @@ from pathlib import Path
 
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
+from simulators.broker import Broker
 from tests.bridge_helpers import (
-    Broker,
     PlayedBox,
     PostgresServer,
     WorkerProcess,

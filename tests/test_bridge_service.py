@@ -15,13 +15,12 @@ from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.status import fleet_view, render
 from cloud_bridge.worker import Worker
+from simulators.broker import Broker, free_port
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
-    Broker,
     PlayedBox,
     bridge_config,
-    free_port,
     seed,
     shop_config,
     start_simulator,
