@@ -102,10 +102,12 @@ def to_wire(order: ShopOrder, code: str | None) -> Order:
 
 
 def pickup_code(secret: bytes, shop: str, order_id: str) -> str:
-    """The code the customer's QR holds: unguessable from the order number, the same in every worker."""
+    """The code the customer's QR holds: unguessable from the order number, the same in every worker.
+
+    Eight base32 characters (A–Z, 2–7): what the box's pickup barcodes carry (`devices.barcodes.pickup`).
+    """
     digest = hmac.new(secret, f"{shop}/{order_id}".encode(), hashlib.sha256).digest()
-    text = base64.b32encode(digest[:5]).decode()
-    return f"{text[:4]}-{text[4:]}"
+    return base64.b32encode(digest[:5]).decode()
 
 
 def wanted_completions(shop: str) -> list[Any]:

@@ -32,7 +32,6 @@ from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
 from simulators.shops import Item, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
-from simulators.shops import server as _shop_server
 from wire import (
     Ack,
     JournalBatch,
@@ -46,11 +45,6 @@ from wire import (
     now_ts,
     parse_topic,
 )
-
-# Real shops' web servers send small answers at once (TCP_NODELAY). The simulators' handler writes headers
-# and body separately, so without this every keep-alive request waits ~40 ms for a delayed ACK; that would
-# dominate the latencies measured here. (To fix in simulators/shops/server.py, which the shops owner keeps.)
-_shop_server._Handler.disable_nagle_algorithm = True
 
 WAIT = 10.0
 # Where the scratch databases are made: a server that lets this user create and drop databases.

@@ -127,3 +127,12 @@ def test_concurrent_redelivered_batches_apply_each_entry_once(database: Database
     rows = list(m.Movement.select())
     assert sorted(int(r.source.split("/")[-1]) for r in rows) == list(range(1, 121))
     assert sum(r.delta for r in rows) == -120
+
+
+def test_pickup_codes_fit_the_box_s_pickup_barcodes():
+    from cloud_bridge.orders import pickup_code
+    from devices.barcodes import Kind, encode_pickup, interpret
+
+    code = pickup_code(b"secret", "corner-woo", "1042")
+    scanned = interpret(encode_pickup("1042", code))
+    assert scanned.kind is Kind.PICKUP and scanned.pickup is not None and scanned.pickup.code == code

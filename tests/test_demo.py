@@ -52,3 +52,23 @@ def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
     finally:
         demo.wait(timeout=60)
     assert demo.returncode == 0
+
+
+def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_collected(tmp_path):
+    args = [
+        "--interval",
+        "0.3",
+        "--scans",
+        "30",
+        "--data-dir",
+        str(tmp_path),
+        "--mqtt-port",
+        str(free_port()),
+    ]
+    out = subprocess.run([*DEMO, *args], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "online shop: Aceite de oliva virgen extra 1 L 24→23" in out  # the first sale, in the shop
+    assert "click & collect order" in out and "virtual printer: 'ONLINE ORDER'" in out
+    collected = [line for line in out.splitlines() if " counter " in line]
+    assert len(collected) == 1 and "collected" in collected[0]
+    assert out.index("virtual printer: 'ONLINE ORDER'") < out.index(collected[0])
+    assert "is completed" in out  # the hand-over at the till closed the order in the shop

@@ -39,6 +39,8 @@ from simulators.catalog import DAY_AT_THE_TILL, SAMPLE_CATALOG
 from simulators.printer import VirtualPrinter
 from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
+from simulators.shops import WooCommerceSimulator
+from tillbridge.demo.cloud import bridge_for, collect_at_the_till, watch_shop
 from tillbridge.demo.view import LiveView
 
 BOX_ID = "demo-box-1"
@@ -78,13 +80,13 @@ def seed_catalog(data_dir: Path) -> None:
 
 
 class _StopAfter:
-    """A listener that ends the demo after `count` scans (used by tests and `--scans`)."""
+    """A listener that ends the demo after `count` scans at the till (used by tests and `--scans`)."""
 
     def __init__(self, agent: Agent, count: int | None) -> None:
         self.agent, self.left = agent, count
 
     def __call__(self, applied: Applied) -> None:
-        if self.left is None or not isinstance(applied.event, ScanRead):
+        if self.left is None or not isinstance(applied.event, ScanRead) or applied.event.source != "till":
             return
         self.left -= 1
         if self.left == 0:
@@ -112,7 +114,9 @@ def _when_weighed(ready: threading.Event) -> Callable[[Applied], None]:
     return listener
 
 
-def _watch_printer(printer: VirtualPrinter, view: LiveView, stop: threading.Event) -> None:
+def _watch_printer(
+    printer: VirtualPrinter, view: LiveView, stop: threading.Event, on_ticket: Callable[[str], None]
+) -> None:
     for seen in itertools.count(1):
         while not stop.is_set():
             try:
@@ -124,6 +128,7 @@ def _watch_printer(printer: VirtualPrinter, view: LiveView, stop: threading.Even
             return
         title = next((line.text.strip() for line in ticket.lines if line.text.strip()), "ticket")
         view.note(f"🖨  virtual printer: {title!r}, {len(ticket.lines)} lines ({printer.url})")
+        on_ticket(ticket.text)
 
 
 def demo_config(data_dir: Path, mqtt_url: str) -> AgentConfig:
@@ -152,13 +157,14 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         demo_broker(data_dir / "broker", options.mqtt_port, view) as broker,
         VirtualPrinter() as printer,
         VirtualScale("toledo8217") as scale,
+        WooCommerceSimulator() as shop,
     ):
         topic = f"tillbridge/v1/{SHOP_ID}/{BOX_ID}/cmd"
         view.note(f"MQTT broker on {broker.url}; remote support answers, try:")
         view.note(f"  mosquitto_rr -V 5 -p {broker.port} -t {topic} -e support/reply -m '{STATUS_REQUEST}'")
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
-        watcher = threading.Thread(target=_watch_printer, args=(printer, view, stop_watching), daemon=True)
-        watcher.start()
+        bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, BOX_ID)
+        view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
         config = demo_config(data_dir, broker.url)
         services = Services(
             scale=ScaleService("toledo8217", scale.port_path, None, 0.2), link=build_link(config)
@@ -171,11 +177,22 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         scale_ready = threading.Event()
         script = itertools.islice(till_day(random.Random(options.seed), scale_ready), options.scans)
         scanner = SimulatedScanner("till", barcodes=script, interval=options.interval_s)
+        counter = SimulatedScanner("counter")  # the click & collect counter's scanner
+        watchers = [
+            threading.Thread(
+                target=_watch_printer,
+                args=(printer, view, stop_watching, collect_at_the_till(counter.scan, view)),
+                daemon=True,
+            ),
+            threading.Thread(target=watch_shop, args=(shop, view, stop_watching), daemon=True),
+        ]
+        for watcher in watchers:
+            watcher.start()
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
             barcodes=BarcodeConfig(),
-            devices=[scanner],
+            devices=[scanner, counter],
             services=[*services.in_start_order(), _PrintControlSheet(services.printing)],
             listeners=[view],
         )
@@ -183,6 +200,8 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         settings.listeners = [view, _StopAfter(agent, options.scans), _when_weighed(scale_ready)]
         code = agent.run()
         stop_watching.set()
-        watcher.join(timeout=2)
+        for watcher in watchers:
+            watcher.join(timeout=2)
+        bridge.stop()
     view.note(f"demo stopped; the journal and store stay in {data_dir}")
     return code
