@@ -129,3 +129,20 @@ class MalformedWebhook(ShopError, ValueError):
     """A correctly signed webhook whose body is not what the platform documents. Answer 200 (the shop would
     only resend the same body) and rely on polling.
     """
+
+
+# --- the bridge service (config, database) -------------------------------------------------------------
+
+
+class BridgeConfigError(BridgeError, ValueError):
+    """The bridge's config file cannot be used. `problems` holds every problem found, one per line, each
+    naming the file and the key; the message is all of them.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+class BridgeDatabaseError(BridgeError):
+    """The bridge's database cannot be opened or has a schema this release does not know."""

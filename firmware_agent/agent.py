@@ -28,6 +28,7 @@ from firmware_agent.store import Store, StoreLimits
 log = logging.getLogger(__name__)
 
 DB_NAME = "tillbridge.db"
+RESTART_EXIT = 75  # EX_TEMPFAIL: "try again", so systemd starts the agent again
 
 
 class DeviceRunner(Protocol):
@@ -71,6 +72,7 @@ class Agent:
         self.stop_devices = threading.Event()
         self.core: CoreLoop | None = None
         self.started = threading.Event()
+        self.restart_requested = False
 
     def run(self) -> int:
         started = time.monotonic()
@@ -102,7 +104,7 @@ class Agent:
                 thread.join(timeout=5)
             store.close()
             log.info("stopped cleanly at seq %d", store.last_seq)
-        return 0
+        return RESTART_EXIT if self.restart_requested else 0
 
     def _stop_services(self, core: CoreLoop) -> None:
         """Stop services in reverse order while the loop keeps serving them, so their last work commits."""
@@ -115,6 +117,11 @@ class Agent:
         stopper.start()
         core.run(until=lambda: not stopper.is_alive())
         core.close()
+
+    def request_restart(self) -> None:
+        """Stop cleanly and exit with `RESTART_EXIT`, which systemd's Restart=on-failure restarts."""
+        self.restart_requested = True
+        self.request_stop()
 
     def request_stop(self) -> None:
         if self.core is not None:

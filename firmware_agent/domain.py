@@ -101,7 +101,7 @@ def set_quantity(state: BoxState, quantity: int) -> Outcome:
 
 
 def cancel_prefixes(state: BoxState) -> Outcome:
-    return Outcome(replace(state, quantity=1, returning=False), feedback=Feedback.INFO, message="cancelled")
+    return Outcome(BoxState(state.mode), feedback=Feedback.INFO, message="cancelled")
 
 
 def mark_return(state: BoxState) -> Outcome:
@@ -112,7 +112,7 @@ def collect_order(state: BoxState, order_id: str, pickup_code: str) -> Outcome:
     """A customer's pickup code was scanned at the till: the online order is handed over."""
     fact = OrderCollected(order_id, pickup_code)
     return Outcome(
-        replace(state, quantity=1, returning=False), (fact,), message=f"order {order_id} collected"
+        BoxState(state.mode), (fact,), message=f"order {order_id} collected"
     )
 
 
@@ -124,7 +124,7 @@ def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> 
 
 def unknown(state: BoxState, raw: str, reason: str) -> Outcome:
     """Unknown or unreadable scans are kept, never dropped: someone may add the product later."""
-    fresh = replace(state, quantity=1, returning=False)
+    fresh = BoxState(state.mode)
     return Outcome(fresh, (UnknownBarcode(raw, state.mode, reason),), Feedback.WARN, f"unknown: {reason}")
 
 
@@ -137,7 +137,7 @@ def product_scanned(
     price_cents: int | None = None,
 ) -> Outcome:
     """A known product was scanned: what it does depends on the mode and the pending prefixes."""
-    fresh = replace(state, quantity=1, returning=False)
+    fresh = BoxState(state.mode)
     if state.mode is Mode.LOOKUP:
         return Outcome(fresh, feedback=Feedback.INFO, message=_describe(product))
     qty, warning = _quantity(state, product, weight_g)

@@ -12,6 +12,7 @@ from devices.gpio import ButtonPressed, BuzzPattern, Gpio, GpioConfig, LightPatt
 from devices.readings import DeviceState
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.domain import Feedback
+from firmware_agent.link import Link
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Indicators:
         self.config = config
         self.gpio: Gpio | None = None
         self.core: CoreLoop | None = None
-        self.link_up: bool | None = None
+        self.link: Link | None = None  # set when the box has a cloud link: the LED shows its state
 
     def start(self, core: CoreLoop) -> None:
         self.core = core
@@ -45,11 +46,17 @@ class Indicators:
         if self.gpio is not None:
             self.gpio.close()
 
+    def new_order(self) -> None:
+        """An online order arrived: the shop floor should hear it."""
+        if self.gpio is not None:
+            self.gpio.buzzer.alert(BuzzPattern.NEW_ORDER)
+
     def on_applied(self, applied: Applied) -> None:
         """Runs after every commit: keep the LED true and sound an error for a scan that was not recorded."""
         if self.gpio is None or self.core is None:
             return
         errors = sum(1 for s in self.core.devices.values() if s.state is DeviceState.ERROR)
-        self.gpio.light.set_pattern(light_for(self.core.store.journal_level(), self.link_up, errors))
+        link_up = None if self.link is None else self.link.online.is_set()
+        self.gpio.light.set_pattern(light_for(self.core.store.journal_level(), link_up, errors))
         if applied.outcome.feedback is Feedback.ERROR:
             self.gpio.buzzer.alert(BuzzPattern.ERROR)

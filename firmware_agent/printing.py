@@ -84,17 +84,13 @@ class PrintService:
 
     def start(self, core: CoreLoop) -> None:
         self.core = core
-        interrupted = core.store.print_jobs(["printing"])  # the loop is not running yet: safe to touch
-        with core.store.transaction():
-            for job in interrupted:
-                core.store.mark_reprint(job.id)
-        for job in interrupted:
-            log.warning(
-                "print job %d (%s) was cut short by a restart: it prints again as a REPRINT", job.id, job.kind
-            )
         core.on(PrintRequest, self._enqueue)
         core.on(ButtonPressed, self._button)
         self._thread.start()
+
+    def wake(self) -> None:
+        """A job was queued outside `PrintRequest` (an inbound order): look now, not at the next retry."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -124,6 +120,14 @@ class PrintService:
         last = done[-1]
         return self._enqueue(PrintRequest(last.kind, last.payload, reprint=True))
 
+    def _recover(self, store: Store) -> None:
+        """Jobs found `printing` at start were cut short by a crash or power cut: they go again, marked."""
+        for job in store.print_jobs(["printing"]):
+            store.mark_reprint(job.id)
+            log.warning(
+                "print job %d (%s) was cut short by a restart: it prints again as a REPRINT", job.id, job.kind
+            )
+
     def _claim(self, store: Store) -> PrintJobRecord | None:
         """Expire what is too old, then take the oldest waiting job and mark it `printing`."""
         now = time.time()
@@ -151,6 +155,10 @@ class PrintService:
 
     def _work(self) -> None:
         assert self.core is not None
+        try:
+            self.core.call(self._recover)
+        except Exception:
+            log.exception("could not look for print jobs cut short by a restart")
         while not self._stop.is_set():
             try:
                 job = self.core.call(self._claim)

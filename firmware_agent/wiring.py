@@ -5,7 +5,9 @@ The one place that knows which driver serves which config section, so `agent.py`
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from devices.barcodes import BarcodeConfig
@@ -14,7 +16,7 @@ from devices.hid import HidForwarder
 from devices.printers import Printer, PrinterConfig
 from devices.scales import codec_class
 from devices.scanners import open_scanner
-from firmware_agent.agent import AgentSettings, DeviceRunner, Service
+from firmware_agent.agent import Agent, AgentSettings, DeviceRunner, Service
 from firmware_agent.config import (
     AgentConfig,
     EvdevScannerConfig,
@@ -24,6 +26,7 @@ from firmware_agent.config import (
 )
 from firmware_agent.forwarding import forward_committed
 from firmware_agent.indicators import Indicators
+from firmware_agent.link import Link, build_link, on_order_printed
 from firmware_agent.printing import PrintService
 from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
@@ -33,20 +36,27 @@ from firmware_agent.weighing import ScaleService
 MB = 1024 * 1024
 
 
-def settings_from_config(config: AgentConfig) -> AgentSettings:
+def build_agent(config: AgentConfig, config_path: Path | None = None) -> Agent:
+    """The daemon for `config`; `config_path` lets remote support change the config (`config.set`)."""
     forward = config.forward
     forwarders = [HidForwarder(str(forward.device), layout=forward.layout)] if forward.enabled else []
-    return AgentSettings(
-        box_id=config.box.id,
-        data_dir=config.box.data_dir,
-        barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.variable_measure_layouts),
-        limits=StoreLimits(config.store.journal_max_mb * MB, config.store.journal_warn_ratio),
-        devices=[*build_devices(config), *forwarders],
-        # the update guard reads the busy marker: no update starts while the till is scanning
-        listeners=[ActivityMarker(config.box.data_dir), *(forward_committed(f) for f in forwarders)],
-        services=build_services(config),
-        watchdog=config.box.watchdog,
+    services = Services.build(config, config_path)
+    agent = Agent(
+        AgentSettings(
+            box_id=config.box.id,
+            data_dir=config.box.data_dir,
+            barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.variable_measure_layouts),
+            limits=StoreLimits(config.store.journal_max_mb * MB, config.store.journal_warn_ratio),
+            devices=[*build_devices(config), *forwarders],
+            # the update guard reads the busy marker: no update starts while the till is scanning
+            listeners=[ActivityMarker(config.box.data_dir), *(forward_committed(f) for f in forwarders)],
+            services=services.in_start_order(),
+            watchdog=config.box.watchdog,
+        )
     )
+    if services.link is not None:
+        services.link.on_restart = agent.request_restart
+    return agent
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:
@@ -85,25 +95,67 @@ def _scanner_options(scanner: ScannerConfig) -> dict[str, Any]:
             }
 
 
-def build_services(config: AgentConfig) -> list[Service]:
-    services: list[Service] = []
-    g = config.gpio
-    gpio = GpioConfig(
-        led_pin=g.led_pin, button_pin=g.button_pin, buzzer_pin=g.buzzer_pin, hold_time_s=g.hold_time_s
-    )
-    if gpio.any_pin:
-        services.append(Indicators(gpio))
-    if config.scale is not None:
-        s = config.scale
-        defaults = codec_class(s.protocol).defaults
-        settings = defaults.override(s.baudrate, s.bytesize, s.parity, s.stopbits)
-        services.append(ScaleService(s.protocol, s.port, settings, s.poll_interval_s))
-    if config.printer is not None:
-        services.append(print_service(config))  # after the indicators: it takes over the button
-    return services
+@dataclass
+class Services:
+    """The services a config asks for, and how they talk to each other."""
+
+    indicators: Indicators | None = None
+    scale: ScaleService | None = None
+    printing: PrintService | None = None
+    link: Link | None = None
+
+    @classmethod
+    def build(cls, config: AgentConfig, config_path: Path | None) -> Services:
+        g = config.gpio
+        gpio = GpioConfig(
+            led_pin=g.led_pin, button_pin=g.button_pin, buzzer_pin=g.buzzer_pin, hold_time_s=g.hold_time_s
+        )
+        services = cls(
+            indicators=Indicators(gpio) if gpio.any_pin else None,
+            scale=scale_service(config) if config.scale is not None else None,
+            link=build_link(config, config_path),
+        )
+        if config.printer is not None:
+            services.printing = print_service(config, services.link_state)
+        services.connect()
+        return services
+
+    def connect(self) -> None:
+        link, printing, indicators = self.link, self.printing, self.indicators
+        if link is None:
+            return
+        if printing is not None:
+            printing.on_printed["order"] = on_order_printed  # journals `order_printed`
+
+        def new_order() -> None:
+            if printing is not None:
+                printing.wake()
+            if indicators is not None:
+                indicators.new_order()
+
+        link.on_order = new_order
+        if indicators is not None:
+            indicators.link = link
+
+    def link_state(self) -> str:
+        if self.link is None:
+            return "no cloud link configured"
+        return "online" if self.link.online.is_set() else "offline"
+
+    def in_start_order(self) -> list[Service]:
+        """Indicators first (the LED shows "starting"); printing after them, as it takes over the button."""
+        parts = (self.indicators, self.scale, self.printing, self.link)
+        return [part for part in parts if part is not None]
 
 
-def print_service(config: AgentConfig) -> PrintService:
+def scale_service(config: AgentConfig) -> ScaleService:
+    assert config.scale is not None
+    s = config.scale
+    settings = codec_class(s.protocol).defaults.override(s.baudrate, s.bytesize, s.parity, s.stopbits)
+    return ScaleService(s.protocol, s.port, settings, s.poll_interval_s)
+
+
+def print_service(config: AgentConfig, link_state: Callable[[], str]) -> PrintService:
     assert config.printer is not None
     url = config.printer
     printer = Printer(
@@ -111,7 +163,5 @@ def print_service(config: AgentConfig) -> PrintService:
             PrinterConfig.from_url(url.url), paper_mm=url.paper_mm, codepage=url.codepage, profile=url.profile
         )
     )
-    service = PrintService(
-        printer, selftest=lambda: selftest(config.box.id, service.core, link="not configured")
-    )
+    service = PrintService(printer, selftest=lambda: selftest(config.box.id, service.core, link=link_state()))
     return service

@@ -20,7 +20,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -51,6 +51,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:`port` (a moment ago)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,26 @@ def password_line(username: str, password: str) -> str:
     return f"{username}:$7$101${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+@dataclass
+class _Run:
+    """What one mosquitto process said: its log, and whether it came up."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    up: bool = False
+    lines: list[str] = field(default_factory=list)
+
+
+def _read_log(process: subprocess.Popen[str], run: _Run) -> None:
+    assert process.stderr is not None
+    for line in process.stderr:
+        run.lines.append(line.rstrip("\n"))
+        if line.rstrip().endswith(_READY_LINE) and "version" in line:
+            run.up = True
+            run.ready.set()
+    process.wait()
+    run.ready.set()  # it exited: let start() see that instead of waiting out its timeout
+
+
 class Broker:
     """One mosquitto process with its own folder (config, password file, persistence, log)."""
 
@@ -139,9 +169,7 @@ class Broker:
         self.extra = extra
         self.config = config
         self._process: subprocess.Popen[str] | None = None
-        self._lines: list[str] = []
-        self._ready = threading.Event()
-        self._up = False
+        self._run = _Run()
 
     @property
     def host(self) -> str:
@@ -194,7 +222,7 @@ class Broker:
             (self.folder / "passwords").chmod(0o600)
         conf = self.folder / "mosquitto.conf"
         conf.write_text(self.config if self.config is not None else self.config_text())
-        self._lines, self._ready, self._up = [], threading.Event(), False
+        self._run = run = _Run()  # this process's own: a reader of the previous one may still be finishing
         self._process = subprocess.Popen(
             [str(binary), "-c", str(conf)],
             stdout=subprocess.DEVNULL,
@@ -202,24 +230,14 @@ class Broker:
             text=True,
             start_new_session=True,
         )
-        threading.Thread(target=self._read_log, args=(self._process,), daemon=True).start()
-        if not self._ready.wait(START_TIMEOUT_S) or not self._up:
+        threading.Thread(target=_read_log, args=(self._process, run), daemon=True).start()
+        if not run.ready.wait(START_TIMEOUT_S) or not run.up:
             self.stop()
             raise BrokerError(f"mosquitto did not start on port {self.port}: {self.log_tail()}")
         return self
 
-    def _read_log(self, process: subprocess.Popen[str]) -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            self._lines.append(line.rstrip("\n"))
-            if line.rstrip().endswith(_READY_LINE) and "version" in line:
-                self._up = True
-                self._ready.set()
-        process.wait()
-        self._ready.set()  # it exited: let start() see that instead of waiting out its timeout
-
     def log_tail(self, count: int = 8) -> str:
-        return " | ".join(self._lines[-count:]) or "(no output)"
+        return " | ".join(self._run.lines[-count:]) or "(no output)"
 
     def stop(self) -> None:
         """A clean stop: mosquitto saves its persistence file."""

@@ -1,25 +1,19 @@
 """`tillbridge demo` as a newcomer runs it: the scripted morning at the till, shown live."""
 
+import json
 import subprocess
 import sys
 
+from simulators.broker import free_port
 from simulators.catalog import DAY_AT_THE_TILL
+
+DEMO = [sys.executable, "-m", "tillbridge", "demo"]
 
 
 def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
+    args = ["--interval", "0", "--scans", str(len(DAY_AT_THE_TILL)), "--data-dir", str(tmp_path)]
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tillbridge",
-            "demo",
-            "--interval",
-            "0",
-            "--scans",
-            str(len(DAY_AT_THE_TILL)),
-            "--data-dir",
-            str(tmp_path),
-        ],
+        [*DEMO, *args, "--mqtt-port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
@@ -37,3 +31,44 @@ def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
     assert "stock below zero" in rows[-1] and "0→-1" in rows[-1]
     assert "virtual printer: 'CONTROL SHEET'" in out
     assert (tmp_path / "tillbridge.db").exists()
+
+
+def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
+    port = free_port()
+    args = ["--interval", "0.2", "--scans", "8", "--data-dir", str(tmp_path), "--mqtt-port", str(port)]
+    demo = subprocess.Popen([*DEMO, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "device mqtt: ok" in line:
+                break
+        request = '{"v":1,"id":"1","cmd":"status"}'
+        topic = "tillbridge/v1/demo/demo-box-1/cmd"
+        rr = ["mosquitto_rr", "-V", "5", "-p", str(port), "-t", topic, "-e", "support/reply", "-m", request]
+        reply = json.loads(
+            subprocess.run([*rr, "-W", "10"], capture_output=True, text=True, check=True).stdout
+        )
+        assert reply["ok"] and reply["result"]["box"] == "demo-box-1" and reply["result"]["connected"]
+    finally:
+        demo.wait(timeout=60)
+    assert demo.returncode == 0
+
+
+def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_collected(tmp_path):
+    args = [
+        "--interval",
+        "0.3",
+        "--scans",
+        "30",
+        "--data-dir",
+        str(tmp_path),
+        "--mqtt-port",
+        str(free_port()),
+    ]
+    out = subprocess.run([*DEMO, *args], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "online shop: Aceite de oliva virgen extra 1 L 24→23" in out  # the first sale, in the shop
+    assert "click & collect order" in out and "virtual printer: 'ONLINE ORDER'" in out
+    collected = [line for line in out.splitlines() if " counter " in line]
+    assert len(collected) == 1 and "collected" in collected[0]
+    assert out.index("virtual printer: 'ONLINE ORDER'") < out.index(collected[0])
+    assert "is completed" in out  # the hand-over at the till closed the order in the shop

@@ -138,7 +138,7 @@ def test_telemetry_reports_backlog_devices_disk_and_journal_size(tmp_path, broke
                 )
             )
             report = [m for _, m, _ in health.messages if isinstance(m, Telemetry) and m.backlog == 3][-1]
-            assert report.devices == {"printer": "error"}
+            assert report.devices == {"printer": "error", "mqtt": "ok"}
             assert report.disk_free_mb > 0 and report.journal_mb > 0
     finally:
         cloud.close()

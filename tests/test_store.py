@@ -184,3 +184,12 @@ def test_every_schema_version_says_which_releases_can_read_it():
 
     assert len(READABLE_FROM) == LATEST
     assert all(1 <= oldest <= version for version, oldest in enumerate(READABLE_FROM, start=1))
+
+
+def test_a_product_updated_without_barcodes_keeps_the_ones_the_box_has(tmp_path):
+    from firmware_agent.store import ProductRecord
+
+    store = open_store(tmp_path)
+    with store.transaction():
+        store.upsert_products([(ProductRecord("OIL-1L", "Aceite 1 L", 1195, "each", 30), [])])
+    assert store.find_product(["8410000000016"]) == ProductRecord("OIL-1L", "Aceite 1 L", 1195, "each", 30)

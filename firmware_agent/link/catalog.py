@@ -131,12 +131,14 @@ def stored_version(store: Store) -> int | None:
 
 
 def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
-    """The whole catalog becomes `products`; local stock survives for products the shop does not track."""
+    """The whole catalog becomes `products`; local stock survives for products the shop does not track,
+    and local barcodes for products the shop sends without any (many shops keep no barcodes at all)."""
     conn = store.db.connection()
     local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
+    codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
     conn.execute("DELETE FROM barcode")
     conn.execute("DELETE FROM product")
-    count = store.upsert_products(_records(products, local))
+    count = store.upsert_products(_records(products, local, codes))
     store.set_setting(VERSION_KEY, str(version))
     return count
 
@@ -150,11 +152,19 @@ def apply_delta(store: Store, delta: CatalogDelta) -> None:
 
 
 def _records(
-    products: Iterable[Product], local: dict[str, int]
+    products: Iterable[Product], local: dict[str, int], codes: dict[str, list[str]] | None = None
 ) -> Iterable[tuple[ProductRecord, Sequence[str]]]:
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
-        yield ProductRecord(p.sku, p.name, p.price_cents, p.unit, stock), p.barcodes
+        barcodes = p.barcodes or (codes or {}).get(p.sku, ())
+        yield ProductRecord(p.sku, p.name, p.price_cents, p.unit, stock), barcodes
+
+
+def _local_barcodes(conn: Any) -> dict[str, list[str]]:
+    codes: dict[str, list[str]] = {}
+    for code, sku in conn.execute("SELECT code, sku FROM barcode"):
+        codes.setdefault(sku, []).append(code)
+    return codes
 
 
 def _local_stock(conn: Any, skus: Iterable[str], *, everything: bool = False) -> dict[str, int]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from devices.readings import DeviceState, DeviceStatus
 from firmware_agent.config import AgentConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.errors import AgentError, ConfigError
@@ -78,6 +79,7 @@ CATALOG_TIMEOUT_S: Final = 300.0  # a 50,000-product snapshot on an SD card
 RETRY_EVERY_S: Final = 5.0
 MAX_OUTBOX: Final = 100
 T = TypeVar("T")
+LINK_DEVICE: Final = "mqtt"  # how the link shows in device status, the demo and telemetry
 
 
 class LinkStopped(AgentError):
@@ -124,6 +126,7 @@ class Link:
         self.core: CoreLoop | None = None
         self.client: MqttClient | None = None
         self.on_restart = on_restart
+        self.on_order: Callable[[], None] | None = None  # a new order's ticket is queued (wake the printer)
         self.ready = threading.Event()  # set once the link has loaded its state and started connecting
         self.online = threading.Event()  # set while connected with the box's subscriptions confirmed
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -263,8 +266,13 @@ class Link:
             case Subscribed():
                 if event.generation == self.client_generation():
                     self.online.set()
+                    where = f"{self.settings.client.host}:{self.settings.client.port}"
+                    self.core_loop().post(DeviceStatus(LINK_DEVICE, DeviceState.OK, f"online, {where}"))
             case Disconnected():
                 self.online.clear()
+                self.core_loop().post(
+                    DeviceStatus(LINK_DEVICE, DeviceState.ERROR, f"offline: {event.reason}")
+                )
                 self.drain.disconnected()
                 log.warning("MQTT link lost (%s); the journal waits in the store", event.reason)
             case ConnectFailed():
@@ -424,6 +432,8 @@ class Link:
             log.info("order %s was already received: not printed again", order.order_id)
         else:
             log.info("order %s stored, ticket queued (print job %d)", order.order_id, job)
+            if self.on_order is not None:
+                self.on_order()
 
     def _on_command(self, msg: Received) -> None:
         if msg.retain:

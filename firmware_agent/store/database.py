@@ -169,6 +169,7 @@ class Store:
 
     def upsert_products(self, products: Iterable[tuple[ProductRecord, Sequence[str]]]) -> int:
         """Insert or update products with their barcodes; the catalog's stock replaces local stock.
+        A product given without barcodes keeps the ones the box has (many shops keep none).
 
         Plain `executemany`: a 50,000-product snapshot is one of the few bulk jobs on the box.
         """
@@ -179,7 +180,9 @@ class Store:
             "unit = excluded.unit, stock = excluded.stock",
             [(p.sku, p.name, p.price_cents, p.unit, p.stock) for p, _ in items],
         )
-        self.db.connection().executemany("DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, _ in items])
+        self.db.connection().executemany(
+            "DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, codes in items if codes]
+        )
         self.db.connection().executemany(
             "INSERT OR REPLACE INTO barcode (code, sku) VALUES (?, ?)",
             [(code, p.sku) for p, codes in items for code in codes],

@@ -226,6 +226,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Real shops' servers send small answers at once; headers and body are written separately here, so
+    # without TCP_NODELAY every keep-alive request would wait ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
     timeout = 10
 

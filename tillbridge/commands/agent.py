@@ -49,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(config.box.log_level.upper())
     for problem in check_devices(config, str(args.config)):
         log.warning("%s (the driver keeps looking)", problem)
-    from firmware_agent.agent import Agent
-    from firmware_agent.wiring import settings_from_config
+    from firmware_agent.wiring import build_agent
 
-    return Agent(settings_from_config(config)).run()
+    return build_agent(config, args.config).run()

@@ -15,6 +15,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--interval", type=float, default=1.5, help="seconds between scans (%(default)s)")
     parser.add_argument("--scans", type=int, help="stop after this many scans (default: run until Ctrl-C)")
     parser.add_argument("--seed", type=int, help="random seed for the sales after the scripted morning")
+    parser.add_argument("--mqtt-port", type=int, default=1883, help="the demo broker's port (%(default)s)")
     parser.set_defaults(func=run)
 
 
@@ -23,4 +24,6 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # the live view tells the story; the log would repeat it
         logging.getLogger().setLevel(logging.WARNING)
-    return run_demo(DemoOptions(args.data_dir, args.interval, args.scans, args.seed), sys.stdout)
+    return run_demo(
+        DemoOptions(args.data_dir, args.interval, args.scans, args.seed, args.mqtt_port), sys.stdout
+    )

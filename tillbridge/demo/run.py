@@ -24,20 +24,28 @@ from devices.readings import ScanRead
 from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
 from firmware_agent.catalog import load_products
+from firmware_agent.config import AgentConfig, validate
 from firmware_agent.core import Applied, CoreLoop
+from firmware_agent.link import build_link
 from firmware_agent.printing import PrintRequest, PrintService
 from firmware_agent.selftest import selftest
 from firmware_agent.store import Store
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.weighing import ScaleService
+from firmware_agent.wiring import Services
+from simulators.broker import Broker, free_port, port_is_free
 from simulators.catalog import DAY_AT_THE_TILL, SAMPLE_CATALOG
 from simulators.printer import VirtualPrinter
 from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
+from simulators.shops import WooCommerceSimulator
+from tillbridge.demo.cloud import bridge_for, collect_at_the_till, watch_shop
 from tillbridge.demo.view import LiveView
 
 BOX_ID = "demo-box-1"
+SHOP_ID = "demo"
+STATUS_REQUEST = '{"v":1,"id":"1","cmd":"status"}'
 DEMO_WEIGHT_KG = Decimal("0.250")  # what lies on the virtual scale
 
 
@@ -47,6 +55,7 @@ class DemoOptions:
     interval_s: float = 1.5
     scans: int | None = None  # stop after this many scans; None runs until Ctrl-C
     seed: int | None = None
+    mqtt_port: int = 1883
 
 
 def till_day(rng: random.Random, open_shop: threading.Event) -> Iterator[str]:
@@ -71,13 +80,13 @@ def seed_catalog(data_dir: Path) -> None:
 
 
 class _StopAfter:
-    """A listener that ends the demo after `count` scans (used by tests and `--scans`)."""
+    """A listener that ends the demo after `count` scans at the till (used by tests and `--scans`)."""
 
     def __init__(self, agent: Agent, count: int | None) -> None:
         self.agent, self.left = agent, count
 
     def __call__(self, applied: Applied) -> None:
-        if self.left is None or not isinstance(applied.event, ScanRead):
+        if self.left is None or not isinstance(applied.event, ScanRead) or applied.event.source != "till":
             return
         self.left -= 1
         if self.left == 0:
@@ -105,7 +114,9 @@ def _when_weighed(ready: threading.Event) -> Callable[[Applied], None]:
     return listener
 
 
-def _watch_printer(printer: VirtualPrinter, view: LiveView, stop: threading.Event) -> None:
+def _watch_printer(
+    printer: VirtualPrinter, view: LiveView, stop: threading.Event, on_ticket: Callable[[str], None]
+) -> None:
     for seen in itertools.count(1):
         while not stop.is_set():
             try:
@@ -117,41 +128,80 @@ def _watch_printer(printer: VirtualPrinter, view: LiveView, stop: threading.Even
             return
         title = next((line.text.strip() for line in ticket.lines if line.text.strip()), "ticket")
         view.note(f"🖨  virtual printer: {title!r}, {len(ticket.lines)} lines ({printer.url})")
+        on_ticket(ticket.text)
+
+
+def demo_config(data_dir: Path, mqtt_url: str) -> AgentConfig:
+    """The demo box's config, as an installer would write it (the devices are the simulated ones)."""
+    return validate(
+        {"box": {"id": BOX_ID, "shop": SHOP_ID, "data_dir": str(data_dir)}, "mqtt": {"url": mqtt_url}},
+        "demo",
+    )
+
+
+def demo_broker(folder: Path, port: int, view: LiveView) -> Broker:
+    """mosquitto on 127.0.0.1 (anonymous: the demo's broker listens on loopback only)."""
+    if not port_is_free(port):
+        taken, port = port, free_port()
+        view.note(f"port {taken} is taken (another broker?): the demo broker listens on {port} instead")
+    return Broker(folder, port=port, persistence=False)
 
 
 def run_demo(options: DemoOptions, out: TextIO) -> int:
     data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tillbridge-demo-"))
     seed_catalog(data_dir)
     view = LiveView(out)
-    view.header(f"tillbridge demo — box {BOX_ID}, data in {data_dir}")
+    view.header(f"tillbridge demo — box {BOX_ID} in shop {SHOP_ID}, data in {data_dir}")
     stop_watching = threading.Event()
-    with VirtualPrinter() as printer, VirtualScale("toledo8217") as scale:
+    with (
+        demo_broker(data_dir / "broker", options.mqtt_port, view) as broker,
+        VirtualPrinter() as printer,
+        VirtualScale("toledo8217") as scale,
+        WooCommerceSimulator() as shop,
+    ):
+        topic = f"tillbridge/v1/{SHOP_ID}/{BOX_ID}/cmd"
+        view.note(f"MQTT broker on {broker.url}; remote support answers, try:")
+        view.note(f"  mosquitto_rr -V 5 -p {broker.port} -t {topic} -e support/reply -m '{STATUS_REQUEST}'")
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
-        watcher = threading.Thread(target=_watch_printer, args=(printer, view, stop_watching), daemon=True)
-        watcher.start()
-        printing = PrintService(
-            Printer.from_url(printer.url + "?paper=58"),
-            selftest=lambda: selftest(BOX_ID, printing.core, link="demo: no cloud yet"),
+        bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, BOX_ID)
+        view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
+        config = demo_config(data_dir, broker.url)
+        services = Services(
+            scale=ScaleService("toledo8217", scale.port_path, None, 0.2), link=build_link(config)
         )
+        services.printing = PrintService(
+            Printer.from_url(printer.url + "?paper=58"),
+            selftest=lambda: selftest(BOX_ID, agent.core, services.link_state()),
+        )
+        services.connect()
         scale_ready = threading.Event()
         script = itertools.islice(till_day(random.Random(options.seed), scale_ready), options.scans)
         scanner = SimulatedScanner("till", barcodes=script, interval=options.interval_s)
+        counter = SimulatedScanner("counter")  # the click & collect counter's scanner
+        watchers = [
+            threading.Thread(
+                target=_watch_printer,
+                args=(printer, view, stop_watching, collect_at_the_till(counter.scan, view)),
+                daemon=True,
+            ),
+            threading.Thread(target=watch_shop, args=(shop, view, stop_watching), daemon=True),
+        ]
+        for watcher in watchers:
+            watcher.start()
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
             barcodes=BarcodeConfig(),
-            devices=[scanner],
-            services=[
-                printing,
-                _PrintControlSheet(printing),
-                ScaleService("toledo8217", scale.port_path, None, 0.2),
-            ],
+            devices=[scanner, counter],
+            services=[*services.in_start_order(), _PrintControlSheet(services.printing)],
             listeners=[view],
         )
         agent = Agent(settings)
         settings.listeners = [view, _StopAfter(agent, options.scans), _when_weighed(scale_ready)]
         code = agent.run()
         stop_watching.set()
-        watcher.join(timeout=2)
+        for watcher in watchers:
+            watcher.join(timeout=2)
+        bridge.stop()
     view.note(f"demo stopped; the journal and store stay in {data_dir}")
     return code

@@ -1,0 +1,124 @@
+"""Opening the bridge's database from a URL, its schema, and the two locks that make workers safe together.
+
+PostgreSQL (`postgresql://user:password@host:port/database`) is the production store: any number of worker
+processes share it. A box's journal is applied under `pg_advisory_xact_lock` on the box (held until that
+transaction ends, so two workers never apply the same box at once), and one worker at a time drives a shop,
+under a session-level `pg_try_advisory_lock` that PostgreSQL releases by itself if the worker dies.
+
+SQLite (`sqlite:///path`) is the embedded default for one worker process: WAL, `synchronous=FULL`, every
+write transaction `BEGIN IMMEDIATE` (one writer at a time is the per-box lock), and an in-process lock per
+shop. Two processes on one SQLite file would still be correct for journals, but would drive a shop twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import peewee as pw
+
+from cloud_bridge import models as m
+from cloud_bridge.config import mask_url
+from cloud_bridge.errors import BridgeDatabaseError
+
+SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "busy_timeout": 30000, "foreign_keys": 1}
+
+
+class Database:
+    """The bridge's database: one peewee database (a connection per thread) plus its locking rules."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.db = connect(url)
+        self.is_postgres = isinstance(self.db, pw.PostgresqlDatabase)
+        self._shop_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def open(self) -> Database:
+        """Connects, creates missing tables, refuses a schema from a newer release."""
+        m.database.initialize(self.db)
+        try:
+            with self.db.connection_context():
+                self.db.create_tables(m.MODELS, safe=True)
+                self._check_schema()
+        except pw.OperationalError as exc:
+            raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc
+        return self
+
+    def _check_schema(self) -> None:
+        row, _ = m.Meta.get_or_create(key="schema", defaults={"value": str(m.SCHEMA_VERSION)})
+        if int(row.value) > m.SCHEMA_VERSION:
+            raise BridgeDatabaseError(
+                f"database {mask_url(self.url)}: schema {row.value} was written by a newer bridge "
+                f"(this one knows {m.SCHEMA_VERSION}); refusing to touch it"
+            )
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction; on SQLite it takes the write lock up front (no upgrade deadlocks)."""
+        with self.db.atomic("IMMEDIATE") if not self.is_postgres else self.db.atomic():
+            yield
+
+    @contextmanager
+    def box_transaction(self, shop: str, box: str) -> Iterator[None]:
+        """A write transaction holding the box's lock until it ends."""
+        with self.write():
+            if self.is_postgres:
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key("box", shop, box),))
+            yield
+
+    @contextmanager
+    def shop_lock(self, shop: str) -> Iterator[bool]:
+        """Yields True if this thread now drives `shop`, False if another worker (or thread) does."""
+        if self.is_postgres:
+            key = lock_key("shop", shop)
+            got = bool(self.db.execute_sql("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+            try:
+                yield got
+            finally:
+                if got:
+                    self.db.execute_sql("SELECT pg_advisory_unlock(%s)", (key,))
+            return
+        with self._guard:
+            lock = self._shop_locks.setdefault(shop, threading.Lock())
+        got = lock.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                lock.release()
+
+
+def lock_key(*parts: str) -> int:
+    """A stable signed 64-bit advisory lock key for a name (the same in every worker process)."""
+    digest = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def connect(url: str) -> Any:
+    """A peewee database for `postgresql://…` or `sqlite:///path` (not connected yet)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = url[len("sqlite:///") :]
+        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=30)
+    if parts.scheme in ("postgresql", "postgres"):
+        if importlib.util.find_spec("psycopg2") is None:  # peewee needs it; say so plainly
+            raise BridgeDatabaseError("PostgreSQL needs the psycopg2 driver: pip install psycopg2-binary")
+        return pw.PostgresqlDatabase(
+            parts.path.lstrip("/"),
+            user=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            host=parts.hostname,
+            port=parts.port or 5432,
+            autoconnect=True,
+        )
+    raise BridgeDatabaseError(f"database {mask_url(url)}: expected sqlite:///PATH or postgresql://…")

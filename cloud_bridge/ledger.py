@@ -1,0 +1,198 @@
+"""One stock truth per (shop, sku): counted baseline + every movement − open reservations.
+
+Movements come from every channel: box journal entries (sales, returns, receipts, adjustments, counts as
+their delta) and online orders once they are collected or shipped. An online order that is paid but not
+handed over is a reservation: the units are still on the shelf but no longer for sale. What the shop should
+show is `available − safety buffer` (see `target`); the shop's number is only ever a projection of this.
+
+Sums commute, so the result does not depend on the order in which channels are learned, and each movement
+is unique per source (a box's `(box, seq)`, an order line), so a replay cannot count twice. Every function
+runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import peewee as pw
+
+from cloud_bridge import models as m
+
+IN_CHUNK: Final = 500  # skus per IN (...) list
+
+
+@dataclass(frozen=True)
+class Level:
+    """The ledger's view of one sku."""
+
+    sku: str
+    on_hand: int  # baseline + movements
+    reserved: int  # open online orders
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    def target(self, buffer: int, *, clamp: bool) -> int:
+        """What the shop should show. Absolute writes clamp at 0 (shops refuse or hide negatives); delta
+        shops are not clamped, or a later delta would start from a number the ledger never had.
+        """
+        shown = self.available - buffer
+        return max(0, shown) if clamp else shown
+
+
+def movement_row(
+    shop: str, sku: str, source: str, kind: str, delta: int, at: str, *, push: bool
+) -> dict[str, Any]:
+    return {
+        "shop": shop,
+        "sku": sku,
+        "source": source,
+        "kind": kind,
+        "delta": delta,
+        "at": at,
+        "push": push,
+        "write": None,
+    }
+
+
+_COLUMNS: Final = ("shop", "sku", "source", "kind", "delta", "at", "push", "write")
+
+
+def add_movements(rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts movements; one whose (shop, source) exists already is skipped, never counted twice.
+
+    The hot path of journal application: one multi-row INSERT written by hand, since building it through
+    the query builder costs more than the database takes to run it.
+    """
+    db = m.database.obj
+    param, columns = db.param, ", ".join(f'"{c}"' for c in _COLUMNS)
+    for start in range(0, len(rows), IN_CHUNK):
+        chunk = rows[start : start + IN_CHUNK]
+        group = "(" + ", ".join([param] * len(_COLUMNS)) + ")"
+        sql = (
+            f'INSERT INTO "movement" ({columns}) VALUES {", ".join([group] * len(chunk))} '
+            "ON CONFLICT DO NOTHING"
+        )
+        db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
+
+
+def levels(shop: str, skus: Iterable[str], *, settled: bool = False) -> dict[str, Level]:
+    """The ledger level of each sku that has a baseline (skus without one are absent).
+
+    `settled` leaves out box movements whose delta has not been written to the shop yet: that is the number
+    a delta shop should show right now, and what a reconciliation compares it with.
+    """
+    out: dict[str, Level] = {}
+    where = [_settled(shop)] if settled else []
+    for chunk in _chunks(sorted(set(skus))):
+        base = {
+            s.sku: s.baseline for s in m.Stock.select().where(m.Stock.shop == shop, m.Stock.sku.in_(chunk))
+        }
+        moved = _sums(m.Movement, m.Movement.delta, shop, chunk, *where)
+        held = _sums(m.Reservation, m.Reservation.qty, shop, chunk, m.Reservation.state == "open")
+        for sku, baseline in base.items():
+            out[sku] = Level(sku, baseline + moved.get(sku, 0), held.get(sku, 0))
+    return out
+
+
+def set_baseline(shop: str, sku: str, shop_quantity: int, now: float) -> None:
+    """Makes the ledger agree with what the shop shows now, for a sku it did not know.
+
+    The shop's number already reflects its own orders (open and shipped), while box movements are only
+    written to a shop for skus that have a baseline, so none of them is in it yet. So the baseline is the
+    shop's number less the order movements it contains plus the open reservations, and the sku's
+    availability is the shop's number plus the box movements still to be written.
+    """
+    reflected = _sums(m.Movement, m.Movement.delta, shop, [sku], m.Movement.push == False)  # noqa: E712
+    held = _sums(m.Reservation, m.Reservation.qty, shop, [sku], m.Reservation.state == "open")
+    baseline = shop_quantity - reflected.get(sku, 0) + held.get(sku, 0)
+    row = {"baseline": baseline, "baseline_at": now, "written": shop_quantity, "written_at": now}
+    m.Stock.insert(shop=shop, sku=sku, **row).on_conflict_ignore().execute()
+
+
+def known_skus(shop: str, skus: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(skus))):
+        query = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop, m.Stock.sku.in_(chunk))
+        found.update(row.sku for row in query)
+    return found
+
+
+# --- online orders ---------------------------------------------------------------------------------------
+
+
+def reserve(shop: str, order_id: str, lines: Sequence[tuple[str, str, int]]) -> set[str]:
+    """Holds (line id, sku, qty) for an order that is paid and not handed over; returns the skus touched.
+    A line already reserved, released or consumed keeps its state: an order is counted once.
+    """
+    rows = [
+        {"shop": shop, "order_id": order_id, "line_id": line_id, "sku": sku, "qty": qty, "state": "open"}
+        for line_id, sku, qty in lines
+    ]
+    if rows:
+        m.Reservation.insert_many(rows).on_conflict_ignore().execute()
+    return {sku for _, sku, _ in lines}
+
+
+def consume(shop: str, order_id: str, at: str, kind: str) -> set[str]:
+    """The order's units left the shop (collected at a till, or shipped): its open reservations become
+    movements the shop already knows about (it took the stock when the order was placed).
+    """
+    open_lines = list(
+        m.Reservation.select().where(
+            m.Reservation.shop == shop, m.Reservation.order_id == order_id, m.Reservation.state == "open"
+        )
+    )
+    add_movements(
+        [
+            movement_row(shop, r.sku, f"o/{order_id}/{r.line_id}", kind, -r.qty, at, push=False)
+            for r in open_lines
+        ]
+    )
+    _set_state(shop, order_id, [r.line_id for r in open_lines], "consumed")
+    return {r.sku for r in open_lines}
+
+
+def release(shop: str, order_id: str) -> set[str]:
+    """A cancelled or refunded order gives back its open reservations (the shop restocks by itself)."""
+    open_lines = list(
+        m.Reservation.select().where(
+            m.Reservation.shop == shop, m.Reservation.order_id == order_id, m.Reservation.state == "open"
+        )
+    )
+    _set_state(shop, order_id, [r.line_id for r in open_lines], "released")
+    return {r.sku for r in open_lines}
+
+
+def _set_state(shop: str, order_id: str, line_ids: list[str], state: str) -> None:
+    if line_ids:
+        m.Reservation.update(state=state).where(
+            m.Reservation.shop == shop,
+            m.Reservation.order_id == order_id,
+            m.Reservation.line_id.in_(line_ids),
+        ).execute()
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _settled(shop: str) -> Any:
+    done = m.ShopWrite.select(m.ShopWrite.id).where(m.ShopWrite.shop == shop, m.ShopWrite.state == "done")
+    return (m.Movement.push == False) | m.Movement.write.in_(done)  # noqa: E712
+
+
+def _sums(model: Any, column: Any, shop: str, skus: Sequence[str], *where: Any) -> dict[str, int]:
+    query = (
+        model.select(model.sku, pw.fn.SUM(column).alias("total"))
+        .where(model.shop == shop, model.sku.in_(list(skus)), *where)
+        .group_by(model.sku)
+    )
+    return {row.sku: int(row.total or 0) for row in query}
+
+
+def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield list(items[start : start + IN_CHUNK])

@@ -1,0 +1,243 @@
+"""The bridge's tables (peewee models), the same on PostgreSQL and SQLite.
+
+Everything a worker knows lives here, so workers are stateless and interchangeable. The stock truth is
+`Stock` (the counted baseline per shop and sku) plus `Movement` (every change from every channel, one row
+per box journal entry or order line, unique per source so a replay cannot count twice) minus the open
+`Reservation`s. `ShopWrite` and `Outbound` are outboxes: what must still reach a shop and the boxes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee as pw
+
+database = pw.DatabaseProxy()
+
+SCHEMA_VERSION = 1
+
+
+class _Model(pw.Model):  # type: ignore[misc]  # peewee has no type hints
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Meta(_Model):
+    key = pw.TextField(primary_key=True)
+    value = pw.TextField()
+
+
+class Box(_Model):
+    """A box of a shop: where its journal stands, and what it last said about itself (the fleet view)."""
+
+    shop = pw.TextField()
+    box = pw.TextField()
+    last_seq = pw.BigIntegerField(default=0)  # every entry up to here is applied
+    pending = pw.IntegerField(default=0)  # out-of-order batches waiting in PendingBatch
+    applied = pw.BigIntegerField(default=0)  # entries applied, for the fleet view
+    online = pw.BooleanField(null=True)
+    boot = pw.BigIntegerField(null=True)
+    version = pw.TextField(null=True)
+    config_hash = pw.TextField(null=True)
+    state_ts = pw.TextField(null=True)
+    mode = pw.TextField(null=True)
+    telemetry = pw.TextField(null=True)  # the last Telemetry as JSON
+    telemetry_at = pw.FloatField(null=True)
+    seen_at = pw.FloatField(null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "box")
+
+
+class PendingBatch(_Model):
+    """A journal batch that arrived before the one it follows (another worker may hold that one)."""
+
+    shop = pw.TextField()
+    box = pw.TextField()
+    first_seq = pw.BigIntegerField()
+    last_seq = pw.BigIntegerField()
+    payload = pw.BlobField()
+    received_at = pw.FloatField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "box", "first_seq")
+
+
+class Movement(_Model):
+    """One change of a sku's stock. `source` is `b/<box>/<seq>` or `o/<order id>/<line id>`; `push` says
+    the shop does not know about it yet (box movements); `write` is the ShopWrite that carried it.
+    """
+
+    id = pw.BigAutoField()
+    shop = pw.TextField()
+    sku = pw.TextField()
+    source = pw.TextField()
+    kind = pw.TextField()
+    delta = pw.BigIntegerField()
+    at = pw.TextField()
+    push = pw.BooleanField(default=True)
+    write = pw.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = ((("shop", "source"), True), (("shop", "sku"), False), (("shop", "write", "push"), False))
+
+
+class Stock(_Model):
+    """The ledger head of one sku in one shop: the counted baseline and what was last written."""
+
+    shop = pw.TextField()
+    sku = pw.TextField()
+    baseline = pw.BigIntegerField()
+    baseline_at = pw.FloatField()
+    counted = pw.BigIntegerField(null=True)  # the last count at a till, for the fleet view
+    counted_at = pw.TextField(null=True)
+    written = pw.BigIntegerField(null=True)  # the quantity last written to (or confirmed in) the shop
+    written_at = pw.FloatField(null=True)
+    dirty = pw.BooleanField(default=False)  # an absolute-write shop must be checked (an order touched it)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
+
+
+class Reservation(_Model):
+    """Units an online order holds until they are collected or shipped (`consumed`) or the order is
+    cancelled (`released`).
+    """
+
+    shop = pw.TextField()
+    order_id = pw.TextField()
+    line_id = pw.TextField()
+    sku = pw.TextField()
+    qty = pw.BigIntegerField()
+    state = pw.TextField(default="open")
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "order_id", "line_id")
+        indexes = ((("shop", "sku", "state"), False),)
+
+
+class ShopOrder(_Model):
+    """An online order as the bridge knows it; `message` is the wire `Order` sent to the boxes."""
+
+    shop = pw.TextField()
+    order_id = pw.TextField()
+    state = pw.TextField()
+    status = pw.TextField()
+    pickup_code = pw.TextField(null=True)
+    message = pw.TextField(null=True)
+    sent = pw.BooleanField(default=False)
+    printed_by = pw.TextField(null=True)
+    collected_by = pw.TextField(null=True)
+    completion = pw.TextField(default="none")  # none, wanted (collected at a till), done
+    updated_at = pw.FloatField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "order_id")
+
+
+class ShopWrite(_Model):
+    """Outbox to a shop: the movements claimed in one pass, coalesced to one delta per sku (`deltas`, JSON).
+    Delta shops send it under the idempotency key `tillbridge-<shop>-<id>`, so a retry is never counted twice.
+    """
+
+    id = pw.BigAutoField()
+    shop = pw.TextField()
+    deltas = pw.TextField()
+    state = pw.TextField(default="pending")  # pending, done
+    attempts = pw.IntegerField(default=0)
+    next_at = pw.FloatField(default=0.0)
+    created_at = pw.FloatField()
+    last_error = pw.TextField(null=True)
+
+    class Meta:
+        indexes = ((("shop", "state"), False),)
+
+
+class Outbound(_Model):
+    """Outbox to the boxes: orders and catalog messages, published in id order, marked once the broker
+    has them.
+    """
+
+    id = pw.BigAutoField()
+    shop = pw.TextField()
+    box = pw.TextField()
+    kind = pw.TextField()
+    payload = pw.BlobField()
+    created_at = pw.FloatField()
+    published_at = pw.FloatField(null=True)
+
+    class Meta:
+        indexes = ((("shop", "published_at"), False),)
+
+
+class Parked(_Model):
+    """Work that cannot go on without a person: a permanent shop error, an unknown journal kind, a loss
+    window. Shown by `tillbridge bridge status`; `count` says how often it happened again.
+    """
+
+    id = pw.AutoField()
+    shop = pw.TextField()
+    box = pw.TextField(null=True)
+    key = pw.TextField()
+    what = pw.TextField()
+    error = pw.TextField()
+    payload = pw.TextField(null=True)
+    count = pw.IntegerField(default=1)
+    first_at = pw.FloatField()
+    last_at = pw.FloatField()
+    resolved = pw.BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("shop", "key"), True),)
+
+
+class ShopState(_Model):
+    """Small per-shop values: polling cursors, the catalog version, whether the shop was initialised."""
+
+    shop = pw.TextField()
+    name = pw.TextField()
+    value = pw.TextField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "name")
+
+
+class CatalogItem(_Model):
+    shop = pw.TextField()
+    sku = pw.TextField()
+    name = pw.TextField()
+    price_cents = pw.BigIntegerField()
+    barcodes = pw.TextField(default="[]")  # JSON list
+    unit = pw.TextField(default="each")
+    version = pw.BigIntegerField()  # the catalog version that last changed it
+    deleted = pw.BooleanField(default=False)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
+
+
+class WebhookSeen(_Model):
+    shop = pw.TextField()
+    event_id = pw.TextField()
+    at = pw.FloatField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "event_id")
+
+
+MODELS: tuple[type[Any], ...] = (
+    Meta,
+    Box,
+    PendingBatch,
+    Movement,
+    Stock,
+    Reservation,
+    ShopOrder,
+    ShopWrite,
+    Outbound,
+    Parked,
+    ShopState,
+    CatalogItem,
+    WebhookSeen,
+)

@@ -1,0 +1,103 @@
+"""The bridge's one boundary around paho: subscribe to what boxes send, hand messages over, publish.
+
+Callbacks only enqueue or set events, never raise (an exception would stop paho's network thread). The
+session is clean: a worker that dies leaves nothing queued for itself at the broker, and whatever it had
+received but not applied is sent again by the box, which resends everything after its last ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cloud_bridge.config import BrokerConfig
+from wire import cloud_subscriptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    topic: str
+    payload: bytes
+
+
+class MqttLink:
+    """Connects (and reconnects) to the broker; received messages go to `inbox`."""
+
+    def __init__(
+        self, broker: BrokerConfig, client_id: str, group: str, inbox: queue.Queue[Inbound | None]
+    ) -> None:
+        self.broker, self.group, self.inbox = broker, group, inbox
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        client.suppress_exceptions = True
+        client.reconnect_delay_set(min_delay=1, max_delay=5)
+        client.max_queued_messages_set(10000)
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            client.tls_set(
+                ca_certs=str(broker.ca_file) if broker.ca_file else None,
+                certfile=str(broker.cert_file) if broker.cert_file else None,
+                keyfile=str(broker.key_file) if broker.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self.client = client
+
+    def start(self) -> None:
+        self.client.connect_async(self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
+        """Queues a message; with `wait`, True only once the broker acknowledged it within that time."""
+        if not self.connected.is_set() and wait is not None:
+            return False
+        info = self.client.publish(topic, payload, qos=qos)
+        if wait is None:
+            return info.rc == paho.MQTT_ERR_SUCCESS
+        try:
+            info.wait_for_publish(timeout=wait)
+        except (RuntimeError, ValueError):  # not connected, or the queue is full
+            return False
+        return info.is_published()
+
+    # --- paho callbacks (its network thread) ----------------------------------------------------------------
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker %s refused the connection: %s", self.broker.url, reason)
+            return
+        log.info("connected to %s", self.broker.url)
+        self.connected.set()
+        client.subscribe(cloud_subscriptions(self.group))
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
+        failed = [code for code in reasons if code.is_failure]
+        if failed:
+            log.error("broker refused subscriptions: %s", failed)
+        self.subscribed.set()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self.connected.clear()
+        self.subscribed.clear()
+        log.warning("disconnected from %s: %s", self.broker.url, reason)
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        self.inbox.put(Inbound(msg.topic, bytes(msg.payload)))

@@ -1,0 +1,116 @@
+"""Online orders into the ledger and onto the shop's boxes.
+
+An order is seen many times (polling overlaps, webhooks repeat), so everything here is idempotent: the
+ledger follows the order's current state, and each order is queued for the boxes once (`ShopOrder.sent`).
+The ledger mirrors what the shop itself did: a paid order that holds stock is a reservation, a completed
+one a movement the shop already knows, a cancelled one releases what it held. Once its units have left
+the shop (collected at a till or completed), an order's stock effect is final.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cloud_bridge import ledger
+from cloud_bridge import models as m
+from cloud_bridge.catalog import queue_for_boxes
+from cloud_bridge.connectors.base import OrderState, ShopOrder
+from wire import Order, OrderLine, format_ts
+
+log = logging.getLogger(__name__)
+
+_GONE = (OrderState.CANCELLED, OrderState.REFUNDED)
+
+
+def apply_orders(
+    shop: str, orders: Iterable[ShopOrder], boxes: Sequence[str], secret: bytes, now: float
+) -> set[str]:
+    """Brings the ledger and the outbox in line with these orders; returns the skus whose level moved."""
+    touched: set[str] = set()
+    for order in orders:
+        touched |= _apply(shop, order, boxes, secret, now)
+    return touched
+
+
+def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now: float) -> set[str]:
+    row = m.ShopOrder.get_or_none(m.ShopOrder.shop == shop, m.ShopOrder.order_id == order.order_id)
+    is_new = row is None
+    if row is None:
+        row = m.ShopOrder(
+            shop=shop,
+            order_id=order.order_id,
+            pickup_code=pickup_code(secret, shop, order.order_id) if order.pickup else None,
+            updated_at=now,
+        )
+    touched = _stock_effect(shop, order)
+    row.state, row.status, row.updated_at = order.state.value, order.status, now
+    if not row.sent and order.state is OrderState.PAID and order.holds_stock and order.lines:
+        message = to_wire(order, row.pickup_code)
+        queue_for_boxes(shop, boxes, message, now)
+        row.message = json.dumps(message.to_json(), ensure_ascii=False)
+        row.sent = True
+    # Only the columns polling owns: a till may be recording the hand-over of this order right now.
+    owned = [
+        m.ShopOrder.state,
+        m.ShopOrder.status,
+        m.ShopOrder.updated_at,
+        m.ShopOrder.message,
+        m.ShopOrder.sent,
+    ]
+    row.save(force_insert=True) if is_new else row.save(only=owned)
+    if order.state is OrderState.COMPLETED:
+        m.ShopOrder.update(completion="done").where(
+            m.ShopOrder.shop == shop,
+            m.ShopOrder.order_id == order.order_id,
+            m.ShopOrder.completion == "wanted",
+        ).execute()
+    return touched
+
+
+def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
+    lines = [(line.line_id, line.sku, line.qty) for line in order.lines if line.sku and line.qty > 0]
+    if order.state in _GONE or not order.holds_stock:
+        return ledger.release(shop, order.order_id)
+    touched = ledger.reserve(shop, order.order_id, lines)
+    if order.state is OrderState.COMPLETED:
+        touched |= ledger.consume(shop, order.order_id, format_ts(order.updated_at), "shipped")
+    return touched
+
+
+def to_wire(order: ShopOrder, code: str | None) -> Order:
+    lines = tuple(
+        OrderLine(line.sku or "-", line.name or line.sku or "-", line.qty, max(0, line.unit_price_cents))
+        for line in order.lines
+        if line.qty > 0
+    )
+    return Order(
+        order_id=order.order_id,
+        placed_at=format_ts(order.placed_at),
+        kind="pickup" if order.pickup else "delivery",
+        lines=lines,
+        total_cents=max(0, order.total_cents),
+        customer=order.customer[:1024],
+        pickup_code=code,
+        notes=f"#{order.number}"[:4096],
+    )
+
+
+def pickup_code(secret: bytes, shop: str, order_id: str) -> str:
+    """The code the customer's QR holds: unguessable from the order number, the same in every worker.
+
+    Eight base32 characters (A–Z, 2–7): what the box's pickup barcodes carry (`devices.barcodes.pickup`).
+    """
+    digest = hmac.new(secret, f"{shop}/{order_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:5]).decode()
+
+
+def wanted_completions(shop: str) -> list[Any]:
+    """Orders handed over at a till whose completion has not reached the shop yet."""
+    query = m.ShopOrder.select().where(m.ShopOrder.shop == shop, m.ShopOrder.completion == "wanted")
+    return list(query.order_by(m.ShopOrder.updated_at))

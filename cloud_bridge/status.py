@@ -1,0 +1,153 @@
+"""The fleet view: every shop's boxes, what is still on its way, and what is parked. Read-only."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cloud_bridge import models as m
+from cloud_bridge.config import BridgeConfig
+from cloud_bridge.parking import open_problems, resolve
+from cloud_bridge.state import get_float
+
+
+@dataclass(frozen=True)
+class BoxView:
+    box: str
+    configured: bool
+    online: bool | None
+    version: str | None
+    last_seq: int
+    applied: int
+    waiting_batches: int
+    backlog: int | None  # journal entries the box still holds, from its last telemetry
+    seen_s_ago: float | None
+
+
+@dataclass(frozen=True)
+class ShopView:
+    shop: str
+    platform: str
+    skus: int
+    open_orders: int
+    pending_writes: int
+    unsent_messages: int
+    backing_off_s: float
+    boxes: tuple[BoxView, ...]
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    shop: str
+    key: str
+    what: str
+    error: str
+    count: int
+    last_at: float
+
+
+@dataclass(frozen=True)
+class FleetView:
+    shops: tuple[ShopView, ...]
+    parked: tuple[ProblemView, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+def fleet_view(config: BridgeConfig, now: float | None = None) -> FleetView:
+    at = time.time() if now is None else now
+    shops = tuple(_shop(config, shop.id, shop.platform, set(shop.boxes), at) for shop in config.shops)
+    parked = tuple(ProblemView(p.shop, p.key, p.what, p.error, p.count, p.last_at) for p in open_problems())
+    return FleetView(shops, parked)
+
+
+def retry_parked(shop: str, key: str | None = None) -> int:
+    """Clears parked problems of a shop (all, or one key) so the next pass tries them at once."""
+    if key is not None:
+        cleared = resolve(shop, key)
+    else:
+        query = m.Parked.update(resolved=True).where(m.Parked.shop == shop)
+        cleared = int(query.execute())
+    m.ShopWrite.update(next_at=0).where(m.ShopWrite.shop == shop, m.ShopWrite.state == "pending").execute()
+    m.ShopState.delete().where(m.ShopState.shop == shop, m.ShopState.name == "backoff_until").execute()
+    return cleared
+
+
+def _shop(config: BridgeConfig, shop: str, platform: str, configured: set[str], now: float) -> ShopView:
+    rows = {row.box: row for row in m.Box.select().where(m.Box.shop == shop)}
+    boxes = tuple(_box(rows.get(box), box, box in configured, now) for box in sorted(configured | set(rows)))
+    return ShopView(
+        shop=shop,
+        platform=platform,
+        skus=m.Stock.select().where(m.Stock.shop == shop).count(),
+        open_orders=m.Reservation.select(m.Reservation.order_id)
+        .where(m.Reservation.shop == shop, m.Reservation.state == "open")
+        .distinct()
+        .count(),
+        pending_writes=m.ShopWrite.select()
+        .where(m.ShopWrite.shop == shop, m.ShopWrite.state == "pending")
+        .count(),
+        unsent_messages=m.Outbound.select()
+        .where(m.Outbound.shop == shop, m.Outbound.published_at.is_null())
+        .count(),
+        backing_off_s=round(max(0.0, get_float(shop, "backoff_until", 0.0) - now), 1),
+        boxes=boxes,
+    )
+
+
+def _box(row: Any, box: str, configured: bool, now: float) -> BoxView:
+    if row is None:
+        return BoxView(box, configured, None, None, 0, 0, 0, None, None)
+    telemetry = json.loads(row.telemetry) if row.telemetry else {}
+    return BoxView(
+        box=box,
+        configured=configured,
+        online=row.online,
+        version=row.version,
+        last_seq=row.last_seq,
+        applied=row.applied,
+        waiting_batches=row.pending,
+        backlog=telemetry.get("backlog"),
+        seen_s_ago=None if row.seen_at is None else round(now - row.seen_at, 1),
+    )
+
+
+def render(view: FleetView) -> str:
+    """The fleet view as a person reads it in a terminal."""
+    lines: list[str] = []
+    for shop in view.shops:
+        extra = f", backing off {shop.backing_off_s:.0f} s" if shop.backing_off_s else ""
+        lines.append(
+            f"shop {shop.shop} ({shop.platform}): {shop.skus} skus, {shop.open_orders} open orders, "
+            f"{shop.pending_writes} writes pending, {shop.unsent_messages} messages unsent{extra}"
+        )
+        for box in shop.boxes:
+            lines.append("  " + _box_line(box))
+    lines.append(f"parked: {len(view.parked)}")
+    for problem in view.parked:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(problem.last_at))
+        lines.append(f"  {problem.shop} {problem.key}: {problem.error} (×{problem.count}, last {when})")
+    return "\n".join(lines)
+
+
+def _box_line(box: BoxView) -> str:
+    state = {True: "online", False: "offline", None: "never seen"}[box.online]
+    parts = [f"box {box.box}: {state}"]
+    if box.version:
+        parts.append(f"v{box.version}")
+    parts.append(f"journal applied to seq {box.last_seq}")
+    if box.waiting_batches:
+        parts.append(f"{box.waiting_batches} batches waiting for a gap")
+    if box.backlog is not None:
+        parts.append(f"backlog {box.backlog}")
+    if box.seen_s_ago is not None:
+        parts.append(f"seen {box.seen_s_ago:.0f} s ago")
+    if not box.configured:
+        parts.append("NOT IN THE CONFIG")
+    return ", ".join(parts)
+
+
+__all__ = ["FleetView", "fleet_view", "render", "retry_parked"]

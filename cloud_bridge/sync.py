@@ -1,0 +1,492 @@
+"""Driving one shop: orders and products in, stock out, messages to the boxes, periodic reconciliation.
+
+One worker at a time drives a shop (the caller holds `Database.shop_lock`), and every step's state is in
+the database, so the next pass may run in another worker. Shop calls are never made inside a database
+transaction.
+
+Stock out, two ways, chosen by what the API can do:
+- Idempotent deltas (Shopify): box movements are claimed into a `ShopWrite` (coalesced to one delta per
+  sku) and sent under the key `tillbridge-<shop>-<write id>`; a retry after a crash or a timeout reuses the
+  key, so the shop applies it once. The shop applies its own orders itself, so nothing else is written.
+- Absolute values (WooCommerce, PrestaShop): the skus touched by movements or orders get the ledger's
+  target written, after reading the shop's number (a write is skipped when it already matches). An online
+  order that lands between that read and the write is lost by the shop, but the orders feed reports it
+  later, which marks the sku again, and the next write includes it: the window is one request long and
+  every race in it is repaired.
+Reconciliation compares every sku with the ledger (between two order polls, so an order in flight is not
+mistaken for drift) and corrects the shop; with compare-and-swap where the shop has it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from cloud_bridge import catalog, ledger, orders
+from cloud_bridge import models as m
+from cloud_bridge.config import ShopConfig, Timing
+from cloud_bridge.connectors import ShopConnector, StockChange, StockDelta, StockLevel, cursor_at
+from cloud_bridge.connectors.base import ItemResult
+from cloud_bridge.db import Database
+from cloud_bridge.errors import (
+    BadCursor,
+    NotApplied,
+    PermanentShopError,
+    ShopError,
+    StockNotManaged,
+    TransientShopError,
+    UnknownSku,
+)
+from cloud_bridge.parking import park
+from cloud_bridge.state import get_float, get_value, set_value
+from wire import Kind, build_topic
+
+log = logging.getLogger(__name__)
+
+MAX_POLLS: Final = 20  # orders_since calls per pass before others get a turn
+OUTBOUND_BATCH: Final = 500
+PUBLISH_WAIT_S: Final = 5.0
+INIT_ORDER_DAYS: Final = 14  # open orders older than this at the first start are not reserved
+WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
+        """True once the broker has the message (PUBACK) within `wait` seconds."""
+        ...
+
+
+class ShopDriver:
+    """One pass at a time over one shop; `run_pass` is called by a worker holding the shop's lock."""
+
+    def __init__(
+        self,
+        db: Database,
+        shop: ShopConfig,
+        connector: ShopConnector,
+        publisher: Publisher,
+        timing: Timing,
+        secret: bytes,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db, self.shop, self.connector, self.publisher = db, shop, connector, publisher
+        self.timing, self.secret, self.clock = timing, secret, clock
+        self.rng = rng or random.Random()
+        self.id = shop.id
+        self.absolute = not connector.supports_deltas
+
+    # --- the pass ----------------------------------------------------------------------------------------
+
+    def run_pass(self, *, force: bool = False) -> bool:
+        """Does what is due; returns False when the shop is backing off after errors."""
+        now = self.clock()
+        if not force and now < self._get_float("backoff_until", 0.0):
+            return False
+        try:
+            self._pass(now)
+        except TransientShopError as exc:
+            self._back_off(exc, now)
+            return False
+        except PermanentShopError as exc:
+            self._park_shop(exc, now)
+            return False
+        except BadCursor as exc:
+            log.error("shop %s: %s; polling restarts from now", self.id, exc)
+            self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
+            return False
+        finally:
+            self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
+        self._write_state("failures", "0")
+        return True
+
+    def _pass(self, now: float) -> None:
+        self.publish_outbound()
+        if get_value(self.id, "initialised") is None:
+            self.initialise(now)
+        self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
+        self.complete_orders(now)
+        if now >= self._get_float("orders_due", 0.0):
+            if self.poll_orders(now) and self.absolute:
+                self.push(now)  # the shop may have overwritten its own sale with our last write
+            self._write_state("orders_due", str(now + self.timing.orders_s))
+        if now >= self._get_float("products_due", 0.0):
+            self.poll_products(now)
+            self._write_state("products_due", str(now + self.timing.products_s))
+        if now >= self._get_float("reconcile_due", 0.0) and self.reconcile(now):
+            self._write_state("reconcile_due", str(now + self.timing.reconcile_s))
+
+    # --- first start ---------------------------------------------------------------------------------------
+
+    def initialise(self, now: float) -> None:
+        """Learns the catalog, the open orders and every sku's current number, once per shop."""
+        skus = self.poll_products(now, queue=False, baselines=False)
+        if get_value(self.id, "orders_cursor") is None:
+            since = datetime.now(UTC) - timedelta(days=INIT_ORDER_DAYS)
+            self._write_state("orders_cursor", cursor_at(since))
+        skus |= self.poll_orders(now)
+        self.ensure_baselines(skus, now)
+        self._write_state("initialised", str(now))
+        log.info("shop %s: initialised with %d skus", self.id, len(skus))
+
+    # --- shop → store --------------------------------------------------------------------------------------
+
+    def poll_orders(self, now: float) -> set[str]:
+        """Drains the orders feed into the ledger and the boxes' outbox; returns the skus touched."""
+        touched: set[str] = set()
+        cursor = get_value(self.id, "orders_cursor")
+        for _ in range(MAX_POLLS):
+            found, cursor = self.connector.orders_since(cursor)
+            with self.db.write():
+                skus = orders.apply_orders(self.id, found, self.shop.boxes, self.secret, now)
+                if self.absolute and skus:
+                    _mark_dirty(self.id, skus)
+                set_value(self.id, "orders_cursor", cursor)
+            touched |= skus
+            if not found:
+                break
+            self.publish_outbound()  # the tickets of these orders go out now, not at the end of a long pass
+        self.ensure_baselines(touched - ledger.known_skus(self.id, touched), now)
+        return touched
+
+    def poll_products(self, now: float, *, queue: bool = True, baselines: bool = True) -> set[str]:
+        """Product and price changes become catalog deltas for the shop's boxes; returns the skus seen."""
+        seen: set[str] = set()
+        cursor = get_value(self.id, "products_cursor")
+        for _ in range(MAX_POLLS):
+            found, cursor = self.connector.products_since(cursor)
+            facts = [catalog.CatalogFact(p.sku, p.name, p.price_cents, _barcodes(p)) for p in found if p.sku]
+            with self.db.write():
+                catalog.apply_products(self.id, facts, self.shop.boxes if queue else (), now)
+                set_value(self.id, "products_cursor", cursor)
+            seen.update(fact.sku for fact in facts)
+            if not found:
+                break
+        if baselines:  # at the first start the open orders must be in the ledger before any baseline
+            self.ensure_baselines(seen - ledger.known_skus(self.id, seen), now)
+        return seen
+
+    def complete_orders(self, now: float) -> None:
+        """Orders handed over at a till are completed in the shop (click & collect closed)."""
+        for row in orders.wanted_completions(self.id):
+            try:
+                self.connector.complete_order(row.order_id)
+                done = "done"
+            except PermanentShopError as exc:
+                park(self.id, f"order/{row.order_id}", "order", f"cannot complete: {exc}", now)
+                done = "parked"
+            with self.db.write():
+                m.ShopOrder.update(completion=done).where(
+                    m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
+                ).execute()
+
+    def publish_outbound(self) -> int:
+        """Publishes queued orders and catalog messages in order; stops at the first the broker refuses."""
+        rows = list(
+            m.Outbound.select()
+            .where(m.Outbound.shop == self.id, m.Outbound.published_at.is_null())
+            .order_by(m.Outbound.id)
+            .limit(OUTBOUND_BATCH)
+        )
+        sent: list[int] = []
+        for row in rows:
+            topic = build_topic(self.id, row.box, Kind(row.kind))
+            if not self.publisher.publish(topic, bytes(row.payload), 1, wait=PUBLISH_WAIT_S):
+                break
+            sent.append(row.id)
+        if sent:
+            with self.db.write():
+                m.Outbound.update(published_at=self.clock()).where(m.Outbound.id.in_(sent)).execute()
+        return len(sent)
+
+    # --- store → shop --------------------------------------------------------------------------------------
+
+    def ensure_baselines(self, skus: Iterable[str], now: float) -> None:
+        """Gives skus the ledger has no baseline for one from the shop's current number."""
+        wanted = sorted(set(skus) - self._parked_skus(now))
+        if not wanted:
+            return
+        levels = self.connector.get_stock(wanted)
+        with self.db.write():
+            for sku in wanted:
+                level = levels.get(sku)
+                if level is None or level.quantity is None:
+                    self._park_sku(sku, _missing(self.id, sku, level), now)
+                else:
+                    ledger.set_baseline(self.id, sku, level.quantity, now)
+
+    def push(self, now: float) -> None:
+        """Claims new box movements and writes what the shop must change."""
+        self.claim(now)
+        if self.absolute:
+            self._push_absolute(now)
+        else:
+            self._push_deltas(now)
+
+    def claim(self, now: float) -> list[int]:
+        """Moves unclaimed box movements (of skus with a baseline) into new ShopWrites; returns their ids.
+
+        A write holds at most `WRITE_SKUS` skus, so a delta shop sends it as one request whose outcome is
+        all or nothing: applied, refused, or in doubt as a whole.
+        """
+        unclaimed = _unclaimed_skus(self.id)
+        self.ensure_baselines(unclaimed - ledger.known_skus(self.id, unclaimed), now)
+        with self.db.write():
+            known = sorted(ledger.known_skus(self.id, unclaimed) - self._parked_skus(now))
+            return [self._claim(known[i : i + WRITE_SKUS], now) for i in range(0, len(known), WRITE_SKUS)]
+
+    def _claim(self, skus: list[str], now: float) -> int:
+        query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
+            m.Movement.shop == self.id,
+            m.Movement.push == True,  # noqa: E712
+            m.Movement.write.is_null(),
+            m.Movement.sku.in_(skus),
+        )
+        claimed = list(query.tuples())
+        totals: dict[str, int] = {}
+        for _, sku, delta in claimed:
+            totals[sku] = totals.get(sku, 0) + delta
+        state = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
+        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=state)
+        ids = [row[0] for row in claimed]
+        for start in range(0, len(ids), ledger.IN_CHUNK):
+            chunk = ids[start : start + ledger.IN_CHUNK]
+            m.Movement.update(write=write.id).where(m.Movement.id.in_(chunk)).execute()
+        if self.absolute:
+            _mark_dirty(self.id, totals)
+        return int(write.id)
+
+    def _pending_writes(self, now: float) -> list[Any]:
+        query = m.ShopWrite.select().where(
+            m.ShopWrite.shop == self.id, m.ShopWrite.state == "pending", m.ShopWrite.next_at <= now
+        )
+        return list(query.order_by(m.ShopWrite.id))
+
+    def _push_deltas(self, now: float) -> None:
+        for write in self._pending_writes(now):
+            deltas = {sku: d for sku, d in json.loads(write.deltas).items() if d}
+            key = f"tillbridge-{self.id}-{write.id}"
+            with self.db.write():
+                m.ShopWrite.update(attempts=m.ShopWrite.attempts + 1).where(
+                    m.ShopWrite.id == write.id
+                ).execute()
+            results = (
+                self.connector.adjust_stock([StockDelta(s, d) for s, d in deltas.items()], key)
+                if deltas
+                else []
+            )
+            for result in results:
+                if isinstance(result.error, TransientShopError) and not isinstance(result.error, NotApplied):
+                    # In doubt (a timeout, a dropped connection): the shop may have applied it. The write
+                    # stays pending and goes again under the same key, which the shop applies at most once.
+                    raise result.error
+            with self.db.write():
+                self._settle_deltas(write, deltas, results, now)
+
+    def _settle_deltas(
+        self, write: Any, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
+    ) -> None:
+        """Marks the write done; items refused for sure move, with their movements, into a new write."""
+        retry_now: dict[str, int] = {}  # not applied because another item failed: a new key
+        retry_later: dict[str, int] = {}  # refused for good: parked, tried again after parked_retry_s
+        for result in results:
+            if isinstance(result.error, PermanentShopError):
+                self._park_sku(result.sku, str(result.error), now)
+                retry_later[result.sku] = deltas[result.sku]
+            elif result.error is not None:
+                retry_now[result.sku] = deltas[result.sku]
+        m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
+        for again, at in ((retry_now, now), (retry_later, now + self.timing.parked_retry_s)):
+            if again:
+                new = m.ShopWrite.create(shop=self.id, deltas=json.dumps(again), created_at=now, next_at=at)
+                m.Movement.update(write=new.id).where(
+                    m.Movement.write == write.id, m.Movement.sku.in_(sorted(again))
+                ).execute()
+
+    def _push_absolute(self, now: float) -> None:
+        skus = set(_dirty_skus(self.id)) - self._parked_skus(now)
+        if skus:
+            self.write_targets(sorted(skus), now, cas=False)
+
+    def write_targets(
+        self,
+        skus: Sequence[str],
+        now: float,
+        *,
+        cas: bool,
+        settled: bool = False,
+        between: Callable[[], set[str]] | None = None,
+    ) -> int:
+        """Reads the shop and writes the ledger's target where it differs; returns the writes made.
+
+        `between` runs after the read and names skus to leave alone this time (touched meanwhile).
+        """
+        current = self.connector.get_stock(skus)
+        skipped = between() if between is not None else set()
+        levels = ledger.levels(self.id, skus, settled=settled)
+        changes: list[StockChange] = []
+        matching: dict[str, int] = {}
+        with self.db.write():
+            for sku in skus:
+                level, known = current.get(sku), levels.get(sku)
+                if level is None or level.quantity is None or known is None:
+                    self._park_sku(sku, _missing(self.id, sku, level), now)
+                elif sku not in skipped:
+                    target = known.target(self.shop.safety_buffer, clamp=self.absolute)
+                    if level.quantity == target:
+                        matching[sku] = target
+                    else:
+                        changes.append(StockChange(sku, target, level.quantity if cas else None))
+            _record_written(self.id, matching, now)
+        results = self.connector.set_stock(changes) if changes else []
+        self._settle_targets(changes, results, now)
+        return len(changes)
+
+    def _settle_targets(
+        self, changes: Sequence[StockChange], results: Sequence[ItemResult], now: float
+    ) -> None:
+        wanted = {change.sku: change for change in changes}
+        written: dict[str, int] = {}
+        with self.db.write():
+            for result in results:
+                change = wanted[result.sku]
+                if result.ok:
+                    written[result.sku] = change.quantity
+                    if change.expected is not None or result.quantity not in (None, change.quantity):
+                        log.info(
+                            "shop %s: %s set to %d (was %s)",
+                            self.id,
+                            result.sku,
+                            change.quantity,
+                            change.expected,
+                        )
+                elif isinstance(result.error, PermanentShopError):
+                    self._park_sku(result.sku, str(result.error), now)
+                else:
+                    _mark_dirty(self.id, [result.sku])  # stale or not applied: the next pass tries again
+            _record_written(self.id, written, now)
+
+    # --- reconciliation ------------------------------------------------------------------------------------
+
+    def reconcile(self, now: float) -> bool:
+        """Compares every sku with the ledger and corrects the shop; False if postponed.
+
+        A delta shop is compared with the settled ledger (deltas not yet written left out), and not while a
+        delta write is in doubt (sent, outcome unknown): correcting then would count it twice once the retry
+        under the same idempotency key reports success.
+        """
+        if not self.absolute and _in_doubt(self.id):
+            return False
+        skus = sorted(
+            {s.sku for s in m.Stock.select(m.Stock.sku).where(m.Stock.shop == self.id)}
+            - self._parked_skus(now)
+        )
+        if not skus:
+            return True
+        self.poll_orders(now)
+        fixed = self.write_targets(
+            skus,
+            now,
+            cas=self.connector.supports_cas,
+            settled=not self.absolute,
+            between=lambda: self.poll_orders(now),  # an order in flight is not drift: skip its skus
+        )
+        if fixed:
+            log.warning("shop %s: reconciliation corrected %d of %d skus", self.id, fixed, len(skus))
+        return True
+
+    # --- errors --------------------------------------------------------------------------------------------
+
+    def _back_off(self, exc: TransientShopError, now: float) -> None:
+        failures = int(get_value(self.id, "failures") or 0) + 1
+        ceiling = min(self.timing.retry_max_s, self.timing.retry_base_s * 2 ** min(failures, 16))
+        wait = max(ceiling / 2 + self.rng.uniform(0, ceiling / 2), exc.retry_after or 0.0)
+        log.warning("shop %s: %s; next try in %.1f s", self.id, exc, wait)
+        self._write_state("failures", str(failures))
+        self._write_state("backoff_until", str(now + wait))
+
+    def _park_shop(self, exc: PermanentShopError, now: float) -> None:
+        log.error("shop %s: %s; parked, next try in %.0f s", self.id, exc, self.timing.parked_retry_s)
+        with self.db.write():
+            park(self.id, "shop", "shop", str(exc), now)
+        self._write_state("backoff_until", str(now + self.timing.parked_retry_s))
+
+    def _park_sku(self, sku: str, problem: str, now: float) -> None:
+        log.warning("shop %s: sku %s parked: %s", self.id, sku, problem)
+        park(self.id, f"sku/{sku}", "sku", problem, now)
+
+    def _parked_skus(self, now: float) -> set[str]:
+        """Skus with a permanent error, left alone until `parked_retry_s` has passed since the last try."""
+        query = m.Parked.select(m.Parked.key).where(
+            m.Parked.shop == self.id,
+            m.Parked.resolved == False,  # noqa: E712
+            m.Parked.key.startswith("sku/"),
+            m.Parked.last_at > now - self.timing.parked_retry_s,
+        )
+        return {row.key[4:] for row in query}
+
+    def _get_float(self, name: str, default: float) -> float:
+        return get_float(self.id, name, default)
+
+    def _write_state(self, name: str, value: str) -> None:
+        with self.db.write():
+            set_value(self.id, name, value)
+
+
+# --- queries ---------------------------------------------------------------------------------------------
+
+
+def _unclaimed_skus(shop: str) -> set[str]:
+    query = (
+        m.Movement.select(m.Movement.sku)
+        .where(m.Movement.shop == shop, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
+        .distinct()
+    )
+    return {row.sku for row in query}
+
+
+def _in_doubt(shop: str) -> bool:
+    query = m.ShopWrite.select().where(
+        m.ShopWrite.shop == shop, m.ShopWrite.state == "pending", m.ShopWrite.attempts > 0
+    )
+    return bool(query.exists())
+
+
+def _dirty_skus(shop: str) -> list[str]:
+    query = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop, m.Stock.dirty == True)  # noqa: E712
+    return [row.sku for row in query]
+
+
+def _mark_dirty(shop: str, skus: Iterable[str]) -> None:
+    wanted = sorted(set(skus))
+    for start in range(0, len(wanted), ledger.IN_CHUNK):
+        chunk = wanted[start : start + ledger.IN_CHUNK]
+        m.Stock.update(dirty=True).where(m.Stock.shop == shop, m.Stock.sku.in_(chunk)).execute()
+
+
+def _record_written(shop: str, written: Mapping[str, int], now: float) -> None:
+    for sku, quantity in written.items():
+        m.Stock.update(written=quantity, written_at=now, dirty=False).where(
+            m.Stock.shop == shop, m.Stock.sku == sku
+        ).execute()
+
+
+def _missing(shop: str, sku: str, level: StockLevel | None) -> str:
+    if level is None:
+        return str(UnknownSku(shop, sku))
+    return str(StockNotManaged(shop, f"sku {sku!r} has no stock count in the shop"))
+
+
+def _barcodes(product: object) -> tuple[str, ...]:
+    """Barcodes, for connectors whose products carry them (the interface does not require it yet)."""
+    codes = getattr(product, "barcodes", ())
+    return tuple(str(code) for code in codes) if isinstance(codes, tuple | list) else ()
+
+
+__all__ = ["Publisher", "ShopDriver", "ShopError"]

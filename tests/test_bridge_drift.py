@@ -1,0 +1,278 @@
+"""The drift test: boxes selling and online orders arriving at once, on the same skus, in three shops, while
+the shops fail (5xx, 429, timeouts, dropped connections), the broker restarts and a worker is killed.
+
+At the end, for every sku of every shop, the shop shows its starting stock minus every sale on every channel;
+every journal entry is applied once; every online order reached every box of its shop, printed once.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from cloud_bridge import models as m
+from cloud_bridge.config import Timing
+from cloud_bridge.db import Database
+from simulators.broker import Broker
+from simulators.shops import OutOfStock, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
+from tests.bridge_helpers import (
+    PlayedBox,
+    PostgresServer,
+    Simulator,
+    WorkerProcess,
+    bridge_config,
+    postgres,
+    seed,
+    shop_config,
+    start_simulator,
+    wait_for,
+)
+from wire import STOCK_KINDS
+
+__all__ = ["postgres"]  # fixtures
+
+START = 400
+SKUS = [f"SKU-{i:03d}" for i in range(6)]
+SHOPS = {
+    "woo": ("woocommerce", ["till-1", "till-2"]),
+    "shy": ("shopify", ["till-3"]),
+    "pre": ("prestashop", ["till-4"]),
+}
+TIMING = Timing(
+    poll_s=0.1,
+    orders_s=0.5,
+    products_s=1.0,
+    reconcile_s=2.0,
+    parked_retry_s=60.0,
+    shop_timeout_s=1.0,
+    retry_attempts=3,
+    retry_base_s=0.05,
+    retry_max_s=0.5,
+)
+
+
+class Shoppers(threading.Thread):
+    """Online customers of one shop: one- or two-unit orders on random skus, some for pickup."""
+
+    def __init__(self, sim: Simulator, stop: threading.Event, seed_: int) -> None:
+        super().__init__(daemon=True)
+        self.sim, self.stop_event, self.rng = sim, stop, random.Random(seed_)
+        self.bought: Counter[str] = Counter()
+        self.orders: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.rng.uniform(0.1, 0.4)):
+            sku, qty = self.rng.choice(SKUS), self.rng.choice((1, 1, 2))
+            try:
+                order_id = self.sim.place_order(sku, qty, pickup=self.rng.random() < 0.4)
+            except OutOfStock:
+                continue
+            self.bought[sku] += qty
+            self.orders.append(str(order_id))
+
+
+class Till(threading.Thread):
+    """A box selling at its till and handing over some of the pickup orders it prints."""
+
+    def __init__(self, box: PlayedBox, stop: threading.Event, seed_: int) -> None:
+        super().__init__(daemon=True)
+        self.box, self.stop_event, self.rng = box, stop, random.Random(seed_)
+        self.moved: Counter[str] = Counter()
+        self.collected: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.rng.uniform(0.005, 0.03)):
+            sku = self.rng.choice(SKUS)
+            if self.rng.random() < 0.1:
+                self.box.record("return", sku=sku, delta=1, stock_after=0)
+                self.moved[sku] += 1
+            else:
+                qty = self.rng.choice((1, 1, 1, 2))
+                self.box.sell(sku, qty)
+                self.moved[sku] -= qty
+            self._collect()
+
+    def _collect(self) -> None:
+        try:
+            order = self.box.next_order(timeout=0)
+        except queue.Empty:
+            return
+        if order.kind == "pickup" and self.rng.random() < 0.5:
+            self.box.record("order_collected", order_id=order.order_id, pickup_code=order.pickup_code)
+            self.collected.append(order.order_id)
+
+
+class Faults(threading.Thread):
+    """Every few tenths of a second one shop fails a request: 503, 429 with Retry-After, a timeout, a drop."""
+
+    def __init__(self, sims: list[Simulator], stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.sims, self.stop_event, self.rng = sims, stop, random.Random(11)
+        self.injected = 0
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.rng.uniform(0.1, 0.4)):
+            sim = self.rng.choice(self.sims)
+            fault = self.rng.randrange(4)
+            if fault == 0:
+                sim.fail_next(503, times=2)
+            elif fault == 1:
+                sim.fail_next(429, retry_after="1")
+            elif fault == 2:
+                sim.slow_next(1.5)  # longer than the connector's timeout: a write may land unanswered
+            else:
+                sim.drop_next()
+            self.injected += 1
+
+
+def _bucket(platform: str) -> dict[str, float]:
+    """Shopify Plus: 1,000 points a second, which the orders feed (~930 points a page) keeps busy."""
+    return {"restore_rate": 1000.0, "bucket_size": 10000.0} if platform == "shopify" else {}
+
+
+@pytest.fixture
+def sims() -> Iterator[dict[str, Simulator]]:
+    started = {
+        shop: start_simulator(platform, seed(len(SKUS), START), **_bucket(platform))
+        for shop, (platform, _) in SHOPS.items()
+    }
+    yield started
+    for sim in started.values():
+        sim.stop()
+
+
+def test_no_drift_across_channels_through_faults_restarts_and_a_killed_worker(
+    tmp_path: Path, postgres: PostgresServer, sims: dict[str, Simulator]
+) -> None:
+    postgres.truncate()
+    broker = Broker(tmp_path / "broker").start()
+    shops = [shop_config(shop, sims[shop], boxes) for shop, (_, boxes) in SHOPS.items()]
+    workers = [
+        WorkerProcess(
+            bridge_config(postgres.url, broker.url, shops, worker_id=f"w{n}", timing=TIMING), tmp_path
+        )
+        for n in range(3)
+    ]
+    db = Database(postgres.url).open()
+    boxes = [PlayedBox(shop, box, broker.url) for shop, (_, names) in SHOPS.items() for box in names]
+    stop = threading.Event()
+    try:
+        workers[0].start()
+        workers[1].start()
+        wait_for(
+            lambda: m.ShopState.select().where(m.ShopState.name == "initialised").count() == 3, 20, "init"
+        )
+
+        tills = [Till(box, stop, n) for n, box in enumerate(boxes)]
+        shoppers = {shop: Shoppers(sim, stop, 100 + n) for n, (shop, sim) in enumerate(sims.items())}
+        faults = Faults(list(sims.values()), stop)
+        for thread in [*tills, *shoppers.values(), faults]:
+            thread.start()
+        _applied_at_least(400)
+        broker.restart()  # everything in flight at the broker and on the wire is redelivered or resent
+        _applied_at_least(800)
+        workers[0].kill()  # mid-stream, maybe mid-transaction or mid-shop-write
+        _applied_at_least(1100)
+        workers[2].start()
+        _applied_at_least(1500)
+        stop.set()
+        for thread in [*tills, *shoppers.values(), faults]:
+            thread.join(10)
+
+        for box in boxes:
+            box.wait_acked(timeout=30)
+        expected = {
+            shop: {
+                sku: START
+                + sum(t.moved[sku] for t in tills if t.box.shop == shop)
+                - shoppers[shop].bought[sku]
+                for sku in SKUS
+            }
+            for shop in SHOPS
+        }
+
+        def drift() -> str:
+            return ", ".join(
+                f"{shop}/{sku}: shop {sims[shop].stock(sku)}, ledger {want}"
+                for shop, skus in expected.items()
+                for sku, want in skus.items()
+                if sims[shop].stock(sku) != want
+            )
+
+        wait_for(lambda: not drift(), 30, "every shop to show start − every sale", detail=drift)
+        _assert_journals_applied_once(boxes)
+        _assert_orders_reached_every_box_once(boxes, shoppers)
+        _assert_collected_orders_completed(sims, tills)
+        assert faults.injected > 10
+    finally:
+        stop.set()
+        for box in boxes:
+            box.close()
+        for worker in workers:
+            worker.stop()
+        db.close()
+        broker.stop()
+
+
+def _applied_at_least(count: int) -> None:
+    """Traffic goes on until the bridge has applied this many till movements (about 230 a second)."""
+    wait_for(partial(_till_movements_reach, count), 30, f"{count} till movements applied")
+
+
+def _till_movements_reach(count: int) -> bool:
+    return bool(m.Movement.select().where(m.Movement.source.startswith("b/")).count() >= count)
+
+
+def _assert_journals_applied_once(boxes: list[PlayedBox]) -> None:
+    for box in boxes:
+        stock_entries = [e for e in box.journal if e.kind in STOCK_KINDS]
+        sources = [
+            row.source for row in m.Movement.select().where(m.Movement.source.startswith(f"b/{box.box}/"))
+        ]
+        assert len(sources) == len(set(sources)) == len(stock_entries)
+        assert m.Box.get(m.Box.box == box.box).last_seq == box.journal[-1].seq
+
+
+def _assert_orders_reached_every_box_once(boxes: list[PlayedBox], shoppers: dict[str, Shoppers]) -> None:
+    for shop, people in shoppers.items():
+        placed = set(people.orders)
+        wait_for(partial(_feed_has, shop, placed), 30, f"the orders feed of {shop}")  # no order lost
+        for box in (b for b in boxes if b.shop == shop):
+            wait_for(partial(_printed_all, box, placed), 15, f"orders printed on {box.box}")
+            assert set(box.printed) == placed
+            queued = m.Outbound.select().where(m.Outbound.box == box.box, m.Outbound.kind == "orders").count()
+            assert queued == len(placed)  # queued once each, whatever the transport repeated
+
+
+def _feed_has(shop: str, placed: set[str]) -> bool:
+    return placed <= {row.order_id for row in m.ShopOrder.select().where(m.ShopOrder.shop == shop)}
+
+
+def _printed_all(box: PlayedBox, placed: set[str]) -> bool:
+    return placed <= set(box.printed)
+
+
+def _completed(order_id: str) -> bool:
+    return bool(m.ShopOrder.get(m.ShopOrder.order_id == order_id).completion == "done")
+
+
+def _assert_collected_orders_completed(sims: dict[str, Simulator], tills: list[Till]) -> None:
+    woo, shopify, presta = sims["woo"], sims["shy"], sims["pre"]
+    assert isinstance(woo, WooCommerceSimulator) and isinstance(shopify, ShopifySimulator)
+    assert isinstance(presta, PrestaShopSimulator)
+    for till in tills:
+        for order_id in till.collected:
+            wait_for(partial(_completed, order_id), 10, f"order {order_id} completed")
+            if till.box.shop == "woo":
+                assert woo.order_status(int(order_id)) == "completed"
+            elif till.box.shop == "shy":
+                assert shopify.is_fulfilled(order_id)
+            else:
+                assert presta.order_state(int(order_id)) == 5  # "Delivered", the connector's default

@@ -1,0 +1,267 @@
+"""The shop driver against the simulated shops: box movements reach the shop coalesced, online orders reach
+the ledger and the boxes, races with the shop's own sales are repaired, errors are retried or parked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import pytest
+
+from cloud_bridge import ledger
+from cloud_bridge import models as m
+from cloud_bridge.connectors import StockChange
+from cloud_bridge.db import Database
+from cloud_bridge.journal import apply_batch
+from cloud_bridge.parking import open_problems
+from cloud_bridge.sync import ShopDriver
+from simulators.shops import ShopifySimulator, WooCommerceSimulator
+from tests.bridge_helpers import (
+    FAST,
+    Clock,
+    RecordingPublisher,
+    Simulator,
+    batch,
+    connector,
+    database,
+    driver,
+    postgres,
+    sale,
+    seed,
+    shop_config,
+    start_simulator,
+)
+from wire import CatalogDelta, CatalogSnapshotChunk, JournalEntry, Kind, Order, now_ts
+
+__all__ = ["database", "postgres"]  # fixtures
+
+PLATFORMS = ["woocommerce", "prestashop", "shopify"]
+
+
+@contextmanager
+def shop(
+    platform: str, db: Database, stock: int = 20, count: int = 4, **kw: object
+) -> Iterator[tuple[Simulator, ShopDriver, RecordingPublisher, Clock]]:
+    sim = start_simulator(platform, seed(count, stock), **kw)
+    try:
+        config = shop_config("shop", sim, ["till-1", "till-2"])
+        publisher, clock = RecordingPublisher(), Clock()
+        d = driver(db, config, publisher, clock)
+        d.run_pass(force=True)
+        yield sim, d, publisher, clock
+    finally:
+        sim.stop()
+
+
+def run(d: ShopDriver, clock: Clock, seconds: float = 1.0) -> None:
+    clock.advance(seconds)
+    assert d.run_pass(force=True)
+
+
+def journal(db: Database, *entries: JournalEntry, box: str = "till-1") -> None:
+    b, payload = batch(*entries)
+    apply_batch(db, "shop", box, b, payload, time.time())
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_box_sales_reach_the_shop_coalesced(database: Database, platform: str) -> None:
+    with shop(platform, database) as (sim, d, _, clock):
+        journal(database, *(sale(seq, f"SKU-00{seq % 2}") for seq in range(1, 41)))
+        journal(database, sale(1, "SKU-002", 3, "receive"), box="till-2")
+        before = sim.total_calls
+        run(d, clock)
+        assert [sim.stock(f"SKU-00{i}") for i in range(4)] == [0, 0, 23, 20]
+        # 41 movements on 3 skus: polls, one read and one batch write (or one delta); PrestaShop writes each
+        # sku as a whole document, read first
+        assert sim.total_calls - before <= {"prestashop": 12}.get(platform, 6)
+        run(d, clock)
+        assert sim.stock("SKU-000") == 0  # nothing written twice
+
+
+def test_a_retried_delta_is_applied_once(database: Database) -> None:
+    with shop("shopify", database) as (sim, d, _, clock):
+        d.connector = connector(d.shop, timeout=0.3)
+        journal(database, sale(1, "SKU-000", -5))
+        sim.slow_next(0.6, match="inventoryAdjustQuantities")  # applied, but the answer comes too late
+        run(d, clock)
+        assert sim.stock("SKU-000") == 15
+        assert m.ShopWrite.get().state == "done"
+
+
+def test_online_orders_become_reservations_and_tickets_once(database: Database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        order_id = str(sim.place_order("SKU-001", 2, pickup=True))
+        run(d, clock)
+        run(d, clock)
+        level = ledger.levels("shop", ["SKU-001"])["SKU-001"]
+        assert (level.on_hand, level.reserved) == (20, 2)
+        for box in ("till-1", "till-2"):
+            [order] = publisher.messages(box, Kind.ORDERS)
+            assert isinstance(order, Order)
+            assert (order.order_id, order.kind, order.lines[0].qty) == (order_id, "pickup", 2)
+            assert order.pickup_code and len(order.pickup_code) == 8 and order.pickup_code.isalnum()
+        assert sim.stock("SKU-001") == 18  # the bridge leaves the shop's own sale alone
+
+
+@pytest.mark.parametrize("platform", ["woocommerce", "prestashop"])
+def test_an_online_sale_overwritten_by_an_absolute_write_is_put_back(
+    database: Database, platform: str
+) -> None:
+    with shop(platform, database) as (sim, d, _, clock):
+        journal(database, sale(1, "SKU-003", -1))
+        match = "batch" if platform == "woocommerce" else "stock_availables/"
+        sim.before_next(lambda: sim.place_order("SKU-003", 3), match=match)  # lands between read and write
+        writes = sum(n for label, n in sim.calls.items() if label.startswith(("POST", "PUT")))
+        run(d, clock)  # our write of 19 overwrites the shop's own sale of 3; the orders feed shows it ...
+        assert sim.stock("SKU-003") == 16  # ... and the write that follows puts it back
+        assert sum(n for label, n in sim.calls.items() if label.startswith(("POST", "PUT"))) == writes + 2
+
+
+def test_collecting_an_order_completes_it_in_the_shop(database: Database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        order_id = sim.place_order("SKU-000", 1, pickup=True)
+        run(d, clock)
+        [order] = publisher.messages("till-1", Kind.ORDERS)
+        journal(
+            database,
+            JournalEntry(1, "order_printed", now_ts(), {"order_id": str(order_id)}),
+            JournalEntry(
+                2, "order_collected", now_ts(), {"order_id": str(order_id), "pickup_code": order.pickup_code}
+            ),
+        )
+        run(d, clock)
+        assert sim.order_status(order_id) == "completed"
+        run(d, clock)
+        row = m.ShopOrder.get()
+        assert (row.printed_by, row.collected_by, row.completion) == ("till-1", "till-1", "done")
+        assert sim.stock("SKU-000") == 19
+        level = ledger.levels("shop", ["SKU-000"])["SKU-000"]
+        assert (level.on_hand, level.reserved) == (19, 0)
+
+
+def test_cancelled_orders_give_their_units_back(database: Database) -> None:
+    with shop("woocommerce", database) as (sim, d, _, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        order_id = sim.place_order("SKU-000", 4)
+        run(d, clock)
+        sim.cancel_order(order_id)
+        journal(database, sale(1, "SKU-000", -1))
+        run(d, clock)
+        assert sim.stock("SKU-000") == 19
+        assert ledger.levels("shop", ["SKU-000"])["SKU-000"].reserved == 0
+
+
+def test_price_changes_become_catalog_deltas_and_a_snapshot_has_everything(database: Database) -> None:
+    with shop("shopify", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, ShopifySimulator)
+        sim.set_price("SKU-002", 555)
+        run(d, clock)
+        [delta] = publisher.messages("till-2", Kind.CATALOG)
+        assert isinstance(delta, CatalogDelta)
+        assert (delta.from_version, delta.version) == (1, 2)
+        assert [(p.sku, p.price_cents, p.stock) for p in delta.upserts] == [("SKU-002", 555, None)]
+        from cloud_bridge.catalog import snapshot
+
+        [chunk] = snapshot("shop")
+        assert isinstance(chunk, CatalogSnapshotChunk) and chunk.version == 2
+        assert {p.sku: (p.price_cents, p.stock) for p in chunk.products}["SKU-002"] == (555, 20)
+
+
+def test_an_unknown_sku_is_parked_and_the_rest_is_written(database: Database) -> None:
+    with shop("woocommerce", database) as (sim, d, _, clock):
+        journal(database, sale(1, "NOPE"), sale(2, "SKU-001", -2))
+        run(d, clock)
+        assert sim.stock("SKU-001") == 18
+        [problem] = open_problems("shop")
+        assert problem.key == "sku/NOPE" and "no product with sku" in problem.error
+        assert m.Movement.select().where(m.Movement.sku == "NOPE").count() == 1  # kept for when it exists
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_server_errors_are_retried_with_backoff_and_nothing_is_lost(
+    database: Database, platform: str
+) -> None:
+    with shop(platform, database) as (sim, d, _, clock):
+        d.timing = replace(FAST, retry_base_s=30.0, retry_max_s=120.0)
+        journal(database, sale(1, "SKU-000", -2))
+        sim.fail_next(503, times=7)
+        clock.advance(1)
+        assert not d.run_pass()
+        calls = sim.total_calls
+        assert not d.run_pass()  # backing off: no request at all
+        assert sim.total_calls == calls
+        passes = 1
+        while not d.run_pass():
+            clock.advance(60)
+            passes += 1
+        assert sim.stock("SKU-000") == 18 and passes <= 4
+
+
+def test_a_long_retry_after_is_obeyed(database: Database) -> None:
+    with shop("woocommerce", database) as (sim, d, _, clock):
+        journal(database, sale(1, "SKU-000", -2))
+        sim.fail_next(429, retry_after="600")
+        clock.advance(1)
+        assert not d.run_pass()
+        until = float(m.ShopState.get(m.ShopState.name == "backoff_until").value)
+        assert until >= clock() + 590
+        clock.advance(601)
+        assert d.run_pass()
+        assert sim.stock("SKU-000") == 18
+
+
+def test_refused_credentials_park_the_shop(database: Database) -> None:
+    sim = start_simulator("woocommerce", seed(2, 5))
+    try:
+        config = shop_config("shop", sim, ["till-1"])
+        config.credentials["consumer_secret"] = "cs_wrong"  # type: ignore[index]
+        d = driver(database, config, RecordingPublisher(), Clock())
+        assert not d.run_pass(force=True)
+        [problem] = open_problems("shop")
+        assert problem.key == "shop" and "cs_wrong" not in problem.error
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_reconciliation_corrects_an_edit_made_in_the_shop(database: Database, platform: str) -> None:
+    with shop(platform, database) as (sim, d, _, clock):
+        journal(database, sale(1, "SKU-001", -2))
+        run(d, clock)
+        admin = connector(d.shop)
+        [edit] = admin.set_stock([StockChange("SKU-001", 50)])
+        assert edit.ok
+        run(d, clock, 3600)
+        assert sim.stock("SKU-001") == 18
+
+
+def test_the_safety_buffer_is_kept_out_of_the_shop(database: Database) -> None:
+    sim = start_simulator("prestashop", seed(2, 10))
+    try:
+        config = shop_config("shop", sim, ["till-1"], buffer=3)
+        clock = Clock()
+        d = driver(database, config, RecordingPublisher(), clock)
+        d.run_pass(force=True)
+        assert sim.stock("SKU-000") == 7
+        journal(database, sale(1, "SKU-000", -9))
+        run(d, clock)
+        assert sim.stock("SKU-000") == 0  # the ledger has 1, the buffer keeps it off the web
+    finally:
+        sim.stop()
+
+
+def test_messages_wait_while_the_broker_is_away(database: Database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        publisher.down = True
+        sim.place_order("SKU-000", 1)
+        run(d, clock)
+        assert publisher.sent == []
+        publisher.down = False
+        run(d, clock)
+        assert len(publisher.messages("till-1", Kind.ORDERS)) == 1

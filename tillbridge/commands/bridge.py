@@ -1,0 +1,86 @@
+"""`tillbridge bridge`: run a cloud bridge worker, or look at (and unpark) what the bridge is doing."""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tillbridge.bridge")
+
+ACTIONS = ("run", "status", "check-config", "retry")
+
+
+def register(sub: Any) -> None:
+    from cloud_bridge.config import DEFAULT_CONFIG_PATH
+
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "bridge",
+        help="run the cloud bridge (journals in, shops in step), or show the fleet",
+        description="run: a worker (any number may share the database and broker); status: the fleet view "
+        "and parked problems; check-config: validate the file; retry SHOP [KEY]: clear parked problems.",
+    )
+    parser.add_argument("action", nargs="?", default="run", choices=ACTIONS, help="what to do (default: run)")
+    parser.add_argument("target", nargs="*", help="for retry: the shop id and optionally the parked key")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="bridge.toml (%(default)s)")
+    parser.add_argument("--json", action="store_true", help="status as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cloud_bridge.config import load_config
+
+    config = load_config(args.config)
+    if args.action == "check-config":
+        _check_shops(config)
+        print(f"{args.config}: OK ({len(config.shops)} shops, database {config.database_shown})")
+        return 0
+    if args.action == "run":
+        return _serve(config)
+    return _inspect(config, args)
+
+
+def _check_shops(config: Any) -> None:
+    """Each shop's platform settings, checked by its connector (no request is sent)."""
+    from cloud_bridge.connectors import make_connector
+
+    for shop in config.shops:
+        make_connector(shop.id, shop.platform, shop.connector_settings()).close()
+
+
+def _serve(config: Any) -> int:
+    from cloud_bridge.worker import Worker
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1: every thread's stack to stderr
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info(
+        "bridge worker %s: database %s, broker %s", config.worker_id, config.database_shown, config.broker.url
+    )
+    return Worker(config).run(stop)
+
+
+def _inspect(config: Any, args: argparse.Namespace) -> int:
+    from cloud_bridge.db import Database
+    from cloud_bridge.status import fleet_view, render, retry_parked
+
+    db = Database(config.database_url).open()
+    try:
+        if args.action == "retry":
+            if not 1 <= len(args.target) <= 2:
+                print("tillbridge bridge retry: give the shop id and optionally the parked key")
+                return 2
+            with db.write():
+                cleared = retry_parked(*args.target)
+            print(f"{cleared} parked problems cleared; the next pass tries again")
+            return 0
+        view = fleet_view(config)
+        print(view.to_json() if args.json else render(view))
+        return 0
+    finally:
+        db.close()

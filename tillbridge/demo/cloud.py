@@ -1,0 +1,79 @@
+"""The demo's cloud side: the cloud bridge and a simulated WooCommerce shop, watched live.
+
+A sale at the till lowers the stock in the online shop; an online click & collect order prints on the box's
+virtual printer; the customer's pickup QR code, scanned at the till, completes the order in the shop.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from cloud_bridge.config import parse_config
+from cloud_bridge.worker import Worker
+from simulators.catalog import SAMPLE_CATALOG
+from simulators.shops import WooCommerceSimulator
+from tillbridge.demo.view import LiveView
+
+PICKUP_QR = re.compile(r"\[QR: (TBPICKUP\w+)\]")
+ONLINE_ORDER = ("BREAD", 2)  # a click & collect order placed once the shop has seen the first sale
+
+
+def bridge_for(
+    shop: WooCommerceSimulator, broker_url: str, data_dir: Path, shop_id: str, box_id: str
+) -> Worker:
+    """The cloud bridge on an embedded SQLite store, polling the demo shop briskly."""
+    config = {
+        "bridge": {"group": "demo", "worker_id": "demo-worker"},
+        "database": {"url": f"sqlite:///{data_dir / 'bridge.db'}"},
+        "broker": {"url": broker_url},
+        "timing": {"poll_s": 0.5, "orders_s": 1.0, "products_s": 5.0},
+        "shop": [
+            {
+                "id": shop_id,
+                "platform": "woocommerce",
+                "base_url": shop.url,
+                "boxes": [box_id],
+                "credentials": {"consumer_key": shop.consumer_key, "consumer_secret": shop.consumer_secret},
+            }
+        ],
+    }
+    return Worker(parse_config(config, "demo")).start()
+
+
+def watch_shop(shop: WooCommerceSimulator, view: LiveView, stop: threading.Event) -> None:
+    """Shows stock changes in the online shop; places one online order once the first sale has arrived."""
+    names = {p.sku: p.name for p in SAMPLE_CATALOG}
+    last = {sku: shop.stock(sku) for sku in names}
+    statuses: dict[int, str] = {}
+    ordered = False
+    while not stop.wait(0.3):
+        for sku, name in names.items():
+            now = shop.stock(sku)
+            if now != last[sku]:
+                view.note(f"🛒  online shop: {name} {last[sku]}→{now}")
+                last[sku] = now
+        if not ordered and any(shop.stock(sku) != p.stock for p in SAMPLE_CATALOG for sku in [p.sku]):
+            ordered = True
+            order_id = shop.place_order(*ONLINE_ORDER, pickup=True, customer="Lucía Fernández")
+            view.note(
+                f"🛒  online shop: click & collect order #{order_id} placed ({ONLINE_ORDER[1]} × bread)"
+            )
+        for order_id, order in list(shop.orders.items()):
+            if statuses.get(order_id) != order.status:
+                statuses[order_id] = order.status
+                view.note(f"🛒  online shop: order #{order_id} is {order.status}")
+
+
+def collect_at_the_till(scan: Callable[[str], None], view: LiveView) -> Callable[[str], None]:
+    """Given a printed ticket's text: if it is an order ticket, the customer shows its QR code at the till."""
+
+    def on_ticket(text: str) -> None:
+        match = PICKUP_QR.search(text)
+        if match:
+            view.note("   the customer comes in and shows the pickup QR code from the ticket")
+            scan(match.group(1))
+
+    return on_ticket
