@@ -111,9 +111,7 @@ def mark_return(state: BoxState) -> Outcome:
 def collect_order(state: BoxState, order_id: str, pickup_code: str) -> Outcome:
     """A customer's pickup code was scanned at the till: the online order is handed over."""
     fact = OrderCollected(order_id, pickup_code)
-    return Outcome(
-        BoxState(state.mode), (fact,), message=f"order {order_id} collected"
-    )
+    return Outcome(BoxState(state.mode), (fact,), message=f"order {order_id} collected")
 
 
 def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> Outcome:
