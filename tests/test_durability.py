@@ -50,15 +50,17 @@ def test_no_acknowledged_scan_is_lost_under_kill_9(tmp_path):
         config = write_config(tmp_path, scanner_config)
         for _ in range(ROUNDS):
             agent = AgentProcess(config)
-            agent.wait_ready()
-            agent.wait_device_ok()
-            for _ in range(SCANS_PER_ROUND):
-                scanner.scan(rng.choice(SELLABLE))
-            kill_after = rng.randint(1, SCANS_PER_ROUND - 10)
-            for _ in range(kill_after):
-                barcode, seq = agent.acks.get(timeout=20)
-                acknowledged[seq] = barcode
-            agent.kill()  # somewhere in the middle of the burst
+            try:
+                agent.wait_ready()
+                agent.wait_device_ok()
+                for _ in range(SCANS_PER_ROUND):
+                    scanner.scan(rng.choice(SELLABLE))
+                kill_after = rng.randint(1, SCANS_PER_ROUND - 10)
+                for _ in range(kill_after):
+                    barcode, seq = agent.acks.get(timeout=20)
+                    acknowledged[seq] = barcode
+            finally:
+                agent.kill()  # somewhere in the middle of the burst (or after a failure: never left behind)
             while True:  # acks printed before the kill landed count too
                 try:
                     barcode, seq = agent.acks.get_nowait()
