@@ -44,6 +44,9 @@ cached_base() {
         rm -rf "$base" "$base.partial"
         bootstrap "$base.partial" >&2
         mv "$base.partial" "$base"
+        # Bases of an older package list are not used again.
+        find "$CACHE" -maxdepth 1 -name "base-$SUITE-$ARCH-*" ! -name "base-$SUITE-$ARCH-$key*" \
+            -exec rm -rf {} +
     else
         log "bootstrapped base from the cache: $base"
     fi
