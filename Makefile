@@ -1,4 +1,4 @@
 # Thin aliases for ./dev, which does the real work (and installs what is missing).
-.PHONY: demo test lint bench setup
-demo test lint bench setup:
+.PHONY: demo test image-test lint bench setup
+demo test image-test lint bench setup:
 	./dev $@
