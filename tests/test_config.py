@@ -54,7 +54,7 @@ def test_a_full_config_reads_into_typed_sections(tmp_path):
         '[[scanner]]\nname = "back"\ntype = "serial"\nport = "/dev/ttyACM0"\nbaudrate = 115200\n'
         '[scale]\nprotocol = "dialog06"\nport = "/dev/ttyUSB0"\n'
         'bytesize = 7\nparity = "O"\npoll_interval_s = 1\n'
-        '[printer]\nurl = "usb://04b8:0202"\npaper_mm = 58\n'
+        '[printer]\nurl = "usb://04b8:0e15"\npaper_mm = 58\n'
     )
     config = load_config(write(tmp_path, text))
     front, back = config.scanner

@@ -141,7 +141,7 @@ PRINTER_URL_FORMS = "tcp://host:port, usb://VID:PID, serial:///dev/...?baud=N or
 def printer_url(value: str) -> str | None:
     try:
         parts = urlsplit(value)
-        port = parts.port
+        port = parts.port if parts.scheme == "tcp" else None  # usb://04b8:0e15 has no port, only a PID
     except ValueError:
         return f"is not a valid URL ({PRINTER_URL_FORMS})"
     if parts.scheme == "tcp":
