@@ -69,3 +69,15 @@ def test_a_provisioning_file_is_merged_into_the_config_on_first_start(tmp_path):
     assert agent.terminate() == 0
     assert 'id = "till-7"' in config.read_text()
     assert not provisioning.exists() and provisioning.with_name("tillbridge.toml.applied").exists()
+
+
+def test_an_unreadable_provisioning_file_does_not_keep_the_box_from_starting(tmp_path):
+    config = write_config(tmp_path)
+    unreadable = tmp_path / "boot" / "tillbridge.toml"
+    unreadable.mkdir(parents=True)  # reading it fails with an OSError, as a badly mounted partition would
+    agent = AgentProcess(config, provisioning=unreadable)
+    agent.wait_ready()
+    assert agent.terminate() == 0
+    assert any("provisioning" in line and "current config" in line for line in agent.lines) or any(
+        "provisioning file rejected" in line for line in agent.lines
+    )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from firmware_agent.config import ProvisioningResult
 
 log = logging.getLogger("tillbridge.agent")
 
@@ -23,13 +26,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware_agent.config import (
-        ProvisioningStatus,
-        apply_provisioning,
-        check_config,
-        check_devices,
-        load_config,
-    )
+    from firmware_agent.config import apply_provisioning, check_config, check_devices, load_config
 
     if args.check_config:
         problems = check_config(args.config, args.provisioning)
@@ -38,13 +35,12 @@ def run(args: argparse.Namespace) -> int:
         if not problems:
             print(f"{args.config}: OK")
         return 2 if problems else 0
-    provisioning = apply_provisioning(args.config, args.provisioning)
-    if provisioning.status is ProvisioningStatus.REJECTED:
-        log.error("provisioning file rejected, keeping the previous config: %s", provisioning.error)
-    elif provisioning.status is ProvisioningStatus.APPLIED:
-        log.info("provisioning file applied to %s", args.config)
-    if provisioning.warning:
-        log.warning("%s", provisioning.warning)
+    try:
+        provisioning = apply_provisioning(args.config, args.provisioning)
+    except OSError as exc:  # an unreadable boot partition must not keep the till's box from starting
+        log.error("cannot read the provisioning file, keeping the current config: %s", exc)
+    else:
+        _report(provisioning, args.config)
     config = load_config(args.config)
     logging.getLogger().setLevel(config.box.log_level.upper())
     for problem in check_devices(config, str(args.config)):
@@ -52,3 +48,14 @@ def run(args: argparse.Namespace) -> int:
     from firmware_agent.wiring import build_agent
 
     return build_agent(config, args.config).run()
+
+
+def _report(provisioning: ProvisioningResult, config_path: Path) -> None:
+    from firmware_agent.config import ProvisioningStatus
+
+    if provisioning.status is ProvisioningStatus.REJECTED:
+        log.error("provisioning file rejected, keeping the previous config: %s", provisioning.error)
+    elif provisioning.status is ProvisioningStatus.APPLIED:
+        log.info("provisioning file applied to %s", config_path)
+    if provisioning.warning:
+        log.warning("%s", provisioning.warning)
