@@ -67,6 +67,9 @@ def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_colle
     ]
     out = subprocess.run([*DEMO, *args], capture_output=True, text=True, timeout=120, check=True).stdout
     assert "online shop: Aceite de oliva virgen extra 1 L 24→23" in out  # the first sale, in the shop
+    assert (
+        "online shop: Jamón serrano al corte 5000→4650" in out
+    )  # still sold by weight after the shop's catalog
     assert "click & collect order" in out and "virtual printer: 'ONLINE ORDER'" in out
     collected = [line for line in out.splitlines() if " counter " in line]
     assert len(collected) == 1 and "collected" in collected[0]

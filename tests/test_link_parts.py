@@ -197,3 +197,15 @@ def test_the_qr_code_holds_the_pickup_code_when_it_can(order_id, code, payload):
         order_id, "2024-05-01T08:55:12.000Z", "pickup", (OrderLine("A", "A", 1, 1),), 1, pickup_code=code
     )
     assert pickup_payload(order) == payload
+
+
+def test_a_shop_catalog_keeps_the_box_s_weighed_units_and_barcodes(tmp_path):
+    from firmware_agent.link.catalog import replace_catalog
+    from tests.store_helpers import open_store
+    from wire import Product
+
+    store = open_store(tmp_path)  # HAM is sold by weight, with its scale-label barcode
+    with store.transaction():
+        replace_catalog(store, [Product("HAM", "Jamón", 2590, (), 4000, "each")], version=3)
+    ham = store.find_product(["2000042000004"])
+    assert ham is not None and (ham.unit, ham.price_cents, ham.stock) == ("kg", 2590, 4000)

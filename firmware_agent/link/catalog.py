@@ -132,13 +132,15 @@ def stored_version(store: Store) -> int | None:
 
 def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
     """The whole catalog becomes `products`; local stock survives for products the shop does not track,
-    and local barcodes for products the shop sends without any (many shops keep no barcodes at all)."""
+    local barcodes for products the shop sends without any (many shops keep no barcodes at all), and the
+    box's own unit for products it knows (shops have no notion of "sold by weight": the till's scale does)."""
     conn = store.db.connection()
     local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
     codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
+    units = _local_units(conn)
     conn.execute("DELETE FROM barcode")
     conn.execute("DELETE FROM product")
-    count = store.upsert_products(_records(products, local, codes))
+    count = store.upsert_products(_records(products, local, codes, units))
     store.set_setting(VERSION_KEY, str(version))
     return count
 
@@ -147,17 +149,26 @@ def apply_delta(store: Store, delta: CatalogDelta) -> None:
     conn = store.db.connection()
     conn.executemany("DELETE FROM product WHERE sku = ?", [(sku,) for sku in delta.deletes])
     local = _local_stock(conn, (p.sku for p in delta.upserts if p.stock is None))
-    store.upsert_products(_records(delta.upserts, local))
+    store.upsert_products(_records(delta.upserts, local, units=_local_units(conn)))
     store.set_setting(VERSION_KEY, str(delta.version))
 
 
 def _records(
-    products: Iterable[Product], local: dict[str, int], codes: dict[str, list[str]] | None = None
+    products: Iterable[Product],
+    local: dict[str, int],
+    codes: dict[str, list[str]] | None = None,
+    units: dict[str, str] | None = None,
 ) -> Iterable[tuple[ProductRecord, Sequence[str]]]:
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
         barcodes = p.barcodes or (codes or {}).get(p.sku, ())
-        yield ProductRecord(p.sku, p.name, p.price_cents, p.unit, stock), barcodes
+        unit = (units or {}).get(p.sku, p.unit)
+        yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), barcodes
+
+
+def _local_units(conn: Any) -> dict[str, str]:
+    """Products the box sells by weight (the rest are "each", the wire's default)."""
+    return dict(conn.execute("SELECT sku, unit FROM product WHERE unit != 'each'").fetchall())
 
 
 def _local_barcodes(conn: Any) -> dict[str, list[str]]:
