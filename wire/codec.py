@@ -20,6 +20,7 @@ from wire.commands import Command, CommandReply
 from wire.errors import BadTopic, MalformedMessage, MessageTooLarge, UnsupportedVersion, WireError
 from wire.health import State, Telemetry
 from wire.journal import Ack, JournalBatch
+from wire.levels import Levels
 from wire.orders import Order
 from wire.topics import ROUTES, Kind, build_topic, parse_topic
 
@@ -37,6 +38,7 @@ Message = (
     | Command
     | CommandReply
     | Telemetry
+    | Levels
 )
 Decoder = Callable[[Obj], Message]
 
@@ -58,6 +60,7 @@ DECODERS: Final[Mapping[Kind, Decoder]] = {
     Kind.CMD: Command.from_json,
     Kind.CMD_REPLY: CommandReply.from_json,
     Kind.TELEMETRY: Telemetry.from_json,
+    Kind.LEVELS: Levels.from_json,
 }
 
 
