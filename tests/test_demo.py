@@ -49,6 +49,12 @@ def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
             subprocess.run([*rr, "-W", "10"], capture_output=True, text=True, check=True).stdout
         )
         assert reply["ok"] and reply["result"]["box"] == "demo-box-1" and reply["result"]["connected"]
+        logs = '{"v":1,"id":"2","cmd":"logs","args":{"lines":50,"level":"info"}}'
+        rr[-1] = logs
+        lines = json.loads(
+            subprocess.run([*rr, "-W", "10"], capture_output=True, text=True, check=True).stdout
+        )["result"]
+        assert any("MQTT link" in line for line in lines), lines  # support sees the box's log, not []
     finally:
         demo.wait(timeout=60)
     assert demo.returncode == 0
