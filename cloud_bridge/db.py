@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -102,6 +104,33 @@ def lock_key(*parts: str) -> int:
     """A stable signed 64-bit advisory lock key for a name (the same in every worker process)."""
     digest = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def check_reachable(url: str) -> None:
+    """Raises `BridgeDatabaseError` where `Database(url).open()` would fail; creates and changes nothing.
+
+    `bridge check-config` runs it, so an installer learns of a missing directory or a wrong password before
+    the service starts, not from its crash loop.
+    """
+    shown = mask_url(url)
+    if urlsplit(url).scheme == "sqlite":
+        path = Path(url[len("sqlite:///") :])
+        target, need = (path, os.R_OK | os.W_OK) if path.exists() else (path.parent, os.W_OK | os.X_OK)
+        if not target.exists():
+            raise BridgeDatabaseError(f"database {shown}: the directory {target} does not exist")
+        if not os.access(target, need):
+            raise BridgeDatabaseError(f"database {shown}: {target} is not writable by this user")
+        return
+    db = connect(url)
+    db.connect_params["connect_timeout"] = 5
+    try:
+        db.connect()
+        db.execute_sql("SELECT 1")
+    except pw.OperationalError as exc:
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BridgeDatabaseError(f"database {shown}: cannot connect: {problem}") from exc
+    finally:
+        db.close()
 
 
 def connect(url: str) -> Any:

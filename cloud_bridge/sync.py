@@ -31,7 +31,7 @@ from cloud_bridge import catalog, ledger, orders
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import ShopConnector, StockChange, StockDelta, StockLevel, cursor_at
-from cloud_bridge.connectors.base import ItemResult
+from cloud_bridge.connectors.base import ItemResult, ShopProduct
 from cloud_bridge.db import Database
 from cloud_bridge.errors import (
     BadCursor,
@@ -161,8 +161,8 @@ class ShopDriver:
         cursor = get_value(self.id, "products_cursor")
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.products_since(cursor)
-            facts = [catalog.CatalogFact(p.sku, p.name, p.price_cents, _barcodes(p)) for p in found if p.sku]
             with self.db.write():
+                facts = catalog.accept(self.id, [_fact(p) for p in found if p.sku], now)
                 catalog.apply_products(self.id, facts, self.shop.boxes if queue else (), now)
                 set_value(self.id, "products_cursor", cursor)
             seen.update(fact.sku for fact in facts)
@@ -483,10 +483,16 @@ def _missing(shop: str, sku: str, level: StockLevel | None) -> str:
     return str(StockNotManaged(shop, f"sku {sku!r} has no stock count in the shop"))
 
 
-def _barcodes(product: object) -> tuple[str, ...]:
-    """Barcodes, for connectors whose products carry them (the interface does not require it yet)."""
-    codes = getattr(product, "barcodes", ())
-    return tuple(str(code) for code in codes) if isinstance(codes, tuple | list) else ()
+def _fact(product: ShopProduct) -> catalog.CatalogFact:
+    return catalog.CatalogFact(
+        product.sku,
+        product.name,
+        product.price_cents,
+        product.barcodes,
+        product.product_id,
+        product.problem,
+        product.unit,
+    )
 
 
 __all__ = ["Publisher", "ShopDriver", "ShopError"]
