@@ -32,6 +32,7 @@ from wire.errors import (
 )
 from wire.health import State, Telemetry
 from wire.journal import ENTRY_FIELDS, MAX_BATCH_ENTRIES, STOCK_KINDS, Ack, JournalBatch, JournalEntry
+from wire.levels import MAX_LEVELS, Levels, SkuLevel
 from wire.orders import (
     ORDER_KINDS,
     ORDER_STATES,
@@ -65,6 +66,7 @@ __all__ = [
     "ENTRY_FIELDS",
     "JSON",
     "MAX_BATCH_ENTRIES",
+    "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
     "ORDER_STATES",
@@ -87,6 +89,7 @@ __all__ = [
     "JournalBatch",
     "JournalEntry",
     "Kind",
+    "Levels",
     "MalformedMessage",
     "Message",
     "MessageTooLarge",
@@ -99,6 +102,7 @@ __all__ = [
     "RecentNonces",
     "Route",
     "SignatureError",
+    "SkuLevel",
     "State",
     "Telemetry",
     "Topic",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
+    as_code,
     as_id,
     as_int,
     as_list,
@@ -41,7 +42,14 @@ from cloud_bridge.connectors.base import (
     StockLevel,
     WebhookEvent,
 )
-from cloud_bridge.connectors.common import ConnectorOptions, chunked, load_json, reading, result_order
+from cloud_bridge.connectors.common import (
+    ConnectorOptions,
+    chunked,
+    load_json,
+    product_or_problem,
+    reading,
+    result_order,
+)
 from cloud_bridge.connectors.cursor import PollWindow
 from cloud_bridge.connectors.http import Call, ShopHttp
 from cloud_bridge.errors import (
@@ -346,13 +354,21 @@ class PrestaShopConnector:
         )
 
     def _product(self, row: dict[str, Any]) -> ShopProduct:
-        return ShopProduct(
-            sku=as_str(row["reference"], "product reference"),
-            name=_language_text(row.get("name")),
-            price_cents=cents(get(row, "price", "product"), "product price"),
-            updated_at=as_time(get(row, "date_upd", "product"), "product date_upd", self.tz),
-            product_id=as_id(get(row, "id", "product"), "product id"),
-            tax_included=False,
+        sku = as_code(row["reference"], "product reference")
+        updated = as_time(get(row, "date_upd", "product"), "product date_upd", self.tz)
+        product_id = as_id(get(row, "id", "product"), "product id")
+        return product_or_problem(
+            sku,
+            product_id,
+            updated,
+            lambda: ShopProduct(
+                sku=sku,
+                name=_language_text(row.get("name")),
+                price_cents=cents(get(row, "price", "product"), "product price"),
+                updated_at=updated,
+                product_id=product_id,
+                tax_included=False,
+            ),
         )
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:

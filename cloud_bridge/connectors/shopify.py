@@ -20,6 +20,7 @@ from typing import Any, Final
 from cloud_bridge.connectors import shopify_queries as q
 from cloud_bridge.connectors._values import (
     as_bool,
+    as_code,
     as_id,
     as_int,
     as_list,
@@ -47,6 +48,7 @@ from cloud_bridge.connectors.common import (
     chunked,
     describe_json,
     load_json,
+    product_or_problem,
     reading,
     result_order,
 )
@@ -578,12 +580,20 @@ def _line(node: dict[str, Any]) -> OrderLine:
 
 def _catalog_entry(node: dict[str, Any]) -> ShopProduct:
     product = obj_or_empty(node.get("product"))
-    return ShopProduct(
-        sku=as_str(get(node, "sku", "variant"), "variant sku"),
-        name=opt_str(product.get("title"), "product title"),
-        price_cents=cents(get(node, "price", "variant"), "variant price"),
-        updated_at=as_time(get(node, "updatedAt", "variant"), "variant updatedAt"),
-        product_id=as_id(get(node, "id", "variant"), "variant id"),
+    sku = as_code(get(node, "sku", "variant"), "variant sku")
+    updated = as_time(get(node, "updatedAt", "variant"), "variant updatedAt")
+    variant_id = as_id(get(node, "id", "variant"), "variant id")
+    return product_or_problem(
+        sku,
+        variant_id,
+        updated,
+        lambda: ShopProduct(
+            sku=sku,
+            name=opt_str(product.get("title"), "product title"),
+            price_cents=cents(get(node, "price", "variant"), "variant price"),
+            updated_at=updated,
+            product_id=variant_id,
+        ),
     )
 
 
@@ -645,21 +655,24 @@ def parse_rest_order(raw: Any) -> ShopOrder:
 
 def _rest_products(obj: dict[str, Any]) -> tuple[ShopProduct, ...]:
     title = opt_str(obj.get("title"), "title")
-    out = []
-    for raw in as_list(obj.get("variants") or [], "variants"):
-        variant = as_obj(raw, "variant")
-        if not variant.get("sku"):
-            continue
-        vid = as_id(get(variant, "id", "variant"), "variant id")
-        out.append(
-            ShopProduct(
-                sku=as_str(variant["sku"], "variant sku"),
-                name=title,
-                price_cents=cents(get(variant, "price", "variant"), "variant price"),
-                updated_at=as_time(
-                    variant.get("updated_at") or get(obj, "updated_at", "product"), "updated_at"
-                ),
-                product_id=vid if vid.startswith("gid://") else f"gid://shopify/ProductVariant/{vid}",
-            )
-        )
-    return tuple(out)
+    variants = [as_obj(raw, "variant") for raw in as_list(obj.get("variants") or [], "variants")]
+    return tuple(_rest_variant(v, title, obj) for v in variants if v.get("sku"))
+
+
+def _rest_variant(variant: dict[str, Any], title: str, product: dict[str, Any]) -> ShopProduct:
+    vid = as_id(get(variant, "id", "variant"), "variant id")
+    gid = vid if vid.startswith("gid://") else f"gid://shopify/ProductVariant/{vid}"
+    sku = as_code(variant["sku"], "variant sku")
+    updated = as_time(variant.get("updated_at") or get(product, "updated_at", "product"), "updated_at")
+    return product_or_problem(
+        sku,
+        gid,
+        updated,
+        lambda: ShopProduct(
+            sku=sku,
+            name=title,
+            price_cents=cents(get(variant, "price", "variant"), "variant price"),
+            updated_at=updated,
+            product_id=gid,
+        ),
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from cloud_bridge.connectors._values import (
+    as_code,
     as_id,
     as_int,
     as_list,
@@ -44,6 +45,7 @@ from cloud_bridge.connectors.common import (
     chunked,
     describe_json,
     load_json,
+    product_or_problem,
     reading,
     result_order,
 )
@@ -413,14 +415,22 @@ def _line(obj: dict[str, Any]) -> OrderLine:
 
 
 def _product(obj: dict[str, Any]) -> ShopProduct:
+    sku = as_code(obj.get("sku"), "product sku")
+    updated = as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt")
+    product_id = as_id(get(obj, "id", "product"), "product id")
     price = obj.get("price") or obj.get("regular_price") or "0"
-    return ShopProduct(
-        sku=as_str(get(obj, "sku", "product"), "product sku"),
-        name=opt_str(obj.get("name"), "product name"),
-        price_cents=cents(price, "product price"),
-        updated_at=as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt"),
-        product_id=as_id(get(obj, "id", "product"), "product id"),
-        tax_included=True,
+    return product_or_problem(
+        sku,
+        product_id,
+        updated,
+        lambda: ShopProduct(
+            sku=sku,
+            name=opt_str(obj.get("name"), "product name"),
+            price_cents=cents(price, "product price"),
+            updated_at=updated,
+            product_id=product_id,
+            tax_included=True,
+        ),
     )
 
 
