@@ -89,6 +89,10 @@ class CoreLoop:
         """Let a service handle its own event type on the loop (registered before the loop runs)."""
         self._handlers[event_type] = handler
 
+    def handles(self, event_type: type) -> bool:
+        """Whether a service answers `event_type` (a print request without a printer is only queued)."""
+        return event_type in self._handlers
+
     def call(self, fn: Callable[[Store], Any], timeout: float = 10.0) -> Any:
         """Run `fn(store)` on the loop (from another thread) and wait for its result."""
         if self._closed:
