@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import queue
 import random
@@ -168,7 +169,9 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
     return sim
 
 
-def shop_config(shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0) -> ShopConfig:
+def shop_config(
+    shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0, catalog: dict[str, Any] | None = None
+) -> ShopConfig:
     """The `[[shop]]` table a merchant would write for this simulator."""
     if isinstance(sim, WooCommerceSimulator):
         creds: dict[str, Any] = {"consumer_key": sim.consumer_key, "consumer_secret": sim.consumer_secret}
@@ -178,7 +181,7 @@ def shop_config(shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int 
     else:
         creds = {"access_token": sim.access_token, "location_id": "1", "webhook_secrets": [sim.client_secret]}
         platform = "shopify"
-    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer)
+    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer, catalog or {})
 
 
 def connector(shop: ShopConfig, *, timeout: float = 2.0) -> ShopConnector:
@@ -296,6 +299,9 @@ def config_toml(config: BridgeConfig) -> str:
         ]
         for key, value in shop.credentials.items():
             lines.append(f"{key} = {value!r}".replace("'", '"'))
+        if shop.catalog:
+            lines.append("[shop.catalog]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in shop.catalog.items()]
     return "\n".join(lines) + "\n"
 
 
