@@ -11,13 +11,14 @@ from collections.abc import Iterator
 import pytest
 
 from cloud_bridge import models as m
+from cloud_bridge.orders import pickup_code
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
 from devices.readings import ScanRead
+from firmware_agent.store.orders import find_order
 from simulators.shops import Item, WooCommerceSimulator
-from tests.bridge_helpers import PlayedBox, bridge_config, postgres, shop_config, wait_for
+from tests.bridge_helpers import PICKUP_SECRET, PlayedBox, bridge_config, postgres, shop_config, wait_for
 from tests.mqtt_helpers import SHOP, broker, new_box_id, running_box, settle
-from wire import Order
 
 __all__ = ["broker", "postgres"]
 
@@ -74,9 +75,10 @@ def test_the_box_and_the_shop_agree_after_click_and_collect_and_a_sale_at_a_seco
             agree(box, woo, 24, "at the start")
             order_id = woo.place_order("MILK", 2, pickup=True)
             agree(box, woo, 22, "after the online order")  # the box showed 24 while the shop showed 22
-            order = other.next_order()
-            assert isinstance(order, Order) and order.pickup_code
-            box.core.post(ScanRead("counter", encode_pickup(str(order_id), order.pickup_code)))
+            assert other.next_order().order_id == str(order_id)
+            code = pickup_code(PICKUP_SECRET.encode(), SHOP, str(order_id))  # on the customer's confirmation
+            settle(box, lambda: box.core.call(lambda store: find_order(store, str(order_id))) is not None)
+            box.core.post(ScanRead("counter", encode_pickup(str(order_id), code)))
             wait_for(lambda: woo.order_status(order_id) == "completed", what="the order completed")
             agree(box, woo, 22, "after the hand-over")
             other.sell("MILK", 3)
