@@ -62,12 +62,15 @@ def test_a_sale_the_level_does_not_include_yet_is_kept_until_one_does(tmp_path, 
     cloud = CloudPeer(broker.port, auto_ack=False)
     try:
         with running_box(tmp_path, broker.url, cloud.box) as box:
+            cloud.send(Levels(1, (SkuLevel("MILK", 24, 0),)))
+            shows(box, 24)
             sell(box, 2)
             cloud.wait(lambda s: len(s.entries) >= 2, what="two sales")
             cloud.ack(2)  # the ack overtakes the level that includes the sales ...
             settle(box, lambda: rows(tmp_path, "SELECT COUNT(*) FROM journal") == [(0,)], what="acked")
             cloud.send(Levels(3, (SkuLevel("MILK", 24, 0),), upto=0))  # ... computed before they were applied
-            shows(box, 22)
+            settle(box, lambda: rows(tmp_path, "SELECT version FROM level") == [(3,)], what="level 3 kept")
+            assert stock(box) == 22
             cloud.send(Levels(4, (SkuLevel("MILK", 22, 0),), upto=2))
             settle(box, lambda: rows(tmp_path, "SELECT version FROM level") == [(4,)], what="level 4 kept")
             assert stock(box) == 22
