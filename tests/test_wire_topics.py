@@ -45,6 +45,7 @@ def test_qos_and_retain_follow_the_contract() -> None:
         "cmd": (1, False),
         "cmd/reply": (1, False),
         "telemetry": (0, False),
+        "levels": (1, False),
     }
 
 
@@ -108,7 +109,7 @@ def test_the_cloud_subscribes_to_everything_boxes_send_and_shares_all_but_state(
 def test_a_box_subscribes_to_its_own_topics_only() -> None:
     subscriptions = box_subscriptions("deli-1", "till-2")
     assert {topic for topic, _ in subscriptions} == {
-        f"tillbridge/v1/deli-1/till-2/{kind}" for kind in ("ack", "catalog", "orders", "cmd")
+        f"tillbridge/v1/deli-1/till-2/{kind}" for kind in ("ack", "catalog", "orders", "cmd", "levels")
     }
     assert all("+" not in topic and "#" not in topic for topic, _ in subscriptions)
     assert {parse_topic(topic).kind for topic, _ in subscriptions} == _kinds(Direction.DOWN)

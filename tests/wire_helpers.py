@@ -19,9 +19,11 @@ from wire import (
     CommandReply,
     JournalBatch,
     JournalEntry,
+    Levels,
     Order,
     OrderLine,
     Product,
+    SkuLevel,
     State,
     Telemetry,
     format_ts,
@@ -161,6 +163,16 @@ telemetry = st.builds(
     ts=timestamps,
 )
 
+sku_levels = st.builds(
+    SkuLevel, sku=ids, on_hand=st.integers(-(10**12), 10**12), reserved=st.integers(0, 10**12)
+)
+levels = st.builds(
+    Levels,
+    version=st.integers(1, INT_MAX),
+    levels=st.lists(sku_levels, min_size=1, max_size=4, unique_by=lambda level: level.sku).map(tuple),
+    upto=counts,
+)
+
 messages = st.one_of(
     states,
     journal_batches(),
@@ -172,4 +184,5 @@ messages = st.one_of(
     commands,
     command_replies,
     telemetry,
+    levels,
 )

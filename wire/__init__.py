@@ -32,6 +32,7 @@ from wire.errors import (
 )
 from wire.health import State, Telemetry
 from wire.journal import ENTRY_FIELDS, MAX_BATCH_ENTRIES, STOCK_KINDS, Ack, JournalBatch, JournalEntry
+from wire.levels import MAX_LEVELS, Levels, SkuLevel
 from wire.orders import ORDER_KINDS, Order, OrderLine
 from wire.signing import RecentNonces, canonical, new_nonce, sign_command, verify_command
 from wire.timestamps import format_ts, now_ts, parse_ts
@@ -56,6 +57,7 @@ __all__ = [
     "ENTRY_FIELDS",
     "JSON",
     "MAX_BATCH_ENTRIES",
+    "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
     "ROOT",
@@ -77,6 +79,7 @@ __all__ = [
     "JournalBatch",
     "JournalEntry",
     "Kind",
+    "Levels",
     "MalformedMessage",
     "Message",
     "MessageTooLarge",
@@ -87,6 +90,7 @@ __all__ = [
     "RecentNonces",
     "Route",
     "SignatureError",
+    "SkuLevel",
     "State",
     "Telemetry",
     "Topic",

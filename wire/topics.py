@@ -31,6 +31,7 @@ class Kind(enum.StrEnum):
     CMD = "cmd"
     CMD_REPLY = "cmd/reply"
     TELEMETRY = "telemetry"
+    LEVELS = "levels"
 
 
 class Direction(enum.Enum):
@@ -55,6 +56,7 @@ ROUTES: Final[Mapping[Kind, Route]] = {
     Kind.CMD: Route(Direction.DOWN, 1, retain=False),
     Kind.CMD_REPLY: Route(Direction.UP, 1, retain=False),
     Kind.TELEMETRY: Route(Direction.UP, 0, retain=False),
+    Kind.LEVELS: Route(Direction.DOWN, 1, retain=False),
 }
 
 

@@ -77,6 +77,8 @@ BOOT_KEY: Final = "boot_counter"
 CALL_TIMEOUT_S: Final = 30.0
 CATALOG_TIMEOUT_S: Final = 300.0  # a 50,000-product snapshot on an SD card
 RETRY_EVERY_S: Final = 5.0
+MAX_ATTEMPTS: Final = 12  # a minute of retries for a store that is busy or full
+MAX_RETRYING: Final = 10  # messages held unacknowledged at once: half the broker's in-flight window
 MAX_OUTBOX: Final = 100
 T = TypeVar("T")
 LINK_DEVICE: Final = "mqtt"  # how the link shows in device status, the demo and telemetry
@@ -134,6 +136,7 @@ class Link:
         self._thread: threading.Thread | None = None
         self._outbox: list[tuple[str, bytes, int, bool, bytes | None]] = []
         self._retry: list[Received] = []
+        self._attempts: dict[tuple[int, int], int] = {}  # (generation, mid) -> times handled and failed
         self._retry_at = 0.0
         self._next_telemetry = 0.0
         self._seen_seq = 0
@@ -355,13 +358,35 @@ class Link:
                 handler(msg)
             except LinkStopped:
                 return
-            except Exception:
-                log.exception("message on %s not processed; it will be tried again", msg.topic)
-                self._retry.append(msg)
-                return
+            except Exception as exc:
+                if self._try_again(msg, exc):
+                    return
+        self._attempts.pop((msg.generation, msg.mid), None)
         self._client().ack(msg)
         if self.restart_pending:
             self._restart()
+
+    def _try_again(self, msg: Received, exc: Exception) -> bool:
+        """Whether `msg` stays unacknowledged to be handled again (a store that was busy or full may recover).
+
+        A message that keeps failing is acknowledged after `MAX_ATTEMPTS`, with its reason logged: each
+        unacknowledged message holds one of the broker's in-flight slots (20 in mosquitto), and once they
+        are all held the broker sends this box no QoS 1 message at all, commands included.
+        """
+        key = (msg.generation, msg.mid)
+        attempts = self._attempts[key] = self._attempts.get(key, 0) + 1
+        if attempts < MAX_ATTEMPTS and len(self._attempts) <= MAX_RETRYING:
+            log.error(
+                "message on %s not processed (attempt %d of %d, tried again in %g s): %s",
+                msg.topic, attempts, MAX_ATTEMPTS, RETRY_EVERY_S, exc, exc_info=exc,
+            )  # fmt: skip
+            self._retry.append(msg)
+            return True
+        log.error(
+            "message on %s (%d bytes) dropped after %d attempt(s), the sender must send it again: %s",
+            msg.topic, len(msg.payload), attempts, exc, exc_info=exc,
+        )  # fmt: skip
+        return False
 
     def _decode(self, kind: Kind, msg: Received) -> Message | None:
         """The message, or None after a log line: malformed or oversized input never goes further."""
@@ -452,7 +477,11 @@ class Link:
         try:
             payload = encode(reply)
         except WireError as exc:
-            payload = encode(CommandReply(reply.id, False, error=f"the reply could not be sent: {exc}"))
+            try:
+                payload = encode(CommandReply(reply.id, False, error=f"the reply could not be sent: {exc}"))
+            except WireError as again:  # the id itself cannot be sent (the wire refused it on the way in)
+                log.error("no reply sent to command %r: %s", reply.id[:200], again)
+                return
         topic = response_topic or self._topic(Kind.CMD_REPLY)
         self._publish(topic, payload, 1, False, correlation)
 
@@ -474,6 +503,7 @@ class Link:
             self._retry_at = now + RETRY_EVERY_S
             current = self._client().generation
             retry, self._retry = [m for m in self._retry if m.generation == current], []
+            self._attempts = {k: n for k, n in self._attempts.items() if k[0] == current}
             for msg in retry:
                 self._on_message(msg)
 
