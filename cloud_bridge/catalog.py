@@ -4,6 +4,12 @@ The version is per shop and moves by one per delta, so a box can tell a missed d
 does not match) and ask for a snapshot. Deltas carry no stock: a price change must not overwrite the
 box's own count with a number that may be older than its last sale. Snapshots carry the ledger's on-hand
 quantity, since a box asking for one has no trustworthy catalog left.
+
+Each product from a shop is checked on its own before it joins a delta (`accept`): a sku, barcode or name
+past the wire's limits, a barcode that is no GTIN or has a wrong check digit, one barcode on two skus, a
+negative or unreadable price, an unknown unit. Such a product is parked under `product/<shop id>` with its
+reason (the fleet view lists it) and the rest of the catalog goes out; once the shop sends it fixed, it
+goes out too and leaves the parked list.
 """
 
 from __future__ import annotations
@@ -16,21 +22,104 @@ from typing import Any, Final
 
 from cloud_bridge import ledger
 from cloud_bridge import models as m
+from cloud_bridge.parking import park, resolve
 from cloud_bridge.state import get_int, set_value
-from wire import MAX_MESSAGE_BYTES, CatalogDelta, CatalogSnapshotChunk, Message, Product, encode
+from wire import (
+    MAX_MESSAGE_BYTES,
+    UNITS,
+    CatalogDelta,
+    CatalogSnapshotChunk,
+    MalformedMessage,
+    Message,
+    Product,
+    encode,
+)
+from wire.barcodes import catalog_barcode
 
 VERSION_KEY: Final = "catalog_version"
 CHUNK_PRODUCTS: Final = 1000
+PARKED_PREFIX: Final = "product/"
 
 
 @dataclass(frozen=True)
 class CatalogFact:
-    """What the bridge keeps of one product (a connector's `ShopProduct`, or a test's)."""
+    """What the bridge keeps of one product (a connector's `ShopProduct`, or a test's).
+
+    `ref` is the shop's own id of the item (a parked product is named by it, since its sku may be the
+    problem); `problem` is what the connector could not read in it (an unreadable price).
+    """
 
     sku: str
     name: str
     price_cents: int
     barcodes: tuple[str, ...] = ()
+    ref: str = ""
+    problem: str | None = None
+    unit: str | None = None
+
+
+def accept(shop: str, facts: Sequence[CatalogFact], now: float) -> list[CatalogFact]:
+    """The facts that may go to the boxes, barcodes in the catalog's spelling; every other one is parked
+    with its reason. Products that pass and were parked before leave the parked list.
+    """
+    taken = _barcode_owners(shop, {f.sku for f in facts}) if any(f.barcodes for f in facts) else {}
+    good: list[CatalogFact] = []
+    for fact in facts:
+        try:
+            fact = _checked(fact, taken)
+        except MalformedMessage as exc:
+            key = PARKED_PREFIX + (fact.ref or fact.sku)[:200]
+            park(shop, key, "product", f"sku {show_sku(fact.sku)}: {exc}; not sent to the boxes", now)
+            continue
+        taken.update(dict.fromkeys(fact.barcodes, fact.sku))
+        good.append(fact)
+    _resolve_fixed(shop, good)
+    return good
+
+
+def _checked(fact: CatalogFact, taken: dict[str, str]) -> CatalogFact:
+    if fact.problem:
+        raise MalformedMessage("", fact.problem)
+    if fact.unit is not None and fact.unit not in UNITS:
+        raise MalformedMessage("unit", f"{fact.unit[:20]!r} is not one of {', '.join(sorted(UNITS))}")
+    codes = tuple(dict.fromkeys(catalog_barcode(code) for code in fact.barcodes))
+    for code in codes:
+        owner = taken.get(code)
+        if owner is not None and owner != fact.sku:
+            raise MalformedMessage("barcode", f"{code} belongs to sku {show_sku(owner)} already")
+    checked = CatalogFact(fact.sku, fact.name, fact.price_cents, codes, fact.ref, None, fact.unit)
+    try:
+        encode(CatalogDelta(0, 1, (_product(checked),)))
+    except MalformedMessage as exc:
+        raise MalformedMessage(exc.path.removeprefix("catalog.upserts[0]."), exc.problem) from exc
+    return checked
+
+
+def show_sku(sku: str) -> str:
+    """A sku for a message: quoted, and clipped when it is the problem (a 5,000-character sku)."""
+    return repr(sku if len(sku) <= 64 else sku[:64] + "…")
+
+
+def _barcode_owners(shop: str, changing: set[str]) -> dict[str, str]:
+    """barcode → sku in the shop's current catalog, leaving out skus about to change (theirs may move)."""
+    query = m.CatalogItem.select(m.CatalogItem.sku, m.CatalogItem.barcodes).where(
+        m.CatalogItem.shop == shop,
+        m.CatalogItem.deleted == False,  # noqa: E712
+        m.CatalogItem.barcodes != "[]",
+    )
+    return {code: sku for sku, codes in query.tuples() if sku not in changing for code in json.loads(codes)}
+
+
+def _resolve_fixed(shop: str, good: Sequence[CatalogFact]) -> None:
+    query = m.Parked.select(m.Parked.key).where(
+        m.Parked.shop == shop,
+        m.Parked.resolved == False,  # noqa: E712
+        m.Parked.key.startswith(PARKED_PREFIX),
+    )
+    parked = {row.key for row in query}
+    for fact in good if parked else ():
+        for key in {PARKED_PREFIX + fact.ref[:200], PARKED_PREFIX + fact.sku[:200]} & parked:
+            resolve(shop, key)
 
 
 def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str], now: float) -> int | None:
@@ -46,7 +135,7 @@ def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str]
             and (row.name, row.price_cents) == (fact.name, fact.price_cents)
         ) and tuple(json.loads(row.barcodes)) == barcodes:
             continue
-        upserts.append(Product(fact.sku, fact.name, fact.price_cents, barcodes))
+        upserts.append(_product(CatalogFact(fact.sku, fact.name, fact.price_cents, barcodes, unit=fact.unit)))
     if not upserts:
         return None
     for chunk in _split(upserts):  # one delta per message-sized run, each its own version
@@ -100,6 +189,10 @@ def queue_for_boxes(shop: str, boxes: Iterable[str], msg: Message, now: float | 
     ]
     if rows:
         m.Outbound.insert_many(rows).execute()
+
+
+def _product(fact: CatalogFact) -> Product:
+    return Product(fact.sku, fact.name, fact.price_cents, fact.barcodes, unit=fact.unit or "each")
 
 
 def _item(shop: str, product: Product, version: int) -> dict[str, Any]:

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
 
 from cloud_bridge import models as m
 from cloud_bridge.config import mask_url
 from cloud_bridge.errors import BridgeDatabaseError
+
+log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "busy_timeout": 30000, "foreign_keys": 1}
 
@@ -45,10 +51,32 @@ class Database:
         try:
             with self.db.connection_context():
                 self.db.create_tables(m.MODELS, safe=True)
+                self._add_columns()
                 self._check_schema()
         except pw.OperationalError as exc:
             raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc
         return self
+
+    def _add_columns(self) -> None:
+        """Columns a newer release added to an existing table (always nullable or with a default)."""
+        migrator = SchemaMigrator.from_database(self.db)
+        for model in m.MODELS:
+            table = model._meta.table_name
+            have = {column.name for column in self.db.get_columns(table)}
+            for field in model._meta.sorted_fields:
+                if field.column_name not in have:
+                    log.info("database %s: adding column %s.%s", mask_url(self.url), table, field.column_name)
+                    migrate(migrator.add_column(table, field.column_name, field))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A write transaction whose reads all see one snapshot (REPEATABLE READ on PostgreSQL; SQLite's
+        write lock already gives that), for work that must read several tables consistently.
+        """
+        with self.write():
+            if self.is_postgres:
+                self.db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
 
     def _check_schema(self) -> None:
         row, _ = m.Meta.get_or_create(key="schema", defaults={"value": str(m.SCHEMA_VERSION)})
@@ -102,6 +130,33 @@ def lock_key(*parts: str) -> int:
     """A stable signed 64-bit advisory lock key for a name (the same in every worker process)."""
     digest = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def check_reachable(url: str) -> None:
+    """Raises `BridgeDatabaseError` where `Database(url).open()` would fail; creates and changes nothing.
+
+    `bridge check-config` runs it, so an installer learns of a missing directory or a wrong password before
+    the service starts, not from its crash loop.
+    """
+    shown = mask_url(url)
+    if urlsplit(url).scheme == "sqlite":
+        path = Path(url[len("sqlite:///") :])
+        target, need = (path, os.R_OK | os.W_OK) if path.exists() else (path.parent, os.W_OK | os.X_OK)
+        if not target.exists():
+            raise BridgeDatabaseError(f"database {shown}: the directory {target} does not exist")
+        if not os.access(target, need):
+            raise BridgeDatabaseError(f"database {shown}: {target} is not writable by this user")
+        return
+    db = connect(url)
+    db.connect_params["connect_timeout"] = 5
+    try:
+        db.connect()
+        db.execute_sql("SELECT 1")
+    except pw.OperationalError as exc:
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BridgeDatabaseError(f"database {shown}: cannot connect: {problem}") from exc
+    finally:
+        db.close()
 
 
 def connect(url: str) -> Any:

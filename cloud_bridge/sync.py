@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from cloud_bridge import catalog, ledger, orders
+from cloud_bridge import catalog, ledger, levels, orders
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import ShopConnector, StockChange, StockDelta, StockLevel, cursor_at
-from cloud_bridge.connectors.base import ItemResult
+from cloud_bridge.connectors.base import ItemResult, ShopProduct
 from cloud_bridge.db import Database
 from cloud_bridge.errors import (
     BadCursor,
@@ -88,6 +88,8 @@ class ShopDriver:
         """Does what is due; returns False when the shop is backing off after errors."""
         now = self.clock()
         if not force and now < self._get_float("backoff_until", 0.0):
+            self.send_levels(now)  # the boxes hear of other tills' sales even while the shop is away
+            self.publish_outbound()
             return False
         try:
             self._pass(now)
@@ -102,6 +104,7 @@ class ShopDriver:
             self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
             return False
         finally:
+            self.send_levels(now)
             self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
         self._write_state("failures", "0")
         return True
@@ -161,8 +164,8 @@ class ShopDriver:
         cursor = get_value(self.id, "products_cursor")
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.products_since(cursor)
-            facts = [catalog.CatalogFact(p.sku, p.name, p.price_cents, _barcodes(p)) for p in found if p.sku]
             with self.db.write():
+                facts = catalog.accept(self.id, [_fact(p) for p in found if p.sku], now)
                 catalog.apply_products(self.id, facts, self.shop.boxes if queue else (), now)
                 set_value(self.id, "products_cursor", cursor)
             seen.update(fact.sku for fact in facts)
@@ -185,6 +188,10 @@ class ShopDriver:
                 m.ShopOrder.update(completion=done).where(
                     m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
                 ).execute()
+
+    def send_levels(self, now: float) -> int:
+        """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""
+        return levels.push_due(self.db, self.id, self.shop.boxes, now)
 
     def publish_outbound(self) -> int:
         """Publishes queued orders and catalog messages in order; stops at the first the broker refuses."""
@@ -483,10 +490,16 @@ def _missing(shop: str, sku: str, level: StockLevel | None) -> str:
     return str(StockNotManaged(shop, f"sku {sku!r} has no stock count in the shop"))
 
 
-def _barcodes(product: object) -> tuple[str, ...]:
-    """Barcodes, for connectors whose products carry them (the interface does not require it yet)."""
-    codes = getattr(product, "barcodes", ())
-    return tuple(str(code) for code in codes) if isinstance(codes, tuple | list) else ()
+def _fact(product: ShopProduct) -> catalog.CatalogFact:
+    return catalog.CatalogFact(
+        product.sku,
+        product.name,
+        product.price_cents,
+        product.barcodes,
+        product.product_id,
+        product.problem,
+        product.unit,
+    )
 
 
 __all__ = ["Publisher", "ShopDriver", "ShopError"]

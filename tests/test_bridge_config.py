@@ -125,3 +125,35 @@ def test_status_shows_the_fleet_and_retry_clears_parked_problems(
     path.write_text(path.read_text().replace('location_id = "1"\n', ""))
     assert main(["bridge", "check-config", "--config", str(path)]) == 2
     assert "corner.location_id: required for shopify" in capsys.readouterr().err
+
+
+def test_check_config_fails_where_bridge_run_could_not_open_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample names /var/lib/tillbridge/bridge.db: a check that passes must mean `bridge run` starts."""
+    missing = tmp_path / "nowhere" / "bridge.db"
+    path = tmp_path / "bridge.toml"
+    path.write_text(SAMPLE.read_text().replace("/var/lib/tillbridge/bridge.db", str(missing)))
+    assert main(["bridge", "check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing.parent}" in err and "does not exist" in err
+    assert not missing.parent.exists()  # a check creates nothing
+
+    (tmp_path / "nowhere").mkdir()
+    assert main(["bridge", "check-config", "--config", str(path)]) == 0
+    assert "OK" in capsys.readouterr().out and not missing.exists()
+
+
+def test_check_config_reaches_postgresql_or_names_what_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as unused:  # a port with nobody listening
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    path = tmp_path / "bridge.toml"
+    path.write_text(f'[database]\nurl = "postgresql://postgres:s3cret@127.0.0.1:{port}/bridge"\n')
+    assert main(["bridge", "check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "cannot connect" in err and "s3cret" not in err

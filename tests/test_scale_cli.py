@@ -67,3 +67,12 @@ def test_read_from_a_silent_scale_exits_2_with_a_message():
 def test_protocols_lists_names_and_serial_defaults():
     out = tillbridge("protocols").stdout.decode()
     assert "toledo8217   9600 7E1" in out and "dialog06     9600 7O1" in out
+
+
+def test_decode_of_bytes_with_no_reading_says_so_and_exits_1():
+    """A wrong --protocol or a wrong baud rate gives noise: the installer must be told, not shown nothing."""
+    result = tillbridge("decode", "--protocol", "toledo8217", stdin=b"garbage\x01\x02\xff")
+    assert result.returncode == 1
+    assert result.stdout == b""
+    message = result.stderr.decode()
+    assert "no reading" in message and "10 bytes" in message and "toledo8217" in message

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -56,4 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     return result
+
+
+SIGPIPE_STATUS = 141
+"""What a shell reports for a command ended by SIGPIPE; Python ignores the signal and raises instead."""
+
+
+def _reader_went_away() -> int:
+    """`tillbridge … | head`: the reader has all it wanted; end quietly, as a C tool killed by SIGPIPE would.
+
+    Standard output is pointed at /dev/null so the interpreter's own flush at exit cannot fail a second time.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return SIGPIPE_STATUS

@@ -41,7 +41,17 @@ from wire.journal import (
     JournalBatch,
     JournalEntry,
 )
-from wire.orders import ORDER_KINDS, Order, OrderLine
+from wire.levels import MAX_LEVELS, Levels, SkuLevel
+from wire.orders import (
+    ORDER_KINDS,
+    ORDER_STATES,
+    Order,
+    OrderAck,
+    OrderLine,
+    PickupKey,
+    pickup_hash,
+    pickup_matches,
+)
 from wire.signing import RecentNonces, canonical, new_nonce, sign_command, verify_command
 from wire.timestamps import format_ts, now_ts, parse_ts
 from wire.topics import (
@@ -66,8 +76,10 @@ __all__ = [
     "JSON",
     "LEGACY_EPOCH",
     "MAX_BATCH_ENTRIES",
+    "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
+    "ORDER_STATES",
     "QTY_MAX",
     "ROOT",
     "ROUTES",
@@ -88,16 +100,20 @@ __all__ = [
     "JournalBatch",
     "JournalEntry",
     "Kind",
+    "Levels",
     "MalformedMessage",
     "Message",
     "MessageTooLarge",
     "Order",
+    "OrderAck",
     "OrderLine",
+    "PickupKey",
     "Product",
     "Publication",
     "RecentNonces",
     "Route",
     "SignatureError",
+    "SkuLevel",
     "State",
     "Telemetry",
     "Topic",
@@ -118,6 +134,8 @@ __all__ = [
     "pack_journal",
     "parse_topic",
     "parse_ts",
+    "pickup_hash",
+    "pickup_matches",
     "publication",
     "sign_command",
     "topic_filter",

@@ -81,6 +81,17 @@ def as_id(value: Any, what: str) -> str:
     return text
 
 
+def as_code(value: Any, what: str) -> str:
+    """A sku or a barcode, sent as a string or a number; "" when absent. No length limit here: the bridge
+    checks each product against the wire's limits and parks the one that is too long, not the whole page.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return as_str(value, what).strip()
+
+
 def as_bool(value: Any, what: str) -> bool:
     if isinstance(value, bool):
         return value

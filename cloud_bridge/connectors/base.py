@@ -121,7 +121,13 @@ class ShopOrder:
 
 @dataclass(frozen=True)
 class ShopProduct:
-    """One sellable sku's catalog facts, to become a catalog delta for the store's boxes."""
+    """One sellable item's catalog facts (a simple product, or one variation / combination / variant), to
+    become a catalog delta for the store's boxes.
+
+    `barcodes` are as the shop keeps them (the bridge normalises and checks them); `unit` is None unless
+    the shop is configured to say how the item is sold ("kg", …). `problem` says what the connector could
+    not read in this product (an unreadable price): the bridge parks it, and the others still sync.
+    """
 
     sku: str
     name: str
@@ -129,10 +135,13 @@ class ShopProduct:
     updated_at: datetime
     product_id: str
     tax_included: bool = True
+    barcodes: tuple[str, ...] = ()
+    unit: str | None = None
+    problem: str | None = None
 
     @property
     def fingerprint(self) -> str:
-        return f"{self.price_cents}|{self.name}"
+        return f"{self.price_cents}|{self.name}|{','.join(self.barcodes)}|{self.unit}|{self.problem}"
 
 
 @dataclass(frozen=True)

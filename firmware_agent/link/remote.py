@@ -14,6 +14,7 @@ from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
 from firmware_agent.link.commands import CommandFailed, Request
 from firmware_agent.link.ticket import order_ticket
+from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
 from firmware_agent.store import Store
 from firmware_agent.store.orders import find_order, requeue_ticket
@@ -102,7 +103,7 @@ class RemoteBox:
             return store.enqueue_print("selftest", ticket, TEST_TICKET_TTL_S)
 
         job: int = link.call(enqueue)
-        return {"job": job, "printer_configured": link.config.printer is not None}
+        return {"job": job, "printer_configured": core.handles(PrintRequest)}
 
     def reprint(self, order_id: str | None, job: int | None) -> JSON:
         if job is not None:

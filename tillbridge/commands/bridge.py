@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.action == "check-config":
+        from cloud_bridge.db import check_reachable
+
         _check_shops(config)
+        check_reachable(config.database_url)
         print(f"{args.config}: OK ({len(config.shops)} shops, database {config.database_shown})")
         return 0
     if args.action == "run":

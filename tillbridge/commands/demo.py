@@ -22,8 +22,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from tillbridge.demo.run import DemoOptions, run_demo
 
-    if not args.verbose:  # the live view tells the story; the log would repeat it
-        logging.getLogger().setLevel(logging.WARNING)
+    if not args.verbose:  # the live view tells the story; the terminal shows only warnings of the log
+        for handler in logging.getLogger().handlers:  # the log itself stays at info: `support logs` reads it
+            handler.setLevel(logging.WARNING)
     return run_demo(
         DemoOptions(args.data_dir, args.interval, args.scans, args.seed, args.mqtt_port), sys.stdout
     )

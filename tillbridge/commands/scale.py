@@ -80,9 +80,18 @@ def _decode(args: argparse.Namespace) -> int:
     from devices.scales import ScaleReading, make_codec
 
     codec = make_codec(args.protocol)
-    for event in codec.feed(sys.stdin.buffer.read()):
-        if isinstance(event, ScaleReading):
-            print(reading_json(event))
+    data = sys.stdin.buffer.read()
+    readings = [event for event in codec.feed(data) if isinstance(event, ScaleReading)]
+    for reading in readings:
+        print(reading_json(reading))
+    if not readings:
+        print(
+            f"tillbridge scale decode: no reading in {len(data)} bytes as {args.protocol} "
+            f"({codec.skipped} skipped as noise, {codec.buffered} left as an unfinished frame); "
+            "check --protocol and the port's baud rate and parity",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

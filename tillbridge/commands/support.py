@@ -72,9 +72,13 @@ def _run(args: argparse.Namespace) -> int:
 def _command(args: argparse.Namespace) -> Any:
     from datetime import UTC, datetime
 
-    from wire import Command, sign_command
+    from tillbridge.cli import UserError
+    from wire import COMMANDS, Command, sign_command
 
     name = args.action if args.action != "call" else args.cmd
+    if name not in COMMANDS:
+        allowed = ", ".join(sorted(COMMANDS))
+        raise UserError(f"{name!r} is not a remote command; the box's allow-list is: {allowed}")
     params: dict[str, Any] = {}
     if args.action == "logs":
         params = {"lines": args.lines, "level": args.level}
