@@ -15,9 +15,20 @@ from cloud_bridge import models as m
 from wire import State, Telemetry
 
 
-def on_state(shop: str, box: str, state: State, now: float) -> None:
+def on_state(shop: str, box: str, state: State, now: float) -> bool:
+    """Records a birth or a Will; True for a birth that brings the box back (first seen, after its Will,
+    or a new boot), which then gets every level it may have missed. One worker only gets True for it: the
+    update that flips the row is the test.
+    """
     row = _box(shop, box)
+    back = False
     if state.online:
+        away = m.Box.online.is_null() | (m.Box.online == False) | m.Box.boot.is_null()  # noqa: E712
+        back = bool(
+            m.Box.update({m.Box.online: True, m.Box.boot: state.boot})
+            .where(row & (away | (m.Box.boot != state.boot)))
+            .execute()
+        )
         changes = {
             m.Box.online: True,
             m.Box.boot: state.boot,
@@ -32,6 +43,7 @@ def on_state(shop: str, box: str, state: State, now: float) -> None:
         current = m.Box.boot.is_null() | (m.Box.boot <= state.boot)
         m.Box.update({m.Box.online: False}).where(row & current).execute()
     m.Box.update({m.Box.seen_at: now}).where(row).execute()
+    return back
 
 
 def on_telemetry(shop: str, box: str, telemetry: Telemetry, now: float) -> None:

@@ -4,6 +4,7 @@ Everything a worker knows lives here, so workers are stateless and interchangeab
 `Stock` (the counted baseline per shop and sku) plus `Movement` (every change from every channel, one row
 per box journal entry or order line, unique per source so a replay cannot count twice) minus the open
 `Reservation`s. `ShopWrite` and `Outbound` are outboxes: what must still reach a shop and the boxes.
+Columns are only ever added, nullable or with a default, so `Database.open` adds them to an older database.
 """
 
 from __future__ import annotations
@@ -78,9 +79,20 @@ class Movement(_Model):
     at = pw.TextField()
     push = pw.BooleanField(default=True)
     write = pw.BigIntegerField(null=True)
+    level_version = pw.BigIntegerField(null=True)  # the first level version sent to the boxes with it
 
     class Meta:
         indexes = ((("shop", "source"), True), (("shop", "sku"), False), (("shop", "write", "push"), False))
+
+
+class LevelDue(_Model):
+    """A sku whose level changed since the last push to the boxes (see cloud_bridge/levels.py)."""
+
+    shop = pw.TextField()
+    sku = pw.TextField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
 
 
 class Stock(_Model):
@@ -240,4 +252,5 @@ MODELS: tuple[type[Any], ...] = (
     ShopState,
     CatalogItem,
     WebhookSeen,
+    LevelDue,
 )

@@ -16,7 +16,7 @@ from typing import Final
 
 import peewee as pw
 
-from cloud_bridge import catalog, fleet
+from cloud_bridge import catalog, fleet, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -163,7 +163,9 @@ class Worker:
             self._journal(topic.shop, topic.box, msg, item.payload, now)
         elif isinstance(msg, State):
             with self.db.write():
-                fleet.on_state(topic.shop, topic.box, msg, now)
+                back = fleet.on_state(topic.shop, topic.box, msg, now)
+            if back:
+                self._send_all_levels(topic.shop, topic.box, now)
         elif isinstance(msg, Telemetry):
             with self.db.write():
                 fleet.on_telemetry(topic.shop, topic.box, msg, now)
@@ -202,6 +204,14 @@ class Worker:
         with self.db.write():
             for chunk in catalog.snapshot(shop):
                 catalog.queue_for_boxes(shop, [box], chunk, now)
+        self._send_all_levels(shop, box, now)
+
+    def _send_all_levels(self, shop: str, box: str, now: float) -> None:
+        """A box back online (or asking for the catalog) gets every level, whatever it missed."""
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            return
+        levels.push_all(self.db, shop, box, now)
         self.wake(shop)
 
     def _on_webhook(self, shop: str, event: WebhookEvent) -> None:

@@ -19,7 +19,7 @@ FIELD_NAMES = sorted(
     | {"deletes", "have_version", "reason", "placed_at", "customer", "lines", "total_cents", "notes", "name"}
     | {"qty", "barcodes", "stock", "unit", "id", "cmd", "args", "nonce", "sig", "ok", "result", "error"}
     | {"online", "boot", "config_hash", "uptime_s", "backlog", "devices", "disk_free_mb", "journal_mb"}
-    | {"temperature_c", "box"}
+    | {"temperature_c", "box", "levels", "on_hand", "reserved", "available"}
 )
 KEYS = st.sampled_from(FIELD_NAMES) | st.text(max_size=4)
 

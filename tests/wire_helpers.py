@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from wire import (
     COMMANDS,
     ORDER_KINDS,
+    ORDER_STATES,
     UNITS,
     Ack,
     CatalogDelta,
@@ -19,9 +21,13 @@ from wire import (
     CommandReply,
     JournalBatch,
     JournalEntry,
+    Levels,
     Order,
+    OrderAck,
     OrderLine,
+    PickupKey,
     Product,
+    SkuLevel,
     State,
     Telemetry,
     format_ts,
@@ -128,8 +134,27 @@ orders = st.builds(
     lines=st.lists(order_lines, min_size=1, max_size=4).map(tuple),
     total_cents=counts,
     customer=texts,
-    pickup_code=st.none() | ids,
     notes=texts,
+    rev=st.integers(1, INT_MAX),
+    state=st.sampled_from(sorted(ORDER_STATES)),
+    ticket=st.booleans(),
+).flatmap(
+    lambda order: st.one_of(
+        st.just(order),
+        st.builds(
+            lambda h, k: replace(order, pickup_hash=h, pickup_key=k),
+            st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+            st.integers(1, INT_MAX),
+        ),
+    )
+)
+pickup_keys = st.builds(
+    PickupKey, key_id=st.integers(1, INT_MAX), key=st.from_regex(r"[0-9a-f]{64}", fullmatch=True)
+)
+order_acks = st.one_of(
+    st.builds(OrderAck, order_id=ids, rev=st.integers(1, INT_MAX), refused=st.none() | ids),
+    st.builds(OrderAck, order_id=ids, refused=ids),
+    st.builds(OrderAck, key_id=st.integers(1, INT_MAX), refused=st.none() | ids),
 )
 
 commands = st.builds(
@@ -161,6 +186,16 @@ telemetry = st.builds(
     ts=timestamps,
 )
 
+sku_levels = st.builds(
+    SkuLevel, sku=ids, on_hand=st.integers(-(10**12), 10**12), reserved=st.integers(0, 10**12)
+)
+levels = st.builds(
+    Levels,
+    version=st.integers(1, INT_MAX),
+    levels=st.lists(sku_levels, min_size=1, max_size=4, unique_by=lambda level: level.sku).map(tuple),
+    upto=counts,
+)
+
 messages = st.one_of(
     states,
     journal_batches(),
@@ -169,7 +204,10 @@ messages = st.one_of(
     catalog_deltas(),
     st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),
     orders,
+    pickup_keys,
+    order_acks,
     commands,
     command_replies,
     telemetry,
+    levels,
 )

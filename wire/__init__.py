@@ -32,7 +32,17 @@ from wire.errors import (
 )
 from wire.health import State, Telemetry
 from wire.journal import ENTRY_FIELDS, MAX_BATCH_ENTRIES, STOCK_KINDS, Ack, JournalBatch, JournalEntry
-from wire.orders import ORDER_KINDS, Order, OrderLine
+from wire.levels import MAX_LEVELS, Levels, SkuLevel
+from wire.orders import (
+    ORDER_KINDS,
+    ORDER_STATES,
+    Order,
+    OrderAck,
+    OrderLine,
+    PickupKey,
+    pickup_hash,
+    pickup_matches,
+)
 from wire.signing import RecentNonces, canonical, new_nonce, sign_command, verify_command
 from wire.timestamps import format_ts, now_ts, parse_ts
 from wire.topics import (
@@ -56,8 +66,10 @@ __all__ = [
     "ENTRY_FIELDS",
     "JSON",
     "MAX_BATCH_ENTRIES",
+    "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
+    "ORDER_STATES",
     "ROOT",
     "ROUTES",
     "STOCK_KINDS",
@@ -77,16 +89,20 @@ __all__ = [
     "JournalBatch",
     "JournalEntry",
     "Kind",
+    "Levels",
     "MalformedMessage",
     "Message",
     "MessageTooLarge",
     "Order",
+    "OrderAck",
     "OrderLine",
+    "PickupKey",
     "Product",
     "Publication",
     "RecentNonces",
     "Route",
     "SignatureError",
+    "SkuLevel",
     "State",
     "Telemetry",
     "Topic",
@@ -106,6 +122,8 @@ __all__ = [
     "pack_journal",
     "parse_topic",
     "parse_ts",
+    "pickup_hash",
+    "pickup_matches",
     "publication",
     "sign_command",
     "topic_filter",
