@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from cloud_bridge.config import BridgeConfig, ShopConfig, Timing
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connector
 from cloud_bridge.db import Database
+from cloud_bridge.orders import pickup_code
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
@@ -221,6 +222,10 @@ class RecordingPublisher:
                 out.append(decode(kind, item.payload))
         return out
 
+    def orders(self, box: str) -> list[Order]:
+        """The orders sent to `box` (the `orders` topic also carries the shop's pickup keys)."""
+        return [o for o in self.messages(box, Kind.ORDERS) if isinstance(o, Order)]
+
 
 class Clock:
     """Wall time a test can move forward (the driver's due times and parking use it)."""
@@ -244,7 +249,7 @@ def driver(
     timeout: float = 2.0,
 ) -> ShopDriver:
     return ShopDriver(
-        db, shop, connector(shop, timeout=timeout), publisher, timing, b"test secret", clock=clock
+        db, shop, connector(shop, timeout=timeout), publisher, timing, PICKUP_SECRET.encode(), clock=clock
     )
 
 
@@ -252,7 +257,7 @@ def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig
     return BridgeConfig(
         worker_id=kw.pop("worker_id", "w1"),
         database_url=database_url,
-        pickup_secret="test pickup secret",
+        pickup_secret=PICKUP_SECRET,
         broker=kw.pop("broker", None) or _broker(broker_url),
         timing=kw.pop("timing", FAST),
         shops=tuple(shops),
@@ -303,12 +308,22 @@ def config_toml(config: BridgeConfig) -> str:
 # --- journal entries ------------------------------------------------------------------------------------
 
 
+PICKUP_SECRET = "test pickup secret"
+
+
+def customer_code(shop: str, order_id: str) -> str:
+    """The pickup code the customer of an order was given (the box only gets what verifies it)."""
+    return pickup_code(PICKUP_SECRET.encode(), shop, order_id)
+
+
 def sale(seq: int, sku: str, delta: int = -1, kind: str = "sale") -> JournalEntry:
     return JournalEntry(seq, kind, now_ts(), {"sku": sku, "delta": delta, "stock_after": 0})
 
 
-def batch(*entries: JournalEntry) -> tuple[JournalBatch, bytes]:
-    b = JournalBatch(tuple(entries))
+def batch(
+    *entries: JournalEntry, epoch: str | None = None, acked: int | None = None
+) -> tuple[JournalBatch, bytes]:
+    b = JournalBatch(tuple(entries), epoch=epoch, acked=acked)
     return b, encode(b)
 
 

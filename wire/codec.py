@@ -22,7 +22,7 @@ from wire.errors import BadTopic, MalformedMessage, MessageTooLarge, Unsupported
 from wire.health import State, Telemetry
 from wire.journal import Ack, JournalBatch
 from wire.levels import Levels
-from wire.orders import Order
+from wire.orders import Order, OrderAck, PickupKey, decode_orders_message
 from wire.topics import ROUTES, Kind, build_topic, parse_topic
 
 VERSION: Final = 1
@@ -36,6 +36,8 @@ Message = (
     | CatalogDelta
     | CatalogRequest
     | Order
+    | PickupKey
+    | OrderAck
     | Command
     | CommandReply
     | Telemetry
@@ -57,11 +59,12 @@ DECODERS: Final[Mapping[Kind, Decoder]] = {
     Kind.ACK: Ack.from_json,
     Kind.CATALOG: _by_type(CatalogSnapshotChunk, CatalogDelta),
     Kind.CATALOG_REQUEST: CatalogRequest.from_json,
-    Kind.ORDERS: Order.from_json,
+    Kind.ORDERS: decode_orders_message,
     Kind.CMD: Command.from_json,
     Kind.CMD_REPLY: CommandReply.from_json,
     Kind.TELEMETRY: Telemetry.from_json,
     Kind.LEVELS: Levels.from_json,
+    Kind.ORDERS_ACK: OrderAck.from_json,
 }
 
 
@@ -78,6 +81,19 @@ def decode(kind_or_topic: Kind | str, payload: bytes, *, max_bytes: int = MAX_ME
         return DECODERS[kind](obj)
     except MalformedMessage as exc:
         exc.at(kind.value)
+        raise
+
+
+def decode_journal(payload: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> JournalBatch:
+    """A journal batch as the cloud reads it: like `decode`, except that an entry whose own fields break the
+    contract comes back with `problem` set (the cloud parks it and goes on) instead of refusing the batch.
+    What makes the batch itself unreadable (the envelope, an entry's `seq`, the order of seqs) still raises.
+    """
+    obj = _load(Kind.JOURNAL, payload, max_bytes)
+    try:
+        return JournalBatch.from_json(obj, lenient=True)
+    except MalformedMessage as exc:
+        exc.at(Kind.JOURNAL.value)
         raise
 
 
