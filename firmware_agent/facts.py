@@ -9,6 +9,7 @@ from typing import Any
 
 from firmware_agent.domain import Counted, Fact, Mode, ModeChanged, OrderCollected, StockMove, UnknownBarcode
 from firmware_agent.store import JournalRecord, Store
+from firmware_agent.store.orders import mark_collected
 
 
 def apply_fact(store: Store, fact: Fact) -> JournalRecord:
@@ -39,9 +40,11 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
                 "unknown_barcode", {"raw": fact.raw, "mode": fact.mode.value, "reason": fact.reason}
             )
         case OrderCollected():
-            return store.append(
+            record = store.append(
                 "order_collected", {"order_id": fact.order_id, "pickup_code": fact.pickup_code}
             )
+            mark_collected(store, fact.order_id, record.seq)
+            return record
 
 
 def _stock_data(sku: str, delta: int, stock: int, barcode: str) -> dict[str, Any]:

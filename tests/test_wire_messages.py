@@ -92,7 +92,18 @@ def _journal(*entries: dict[str, Any], **fields: Any) -> dict[str, Any]:
 _PRODUCT = {"sku": "A", "name": "Apple", "price_cents": 50}
 _SNAPSHOT = {"v": 1, "type": "snapshot", "version": 3, "chunk": 0, "chunks": 1, "products": [_PRODUCT]}
 _LINE = {"sku": "A", "name": "Apple", "qty": 1, "price_cents": 50}
-_ORDER = {"v": 1, "order_id": "o1", "placed_at": TS, "kind": "pickup", "lines": [_LINE], "total_cents": 50}
+_ORDER = {
+    "v": 1,
+    "type": "order",
+    "order_id": "o1",
+    "placed_at": TS,
+    "kind": "pickup",
+    "lines": [_LINE],
+    "total_cents": 50,
+    "rev": 1,
+    "state": "open",
+    "ticket": True,
+}
 _BIRTH = {"v": 1, "online": True, "version": "1.0", "boot": 1, "config_hash": "ab", "ts": TS}
 _TELEMETRY = {
     "v": 1,
@@ -189,6 +200,32 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.ORDERS, {**_ORDER, "lines": []}, "orders.lines: expected 1 to 500 items, got 0"),
     (Kind.ORDERS, {**_ORDER, "lines": [{**_LINE, "qty": 0}]}, "orders.lines[0].qty: expected an integer ≥ 1"),
     (Kind.ORDERS, {**_ORDER, "placed_at": "yesterday"}, "orders.placed_at: expected an ISO-8601"),
+    (Kind.ORDERS, {**_ORDER, "type": None}, "orders.type: expected one of 'order', 'pickup_key', got null"),
+    (Kind.ORDERS, {**_ORDER, "rev": 0}, "orders.rev: expected an integer ≥ 1, got 0"),
+    (
+        Kind.ORDERS,
+        {**_ORDER, "state": "lost"},
+        "orders.state: expected one of 'cancelled', 'collected', 'open'",
+    ),
+    (Kind.ORDERS, {**_ORDER, "ticket": None}, "orders.ticket: expected true or false, got null"),
+    (
+        Kind.ORDERS,
+        {**_ORDER, "pickup_hash": "AB" * 32, "pickup_key": 1},
+        "orders.pickup_hash: expected 64 lower",
+    ),
+    (Kind.ORDERS, {**_ORDER, "pickup_hash": "ab" * 32}, "orders.pickup_key: required field is missing"),
+    (
+        Kind.ORDERS,
+        {"v": 1, "type": "pickup_key", "key_id": 1, "key": "x"},
+        "orders.key: expected 64 lower-case",
+    ),
+    (Kind.ORDERS_ACK, {"v": 1, "rev": 2}, "orders/ack.order_id: expected exactly one of order_id and key_id"),
+    (Kind.ORDERS_ACK, {"v": 1, "order_id": "o1"}, "orders/ack.rev: required field is missing"),
+    (
+        Kind.ORDERS_ACK,
+        {"v": 1, "order_id": "o1", "rev": -1},
+        "orders/ack.rev: expected an integer ≥ 1, got -1",
+    ),
     (Kind.CMD, {"v": 1, "cmd": "status"}, "cmd.id: required field is missing"),
     (Kind.CMD, {"v": 1, "id": "c1", "cmd": "status", "args": []}, "cmd.args: expected an object, got a list"),
     (Kind.CMD, {"v": 1, "id": "c1", "cmd": "status", "sig": "abc"}, "cmd.sig: expected an HMAC-SHA256"),

@@ -46,6 +46,7 @@ def test_qos_and_retain_follow_the_contract() -> None:
         "cmd/reply": (1, False),
         "telemetry": (0, False),
         "levels": (1, False),
+        "orders/ack": (1, False),
     }
 
 
@@ -102,6 +103,7 @@ def test_the_cloud_subscribes_to_everything_boxes_send_and_shares_all_but_state(
         ("$share/workers/tillbridge/v1/+/+/catalog/request", 1),
         ("$share/workers/tillbridge/v1/+/+/cmd/reply", 1),
         ("$share/workers/tillbridge/v1/+/+/telemetry", 0),
+        ("$share/workers/tillbridge/v1/+/+/orders/ack", 1),
     ]
     assert {f for f, _ in cloud_subscriptions()} == {f"tillbridge/v1/+/+/{k}" for k in _kinds(Direction.UP)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from wire import (
     COMMANDS,
     ORDER_KINDS,
+    ORDER_STATES,
     UNITS,
     Ack,
     CatalogDelta,
@@ -21,7 +23,9 @@ from wire import (
     JournalEntry,
     Levels,
     Order,
+    OrderAck,
     OrderLine,
+    PickupKey,
     Product,
     SkuLevel,
     State,
@@ -130,8 +134,27 @@ orders = st.builds(
     lines=st.lists(order_lines, min_size=1, max_size=4).map(tuple),
     total_cents=counts,
     customer=texts,
-    pickup_code=st.none() | ids,
     notes=texts,
+    rev=st.integers(1, INT_MAX),
+    state=st.sampled_from(sorted(ORDER_STATES)),
+    ticket=st.booleans(),
+).flatmap(
+    lambda order: st.one_of(
+        st.just(order),
+        st.builds(
+            lambda h, k: replace(order, pickup_hash=h, pickup_key=k),
+            st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+            st.integers(1, INT_MAX),
+        ),
+    )
+)
+pickup_keys = st.builds(
+    PickupKey, key_id=st.integers(1, INT_MAX), key=st.from_regex(r"[0-9a-f]{64}", fullmatch=True)
+)
+order_acks = st.one_of(
+    st.builds(OrderAck, order_id=ids, rev=st.integers(1, INT_MAX), refused=st.none() | ids),
+    st.builds(OrderAck, order_id=ids, refused=ids),
+    st.builds(OrderAck, key_id=st.integers(1, INT_MAX), refused=st.none() | ids),
 )
 
 commands = st.builds(
@@ -181,6 +204,8 @@ messages = st.one_of(
     catalog_deltas(),
     st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),
     orders,
+    pickup_keys,
+    order_acks,
     commands,
     command_replies,
     telemetry,

@@ -33,7 +33,16 @@ from wire.errors import (
 from wire.health import State, Telemetry
 from wire.journal import ENTRY_FIELDS, MAX_BATCH_ENTRIES, STOCK_KINDS, Ack, JournalBatch, JournalEntry
 from wire.levels import MAX_LEVELS, Levels, SkuLevel
-from wire.orders import ORDER_KINDS, Order, OrderLine
+from wire.orders import (
+    ORDER_KINDS,
+    ORDER_STATES,
+    Order,
+    OrderAck,
+    OrderLine,
+    PickupKey,
+    pickup_hash,
+    pickup_matches,
+)
 from wire.signing import RecentNonces, canonical, new_nonce, sign_command, verify_command
 from wire.timestamps import format_ts, now_ts, parse_ts
 from wire.topics import (
@@ -60,6 +69,7 @@ __all__ = [
     "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
+    "ORDER_STATES",
     "ROOT",
     "ROUTES",
     "STOCK_KINDS",
@@ -84,7 +94,9 @@ __all__ = [
     "Message",
     "MessageTooLarge",
     "Order",
+    "OrderAck",
     "OrderLine",
+    "PickupKey",
     "Product",
     "Publication",
     "RecentNonces",
@@ -110,6 +122,8 @@ __all__ = [
     "pack_journal",
     "parse_topic",
     "parse_ts",
+    "pickup_hash",
+    "pickup_matches",
     "publication",
     "sign_command",
     "topic_filter",

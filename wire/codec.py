@@ -22,7 +22,7 @@ from wire.errors import BadTopic, MalformedMessage, MessageTooLarge, Unsupported
 from wire.health import State, Telemetry
 from wire.journal import Ack, JournalBatch
 from wire.levels import Levels
-from wire.orders import Order
+from wire.orders import Order, OrderAck, PickupKey, decode_orders_message
 from wire.topics import ROUTES, Kind, build_topic, parse_topic
 
 VERSION: Final = 1
@@ -36,6 +36,8 @@ Message = (
     | CatalogDelta
     | CatalogRequest
     | Order
+    | PickupKey
+    | OrderAck
     | Command
     | CommandReply
     | Telemetry
@@ -57,11 +59,12 @@ DECODERS: Final[Mapping[Kind, Decoder]] = {
     Kind.ACK: Ack.from_json,
     Kind.CATALOG: _by_type(CatalogSnapshotChunk, CatalogDelta),
     Kind.CATALOG_REQUEST: CatalogRequest.from_json,
-    Kind.ORDERS: Order.from_json,
+    Kind.ORDERS: decode_orders_message,
     Kind.CMD: Command.from_json,
     Kind.CMD_REPLY: CommandReply.from_json,
     Kind.TELEMETRY: Telemetry.from_json,
     Kind.LEVELS: Levels.from_json,
+    Kind.ORDERS_ACK: OrderAck.from_json,
 }
 
 

@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
     CMD_REPLY = "cmd/reply"
     TELEMETRY = "telemetry"
     LEVELS = "levels"
+    ORDERS_ACK = "orders/ack"
 
 
 class Direction(enum.Enum):
@@ -57,6 +58,7 @@ ROUTES: Final[Mapping[Kind, Route]] = {
     Kind.CMD_REPLY: Route(Direction.UP, 1, retain=False),
     Kind.TELEMETRY: Route(Direction.UP, 0, retain=False),
     Kind.LEVELS: Route(Direction.DOWN, 1, retain=False),
+    Kind.ORDERS_ACK: Route(Direction.UP, 1, retain=False),
 }
 
 

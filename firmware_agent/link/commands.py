@@ -110,9 +110,10 @@ class CommandRunner:
     def _run(self, payload: bytes, reply_to: str) -> CommandReply | None:
         try:
             command = decode(Kind.CMD, payload)
-        except WireError as exc:
-            self.audit.write({"id": exc.command_id, "ok": False, "error": str(exc), "reply_to": reply_to})
-            return None if exc.command_id is None else CommandReply(exc.command_id, False, error=str(exc))
+        except WireError as exc:  # a hand-written command without `"v": 1` still gets told why
+            command_id = exc.command_id or _readable_id(payload)
+            self.audit.write({"id": command_id, "ok": False, "error": str(exc), "reply_to": reply_to})
+            return None if command_id is None else CommandReply(command_id, False, error=str(exc))
         assert isinstance(command, Command)
         request = Request(command, reply_to, signed=command.sig is not None)
         try:

@@ -9,7 +9,9 @@ an inbound message is acknowledged to the broker (manual PUBACK) only once what 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import queue
 import threading
@@ -36,7 +38,6 @@ from firmware_agent.link.events import (
     ConnectFailed,
     Disconnected,
     JournalGrew,
-    OrderCollectedSeen,
     Received,
     StopLink,
     Subscribed,
@@ -47,7 +48,7 @@ from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
 from firmware_agent.store import Store
-from firmware_agent.store.orders import record_collected, store_order
+from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
 from wire import (
     JSON,
@@ -60,6 +61,8 @@ from wire import (
     Kind,
     Message,
     Order,
+    OrderAck,
+    PickupKey,
     State,
     WireError,
     box_subscriptions,
@@ -290,8 +293,6 @@ class Link:
                 self._on_message(event)
             case JournalGrew():
                 self.drain.journal_grew(event.last_seq)
-            case OrderCollectedSeen():
-                self._check_collected(event)
 
     def _on_connected(self, event: Connected) -> None:
         now = self.clock()
@@ -326,12 +327,6 @@ class Link:
         if seq > self._seen_seq:
             self._seen_seq = seq
             self._events.put(JournalGrew(seq))
-        for record in applied.records:
-            if record.kind == "order_collected":
-                data = record.data
-                self._events.put(
-                    OrderCollectedSeen(str(data["order_id"]), str(data["pickup_code"]), record.seq)
-                )
 
     # ---- inbound -------------------------------------------------------------------------------------
 
@@ -447,18 +442,44 @@ class Link:
         self._publish(self._topic(Kind.CATALOG_REQUEST), encode(message), 1, False)
 
     def _on_order(self, msg: Received) -> None:
-        order = self._decode(Kind.ORDERS, msg)
-        if not isinstance(order, Order):
+        """Keeps an order (or a pickup key) and only then acks it to the bridge, which resends until then.
+
+        An order that does not decode is refused with the reason naming the field, so the bridge parks it
+        instead of sending it forever; the next message is handled as usual.
+        """
+        try:
+            message = decode(Kind.ORDERS, msg.payload)
+        except WireError as exc:
+            log.warning("order refused (%d bytes on %s): %s", len(msg.payload), msg.topic, exc)
+            if (order_id := _order_id_of(msg.payload)) is not None:
+                with contextlib.suppress(WireError):  # not even its id is valid: nobody to name
+                    self._ack_order(OrderAck(order_id=order_id, refused=str(exc)[:1024]))
             return
+        if isinstance(message, PickupKey):
+            self.call(lambda s: store_pickup_key(s, message.key_id, message.key))
+            log.info("pickup key %d kept", message.key_id)
+            self._ack_order(OrderAck(key_id=message.key_id))
+        elif isinstance(message, Order):
+            self._keep_order(message)
+
+    def _keep_order(self, order: Order) -> None:
         ticket = order_ticket(order, self.page)
         ttl = self.settings.order_ttl_s
-        job = self.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
-        if job is None:
-            log.info("order %s was already received: not printed again", order.order_id)
-        else:
-            log.info("order %s stored, ticket queued (print job %d)", order.order_id, job)
+        stored = self.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
+        if not stored.changed:
+            log.info("order %s rev %d was already kept: nothing changes", order.order_id, order.rev)
+        elif stored.new_job is not None:
+            log.info("order %s stored, ticket queued (print job %d)", order.order_id, stored.new_job)
             if self.on_order is not None:
                 self.on_order()
+        elif stored.withdrawn is not None:
+            log.info("order %s is %s: print job %d withdrawn", order.order_id, order.state, stored.withdrawn)
+        else:
+            log.info("order %s rev %d kept (%s)", order.order_id, order.rev, order.state)
+        self._ack_order(OrderAck(order_id=order.order_id, rev=stored.rev))
+
+    def _ack_order(self, ack: OrderAck) -> None:
+        self._publish(self._topic(Kind.ORDERS_ACK), encode(ack), 1, False)
 
     def _on_command(self, msg: Received) -> None:
         if msg.retain:
@@ -484,11 +505,6 @@ class Link:
                 return
         topic = response_topic or self._topic(Kind.CMD_REPLY)
         self._publish(topic, payload, 1, False, correlation)
-
-    def _check_collected(self, event: OrderCollectedSeen) -> None:
-        problem = self.call(lambda s: record_collected(s, event.order_id, event.pickup_code, event.seq))
-        if problem:
-            log.warning("pickup scan (journal seq %d): %s", event.seq, problem)
 
     # ---- periodic ------------------------------------------------------------------------------------
 
@@ -653,3 +669,13 @@ class Link:
         if self.client is None:
             raise AgentError("the MQTT link has no client yet")
         return self.client
+
+
+def _order_id_of(payload: bytes) -> str | None:
+    """The order id of a message that is not a valid order, if one can be read, to refuse it by name."""
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        return None
+    order_id = obj.get("order_id") if isinstance(obj, dict) else None
+    return order_id if isinstance(order_id, str) else None

@@ -40,7 +40,7 @@ from simulators.printer import VirtualPrinter
 from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
-from tillbridge.demo.cloud import bridge_for, collect_at_the_till, watch_shop
+from tillbridge.demo.cloud import bridge_for, collect_at_the_till, customer_code, watch_shop
 from tillbridge.demo.view import LiveView
 
 BOX_ID = "demo-box-1"
@@ -181,7 +181,12 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         watchers = [
             threading.Thread(
                 target=_watch_printer,
-                args=(printer, view, stop_watching, collect_at_the_till(counter.scan, view)),
+                args=(
+                    printer,
+                    view,
+                    stop_watching,
+                    collect_at_the_till(counter.scan, view, customer_code(bridge, SHOP_ID)),
+                ),
                 daemon=True,
             ),
             threading.Thread(target=watch_shop, args=(shop, view, stop_watching), daemon=True),
