@@ -320,8 +320,10 @@ def sale(seq: int, sku: str, delta: int = -1, kind: str = "sale") -> JournalEntr
     return JournalEntry(seq, kind, now_ts(), {"sku": sku, "delta": delta, "stock_after": 0})
 
 
-def batch(*entries: JournalEntry) -> tuple[JournalBatch, bytes]:
-    b = JournalBatch(tuple(entries))
+def batch(
+    *entries: JournalEntry, epoch: str | None = None, acked: int | None = None
+) -> tuple[JournalBatch, bytes]:
+    b = JournalBatch(tuple(entries), epoch=epoch, acked=acked)
     return b, encode(b)
 
 

@@ -16,7 +16,7 @@ from firmware_agent.link.commands import CommandFailed, Request
 from firmware_agent.link.ticket import order_ticket
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
-from firmware_agent.store import Store
+from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import find_order, requeue_ticket
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from wire import JSON, Order
@@ -43,6 +43,7 @@ class RemoteBox:
                 "journal_bytes": store.journal_bytes,
                 "journal_level": store.journal_level(),
                 "products": store.product_count(),
+                **levels.summary(store),
             }
 
         facts = link.call(read)
