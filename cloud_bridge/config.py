@@ -71,10 +71,13 @@ class ShopConfig:
     boxes: tuple[str, ...]
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     safety_buffer: int = 0
+    catalog: Mapping[str, Any] = field(default_factory=dict)  # where the shop keeps barcodes and units
 
     def connector_settings(self) -> dict[str, Any]:
-        """What `cloud_bridge.connectors.make_connector` takes: the base URL and the platform's keys."""
-        return {"base_url": self.base_url, **self.credentials}
+        """What `cloud_bridge.connectors.make_connector` takes: the base URL, the platform's keys and the
+        catalog settings ([shop.catalog]: barcode_meta, unit_meta, unit_field, unit_metafield).
+        """
+        return {"base_url": self.base_url, **self.credentials, **self.catalog}
 
 
 @dataclass(frozen=True)
@@ -188,10 +191,13 @@ def _shop(t: _Table) -> ShopConfig | None:
     credentials = t.table("credentials", secret=True)
     creds = dict(credentials.data)
     credentials.done(allow_any=True)
+    catalog = t.table("catalog")
+    settings = dict(catalog.data)
+    catalog.done(allow_any=True)
     t.done()
     if shop_id is None:
         return None
-    return ShopConfig(shop_id, platform or "", base_url or "", tuple(boxes), creds, buffer)
+    return ShopConfig(shop_id, platform or "", base_url or "", tuple(boxes), creds, buffer, settings)
 
 
 def _cross_checks(top: _Table, shops: list[ShopConfig | None]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -23,10 +24,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
 
 from cloud_bridge import models as m
 from cloud_bridge.config import mask_url
 from cloud_bridge.errors import BridgeDatabaseError
+
+log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "busy_timeout": 30000, "foreign_keys": 1}
 
@@ -47,10 +51,32 @@ class Database:
         try:
             with self.db.connection_context():
                 self.db.create_tables(m.MODELS, safe=True)
+                self._add_columns()
                 self._check_schema()
         except pw.OperationalError as exc:
             raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc
         return self
+
+    def _add_columns(self) -> None:
+        """Columns a newer release added to an existing table (always nullable or with a default)."""
+        migrator = SchemaMigrator.from_database(self.db)
+        for model in m.MODELS:
+            table = model._meta.table_name
+            have = {column.name for column in self.db.get_columns(table)}
+            for field in model._meta.sorted_fields:
+                if field.column_name not in have:
+                    log.info("database %s: adding column %s.%s", mask_url(self.url), table, field.column_name)
+                    migrate(migrator.add_column(table, field.column_name, field))
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A write transaction whose reads all see one snapshot (REPEATABLE READ on PostgreSQL; SQLite's
+        write lock already gives that), for work that must read several tables consistently.
+        """
+        with self.write():
+            if self.is_postgres:
+                self.db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
 
     def _check_schema(self) -> None:
         row, _ = m.Meta.get_or_create(key="schema", defaults={"value": str(m.SCHEMA_VERSION)})

@@ -8,6 +8,10 @@ show is `available − safety buffer` (see `target`); the shop's number is only 
 Sums commute, so the result does not depend on the order in which channels are learned, and each movement
 is unique per source (a box's `(box, seq)`, an order line), so a replay cannot count twice. Every function
 runs inside the caller's transaction.
+
+Every change here (a movement, a reservation, a baseline) marks its skus for a levels push to the shop's
+boxes (`mark_levels`, sent by `cloud_bridge/levels.py`), so whoever records a movement needs to know
+nothing about the boxes.
 """
 
 from __future__ import annotations
@@ -77,6 +81,32 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
             "ON CONFLICT DO NOTHING"
         )
         db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
+    by_shop: dict[str, set[str]] = {}
+    for row in rows:
+        by_shop.setdefault(row["shop"], set()).add(row["sku"])
+    for shop, skus in by_shop.items():
+        mark_levels(shop, skus)
+
+
+def mark_levels(shop: str, skus: Iterable[str]) -> None:
+    """These skus' levels changed: the next levels push sends them to every box of the shop."""
+    db = m.database.obj
+    wanted = sorted(set(skus))
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        values = ", ".join([f"({db.param}, {db.param})"] * len(chunk))
+        db.execute_sql(
+            f'INSERT INTO "level_due" ("shop", "sku") VALUES {values} ON CONFLICT DO NOTHING',
+            [value for sku in chunk for value in (shop, sku)],
+        )
+
+
+def stamp_level_version(shop: str, skus: Iterable[str], version: int) -> None:
+    """Movements of these skus not sent to the boxes before are in level `version` (see `count_delta`)."""
+    for chunk in _chunks(sorted(set(skus))):
+        m.Movement.update(level_version=version).where(
+            m.Movement.shop == shop, m.Movement.sku.in_(chunk), m.Movement.level_version.is_null()
+        ).execute()
 
 
 def levels(shop: str, skus: Iterable[str], *, settled: bool = False) -> dict[str, Level]:
@@ -111,6 +141,7 @@ def set_baseline(shop: str, sku: str, shop_quantity: int, now: float) -> None:
     baseline = shop_quantity - reflected.get(sku, 0) + held.get(sku, 0)
     row = {"baseline": baseline, "baseline_at": now, "written": shop_quantity, "written_at": now}
     m.Stock.insert(shop=shop, sku=sku, **row).on_conflict_ignore().execute()
+    mark_levels(shop, [sku])
 
 
 def known_skus(shop: str, skus: Iterable[str]) -> set[str]:
@@ -128,12 +159,20 @@ def reserve(shop: str, order_id: str, lines: Sequence[tuple[str, str, int]]) -> 
     """Holds (line id, sku, qty) for an order that is paid and not handed over; returns the skus touched.
     A line already reserved, released or consumed keeps its state: an order is counted once.
     """
+    known = {
+        row.line_id
+        for row in m.Reservation.select(m.Reservation.line_id).where(
+            m.Reservation.shop == shop, m.Reservation.order_id == order_id
+        )
+    }
     rows = [
         {"shop": shop, "order_id": order_id, "line_id": line_id, "sku": sku, "qty": qty, "state": "open"}
         for line_id, sku, qty in lines
+        if line_id not in known
     ]
     if rows:
         m.Reservation.insert_many(rows).on_conflict_ignore().execute()
+        mark_levels(shop, {sku for line_id, sku, _ in lines if line_id not in known})
     return {sku for _, sku, _ in lines}
 
 
@@ -164,6 +203,7 @@ def release(shop: str, order_id: str) -> set[str]:
         )
     )
     _set_state(shop, order_id, [r.line_id for r in open_lines], "released")
+    mark_levels(shop, {r.sku for r in open_lines})
     return {r.sku for r in open_lines}
 
 

@@ -38,6 +38,7 @@ class MqttLink:
         self.broker, self.group, self.inbox = broker, group, inbox
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.refused: list[str] = []  # subscriptions the broker refused (its accounts do not allow them)
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         client.suppress_exceptions = True
         client.reconnect_delay_set(min_delay=1, max_delay=5)
@@ -89,9 +90,10 @@ class MqttLink:
         client.subscribe(cloud_subscriptions(self.group))
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, properties: Any) -> None:
-        failed = [code for code in reasons if code.is_failure]
-        if failed:
-            log.error("broker refused subscriptions: %s", failed)
+        asked = [topic for topic, _ in cloud_subscriptions(self.group)]
+        self.refused = [topic for topic, code in zip(asked, reasons, strict=False) if code.is_failure]
+        if self.refused:
+            log.error("broker refused subscriptions (check the broker's accounts): %s", self.refused)
         self.subscribed.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:

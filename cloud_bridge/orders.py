@@ -21,11 +21,12 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import queue_for_boxes
 from cloud_bridge.connectors.base import OrderState, ShopOrder
-from wire import Order, OrderLine, format_ts
+from wire import Order, OrderLine, PickupKey, format_ts, pickup_hash
 
 log = logging.getLogger(__name__)
 
 _GONE = (OrderState.CANCELLED, OrderState.REFUNDED)
+KEY_ID = 1
 
 
 def apply_orders(
@@ -57,7 +58,9 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         and order.holds_stock
         and order.lines
     ):
-        message = to_wire(order, row.pickup_code)
+        key = shop_pickup_key(secret, shop, KEY_ID)
+        message = to_wire(order, row.pickup_code, key, KEY_ID)
+        queue_for_boxes(shop, boxes, PickupKey(KEY_ID, key.hex()), now)
         queue_for_boxes(shop, boxes, message, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
@@ -89,7 +92,7 @@ def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
     return touched
 
 
-def to_wire(order: ShopOrder, code: str | None) -> Order:
+def to_wire(order: ShopOrder, code: str | None, key: bytes, key_id: int) -> Order:
     lines = tuple(
         OrderLine(line.sku or "-", line.name or line.sku or "-", line.qty, max(0, line.unit_price_cents))
         for line in order.lines
@@ -102,8 +105,9 @@ def to_wire(order: ShopOrder, code: str | None) -> Order:
         lines=lines,
         total_cents=max(0, order.total_cents),
         customer=order.customer[:1024],
-        pickup_code=code,
         notes=f"#{order.number}"[:4096],
+        pickup_hash=None if code is None else pickup_hash(key, order.order_id, code),
+        pickup_key=None if code is None else key_id,
     )
 
 
@@ -114,6 +118,22 @@ def pickup_code(secret: bytes, shop: str, order_id: str) -> str:
     """
     digest = hmac.new(secret, f"{shop}/{order_id}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest[:5]).decode()
+
+
+def shop_pickup_key(secret: bytes, shop: str, key_id: int) -> bytes:
+    """The shop's pickup key number `key_id`, which its boxes verify pickup codes with.
+
+    Derived from the bridge's pickup secret, so every worker has it without storing it, and each shop's
+    key is its own: a box that leaks its keys can check codes of its own shop only, and make none (codes
+    come from the secret itself). A new `key_id` is a new key (rotation).
+    """
+    return hmac.new(secret, f"pickup-key/{shop}/{key_id}".encode(), hashlib.sha256).digest()
+
+
+def pickup_code_of(shop: str, order_id: str) -> str | None:
+    """The pickup code the customer was given for an order (what the shop's confirmation carries)."""
+    row = m.ShopOrder.get_or_none(m.ShopOrder.shop == shop, m.ShopOrder.order_id == order_id)
+    return None if row is None else row.pickup_code
 
 
 def wanted_completions(shop: str) -> list[Any]:

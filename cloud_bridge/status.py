@@ -14,6 +14,18 @@ from cloud_bridge.state import get_float
 
 
 @dataclass(frozen=True)
+class LossView:
+    """Journal entries of a box that will never arrive (see `models.LossWindow`)."""
+
+    epoch: str | None  # the stream they belonged to (None: the box's unnamed stream)
+    after_seq: int | None  # applied up to here
+    upto_seq: int | None  # lost up to here; None: whatever the store held
+    new_epoch: str | None
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
 class BoxView:
     box: str
     configured: bool
@@ -24,6 +36,9 @@ class BoxView:
     waiting_batches: int
     backlog: int | None  # journal entries the box still holds, from its last telemetry
     seen_s_ago: float | None
+    epoch: str | None = None  # the store epoch of the box's current journal stream
+    store_lost: str | None = None  # what the box says its store lost, from its last telemetry
+    losses: tuple[LossView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,8 @@ def _box(row: Any, box: str, configured: bool, now: float) -> BoxView:
     if row is None:
         return BoxView(box, configured, None, None, 0, 0, 0, None, None)
     telemetry = json.loads(row.telemetry) if row.telemetry else {}
+    current = m.Stream.get_or_none(m.Stream.shop == row.shop, m.Stream.box == box, m.Stream.current == True)  # noqa: E712
+    losses = m.LossWindow.select().where(m.LossWindow.shop == row.shop, m.LossWindow.box == box)
     return BoxView(
         box=box,
         configured=configured,
@@ -115,6 +132,12 @@ def _box(row: Any, box: str, configured: bool, now: float) -> BoxView:
         waiting_batches=row.pending,
         backlog=telemetry.get("backlog"),
         seen_s_ago=None if row.seen_at is None else round(now - row.seen_at, 1),
+        epoch=current.epoch or None if current is not None else None,
+        store_lost=telemetry.get("store_lost"),
+        losses=tuple(
+            LossView(w.epoch or None, w.after_seq, w.upto_seq, w.new_epoch or None, w.reason, w.at)
+            for w in losses.order_by(m.LossWindow.id)
+        ),
     )
 
 
@@ -142,8 +165,14 @@ def _box_line(box: BoxView) -> str:
     if box.version:
         parts.append(f"v{box.version}")
     parts.append(f"journal applied to seq {box.last_seq}")
+    if box.epoch:
+        parts.append(f"store {box.epoch}")
     if box.waiting_batches:
-        parts.append(f"{box.waiting_batches} batches waiting for a gap")
+        parts.append(f"{box.waiting_batches} batches held behind a hole")
+    if box.losses:
+        parts.append(f"LOST ENTRIES: {len(box.losses)} loss windows")
+    if box.store_lost:
+        parts.append(f"the box says: {box.store_lost}")
     if box.backlog is not None:
         parts.append(f"backlog {box.backlog}")
     if box.seen_s_ago is not None:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from cloud_bridge import catalog, ledger, orders
+from cloud_bridge import catalog, ledger, levels, orders
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
@@ -96,6 +96,8 @@ class ShopDriver:
         """Does what is due; returns False when the shop is backing off after errors."""
         now = self.clock()
         if not force and now < self._get_float("backoff_until", 0.0):
+            self.send_levels(now)  # the boxes hear of other tills' sales even while the shop is away
+            self.publish_outbound()
             return False
         try:
             self._pass(now)
@@ -110,6 +112,7 @@ class ShopDriver:
             self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
             return False
         finally:
+            self.send_levels(now)
             self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
         self._write_state("failures", "0")
         return True
@@ -140,7 +143,9 @@ class ShopDriver:
             self._write_state("orders_cursor", cursor_at(since))
         skus |= self.poll_orders(now)
         self.ensure_baselines(skus, now)
-        self._write_state("initialised", str(now))
+        with self.db.write():
+            catalog.queue_snapshot(self.id, self.shop.boxes, now)  # boxes that asked before now
+            set_value(self.id, "initialised", str(now))
         log.info("shop %s: initialised with %d skus", self.id, len(skus))
 
     # --- shop → store --------------------------------------------------------------------------------------
@@ -249,6 +254,10 @@ class ShopDriver:
                 m.ShopOrder.update(completion=done).where(
                     m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
                 ).execute()
+
+    def send_levels(self, now: float) -> int:
+        """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""
+        return levels.push_due(self.db, self.id, self.shop.boxes, now)
 
     def publish_outbound(self) -> int:
         """Publishes queued orders and catalog messages in order; stops at the first the broker refuses."""

@@ -16,7 +16,7 @@ from typing import Final
 
 import peewee as pw
 
-from cloud_bridge import catalog, fleet
+from cloud_bridge import catalog, fleet, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -26,7 +26,7 @@ from cloud_bridge.mqtt import Inbound, MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
-from cloud_bridge.state import set_value
+from cloud_bridge.state import get_value, set_value
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
@@ -37,9 +37,11 @@ from wire import (
     Telemetry,
     WireError,
     decode,
+    decode_journal,
     parse_topic,
     publication,
 )
+from wire import Kind as WireKind
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +156,28 @@ class Worker:
     def handle(self, item: Inbound) -> None:
         try:
             topic = parse_topic(item.topic)
-            msg = decode(topic.kind, item.payload)
         except WireError as exc:
             log.warning("dropped a message on %s: %s", item.topic[:200], exc)
             return
         now = self.clock()
+        try:
+            msg = (
+                decode_journal(item.payload)
+                if topic.kind is WireKind.JOURNAL
+                else decode(topic.kind, item.payload)
+            )
+        except WireError as exc:
+            log.warning("dropped a message on %s: %s", item.topic[:200], exc)
+            if topic.kind is WireKind.JOURNAL:
+                self._unreadable_batch(topic.shop, topic.box, exc, now)
+            return
         if isinstance(msg, JournalBatch):
             self._journal(topic.shop, topic.box, msg, item.payload, now)
         elif isinstance(msg, State):
-            with self.db.write():
-                fleet.on_state(topic.shop, topic.box, msg, now)
+            with self.db.box_transaction(topic.shop, topic.box):  # a birth may start a journal stream
+                back = fleet.on_state(topic.shop, topic.box, msg, now)
+            if back:
+                self._send_all_levels(topic.shop, topic.box, now)
         elif isinstance(msg, Telemetry):
             with self.db.write():
                 fleet.on_telemetry(topic.shop, topic.box, msg, now)
@@ -178,10 +192,20 @@ class Worker:
         applied = apply_batch(self.db, shop, box, batch, payload, now)
         self.applied += applied.applied
         if applied.upto is not None:
-            ack = publication(shop, box, Ack(applied.upto))
+            ack = publication(shop, box, Ack(applied.upto, applied.epoch))
             self.link.publish(ack.topic, ack.payload, ack.qos)
         if applied.skus:
             self.wake(shop)
+
+    def _unreadable_batch(self, shop: str, box: str, exc: WireError, now: float) -> None:
+        """A batch that cannot be read at all is not acknowledged (the box keeps it); parked, so a box whose
+        journal is stuck behind it shows in `bridge status` with the field that is wrong.
+        """
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            return
+        with self.db.write():
+            park(shop, f"batch/{box}", "journal", f"a journal batch was refused: {exc}", now, box=box)
 
     def _refuse_box(self, shop: str, box: str, now: float) -> None:
         """A box that is not listed for the shop in its topic gets no ack: its journal waits, untouched."""
@@ -199,9 +223,19 @@ class Worker:
         log.info(
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
+        if get_value(shop, "initialised") is None:
+            log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
+            return
         with self.db.write():
-            for chunk in catalog.snapshot(shop):
-                catalog.queue_for_boxes(shop, [box], chunk, now)
+            catalog.queue_snapshot(shop, [box], now)
+        self._send_all_levels(shop, box, now)
+
+    def _send_all_levels(self, shop: str, box: str, now: float) -> None:
+        """A box back online (or asking for the catalog) gets every level, whatever it missed."""
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            return
+        levels.push_all(self.db, shop, box, now)
         self.wake(shop)
 
     def _on_webhook(self, shop: str, event: WebhookEvent) -> None:

@@ -24,6 +24,7 @@ from firmware_agent.errors import AgentError, StoreError
 from firmware_agent.events import Call, ModeRequest, StockAdjust, Stop
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import JournalRecord, Store
+from firmware_agent.store.orders import check_pickup
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,10 @@ class CoreLoop:
     def on(self, event_type: type, handler: Handler) -> None:
         """Let a service handle its own event type on the loop (registered before the loop runs)."""
         self._handlers[event_type] = handler
+
+    def handles(self, event_type: type) -> bool:
+        """Whether a service answers `event_type` (a print request without a printer is only queued)."""
+        return event_type in self._handlers
 
     def call(self, fn: Callable[[Store], Any], timeout: float = 10.0) -> Any:
         """Run `fn(store)` on the loop (from another thread) and wait for its result."""
@@ -202,7 +207,8 @@ class CoreLoop:
         if barcode.command is not None:
             return _command_outcome(state, barcode.command)
         if barcode.pickup is not None:
-            return domain.collect_order(state, barcode.pickup.order_id, barcode.pickup.code)
+            order_id, problem = check_pickup(self.store, barcode.pickup.order_id, barcode.pickup.code)
+            return domain.collect_order(state, order_id, barcode.pickup.code, problem)
         if not barcode.valid:
             return domain.unknown(state, barcode.raw, barcode.error or "unreadable barcode")
         product = self.store.find_product(barcode.lookup_keys())

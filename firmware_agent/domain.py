@@ -108,10 +108,15 @@ def mark_return(state: BoxState) -> Outcome:
     return Outcome(replace(state, returning=True), feedback=Feedback.INFO, message="next scan is a return")
 
 
-def collect_order(state: BoxState, order_id: str, pickup_code: str) -> Outcome:
-    """A customer's pickup code was scanned at the till: the online order is handed over."""
+def collect_order(state: BoxState, order_id: str, pickup_code: str, problem: str | None) -> Outcome:
+    """A customer's pickup code was scanned at the till: the online order is handed over, once, if the
+    code verifies (`problem` is None); anything else is refused at once with the reason, nothing recorded.
+    """
+    fresh = BoxState(state.mode)
+    if problem is not None:
+        return Outcome(fresh, feedback=Feedback.ERROR, message=problem)
     fact = OrderCollected(order_id, pickup_code)
-    return Outcome(BoxState(state.mode), (fact,), message=f"order {order_id} collected")
+    return Outcome(fresh, (fact,), message=f"order {order_id} collected")
 
 
 def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> Outcome:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from firmware_agent.domain import Counted, Fact, Mode, ModeChanged, OrderCollected, StockMove, UnknownBarcode
-from firmware_agent.store import JournalRecord, Store
+from firmware_agent.store import JournalRecord, Store, levels
+from firmware_agent.store.orders import mark_collected
 
 
 def apply_fact(store: Store, fact: Fact) -> JournalRecord:
@@ -17,15 +18,16 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
             stock = store.change_stock(fact.sku, fact.delta)
             data = _stock_data(fact.sku, fact.delta, stock, fact.barcode)
             _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents, reason=fact.reason)
-            return store.append(fact.kind, data)
+            return _moved(store, store.append(fact.kind, data), fact.sku, fact.delta)
         case Counted():
             tally = store.add_to_tally(fact.sku, fact.qty)
             product = store.product(fact.sku)
             delta = tally - (product.stock if product else 0)
             stock = store.change_stock(fact.sku, delta)
-            return store.append(
+            record = store.append(
                 "count", {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
             )
+            return _moved(store, record, fact.sku, delta)
         case ModeChanged():
             store.set_setting("mode", fact.mode.value)
             if fact.mode is Mode.COUNT:
@@ -39,9 +41,17 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
                 "unknown_barcode", {"raw": fact.raw, "mode": fact.mode.value, "reason": fact.reason}
             )
         case OrderCollected():
-            return store.append(
+            record = store.append(
                 "order_collected", {"order_id": fact.order_id, "pickup_code": fact.pickup_code}
             )
+            mark_collected(store, fact.order_id, record.seq)
+            return record
+
+
+def _moved(store: Store, record: JournalRecord, sku: str, delta: int) -> JournalRecord:
+    """Every stock movement also counts locally until the cloud's level includes it (store/levels.py)."""
+    levels.note_move(store, record.seq, sku, delta)
+    return record
 
 
 def _stock_data(sku: str, delta: int, stock: int, barcode: str) -> dict[str, Any]:

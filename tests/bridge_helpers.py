@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import queue
 import random
@@ -28,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from cloud_bridge.config import BridgeConfig, ShopConfig, Timing
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connector
 from cloud_bridge.db import Database
+from cloud_bridge.orders import pickup_code
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
@@ -167,7 +169,9 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
     return sim
 
 
-def shop_config(shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0) -> ShopConfig:
+def shop_config(
+    shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0, catalog: dict[str, Any] | None = None
+) -> ShopConfig:
     """The `[[shop]]` table a merchant would write for this simulator."""
     if isinstance(sim, WooCommerceSimulator):
         creds: dict[str, Any] = {"consumer_key": sim.consumer_key, "consumer_secret": sim.consumer_secret}
@@ -177,7 +181,7 @@ def shop_config(shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int 
     else:
         creds = {"access_token": sim.access_token, "location_id": "1", "webhook_secrets": [sim.client_secret]}
         platform = "shopify"
-    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer)
+    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer, catalog or {})
 
 
 def connector(shop: ShopConfig, *, timeout: float = 2.0) -> ShopConnector:
@@ -218,6 +222,10 @@ class RecordingPublisher:
                 out.append(decode(kind, item.payload))
         return out
 
+    def orders(self, box: str) -> list[Order]:
+        """The orders sent to `box` (the `orders` topic also carries the shop's pickup keys)."""
+        return [o for o in self.messages(box, Kind.ORDERS) if isinstance(o, Order)]
+
 
 class Clock:
     """Wall time a test can move forward (the driver's due times and parking use it)."""
@@ -241,7 +249,7 @@ def driver(
     timeout: float = 2.0,
 ) -> ShopDriver:
     return ShopDriver(
-        db, shop, connector(shop, timeout=timeout), publisher, timing, b"test secret", clock=clock
+        db, shop, connector(shop, timeout=timeout), publisher, timing, PICKUP_SECRET.encode(), clock=clock
     )
 
 
@@ -249,7 +257,7 @@ def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig
     return BridgeConfig(
         worker_id=kw.pop("worker_id", "w1"),
         database_url=database_url,
-        pickup_secret="test pickup secret",
+        pickup_secret=PICKUP_SECRET,
         broker=kw.pop("broker", None) or _broker(broker_url),
         timing=kw.pop("timing", FAST),
         shops=tuple(shops),
@@ -291,18 +299,31 @@ def config_toml(config: BridgeConfig) -> str:
         ]
         for key, value in shop.credentials.items():
             lines.append(f"{key} = {value!r}".replace("'", '"'))
+        if shop.catalog:
+            lines.append("[shop.catalog]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in shop.catalog.items()]
     return "\n".join(lines) + "\n"
 
 
 # --- journal entries ------------------------------------------------------------------------------------
 
 
+PICKUP_SECRET = "test pickup secret"
+
+
+def customer_code(shop: str, order_id: str) -> str:
+    """The pickup code the customer of an order was given (the box only gets what verifies it)."""
+    return pickup_code(PICKUP_SECRET.encode(), shop, order_id)
+
+
 def sale(seq: int, sku: str, delta: int = -1, kind: str = "sale") -> JournalEntry:
     return JournalEntry(seq, kind, now_ts(), {"sku": sku, "delta": delta, "stock_after": 0})
 
 
-def batch(*entries: JournalEntry) -> tuple[JournalBatch, bytes]:
-    b = JournalBatch(tuple(entries))
+def batch(
+    *entries: JournalEntry, epoch: str | None = None, acked: int | None = None
+) -> tuple[JournalBatch, bytes]:
+    b = JournalBatch(tuple(entries), epoch=epoch, acked=acked)
     return b, encode(b)
 
 

@@ -133,7 +133,7 @@ class CloudPeer:
         return build_topic(SHOP, self.box, kind)
 
     def _on_connect(self, client: paho.Client, *_args: Any) -> None:
-        up = [Kind.JOURNAL, Kind.STATE, Kind.CATALOG_REQUEST, Kind.TELEMETRY, Kind.CMD_REPLY]
+        up = [Kind.JOURNAL, Kind.STATE, Kind.CATALOG_REQUEST, Kind.TELEMETRY, Kind.CMD_REPLY, Kind.ORDERS_ACK]
         client.subscribe([(self.topic(kind), 1) for kind in up])
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:

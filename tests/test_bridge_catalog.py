@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
+from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import snapshot
 from cloud_bridge.db import Database
@@ -16,10 +18,13 @@ from cloud_bridge.parking import open_problems
 from cloud_bridge.state import get_value
 from cloud_bridge.status import fleet_view, render
 from cloud_bridge.sync import ShopDriver
-from simulators.shops import WooCommerceSimulator
+from devices.barcodes import with_check_digit
+from simulators.shops import PrestaShopSimulator, WooCommerceSimulator
+from simulators.shops.seed import Item
 from tests.bridge_helpers import (
     Clock,
     RecordingPublisher,
+    Simulator,
     bridge_config,
     database,
     driver,
@@ -28,7 +33,7 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
-from wire import CatalogDelta, Kind
+from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -94,7 +99,8 @@ def test_a_product_fixed_in_the_shop_reaches_the_boxes_and_leaves_the_parked_lis
         sim.set_price("SKU-001", 250)  # a change of a good product still goes out meanwhile
         clock.advance(1)
         assert d.run_pass(force=True)
-        [delta] = publisher.messages("till-1", Kind.CATALOG)
+        [first, delta] = publisher.messages("till-1", Kind.CATALOG)
+        assert isinstance(first, CatalogSnapshotChunk)  # at the first start, every box gets the catalog
         assert isinstance(delta, CatalogDelta) and [p.sku for p in delta.upserts] == ["SKU-001"]
         sim.products[bad].name = "Fixed name"
         sim.set_price("FIXME", 300)
@@ -142,3 +148,98 @@ def test_barcodes_are_kept_in_one_spelling_whatever_the_shop_typed(database: Dat
         [fact] = accept("shop", [CatalogFact("A", "A", 1, typed)], 1.0)
     assert fact.barcodes == ("0012345678905", "9780306406157", "ABC-123", "42")
     assert m.Parked.select().count() == 0
+
+
+# --- barcodes, variants and units from every shop -------------------------------------------------------
+
+PLATFORMS = ["woocommerce", "prestashop", "shopify"]
+CATALOG_SETTINGS: dict[str, dict[str, Any]] = {
+    "woocommerce": {"barcode_meta": ["_ean", "_barcode"], "unit_meta": "_unit"},
+    "prestashop": {"unit_field": "unity"},
+    "shopify": {"unit_metafield": "custom.unit"},
+}
+UPC_A = "036000291452"  # a 12-digit UPC-A, as a US supplier prints it
+UPC_B = with_check_digit("04963406001")
+SHIRT_S, SHIRT_M, APPLES = (with_check_digit(f"84100000010{i}") for i in range(3))
+
+
+@contextmanager
+def any_shop(
+    db: Database, platform: str, items: list[Item]
+) -> Iterator[tuple[Simulator, ShopDriver, RecordingPublisher, Clock]]:
+    sim = start_simulator(platform, items)
+    try:
+        publisher, clock = RecordingPublisher(), Clock()
+        config = shop_config("shop", sim, ["till-1"], catalog=CATALOG_SETTINGS[platform])
+        yield sim, driver(db, config, publisher, clock), publisher, clock
+    finally:
+        sim.stop()
+
+
+def synced() -> dict[str, Product]:
+    return {p.sku: p for chunk in snapshot("shop") for p in chunk.products}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_barcodes_and_units_from_every_shop_reach_the_boxes(database: Database, platform: str) -> None:
+    items = [
+        Item("OIL-1L", "Aceite", 1095, 24, ("8410000000016",)),
+        Item("SOUP", "Soup", 199, 10, (UPC_A,)),
+        Item("WATER", "Agua", 55, 60, ("8410000000061", UPC_B)),
+        Item("HAM", "Jamón", 2490, 5000, ("2000042000004",), "kg"),
+    ]
+    with any_shop(database, platform, items) as (_, d, _, _):
+        assert d.run_pass(force=True)
+        products = synced()
+    assert products["OIL-1L"].barcodes == ("8410000000016",)
+    assert products["SOUP"].barcodes == ("0" + UPC_A,)  # one spelling: a scan of the UPC-A finds it
+    water = ("8410000000061",) if platform == "shopify" else ("8410000000061", "0" + UPC_B)
+    assert products["WATER"].barcodes == water  # Shopify has one barcode per variant
+    assert products["HAM"].unit == "kg" and products["OIL-1L"].unit == "each"
+    assert problems() == {}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_each_variant_is_an_item_with_its_own_barcode_price_and_stock(
+    database: Database, platform: str
+) -> None:
+    with any_shop(database, platform, []) as (sim, d, _, _):
+        if isinstance(sim, WooCommerceSimulator):
+            sim.add_variable_product(
+                "Camiseta", [("TS-S", "S", 1500, 3), ("TS-M", "M", 1600, 4)], [SHIRT_S, SHIRT_M]
+            )
+            sim.add_product("", "Manzanas sueltas", 199, 20, barcode=APPLES)
+        elif isinstance(sim, PrestaShopSimulator):
+            shirt = sim.add_product("", "Camiseta", 1500, 0)
+            sim.add_combination(shirt, "TS-S", 3, ean13=SHIRT_S)
+            sim.add_combination(shirt, "TS-M", 4, ean13=SHIRT_M, price_impact_cents=100)
+            sim.add_product("", "Manzanas sueltas", 199, 20, ean13=APPLES)
+        else:
+            sim.add_variants("Camiseta", [("TS-S", "S", 1500, 3, SHIRT_S), ("TS-M", "M", 1600, 4, SHIRT_M)])
+            sim.add_variants("Manzanas sueltas", [("", "Default Title", 199, 20, APPLES)])
+        assert d.run_pass(force=True)
+        products = synced()
+        stock = ledger.levels("shop", ["TS-S", "TS-M"])
+    assert {sku: (p.price_cents, p.barcodes) for sku, p in products.items() if sku.startswith("TS-")} == {
+        "TS-S": (1500, (SHIRT_S,)),
+        "TS-M": (1600, (SHIRT_M,)),
+    }
+    assert "Camiseta" in products["TS-M"].name and products["TS-M"].name != "Camiseta"
+    assert (stock["TS-S"].on_hand, stock["TS-M"].on_hand) == (3, 4)
+    [apples] = [p for p in products.values() if APPLES in p.barcodes]  # no SKU: sold by its barcode
+    assert apples.sku.startswith("id:") and apples.name == "Manzanas sueltas" and apples.price_cents == 199
+    assert len(products) == 3  # the parent of the variants is not sellable
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_an_unknown_unit_is_parked_with_the_value_the_shop_gave(database: Database, platform: str) -> None:
+    with any_shop(database, platform, [Item("FLOUR", "Harina", 120, 10, (), "lb"), *seed(1, 5)]) as (
+        _,
+        d,
+        _,
+        _,
+    ):
+        assert d.run_pass(force=True)
+        assert set(synced()) == {"SKU-000"}
+        [reason] = problems().values()
+    assert "sku 'FLOUR': unit 'lb' is not one of each, g, kg, l, m" in reason

@@ -28,6 +28,7 @@ from tests.bridge_helpers import (
     Simulator,
     WorkerProcess,
     bridge_config,
+    customer_code,
     postgres,
     seed,
     shop_config,
@@ -105,7 +106,8 @@ class Till(threading.Thread):
         except queue.Empty:
             return
         if order.kind == "pickup" and self.rng.random() < 0.5:
-            self.box.record("order_collected", order_id=order.order_id, pickup_code=order.pickup_code)
+            code = customer_code(self.box.shop, order.order_id)
+            self.box.record("order_collected", order_id=order.order_id, pickup_code=code)
             self.collected.append(order.order_id)
 
 

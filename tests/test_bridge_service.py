@@ -21,6 +21,7 @@ from tests.bridge_helpers import (
     FAST,
     PlayedBox,
     bridge_config,
+    customer_code,
     seed,
     shop_config,
     start_simulator,
@@ -92,9 +93,10 @@ def test_an_online_pickup_order_prints_at_the_till_and_closes_when_collected(
     try:
         order_id = woo.place_order("SKU-002", 2, pickup=True)
         order = till.next_order()
-        assert order.order_id == str(order_id) and order.kind == "pickup" and order.pickup_code
+        assert order.order_id == str(order_id) and order.kind == "pickup" and order.pickup_hash
         assert other.next_order().order_id == str(order_id)
-        till.record("order_collected", order_id=str(order_id), pickup_code=order.pickup_code)
+        code = customer_code("corner", str(order_id))
+        till.record("order_collected", order_id=str(order_id), pickup_code=code)
         wait_for(lambda: woo.order_status(order_id) == "completed", what="the order completed in the shop")
         assert woo.stock("SKU-002") == 8
     finally:

@@ -16,16 +16,19 @@ from cloud_bridge import models as m
 from cloud_bridge.connectors import StockChange
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
+from cloud_bridge.orders import shop_pickup_key
 from cloud_bridge.parking import open_problems
 from cloud_bridge.sync import ShopDriver
 from simulators.shops import ShopifySimulator, WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
+    PICKUP_SECRET,
     Clock,
     RecordingPublisher,
     Simulator,
     batch,
     connector,
+    customer_code,
     database,
     driver,
     postgres,
@@ -34,7 +37,17 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
-from wire import CatalogDelta, CatalogSnapshotChunk, JournalEntry, Kind, Order, now_ts
+from wire import (
+    CatalogDelta,
+    CatalogSnapshotChunk,
+    JournalEntry,
+    Kind,
+    Order,
+    PickupKey,
+    encode,
+    now_ts,
+    pickup_hash,
+)
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -100,10 +113,15 @@ def test_online_orders_become_reservations_and_tickets_once(database: Database) 
         level = ledger.levels("shop", ["SKU-001"])["SKU-001"]
         assert (level.on_hand, level.reserved) == (20, 2)
         for box in ("till-1", "till-2"):
-            [order] = publisher.messages(box, Kind.ORDERS)
+            [order] = publisher.orders(box)
             assert isinstance(order, Order)
             assert (order.order_id, order.kind, order.lines[0].qty) == (order_id, "pickup", 2)
-            assert order.pickup_code and len(order.pickup_code) == 8 and order.pickup_code.isalnum()
+            code = customer_code("shop", order_id)
+            key = shop_pickup_key(PICKUP_SECRET.encode(), "shop", 1)
+            assert order.pickup_hash == pickup_hash(key, order_id, code) and order.pickup_key == 1
+            assert code not in encode(order).decode()  # what verifies the code, never the code
+            keys = [k for k in publisher.messages(box, Kind.ORDERS) if isinstance(k, PickupKey)]
+            assert keys and all(k == PickupKey(1, key.hex()) for k in keys)
         assert sim.stock("SKU-001") == 18  # the bridge leaves the shop's own sale alone
 
 
@@ -126,13 +144,12 @@ def test_collecting_an_order_completes_it_in_the_shop(database: Database) -> Non
         assert isinstance(sim, WooCommerceSimulator)
         order_id = sim.place_order("SKU-000", 1, pickup=True)
         run(d, clock)
-        [order] = publisher.messages("till-1", Kind.ORDERS)
+        assert len(publisher.orders("till-1")) == 1
+        code = customer_code("shop", str(order_id))
         journal(
             database,
             JournalEntry(1, "order_printed", now_ts(), {"order_id": str(order_id)}),
-            JournalEntry(
-                2, "order_collected", now_ts(), {"order_id": str(order_id), "pickup_code": order.pickup_code}
-            ),
+            JournalEntry(2, "order_collected", now_ts(), {"order_id": str(order_id), "pickup_code": code}),
         )
         run(d, clock)
         assert sim.order_status(order_id) == "completed"
@@ -161,7 +178,8 @@ def test_price_changes_become_catalog_deltas_and_a_snapshot_has_everything(datab
         assert isinstance(sim, ShopifySimulator)
         sim.set_price("SKU-002", 555)
         run(d, clock)
-        [delta] = publisher.messages("till-2", Kind.CATALOG)
+        [snapshot_at_start, delta] = publisher.messages("till-2", Kind.CATALOG)
+        assert isinstance(snapshot_at_start, CatalogSnapshotChunk)
         assert isinstance(delta, CatalogDelta)
         assert (delta.from_version, delta.version) == (1, 2)
         assert [(p.sku, p.price_cents, p.stock) for p in delta.upserts] == [("SKU-002", 555, None)]
@@ -258,10 +276,11 @@ def test_the_safety_buffer_is_kept_out_of_the_shop(database: Database) -> None:
 def test_messages_wait_while_the_broker_is_away(database: Database) -> None:
     with shop("woocommerce", database) as (sim, d, publisher, clock):
         assert isinstance(sim, WooCommerceSimulator)
+        publisher.sent.clear()  # the first levels, sent at the shop's first start
         publisher.down = True
         sim.place_order("SKU-000", 1)
         run(d, clock)
         assert publisher.sent == []
         publisher.down = False
         run(d, clock)
-        assert len(publisher.messages("till-1", Kind.ORDERS)) == 1
+        assert len(publisher.orders("till-1")) == 1

@@ -55,6 +55,11 @@ def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
             subprocess.run([*rr, "-W", "10"], capture_output=True, text=True, check=True).stdout
         )["result"]
         assert any("MQTT link" in line for line in lines), lines  # support sees the box's log, not []
+        rr[-1] = '{"v":1,"id":"3","cmd":"print.test"}'
+        printed = json.loads(
+            subprocess.run([*rr, "-W", "10"], capture_output=True, text=True, check=True).stdout
+        )["result"]
+        assert printed["printer_configured"] is True  # the demo's virtual printer is the box's printer
     finally:
         demo.wait(timeout=60)
     assert demo.returncode == 0

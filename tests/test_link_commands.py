@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devices.printers.decode import decode_tickets
 from devices.readings import ScanRead
 from firmware_agent.config.tomlfile import dumps
 from firmware_agent.link import AUDIT_NAME
-from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     FAST,
     SHOP,
@@ -89,6 +89,8 @@ def test_unknown_malformed_and_badly_argued_commands_get_errors_never_a_crash(br
         broker.port, b'{"v":1,"id":"x1","cmd":"shell","args":{"c":"rm -rf /"}}', box=box.id
     )
     assert not unknown.ok and "unknown command 'shell'" in unknown.error
+    no_version = command_request(broker.port, b'{"id":"x0","cmd":"status"}', box=box.id)  # hand-written
+    assert not no_version.ok and "v" in no_version.error and no_version.id == "x0"
     bad_args = ask(broker, box, "logs", {"lines": 0}, id="x2")
     assert not bad_args.ok and "args.lines" in bad_args.error
     no_mode = ask(broker, box, "mode.set", {"mode": "party"}, id="x3")

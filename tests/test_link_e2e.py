@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 
 import pytest
 
 from devices.barcodes import encode_pickup
+from devices.printers.decode import decode_tickets
 from devices.readings import DeviceState, DeviceStatus, ScanRead
 from firmware_agent.link import build_link, on_order_printed, record_printed
+from firmware_agent.store.orders import check_pickup
 from firmware_agent.updates.health import link_up_pid
-from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     CloudPeer,
     LogWatch,
@@ -30,15 +32,19 @@ from wire import (
     CatalogSnapshotChunk,
     Kind,
     Order,
+    OrderAck,
     OrderLine,
+    PickupKey,
     Product,
     State,
     Telemetry,
+    pickup_hash,
 )
 
 __all__ = ["broker"]
 
 MILK = "8410000000023"
+PICKUP_KEY = bytes(range(32))
 
 
 @pytest.fixture
@@ -61,9 +67,12 @@ def order(order_id: str = "wc-10023", **kw) -> Order:
         "lines": (OrderLine("MILK", "Leche entera", 2, 99),),
         "total_cents": 198,
         "customer": "Ana Martín",
-        "pickup_code": "K7Q2",
     }
-    return Order(**{**fields, **kw})
+    code = kw.pop("pickup_code", "K7Q2")
+    order = Order(**{**fields, **kw})
+    if code is None:
+        return order
+    return replace(order, pickup_hash=pickup_hash(PICKUP_KEY, order.order_id, code), pickup_key=1)
 
 
 # ---- journal ----------------------------------------------------------------------------------------------
@@ -159,13 +168,17 @@ def test_an_order_is_stored_and_queued_for_printing_once_even_when_delivered_twi
         (ticket,) = decode_tickets(jobs[0][2])
         assert "#wc-10023" in ticket.text and "Ana Martín" in ticket.text and "1,98" in ticket.text
         assert "Leche entera" in ticket.text
-        assert f"[QR: {encode_pickup('WC-10023', 'K7Q2')}]" in ticket.text  # what the till reads back
+        assert "[QR: wc-10023]" in ticket.text and "K7Q2" not in ticket.text  # the box never has the code
+        acks = cloud.wait_for(Kind.ORDERS_ACK, 3)  # each copy acked once it is on disk: the bridge stops
+        assert acks == [OrderAck("wc-10023", 1), OrderAck("wc-10023", 1), OrderAck("wc-10024", 1)]
 
 
-def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_path, broker, cloud, caplog):
+def test_a_pickup_scan_is_verified_with_the_shop_s_key_and_collects_once(tmp_path, broker, cloud):
     with running_box(tmp_path, broker.url, cloud.box) as box:
         cloud.wait_for(Kind.STATE)
+        cloud.send(PickupKey(1, PICKUP_KEY.hex()))
         cloud.send(order("WC-7", pickup_code="K7Q2"))
+        assert OrderAck(key_id=1) in cloud.wait_for(Kind.ORDERS_ACK, 2)
         settle(box, lambda: len(rows(tmp_path, "SELECT 1 FROM print_job")) == 1, what="a print job")
         [(job,)] = rows(tmp_path, "SELECT id FROM print_job")
         first = box.link.call(lambda s: record_printed(s, job))  # what the print worker calls
@@ -177,16 +190,28 @@ def test_a_printed_order_is_journaled_once_and_its_pickup_scan_is_checked(tmp_pa
             and again is None
         )
         cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
-        with caplog.at_level(logging.WARNING, "firmware_agent.link"):
-            sell(box, encode_pickup("WC-7", "K7Q2"))
-            cloud.wait(lambda s: any(e["kind"] == "order_collected" for e in s.entries.values()))
-            collected = "SELECT collected_seq FROM inbound_order WHERE order_id = 'WC-7'"
-            settle(box, lambda: rows(tmp_path, collected) != [(None,)], what="WC-7 collected")
-            sell(box, encode_pickup("WC-8", "ZZZZ"))  # an order this box never got
-            cloud.wait(lambda s: sum(e["kind"] == "order_collected" for e in s.entries.values()) == 2)
-            settle(box, lambda: "never received it" in caplog.text, what="a warning")
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1 and "'WC-8'" in warnings[0]
+        sell(box, encode_pickup("WC-8", "ZZZZ"))  # an order this box never got: refused, not journaled
+        sell(box, encode_pickup("WC-7", "K7Q2"))
+        sell(box, encode_pickup("WC-7", "K7Q2"))  # the second time: already collected
+        cloud.wait(lambda s: any(e["kind"] == "order_collected" for e in s.entries.values()))
+        sell(box)
+        seen = cloud.wait(lambda s: any(e["kind"] == "sale" for e in s.entries.values()))
+        collected = [e for e in seen.entries.values() if e["kind"] == "order_collected"]
+        assert [(e["order_id"], e["pickup_code"]) for e in collected] == [("WC-7", "K7Q2")]
+
+
+def test_a_cancellation_from_the_shop_withdraws_an_unprinted_ticket_and_refuses_the_pickup(
+    tmp_path, broker, cloud
+):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.wait_for(Kind.STATE)
+        cloud.send(PickupKey(1, PICKUP_KEY.hex()))
+        cloud.send(order("WC-9"))
+        cloud.send(replace(order("WC-9"), rev=2, state="cancelled"))
+        cloud.wait(lambda s: OrderAck("WC-9", 2) in [m for t, m, _ in s.messages])
+        assert rows(tmp_path, "SELECT state FROM print_job") == [("withdrawn",)]
+        problem = box.link.call(lambda s: check_pickup(s, "WC-9", "K7Q2"))
+        assert problem == ("WC-9", "order WC-9 was cancelled: do not hand it over")
 
 
 def test_an_order_comes_out_of_the_printer_and_the_cloud_hears_it_was_printed(tmp_path, broker, cloud):
@@ -203,7 +228,7 @@ def test_an_order_comes_out_of_the_printer_and_the_cloud_hears_it_was_printed(tm
             try:
                 cloud.send(order("wc-77", pickup_code="ZX12"))
                 [ticket] = printer.wait_for_tickets(1)
-                assert "#wc-77" in ticket.text and "[QR: TBPICKUP05WC-77ZX12]" in ticket.text
+                assert "#wc-77" in ticket.text and "[QR: wc-77]" in ticket.text
                 printed = cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
                 assert [e["order_id"] for e in printed.entries.values() if e["kind"] == "order_printed"] == [
                     "wc-77"
@@ -219,7 +244,7 @@ def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(
         cloud.wait_for(Kind.STATE)
         with caplog.at_level(logging.WARNING, "firmware_agent.link"):
             cloud.send_raw(Kind.ORDERS, b"{not json")
-            cloud.send_raw(Kind.ORDERS, b'{"v": 1, "order_id": "x"}')
+            cloud.send_raw(Kind.ORDERS, b'{"v": 1, "type": "order", "order_id": "x"}')
             cloud.send_raw(Kind.ORDERS, b'{"v": 2}')
             cloud.send_raw(Kind.ORDERS, b"x" * (MAX_MESSAGE_BYTES + 1))
             cloud.send_raw(Kind.ACK, b'{"v": 1, "upto": -5}')
@@ -227,9 +252,15 @@ def test_bad_orders_are_logged_and_dropped_and_the_next_good_one_still_prints(
             settle(
                 box, lambda: len(rows(tmp_path, "SELECT 1 FROM inbound_order")) == 1, what="the good order"
             )
+            acks = cloud.wait_for(Kind.ORDERS_ACK, 2)  # the bridge hears why, and parks instead of resending
         assert box.link.connected
+        assert acks[0].order_id == "x" and acks[0].refused.startswith("orders.placed_at: required field")
+        assert acks[1] == OrderAck("wc-ok", 1)
     bad = [r.getMessage() for r in caplog.records if "dropped a bad message" in r.getMessage()]
-    assert len(bad) == 5
+    refused = [r.getMessage() for r in caplog.records if "order refused" in r.getMessage()]
+    assert len(bad) == 1 and len(refused) == 4
+    assert any("orders.placed_at: required field is missing" in line for line in refused)
+    bad += refused
     assert any("over the limit" in line for line in bad) and any("not valid JSON" in line for line in bad)
     assert any("wire version 2" in line for line in bad)
 

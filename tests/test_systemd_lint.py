@@ -83,10 +83,12 @@ def test_install_enables_the_units(root: Path) -> None:
 
 def test_tmpfiles_give_the_agent_its_folders(root: Path) -> None:
     clean(in_root(root, "systemd-tmpfiles", "--create", "/usr/lib/tmpfiles.d/tillbridge.conf"), "tmpfiles")
-    listing = in_root(root, "stat", "-c", "%n %a %U %G", "/var/lib/tillbridge", "/etc/tillbridge")
+    folders = ("/var/lib/tillbridge", "/etc/tillbridge", "/opt/tillbridge")
+    listing = in_root(root, "stat", "-c", "%n %a %U %G", *folders)
     assert listing.stdout.splitlines() == [
         "/var/lib/tillbridge 750 tillbridge tillbridge",
         "/etc/tillbridge 2770 root tillbridge",
+        "/opt/tillbridge 755 root root",  # the releases: root runs them, the agent only reads them
     ]
 
 

@@ -19,7 +19,7 @@ FIELD_NAMES = sorted(
     | {"deletes", "have_version", "reason", "placed_at", "customer", "lines", "total_cents", "notes", "name"}
     | {"qty", "barcodes", "stock", "unit", "id", "cmd", "args", "nonce", "sig", "ok", "result", "error"}
     | {"online", "boot", "config_hash", "uptime_s", "backlog", "devices", "disk_free_mb", "journal_mb"}
-    | {"temperature_c", "box"}
+    | {"temperature_c", "box", "levels", "on_hand", "reserved", "available"}
 )
 KEYS = st.sampled_from(FIELD_NAMES) | st.text(max_size=4)
 
@@ -78,3 +78,39 @@ def test_a_valid_message_with_one_value_replaced_decodes_or_raises_a_wire_error(
     parent[path[-1]] = data.draw(json_values)
     result = _decode_or_wire_error(msg.KIND, json.dumps(obj).encode())
     assert result is None or type(result) is type(msg)
+
+
+SURROGATES = st.characters(categories=["Cs"])  # what JSON can spell ("\\ud800") and UTF-8 cannot carry
+ANY_TEXT = st.lists(SURROGATES | st.characters(), min_size=1, max_size=6).map("".join)
+
+
+@given(messages, st.data())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_whatever_decodes_can_be_written_as_utf8_so_the_box_can_store_log_and_answer_it(
+    msg: Message, data: Any
+) -> None:
+    obj = json.loads(encode(msg))
+    path = data.draw(st.sampled_from(_paths(obj)[1:]))
+    parent = obj
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = data.draw(ANY_TEXT)
+    payload = json.dumps(obj).encode()  # ASCII JSON: a lone surrogate travels as "\\udXXX"
+    try:
+        message = decode(msg.KIND, payload)
+    except WireError as exc:
+        str(exc).encode()  # the reason itself can be logged and sent
+        if exc.command_id is not None:
+            exc.command_id.encode()
+        return
+    json.dumps(message.to_json(), ensure_ascii=False).encode()
+
+
+def test_a_command_id_with_a_lone_surrogate_is_refused_naming_the_field_and_keeps_a_readable_id() -> None:
+    try:
+        decode(Kind.CMD, b'{"v":1,"id":"x\\udc00","cmd":"status"}')
+    except WireError as exc:
+        assert "cmd.id" in str(exc) and "surrogate" in str(exc)
+        assert exc.command_id == "x\\udc00"
+    else:
+        raise AssertionError("a lone surrogate was accepted")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests.wire_helpers import TS, journal_batches, messages
 from wire import (
+    MAX_LEVELS,
     MAX_MESSAGE_BYTES,
     ROUTES,
     Ack,
@@ -21,10 +22,12 @@ from wire import (
     JournalBatch,
     JournalEntry,
     Kind,
+    Levels,
     MalformedMessage,
     Message,
     MessageTooLarge,
     Product,
+    SkuLevel,
     State,
     Telemetry,
     UnknownCommand,
@@ -89,7 +92,18 @@ def _journal(*entries: dict[str, Any], **fields: Any) -> dict[str, Any]:
 _PRODUCT = {"sku": "A", "name": "Apple", "price_cents": 50}
 _SNAPSHOT = {"v": 1, "type": "snapshot", "version": 3, "chunk": 0, "chunks": 1, "products": [_PRODUCT]}
 _LINE = {"sku": "A", "name": "Apple", "qty": 1, "price_cents": 50}
-_ORDER = {"v": 1, "order_id": "o1", "placed_at": TS, "kind": "pickup", "lines": [_LINE], "total_cents": 50}
+_ORDER = {
+    "v": 1,
+    "type": "order",
+    "order_id": "o1",
+    "placed_at": TS,
+    "kind": "pickup",
+    "lines": [_LINE],
+    "total_cents": 50,
+    "rev": 1,
+    "state": "open",
+    "ticket": True,
+}
 _BIRTH = {"v": 1, "online": True, "version": "1.0", "boot": 1, "config_hash": "ab", "ts": TS}
 _TELEMETRY = {
     "v": 1,
@@ -101,6 +115,8 @@ _TELEMETRY = {
     "ts": TS,
 }
 
+_SKU_LEVEL = {"sku": "BREAD", "on_hand": 15, "reserved": 2, "available": 13}
+_LEVELS = {"v": 1, "version": 7, "upto": 12, "levels": [_SKU_LEVEL]}
 MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.JOURNAL, _journal(_entry(seq="x")), "journal.entries[0].seq: expected an integer, got 'x'"),
     (Kind.JOURNAL, _journal(_entry(seq=True)), "journal.entries[0].seq: expected an integer, got true"),
@@ -115,7 +131,28 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.JOURNAL, _journal(_entry(delta=1.5)), "journal.entries[0].delta: expected an integer, got 1.5"),
     (Kind.JOURNAL, _journal(_entry(delta=False)), "journal.entries[0].delta: expected an integer, got false"),
     (Kind.JOURNAL, _journal(_entry(barcode=5)), "journal.entries[0].barcode: expected a string, got 5"),
-    (Kind.JOURNAL, _journal(_entry(weight_g=-5)), "journal.entries[0].weight_g: expected an integer ≥ 0"),
+    (
+        Kind.JOURNAL,
+        _journal(_entry(weight_g=-5)),
+        "journal.entries[0].weight_g: expected an integer from 0 to",
+    ),
+    (
+        Kind.JOURNAL,
+        _journal(_entry(delta=2**63 - 1)),
+        "journal.entries[0].delta: expected an integer from -1000000000 to 1000000000, got 92233720",
+    ),
+    (Kind.JOURNAL, _journal(_entry(delta=2**63)), "journal.entries[0].delta: expected an integer that fits"),
+    (Kind.JOURNAL, _journal(_entry(stock_after=-(10**9) - 1)), "journal.entries[0].stock_after: expected an"),
+    (
+        Kind.JOURNAL,
+        _journal(epoch="A1B2C3D4E5F60718"),
+        "journal.epoch: expected a store epoch (16 characters",
+    ),
+    (Kind.JOURNAL, _journal(epoch="a1b2c3"), "journal.epoch: expected a store epoch"),
+    (Kind.JOURNAL, _journal(_entry(seq=5), acked=5), "journal.acked: expected less than the first seq 5"),
+    (Kind.JOURNAL, _journal(acked=-1), "journal.acked: expected an integer ≥ 0, got -1"),
+    (Kind.ACK, {"v": 1, "upto": 5, "epoch": 7}, "ack.epoch: expected a store epoch"),
+    (Kind.STATE, {"v": 1, "online": False, "epoch": "x"}, "state.epoch: expected a store epoch"),
     (
         Kind.JOURNAL,
         _journal(_entry(ts="2024-05-01T12:34:56Z")),
@@ -184,6 +221,32 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.ORDERS, {**_ORDER, "lines": []}, "orders.lines: expected 1 to 500 items, got 0"),
     (Kind.ORDERS, {**_ORDER, "lines": [{**_LINE, "qty": 0}]}, "orders.lines[0].qty: expected an integer ≥ 1"),
     (Kind.ORDERS, {**_ORDER, "placed_at": "yesterday"}, "orders.placed_at: expected an ISO-8601"),
+    (Kind.ORDERS, {**_ORDER, "type": None}, "orders.type: expected one of 'order', 'pickup_key', got null"),
+    (Kind.ORDERS, {**_ORDER, "rev": 0}, "orders.rev: expected an integer ≥ 1, got 0"),
+    (
+        Kind.ORDERS,
+        {**_ORDER, "state": "lost"},
+        "orders.state: expected one of 'cancelled', 'collected', 'open'",
+    ),
+    (Kind.ORDERS, {**_ORDER, "ticket": None}, "orders.ticket: expected true or false, got null"),
+    (
+        Kind.ORDERS,
+        {**_ORDER, "pickup_hash": "AB" * 32, "pickup_key": 1},
+        "orders.pickup_hash: expected 64 lower",
+    ),
+    (Kind.ORDERS, {**_ORDER, "pickup_hash": "ab" * 32}, "orders.pickup_key: required field is missing"),
+    (
+        Kind.ORDERS,
+        {"v": 1, "type": "pickup_key", "key_id": 1, "key": "x"},
+        "orders.key: expected 64 lower-case",
+    ),
+    (Kind.ORDERS_ACK, {"v": 1, "rev": 2}, "orders/ack.order_id: expected exactly one of order_id and key_id"),
+    (Kind.ORDERS_ACK, {"v": 1, "order_id": "o1"}, "orders/ack.rev: required field is missing"),
+    (
+        Kind.ORDERS_ACK,
+        {"v": 1, "order_id": "o1", "rev": -1},
+        "orders/ack.rev: expected an integer ≥ 1, got -1",
+    ),
     (Kind.CMD, {"v": 1, "cmd": "status"}, "cmd.id: required field is missing"),
     (Kind.CMD, {"v": 1, "id": "c1", "cmd": "status", "args": []}, "cmd.args: expected an object, got a list"),
     (Kind.CMD, {"v": 1, "id": "c1", "cmd": "status", "sig": "abc"}, "cmd.sig: expected an HMAC-SHA256"),
@@ -197,6 +260,25 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.TELEMETRY, {**_TELEMETRY, "temperature_c": "hot"}, "telemetry.temperature_c: expected a number"),
     (Kind.TELEMETRY, {**_TELEMETRY, "journal_mb": True}, "telemetry.journal_mb: expected a number, got true"),
     (Kind.TELEMETRY, {**_TELEMETRY, "journal_mb": 1e300}, "telemetry.journal_mb: expected a number within"),
+    (Kind.LEVELS, {**_LEVELS, "version": 0}, "levels.version: expected an integer ≥ 1, got 0"),
+    (Kind.LEVELS, {**_LEVELS, "levels": []}, "levels.levels: expected 1 to 1000 items, got 0"),
+    (Kind.LEVELS, {**_LEVELS, "upto": -1}, "levels.upto: expected an integer ≥ 0, got -1"),
+    (
+        Kind.LEVELS,
+        {**_LEVELS, "levels": [{**_SKU_LEVEL, "reserved": -2}]},
+        "levels.levels[0].reserved: expected an integer ≥ 0, got -2",
+    ),
+    (
+        Kind.LEVELS,
+        {**_LEVELS, "levels": [{**_SKU_LEVEL, "available": 15}]},
+        "levels.levels[0].available: expected on_hand - reserved = 13, got 15",
+    ),
+    (
+        Kind.LEVELS,
+        {**_LEVELS, "levels": [_SKU_LEVEL, _SKU_LEVEL]},
+        "levels.levels: 'BREAD' appears more than once",
+    ),
+    (Kind.LEVELS, {**_LEVELS, "levels": [{"sku": "BREAD"}]}, "levels.levels[0].on_hand: required field"),
     (Kind.JOURNAL, [1], "journal: expected a JSON object, got a list"),
     (Kind.JOURNAL, {"entries": []}, "journal.v: required field is missing"),
     (Kind.JOURNAL, {"v": "1"}, "journal.v: expected the integer 1, got '1'"),
@@ -367,5 +449,10 @@ def test_pack_journal_names_an_entry_too_large_to_send_even_alone() -> None:
 @given(journal_batches(max_entries=30))
 @settings(max_examples=30)
 def test_pack_journal_keeps_what_any_batch_says(batch: JournalBatch) -> None:
-    packed = list(pack_journal(batch.entries, box=batch.box))
+    packed = list(pack_journal(batch.entries, box=batch.box, epoch=batch.epoch, acked=batch.acked))
     assert packed[0][0] == batch and len(packed) == 1
+
+
+def test_a_full_levels_message_of_the_longest_skus_and_numbers_fits_one_message() -> None:
+    worst = tuple(SkuLevel(f"{index:04d}" + "x" * 124, -(2**62), 2**62 - 1) for index in range(MAX_LEVELS))
+    assert len(encode(Levels(2**63 - 1, worst, 2**63 - 1))) < MAX_MESSAGE_BYTES

@@ -45,6 +45,8 @@ def test_qos_and_retain_follow_the_contract() -> None:
         "cmd": (1, False),
         "cmd/reply": (1, False),
         "telemetry": (0, False),
+        "levels": (1, False),
+        "orders/ack": (1, False),
     }
 
 
@@ -101,6 +103,7 @@ def test_the_cloud_subscribes_to_everything_boxes_send_and_shares_all_but_state(
         ("$share/workers/tillbridge/v1/+/+/catalog/request", 1),
         ("$share/workers/tillbridge/v1/+/+/cmd/reply", 1),
         ("$share/workers/tillbridge/v1/+/+/telemetry", 0),
+        ("$share/workers/tillbridge/v1/+/+/orders/ack", 1),
     ]
     assert {f for f, _ in cloud_subscriptions()} == {f"tillbridge/v1/+/+/{k}" for k in _kinds(Direction.UP)}
 
@@ -108,7 +111,7 @@ def test_the_cloud_subscribes_to_everything_boxes_send_and_shares_all_but_state(
 def test_a_box_subscribes_to_its_own_topics_only() -> None:
     subscriptions = box_subscriptions("deli-1", "till-2")
     assert {topic for topic, _ in subscriptions} == {
-        f"tillbridge/v1/deli-1/till-2/{kind}" for kind in ("ack", "catalog", "orders", "cmd")
+        f"tillbridge/v1/deli-1/till-2/{kind}" for kind in ("ack", "catalog", "orders", "cmd", "levels")
     }
     assert all("+" not in topic and "#" not in topic for topic, _ in subscriptions)
     assert {parse_topic(topic).kind for topic, _ in subscriptions} == _kinds(Direction.DOWN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from wire import (
     COMMANDS,
     ORDER_KINDS,
+    ORDER_STATES,
     UNITS,
     Ack,
     CatalogDelta,
@@ -19,14 +21,18 @@ from wire import (
     CommandReply,
     JournalBatch,
     JournalEntry,
+    Levels,
     Order,
+    OrderAck,
     OrderLine,
+    PickupKey,
     Product,
+    SkuLevel,
     State,
     Telemetry,
     format_ts,
 )
-from wire._fields import INT_MAX, INT_MIN
+from wire._fields import INT_MAX, INT_MIN, QTY_MAX
 
 TS = "2024-05-01T12:34:56.789Z"
 
@@ -48,12 +54,17 @@ json_objects = st.dictionaries(texts, json_values, max_size=4)
 extras = st.dictionaries(st.text(min_size=1, max_size=6).map("x_".__add__), json_values, max_size=2)
 
 
+quantities = st.integers(-QTY_MAX, QTY_MAX)
+quantity_counts = st.integers(0, QTY_MAX)
+epochs = st.from_regex(r"[0-9a-f]{16}", fullmatch=True)
+
+
 def _stock(kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    required = {"sku": ids, "delta": ints, "stock_after": ints}
+    required = {"sku": ids, "delta": quantities, "stock_after": quantities}
     if kind == "count":
-        required["counted"] = counts
+        required["counted"] = quantity_counts
     return st.fixed_dictionaries(
-        required, optional={"barcode": ids, "weight_g": counts, "price_cents": counts}
+        required, optional={"barcode": ids, "weight_g": quantity_counts, "price_cents": counts}
     )
 
 
@@ -83,7 +94,8 @@ def journal_batches(draw: st.DrawFn, max_entries: int = 8) -> JournalBatch:
         kind, data = draw(entry_data())
         data = {key: value for key, value in data.items() if key not in ("seq", "kind", "ts")}
         entries.append(JournalEntry(seq, kind, draw(timestamps), data))
-    return JournalBatch(tuple(entries), draw(st.none() | node_ids))
+    acked = draw(st.none() | st.integers(0, seqs[0] - 1))
+    return JournalBatch(tuple(entries), draw(st.none() | node_ids), draw(st.none() | epochs), acked)
 
 
 products = st.builds(
@@ -128,8 +140,27 @@ orders = st.builds(
     lines=st.lists(order_lines, min_size=1, max_size=4).map(tuple),
     total_cents=counts,
     customer=texts,
-    pickup_code=st.none() | ids,
     notes=texts,
+    rev=st.integers(1, INT_MAX),
+    state=st.sampled_from(sorted(ORDER_STATES)),
+    ticket=st.booleans(),
+).flatmap(
+    lambda order: st.one_of(
+        st.just(order),
+        st.builds(
+            lambda h, k: replace(order, pickup_hash=h, pickup_key=k),
+            st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+            st.integers(1, INT_MAX),
+        ),
+    )
+)
+pickup_keys = st.builds(
+    PickupKey, key_id=st.integers(1, INT_MAX), key=st.from_regex(r"[0-9a-f]{64}", fullmatch=True)
+)
+order_acks = st.one_of(
+    st.builds(OrderAck, order_id=ids, rev=st.integers(1, INT_MAX), refused=st.none() | ids),
+    st.builds(OrderAck, order_id=ids, refused=ids),
+    st.builds(OrderAck, key_id=st.integers(1, INT_MAX), refused=st.none() | ids),
 )
 
 commands = st.builds(
@@ -147,7 +178,15 @@ command_replies = st.one_of(
 )
 
 states = st.one_of(
-    st.builds(State, online=st.just(True), version=ids, boot=counts, config_hash=ids, ts=timestamps),
+    st.builds(
+        State,
+        online=st.just(True),
+        version=ids,
+        boot=counts,
+        config_hash=ids,
+        ts=timestamps,
+        epoch=st.none() | epochs,
+    ),
     st.builds(State.offline, boot=st.none() | counts, ts=st.none() | timestamps),
 )
 telemetry = st.builds(
@@ -159,17 +198,32 @@ telemetry = st.builds(
     journal_mb=numbers,
     temperature_c=st.none() | numbers,
     ts=timestamps,
+    epoch=st.none() | epochs,
+    store_lost=st.none() | ids,
+)
+
+sku_levels = st.builds(
+    SkuLevel, sku=ids, on_hand=st.integers(-(10**12), 10**12), reserved=st.integers(0, 10**12)
+)
+levels = st.builds(
+    Levels,
+    version=st.integers(1, INT_MAX),
+    levels=st.lists(sku_levels, min_size=1, max_size=4, unique_by=lambda level: level.sku).map(tuple),
+    upto=counts,
 )
 
 messages = st.one_of(
     states,
     journal_batches(),
-    st.builds(Ack, upto=counts),
+    st.builds(Ack, upto=counts, epoch=st.none() | epochs),
     snapshot_chunks(),
     catalog_deltas(),
     st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),
     orders,
+    pickup_keys,
+    order_acks,
     commands,
     command_replies,
     telemetry,
+    levels,
 )

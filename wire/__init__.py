@@ -4,7 +4,7 @@ Sans-IO: bytes and topic names in, frozen dataclasses out, and back. No MQTT cli
 docs/protocol.md for every topic and message with an example.
 """
 
-from wire._fields import JSON
+from wire._fields import JSON, QTY_MAX
 from wire.batching import pack_journal
 from wire.catalog import UNITS, CatalogDelta, CatalogRequest, CatalogSnapshotChunk, Product
 from wire.codec import (
@@ -14,6 +14,7 @@ from wire.codec import (
     Message,
     Publication,
     decode,
+    decode_journal,
     encode,
     publication,
 )
@@ -31,8 +32,26 @@ from wire.errors import (
     WireError,
 )
 from wire.health import State, Telemetry
-from wire.journal import ENTRY_FIELDS, MAX_BATCH_ENTRIES, STOCK_KINDS, Ack, JournalBatch, JournalEntry
-from wire.orders import ORDER_KINDS, Order, OrderLine
+from wire.journal import (
+    ENTRY_FIELDS,
+    LEGACY_EPOCH,
+    MAX_BATCH_ENTRIES,
+    STOCK_KINDS,
+    Ack,
+    JournalBatch,
+    JournalEntry,
+)
+from wire.levels import MAX_LEVELS, Levels, SkuLevel
+from wire.orders import (
+    ORDER_KINDS,
+    ORDER_STATES,
+    Order,
+    OrderAck,
+    OrderLine,
+    PickupKey,
+    pickup_hash,
+    pickup_matches,
+)
 from wire.signing import RecentNonces, canonical, new_nonce, sign_command, verify_command
 from wire.timestamps import format_ts, now_ts, parse_ts
 from wire.topics import (
@@ -55,9 +74,13 @@ __all__ = [
     "DECODERS",
     "ENTRY_FIELDS",
     "JSON",
+    "LEGACY_EPOCH",
     "MAX_BATCH_ENTRIES",
+    "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
+    "ORDER_STATES",
+    "QTY_MAX",
     "ROOT",
     "ROUTES",
     "STOCK_KINDS",
@@ -77,16 +100,20 @@ __all__ = [
     "JournalBatch",
     "JournalEntry",
     "Kind",
+    "Levels",
     "MalformedMessage",
     "Message",
     "MessageTooLarge",
     "Order",
+    "OrderAck",
     "OrderLine",
+    "PickupKey",
     "Product",
     "Publication",
     "RecentNonces",
     "Route",
     "SignatureError",
+    "SkuLevel",
     "State",
     "Telemetry",
     "Topic",
@@ -99,6 +126,7 @@ __all__ = [
     "check_id",
     "cloud_subscriptions",
     "decode",
+    "decode_journal",
     "encode",
     "format_ts",
     "new_nonce",
@@ -106,6 +134,8 @@ __all__ = [
     "pack_journal",
     "parse_topic",
     "parse_ts",
+    "pickup_hash",
+    "pickup_matches",
     "publication",
     "sign_command",
     "topic_filter",

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from wire._fields import MISSING, Obj, as_choice, fail, req
+from wire._fields import ID_LEN, MISSING, Obj, as_choice, fail, req
 from wire.catalog import CatalogDelta, CatalogRequest, CatalogSnapshotChunk
 from wire.commands import Command, CommandReply
 from wire.errors import BadTopic, MalformedMessage, MessageTooLarge, UnsupportedVersion, WireError
 from wire.health import State, Telemetry
 from wire.journal import Ack, JournalBatch
-from wire.orders import Order
+from wire.levels import Levels
+from wire.orders import Order, OrderAck, PickupKey, decode_orders_message
 from wire.topics import ROUTES, Kind, build_topic, parse_topic
 
 VERSION: Final = 1
@@ -34,9 +36,12 @@ Message = (
     | CatalogDelta
     | CatalogRequest
     | Order
+    | PickupKey
+    | OrderAck
     | Command
     | CommandReply
     | Telemetry
+    | Levels
 )
 Decoder = Callable[[Obj], Message]
 
@@ -54,10 +59,12 @@ DECODERS: Final[Mapping[Kind, Decoder]] = {
     Kind.ACK: Ack.from_json,
     Kind.CATALOG: _by_type(CatalogSnapshotChunk, CatalogDelta),
     Kind.CATALOG_REQUEST: CatalogRequest.from_json,
-    Kind.ORDERS: Order.from_json,
+    Kind.ORDERS: decode_orders_message,
     Kind.CMD: Command.from_json,
     Kind.CMD_REPLY: CommandReply.from_json,
     Kind.TELEMETRY: Telemetry.from_json,
+    Kind.LEVELS: Levels.from_json,
+    Kind.ORDERS_ACK: OrderAck.from_json,
 }
 
 
@@ -70,9 +77,23 @@ def decode(kind_or_topic: Kind | str, payload: bytes, *, max_bytes: int = MAX_ME
     kind = _kind(kind_or_topic)
     obj = _load(kind, payload, max_bytes)
     try:
+        _valid_unicode(obj, payload)
         return DECODERS[kind](obj)
     except MalformedMessage as exc:
         exc.at(kind.value)
+        raise
+
+
+def decode_journal(payload: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> JournalBatch:
+    """A journal batch as the cloud reads it: like `decode`, except that an entry whose own fields break the
+    contract comes back with `problem` set (the cloud parks it and goes on) instead of refusing the batch.
+    What makes the batch itself unreadable (the envelope, an entry's `seq`, the order of seqs) still raises.
+    """
+    obj = _load(Kind.JOURNAL, payload, max_bytes)
+    try:
+        return JournalBatch.from_json(obj, lenient=True)
+    except MalformedMessage as exc:
+        exc.at(Kind.JOURNAL.value)
         raise
 
 
@@ -150,6 +171,59 @@ def _load(kind: Kind, payload: bytes, max_bytes: int) -> Obj:
     if version is MISSING or type(version) is not int:
         fail(version, f"{kind.value}.v", "the integer 1")
     return obj
+
+
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _valid_unicode(obj: Obj, payload: bytes) -> None:
+    """Refuses a string holding a lone surrogate (`"\\ud800"`): JSON can spell one, UTF-8 cannot carry it,
+    so it could never be stored, logged to a file or sent back, and the box would fail on it for ever.
+
+    Only an escape can make one (the payload is valid UTF-8), so the walk runs only when the payload has an
+    escape of that range; a command keeps a readable id (the surrogate spelled out) to be answered with.
+    """
+    if not _SURROGATE_ESCAPE.search(payload):
+        return
+    path = _lone_surrogate(obj, "")
+    if path is None:
+        return
+    exc = MalformedMessage(path, "not valid Unicode: a lone surrogate (\\ud800-\\udfff) cannot be sent")
+    command_id = obj.get("id")
+    if type(command_id) is str and command_id:
+        exc.command_id = _spelled_out(command_id)
+    raise exc
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The path of the first string (key or value) that is not valid Unicode, or None."""
+    if type(value) is str:
+        return None if _encodable(value) else path
+    items: Any = ()
+    if type(value) is dict:
+        for key in value:
+            if not _encodable(key):
+                return f"{path}[{_spelled_out(key)!r}]"
+        items = ((f"{path}.{k}" if path else k, v) for k, v in value.items())
+    elif type(value) is list:
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    for where, item in items:
+        if (found := _lone_surrogate(item, where)) is not None:
+            return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _spelled_out(text: str) -> str:
+    """`text` with each lone surrogate written as `\\udXXX`, clipped to an id's length."""
+    return text.encode("utf-8", "backslashreplace").decode()[:ID_LEN]
 
 
 def _no_constant(name: str) -> Any:

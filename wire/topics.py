@@ -31,6 +31,8 @@ class Kind(enum.StrEnum):
     CMD = "cmd"
     CMD_REPLY = "cmd/reply"
     TELEMETRY = "telemetry"
+    LEVELS = "levels"
+    ORDERS_ACK = "orders/ack"
 
 
 class Direction(enum.Enum):
@@ -55,6 +57,8 @@ ROUTES: Final[Mapping[Kind, Route]] = {
     Kind.CMD: Route(Direction.DOWN, 1, retain=False),
     Kind.CMD_REPLY: Route(Direction.UP, 1, retain=False),
     Kind.TELEMETRY: Route(Direction.UP, 0, retain=False),
+    Kind.LEVELS: Route(Direction.DOWN, 1, retain=False),
+    Kind.ORDERS_ACK: Route(Direction.UP, 1, retain=False),
 }
 
 

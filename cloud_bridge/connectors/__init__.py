@@ -33,7 +33,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "cloud_bridge.connectors.woocommerce",
         "WooCommerceConnector",
         ("base_url", "consumer_key", "consumer_secret"),
-        {"webhook_secrets": list},
+        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str},
     ),
     "prestashop": (
         "cloud_bridge.connectors.prestashop",
@@ -46,13 +46,14 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
             "pickup_carriers": list,
             "completed_state": int,
             "use_patch": bool,
+            "unit_field": str,
         },
     ),
     "shopify": (
         "cloud_bridge.connectors.shopify",
         "ShopifyConnector",
         ("base_url", "access_token", "location_id"),
-        {"api_version": str, "webhook_secrets": list, "reason": str},
+        {"api_version": str, "webhook_secrets": list, "reason": str, "unit_metafield": str},
     ),
 }
 

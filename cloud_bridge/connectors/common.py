@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
 
 from cloud_bridge.connectors._values import Invalid
-from cloud_bridge.connectors.base import ShopProduct
 from cloud_bridge.errors import MalformedResponse, ShopError
 from cloud_bridge.retry import SYSTEM_CLOCK, Clock, Retrier, RetryPolicy
 
@@ -50,18 +48,6 @@ def reading(shop: str, what: str, error: type[ShopError] = MalformedResponse) ->
         yield
     except Invalid as exc:
         raise error(shop, f"{what}: {exc}") from exc
-
-
-def product_or_problem(
-    sku: str, product_id: str, updated_at: datetime, read: Callable[[], ShopProduct]
-) -> ShopProduct:
-    """`read()`, or, when one of the product's own values is unreadable (a price of "abc"), the product
-    with that problem in `problem`: the bridge parks that one product and the rest of the page syncs.
-    """
-    try:
-        return read()
-    except Invalid as exc:
-        return ShopProduct(sku, "", 0, updated_at, product_id, problem=str(exc))
 
 
 def load_json(body: bytes, shop: str, what: str, error: type[ShopError] = MalformedResponse) -> Any:

@@ -42,11 +42,16 @@ from cloud_bridge.connectors.base import (
     StockLevel,
     WebhookEvent,
 )
+from cloud_bridge.connectors.catalog_fields import (
+    barcodes,
+    derived_sku,
+    product_or_problem,
+    unit,
+)
 from cloud_bridge.connectors.common import (
     ConnectorOptions,
     chunked,
     load_json,
-    product_or_problem,
     reading,
     result_order,
 )
@@ -86,6 +91,7 @@ DEFAULT_STATES: Final = {
     13: OrderState.PENDING,  # awaiting cash on delivery validation
 }
 JSON: Final = {"output_format": "JSON"}
+BARCODE_FIELDS: Final = ("ean13", "upc", "isbn")
 
 
 @dataclass(frozen=True)
@@ -116,9 +122,11 @@ class PrestaShopConnector:
         completed_state: int = 5,
         states: Mapping[int, OrderState] | None = None,
         use_patch: bool = False,
+        unit_field: str = "",
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
+        self.unit_field = unit_field
         self.shop_id = str(shop_id)
         try:
             self.tz: tzinfo = ZoneInfo(timezone)
@@ -292,9 +300,15 @@ class PrestaShopConnector:
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
-        rows = self._changed("products", "[id,reference,name,price,date_upd]", window)
+        fields = ",".join(
+            ["id,reference,name,price,date_upd", *BARCODE_FIELDS, *filter(None, [self.unit_field])]
+        )
+        rows = self._changed("products", f"[{fields}]", window)
+        combinations = self._combinations([row.get("id") for row in rows])
+        products: list[ShopProduct] = []
         with reading(self.shop, "products"):
-            products = [self._product(row) for row in rows if row.get("reference")]
+            for row in rows:
+                products += self._catalog_entries(row, combinations.get(str(row.get("id")), []))
         fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
         return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
@@ -369,23 +383,50 @@ class PrestaShopConnector:
             holds_stock=state not in (OrderState.CANCELLED, OrderState.REFUNDED),
         )
 
-    def _product(self, row: dict[str, Any]) -> ShopProduct:
-        sku = as_code(row["reference"], "product reference")
-        updated = as_time(get(row, "date_upd", "product"), "product date_upd", self.tz)
+    def _combinations(self, product_ids: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+        """The combinations of these products, by product id (one request per page of products)."""
+        ids = [str(i) for i in product_ids if str(i).isdigit()]
+        if not ids:
+            return {}
+        display = ",".join(["id,id_product,reference,price", *BARCODE_FIELDS])
+        params = {"filter[id_product]": "[" + "|".join(ids) + "]", "display": f"[{display}]", **JSON}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for row in self._rows("combinations", params):
+            found.setdefault(str(row.get("id_product")), []).append(row)
+        return found
+
+    def _catalog_entries(self, row: dict[str, Any], combinations: list[dict[str, Any]]) -> list[ShopProduct]:
+        """A product without combinations is one item; with combinations each combination is an item (its
+        own reference, barcodes and price: the product's plus the combination's impact) and the product
+        itself is not sold. An item without a reference is kept under a key derived from its ids when it
+        has a barcode to be scanned by.
+        """
         product_id = as_id(get(row, "id", "product"), "product id")
-        return product_or_problem(
-            sku,
-            product_id,
-            updated,
-            lambda: ShopProduct(
-                sku=sku,
-                name=_language_text(row.get("name")),
-                price_cents=cents(get(row, "price", "product"), "product price"),
-                updated_at=updated,
-                product_id=product_id,
-                tax_included=False,
-            ),
-        )
+        updated = as_time(get(row, "date_upd", "product"), "product date_upd", self.tz)
+        entries = [(row, product_id, "")] if not combinations else []
+        for combination in combinations:
+            cid = as_id(get(combination, "id", "combination"), "combination id")
+            entries.append((combination, f"{product_id}-{cid}", "combination "))
+        products = []
+        for item, item_id, what in entries:
+            sku = as_code(item.get("reference"), f"{what}reference") or derived_sku(item_id)
+
+            def read(
+                item: dict[str, Any] = item, what: str = what
+            ) -> tuple[str, int, tuple[str, ...], str | None]:
+                name = _language_text(row.get("name"))
+                price = cents(get(row, "price", "product"), "product price")
+                if item is not row:
+                    price += cents(item.get("price") or "0", "combination price")
+                    reference = opt_str(item.get("reference"), "combination reference")
+                    name = f"{name} ({reference})" if reference else name
+                codes = barcodes(item.get(field) for field in BARCODE_FIELDS)
+                return name, price, codes, unit(row.get(self.unit_field)) if self.unit_field else None
+
+            product = product_or_problem(sku, item_id, updated, read, tax_included=False)
+            if not sku.startswith("id:") or product.barcodes or product.problem:
+                products.append(product)
+        return products
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
         raise UnsupportedOperation(self.shop, "PrestaShop sends no webhooks; poll orders_since")

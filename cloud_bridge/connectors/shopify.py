@@ -43,12 +43,12 @@ from cloud_bridge.connectors.base import (
     StockLevel,
     WebhookEvent,
 )
+from cloud_bridge.connectors.catalog_fields import barcodes, derived_sku, product_or_problem, unit
 from cloud_bridge.connectors.common import (
     ConnectorOptions,
     chunked,
     describe_json,
     load_json,
-    product_or_problem,
     reading,
     result_order,
 )
@@ -116,9 +116,14 @@ class ShopifyConnector:
         api_version: str = "2026-04",
         webhook_secrets: Sequence[str] = (),
         reason: str = "correction",
+        unit_metafield: str = "",
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
+        namespace, _, key = unit_metafield.rpartition(".")
+        if unit_metafield and not (namespace and key):
+            raise ShopConfigError(f"shop {shop!r}: unit_metafield {unit_metafield!r} is not namespace.key")
+        self.unit_metafield = {"unitNamespace": namespace, "unitKey": key} if unit_metafield else {}
         self.location = (
             location_id if location_id.startswith("gid://") else f"gid://shopify/Location/{location_id}"
         )
@@ -399,10 +404,12 @@ class ShopifyConnector:
         window = PollWindow.decode(cursor)
         since = window.query_from()
         search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        variables = {"query": search, "first": q.PRODUCT_PAGE}
-        nodes = self._pages("productVariants", q.CATALOG, variables, q.catalog_cost())
+        variables = {"query": search, "first": q.PRODUCT_PAGE, **self.unit_metafield}
+        document = q.CATALOG_WITH_UNIT if self.unit_metafield else q.CATALOG
+        nodes = self._pages("productVariants", document, variables, q.catalog_cost())
         with reading(self.shop, "productVariants"):
-            products = [_catalog_entry(node) for node in nodes if isinstance(node, dict) and node.get("sku")]
+            entries = [_catalog_entry(as_obj(node, "productVariants node")) for node in nodes]
+            products = [p for p in entries if not p.sku.startswith("id:") or p.barcodes or p.problem]
         fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
         return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
@@ -601,22 +608,30 @@ def _line(node: dict[str, Any]) -> OrderLine:
 
 
 def _catalog_entry(node: dict[str, Any]) -> ShopProduct:
+    """A variant: every Shopify product has at least one, and each is an item with its own sku, barcode and
+    price. Its name is the product's title, and the variant's title when it has a real one ("Blue / L").
+    A variant without a SKU is kept under a key derived from its id.
+    """
     product = obj_or_empty(node.get("product"))
-    sku = as_code(get(node, "sku", "variant"), "variant sku")
-    updated = as_time(get(node, "updatedAt", "variant"), "variant updatedAt")
     variant_id = as_id(get(node, "id", "variant"), "variant id")
-    return product_or_problem(
-        sku,
-        variant_id,
-        updated,
-        lambda: ShopProduct(
-            sku=sku,
-            name=opt_str(product.get("title"), "product title"),
-            price_cents=cents(get(node, "price", "variant"), "variant price"),
-            updated_at=updated,
-            product_id=variant_id,
-        ),
-    )
+    sku = as_code(node.get("sku"), "variant sku") or derived_sku(variant_id.rpartition("/")[2])
+    updated = as_time(get(node, "updatedAt", "variant"), "variant updatedAt")
+
+    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+        name = _variant_name(opt_str(product.get("title"), "product title"), node.get("title"))
+        price = cents(get(node, "price", "variant"), "variant price")
+        sold_by = obj_or_empty(node.get("unit")).get("value") or obj_or_empty(product.get("unit")).get(
+            "value"
+        )
+        return name, price, barcodes([node.get("barcode")]), unit(sold_by)
+
+    return product_or_problem(sku, variant_id, updated, read)
+
+
+def _variant_name(product_title: str, variant_title: Any) -> str:
+    if isinstance(variant_title, str) and variant_title.strip() not in ("", "Default Title"):
+        return f"{product_title} - {variant_title.strip()}" if product_title else variant_title.strip()
+    return product_title
 
 
 def _event(topic: str, payload: dict[str, Any], event_id: str) -> WebhookEvent:
@@ -686,15 +701,9 @@ def _rest_variant(variant: dict[str, Any], title: str, product: dict[str, Any]) 
     gid = vid if vid.startswith("gid://") else f"gid://shopify/ProductVariant/{vid}"
     sku = as_code(variant["sku"], "variant sku")
     updated = as_time(variant.get("updated_at") or get(product, "updated_at", "product"), "updated_at")
-    return product_or_problem(
-        sku,
-        gid,
-        updated,
-        lambda: ShopProduct(
-            sku=sku,
-            name=title,
-            price_cents=cents(get(variant, "price", "variant"), "variant price"),
-            updated_at=updated,
-            product_id=gid,
-        ),
-    )
+
+    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+        price = cents(get(variant, "price", "variant"), "variant price")
+        return _variant_name(title, variant.get("title")), price, barcodes([variant.get("barcode")]), None
+
+    return product_or_problem(sku, gid, updated, read)

@@ -92,7 +92,20 @@ mutation Fulfill($fulfillment: FulfillmentInput!) {
 CATALOG: Final = """
 query Catalog($first: Int!, $after: String, $query: String) {
   productVariants(first: $first, after: $after, query: $query) {
-    nodes { id sku price updatedAt product { title } }
+    nodes { id sku barcode title price updatedAt product { title } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+CATALOG_WITH_UNIT: Final = """
+query Catalog($first: Int!, $after: String, $query: String, $unitNamespace: String!, $unitKey: String!) {
+  productVariants(first: $first, after: $after, query: $query) {
+    nodes {
+      id sku barcode title price updatedAt
+      unit: metafield(namespace: $unitNamespace, key: $unitKey) { value }
+      product { title unit: metafield(namespace: $unitNamespace, key: $unitKey) { value } }
+    }
     pageInfo { hasNextPage endCursor }
   }
 }
@@ -118,4 +131,4 @@ def order_cost() -> int:
 
 
 def catalog_cost() -> int:
-    return 2 + PRODUCT_PAGE * 2 + 1
+    return 2 + PRODUCT_PAGE * 4 + 1

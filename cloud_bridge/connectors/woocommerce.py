@@ -40,12 +40,19 @@ from cloud_bridge.connectors.base import (
     StockLevel,
     WebhookEvent,
 )
+from cloud_bridge.connectors.catalog_fields import (
+    CatalogFields,
+    barcodes,
+    derived_sku,
+    keyed,
+    product_or_problem,
+    unit,
+)
 from cloud_bridge.connectors.common import (
     ConnectorOptions,
     chunked,
     describe_json,
     load_json,
-    product_or_problem,
     reading,
     result_order,
 )
@@ -125,10 +132,13 @@ class WooCommerceConnector:
         consumer_secret: str,
         *,
         webhook_secrets: Sequence[str] = (),
+        barcode_meta: Sequence[str] = (),
+        unit_meta: str = "",
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
         self.webhook_secrets = tuple(webhook_secrets)
+        self.fields = CatalogFields(tuple(barcode_meta), unit_meta)
         self.options = options
         self.http = ShopHttp(
             shop,
@@ -296,17 +306,24 @@ class WooCommerceConnector:
 
     def _catalog_entries(self, raw: dict[str, Any]) -> list[ShopProduct]:
         """A simple product is one entry; a variable one lists its variations (whose own modified dates
-        do not always move the parent's), each a sku of its own.
+        do not always move the parent's), each an item of its own; the parent itself is not sellable.
         """
         if raw.get("type") != "variable":
-            return [_product(raw)] if raw.get("sku") else []
+            return _sellable([_product(raw, self.fields)])
         parent = as_int(get(raw, "id", "product"), "product id")
-        what = f"GET /products/{parent}/variations"
-        reply = self.http.send(
-            Call("GET", f"/products/{parent}/variations", params={"per_page": str(PAGE)}), what
-        )
-        variations = as_list(load_json(reply.body, self.shop, what), what)
-        return [_product(as_obj(v, what)) for v in variations if isinstance(v, dict) and v.get("sku")]
+        name = opt_str(raw.get("name"), "product name")
+        path = f"/products/{parent}/variations"
+        variations: list[ShopProduct] = []
+        for page in range(1, self.options.max_pages + 1):
+            what = f"GET {path} page {page}"
+            params = {"per_page": str(PAGE), "page": str(page)}
+            batch = as_list(
+                load_json(self.http.send(Call("GET", path, params=params), what).body, self.shop, what), what
+            )
+            variations += [_product(as_obj(v, what), self.fields, name) for v in batch]
+            if len(batch) < PAGE:
+                break
+        return _sellable(variations)
 
     def _pages(self, path: str, params: dict[str, str], window: PollWindow) -> list[dict[str, Any]]:
         since = window.query_from()
@@ -367,7 +384,7 @@ def _event(topic: str, payload: dict[str, Any], delivery_id: str) -> WebhookEven
         order = parse_order(payload)
         event_id = f"order:{order.order_id}@{order.updated_at.isoformat()}"
     elif resource == "product" and event != "deleted" and payload.get("sku"):
-        products = (_product(payload),)
+        products = (_product(payload, CatalogFields()),)
         event_id = f"product:{rid}@{products[0].updated_at.isoformat()}"
     else:
         event_id = f"{topic}:{rid}:{delivery_id}"
@@ -432,24 +449,51 @@ def _line(obj: dict[str, Any]) -> OrderLine:
     )
 
 
-def _product(obj: dict[str, Any]) -> ShopProduct:
-    sku = as_code(obj.get("sku"), "product sku")
-    updated = as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt")
+def _product(obj: dict[str, Any], fields: CatalogFields, parent_name: str = "") -> ShopProduct:
+    """A product or a variation. A variation without a name of its own is called by its parent's name and
+    its attribute options ("T-shirt - Blue, L"); an item without a SKU gets one derived from its id.
+    """
     product_id = as_id(get(obj, "id", "product"), "product id")
-    price = obj.get("price") or obj.get("regular_price") or "0"
-    return product_or_problem(
-        sku,
-        product_id,
-        updated,
-        lambda: ShopProduct(
-            sku=sku,
-            name=opt_str(obj.get("name"), "product name"),
-            price_cents=cents(price, "product price"),
-            updated_at=updated,
-            product_id=product_id,
-            tax_included=True,
-        ),
-    )
+    sku = as_code(obj.get("sku"), "product sku") or derived_sku(product_id)
+    updated = as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt")
+
+    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+        pairs = _named_values(obj)
+        name = opt_str(obj.get("name"), "product name") or _variation_name(parent_name, obj)
+        price = cents(obj.get("price") or obj.get("regular_price") or "0", "product price")
+        codes = barcodes([obj.get("global_unique_id"), *keyed(pairs, fields.barcode_keys)])
+        sold_by = unit(next(iter(keyed(pairs, [fields.unit_key])), None)) if fields.unit_key else None
+        return name, price, codes, sold_by
+
+    return product_or_problem(sku, product_id, updated, read)
+
+
+def _named_values(obj: dict[str, Any]) -> list[tuple[str, Any]]:
+    """`meta_data` keys and attribute names with their values (a product's `options`, a variation's
+    `option`), for the configured barcode and unit keys.
+    """
+    pairs: list[tuple[str, Any]] = []
+    for entry in obj.get("meta_data") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            pairs.append((entry["key"], entry.get("value")))
+    for attribute in obj.get("attributes") or []:
+        if isinstance(attribute, dict) and isinstance(attribute.get("name"), str):
+            options = attribute.get("options")
+            value = options[0] if isinstance(options, list) and options else attribute.get("option")
+            pairs.append((attribute["name"], value))
+    return pairs
+
+
+def _variation_name(parent_name: str, obj: dict[str, Any]) -> str:
+    options = [
+        str(a["option"]) for a in obj.get("attributes") or [] if isinstance(a, dict) and a.get("option")
+    ]
+    return " - ".join(filter(None, (parent_name, ", ".join(options))))
+
+
+def _sellable(products: list[ShopProduct]) -> list[ShopProduct]:
+    """Items the till can sell: those with a SKU, and those without one that a barcode identifies."""
+    return [p for p in products if not p.sku.startswith("id:") or p.barcodes or p.problem]
 
 
 def _numeric(order_id: str, shop: str) -> int:

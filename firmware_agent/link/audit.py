@@ -40,7 +40,7 @@ class AuditLog:
         log.info("command %s", line)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as out:
+            with self.path.open("a", encoding="utf-8", errors="backslashreplace") as out:
                 out.write(line + "\n")
                 out.flush()
                 os.fsync(out.fileno())

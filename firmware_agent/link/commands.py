@@ -9,6 +9,7 @@ which is what `mosquitto_rr` users do with the same id.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,12 +94,26 @@ class CommandRunner:
         self.clock = clock
 
     def run(self, payload: bytes, reply_to: str) -> CommandReply | None:
-        """The reply to send to `reply_to`, or None: nothing to answer, or an answer that comes later."""
+        """The reply to send to `reply_to`, or None: nothing to answer, or an answer that comes later.
+
+        Never raises: a command the box cannot handle is still answered (or logged, without a readable id),
+        so its message is acknowledged to the broker and cannot hold a slot of the in-flight window.
+        """
+        try:
+            return self._run(payload, reply_to)
+        except Exception as exc:  # a bug here must not leave the message unacknowledged for ever
+            log.exception("a command on %s could not be handled", reply_to)
+            command_id = _readable_id(payload)
+            error = f"failed on the box: {exc}"
+            return None if command_id is None else CommandReply(command_id, False, error=error)
+
+    def _run(self, payload: bytes, reply_to: str) -> CommandReply | None:
         try:
             command = decode(Kind.CMD, payload)
-        except WireError as exc:
-            self.audit.write({"id": exc.command_id, "ok": False, "error": str(exc), "reply_to": reply_to})
-            return None if exc.command_id is None else CommandReply(exc.command_id, False, error=str(exc))
+        except WireError as exc:  # a hand-written command without `"v": 1` still gets told why
+            command_id = exc.command_id or _readable_id(payload)
+            self.audit.write({"id": command_id, "ok": False, "error": str(exc), "reply_to": reply_to})
+            return None if command_id is None else CommandReply(command_id, False, error=str(exc))
         assert isinstance(command, Command)
         request = Request(command, reply_to, signed=command.sig is not None)
         try:
@@ -164,6 +179,18 @@ class CommandRunner:
             case "restart":
                 return box.restart()
         raise CommandFailed(f"command {name!r} is not handled by this box")  # the wire allow-list grew
+
+
+def _readable_id(payload: bytes) -> str | None:
+    """The command's id if the payload has one that can be sent back, for a reply after a failure."""
+    try:
+        command_id = json.loads(payload).get("id")
+        if type(command_id) is str and command_id:
+            command_id.encode()
+            return command_id
+    except (ValueError, AttributeError, RecursionError):
+        pass
+    return None
 
 
 def _describe(request: Request) -> dict[str, Any]:

@@ -61,26 +61,8 @@ class JournalGrew:
 
 
 @dataclass(frozen=True)
-class OrderCollectedSeen:
-    """The core journaled `order_collected` for a scanned pickup code: check it against the stored order."""
-
-    order_id: str
-    pickup_code: str
-    seq: int
-
-
-@dataclass(frozen=True)
 class StopLink:
     """Leave the link's thread."""
 
 
-LinkEvent = (
-    Connected
-    | Subscribed
-    | ConnectFailed
-    | Disconnected
-    | Received
-    | JournalGrew
-    | OrderCollectedSeen
-    | StopLink
-)
+LinkEvent = Connected | Subscribed | ConnectFailed | Disconnected | Received | JournalGrew | StopLink

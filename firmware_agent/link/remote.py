@@ -14,8 +14,9 @@ from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
 from firmware_agent.link.commands import CommandFailed, Request
 from firmware_agent.link.ticket import order_ticket
+from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
-from firmware_agent.store import Store
+from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import find_order, requeue_ticket
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from wire import JSON, Order
@@ -42,6 +43,7 @@ class RemoteBox:
                 "journal_bytes": store.journal_bytes,
                 "journal_level": store.journal_level(),
                 "products": store.product_count(),
+                **levels.summary(store),
             }
 
         facts = link.call(read)
@@ -102,7 +104,7 @@ class RemoteBox:
             return store.enqueue_print("selftest", ticket, TEST_TICKET_TTL_S)
 
         job: int = link.call(enqueue)
-        return {"job": job, "printer_configured": link.config.printer is not None}
+        return {"job": job, "printer_configured": core.handles(PrintRequest)}
 
     def reprint(self, order_id: str | None, job: int | None) -> JSON:
         if job is not None:

@@ -9,7 +9,9 @@ an inbound message is acknowledged to the broker (manual PUBACK) only once what 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import queue
 import threading
@@ -36,7 +38,6 @@ from firmware_agent.link.events import (
     ConnectFailed,
     Disconnected,
     JournalGrew,
-    OrderCollectedSeen,
     Received,
     StopLink,
     Subscribed,
@@ -46,8 +47,8 @@ from firmware_agent.link.logring import RingLog
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
-from firmware_agent.store import Store
-from firmware_agent.store.orders import record_collected, store_order
+from firmware_agent.store import Store, levels
+from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
 from wire import (
     JSON,
@@ -58,8 +59,11 @@ from wire import (
     CommandReply,
     JournalEntry,
     Kind,
+    Levels,
     Message,
     Order,
+    OrderAck,
+    PickupKey,
     State,
     WireError,
     box_subscriptions,
@@ -77,6 +81,8 @@ BOOT_KEY: Final = "boot_counter"
 CALL_TIMEOUT_S: Final = 30.0
 CATALOG_TIMEOUT_S: Final = 300.0  # a 50,000-product snapshot on an SD card
 RETRY_EVERY_S: Final = 5.0
+MAX_ATTEMPTS: Final = 12  # a minute of retries for a store that is busy or full
+MAX_RETRYING: Final = 10  # messages held unacknowledged at once: half the broker's in-flight window
 MAX_OUTBOX: Final = 100
 T = TypeVar("T")
 LINK_DEVICE: Final = "mqtt"  # how the link shows in device status, the demo and telemetry
@@ -134,6 +140,7 @@ class Link:
         self._thread: threading.Thread | None = None
         self._outbox: list[tuple[str, bytes, int, bool, bytes | None]] = []
         self._retry: list[Received] = []
+        self._attempts: dict[tuple[int, int], int] = {}  # (generation, mid) -> times handled and failed
         self._retry_at = 0.0
         self._next_telemetry = 0.0
         self._seen_seq = 0
@@ -287,8 +294,6 @@ class Link:
                 self._on_message(event)
             case JournalGrew():
                 self.drain.journal_grew(event.last_seq)
-            case OrderCollectedSeen():
-                self._check_collected(event)
 
     def _on_connected(self, event: Connected) -> None:
         now = self.clock()
@@ -323,12 +328,6 @@ class Link:
         if seq > self._seen_seq:
             self._seen_seq = seq
             self._events.put(JournalGrew(seq))
-        for record in applied.records:
-            if record.kind == "order_collected":
-                data = record.data
-                self._events.put(
-                    OrderCollectedSeen(str(data["order_id"]), str(data["pickup_code"]), record.seq)
-                )
 
     # ---- inbound -------------------------------------------------------------------------------------
 
@@ -338,6 +337,7 @@ class Link:
             Kind.CATALOG: self._on_catalog,
             Kind.ORDERS: self._on_order,
             Kind.CMD: self._on_command,
+            Kind.LEVELS: self._on_levels,
         }
         try:
             topic = parse_topic(msg.topic)
@@ -355,13 +355,35 @@ class Link:
                 handler(msg)
             except LinkStopped:
                 return
-            except Exception:
-                log.exception("message on %s not processed; it will be tried again", msg.topic)
-                self._retry.append(msg)
-                return
+            except Exception as exc:
+                if self._try_again(msg, exc):
+                    return
+        self._attempts.pop((msg.generation, msg.mid), None)
         self._client().ack(msg)
         if self.restart_pending:
             self._restart()
+
+    def _try_again(self, msg: Received, exc: Exception) -> bool:
+        """Whether `msg` stays unacknowledged to be handled again (a store that was busy or full may recover).
+
+        A message that keeps failing is acknowledged after `MAX_ATTEMPTS`, with its reason logged: each
+        unacknowledged message holds one of the broker's in-flight slots (20 in mosquitto), and once they
+        are all held the broker sends this box no QoS 1 message at all, commands included.
+        """
+        key = (msg.generation, msg.mid)
+        attempts = self._attempts[key] = self._attempts.get(key, 0) + 1
+        if attempts < MAX_ATTEMPTS and len(self._attempts) <= MAX_RETRYING:
+            log.error(
+                "message on %s not processed (attempt %d of %d, tried again in %g s): %s",
+                msg.topic, attempts, MAX_ATTEMPTS, RETRY_EVERY_S, exc, exc_info=exc,
+            )  # fmt: skip
+            self._retry.append(msg)
+            return True
+        log.error(
+            "message on %s (%d bytes) dropped after %d attempt(s), the sender must send it again: %s",
+            msg.topic, len(msg.payload), attempts, exc, exc_info=exc,
+        )  # fmt: skip
+        return False
 
     def _decode(self, kind: Kind, msg: Received) -> Message | None:
         """The message, or None after a log line: malformed or oversized input never goes further."""
@@ -377,7 +399,7 @@ class Link:
             return
         upto = self.drain.on_ack(ack.upto, self.clock())
         if upto is not None:
-            gone = self.call(lambda store: store.forget_upto(upto))
+            gone = self.call(lambda store: _forget_upto(store, upto))
             log.debug("cloud acked up to seq %d: %d entries deleted", upto, gone)
 
     def _on_catalog(self, msg: Received) -> None:
@@ -417,23 +439,63 @@ class Link:
             "catalog version %d live: %d products in %.2f s", version, count, time.perf_counter() - started
         )
 
+    def _on_levels(self, msg: Received) -> None:
+        """The cloud's stock truth: kept beside the box's own newer movements (store/levels.py)."""
+        message = self._decode(Kind.LEVELS, msg)
+        if not isinstance(message, Levels):
+            return
+        taken = self.call(lambda s: levels.apply_levels(s, message))
+        log.info(
+            "levels version %d: %d of %d skus taken (journal included up to seq %d)",
+            message.version,
+            taken,
+            len(message.levels),
+            message.upto,
+        )
+
     def request_catalog(self, request: cat.RequestResync) -> None:
         message = CatalogRequest(request.have_version, request.reason)
         self._publish(self._topic(Kind.CATALOG_REQUEST), encode(message), 1, False)
 
     def _on_order(self, msg: Received) -> None:
-        order = self._decode(Kind.ORDERS, msg)
-        if not isinstance(order, Order):
+        """Keeps an order (or a pickup key) and only then acks it to the bridge, which resends until then.
+
+        An order that does not decode is refused with the reason naming the field, so the bridge parks it
+        instead of sending it forever; the next message is handled as usual.
+        """
+        try:
+            message = decode(Kind.ORDERS, msg.payload)
+        except WireError as exc:
+            log.warning("order refused (%d bytes on %s): %s", len(msg.payload), msg.topic, exc)
+            if (order_id := _order_id_of(msg.payload)) is not None:
+                with contextlib.suppress(WireError):  # not even its id is valid: nobody to name
+                    self._ack_order(OrderAck(order_id=order_id, refused=str(exc)[:1024]))
             return
+        if isinstance(message, PickupKey):
+            self.call(lambda s: store_pickup_key(s, message.key_id, message.key))
+            log.info("pickup key %d kept", message.key_id)
+            self._ack_order(OrderAck(key_id=message.key_id))
+        elif isinstance(message, Order):
+            self._keep_order(message)
+
+    def _keep_order(self, order: Order) -> None:
         ticket = order_ticket(order, self.page)
         ttl = self.settings.order_ttl_s
-        job = self.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
-        if job is None:
-            log.info("order %s was already received: not printed again", order.order_id)
-        else:
-            log.info("order %s stored, ticket queued (print job %d)", order.order_id, job)
+        stored = self.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
+        if not stored.changed:
+            log.info("order %s rev %d was already kept: nothing changes", order.order_id, order.rev)
+        elif stored.new_job is not None:
+            log.info("order %s stored, ticket queued (print job %d)", order.order_id, stored.new_job)
             if self.on_order is not None:
                 self.on_order()
+        elif stored.withdrawn is not None:
+            log.info("order %s is %s: print job %d withdrawn", order.order_id, order.state, stored.withdrawn)
+        else:
+            log.info("order %s rev %d kept (%s)", order.order_id, order.rev, order.state)
+        self._ack_order(OrderAck(order_id=order.order_id, rev=stored.rev))
+
+    def _ack_order(self, ack: OrderAck) -> None:
+        self._publish(self._topic(Kind.ORDERS_ACK), encode(ack), 1, False)
 
     def _on_command(self, msg: Received) -> None:
         if msg.retain:
@@ -452,14 +514,13 @@ class Link:
         try:
             payload = encode(reply)
         except WireError as exc:
-            payload = encode(CommandReply(reply.id, False, error=f"the reply could not be sent: {exc}"))
+            try:
+                payload = encode(CommandReply(reply.id, False, error=f"the reply could not be sent: {exc}"))
+            except WireError as again:  # the id itself cannot be sent (the wire refused it on the way in)
+                log.error("no reply sent to command %r: %s", reply.id[:200], again)
+                return
         topic = response_topic or self._topic(Kind.CMD_REPLY)
         self._publish(topic, payload, 1, False, correlation)
-
-    def _check_collected(self, event: OrderCollectedSeen) -> None:
-        problem = self.call(lambda s: record_collected(s, event.order_id, event.pickup_code, event.seq))
-        if problem:
-            log.warning("pickup scan (journal seq %d): %s", event.seq, problem)
 
     # ---- periodic ------------------------------------------------------------------------------------
 
@@ -474,6 +535,7 @@ class Link:
             self._retry_at = now + RETRY_EVERY_S
             current = self._client().generation
             retry, self._retry = [m for m in self._retry if m.generation == current], []
+            self._attempts = {k: n for k, n in self._attempts.items() if k[0] == current}
             for msg in retry:
                 self._on_message(msg)
 
@@ -623,3 +685,21 @@ class Link:
         if self.client is None:
             raise AgentError("the MQTT link has no client yet")
         return self.client
+
+
+def _forget_upto(store: Store, upto: int) -> int:
+    """The cloud has applied the journal up to `upto`: those entries go, and so do the local moves that no
+    cloud level needs them for."""
+    gone = store.forget_upto(upto)
+    levels.forget_acked(store, upto)
+    return gone
+
+
+def _order_id_of(payload: bytes) -> str | None:
+    """The order id of a message that is not a valid order, if one can be read, to refuse it by name."""
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        return None
+    order_id = obj.get("order_id") if isinstance(obj, dict) else None
+    return order_id if isinstance(order_id, str) else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from devices.barcodes import encode_pickup
-from devices.errors import BarcodeError
 from devices.printers import PageSetup
 from firmware_agent.config import AgentConfig
 from firmware_agent.tickets import OnlineOrder, OrderLine, TicketStyle
@@ -32,16 +30,11 @@ def order_ticket(order: Order, page: PageSetup) -> bytes:
 
 
 def pickup_payload(order: Order) -> str:
-    """What the QR code holds: the pickup code the till reads back (`order_collected`), or the order id.
+    """What the ticket's QR code holds: the order id, for the staff's eyes and scanners.
 
-    Pickup codes are read upper case, so the order id travels upper case; an id the pickup format cannot
-    carry (or an order without a pickup code) gets a QR code of the plain order id, for the staff's eyes.
+    Never the pickup code: the box does not know it (only what verifies it), and a ticket lying on the
+    counter must not be something anyone can collect the order with.
     """
-    if order.pickup_code:
-        try:
-            return encode_pickup(order.order_id.upper(), order.pickup_code.upper())
-        except BarcodeError:
-            pass
     return order.order_id
 
 

@@ -2,7 +2,7 @@
 
 The agent (the MQTT `update` command) calls `request_update()`: the request is checked (formats, guards,
 nothing else queued or on trial) so a refusal reaches support at once, then written atomically to
-`<root>/update-request.json`. systemd's `tillbridge-update.path` sees the file and starts
+`<data>/update-request.json` (the agent's folder). systemd's `tillbridge-update.path` sees the file and starts
 `tillbridge-update.service`, whose `tillbridge update run` takes the request (deleting it, so the path unit
 does not fire again) and runs it. The outcome lands in `update/last.json` under the request's id, which
 the agent reads with `read_status()` and reports once it is back.
@@ -23,7 +23,7 @@ from firmware_agent.updates import guards, signing
 from firmware_agent.updates.artifact import Source
 from firmware_agent.updates.errors import UpdateDeferred, UpdateRejected
 from firmware_agent.updates.guards import GuardPolicy
-from firmware_agent.updates.layout import Layout
+from firmware_agent.updates.layout import Layout, read_small
 
 REMOTE_CONNECT_TIMEOUT = 120.0  # a remotely asked update must bring the link back, or support loses the box
 
@@ -91,9 +91,11 @@ def take_request(layout: Layout) -> UpdateRequest | None:
     """Read and delete the queued request (a malformed one is deleted too, then refused)."""
     path = layout.request_file
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small(path)
     except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:
+        raise UpdateRejected(f"{path}: not an update request ({exc})") from exc
     finally:
         path.unlink(missing_ok=True)
     try:

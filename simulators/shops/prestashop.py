@@ -105,11 +105,25 @@ class PrestaShopSimulator(ShopSimulator):
         self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
         self._ids = itertools.count(1)
         for item in items(seed):
-            self.add_product(item.sku, item.name, item.price_cents, item.stock)
+            codes = {("ean13" if len(code) == 13 else "upc"): code for code in item.barcodes[:2]}
+            unity = item.unit if item.unit != "each" else ""
+            self.add_product(item.sku, item.name, item.price_cents, item.stock, unity=unity, **codes)
 
     # --- shop-side actions -----------------------------------------------------------------------------
 
-    def add_product(self, reference: str, name: str, price_cents: int, stock: int) -> int:
+    def add_product(
+        self,
+        reference: str,
+        name: str,
+        price_cents: int,
+        stock: int,
+        *,
+        ean13: str = "",
+        upc: str = "",
+        isbn: str = "",
+        unity: str = "",
+    ) -> int:
+        """A product; `ean13`, `upc`, `isbn` are its barcode fields, `unity` its unit price's unit label."""
         with self.lock:
             pid = next(self._ids)
             self.rows["products"][pid] = {
@@ -117,6 +131,11 @@ class PrestaShopSimulator(ShopSimulator):
                 "reference": reference,
                 "name": name,
                 "price": _price(price_cents),
+                "ean13": ean13,
+                "upc": upc,
+                "isbn": isbn,
+                "mpn": "",
+                "unity": unity,
                 "active": "1",
                 "date_add": _stamp(now_s()),
                 "date_upd": _stamp(now_s()),
@@ -124,15 +143,26 @@ class PrestaShopSimulator(ShopSimulator):
             self._add_stock_row(pid, 0, stock)
             return pid
 
-    def add_combination(self, product_id: int, reference: str, stock: int) -> int:
+    def add_combination(
+        self, product_id: int, reference: str, stock: int, *, ean13: str = "", price_impact_cents: int = 0
+    ) -> int:
+        """A combination with its own reference, EAN-13 and stock row; its price is an impact on the
+        product's. As in PrestaShop, adding one touches the product's `date_upd`.
+        """
         with self.lock:
             cid = next(self._ids)
             self.rows["combinations"][cid] = {
                 "id": cid,
                 "id_product": str(product_id),
                 "reference": reference,
+                "ean13": ean13,
+                "upc": "",
+                "isbn": "",
+                "mpn": "",
+                "price": _price(price_impact_cents),
             }
             self._add_stock_row(product_id, cid, stock)
+            self.rows["products"][product_id]["date_upd"] = _stamp(now_s())
             return cid
 
     def _add_stock_row(self, product_id: int, attribute_id: int, stock: int) -> None:

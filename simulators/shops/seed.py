@@ -26,10 +26,18 @@ class SeedProduct(Protocol):
 
 @dataclass(frozen=True)
 class Item:
+    """A product a simulated shop starts with. `barcodes` go where the platform keeps them (WooCommerce
+    `global_unique_id` and the `_ean` meta, PrestaShop `ean13`/`upc`, Shopify `barcode`); a `unit` other
+    than "each" goes where a shop would say it: the `_unit` meta, the `unity` field, a `custom.unit`
+    metafield.
+    """
+
     sku: str
     name: str
     price_cents: int
     stock: int
+    barcodes: tuple[str, ...] = ()
+    unit: str = "each"
 
 
 def default_seed() -> list[SeedProduct]:
@@ -39,7 +47,17 @@ def default_seed() -> list[SeedProduct]:
 
 
 def items(seed: Iterable[SeedProduct] | None) -> list[Item]:
-    return [Item(p.sku, p.name, p.price_cents, p.stock) for p in (default_seed() if seed is None else seed)]
+    return [
+        Item(
+            p.sku,
+            p.name,
+            p.price_cents,
+            p.stock,
+            tuple(getattr(p, "barcodes", ())),
+            getattr(p, "unit", "each"),
+        )
+        for p in (default_seed() if seed is None else seed)
+    ]
 
 
 class OutOfStock(ValueError):

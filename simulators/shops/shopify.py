@@ -27,7 +27,7 @@ import itertools
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -87,6 +87,9 @@ class Variant:
     committed: int = 0
     stocked: bool = True
     updated: datetime = field(default_factory=now_s)
+    barcode: str | None = None
+    title: str = "Default Title"
+    metafields: dict[str, str] = field(default_factory=dict)  # "namespace.key" -> value
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Product:
     title: str
     updated: datetime
     variant_ids: list[int]
+    metafields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,7 +192,10 @@ class ShopifySimulator(ShopSimulator):
         self._ids = itertools.count(1001)
         self._sender = WebhookSender("shopify")
         for item in items(seed):
-            self.add_product(item.sku, item.name, item.price_cents, item.stock)
+            barcode = item.barcodes[0] if item.barcodes else None
+            self.add_product(item.sku, item.name, item.price_cents, item.stock, barcode=barcode)
+            if item.unit != "each":
+                self.products[max(self.products)].metafields["custom.unit"] = item.unit
 
     def stop(self) -> None:
         self._sender.stop()
@@ -200,14 +207,37 @@ class ShopifySimulator(ShopSimulator):
 
     # --- shop-side actions -----------------------------------------------------------------------------
 
-    def add_product(self, sku: str, title: str, price_cents: int, stock: int, *, tracked: bool = True) -> str:
+    def add_product(
+        self,
+        sku: str,
+        title: str,
+        price_cents: int,
+        stock: int,
+        *,
+        tracked: bool = True,
+        barcode: str | None = None,
+    ) -> str:
+        return self.add_variants(
+            title, [(sku, "Default Title", price_cents, stock, barcode)], tracked=tracked
+        )[0]
+
+    def add_variants(
+        self,
+        title: str,
+        variants: Sequence[tuple[str, str, int, int, str | None]],
+        *,
+        tracked: bool = True,
+    ) -> list[str]:
+        """A product with one variant per (sku, variant title, price_cents, stock, barcode); their gids."""
         with self.lock:
             product = Product(next(self._ids), title, now_s(), [])
-            variant = Variant(next(self._ids), product.id, sku, price_cents, next(self._ids), tracked, stock)
-            product.variant_ids.append(variant.id)
             self.products[product.id] = product
-            self.variants[variant.id] = variant
-            return gid("ProductVariant", variant.id)
+            for sku, name, price, stock, barcode in variants:
+                variant = Variant(next(self._ids), product.id, sku, price, next(self._ids), tracked, stock)
+                variant.barcode, variant.title = barcode, name
+                product.variant_ids.append(variant.id)
+                self.variants[variant.id] = variant
+            return [gid("ProductVariant", i) for i in product.variant_ids]
 
     def stock(self, sku: str) -> int:
         with self.lock:
@@ -393,14 +423,17 @@ class ShopifySimulator(ShopSimulator):
         return {
             "id": gid("ProductVariant", v.id),
             "sku": v.sku,
-            "title": "Default Title",
-            "displayName": f"{product.title} - Default Title",
+            "barcode": v.barcode,
+            "title": v.title,
+            "displayName": f"{product.title} - {v.title}",
             "price": decimal(v.price_cents),
             "updatedAt": _stamp(v.updated),
+            "metafield": functools.partial(_metafield, v.metafields),
             "product": {
                 "id": gid("Product", product.id),
                 "title": product.title,
                 "updatedAt": _stamp(product.updated),
+                "metafield": functools.partial(_metafield, product.metafields),
             },
             "inventoryItem": {
                 "id": gid("InventoryItem", v.item_id),
@@ -666,6 +699,8 @@ class ShopifySimulator(ShopSimulator):
                 {
                     "id": v.id,
                     "sku": v.sku,
+                    "barcode": v.barcode,
+                    "title": v.title,
                     "price": decimal(v.price_cents),
                     "inventory_item_id": v.item_id,
                     "updated_at": _stamp(v.updated),
@@ -673,6 +708,14 @@ class ShopifySimulator(ShopSimulator):
                 for v in variants
             ],
         }
+
+
+def _metafield(metafields: dict[str, str], args: Obj) -> Obj | None:
+    """`metafield(namespace:, key:)`, or `key: "namespace.key"` alone; null when the item has none."""
+    key = str(args.get("key", ""))
+    full = f"{args['namespace']}.{key}" if args.get("namespace") else key
+    value = metafields.get(full)
+    return None if value is None else {"namespace": full.rpartition(".")[0], "key": key, "value": value}
 
 
 def _fixed(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:

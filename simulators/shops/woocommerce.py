@@ -23,12 +23,12 @@ import itertools
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from simulators.shops.seed import OutOfStock, SeedProduct, decimal, items, now_s
+from simulators.shops.seed import Item, OutOfStock, SeedProduct, decimal, items, now_s
 from simulators.shops.server import Request, Response, ShopSimulator
 from simulators.shops.webhooks import Delivery, WebhookSender, sign
 
@@ -55,6 +55,8 @@ class Product:
     stock_quantity: int | None
     modified: datetime
     variations: list[int] = field(default_factory=list)
+    global_unique_id: str = ""  # "GTIN, UPC, EAN or ISBN" (WooCommerce 9.2+), on products and variations
+    meta: dict[str, str] = field(default_factory=dict)  # meta_data, where barcode plugins keep theirs
 
 
 @dataclass
@@ -116,7 +118,10 @@ class WooCommerceSimulator(ShopSimulator):
         self._ids = itertools.count(101)
         self._sender = WebhookSender("woocommerce")
         for item in items(seed):
-            self.add_product(item.sku, item.name, item.price_cents, item.stock)
+            barcode = item.barcodes[0] if item.barcodes else ""
+            self.add_product(
+                item.sku, item.name, item.price_cents, item.stock, barcode=barcode, meta=_seed_meta(item)
+            )
 
     def stop(self) -> None:
         self._sender.stop()
@@ -128,7 +133,16 @@ class WooCommerceSimulator(ShopSimulator):
 
     # --- shop-side actions (what the merchant and the customers do) -----------------------------------
 
-    def add_product(self, sku: str, name: str, price_cents: int, stock: int | None) -> int:
+    def add_product(
+        self,
+        sku: str,
+        name: str,
+        price_cents: int,
+        stock: int | None,
+        *,
+        barcode: str = "",
+        meta: Mapping[str, str] | None = None,
+    ) -> int:
         with self.lock:
             product = Product(
                 next(self._ids),
@@ -140,16 +154,22 @@ class WooCommerceSimulator(ShopSimulator):
                 stock is not None,
                 stock,
                 now_s(),
+                global_unique_id=barcode,
+                meta=dict(meta or {}),
             )
             self.products[product.id] = product
             return product.id
 
-    def add_variable_product(self, name: str, variations: Sequence[tuple[str, str, int, int]]) -> int:
-        """A parent with one variation per (sku, label, price_cents, stock); returns the parent id."""
+    def add_variable_product(
+        self, name: str, variations: Sequence[tuple[str, str, int, int]], barcodes: Sequence[str] = ()
+    ) -> int:
+        """A parent with one variation per (sku, label, price_cents, stock), the i-th with `barcodes[i]` as
+        its `global_unique_id`; returns the parent id.
+        """
         with self.lock:
             parent = Product(next(self._ids), name, "", "variable", 0, "", False, None, now_s())
             self.products[parent.id] = parent
-            for sku, label, price, stock in variations:
+            for index, (sku, label, price, stock) in enumerate(variations):
                 child = Product(
                     next(self._ids),
                     f"{name} - {label}",
@@ -160,6 +180,7 @@ class WooCommerceSimulator(ShopSimulator):
                     True,
                     stock,
                     now_s(),
+                    global_unique_id=barcodes[index] if index < len(barcodes) else "",
                 )
                 self.products[child.id] = child
                 parent.variations.append(child.id)
@@ -415,6 +436,8 @@ class WooCommerceSimulator(ShopSimulator):
             "stock_status": "instock" if in_stock else "outofstock",
             "backorders": "no",
             "variations": list(p.variations),
+            "global_unique_id": p.global_unique_id,
+            "meta_data": [{"id": i, "key": k, "value": v} for i, (k, v) in enumerate(p.meta.items(), 1)],
         }
 
     # orders
@@ -601,6 +624,12 @@ class WooCommerceSimulator(ShopSimulator):
             hook.failures = 0 if ok else hook.failures + 1
             if hook.failures > MAX_WEBHOOK_FAILURES:
                 hook.status = "disabled"
+
+
+def _seed_meta(item: Item) -> dict[str, str]:
+    """A second barcode in the `_ean` meta a barcode plugin keeps, a unit in `_unit`."""
+    meta = {"_ean": item.barcodes[1]} if len(item.barcodes) > 1 else {}
+    return meta | ({"_unit": item.unit} if item.unit != "each" else {})
 
 
 def _cents(price: str) -> int:

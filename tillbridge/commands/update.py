@@ -72,10 +72,14 @@ def register(sub: Any) -> None:
 
 
 def _with_root(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from firmware_agent.updates.layout import DEFAULT_ROOT
+    from firmware_agent.updates.layout import DEFAULT_DATA, DEFAULT_ROOT
 
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="releases and state (%(default)s)")
-    parser.add_argument("--data-dir", type=Path, help="the agent's data folder (default: the root)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"the agent's data folder (default: {DEFAULT_DATA} with the default --root, else the root)",
+    )
     return parser
 
 
@@ -103,9 +107,10 @@ def _with_updater(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _layout(args: argparse.Namespace) -> Any:
-    from firmware_agent.updates import Layout
+    from firmware_agent.updates.layout import DEFAULT_DATA, DEFAULT_ROOT, Layout
 
-    return Layout(args.root, args.data_dir)
+    data_dir = args.data_dir or (DEFAULT_DATA if args.root == DEFAULT_ROOT else None)
+    return Layout(args.root, data_dir)
 
 
 def _updater(args: argparse.Namespace) -> Any:

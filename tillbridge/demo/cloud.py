@@ -12,12 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cloud_bridge.config import parse_config
+from cloud_bridge.orders import pickup_code_of
 from cloud_bridge.worker import Worker
+from devices.barcodes import encode_pickup
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.view import LiveView
 
-PICKUP_QR = re.compile(r"\[QR: (TBPICKUP\w+)\]")
+ORDER_QR = re.compile(r"\[QR: ([A-Za-z0-9-]+)\]")  # an order ticket's QR holds the order id
 ONLINE_ORDER = ("BREAD", 2)  # a click & collect order placed once the shop has seen the first sale
 
 
@@ -37,6 +39,7 @@ def bridge_for(
                 "base_url": shop.url,
                 "boxes": [box_id],
                 "credentials": {"consumer_key": shop.consumer_key, "consumer_secret": shop.consumer_secret},
+                "catalog": {"barcode_meta": ["_ean"], "unit_meta": "_unit"},
             }
         ],
     }
@@ -67,13 +70,29 @@ def watch_shop(shop: WooCommerceSimulator, view: LiveView, stop: threading.Event
                 view.note(f"🛒  online shop: order #{order_id} is {order.status}")
 
 
-def collect_at_the_till(scan: Callable[[str], None], view: LiveView) -> Callable[[str], None]:
-    """Given a printed ticket's text: if it is an order ticket, the customer shows its QR code at the till."""
+def collect_at_the_till(
+    scan: Callable[[str], None], view: LiveView, code_of: Callable[[str], str | None]
+) -> Callable[[str], None]:
+    """Given a printed ticket's text: if it is an order ticket, its customer comes in and shows the pickup
+    QR code of their confirmation (`code_of`: the code the bridge made for the order; the box never has it,
+    so the shop's ticket cannot be used to collect the order).
+    """
 
     def on_ticket(text: str) -> None:
-        match = PICKUP_QR.search(text)
-        if match:
-            view.note("   the customer comes in and shows the pickup QR code from the ticket")
-            scan(match.group(1))
+        match = ORDER_QR.search(text) if "ONLINE ORDER" in text else None
+        code = code_of(match.group(1)) if match else None
+        if match and code:
+            view.note("   the customer comes in and shows the pickup QR code from their confirmation")
+            scan(encode_pickup(match.group(1).upper(), code))
 
     return on_ticket
+
+
+def customer_code(bridge: Worker, shop_id: str) -> Callable[[str], str | None]:
+    """What the customer's order confirmation carries: the pickup code the bridge made for the order."""
+
+    def code_of(order_id: str) -> str | None:
+        with bridge.db.db.connection_context():
+            return pickup_code_of(shop_id, order_id)
+
+    return code_of

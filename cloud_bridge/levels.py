@@ -1,0 +1,91 @@
+"""Sending the ledger's levels to the boxes: every change from any channel reaches every till of the shop.
+
+Any ledger change marks its skus (`ledger.mark_levels`, called by the ledger itself, so a channel that
+records a movement never needs to know about boxes). A push takes the marked skus, gives them the shop's
+next level version, and queues one `levels` message per box (more when many skus changed) into the outbox,
+which the shop's driver publishes in order. Each box's message says up to which of its own journal seqs
+the levels include (`upto`), so the box can add its movements after that and show the truth at once.
+
+A push reads the ledger, the boxes' journal positions and the marks from one snapshot (REPEATABLE READ on
+PostgreSQL, the write lock on SQLite), so `upto` and the levels always agree. It also stamps every movement
+it includes that had no level version yet with this one: a count made against version v then keeps exactly
+the movements stamped after v (see `ledger.count_delta`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from cloud_bridge import ledger
+from cloud_bridge import models as m
+from cloud_bridge.catalog import queue_for_boxes
+from cloud_bridge.db import Database
+from cloud_bridge.state import get_int, set_value
+from wire import MAX_LEVELS, Levels, SkuLevel
+
+log = logging.getLogger(__name__)
+
+VERSION_KEY: Final = "levels_version"
+PUSH_SKUS: Final = 10 * MAX_LEVELS  # marked skus taken per transaction
+
+
+def push_due(db: Database, shop: str, boxes: Sequence[str], now: float) -> int:
+    """Sends the levels of every marked sku to every box of the shop; returns the skus sent."""
+    sent = 0
+    while True:
+        with db.snapshot():
+            marked = [
+                row.sku
+                for row in m.LevelDue.select(m.LevelDue.sku)
+                .where(m.LevelDue.shop == shop)
+                .order_by(m.LevelDue.sku)
+                .limit(PUSH_SKUS)
+            ]
+            if not marked:
+                return sent
+            sent += _push(shop, marked, boxes, now)
+            for chunk in _chunks(marked, ledger.IN_CHUNK):
+                m.LevelDue.delete().where(m.LevelDue.shop == shop, m.LevelDue.sku.in_(chunk)).execute()
+        if len(marked) < PUSH_SKUS:
+            return sent
+
+
+def push_all(db: Database, shop: str, box: str, now: float) -> int:
+    """Every sku's level to one box (it came online, or asked for the catalog): what it missed offline."""
+    with db.snapshot():
+        skus = [row.sku for row in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)]
+        return _push(shop, skus, [box], now) if skus else 0
+
+
+def current_version(shop: str) -> int:
+    return get_int(shop, VERSION_KEY, 0)
+
+
+def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float) -> int:
+    """Inside the caller's snapshot: the next version for these skus, queued for `boxes`."""
+    found = ledger.levels(shop, skus)
+    if not found or not boxes:
+        return 0
+    version = current_version(shop) + 1
+    set_value(shop, VERSION_KEY, str(version))
+    ledger.stamp_level_version(shop, found, version)
+    upto = {
+        row.box: int(row.last_seq)
+        for row in m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(boxes))
+    }
+    levels = [SkuLevel(sku, level.on_hand, level.reserved) for sku, level in sorted(found.items())]
+    for start in range(0, len(levels), MAX_LEVELS):
+        chunk = tuple(levels[start : start + MAX_LEVELS])
+        for box in boxes:
+            queue_for_boxes(shop, [box], Levels(version, chunk, upto.get(box, 0)), now)
+    log.debug(
+        "shop %s: levels version %d of %d skus queued for %d boxes", shop, version, len(levels), len(boxes)
+    )
+    return len(levels)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

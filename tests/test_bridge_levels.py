@@ -1,0 +1,108 @@
+"""The bridge tells every box the stock truth after any channel's change: levels, versioned, batched."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cloud_bridge import ledger, levels
+from cloud_bridge import models as m
+from simulators.shops import WooCommerceSimulator
+from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, sale
+from tests.test_bridge_sync import journal, run, shop
+from wire import MAX_LEVELS, Kind, Levels, now_ts
+
+__all__ = ["database", "postgres"]  # fixtures
+
+
+def latest(publisher: RecordingPublisher, box: str) -> dict[str, tuple[int, int, int, int]]:
+    """sku → (version, upto, on_hand, reserved) as the box would keep it: the highest version wins."""
+    seen: dict[str, tuple[int, int, int, int]] = {}
+    for message in publisher.messages(box, Kind.LEVELS):
+        assert isinstance(message, Levels)
+        for level in message.levels:
+            if level.sku not in seen or seen[level.sku][0] <= message.version:
+                seen[level.sku] = (message.version, message.upto, level.on_hand, level.reserved)
+    return seen
+
+
+def test_another_till_s_sale_reaches_every_box_with_each_box_s_own_position(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        journal(database, sale(1, "SKU-001", -3), box="till-2")
+        journal(database, sale(1, "SKU-002", -1), sale(2, "SKU-002", -1), box="till-1")
+        run(d, clock)
+        one, two = latest(publisher, "till-1"), latest(publisher, "till-2")
+        assert one["SKU-001"][2:] == two["SKU-001"][2:] == (17, 0)
+        assert one["SKU-002"][2:] == two["SKU-002"][2:] == (18, 0)
+        assert (one["SKU-002"][1], two["SKU-002"][1]) == (2, 1)  # what each box's own journal is in
+
+
+def test_an_online_order_reaches_the_boxes_as_reserved_and_versions_only_grow(database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        before = levels.current_version("shop")
+        sim.place_order("SKU-003", 2, pickup=True)
+        run(d, clock)
+        version, _, on_hand, reserved = latest(publisher, "till-1")["SKU-003"]
+        assert (on_hand, reserved) == (20, 2) and version > before
+        sent = len(publisher.messages("till-1", Kind.LEVELS))
+        run(d, clock)  # the same order seen again by the next poll changes nothing: nothing is sent
+        assert len(publisher.messages("till-1", Kind.LEVELS)) == sent
+        versions = [msg.version for msg in publisher.messages("till-1", Kind.LEVELS)]
+        assert versions == sorted(versions)
+
+
+def test_levels_reach_the_boxes_while_the_shop_is_down(database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        d.timing = replace(FAST, retry_base_s=300.0, retry_max_s=600.0)
+        sim.fail_next(503, times=50)
+        clock.advance(1)
+        assert not d.run_pass()
+        journal(database, sale(1, "SKU-000", -4), box="till-2")  # meanwhile, at another till
+        assert not d.run_pass()  # backing off: the shop is not asked ...
+        assert latest(publisher, "till-1")["SKU-000"][2] == 16  # ... but the other box hears of the sale
+
+
+def test_many_changed_skus_are_split_into_messages_of_one_version(database) -> None:
+    with shop("woocommerce", database, count=2) as (_, d, publisher, clock):
+        count = MAX_LEVELS + 5
+        with database.write():
+            m.Stock.insert_many(
+                [
+                    {"shop": "shop", "sku": f"X-{i:05d}", "baseline": i, "baseline_at": 0.0}
+                    for i in range(count)
+                ]
+            ).execute()
+        for start in range(0, count, 500):
+            journal(database, *(sale(i + 1, f"X-{i:05d}") for i in range(start, min(count, start + 500))))
+        run(d, clock)
+        messages = [
+            msg for msg in publisher.messages("till-2", Kind.LEVELS) if msg.levels[0].sku.startswith("X")
+        ]
+        assert [len(msg.levels) for msg in messages] == [MAX_LEVELS, 5]
+        assert len({msg.version for msg in messages}) == 1
+        assert latest(publisher, "till-2")["X-00007"][2:] == (6, 0)
+
+
+def test_a_box_back_online_gets_every_level_and_the_others_get_nothing(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        journal(database, sale(1, "SKU-001", -5), box="till-2")
+        run(d, clock)
+        publisher.sent.clear()
+        levels.push_all(database, "shop", "till-1", clock())
+        d.publish_outbound()
+        assert set(latest(publisher, "till-1")) == {f"SKU-00{i}" for i in range(4)}
+        assert latest(publisher, "till-1")["SKU-001"][2] == 15
+        assert publisher.messages("till-2", Kind.LEVELS) == []
+
+
+def test_a_database_of_the_previous_release_gains_the_new_columns_when_opened(database) -> None:
+    with database.write():
+        database.db.execute_sql('ALTER TABLE "movement" DROP COLUMN "level_version"')
+    database.close()
+    database.open()
+    with database.write():
+        ledger.add_movements(
+            [ledger.movement_row("shop", "A", "b/till-1/1", "sale", -1, now_ts(), push=True)]
+        )
+        ledger.stamp_level_version("shop", ["A"], 3)
+    assert m.Movement.get().level_version == 3

@@ -1,0 +1,199 @@
+"""The bridge's webhook endpoint over real HTTP (raw sockets, so a request can be as broken as an attacker
+makes it): every request gets an HTTP answer naming what was wrong, reads are bounded in size and time, and
+no header or body makes the endpoint raise, stall or read without end.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cloud_bridge.connectors import WebhookEvent, make_connector
+from cloud_bridge.webhooks import MAX_BODY, WebhookServer
+
+SECRET = "whsec-test"
+ANSWER_S = 8.0  # every answer must come well within this (the body deadline is 4 s)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[WebhookServer]:
+    connector = make_connector(
+        "corner",
+        "woocommerce",
+        {
+            "base_url": "http://127.0.0.1:9",
+            "consumer_key": "ck",
+            "consumer_secret": "cs",
+            "webhook_secrets": [SECRET],
+        },
+    )
+    events: list[tuple[str, WebhookEvent]] = []
+    hooks = WebhookServer("127.0.0.1:0", {"corner": connector}, lambda s, e: events.append((s, e))).start()
+    yield hooks
+    hooks.stop()
+
+
+@pytest.fixture(scope="module")
+def quick(server: WebhookServer) -> Iterator[WebhookServer]:
+    """The same endpoint with a short body deadline, so the fuzzer's cut-off bodies end quickly."""
+    hooks = WebhookServer("127.0.0.1:0", server.connectors, server.on_event, body_deadline_s=0.2).start()
+    yield hooks
+    hooks.stop()
+
+
+def exchange(port: int, request: bytes, *, then: bytes = b"", keep_sending: bool = False) -> bytes:
+    """Sends `request` (and, with `keep_sending`, an endless body after it) and returns the whole answer:
+    what the server sent until it closed the connection or ANSWER_S passed.
+    """
+    sock = socket.create_connection(("127.0.0.1", port), timeout=ANSWER_S)
+    answer = b""
+    stop = threading.Event()
+
+    def flood() -> None:
+        chunk = b"x" * 65536
+        try:
+            while not stop.is_set():
+                sock.sendall(chunk)
+        except OSError:
+            pass
+
+    try:
+        sock.sendall(request + then)
+        feeder = threading.Thread(target=flood, daemon=True) if keep_sending else None
+        if feeder is not None:
+            feeder.start()
+        deadline = time.monotonic() + ANSWER_S
+        while time.monotonic() < deadline:
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                break
+            except OSError:
+                break
+            if not data:
+                break
+            answer += data
+            if b"\r\n\r\n" in answer and _complete(answer):
+                break
+    finally:
+        stop.set()
+        sock.close()
+    return answer
+
+
+def _complete(answer: bytes) -> bool:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) >= int(value.strip())
+    return False
+
+
+def status_of(answer: bytes) -> tuple[int, str]:
+    assert answer.startswith(b"HTTP/1."), f"no HTTP answer at all: {answer[:200]!r}"
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body.decode("utf-8", "replace")
+
+
+def post(headers: dict[str, str] | list[tuple[str, str]], path: str = "/webhooks/corner") -> bytes:
+    items = headers.items() if isinstance(headers, dict) else headers
+    lines = [f"POST {path} HTTP/1.1", "Host: bridge", *(f"{k}: {v}" for k, v in items)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def signed(body: bytes) -> dict[str, str]:
+    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+    return {
+        "X-WC-Webhook-Signature": base64.b64encode(digest).decode(),
+        "X-WC-Webhook-Topic": "order.created",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+    }
+
+
+def test_a_negative_content_length_is_answered_400_instead_of_reading_without_end(server):
+    answer = exchange(server.port, post({"Content-Length": "-1"}), keep_sending=True)
+    status, body = status_of(answer)
+    assert status == 400 and "Content-Length" in body
+
+
+def test_a_content_length_that_is_not_a_number_is_answered_400(server):
+    status, body = status_of(exchange(server.port, post({"Content-Length": "abc"}), then=b"{}"))
+    assert status == 400 and "Content-Length" in body and "abc" in body
+
+
+def test_a_request_without_a_length_is_answered_411(server):
+    status, body = status_of(
+        exchange(server.port, post({"Transfer-Encoding": "chunked"}), then=b"2\r\n{}\r\n0\r\n\r\n")
+    )
+    assert status == 411 and "Content-Length" in body
+    status, _ = status_of(exchange(server.port, post({})))
+    assert status == 411
+
+
+def test_conflicting_content_lengths_are_answered_400(server):
+    status, body = status_of(exchange(server.port, post([("Content-Length", "2"), ("Content-Length", "20")])))
+    assert status == 400 and "Content-Length" in body
+
+
+def test_a_body_over_the_limit_is_answered_413_without_reading_it(server):
+    status, body = status_of(
+        exchange(server.port, post({"Content-Length": str(MAX_BODY + 1)}), keep_sending=True)
+    )
+    assert status == 413 and str(MAX_BODY) in body
+
+
+def test_a_body_that_never_ends_is_answered_408_within_the_read_deadline(server):
+    started = time.monotonic()
+    status, body = status_of(exchange(server.port, post({"Content-Length": "100"}), then=b"{"))
+    assert status == 408 and "body" in body
+    assert time.monotonic() - started < ANSWER_S
+
+
+def test_a_signed_webhook_still_gets_200_and_a_forged_one_401(server):
+    body = b'{"id": 7, "status": "processing", "line_items": []}'
+    status, _ = status_of(exchange(server.port, post(signed(body)), then=body))
+    assert status == 200
+    forged = dict(signed(body), **{"X-WC-Webhook-Signature": "AAAA"})
+    status, reason = status_of(exchange(server.port, post(forged), then=body))
+    assert status == 401 and "signature" in reason
+    status, reason = status_of(
+        exchange(server.port, post(signed(body), path="/webhooks/elsewhere"), then=body)
+    )
+    assert status == 404 and "elsewhere" in reason
+
+
+def test_other_methods_are_answered_405(server):
+    answer = exchange(server.port, b"GET /webhooks/corner HTTP/1.1\r\nHost: bridge\r\n\r\n")
+    assert status_of(answer)[0] == 405
+
+
+_header_text = st.text(
+    st.characters(min_codepoint=32, max_codepoint=255, exclude_characters=":\r\n"), max_size=40
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    length=st.one_of(st.just("exact"), st.none(), _header_text, st.integers(-(2**70), 2**70).map(str)),
+    extra=st.lists(st.tuples(_header_text.filter(lambda s: s.strip() != ""), _header_text), max_size=6),
+    body=st.binary(max_size=300),
+    path=st.sampled_from(["/webhooks/corner", "/webhooks/", "/", "/webhooks/corner/../x", "/%00"]),
+)
+def test_any_headers_and_body_get_an_answer_that_says_what_was_wrong(quick, length, extra, body, path):
+    length = str(len(body)) if length == "exact" else length
+    headers = [*extra, *([("Content-Length", length)] if length is not None else [])]
+    status, reason = status_of(exchange(quick.port, post(headers, path=path), then=body))
+    assert status in {200, 400, 401, 404, 408, 411, 413, 431}, (status, reason)
+    if status != 200:
+        assert reason.strip(), f"{status} without saying why"
