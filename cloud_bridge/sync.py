@@ -135,7 +135,9 @@ class ShopDriver:
             self._write_state("orders_cursor", cursor_at(since))
         skus |= self.poll_orders(now)
         self.ensure_baselines(skus, now)
-        self._write_state("initialised", str(now))
+        with self.db.write():
+            catalog.queue_snapshot(self.id, self.shop.boxes, now)  # boxes that asked before now
+            set_value(self.id, "initialised", str(now))
         log.info("shop %s: initialised with %d skus", self.id, len(skus))
 
     # --- shop → store --------------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from devices.printers.decode import decode_tickets
 from devices.readings import ScanRead
 from firmware_agent.config.tomlfile import dumps
 from firmware_agent.link import AUDIT_NAME
-from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     FAST,
     SHOP,
