@@ -26,7 +26,7 @@ from cloud_bridge.mqtt import Inbound, MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
-from cloud_bridge.state import set_value
+from cloud_bridge.state import get_value, set_value
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
@@ -223,9 +223,11 @@ class Worker:
         log.info(
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
+        if get_value(shop, "initialised") is None:
+            log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
+            return
         with self.db.write():
-            for chunk in catalog.snapshot(shop):
-                catalog.queue_for_boxes(shop, [box], chunk, now)
+            catalog.queue_snapshot(shop, [box], now)
         self._send_all_levels(shop, box, now)
 
     def _send_all_levels(self, shop: str, box: str, now: float) -> None:

@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 
 from devices.barcodes import encode_pickup
+from devices.printers.decode import decode_tickets
 from devices.readings import DeviceState, DeviceStatus, ScanRead
 from firmware_agent.link import build_link, on_order_printed, record_printed
 from firmware_agent.store.orders import check_pickup
 from firmware_agent.updates.health import link_up_pid
-from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     CloudPeer,
     LogWatch,

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from devices.printers import PageSetup
+from devices.printers.decode import Symbol, TextLine, decode_tickets
 from devices.readings import DeviceState, DeviceStatus
 from firmware_agent.tickets import (
     COMMAND_CODES,
@@ -19,7 +20,6 @@ from firmware_agent.tickets import (
 )
 from firmware_agent.tickets.money import EUR
 from firmware_agent.tickets.samples import HANDOVER, ORDER, PRICES, SAMPLES, SELFTEST
-from simulators.escpos_decode import Symbol, TextLine, decode_tickets
 from tests.printer_helpers import printer_pair
 
 WIDTHS = [(58, 32), (80, 48)]

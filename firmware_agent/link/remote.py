@@ -16,7 +16,7 @@ from firmware_agent.link.commands import CommandFailed, Request
 from firmware_agent.link.ticket import order_ticket
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
-from firmware_agent.store import Store
+from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import find_order, requeue_ticket
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from wire import JSON, Order
@@ -43,6 +43,7 @@ class RemoteBox:
                 "journal_bytes": store.journal_bytes,
                 "journal_level": store.journal_level(),
                 "products": store.product_count(),
+                **levels.summary(store),
             }
 
         facts = link.call(read)
@@ -84,6 +85,16 @@ class RemoteBox:
         if link.on_trial:
             raise CommandFailed("config.set: another config change is still on trial")
         new, new_text, old_text = configset.prepare(path, values, link.config)
+        if not request.signed and (keys := configset.needing_signature(old_text, new_text)):
+            how = (
+                "a command signed with mqtt.command_key"
+                if link.settings.command_key
+                else "a signed command, and this box has no mqtt.command_key: change them on site"
+            )
+            raise CommandFailed(
+                f"config.set refused, nothing changed: {', '.join(keys)} decide whom the box trusts "
+                f"or what it does with its devices and need {how}"
+            )
         if new.mqtt is None:
             raise CommandFailed("config.set refused: without [mqtt] the box would be cut off from support")
         changed = configset.changed_sections(link.config, new)

@@ -47,7 +47,7 @@ from firmware_agent.link.logring import RingLog
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
-from firmware_agent.store import Store
+from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
 from wire import (
@@ -59,6 +59,7 @@ from wire import (
     CommandReply,
     JournalEntry,
     Kind,
+    Levels,
     Message,
     Order,
     OrderAck,
@@ -342,6 +343,7 @@ class Link:
             Kind.CATALOG: self._on_catalog,
             Kind.ORDERS: self._on_order,
             Kind.CMD: self._on_command,
+            Kind.LEVELS: self._on_levels,
         }
         try:
             topic = parse_topic(msg.topic)
@@ -403,7 +405,7 @@ class Link:
             return
         upto = self.drain.on_ack(ack.upto, self.clock(), ack.epoch)
         if upto is not None:
-            gone = self.call(lambda store: store.forget_upto(upto))
+            gone = self.call(lambda store: _forget_upto(store, upto))
             self.call(lambda store: store.note_acked(upto))  # once the deletion has committed
             log.debug("cloud acked up to seq %d: %d entries deleted", upto, gone)
 
@@ -442,6 +444,20 @@ class Link:
         self.catalog.applied(version)
         log.info(
             "catalog version %d live: %d products in %.2f s", version, count, time.perf_counter() - started
+        )
+
+    def _on_levels(self, msg: Received) -> None:
+        """The cloud's stock truth: kept beside the box's own newer movements (store/levels.py)."""
+        message = self._decode(Kind.LEVELS, msg)
+        if not isinstance(message, Levels):
+            return
+        taken = self.call(lambda s: levels.apply_levels(s, message))
+        log.info(
+            "levels version %d: %d of %d skus taken (journal included up to seq %d)",
+            message.version,
+            taken,
+            len(message.levels),
+            message.upto,
         )
 
     def request_catalog(self, request: cat.RequestResync) -> None:
@@ -682,6 +698,14 @@ class Link:
         if self.client is None:
             raise AgentError("the MQTT link has no client yet")
         return self.client
+
+
+def _forget_upto(store: Store, upto: int) -> int:
+    """The cloud has applied the journal up to `upto`: those entries go, and so do the local moves that no
+    cloud level needs them for."""
+    gone = store.forget_upto(upto)
+    levels.forget_acked(store, upto)
+    return gone
 
 
 def _order_id_of(payload: bytes) -> str | None:
