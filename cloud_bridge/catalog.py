@@ -179,6 +179,14 @@ def snapshot(shop: str) -> list[CatalogSnapshotChunk]:
     return [CatalogSnapshotChunk(version, i, len(chunks), tuple(chunk)) for i, chunk in enumerate(chunks)]
 
 
+def queue_snapshot(shop: str, boxes: Iterable[str], now: float) -> None:
+    """The whole catalog for `boxes`: to a box that asked, and to every box once the shop is first learned
+    (a box that asked before then was not answered, since an empty snapshot would have claimed a version).
+    """
+    for chunk in snapshot(shop):
+        queue_for_boxes(shop, boxes, chunk, now)
+
+
 def queue_for_boxes(shop: str, boxes: Iterable[str], msg: Message, now: float | None = None) -> None:
     """Puts one message for each box into the outbox (published in order by the shop's driver)."""
     payload = encode(msg)

@@ -27,7 +27,7 @@ from cloud_bridge.mqtt import MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
-from cloud_bridge.state import WORKER_KEY, set_value
+from cloud_bridge.state import WORKER_KEY, get_value, set_value
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
@@ -248,9 +248,11 @@ class Worker:
         now = self.clock()
         for shop, boxes in wanted.items():
             try:
+                if get_value(shop, "initialised") is None:
+                    log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
+                    continue
                 with self.db.write():
-                    for chunk in catalog.snapshot(shop):
-                        catalog.queue_for_boxes(shop, sorted(boxes), chunk, now)
+                    catalog.queue_snapshot(shop, sorted(boxes), now)
                 for box in sorted(boxes):
                     self._send_all_levels(shop, box, now)
             except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again

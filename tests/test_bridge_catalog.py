@@ -33,7 +33,7 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
-from wire import CatalogDelta, Kind, Product
+from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -99,7 +99,8 @@ def test_a_product_fixed_in_the_shop_reaches_the_boxes_and_leaves_the_parked_lis
         sim.set_price("SKU-001", 250)  # a change of a good product still goes out meanwhile
         clock.advance(1)
         assert d.run_pass(force=True)
-        [delta] = publisher.messages("till-1", Kind.CATALOG)
+        [first, delta] = publisher.messages("till-1", Kind.CATALOG)
+        assert isinstance(first, CatalogSnapshotChunk)  # at the first start, every box gets the catalog
         assert isinstance(delta, CatalogDelta) and [p.sku for p in delta.upserts] == ["SKU-001"]
         sim.products[bad].name = "Fixed name"
         sim.set_price("FIXME", 300)

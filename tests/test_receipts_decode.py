@@ -294,7 +294,8 @@ def test_garbage_around_a_receipt_is_a_receipt_of_its_own_and_the_receipt_still_
 
 
 def _clean(before: bytes) -> bool:
-    """Garbage that ends inside a long command swallows the receipt's first bytes, as on a real printer."""
+    """Whether the garbage ends at rest: garbage that ends inside a command swallows the cut after it (and
+    then the receipt is read together with the garbage, as a printer would print it, and not counted)."""
     reader = ReceiptReader()
     reader.feed(before + b"\x1dV\x00")
-    return not reader._decoder._buf and not reader._decoder._skip
+    return not reader._decoder._buf and not reader._decoder._skip and reader.finish() is None

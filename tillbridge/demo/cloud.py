@@ -39,6 +39,7 @@ def bridge_for(
                 "base_url": shop.url,
                 "boxes": [box_id],
                 "credentials": {"consumer_key": shop.consumer_key, "consumer_secret": shop.consumer_secret},
+                "catalog": {"barcode_meta": ["_ean"], "unit_meta": "_unit"},
             }
         ],
     }

@@ -1,6 +1,8 @@
 """The demo: a whole box — store, core loop, print queue — on simulated devices, shown live.
 
-A simulated scanner works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
+The box starts without a catalog: the cloud bridge reads it from the simulated WooCommerce shop (barcodes in
+`global_unique_id`, the sold-by-weight unit in a `_unit` meta) and sends it down. Then a simulated scanner
+works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
 selling at random; a virtual Toledo 8217 scale on a pty weighs the cheese; a virtual printer on a local TCP
 port prints the control sheet and whatever else is queued.
 Everything is real but the hardware: the same store, journal and core loop as on a box.
@@ -12,7 +14,7 @@ import itertools
 import random
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +25,12 @@ from devices.printers import Printer
 from devices.readings import ScanRead
 from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
-from firmware_agent.catalog import load_products
 from firmware_agent.config import AgentConfig, validate
 from firmware_agent.core import Applied, CoreLoop
+from firmware_agent.events import Call
 from firmware_agent.link import build_link
 from firmware_agent.printing import PrintRequest, PrintService
 from firmware_agent.selftest import selftest
-from firmware_agent.store import Store
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.weighing import ScaleService
@@ -58,25 +59,18 @@ class DemoOptions:
     mqtt_port: int = 1883
 
 
-def till_day(rng: random.Random, open_shop: threading.Event) -> Iterator[str]:
+def till_day(rng: random.Random, open_shop: Sequence[threading.Event]) -> Iterator[str]:
     """The scripted morning, then random sales of counted products for as long as the demo runs.
 
-    The first scan waits for `open_shop` (the scale has a weight on it), as a cashier waits for the tills.
+    The first scan waits for `open_shop` (the catalog has come from the online shop, the scale has a weight
+    on it), as a cashier waits for the tills.
     """
     sellable = [p.barcodes[0] for p in SAMPLE_CATALOG if p.unit == "each"]
-    open_shop.wait(10)
+    for ready in open_shop:
+        ready.wait(20)
     yield from DAY_AT_THE_TILL
     while True:
         yield rng.choice(sellable)
-
-
-def seed_catalog(data_dir: Path) -> None:
-    store = Store.open(data_dir / "tillbridge.db")
-    try:
-        if store.product_count() == 0:
-            load_products(store, SAMPLE_CATALOG)
-    finally:
-        store.close()
 
 
 class _StopAfter:
@@ -104,6 +98,17 @@ class _PrintControlSheet:
 
     def stop(self) -> None:
         pass
+
+
+def _when_catalog_arrives(ready: threading.Event, agent: Agent) -> Callable[[Applied], None]:
+    """Sets `ready` once the box has products: the catalog the bridge read from the online shop."""
+
+    def listener(applied: Applied) -> None:
+        core = agent.core
+        if isinstance(applied.event, Call) and core is not None and core.store.product_count():
+            ready.set()
+
+    return listener
 
 
 def _when_weighed(ready: threading.Event) -> Callable[[Applied], None]:
@@ -149,7 +154,6 @@ def demo_broker(folder: Path, port: int, view: LiveView) -> Broker:
 
 def run_demo(options: DemoOptions, out: TextIO) -> int:
     data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tillbridge-demo-"))
-    seed_catalog(data_dir)
     view = LiveView(out)
     view.header(f"tillbridge demo — box {BOX_ID} in shop {SHOP_ID}, data in {data_dir}")
     stop_watching = threading.Event()
@@ -174,8 +178,10 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             selftest=lambda: selftest(BOX_ID, agent.core, services.link_state()),
         )
         services.connect()
-        scale_ready = threading.Event()
-        script = itertools.islice(till_day(random.Random(options.seed), scale_ready), options.scans)
+        scale_ready, catalog_ready = threading.Event(), threading.Event()
+        script = itertools.islice(
+            till_day(random.Random(options.seed), [catalog_ready, scale_ready]), options.scans
+        )
         scanner = SimulatedScanner("till", barcodes=script, interval=options.interval_s)
         counter = SimulatedScanner("counter")  # the click & collect counter's scanner
         watchers = [
@@ -202,7 +208,12 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             listeners=[view],
         )
         agent = Agent(settings)
-        settings.listeners = [view, _StopAfter(agent, options.scans), _when_weighed(scale_ready)]
+        settings.listeners = [
+            view,
+            _StopAfter(agent, options.scans),
+            _when_weighed(scale_ready),
+            _when_catalog_arrives(catalog_ready, agent),
+        ]
         code = agent.run()
         stop_watching.set()
         for watcher in watchers:
