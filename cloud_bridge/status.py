@@ -9,7 +9,7 @@ from typing import Any
 
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
-from cloud_bridge.parking import open_problems, resolve
+from cloud_bridge.parking import open_problems
 from cloud_bridge.state import get_float
 
 
@@ -80,15 +80,18 @@ def fleet_view(config: BridgeConfig, now: float | None = None) -> FleetView:
 
 
 def retry_parked(shop: str, key: str | None = None) -> int:
-    """Clears parked problems of a shop (all, or one key) so the next pass tries them at once."""
+    """Clears parked problems of a shop (all, or one key) so the next pass tries them at once. A parked
+    order stays listed until it reads (only the shop can repair it): it is read again in the next pass.
+    """
+    scope = m.Parked.shop == shop
     if key is not None:
-        cleared = resolve(shop, key)
-    else:
-        query = m.Parked.update(resolved=True).where(m.Parked.shop == shop)
-        cleared = int(query.execute())
+        scope &= m.Parked.key == key
+    orders = scope & (m.Parked.what == "order") & m.Parked.key.startswith("order/")
+    again = int(m.Parked.update(last_at=0.0).where(orders, m.Parked.resolved == False).execute())  # noqa: E712
+    cleared = int(m.Parked.update(resolved=True).where(scope, ~orders).execute())
     m.ShopWrite.update(next_at=0).where(m.ShopWrite.shop == shop, m.ShopWrite.state == "pending").execute()
     m.ShopState.delete().where(m.ShopState.shop == shop, m.ShopState.name == "backoff_until").execute()
-    return cleared
+    return cleared + again
 
 
 def _shop(config: BridgeConfig, shop: str, platform: str, configured: set[str], now: float) -> ShopView:

@@ -85,6 +85,16 @@ class RemoteBox:
         if link.on_trial:
             raise CommandFailed("config.set: another config change is still on trial")
         new, new_text, old_text = configset.prepare(path, values, link.config)
+        if not request.signed and (keys := configset.needing_signature(old_text, new_text)):
+            how = (
+                "a command signed with mqtt.command_key"
+                if link.settings.command_key
+                else "a signed command, and this box has no mqtt.command_key: change them on site"
+            )
+            raise CommandFailed(
+                f"config.set refused, nothing changed: {', '.join(keys)} decide whom the box trusts "
+                f"or what it does with its devices and need {how}"
+            )
         if new.mqtt is None:
             raise CommandFailed("config.set refused: without [mqtt] the box would be cut off from support")
         changed = configset.changed_sections(link.config, new)
