@@ -1,41 +1,33 @@
 """The bridge's one boundary around paho: subscribe to what boxes send, hand messages over, publish.
 
-Callbacks only enqueue or set events, never raise (an exception would stop paho's network thread). The
-session is clean: a worker that dies leaves nothing queued for itself at the broker, and whatever it had
-received but not applied is sent again by the box, which resends everything after its last ack.
+Callbacks only hand messages to the intake (which never blocks) or set events, and never raise (an exception
+would stop paho's network thread). The session is clean: a worker that dies leaves nothing queued for itself
+at the broker, and whatever it had received but not applied is sent again by the box, which resends
+everything after its last ack.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud_bridge.config import BrokerConfig
+from cloud_bridge.intake import Inbound, Intake
 from wire import cloud_subscriptions
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Inbound:
-    topic: str
-    payload: bytes
-
-
 class MqttLink:
-    """Connects (and reconnects) to the broker; received messages go to `inbox`."""
+    """Connects (and reconnects) to the broker; received messages are offered to `intake`."""
 
-    def __init__(
-        self, broker: BrokerConfig, client_id: str, group: str, inbox: queue.Queue[Inbound | None]
-    ) -> None:
-        self.broker, self.group, self.inbox = broker, group, inbox
+    def __init__(self, broker: BrokerConfig, client_id: str, group: str, intake: Intake) -> None:
+        self.broker, self.group, self.intake = broker, group, intake
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.refused: list[str] = []  # subscriptions the broker refused (its accounts do not allow them)
@@ -102,4 +94,4 @@ class MqttLink:
         log.warning("disconnected from %s: %s", self.broker.url, reason)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        self.inbox.put(Inbound(msg.topic, bytes(msg.payload)))
+        self.intake.offer(Inbound(msg.topic, bytes(msg.payload)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from devices.readings import ScanRead
+from firmware_agent.domain import Mode
+from firmware_agent.events import ModeRequest
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, rows, running_box, settle
 from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel
 
@@ -119,4 +121,21 @@ def test_status_says_which_level_version_the_box_holds(tmp_path, broker, cloud):
             "levels_version": 12,
             "skus_with_level": 2,
             "local_moves": 1,
+        }
+
+
+def test_a_count_names_the_level_it_was_made_against_and_counts_the_reserved_units(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(9, (SkuLevel("MILK", 20, 2),)))  # 18 for sale, 2 set aside for an online order
+        shows(box, 18)
+        box.core.post(ModeRequest(Mode.COUNT, "button"))
+        for _ in range(19):
+            box.core.post(ScanRead("front", MILK))  # 19 here, the order's 2 among them
+        shows(box, 17)
+        cloud.wait(lambda s: any(e.get("counted") == 19 for e in s.entries.values()), what="the count")
+        last = max((e for e in cloud.seen.entries.values() if e["kind"] == "count"), key=lambda e: e["seq"])
+        assert {k: last[k] for k in ("counted", "level_version", "stock_after")} == {
+            "counted": 19,
+            "level_version": 9,
+            "stock_after": 17,
         }

@@ -194,7 +194,7 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (
         Kind.CATALOG,
         {**_SNAPSHOT, "products": [{**_PRODUCT, "unit": "lb"}]},
-        "catalog.products[0].unit: expected one of 'each', 'kg', got 'lb'",
+        "catalog.products[0].unit: expected one of 'each', 'kg', 'l', 'm', got 'lb'",
     ),
     (
         Kind.CATALOG,
@@ -387,7 +387,7 @@ ENCODE_REFUSED: list[tuple[Message, type[WireError], str]] = [
     (
         CatalogSnapshotChunk(1, 0, 1, (Product("A", "Apple", 1, unit="lb"),)),
         MalformedMessage,
-        "catalog.products[0].unit: expected one of 'each', 'kg', got 'lb'",
+        "catalog.products[0].unit: expected one of 'each', 'kg', 'l', 'm', got 'lb'",
     ),
     (CatalogDelta(5, 5), MalformedMessage, "catalog.version: expected an integer ≥ 6, got 5"),
     (
