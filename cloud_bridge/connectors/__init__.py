@@ -79,7 +79,7 @@ def make_connector(
         if not isinstance(value, optional[key]) or (optional[key] is int and isinstance(value, bool)):
             raise ShopConfigError(f"shops.{shop}.{key}: expected {optional[key].__name__}")
         if key == "webhook_secrets":
-            _check_secrets(shop, value)
+            _check_secrets(shop, settings[key])
     factory = getattr(importlib.import_module(module), cls)
     positional = [settings[key] for key in required]
     extra = {k: _tuple(v) for k, v in settings.items() if k not in required}
