@@ -139,3 +139,21 @@ def test_a_count_names_the_level_it_was_made_against_and_counts_the_reserved_uni
             "level_version": 9,
             "stock_after": 17,
         }
+
+
+def test_a_level_whose_position_counts_in_another_store_keeps_every_sale_of_this_one(tmp_path, broker):
+    cloud = CloudPeer(broker.port, auto_ack=False)
+    try:
+        with running_box(tmp_path, broker.url, cloud.box) as box:
+            sell(box, 2)
+            cloud.wait(lambda s: len(s.entries) >= 2, what="two sales")
+            mine = box.core.call(lambda store: store.epoch)
+            old_store = "0123456789abcdef"
+            cloud.send(Levels(5, (SkuLevel("MILK", 24, 0),), upto=40, epoch=old_store))  # up to seq 40 ... of
+            settle(box, lambda: rows(tmp_path, "SELECT version FROM level") == [(5,)], what="level 5 kept")
+            assert stock(box) == 22  # ... the store this box had before: its own two sales still count
+            cloud.send(Levels(6, (SkuLevel("MILK", 22, 0),), upto=2, epoch=mine))
+            settle(box, lambda: rows(tmp_path, "SELECT version FROM level") == [(6,)], what="level 6 kept")
+            assert stock(box) == 22 and rows(tmp_path, "SELECT COUNT(*) FROM local_move") == [(0,)]
+    finally:
+        cloud.close()

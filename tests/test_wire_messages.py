@@ -263,6 +263,7 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.LEVELS, {**_LEVELS, "version": 0}, "levels.version: expected an integer ≥ 1, got 0"),
     (Kind.LEVELS, {**_LEVELS, "levels": []}, "levels.levels: expected 1 to 1000 items, got 0"),
     (Kind.LEVELS, {**_LEVELS, "upto": -1}, "levels.upto: expected an integer ≥ 0, got -1"),
+    (Kind.LEVELS, {**_LEVELS, "epoch": "ABC"}, "levels.epoch: expected"),
     (
         Kind.LEVELS,
         {**_LEVELS, "levels": [{**_SKU_LEVEL, "reserved": -2}]},

@@ -78,8 +78,8 @@ def make_connector(
             raise ShopConfigError(f"shops.{shop}.{key}: not a {platform} setting")
         if not isinstance(value, optional[key]) or (optional[key] is int and isinstance(value, bool)):
             raise ShopConfigError(f"shops.{shop}.{key}: expected {optional[key].__name__}")
-        if key == "webhook_secrets":
-            _check_secrets(shop, settings[key])
+        if key == "webhook_secrets" and isinstance(value, list):
+            _check_secrets(shop, value)
     factory = getattr(importlib.import_module(module), cls)
     positional = [settings[key] for key in required]
     extra = {k: _tuple(v) for k, v in settings.items() if k not in required}
