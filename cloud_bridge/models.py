@@ -203,8 +203,8 @@ class ShopWrite(_Model):
     deltas = pw.TextField()
     state = pw.TextField(default="pending")  # pending, done
     attempts = pw.IntegerField(default=0)
-    next_at = pw.FloatField(default=0.0)
-    created_at = pw.FloatField()
+    next_at = pw.DoubleField(default=0.0)  # not FloatField: PostgreSQL's REAL is off by a minute here
+    created_at = pw.DoubleField()
     last_error = pw.TextField(null=True)
 
     class Meta:
@@ -241,8 +241,8 @@ class Parked(_Model):
     error = pw.TextField()
     payload = pw.TextField(null=True)
     count = pw.IntegerField(default=1)
-    first_at = pw.FloatField()
-    last_at = pw.FloatField()
+    first_at = pw.DoubleField()  # not FloatField: PostgreSQL's REAL is off by a minute for a Unix time
+    last_at = pw.DoubleField()
     resolved = pw.BooleanField(default=False)
 
     class Meta:

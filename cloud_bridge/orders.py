@@ -51,7 +51,13 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         )
     touched = _stock_effect(shop, order)
     row.state, row.status, row.updated_at = order.state.value, order.status, now
-    if not row.sent and order.state is OrderState.PAID and order.holds_stock and order.lines:
+    if (
+        not row.sent
+        and order.problem is None
+        and order.state is OrderState.PAID
+        and order.holds_stock
+        and order.lines
+    ):
         key = shop_pickup_key(secret, shop, KEY_ID)
         message = to_wire(order, row.pickup_code, key, KEY_ID)
         queue_for_boxes(shop, boxes, PickupKey(KEY_ID, key.hex()), now)
