@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -22,6 +22,8 @@ from wire import cloud_subscriptions
 
 log = logging.getLogger(__name__)
 
+MAX_QUEUED: Final = 10_000  # outgoing messages paho holds while the broker is slow or away
+
 
 class MqttLink:
     """Connects (and reconnects) to the broker; received messages are offered to `intake`."""
@@ -31,10 +33,11 @@ class MqttLink:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.refused: list[str] = []  # subscriptions the broker refused (its accounts do not allow them)
+        self.queue_full = 0  # publishes refused because paho's outgoing queue was full (the box resends)
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         client.suppress_exceptions = True
         client.reconnect_delay_set(min_delay=1, max_delay=5)
-        client.max_queued_messages_set(10000)
+        client.max_queued_messages_set(MAX_QUEUED)
         if broker.username is not None:
             client.username_pw_set(broker.username, broker.password)
         if broker.tls:
@@ -63,6 +66,10 @@ class MqttLink:
         if not self.connected.is_set() and wait is not None:
             return False
         info = self.client.publish(topic, payload, qos=qos)
+        if info.rc == paho.MQTT_ERR_QUEUE_SIZE:
+            self.queue_full += 1
+            if self.queue_full % 100 == 1:
+                log.warning("outgoing queue of %d full: a message to %s was not sent", MAX_QUEUED, topic)
         if wait is None:
             return info.rc == paho.MQTT_ERR_SUCCESS
         try:

@@ -337,6 +337,8 @@ class Worker:
         report = self.intake.report()
         report["at"] = self.clock()
         report["webhooks_refused"] = self.webhooks.refused if self.webhooks is not None else None
+        if self.link.queue_full:
+            report["dropped"]["outgoing queue full"] = self.link.queue_full
         try:
             with self.db.write():
                 set_value("", f"{WORKER_KEY}{self.config.worker_id}", json.dumps(report, sort_keys=True))

@@ -215,6 +215,8 @@ class CoreLoop:
         if not barcode.valid:
             return domain.unknown(state, barcode.raw, barcode.error or "unreadable barcode")
         product = self.store.find_product(barcode.lookup_keys())
+        if product is None and barcode.item_code is not None:  # a scale label: name what the scale printed
+            return domain.unknown(state, barcode.raw, f"scale item {barcode.item_code} is not in the catalog")
         if product is None:
             return domain.unknown(state, barcode.raw, "not in the catalog")
         weight_g = barcode.weight_g

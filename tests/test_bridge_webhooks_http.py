@@ -270,3 +270,35 @@ def test_any_signed_body_is_answered_200_and_never_fails_the_endpoint(
     headers["Content-Length"] = str(len(body))
     status, reason = status_of(exchange(port, post(headers), then=body))
     assert status == 200, reason
+
+
+def test_connections_beyond_the_limit_are_answered_503_at_once_and_counted(server):
+    from cloud_bridge.webhooks import MAX_CONNECTIONS
+
+    hooks = WebhookServer("127.0.0.1:0", server.connectors, lambda s, e: None).start()
+    held = [
+        socket.create_connection(("127.0.0.1", hooks.port), timeout=ANSWER_S) for _ in range(MAX_CONNECTIONS)
+    ]
+    try:
+        for sock in held:
+            sock.sendall(b"POST /webhooks/corner HTTP/1.1\r\n")  # and never the rest
+        deadline = time.monotonic() + ANSWER_S
+        while hooks.server.slots._value > 0 and time.monotonic() < deadline:  # every slot taken
+            time.sleep(0.01)
+        status, reason = status_of(exchange(hooks.port, post({"Content-Length": "0"})))
+        assert status == 503 and "too many connections" in reason
+        assert hooks.refused >= 1
+    finally:
+        for sock in held:
+            sock.close()
+        hooks.stop()
+
+
+def test_the_bridges_outgoing_queue_is_bounded_and_counted():
+    from cloud_bridge.config import BrokerConfig
+    from cloud_bridge.intake import Intake
+    from cloud_bridge.mqtt import MAX_QUEUED, MqttLink
+
+    link = MqttLink(BrokerConfig(url="mqtt://127.0.0.1:9"), "tillbridge-w1", "bridge", Intake())
+    sent = [link.publish("tillbridge/v1/s/b/ack", b"{}", 1) for _ in range(MAX_QUEUED + 5)]
+    assert link.queue_full == 5 and sent.count(False) >= 5
