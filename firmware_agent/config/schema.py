@@ -152,15 +152,13 @@ class BarcodesConfig(Section):
     variable_measure_layouts: tuple[str, ...] = field(
         default=("20IIIIIWWWWWC", "21IIIII$$$$$C"), metadata=rule(each=measure_layout)
     )
-    preset: str = (
-        ""  # a country's scale-label layouts (ES, DE, FR, IT, NL, SE, GB, US) instead of the defaults
-    )
+    preset: str | None = None  # a country's scale-label layouts (ES, DE, FR, IT, NL, SE, GB, US)
 
     def layouts(self) -> tuple[str, ...]:
         """The layouts the box reads: the preset's (or the defaults) and the shop's own."""
         from devices.barcodes import preset_layouts
 
-        return preset_layouts(self.preset, self.variable_measure_layouts)
+        return preset_layouts(self.preset or "", self.variable_measure_layouts)
 
     def problems(self) -> Iterator[tuple[str, str]]:
         """The barcode module owns what a layout means; its verdict is reported here so it names the key.
