@@ -27,3 +27,7 @@ class StoreTooNewError(StoreError):
 
 class StoreFullError(StoreError):
     """The journal reached its configured size bound; new facts cannot be recorded."""
+
+
+class CatalogFileError(AgentError):
+    """A catalog file that cannot be imported at all (no header, a required column missing, too big)."""
