@@ -169,7 +169,10 @@ class CoreLoop:
             return self._error(posted.event, exc)
 
     def _error(self, event: object, exc: Exception) -> Applied:
-        log.error("event %r failed and was rolled back", event, exc_info=exc)
+        # A store that cannot record (a full disk, the journal's bound) is a state, not a bug: one line per
+        # event, no traceback; anything else is a bug and keeps its traceback.
+        trace = None if isinstance(exc, StoreError) else exc
+        log.error("event %r failed and was rolled back: %s", event, exc, exc_info=trace)
         if isinstance(event, Call):
             event.result.set_exception(exc)
         return Applied(event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc))
