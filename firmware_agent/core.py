@@ -215,7 +215,8 @@ class CoreLoop:
         if product is None:
             return domain.unknown(state, barcode.raw, "not in the catalog")
         weight_g = barcode.weight_g
-        if weight_g is None and product.unit == "kg" and state.mode is not Mode.LOOKUP:
+        price_label = barcode.price_cents is not None  # the label's price says the weight
+        if weight_g is None and product.unit == "kg" and not price_label and state.mode is not Mode.LOOKUP:
             weight_g = self.take_weight()
         return domain.product_scanned(
             state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents

@@ -13,12 +13,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
+    amount,
     as_code,
     as_id,
     as_int,
@@ -413,11 +415,11 @@ class PrestaShopConnector:
 
             def read(
                 item: dict[str, Any] = item, what: str = what
-            ) -> tuple[str, int, tuple[str, ...], str | None]:
+            ) -> tuple[str, Decimal, tuple[str, ...], str | None]:
                 name = _language_text(row.get("name"))
-                price = cents(get(row, "price", "product"), "product price")
+                price = amount(get(row, "price", "product"), "product price")
                 if item is not row:
-                    price += cents(item.get("price") or "0", "combination price")
+                    price += amount(item.get("price") or "0", "combination price")
                     reference = opt_str(item.get("reference"), "combination reference")
                     name = f"{name} ({reference})" if reference else name
                 codes = barcodes(item.get(field) for field in BARCODE_FIELDS)

@@ -15,10 +15,12 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors import shopify_queries as q
 from cloud_bridge.connectors._values import (
+    amount,
     as_bool,
     as_code,
     as_id,
@@ -617,9 +619,9 @@ def _catalog_entry(node: dict[str, Any]) -> ShopProduct:
     sku = as_code(node.get("sku"), "variant sku") or derived_sku(variant_id.rpartition("/")[2])
     updated = as_time(get(node, "updatedAt", "variant"), "variant updatedAt")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
         name = _variant_name(opt_str(product.get("title"), "product title"), node.get("title"))
-        price = cents(get(node, "price", "variant"), "variant price")
+        price = amount(get(node, "price", "variant"), "variant price")
         sold_by = obj_or_empty(node.get("unit")).get("value") or obj_or_empty(product.get("unit")).get(
             "value"
         )
@@ -702,8 +704,8 @@ def _rest_variant(variant: dict[str, Any], title: str, product: dict[str, Any]) 
     sku = as_code(variant["sku"], "variant sku")
     updated = as_time(variant.get("updated_at") or get(product, "updated_at", "product"), "updated_at")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
-        price = cents(get(variant, "price", "variant"), "variant price")
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
+        price = amount(get(variant, "price", "variant"), "variant price")
         return _variant_name(title, variant.get("title")), price, barcodes([variant.get("barcode")]), None
 
     return product_or_problem(sku, gid, updated, read)

@@ -13,9 +13,11 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors._values import (
+    amount,
     as_code,
     as_id,
     as_int,
@@ -457,10 +459,10 @@ def _product(obj: dict[str, Any], fields: CatalogFields, parent_name: str = "") 
     sku = as_code(obj.get("sku"), "product sku") or derived_sku(product_id)
     updated = as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
         pairs = _named_values(obj)
         name = opt_str(obj.get("name"), "product name") or _variation_name(parent_name, obj)
-        price = cents(obj.get("price") or obj.get("regular_price") or "0", "product price")
+        price = amount(obj.get("price") or obj.get("regular_price") or "0", "product price")
         codes = barcodes([obj.get("global_unique_id"), *keyed(pairs, fields.barcode_keys)])
         sold_by = unit(next(iter(keyed(pairs, [fields.unit_key])), None)) if fields.unit_key else None
         return name, price, codes, sold_by

@@ -134,7 +134,8 @@ def stored_version(store: Store) -> int | None:
 def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
     """The whole catalog becomes `products`; local stock survives for products the shop does not track,
     local barcodes for products the shop sends without any (many shops keep no barcodes at all), and the
-    box's own unit for products it knows (shops have no notion of "sold by weight": the till's scale does)."""
+    box's own unit for products whose unit the shop does not say (shops have no notion of "sold by weight"
+    unless the bridge is told where they keep it)."""
     conn = store.db.connection()
     local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
     codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
@@ -175,7 +176,7 @@ def _records(
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
         barcodes = p.barcodes or (codes or {}).get(p.sku, ())
-        unit = (units or {}).get(p.sku, p.unit)
+        unit = p.unit if p.unit is not None else (units or {}).get(p.sku, "each")
         yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), barcodes
 
 

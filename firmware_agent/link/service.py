@@ -50,6 +50,7 @@ from firmware_agent.link.ticket import order_ticket, page_of
 from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
+from firmware_agent.updates.layout import DEFAULT_ROOT, Layout
 from wire import (
     JSON,
     BadTopic,
@@ -150,6 +151,11 @@ class Link:
         self.restart_requested = False  # the agent may exit non-zero on it, so systemd restarts the box
         self._in_hand: Received | None = None
         self._failures = 0
+        self.update_root = DEFAULT_ROOT  # root's releases, where the `update` command's outcome is read
+
+    def update_layout(self) -> Layout:
+        """The updater's layout, with this agent's data folder for the queued request and the guards."""
+        return Layout(self.update_root, self.settings.data_dir)
 
     # ---- the Service protocol ------------------------------------------------------------------------
 
