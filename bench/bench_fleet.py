@@ -196,7 +196,7 @@ def _echo(broker: Broker) -> Iterator[None]:
             return
         assert isinstance(batch, JournalBatch)
         topic = build_topic(where.shop, where.box, Kind.ACK)
-        client.publish(topic, encode(Ack(batch.last_seq)), qos=1)
+        client.publish(topic, encode(Ack(batch.last_seq, batch.epoch)), qos=1)
 
     connected = threading.Event()
 

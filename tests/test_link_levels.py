@@ -157,3 +157,16 @@ def test_a_level_whose_position_counts_in_another_store_keeps_every_sale_of_this
             assert stock(box) == 22 and rows(tmp_path, "SELECT COUNT(*) FROM local_move") == [(0,)]
     finally:
         cloud.close()
+
+
+def test_a_lookup_at_the_till_shows_the_cloud_level(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(3, (SkuLevel("MILK", 21, 2),)))
+        shows(box, 19)
+        box.core.post(ModeRequest(Mode.LOOKUP, "button"))
+        box.core.post(ScanRead("front", MILK))
+        while True:
+            applied = box.running.applied.get(timeout=20)
+            if isinstance(applied.event, ScanRead):
+                break
+        assert applied.outcome.message == "Leche entera: 0.99, stock 19"
