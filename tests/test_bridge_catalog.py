@@ -259,3 +259,27 @@ def test_a_price_per_gram_becomes_a_price_per_kilogram_and_litres_stay_litres(da
         890,
         20_000,
     )
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_catalog_longer_than_a_page_arrives_whole(database: Database, platform: str) -> None:
+    """Each API pages its own way: WooCommerce `page`/`per_page` (also a product's variations), PrestaShop
+    `limit=offset,count`, Shopify `after` cursors; 100 per page here."""
+    codes = [with_check_digit(f"8420000{i:05d}") for i in range(130)]
+    with any_shop(database, platform, []) as (sim, d, _, clock):
+        if isinstance(sim, WooCommerceSimulator):
+            sizes = [(f"V-{i:03d}", f"T{i}", 100 + i, 1) for i in range(130)]
+            sim.add_variable_product("Tornillo", sizes, codes)
+        elif isinstance(sim, PrestaShopSimulator):
+            for i, code in enumerate(codes):
+                sim.add_product(f"V-{i:03d}", f"Tornillo {i}", 100 + i, 1, ean13=code)
+        else:
+            sim.add_variants(
+                "Tornillo", [(f"V-{i:03d}", f"T{i}", 100 + i, 1, c) for i, c in enumerate(codes)]
+            )
+        for _ in range(3):  # a pass reads a bounded number of pages; the next goes on from its cursor
+            assert d.run_pass(force=True)
+            clock.advance(1)
+        products = synced()
+    assert len(products) == 130
+    assert (products["V-129"].price_cents, products["V-129"].barcodes) == (229, (codes[129],))
