@@ -4,6 +4,7 @@ the rest of the catalog still syncs (issue 13 High 2, issue 12 "bad input").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import snapshot
 from cloud_bridge.db import Database
+from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
 from cloud_bridge.state import get_value
 from cloud_bridge.status import fleet_view, render
@@ -25,10 +27,12 @@ from tests.bridge_helpers import (
     Clock,
     RecordingPublisher,
     Simulator,
+    batch,
     bridge_config,
     database,
     driver,
     postgres,
+    sale,
     seed,
     shop_config,
     start_simulator,
@@ -229,6 +233,27 @@ def test_each_variant_is_an_item_with_its_own_barcode_price_and_stock(
     [apples] = [p for p in products.values() if APPLES in p.barcodes]  # no SKU: sold by its barcode
     assert apples.sku.startswith("id:") and apples.name == "Manzanas sueltas" and apples.price_cents == 199
     assert len(products) == 3  # the parent of the variants is not sellable
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_an_item_without_a_sku_sold_at_the_till_lowers_the_shop_stock(
+    database: Database, platform: str
+) -> None:
+    with any_shop(database, platform, []) as (sim, d, _, clock):
+        if isinstance(sim, WooCommerceSimulator):
+            sim.add_product("", "Manzanas sueltas", 199, 20, barcode=APPLES)
+        elif isinstance(sim, PrestaShopSimulator):
+            sim.add_product("", "Manzanas sueltas", 199, 20, ean13=APPLES)
+        else:
+            sim.add_variants("Manzanas sueltas", [("", "Default Title", 199, 20, APPLES)])
+        assert d.run_pass(force=True)
+        [key] = synced()
+        assert ledger.levels("shop", [key])[key].on_hand == 20 and problems() == {}
+        entries, payload = batch(sale(1, key, -3))
+        apply_batch(database, "shop", "till-1", entries, payload, time.time())
+        clock.advance(1)
+        assert d.run_pass(force=True)
+        assert d.connector.get_stock([key])[key].quantity == 17 and problems() == {}
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
