@@ -16,7 +16,7 @@ from typing import Final
 
 import peewee as pw
 
-from cloud_bridge import catalog, fleet, levels
+from cloud_bridge import catalog, delivery, fleet, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -33,6 +33,7 @@ from wire import (
     Ack,
     CatalogRequest,
     JournalBatch,
+    OrderAck,
     State,
     Telemetry,
     WireError,
@@ -164,13 +165,18 @@ class Worker:
         elif isinstance(msg, State):
             with self.db.write():
                 back = fleet.on_state(topic.shop, topic.box, msg, now)
+                returned = delivery.sync_presence(topic.shop, topic.box, now)
             if back:
                 self._send_all_levels(topic.shop, topic.box, now)
+            if returned:
+                self.wake(topic.shop)  # the orders waiting for it go out now
         elif isinstance(msg, Telemetry):
             with self.db.write():
                 fleet.on_telemetry(topic.shop, topic.box, msg, now)
         elif isinstance(msg, CatalogRequest):
             self._catalog_request(topic.shop, topic.box, msg, now)
+        elif isinstance(msg, OrderAck):
+            self._order_ack(topic.shop, topic.box, msg, now)
 
     def _journal(self, shop: str, box: str, batch: JournalBatch, payload: bytes, now: float) -> None:
         config = self.config.shop(shop)
@@ -184,6 +190,16 @@ class Worker:
             self.link.publish(ack.topic, ack.payload, ack.qos)
         if applied.skus:
             self.wake(shop)
+
+    def _order_ack(self, shop: str, box: str, ack: OrderAck, now: float) -> None:
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            log.warning(
+                "order ack from box %r of shop %r, which the config does not list: ignored", box, shop
+            )
+            return
+        with self.db.write():
+            delivery.on_ack(config, box, ack, now)
 
     def _refuse_box(self, shop: str, box: str, now: float) -> None:
         """A box that is not listed for the shop in its topic gets no ack: its journal waits, untouched."""
