@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from bench.common import Result, throughput
 from devices.printers import Printer
+from devices.printers.decode import decode_tickets
 from firmware_agent.tickets import order_ticket
 from firmware_agent.tickets.samples import ORDER
-from simulators.escpos_decode import decode_tickets
 from simulators.printer import VirtualPrinter
 
 TICKETS = 3000

@@ -132,7 +132,7 @@ def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str]
         if (
             row is not None
             and not row.deleted
-            and (row.name, row.price_cents) == (fact.name, fact.price_cents)
+            and (row.name, row.price_cents, row.unit) == (fact.name, fact.price_cents, fact.unit or "each")
         ) and tuple(json.loads(row.barcodes)) == barcodes:
             continue
         upserts.append(_product(CatalogFact(fact.sku, fact.name, fact.price_cents, barcodes, unit=fact.unit)))
@@ -146,6 +146,7 @@ def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str]
                 m.CatalogItem.name,
                 m.CatalogItem.price_cents,
                 m.CatalogItem.barcodes,
+                m.CatalogItem.unit,
                 m.CatalogItem.version,
                 m.CatalogItem.deleted,
             ],
@@ -171,12 +172,20 @@ def snapshot(shop: str) -> list[CatalogSnapshotChunk]:
             item.price_cents,
             tuple(json.loads(item.barcodes)),
             stock[item.sku].on_hand if item.sku in stock else None,
-            item.unit,
+            None if item.unit == "each" else item.unit,  # "each" is also what a shop that says nothing gets
         )
         for item in items
     ]
     chunks = list(_split(products)) or [[]]
     return [CatalogSnapshotChunk(version, i, len(chunks), tuple(chunk)) for i, chunk in enumerate(chunks)]
+
+
+def queue_snapshot(shop: str, boxes: Iterable[str], now: float) -> None:
+    """The whole catalog for `boxes`: to a box that asked, and to every box once the shop is first learned
+    (a box that asked before then was not answered, since an empty snapshot would have claimed a version).
+    """
+    for chunk in snapshot(shop):
+        queue_for_boxes(shop, boxes, chunk, now)
 
 
 def queue_for_boxes(shop: str, boxes: Iterable[str], msg: Message, now: float | None = None) -> None:
@@ -192,7 +201,7 @@ def queue_for_boxes(shop: str, boxes: Iterable[str], msg: Message, now: float | 
 
 
 def _product(fact: CatalogFact) -> Product:
-    return Product(fact.sku, fact.name, fact.price_cents, fact.barcodes, unit=fact.unit or "each")
+    return Product(fact.sku, fact.name, fact.price_cents, fact.barcodes, unit=fact.unit)
 
 
 def _item(shop: str, product: Product, version: int) -> dict[str, Any]:
@@ -202,7 +211,7 @@ def _item(shop: str, product: Product, version: int) -> dict[str, Any]:
         "name": product.name,
         "price_cents": product.price_cents,
         "barcodes": json.dumps(list(product.barcodes)),
-        "unit": product.unit,
+        "unit": product.unit or "each",
         "version": version,
         "deleted": False,
     }

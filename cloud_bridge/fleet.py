@@ -1,7 +1,9 @@
 """The fleet registry: what each box last said about itself (`state`, `telemetry`), for the fleet view.
 
 Every worker receives every retained `state` (that subscription is not shared), so these writes are
-idempotent. They touch only the fleet's columns of the box row: the journal position in the same row is
+idempotent. A birth names the epoch of the box's store: a stream the bridge has not seen becomes the box's
+current journal stream (`streams.announce`, under the box's lock), and the one it replaces is reported.
+They touch only the fleet's columns of the box row: the journal position in the same row is
 being moved by whichever worker applies that box's journal. A Last Will is paired with its birth by the boot
 counter: a late Will from an earlier boot does not mark a box that has already come back as offline.
 """
@@ -12,6 +14,7 @@ import json
 from typing import Any
 
 from cloud_bridge import models as m
+from cloud_bridge.streams import announce
 from wire import State, Telemetry
 
 
@@ -37,6 +40,7 @@ def on_state(shop: str, box: str, state: State, now: float) -> bool:
             m.Box.state_ts: state.ts,
         }
         m.Box.update(changes).where(row).execute()
+        announce(shop, box, state.epoch, now)
     elif state.boot is None:
         m.Box.update({m.Box.online: False}).where(row).execute()
     else:  # a Will from an earlier boot than the last birth is stale

@@ -1,15 +1,16 @@
-"""Applying a box's journal: in seq order, exactly once, under the box's lock; the ack follows the commit.
+"""Applying a box's journal: per stream, strictly in seq order, exactly once, under the box's lock; the ack
+follows the commit and names exactly the last seq applied.
 
-A batch is applied in one transaction that also moves the box's position (`Box.last_seq`), so a crash
-leaves both or neither. Entries at or below the position are duplicates (a box resends everything after its
-last ack when an ack is late) and are skipped; the unique `(shop, source)` key on movements is a second
-guard. A batch that starts past the next expected seq is kept in `PendingBatch`, where any worker applies it
-as soon as the missing batch arrives (with a shared subscription the batches of one box are spread over
-workers, so the one that fills the gap is often not the one that holds the rest). The box resends from its
-last ack if the gap is never filled.
+A box's entries form streams, one per store (`streams.py`); the seq rules of one stream are `seqrules.py`.
+A batch is applied in one transaction that also moves its stream's position (`Stream.last_seq`), so a crash
+leaves both or neither. Entries at or below the position are duplicates and are skipped; the unique
+`(shop, source)` key on movements is a second guard. A batch is applied up to its first hole; what lies past
+the hole is kept in `HeldBatch` (at most `MAX_HELD` per stream), where any worker applies it as soon as the
+hole is filled (with a shared subscription the batches of one box are spread over workers), and it is not
+acknowledged until then. Past the bound, a batch is dropped unacknowledged: the box sends it again.
 
-A gap is accepted only when the entry after it is `store_recovered`: the box lost its store, and the entries
-in between are gone for good. That loss window is parked where the fleet view shows it.
+An entry the bridge cannot apply (its fields break the contract, its kind is unknown, its order unknown) is
+parked with its reason and counts as applied, so the stream goes on: nothing stalls behind it.
 """
 
 from __future__ import annotations
@@ -24,139 +25,174 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
 from cloud_bridge.parking import park
-from wire import STOCK_KINDS, JournalBatch, JournalEntry, WireError, decode
-from wire import Kind as WireKind
+from cloud_bridge.seqrules import Gap, Plan, plan, start_of
+from cloud_bridge.streams import entry_ref, record_loss, source_of, stream_for, stream_key
+from wire import STOCK_KINDS, JournalBatch, JournalEntry, WireError, decode_journal
 
 log = logging.getLogger(__name__)
 
-MAX_PENDING: Final = 64  # out-of-order batches kept per box; past that the box's resend fills the gap
+MAX_HELD: Final = 64  # batches held per stream; past that the box's resend fills the hole
 
 
 @dataclass(frozen=True)
 class Applied:
-    """What became of a batch. `upto` is the ack to send (None: send none, e.g. a box not of this shop)."""
+    """What became of a batch. `upto` is the ack to send: the last seq of the batch's stream applied (None:
+    send none, nothing of this stream is applied yet). `epoch` goes back in the ack.
+    """
 
     upto: int | None
     applied: int = 0
-    buffered: bool = False
+    held: bool = False
     skus: frozenset[str] = field(default_factory=frozenset)  # skus whose ledger moved
+    epoch: str | None = None
 
 
 def apply_batch(
     db: Database, shop: str, box: str, batch: JournalBatch, payload: bytes, now: float
 ) -> Applied:
+    key = stream_key(batch.epoch)
     with db.box_transaction(shop, box):
-        row = _box_row(shop, box)
-        start = row.last_seq
-        run = _Run(shop, box, row.last_seq, now)
-        fresh = [e for e in batch.entries if e.seq > run.last_seq]
-        buffered = False
-        if fresh and not run.follows(fresh[0]):
-            buffered = _keep_for_later(row, fresh, payload, now)
-        elif fresh:
-            run.apply(fresh)
-            if row.pending:
-                _apply_pending(row, run)
-        if run.last_seq != start or buffered:
-            m.Box.update(
-                last_seq=run.last_seq, applied=m.Box.applied + run.applied, pending=row.pending
-            ).where(m.Box.shop == shop, m.Box.box == box).execute()
+        stream = stream_for(shop, box, key, now)
+        if stream.last_seq is None:  # the stream's first batch here: it starts where the box says
+            stream.last_seq = start_of(batch.acked)
+            stream.first_seq = stream.last_seq + 1
+        run = _Run(shop, box, key, stream.last_seq, now)
+        run.below_start(batch.entries, stream.first_seq)
+        step = plan(stream.last_seq, batch.entries, batch.acked)
+        run.carry_out(step)
+        held = bool(step.held) and _hold(stream, step.held, payload, now)
+        if step.moved and stream.pending:
+            _apply_held(stream, run)
+        _save(stream, run)
     if run.applied:
-        log.debug("box %s/%s: applied %d entries, now at seq %d", shop, box, run.applied, run.last_seq)
-    return Applied(run.last_seq, run.applied, buffered, frozenset(run.skus))
+        log.debug("box %s/%s: applied %d entries, now at seq %d", shop, box, run.applied, run.position)
+    upto = run.position if run.position >= stream.first_seq else None
+    return Applied(upto, run.applied, held, frozenset(run.skus), batch.epoch)
 
 
-def _box_row(shop: str, box: str) -> Any:
-    row = m.Box.get_or_none(m.Box.shop == shop, m.Box.box == box)
-    if row is None:
-        m.Box.insert(shop=shop, box=box).on_conflict_ignore().execute()
-        row = m.Box.get(m.Box.shop == shop, m.Box.box == box)
-    return row
+def _save(stream: Any, run: _Run) -> None:
+    mine = (m.Stream.shop == stream.shop) & (m.Stream.box == stream.box) & (m.Stream.epoch == stream.epoch)
+    m.Stream.update(
+        last_seq=run.position,
+        first_seq=stream.first_seq,
+        pending=stream.pending,
+        applied=m.Stream.applied + run.applied,
+    ).where(mine).execute()
+    box = (m.Box.shop == stream.shop) & (m.Box.box == stream.box)
+    m.Box.insert(shop=stream.shop, box=stream.box).on_conflict_ignore().execute()
+    if stream.current:  # the fleet view's copy of the current stream
+        m.Box.update(
+            last_seq=run.position, pending=stream.pending, applied=m.Box.applied + run.applied
+        ).where(box).execute()
+    elif run.applied:
+        m.Box.update(applied=m.Box.applied + run.applied).where(box).execute()
 
 
-def _keep_for_later(row: Any, fresh: Sequence[JournalEntry], payload: bytes, now: float) -> bool:
-    if row.pending >= MAX_PENDING:
+def _hold(stream: Any, entries: Sequence[JournalEntry], payload: bytes, now: float) -> bool:
+    """Keeps entries past a hole for later; False when they are not kept (the box will send them again)."""
+    where = f"box {stream.shop}/{stream.box}: seqs {entries[0].seq}-{entries[-1].seq}"
+    mine = (
+        (m.HeldBatch.shop == stream.shop)
+        & (m.HeldBatch.box == stream.box)
+        & (m.HeldBatch.epoch == stream.epoch)
+    )
+    existing = m.HeldBatch.get_or_none(mine & (m.HeldBatch.first_seq == entries[0].seq))
+    if existing is not None and existing.last_seq >= entries[-1].seq:
+        return True
+    if existing is None and stream.pending >= MAX_HELD:
         log.warning(
-            "box %s/%s: %d batches wait for seq %d; dropping one",
-            row.shop,
-            row.box,
-            row.pending,
-            row.last_seq + 1,
+            "%s wait for seq %d behind %d held batches: dropped", where, stream.last_seq + 1, MAX_HELD
         )
-        return False
-    key = (m.PendingBatch.shop == row.shop) & (m.PendingBatch.box == row.box)
-    existing = m.PendingBatch.get_or_none(key & (m.PendingBatch.first_seq == fresh[0].seq))
-    if existing is not None and existing.last_seq >= fresh[-1].seq:
         return False
     if existing is not None:
         existing.delete_instance()
-        row.pending -= 1
-    m.PendingBatch.create(
-        shop=row.shop,
-        box=row.box,
-        first_seq=fresh[0].seq,
-        last_seq=fresh[-1].seq,
+        stream.pending -= 1
+    m.HeldBatch.create(
+        shop=stream.shop,
+        box=stream.box,
+        epoch=stream.epoch,
+        first_seq=entries[0].seq,
+        last_seq=entries[-1].seq,
         payload=payload,
         received_at=now,
     )
-    row.pending += 1
-    log.info(
-        "box %s/%s: seqs %d-%d wait for seq %d",
-        row.shop,
-        row.box,
-        fresh[0].seq,
-        fresh[-1].seq,
-        row.last_seq + 1,
-    )
+    stream.pending += 1
+    log.info("%s wait for seq %d (held, not acknowledged)", where, stream.last_seq + 1)
     return True
 
 
-def _apply_pending(row: Any, run: _Run) -> None:
-    query = m.PendingBatch.select().where(m.PendingBatch.shop == row.shop, m.PendingBatch.box == row.box)
-    for pending in query.order_by(m.PendingBatch.first_seq):
-        entries = _entries(pending.payload)
-        fresh = [e for e in entries if e.seq > run.last_seq]
-        if fresh and not run.follows(fresh[0]):
+def _apply_held(stream: Any, run: _Run) -> None:
+    mine = (
+        (m.HeldBatch.shop == stream.shop)
+        & (m.HeldBatch.box == stream.box)
+        & (m.HeldBatch.epoch == stream.epoch)
+    )
+    for held in m.HeldBatch.select().where(mine).order_by(m.HeldBatch.first_seq):
+        if held.first_seq > run.position + 1:
             break
-        run.apply(fresh)
-        pending.delete_instance()
-        row.pending -= 1
+        step = plan(run.position, _entries(held.payload))
+        run.carry_out(step)
+        held.delete_instance()
+        stream.pending -= 1
+        if step.held:  # a hole further on: keep the rest under its new first seq
+            _hold(stream, step.held, bytes(held.payload), held.received_at)
+            break
 
 
 def _entries(payload: bytes) -> list[JournalEntry]:
     try:
-        batch = decode(WireKind.JOURNAL, bytes(payload))
+        return list(decode_journal(bytes(payload)).entries)
     except WireError:  # it decoded when it was stored; a newer wire module must still read it
-        log.exception("a stored out-of-order journal batch no longer decodes; the box will resend it")
+        log.exception("a held journal batch no longer decodes; the box will send it again")
         return []
-    assert isinstance(batch, JournalBatch)
-    return list(batch.entries)
 
 
 class _Run:
-    """Applies entries of one box inside the open transaction, collecting movements for one insert."""
+    """Applies entries of one stream inside the open transaction, collecting movements for one insert."""
 
-    def __init__(self, shop: str, box: str, last_seq: int, now: float) -> None:
-        self.shop, self.box, self.last_seq, self.now = shop, box, last_seq, now
+    def __init__(self, shop: str, box: str, key: str, position: int, now: float) -> None:
+        self.shop, self.box, self.key, self.position, self.now = shop, box, key, position, now
         self.applied = 0
         self.skus: set[str] = set()
 
-    def follows(self, entry: JournalEntry) -> bool:
-        """Whether `entry` may be applied next: the next seq, or a recovered store after a loss window."""
-        return entry.seq == self.last_seq + 1 or entry.kind == "store_recovered"
-
-    def apply(self, entries: Sequence[JournalEntry]) -> None:
-        rows: list[dict[str, Any]] = []
+    def below_start(self, entries: Sequence[JournalEntry], first_seq: int) -> None:
+        """Entries below where this bridge started the stream were never applied, and never will be: the
+        box said they were acknowledged, and sends them again (a store restored from a copy?). Parked, so
+        they are not lost silently.
+        """
         for entry in entries:
-            if entry.seq != self.last_seq + 1 and entry.kind == "store_recovered":
-                self._loss_window(entry)
-            if entry.kind in STOCK_KINDS:
+            if entry.seq >= first_seq:
+                break
+            self._park(entry, f"arrived after this bridge had started the box's journal at seq {first_seq}")
+
+    def carry_out(self, step: Plan) -> None:
+        for gap in step.gaps:
+            self._gap(gap)
+        rows: list[dict[str, Any]] = []
+        for entry in step.run:
+            if entry.problem is not None:
+                self._park(entry, f"cannot be applied: {entry.problem}")
+            elif entry.kind in STOCK_KINDS:
+                if _absolute(entry):  # a count is set against everything applied before it
+                    ledger.add_movements(rows)
+                    rows = []
                 rows.append(self._movement(entry))
             else:
                 _HANDLERS.get(entry.kind, _Run._park_unknown)(self, entry)
-            self.last_seq = entry.seq
             self.applied += 1
         ledger.add_movements(rows)
+        self.position = step.position
+
+    def _gap(self, gap: Gap) -> None:
+        lost = f"seqs {gap.first}-{gap.last}" if gap.last > gap.first else f"seq {gap.first}"
+        if gap.why == "acked":
+            reason = (
+                f"the box had {lost} acknowledged, but this bridge never applied them (a database restored "
+                "from an older backup, or another bridge): they are lost"
+            )
+        else:
+            reason = f"the box lost its store; {lost} never arrived"
+        record_loss(self.shop, self.box, self.key, gap.first - 1, gap.last, reason, self.now)
 
     def _movement(self, entry: JournalEntry) -> dict[str, Any]:
         sku, delta = entry.data["sku"], entry.data["delta"]
@@ -166,7 +202,11 @@ class _Run:
             m.Stock.update(counted=entry.data["counted"], counted_at=entry.ts).where(
                 m.Stock.shop == self.shop, m.Stock.sku == sku
             ).execute()
-        source = f"b/{self.box}/{entry.seq}"
+        if _absolute(entry):
+            version, counted = entry.data["level_version"], entry.data["counted"]
+            assert isinstance(version, int) and isinstance(counted, int)  # the wire checked both
+            delta = ledger.count_delta(self.shop, sku, f"b/{self.box}/", counted, version, delta)
+        source = source_of(self.box, self.key, entry.seq)
         return ledger.movement_row(self.shop, sku, source, entry.kind, delta, entry.ts, push=True)
 
     def _order_printed(self, entry: JournalEntry) -> None:
@@ -196,22 +236,24 @@ class _Run:
     def _park_unknown(self, entry: JournalEntry) -> None:
         self._park(entry, f"journal entry kind {entry.kind!r} is not known to this bridge")
 
-    def _loss_window(self, entry: JournalEntry) -> None:
-        lost = f"seqs {self.last_seq + 1}-{entry.seq - 1}"
-        self._park(entry, f"the box lost its store ({entry.data.get('moved_to')}); {lost} never arrived")
-
     def _park(self, entry: JournalEntry, problem: str) -> None:
         log.warning("box %s/%s seq %d: %s", self.shop, self.box, entry.seq, problem)
-        payload = json.dumps(entry.to_json(), ensure_ascii=False)
+        raw = {"seq": entry.seq, "kind": entry.kind, "ts": entry.ts, **entry.data}
+        payload = json.dumps(raw, ensure_ascii=False)
         park(
             self.shop,
-            f"entry/{self.box}/{entry.seq}",
+            entry_ref(self.box, self.key, entry.seq),
             "journal",
             problem,
             self.now,
             box=self.box,
             payload=payload,
         )
+
+
+def _absolute(entry: JournalEntry) -> bool:
+    """A count made against a cloud level: it sets on-hand (`ledger.count_delta`), its delta is ignored."""
+    return entry.kind == "count" and entry.data.get("level_version") is not None
 
 
 _HANDLERS: Final[dict[str, Callable[[_Run, JournalEntry], None]]] = {

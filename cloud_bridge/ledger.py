@@ -144,6 +144,25 @@ def set_baseline(shop: str, sku: str, shop_quantity: int, now: float) -> None:
     mark_levels(shop, [sku])
 
 
+def count_delta(shop: str, sku: str, own: str, counted: int, version: int, fallback: int) -> int:
+    """The movement that makes on-hand what a till counted against level `version`, keeping every movement
+    the till could not know: those of other channels (other tills, online orders, shop edits) first sent to
+    the boxes after `version`, or not sent yet. Movements in that level are in the count already, and so are
+    the till's own (source prefix `own`), which it showed as it made them. So nothing another channel did
+    meanwhile is erased, and nothing the till saw is subtracted twice. `fallback` (the till's own delta)
+    serves a sku without a baseline.
+    """
+    baseline = m.Stock.get_or_none(m.Stock.shop == shop, m.Stock.sku == sku)
+    if baseline is None:
+        return fallback
+    total = _sums(m.Movement, m.Movement.delta, shop, [sku]).get(sku, 0)
+    unseen = (m.Movement.level_version.is_null() | (m.Movement.level_version > version)) & ~(
+        m.Movement.source.startswith(own)
+    )
+    kept = _sums(m.Movement, m.Movement.delta, shop, [sku], unseen).get(sku, 0)
+    return counted + kept - (int(baseline.baseline) + total)
+
+
 def known_skus(shop: str, skus: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for chunk in _chunks(sorted(set(skus))):

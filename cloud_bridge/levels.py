@@ -71,19 +71,33 @@ def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float) -> i
     version = current_version(shop) + 1
     set_value(shop, VERSION_KEY, str(version))
     ledger.stamp_level_version(shop, found, version)
-    upto = {
-        row.box: int(row.last_seq)
-        for row in m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(boxes))
-    }
+    positions = _positions(shop, boxes)
     levels = [SkuLevel(sku, level.on_hand, level.reserved) for sku, level in sorted(found.items())]
     for start in range(0, len(levels), MAX_LEVELS):
         chunk = tuple(levels[start : start + MAX_LEVELS])
         for box in boxes:
-            queue_for_boxes(shop, [box], Levels(version, chunk, upto.get(box, 0)), now)
+            upto, epoch = positions.get(box, (0, None))
+            queue_for_boxes(shop, [box], Levels(version, chunk, upto, epoch), now)
     log.debug(
         "shop %s: levels version %d of %d skus queued for %d boxes", shop, version, len(levels), len(boxes)
     )
     return len(levels)
+
+
+def _positions(shop: str, boxes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """Per box: how far its current journal stream is applied, and that stream's epoch (None: unnamed)."""
+    positions: dict[str, tuple[int, str | None]] = {
+        row.box: (int(row.last_seq), None)
+        for row in m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(boxes))
+    }
+    current = m.Stream.select(m.Stream.box, m.Stream.epoch, m.Stream.last_seq).where(
+        m.Stream.shop == shop,
+        m.Stream.box.in_(boxes),
+        m.Stream.current == True,  # noqa: E712
+    )
+    for row in current:
+        positions[row.box] = (int(row.last_seq or 0), row.epoch or None)
+    return positions
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

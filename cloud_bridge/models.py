@@ -34,9 +34,9 @@ class Box(_Model):
 
     shop = pw.TextField()
     box = pw.TextField()
-    last_seq = pw.BigIntegerField(default=0)  # every entry up to here is applied
-    pending = pw.IntegerField(default=0)  # out-of-order batches waiting in PendingBatch
-    applied = pw.BigIntegerField(default=0)  # entries applied, for the fleet view
+    last_seq = pw.BigIntegerField(default=0)  # the current stream's position, mirrored for the fleet view
+    pending = pw.IntegerField(default=0)  # batches of the current stream held in HeldBatch
+    applied = pw.BigIntegerField(default=0)  # entries applied over all streams, for the fleet view
     online = pw.BooleanField(null=True)
     boot = pw.BigIntegerField(null=True)
     version = pw.TextField(null=True)
@@ -51,18 +51,63 @@ class Box(_Model):
         primary_key = pw.CompositeKey("shop", "box")
 
 
-class PendingBatch(_Model):
-    """A journal batch that arrived before the one it follows (another worker may hold that one)."""
+class Stream(_Model):
+    """One journal stream of a box: the entries of one store, named by its epoch (`""` for a box that sends
+    none, or the all-zero epoch of a store older than epochs). Each stream is applied in its own seq order,
+    so a box whose store was deleted and starts again at seq 1 is a new stream, never a replay.
+
+    `last_seq` is NULL while the stream is only announced (a birth named it, no batch came yet); `first_seq`
+    is where this bridge started applying it. `current` marks the stream the box writes now.
+    """
 
     shop = pw.TextField()
     box = pw.TextField()
+    epoch = pw.TextField()
+    last_seq = pw.BigIntegerField(null=True)  # every entry of the stream up to here is applied (or lost)
+    first_seq = pw.BigIntegerField(null=True)
+    pending = pw.IntegerField(default=0)  # batches held in HeldBatch, waiting for a hole to fill
+    applied = pw.BigIntegerField(default=0)
+    current = pw.BooleanField(default=True)
+    started_at = pw.FloatField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "box", "epoch")
+
+
+class HeldBatch(_Model):
+    """Entries of a journal batch that lie past a hole in their stream (another worker may hold the batch
+    that fills it); `first_seq` is the first held entry, `payload` the whole batch as it came.
+    """
+
+    shop = pw.TextField()
+    box = pw.TextField()
+    epoch = pw.TextField()
     first_seq = pw.BigIntegerField()
     last_seq = pw.BigIntegerField()
     payload = pw.BlobField()
     received_at = pw.FloatField()
 
     class Meta:
-        primary_key = pw.CompositeKey("shop", "box", "first_seq")
+        primary_key = pw.CompositeKey("shop", "box", "epoch", "first_seq")
+
+
+class LossWindow(_Model):
+    """Journal entries of a box that will never arrive, and why: its store was replaced (a new epoch), or
+    the box deleted entries on an ack this database has no record of. Kept for `bridge status`.
+    """
+
+    id = pw.AutoField()
+    shop = pw.TextField()
+    box = pw.TextField()
+    epoch = pw.TextField()  # the stream the entries belonged to
+    after_seq = pw.BigIntegerField(null=True)  # applied up to here (NULL: nothing of it was ever applied)
+    upto_seq = pw.BigIntegerField(null=True)  # lost up to here (NULL: unknown, whatever the store held)
+    new_epoch = pw.TextField(null=True)  # the stream that replaced it
+    reason = pw.TextField()
+    at = pw.FloatField()
+
+    class Meta:
+        indexes = ((("shop", "box"), False),)
 
 
 class Movement(_Model):
@@ -158,8 +203,8 @@ class ShopWrite(_Model):
     deltas = pw.TextField()
     state = pw.TextField(default="pending")  # pending, done
     attempts = pw.IntegerField(default=0)
-    next_at = pw.FloatField(default=0.0)
-    created_at = pw.FloatField()
+    next_at = pw.DoubleField(default=0.0)  # not FloatField: PostgreSQL's REAL is off by a minute here
+    created_at = pw.DoubleField()
     last_error = pw.TextField(null=True)
 
     class Meta:
@@ -196,8 +241,8 @@ class Parked(_Model):
     error = pw.TextField()
     payload = pw.TextField(null=True)
     count = pw.IntegerField(default=1)
-    first_at = pw.FloatField()
-    last_at = pw.FloatField()
+    first_at = pw.DoubleField()  # not FloatField: PostgreSQL's REAL is off by a minute for a Unix time
+    last_at = pw.DoubleField()
     resolved = pw.BooleanField(default=False)
 
     class Meta:
@@ -291,7 +336,9 @@ class Presence(_Model):
 MODELS: tuple[type[Any], ...] = (
     Meta,
     Box,
-    PendingBatch,
+    Stream,
+    HeldBatch,
+    LossWindow,
     Movement,
     Stock,
     Reservation,

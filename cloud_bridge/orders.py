@@ -50,7 +50,13 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         )
     touched = _stock_effect(shop, order)
     row.state, row.status, row.updated_at = order.state.value, order.status, now
-    if not row.sent and order.state is OrderState.PAID and order.holds_stock and order.lines:
+    if (
+        not row.sent
+        and order.problem is None
+        and order.state is OrderState.PAID
+        and order.holds_stock
+        and order.lines
+    ):
         message = to_wire(order)
         delivery.add_order(shop, order.order_id, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)

@@ -30,7 +30,14 @@ from typing import Any, Final, Protocol
 from cloud_bridge import catalog, delivery, ledger, levels, orders
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
-from cloud_bridge.connectors import ShopConnector, StockChange, StockDelta, StockLevel, cursor_at
+from cloud_bridge.connectors import (
+    ShopConnector,
+    ShopOrder,
+    StockChange,
+    StockDelta,
+    StockLevel,
+    cursor_at,
+)
 from cloud_bridge.connectors.base import ItemResult, ShopProduct
 from cloud_bridge.db import Database
 from cloud_bridge.errors import (
@@ -42,7 +49,7 @@ from cloud_bridge.errors import (
     TransientShopError,
     UnknownSku,
 )
-from cloud_bridge.parking import park
+from cloud_bridge.parking import park, resolve
 from cloud_bridge.state import get_float, get_value, set_value
 from wire import Kind, build_topic
 
@@ -52,6 +59,7 @@ MAX_POLLS: Final = 20  # orders_since calls per pass before others get a turn
 OUTBOUND_BATCH: Final = 500
 PUBLISH_WAIT_S: Final = 5.0
 INIT_ORDER_DAYS: Final = 14  # open orders older than this at the first start are not reserved
+MAX_RETRIED_ORDERS: Final = 50  # parked orders read again per pass
 WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
 
 
@@ -138,7 +146,9 @@ class ShopDriver:
             self._write_state("orders_cursor", cursor_at(since))
         skus |= self.poll_orders(now)
         self.ensure_baselines(skus, now)
-        self._write_state("initialised", str(now))
+        with self.db.write():
+            catalog.queue_snapshot(self.id, self.shop.boxes, now)  # boxes that asked before now
+            set_value(self.id, "initialised", str(now))
         log.info("shop %s: initialised with %d skus", self.id, len(skus))
 
     # --- shop → store --------------------------------------------------------------------------------------
@@ -150,15 +160,71 @@ class ShopDriver:
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.orders_since(cursor)
             with self.db.write():
-                skus = orders.apply_orders(self.id, found, self.shop.boxes, self.secret, now)
-                if self.absolute and skus:
-                    _mark_dirty(self.id, skus)
+                skus = self._apply_orders(found, now)
                 set_value(self.id, "orders_cursor", cursor)
             touched |= skus
             if not found:
                 break
             self.publish_outbound()  # the tickets of these orders go out now, not at the end of a long pass
+        touched |= self.retry_parked_orders(now)
         self.ensure_baselines(touched - ledger.known_skus(self.id, touched), now)
+        return touched
+
+    def _apply_orders(self, found: Sequence[ShopOrder], now: float) -> set[str]:
+        """Orders into the ledger and the outbox, inside the caller's transaction. An order the connector
+        could not fully read is parked with its reason and the others go on; its units still count when
+        its stock facts were readable (the shop took them), and it leaves the parked list once it reads.
+        """
+        parked = self._parked_orders() if found else set()
+        for order in found:
+            key = f"order/{order.order_id}"[:300]
+            if order.problem is None:
+                if key in parked:
+                    resolve(self.id, key)
+                continue
+            effect = (
+                "its units are counted; no ticket until it reads"
+                if order.stock_known
+                else "its stock effect is unknown"
+            )
+            log.warning("shop %s: order %s parked: %s", self.id, order.order_id, order.problem)
+            park(self.id, key, "order", f"order {order.order_id}: {order.problem}; {effect}", now)
+        known = [order for order in found if order.stock_known]
+        skus = orders.apply_orders(self.id, known, self.shop.boxes, self.secret, now)
+        if self.absolute and skus:
+            _mark_dirty(self.id, skus)
+        return skus
+
+    def _parked_orders(self) -> set[str]:
+        query = m.Parked.select(m.Parked.key).where(
+            m.Parked.shop == self.id,
+            m.Parked.resolved == False,  # noqa: E712
+            m.Parked.key.startswith("order/"),
+        )
+        return {row.key for row in query}
+
+    def retry_parked_orders(self, now: float) -> set[str]:
+        """Reads parked orders again once `parked_retry_s` has passed (the feed shows an order again only
+        when it changes); returns the skus touched.
+        """
+        query = m.Parked.select(m.Parked.key).where(
+            m.Parked.shop == self.id,
+            m.Parked.resolved == False,  # noqa: E712
+            m.Parked.what == "order",
+            m.Parked.key.startswith("order/"),
+            m.Parked.last_at <= now - self.timing.parked_retry_s,
+        )
+        touched: set[str] = set()
+        for row in list(query.limit(MAX_RETRIED_ORDERS)):
+            order_id = row.key.removeprefix("order/")
+            try:
+                order = self.connector.get_order(order_id)
+            except PermanentShopError as exc:
+                with self.db.write():
+                    park(self.id, row.key, "order", f"order {order_id}: {exc}", now)
+                continue
+            with self.db.write():
+                touched |= self._apply_orders([order], now)
         return touched
 
     def poll_products(self, now: float, *, queue: bool = True, baselines: bool = True) -> set[str]:
@@ -185,7 +251,7 @@ class ShopDriver:
                 self.connector.complete_order(row.order_id)
                 done = "done"
             except PermanentShopError as exc:
-                park(self.id, f"order/{row.order_id}", "order", f"cannot complete: {exc}", now)
+                park(self.id, f"completion/{row.order_id}", "order", f"cannot complete: {exc}", now)
                 done = "parked"
             with self.db.write():
                 m.ShopOrder.update(completion=done).where(
@@ -242,6 +308,7 @@ class ShopDriver:
                     self._park_sku(sku, _missing(self.id, sku, level), now)
                 else:
                     ledger.set_baseline(self.id, sku, level.quantity, now)
+                    self._unpark_sku(sku)
 
     def push(self, now: float) -> None:
         """Claims new box movements and writes what the shop must change."""
@@ -323,6 +390,8 @@ class ShopDriver:
                 retry_later[result.sku] = deltas[result.sku]
             elif result.error is not None:
                 retry_now[result.sku] = deltas[result.sku]
+            else:
+                self._unpark_sku(result.sku)
         m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
         for again, at in ((retry_now, now), (retry_later, now + self.timing.parked_retry_s)):
             if again:
@@ -380,6 +449,7 @@ class ShopDriver:
                 change = wanted[result.sku]
                 if result.ok:
                     written[result.sku] = change.quantity
+                    self._unpark_sku(result.sku)
                     if change.expected is not None or result.quantity not in (None, change.quantity):
                         log.info(
                             "shop %s: %s set to %d (was %s)",
@@ -442,6 +512,10 @@ class ShopDriver:
     def _park_sku(self, sku: str, problem: str, now: float) -> None:
         log.warning("shop %s: sku %s parked: %s", self.id, sku, problem)
         park(self.id, f"sku/{sku}", "sku", problem, now)
+
+    def _unpark_sku(self, sku: str) -> None:
+        """A sku that was parked and now works leaves the parked list."""
+        resolve(self.id, f"sku/{sku}")
 
     def _parked_skus(self, now: float) -> set[str]:
         """Skus with a permanent error, left alone until `parked_retry_s` has passed since the last try."""

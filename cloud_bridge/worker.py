@@ -6,8 +6,8 @@ side on one shared subscription; each box's journal is serialised by its lock, e
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-import queue
 import secrets
 import threading
 import time
@@ -21,12 +21,13 @@ from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
+from cloud_bridge.intake import Inbound, Intake
 from cloud_bridge.journal import apply_batch
-from cloud_bridge.mqtt import Inbound, MqttLink
+from cloud_bridge.mqtt import MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
-from cloud_bridge.state import set_value
+from cloud_bridge.state import WORKER_KEY, get_value, set_value
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
@@ -38,14 +39,18 @@ from wire import (
     Telemetry,
     WireError,
     decode,
+    decode_journal,
     parse_topic,
     publication,
 )
+from wire import Kind as WireKind
 
 log = logging.getLogger(__name__)
 
 RETRY_LOCK_S: Final = 0.05  # a woken shop whose lock another worker holds is tried again this soon
 DB_RETRY_S: Final = 1.0
+REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge status` reads them
+MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
 
 
@@ -61,8 +66,8 @@ class Worker:
         self.config = config
         self.clock = clock
         self.db = database or Database(config.database_url)
-        self.inbox: queue.Queue[Inbound | None] = queue.Queue()
-        self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.inbox)
+        self.intake = Intake()
+        self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.intake)
         self.stopping = threading.Event()
         self.connectors = dict(connectors) if connectors is not None else _connectors(config, self.stopping)
         self.drivers: dict[str, ShopDriver] = {}
@@ -71,6 +76,8 @@ class Worker:
         self._woken: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
+        self._snapshots: dict[str, set[str]] = {}  # shop → boxes that asked for the catalog (under _wake)
+        self._reported = 0.0
         self.webhooks: WebhookServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -104,7 +111,7 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
-        self.inbox.put(None)
+        self.intake.close()
         with self._wake:
             self._wake.notify_all()
         for thread in self._threads:
@@ -141,7 +148,7 @@ class Worker:
 
     def _apply_loop(self) -> None:
         while True:
-            item = self.inbox.get()
+            item = self.intake.get()
             if item is None:
                 return
             try:
@@ -155,15 +162,27 @@ class Worker:
     def handle(self, item: Inbound) -> None:
         try:
             topic = parse_topic(item.topic)
-            msg = decode(topic.kind, item.payload)
         except WireError as exc:
             log.warning("dropped a message on %s: %s", item.topic[:200], exc)
             return
         now = self.clock()
+        try:
+            msg = (
+                decode_journal(item.payload)
+                if topic.kind is WireKind.JOURNAL
+                else decode(topic.kind, item.payload)
+            )
+        except WireError as exc:
+            log.warning("dropped a message on %s: %s", item.topic[:200], exc)
+            if topic.kind is WireKind.JOURNAL:
+                self._unreadable_batch(topic.shop, topic.box, exc, now)
+            return
         if isinstance(msg, JournalBatch):
             self._journal(topic.shop, topic.box, msg, item.payload, now)
+        elif isinstance(msg, (State, Telemetry)) and not self._listed(topic.shop, topic.box):
+            self.intake.count(f"{topic.kind.value} from a box not in the config")
         elif isinstance(msg, State):
-            with self.db.write():
+            with self.db.box_transaction(topic.shop, topic.box):  # a birth may start a journal stream
                 back = fleet.on_state(topic.shop, topic.box, msg, now)
                 returned = delivery.sync_presence(topic.shop, topic.box, now)
             if back:
@@ -178,6 +197,11 @@ class Worker:
         elif isinstance(msg, OrderAck):
             self._order_ack(topic.shop, topic.box, msg, now)
 
+    def _listed(self, shop: str, box: str) -> bool:
+        """Only the boxes the config lists for a shop are in its fleet view: no box can add to another's."""
+        config = self.config.shop(shop)
+        return config is not None and box in config.boxes
+
     def _journal(self, shop: str, box: str, batch: JournalBatch, payload: bytes, now: float) -> None:
         config = self.config.shop(shop)
         if config is None or box not in config.boxes:
@@ -186,7 +210,7 @@ class Worker:
         applied = apply_batch(self.db, shop, box, batch, payload, now)
         self.applied += applied.applied
         if applied.upto is not None:
-            ack = publication(shop, box, Ack(applied.upto))
+            ack = publication(shop, box, Ack(applied.upto, applied.epoch))
             self.link.publish(ack.topic, ack.payload, ack.qos)
         if applied.skus:
             self.wake(shop)
@@ -201,11 +225,22 @@ class Worker:
         with self.db.write():
             delivery.on_ack(config, box, ack, now)
 
+    def _unreadable_batch(self, shop: str, box: str, exc: WireError, now: float) -> None:
+        """A batch that cannot be read at all is not acknowledged (the box keeps it); parked, so a box whose
+        journal is stuck behind it shows in `bridge status` with the field that is wrong.
+        """
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            return
+        with self.db.write():
+            park(shop, f"batch/{box}", "journal", f"a journal batch was refused: {exc}", now, box=box)
+
     def _refuse_box(self, shop: str, box: str, now: float) -> None:
         """A box that is not listed for the shop in its topic gets no ack: its journal waits, untouched."""
         if (shop, box) in self._unknown_boxes:
             return
-        self._unknown_boxes.add((shop, box))
+        if len(self._unknown_boxes) < MAX_UNKNOWN_BOXES:
+            self._unknown_boxes.add((shop, box))
         log.error("journal from box %r of shop %r, which the config does not list: not applied", box, shop)
         with self.db.write():
             park(shop, f"box/{box}", "box", "sends a journal but is not listed for this shop", now, box=box)
@@ -217,10 +252,28 @@ class Worker:
         log.info(
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
-        with self.db.write():
-            for chunk in catalog.snapshot(shop):
-                catalog.queue_for_boxes(shop, [box], chunk, now)
-        self._send_all_levels(shop, box, now)
+        with self._wake:  # built on the shop thread: a snapshot is big, and journals must not wait for it
+            self._snapshots.setdefault(shop, set()).add(box)
+            self._woken.add(shop)
+            self._wake.notify_all()
+
+    def _send_snapshots(self) -> None:
+        """One snapshot per shop for every box that asked since the last time, however many asked."""
+        with self._wake:
+            wanted, self._snapshots = self._snapshots, {}
+        now = self.clock()
+        for shop, boxes in wanted.items():
+            try:
+                if get_value(shop, "initialised") is None:
+                    log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
+                    continue
+                with self.db.write():
+                    catalog.queue_snapshot(shop, sorted(boxes), now)
+                for box in sorted(boxes):
+                    self._send_all_levels(shop, box, now)
+            except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
+                log.error("database error while making shop %s's catalog snapshot: %s", shop, exc)
+                self._reset_db()
 
     def _send_all_levels(self, shop: str, box: str, now: float) -> None:
         """A box back online (or asking for the catalog) gets every level, whatever it missed."""
@@ -250,6 +303,8 @@ class Worker:
     def _shop_loop(self) -> None:
         due = dict.fromkeys(self.drivers, 0.0)
         while not self.stopping.is_set():
+            self._send_snapshots()
+            self._report()
             with self._wake:
                 woken, self._woken = self._woken, set()
             for shop_id in self.drivers:
@@ -289,6 +344,23 @@ class Worker:
             ).on_conflict_ignore().execute()
             row = m.ShopState.get(m.ShopState.shop == "", m.ShopState.name == "pickup_secret")
         return str(row.value).encode()
+
+    def _report(self) -> None:
+        """Every REPORT_S, this worker's queue and drop counters go where `bridge status` reads them."""
+        if time.monotonic() - self._reported < REPORT_S:
+            return
+        self._reported = time.monotonic()
+        report = self.intake.report()
+        report["at"] = self.clock()
+        report["webhooks_refused"] = self.webhooks.refused if self.webhooks is not None else None
+        if self.link.queue_full:
+            report["dropped"]["outgoing queue full"] = self.link.queue_full
+        try:
+            with self.db.write():
+                set_value("", f"{WORKER_KEY}{self.config.worker_id}", json.dumps(report, sort_keys=True))
+        except (pw.OperationalError, pw.InterfaceError) as exc:
+            log.error("database error while writing the worker's counters: %s", exc)
+            self._reset_db()
 
     def _reset_db(self) -> None:
         with contextlib.suppress(pw.PeeweeException):

@@ -169,7 +169,10 @@ class CoreLoop:
             return self._error(posted.event, exc)
 
     def _error(self, event: object, exc: Exception) -> Applied:
-        log.error("event %r failed and was rolled back", event, exc_info=exc)
+        # A store that cannot record (a full disk, the journal's bound) is a state, not a bug: one line per
+        # event, no traceback; anything else is a bug and keeps its traceback.
+        trace = None if isinstance(exc, StoreError) else exc
+        log.error("event %r failed and was rolled back: %s", event, exc, exc_info=trace)
         if isinstance(event, Call):
             event.result.set_exception(exc)
         return Applied(event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc))
@@ -212,10 +215,13 @@ class CoreLoop:
         if not barcode.valid:
             return domain.unknown(state, barcode.raw, barcode.error or "unreadable barcode")
         product = self.store.find_product(barcode.lookup_keys())
+        if product is None and barcode.item_code is not None:  # a scale label: name what the scale printed
+            return domain.unknown(state, barcode.raw, f"scale item {barcode.item_code} is not in the catalog")
         if product is None:
             return domain.unknown(state, barcode.raw, "not in the catalog")
         weight_g = barcode.weight_g
-        if weight_g is None and product.unit == "kg" and state.mode is not Mode.LOOKUP:
+        price_label = barcode.price_cents is not None  # the label's price says the weight
+        if weight_g is None and product.unit == "kg" and not price_label and state.mode is not Mode.LOOKUP:
             weight_g = self.take_weight()
         return domain.product_scanned(
             state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents

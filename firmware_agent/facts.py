@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from firmware_agent.domain import Counted, Fact, Mode, ModeChanged, OrderCollected, StockMove, UnknownBarcode
-from firmware_agent.store import JournalRecord, Store
+from firmware_agent.store import JournalRecord, Store, levels
 from firmware_agent.store.orders import mark_collected
 
 
@@ -18,15 +18,20 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
             stock = store.change_stock(fact.sku, fact.delta)
             data = _stock_data(fact.sku, fact.delta, stock, fact.barcode)
             _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents, reason=fact.reason)
-            return store.append(fact.kind, data)
+            return _moved(store, store.append(fact.kind, data), fact.sku, fact.delta)
         case Counted():
+            # Absolute: the units counted are what is on hand (open online orders' units included, they
+            # are still here). The entry names the cloud level counted against, so the cloud keeps what
+            # other channels did since; the delta only moves what this box shows meanwhile.
             tally = store.add_to_tally(fact.sku, fact.qty)
             product = store.product(fact.sku)
-            delta = tally - (product.stock if product else 0)
+            level = levels.level_of(store, fact.sku)
+            reserved = level.reserved if level is not None else 0
+            delta = tally - ((product.stock if product else 0) + reserved)
             stock = store.change_stock(fact.sku, delta)
-            return store.append(
-                "count", {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
-            )
+            data = {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
+            _put_if(data, level_version=level.version if level is not None else None)
+            return _moved(store, store.append("count", data), fact.sku, delta)
         case ModeChanged():
             store.set_setting("mode", fact.mode.value)
             if fact.mode is Mode.COUNT:
@@ -45,6 +50,12 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
             )
             mark_collected(store, fact.order_id, record.seq)
             return record
+
+
+def _moved(store: Store, record: JournalRecord, sku: str, delta: int) -> JournalRecord:
+    """Every stock movement also counts locally until the cloud's level includes it (store/levels.py)."""
+    levels.note_move(store, record.seq, sku, delta)
+    return record
 
 
 def _stock_data(sku: str, delta: int, stock: int, barcode: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def build_agent(config: AgentConfig, config_path: Path | None = None) -> Agent:
         AgentSettings(
             box_id=config.box.id,
             data_dir=config.box.data_dir,
-            barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.variable_measure_layouts),
+            barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.layouts()),
             limits=StoreLimits(config.store.journal_max_mb * MB, config.store.journal_warn_ratio),
             devices=[*build_devices(config), *forwarders],
             # the update guard reads the busy marker: no update starts while the till is scanning

@@ -47,20 +47,23 @@ install_release() {
     mkdir -p "$ROOT$seed/unpacked"
     cp "$artifact" "$ROOT$seed/"
     tar -C "$ROOT$seed/unpacked" -xzf "$artifact"
-    log "installing $name into $DATA_MOUNT/tillbridge/releases with its own updater"
+    # Root's folder, not the agent's: root runs these programs (docs/updates.md).
+    releases=$DATA_MOUNT/opt/tillbridge
+    log "installing $name into $releases/releases with its own updater"
     in_root "$seed/unpacked/bin/tillbridge" update install --file "$seed/$name.tar.gz" \
-        --sha256 "$sha256" --signature "$signature" --root "$DATA_MOUNT/tillbridge" --no-restart >/dev/null
+        --sha256 "$sha256" --signature "$signature" --root "$releases" --no-restart >/dev/null
     rm -rf "${ROOT:?}$seed"
     # Byte code compiled by the box's Python now: the agent cannot write it into the release later.
-    in_root python3 -m compileall -q "$DATA_MOUNT/tillbridge/current/lib" >/dev/null
-    ln -sfn /var/lib/tillbridge/current/bin/tillbridge "$ROOT/usr/local/bin/tillbridge"
-    in_root "$DATA_MOUNT/tillbridge/current/bin/tillbridge" --version >/dev/null ||
+    in_root python3 -m compileall -q "$releases/current/lib" >/dev/null
+    ln -sfn /opt/tillbridge/current/bin/tillbridge "$ROOT/usr/local/bin/tillbridge"
+    in_root "$releases/current/bin/tillbridge" --version >/dev/null ||
         die "the installed release does not run"
 }
 
 # Folders of the root that must outlive a reboot: each is bound in place from a folder of /data.
 # "mount point (in the root)  folder (under /data)", one pair a line.
 BINDS="/var/lib/tillbridge tillbridge
+/opt/tillbridge opt/tillbridge
 /etc/tillbridge etc/tillbridge
 /etc/NetworkManager/system-connections etc/NetworkManager/system-connections
 /var/lib/systemd/timesync var/lib/systemd/timesync"

@@ -27,6 +27,9 @@ from typing import Final
 START_TIMEOUT_S: Final = 10.0
 _READY_LINE: Final = " running"  # "mosquitto version 2.0.11 running"
 _SEARCH_PATH: Final = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
+# Found by the dynamic loader in the architecture's library folder (Debian: /usr/lib/<triplet>/), as the
+# shipped systemd/mosquitto/mosquitto.conf names it.
+DYNSEC_PLUGIN: Final = "mosquitto_dynamic_security.so"
 
 
 class BrokerError(RuntimeError):
@@ -157,8 +160,11 @@ class Broker:
         persistence: bool = True,
         extra: str = "",
         config: str | None = None,
+        dynsec_file: Path | None = None,
     ) -> None:
-        """`config` replaces the generated config (its first listener must be on `port`)."""
+        """`config` replaces the generated config (its first listener must be on `port`). `dynsec_file`: the
+        accounts and ACLs come from this dynamic-security JSON (`tillbridge broker accounts`) instead of
+        `users` and `acl_file`."""
         self.folder = folder
         self.port = port or free_port()
         self.users = dict(users or {})
@@ -168,6 +174,7 @@ class Broker:
         self.persistence = persistence
         self.extra = extra
         self.config = config
+        self.dynsec_file = dynsec_file
         self._process: subprocess.Popen[str] | None = None
         self._run = _Run()
 
@@ -186,7 +193,7 @@ class Broker:
     def config_text(self) -> str:
         lines = [
             f"listener {self.port} 127.0.0.1",
-            f"allow_anonymous {'false' if self.users else 'true'}",
+            f"allow_anonymous {'false' if self.users or self.dynsec_file else 'true'}",
             "log_dest stderr",
             "log_type error",
             "log_type warning",
@@ -200,7 +207,9 @@ class Broker:
             lines.append(f"user {pwd.getpwuid(0).pw_name}")
         if self.persistence:
             lines += ["persistence true", f"persistence_location {self.folder}/"]
-        if self.users:
+        if self.dynsec_file is not None:
+            lines += [f"plugin {DYNSEC_PLUGIN}", f"plugin_opt_config_file {self.dynsec_file.resolve()}"]
+        elif self.users:
             lines.append(f"password_file {self.folder / 'passwords'}")
         if self.acl_file is not None:
             lines.append(f"acl_file {self.acl_file.resolve()}")

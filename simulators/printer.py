@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from devices.printers.decode import Cut, DrawerKick, EscPosDecoder, Event, Printed, StatusRequest, Ticket
 from devices.printers.status import PaperState
-from simulators.escpos_decode import Cut, DrawerKick, EscPosDecoder, Event, Printed, StatusRequest, Ticket
 
 log = logging.getLogger(__name__)
 

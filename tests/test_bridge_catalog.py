@@ -33,7 +33,7 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
-from wire import CatalogDelta, Kind, Product
+from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -99,7 +99,8 @@ def test_a_product_fixed_in_the_shop_reaches_the_boxes_and_leaves_the_parked_lis
         sim.set_price("SKU-001", 250)  # a change of a good product still goes out meanwhile
         clock.advance(1)
         assert d.run_pass(force=True)
-        [delta] = publisher.messages("till-1", Kind.CATALOG)
+        [first, delta] = publisher.messages("till-1", Kind.CATALOG)
+        assert isinstance(first, CatalogSnapshotChunk)  # at the first start, every box gets the catalog
         assert isinstance(delta, CatalogDelta) and [p.sku for p in delta.upserts] == ["SKU-001"]
         sim.products[bad].name = "Fixed name"
         sim.set_price("FIXME", 300)
@@ -194,7 +195,7 @@ def test_barcodes_and_units_from_every_shop_reach_the_boxes(database: Database, 
     assert products["SOUP"].barcodes == ("0" + UPC_A,)  # one spelling: a scan of the UPC-A finds it
     water = ("8410000000061",) if platform == "shopify" else ("8410000000061", "0" + UPC_B)
     assert products["WATER"].barcodes == water  # Shopify has one barcode per variant
-    assert products["HAM"].unit == "kg" and products["OIL-1L"].unit == "each"
+    assert products["HAM"].unit == "kg" and products["OIL-1L"].unit is None  # None: the box keeps its own
     assert problems() == {}
 
 
@@ -242,3 +243,19 @@ def test_an_unknown_unit_is_parked_with_the_value_the_shop_gave(database: Databa
         assert set(synced()) == {"SKU-000"}
         [reason] = problems().values()
     assert "sku 'FLOUR': unit 'lb' is not one of each, g, kg, l, m" in reason
+
+
+def test_a_price_per_gram_becomes_a_price_per_kilogram_and_litres_stay_litres(database: Database) -> None:
+    with any_shop(database, "woocommerce", []) as (sim, d, _, _):
+        assert isinstance(sim, WooCommerceSimulator)
+        saffron = sim.add_product("SAFFRON", "Azafrán", 0, 50, meta={"_unit": "g"})
+        sim.products[saffron].regular_price = "4.1234"  # per gram, more digits than cents
+        sim.add_product("OIL-BULK", "Aceite a granel", 890, 20_000, meta={"_unit": "L"})
+        assert d.run_pass(force=True)
+        products = synced()
+    assert (products["SAFFRON"].unit, products["SAFFRON"].price_cents) == ("kg", 412_340)
+    assert (products["OIL-BULK"].unit, products["OIL-BULK"].price_cents, products["OIL-BULK"].stock) == (
+        "l",
+        890,
+        20_000,
+    )

@@ -9,7 +9,7 @@ from cloud_bridge import models as m
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, sale
 from tests.test_bridge_sync import journal, run, shop
-from wire import MAX_LEVELS, Kind, Levels, now_ts
+from wire import JSON, MAX_LEVELS, JournalEntry, Kind, Levels, now_ts
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -106,3 +106,44 @@ def test_a_database_of_the_previous_release_gains_the_new_columns_when_opened(da
         )
         ledger.stamp_level_version("shop", ["A"], 3)
     assert m.Movement.get().level_version == 3
+
+
+def count(seq: int, sku: str, counted: int, version: int | None, delta: int = 0) -> JournalEntry:
+    data: dict[str, JSON] = {"sku": sku, "delta": delta, "stock_after": counted, "counted": counted}
+    if version is not None:
+        data["level_version"] = version
+    return JournalEntry(seq, "count", now_ts(), data)
+
+
+def on_hand(sku: str) -> int:
+    return ledger.levels("shop", [sku])[sku].on_hand
+
+
+def test_a_count_keeps_what_other_channels_did_after_the_level_it_was_counted_against(database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        journal(database, sale(1, "SKU-000", -1), box="till-1")
+        run(d, clock)
+        version, _, seen, _ = latest(publisher, "till-1")["SKU-000"]
+        assert seen == 19  # what till-1 shows when it starts counting
+        journal(database, sale(1, "SKU-000", -3), box="till-2")  # meanwhile: a sale at the other till ...
+        sim.place_order("SKU-000", 2, status="completed")  # ... and an online order shipped
+        run(d, clock)
+        assert on_hand("SKU-000") == 14
+        journal(database, sale(2, "SKU-000", -1), count(3, "SKU-000", 12, version), box="till-1")
+        # 12 on the shelf as till-1 saw it (its own second sale included); the 5 units it did not know of
+        # left after: neither erased (12) nor subtracted twice (12 - 5 - 5)
+        assert on_hand("SKU-000") == 12 - 5
+        run(d, clock)
+        assert sim.stock("SKU-000") == 7 and latest(publisher, "till-2")["SKU-000"][2] == 7
+
+
+def test_a_count_against_the_newest_level_sets_on_hand_and_one_without_a_level_is_a_delta(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        journal(database, sale(1, "SKU-001", -4), box="till-2")
+        run(d, clock)
+        version = latest(publisher, "till-1")["SKU-001"][0]
+        journal(database, count(1, "SKU-001", 30, version), box="till-1")
+        assert on_hand("SKU-001") == 30
+        journal(database, count(2, "SKU-001", 0, None, delta=-2), box="till-1")  # an older box: its delta
+        assert on_hand("SKU-001") == 28

@@ -112,14 +112,15 @@ def test_the_fleet_view_follows_births_wills_and_telemetry(
     publish(broker, build_topic("corner", "till-1", K.TELEMETRY), encode(telemetry))
     wait_for(lambda: m.Box.get_or_none(m.Box.box == "till-1", m.Box.telemetry.is_null(False)) is not None)
     publish(broker, build_topic("corner", "till-1", K.STATE), encode(State.offline(6)))  # a late Will
-    publish(broker, build_topic("corner", "till-9", K.STATE), encode(State.offline(1)))
-    wait_for(lambda: m.Box.get_or_none(m.Box.box == "till-9") is not None)
+    publish(broker, build_topic("corner", "till-9", K.STATE), encode(State.offline(1)))  # not in the config
+    ignored = "state from a box not in the config"
+    wait_for(lambda: worker.intake.report()["dropped"].get(ignored) == 1, what="till-9's state ignored")
     [shop] = fleet_view(config).shops
     boxes = {box.box: box for box in shop.boxes}
     assert boxes["till-1"].online is True and boxes["till-1"].backlog == 4
-    assert boxes["till-2"].online is None and not boxes["till-9"].configured
+    assert boxes["till-2"].online is None and "till-9" not in boxes
     text = render(fleet_view(config))
-    assert "box till-1: online, v0.1.0" in text and "till-9: offline" in text and "NOT IN THE CONFIG" in text
+    assert "box till-1: online, v0.1.0" in text and "till-9" not in text
 
 
 def test_a_box_that_asks_for_the_catalog_gets_a_snapshot(
@@ -127,9 +128,15 @@ def test_a_box_that_asks_for_the_catalog_gets_a_snapshot(
 ) -> None:
     publish(broker, build_topic("corner", "till-1", K.CATALOG_REQUEST), encode(CatalogRequest(None, "boot")))
     wait_for(lambda: bool(till.catalog), what="a snapshot")
-    [chunk] = till.catalog
-    assert isinstance(chunk, CatalogSnapshotChunk)
-    assert [(p.sku, p.stock) for p in chunk.products] == [("SKU-000", 10), ("SKU-001", 10), ("SKU-002", 10)]
+    # The shop's first start also sends every box the catalog: the broker may hold that copy for this
+    # box's persistent session, so the answer can come second. Each copy is the whole catalog.
+    for chunk in till.catalog:
+        assert isinstance(chunk, CatalogSnapshotChunk)
+        assert [(p.sku, p.stock) for p in chunk.products] == [
+            ("SKU-000", 10),
+            ("SKU-001", 10),
+            ("SKU-002", 10),
+        ]
 
 
 def test_a_box_missing_from_the_config_is_not_acked_and_is_parked(worker: Worker, broker: Broker) -> None:

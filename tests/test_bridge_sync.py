@@ -178,7 +178,8 @@ def test_price_changes_become_catalog_deltas_and_a_snapshot_has_everything(datab
         assert isinstance(sim, ShopifySimulator)
         sim.set_price("SKU-002", 555)
         run(d, clock)
-        [delta] = publisher.messages("till-2", Kind.CATALOG)
+        [snapshot_at_start, delta] = publisher.messages("till-2", Kind.CATALOG)
+        assert isinstance(snapshot_at_start, CatalogSnapshotChunk)
         assert isinstance(delta, CatalogDelta)
         assert (delta.from_version, delta.version) == (1, 2)
         assert [(p.sku, p.price_cents, p.stock) for p in delta.upserts] == [("SKU-002", 555, None)]

@@ -10,13 +10,14 @@ import subprocess
 import threading
 import tomllib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from devices.printers.decode import decode_tickets
 from devices.readings import ScanRead
 from firmware_agent.config.tomlfile import dumps
 from firmware_agent.link import AUDIT_NAME
-from simulators.escpos_decode import decode_tickets
 from tests.mqtt_helpers import (
     FAST,
     SHOP,
@@ -89,6 +90,8 @@ def test_unknown_malformed_and_badly_argued_commands_get_errors_never_a_crash(br
         broker.port, b'{"v":1,"id":"x1","cmd":"shell","args":{"c":"rm -rf /"}}', box=box.id
     )
     assert not unknown.ok and "unknown command 'shell'" in unknown.error
+    no_version = command_request(broker.port, b'{"id":"x0","cmd":"status"}', box=box.id)  # hand-written
+    assert not no_version.ok and "v" in no_version.error and no_version.id == "x0"
     bad_args = ask(broker, box, "logs", {"lines": 0}, id="x2")
     assert not bad_args.ok and "args.lines" in bad_args.error
     no_mode = ask(broker, box, "mode.set", {"mode": "party"}, id="x3")
@@ -209,15 +212,22 @@ def config_file(tmp_path, box_id, url, **mqtt):
 @pytest.fixture
 def configured(tmp_path, broker):
     box_id = new_box_id()
-    path = config_file(tmp_path, box_id, broker.url, config_revert_s=1.5)
-    with running_box(tmp_path, broker.url, box_id, config_path=path, config_revert_s=1.5) as running:
+    path = config_file(tmp_path, box_id, broker.url, config_revert_s=1.5, command_key=KEY)
+    options: dict[str, Any] = {"config_revert_s": 1.5, "command_key": KEY}
+    with running_box(tmp_path, broker.url, box_id, config_path=path, **options) as running:
         yield running
+
+
+def ask_signed(broker, box, cmd: str, args, id: str):
+    """A command signed with the box's key: config.set needs one for the broker's settings."""
+    signed = sign_command(Command(id, cmd, args), KEY.encode(), datetime.now(UTC))
+    return command_request(broker.port, signed, box=box.id)
 
 
 def test_config_set_validates_applies_reconnects_and_audits_without_secrets(broker, configured, tmp_path):
     values = {"mqtt": {"telemetry_s": 30.0, "password": "hunter2-but-long"}}
     # mosquitto here is anonymous: a password does no harm, and shows it never reaches the audit trail
-    reply = ask(broker, configured, "config.set", {"values": values}, id="cfg-1")
+    reply = ask_signed(broker, configured, "config.set", {"values": values}, id="cfg-1")
     assert reply.ok and reply.result == {"applied": True, "changed": ["mqtt"], "restart_needed": []}
     on_disk = tomllib.loads(configured.path.read_text())
     assert on_disk["mqtt"]["telemetry_s"] == 30.0 and not (tmp_path / "agent.toml.previous").exists()
@@ -238,9 +248,8 @@ def test_an_invalid_config_set_changes_nothing_and_says_why(broker, configured):
 
 def test_a_config_that_cannot_reach_the_broker_is_reverted_automatically(broker, configured, tmp_path):
     before = configured.path.read_text()
-    reply = ask(
-        broker, configured, "config.set", {"values": {"mqtt": {"url": "mqtt://127.0.0.1:9"}}}, id="cut"
-    )
+    values = {"mqtt": {"url": "mqtt://127.0.0.1:9"}}
+    reply = ask_signed(broker, configured, "config.set", {"values": values}, id="cut")
     assert not reply.ok and "reverted" in reply.error
     assert configured.path.read_text() == before and not (tmp_path / "agent.toml.previous").exists()
     assert ask(broker, configured, "status", id="back").result["connected"] is True

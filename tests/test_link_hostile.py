@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tomllib
+from datetime import UTC, datetime
 
 from firmware_agent.link import AUDIT_NAME, service
+from simulators.broker import Broker
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, new_box_id, running_box
+from tests.test_link_commands import config_file
 from tests.test_link_e2e import order
-from wire import Command, Kind
+from wire import JSON, Command, Kind, sign_command
 
 __all__ = ["broker"]
 
@@ -59,3 +63,46 @@ def test_orders_the_store_keeps_refusing_are_dropped_with_a_reason_and_commands_
             assert reply.ok
         finally:
             cloud.close()
+
+
+# ---- config.set: whom the box trusts changes only with a signed command -----------------------------------
+
+KEY = "a support key of 32 bytes, shh!!"
+
+
+def test_an_unsigned_config_set_cannot_move_the_box_to_another_broker(tmp_path, broker, tmp_path_factory):
+    box_id = new_box_id()
+    path = config_file(tmp_path, box_id, broker.url, command_key=KEY)
+    before = path.read_text()
+    with (
+        Broker(tmp_path_factory.mktemp("rogue")) as rogue,
+        running_box(tmp_path, broker.url, box_id, config_path=path, command_key=KEY) as box,
+    ):
+        values: dict[str, JSON] = {"mqtt": {"url": rogue.url, "username": "x", "password": "rogue-password"}}
+        reply = command_request(broker.port, Command("move-1", "config.set", {"values": values}), box=box_id)
+        assert not reply.ok
+        assert "mqtt.url, mqtt.username, mqtt.password" in reply.error and "signed" in reply.error
+        assert path.read_text() == before and not box.link.on_trial
+        assert command_request(broker.port, Command("still-here", "status"), box=box_id).result["connected"]
+
+
+def test_a_signed_config_set_may_change_the_broker_settings(tmp_path, broker):
+    box_id = new_box_id()
+    path = config_file(tmp_path, box_id, broker.url, command_key=KEY, config_revert_s=1.5)
+    with running_box(tmp_path, broker.url, box_id, config_path=path, command_key=KEY, config_revert_s=1.5):
+        values: dict[str, JSON] = {"mqtt": {"client_id": f"{box_id}-2"}}
+        signed = sign_command(
+            Command("move-2", "config.set", {"values": values}), KEY.encode(), datetime.now(UTC)
+        )
+        reply = command_request(broker.port, signed, box=box_id)
+        assert reply.ok and reply.result["changed"] == ["mqtt"]
+        assert tomllib.loads(path.read_text())["mqtt"]["client_id"] == f"{box_id}-2"
+
+
+def test_an_unsigned_config_set_still_changes_everyday_settings(tmp_path, broker):
+    box_id = new_box_id()
+    path = config_file(tmp_path, box_id, broker.url, config_revert_s=1.5)
+    with running_box(tmp_path, broker.url, box_id, config_path=path, config_revert_s=1.5):
+        values: dict[str, JSON] = {"mqtt": {"telemetry_s": 30.0}}
+        reply = command_request(broker.port, Command("tele-1", "config.set", {"values": values}), box=box_id)
+        assert reply.ok and reply.result["changed"] == ["mqtt"]

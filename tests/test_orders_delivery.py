@@ -229,7 +229,7 @@ def _sent(worker: Worker, box: str, order_id: str) -> bool:
 def _wipe_session(client_id: str, broker: Broker) -> None:
     """Connects under the box's client id with a clean start and no session expiry, then leaves."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 0
     client.connect("127.0.0.1", broker.port, clean_start=True, properties=props)
     client.loop_start()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulators.escpos_decode import (
+from devices.printers.decode import (
     Cut,
     DrawerKick,
     EscPosDecoder,

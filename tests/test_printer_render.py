@@ -4,7 +4,7 @@ import pytest
 
 from devices.errors import BarcodeError, DeviceConfigError
 from devices.printers import PageSetup, TicketBuilder
-from simulators.escpos_decode import EscPosDecoder, Symbol, TextLine
+from devices.printers.decode import EscPosDecoder, Symbol, TextLine
 
 INIT = bytes.fromhex("1b40")
 AÑO = "Año 10,50 €"

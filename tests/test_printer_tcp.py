@@ -9,7 +9,7 @@ import pytest
 
 from devices.errors import DeviceConfigError, DeviceIOError, DeviceUnavailable
 from devices.printers import PaperState, Printer, PrinterConfig, PrinterStatus
-from simulators.escpos_decode import decode_tickets
+from devices.printers.decode import decode_tickets
 from simulators.printer import VirtualPrinter
 from tests.printer_helpers import printer_pair
 

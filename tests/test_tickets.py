@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from devices.printers import PageSetup
+from devices.printers.decode import Symbol, TextLine, decode_tickets
 from devices.readings import DeviceState, DeviceStatus
 from firmware_agent.tickets import (
     COMMAND_CODES,
@@ -19,7 +20,6 @@ from firmware_agent.tickets import (
 )
 from firmware_agent.tickets.money import EUR
 from firmware_agent.tickets.samples import HANDOVER, ORDER, PRICES, SAMPLES, SELFTEST
-from simulators.escpos_decode import Symbol, TextLine, decode_tickets
 from tests.printer_helpers import printer_pair
 
 WIDTHS = [(58, 32), (80, 48)]
@@ -105,7 +105,8 @@ def test_price_list_shows_old_and_new_prices():
     text = printed(price_list(PRICES, style(58)), 58).text
     assert "8412345678905  9,95 € -> 10,45 €" in text
     assert "3,00 € -> 3,20 €" in text
-    assert "Items: 3" in text
+    assert "24,90 €/kg -> 25,90 €/kg" in text  # a weighed item's shelf label shows its price per kilogram
+    assert "Items: 4" in text
 
 
 def test_price_list_can_print_ean13_bars():

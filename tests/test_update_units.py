@@ -43,12 +43,13 @@ def fake_tillbridge(path: Path, who: str) -> None:
 
 
 def test_the_updater_runs_from_the_committed_release_not_the_one_on_trial(root):
-    data = root / "var/lib/tillbridge"
+    releases = root / "opt/tillbridge"
     fake_tillbridge(root / "usr/local/bin/tillbridge", "image")
     script = ("sh", "/usr/lib/tillbridge/tillbridge-update.sh", "resume", "--no-restart")
-    assert in_root(root, *script).stdout == "image: update resume --root /var/lib/tillbridge --no-restart\n"
+    args = "update resume --root /opt/tillbridge --data-dir /var/lib/tillbridge --no-restart\n"
+    assert in_root(root, *script).stdout == f"image: {args}"
     for version in ("1.0", "2.0"):
-        fake_tillbridge(data / "releases" / version / "bin/tillbridge", version)
-    (data / "committed").symlink_to("releases/1.0")
-    (data / "current").symlink_to("releases/2.0")
-    assert in_root(root, *script).stdout == "1.0: update resume --root /var/lib/tillbridge --no-restart\n"
+        fake_tillbridge(releases / "releases" / version / "bin/tillbridge", version)
+    (releases / "committed").symlink_to("releases/1.0")
+    (releases / "current").symlink_to("releases/2.0")
+    assert in_root(root, *script).stdout == f"1.0: {args}"

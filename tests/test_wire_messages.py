@@ -131,7 +131,28 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.JOURNAL, _journal(_entry(delta=1.5)), "journal.entries[0].delta: expected an integer, got 1.5"),
     (Kind.JOURNAL, _journal(_entry(delta=False)), "journal.entries[0].delta: expected an integer, got false"),
     (Kind.JOURNAL, _journal(_entry(barcode=5)), "journal.entries[0].barcode: expected a string, got 5"),
-    (Kind.JOURNAL, _journal(_entry(weight_g=-5)), "journal.entries[0].weight_g: expected an integer ≥ 0"),
+    (
+        Kind.JOURNAL,
+        _journal(_entry(weight_g=-5)),
+        "journal.entries[0].weight_g: expected an integer from 0 to",
+    ),
+    (
+        Kind.JOURNAL,
+        _journal(_entry(delta=2**63 - 1)),
+        "journal.entries[0].delta: expected an integer from -1000000000 to 1000000000, got 92233720",
+    ),
+    (Kind.JOURNAL, _journal(_entry(delta=2**63)), "journal.entries[0].delta: expected an integer that fits"),
+    (Kind.JOURNAL, _journal(_entry(stock_after=-(10**9) - 1)), "journal.entries[0].stock_after: expected an"),
+    (
+        Kind.JOURNAL,
+        _journal(epoch="A1B2C3D4E5F60718"),
+        "journal.epoch: expected a store epoch (16 characters",
+    ),
+    (Kind.JOURNAL, _journal(epoch="a1b2c3"), "journal.epoch: expected a store epoch"),
+    (Kind.JOURNAL, _journal(_entry(seq=5), acked=5), "journal.acked: expected less than the first seq 5"),
+    (Kind.JOURNAL, _journal(acked=-1), "journal.acked: expected an integer ≥ 0, got -1"),
+    (Kind.ACK, {"v": 1, "upto": 5, "epoch": 7}, "ack.epoch: expected a store epoch"),
+    (Kind.STATE, {"v": 1, "online": False, "epoch": "x"}, "state.epoch: expected a store epoch"),
     (
         Kind.JOURNAL,
         _journal(_entry(ts="2024-05-01T12:34:56Z")),
@@ -173,7 +194,7 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (
         Kind.CATALOG,
         {**_SNAPSHOT, "products": [{**_PRODUCT, "unit": "lb"}]},
-        "catalog.products[0].unit: expected one of 'each', 'kg', got 'lb'",
+        "catalog.products[0].unit: expected one of 'each', 'kg', 'l', 'm', got 'lb'",
     ),
     (
         Kind.CATALOG,
@@ -242,6 +263,7 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.LEVELS, {**_LEVELS, "version": 0}, "levels.version: expected an integer ≥ 1, got 0"),
     (Kind.LEVELS, {**_LEVELS, "levels": []}, "levels.levels: expected 1 to 1000 items, got 0"),
     (Kind.LEVELS, {**_LEVELS, "upto": -1}, "levels.upto: expected an integer ≥ 0, got -1"),
+    (Kind.LEVELS, {**_LEVELS, "epoch": "ABC"}, "levels.epoch: expected"),
     (
         Kind.LEVELS,
         {**_LEVELS, "levels": [{**_SKU_LEVEL, "reserved": -2}]},
@@ -366,7 +388,7 @@ ENCODE_REFUSED: list[tuple[Message, type[WireError], str]] = [
     (
         CatalogSnapshotChunk(1, 0, 1, (Product("A", "Apple", 1, unit="lb"),)),
         MalformedMessage,
-        "catalog.products[0].unit: expected one of 'each', 'kg', got 'lb'",
+        "catalog.products[0].unit: expected one of 'each', 'kg', 'l', 'm', got 'lb'",
     ),
     (CatalogDelta(5, 5), MalformedMessage, "catalog.version: expected an integer ≥ 6, got 5"),
     (
@@ -428,7 +450,7 @@ def test_pack_journal_names_an_entry_too_large_to_send_even_alone() -> None:
 @given(journal_batches(max_entries=30))
 @settings(max_examples=30)
 def test_pack_journal_keeps_what_any_batch_says(batch: JournalBatch) -> None:
-    packed = list(pack_journal(batch.entries, box=batch.box))
+    packed = list(pack_journal(batch.entries, box=batch.box, epoch=batch.epoch, acked=batch.acked))
     assert packed[0][0] == batch and len(packed) == 1
 
 

@@ -32,7 +32,7 @@ from wire import (
     Telemetry,
     format_ts,
 )
-from wire._fields import INT_MAX, INT_MIN
+from wire._fields import INT_MAX, INT_MIN, QTY_MAX
 
 TS = "2024-05-01T12:34:56.789Z"
 
@@ -54,12 +54,17 @@ json_objects = st.dictionaries(texts, json_values, max_size=4)
 extras = st.dictionaries(st.text(min_size=1, max_size=6).map("x_".__add__), json_values, max_size=2)
 
 
+quantities = st.integers(-QTY_MAX, QTY_MAX)
+quantity_counts = st.integers(0, QTY_MAX)
+epochs = st.from_regex(r"[0-9a-f]{16}", fullmatch=True)
+
+
 def _stock(kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    required = {"sku": ids, "delta": ints, "stock_after": ints}
+    required = {"sku": ids, "delta": quantities, "stock_after": quantities}
     if kind == "count":
-        required["counted"] = counts
+        required["counted"] = quantity_counts
     return st.fixed_dictionaries(
-        required, optional={"barcode": ids, "weight_g": counts, "price_cents": counts}
+        required, optional={"barcode": ids, "weight_g": quantity_counts, "price_cents": counts}
     )
 
 
@@ -89,7 +94,8 @@ def journal_batches(draw: st.DrawFn, max_entries: int = 8) -> JournalBatch:
         kind, data = draw(entry_data())
         data = {key: value for key, value in data.items() if key not in ("seq", "kind", "ts")}
         entries.append(JournalEntry(seq, kind, draw(timestamps), data))
-    return JournalBatch(tuple(entries), draw(st.none() | node_ids))
+    acked = draw(st.none() | st.integers(0, seqs[0] - 1))
+    return JournalBatch(tuple(entries), draw(st.none() | node_ids), draw(st.none() | epochs), acked)
 
 
 products = st.builds(
@@ -172,7 +178,15 @@ command_replies = st.one_of(
 )
 
 states = st.one_of(
-    st.builds(State, online=st.just(True), version=ids, boot=counts, config_hash=ids, ts=timestamps),
+    st.builds(
+        State,
+        online=st.just(True),
+        version=ids,
+        boot=counts,
+        config_hash=ids,
+        ts=timestamps,
+        epoch=st.none() | epochs,
+    ),
     st.builds(State.offline, boot=st.none() | counts, ts=st.none() | timestamps),
 )
 telemetry = st.builds(
@@ -184,6 +198,8 @@ telemetry = st.builds(
     journal_mb=numbers,
     temperature_c=st.none() | numbers,
     ts=timestamps,
+    epoch=st.none() | epochs,
+    store_lost=st.none() | ids,
 )
 
 sku_levels = st.builds(
@@ -194,12 +210,13 @@ levels = st.builds(
     version=st.integers(1, INT_MAX),
     levels=st.lists(sku_levels, min_size=1, max_size=4, unique_by=lambda level: level.sku).map(tuple),
     upto=counts,
+    epoch=st.none() | epochs,
 )
 
 messages = st.one_of(
     states,
     journal_batches(),
-    st.builds(Ack, upto=counts),
+    st.builds(Ack, upto=counts, epoch=st.none() | epochs),
     snapshot_chunks(),
     catalog_deltas(),
     st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),

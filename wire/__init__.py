@@ -4,9 +4,9 @@ Sans-IO: bytes and topic names in, frozen dataclasses out, and back. No MQTT cli
 docs/protocol.md for every topic and message with an example.
 """
 
-from wire._fields import JSON
+from wire._fields import JSON, QTY_MAX
 from wire.batching import pack_journal
-from wire.catalog import UNITS, CatalogDelta, CatalogRequest, CatalogSnapshotChunk, Product
+from wire.catalog import BASE_UNITS, UNITS, CatalogDelta, CatalogRequest, CatalogSnapshotChunk, Product
 from wire.codec import (
     DECODERS,
     MAX_MESSAGE_BYTES,
@@ -14,6 +14,7 @@ from wire.codec import (
     Message,
     Publication,
     decode,
+    decode_journal,
     encode,
     publication,
 )
@@ -31,7 +32,15 @@ from wire.errors import (
     WireError,
 )
 from wire.health import State, Telemetry
-from wire.journal import ENTRY_FIELDS, MAX_BATCH_ENTRIES, STOCK_KINDS, Ack, JournalBatch, JournalEntry
+from wire.journal import (
+    ENTRY_FIELDS,
+    LEGACY_EPOCH,
+    MAX_BATCH_ENTRIES,
+    STOCK_KINDS,
+    Ack,
+    JournalBatch,
+    JournalEntry,
+)
 from wire.levels import MAX_LEVELS, Levels, SkuLevel
 from wire.orders import (
     ORDER_KINDS,
@@ -61,15 +70,18 @@ from wire.topics import (
 )
 
 __all__ = [
+    "BASE_UNITS",
     "COMMANDS",
     "DECODERS",
     "ENTRY_FIELDS",
     "JSON",
+    "LEGACY_EPOCH",
     "MAX_BATCH_ENTRIES",
     "MAX_LEVELS",
     "MAX_MESSAGE_BYTES",
     "ORDER_KINDS",
     "ORDER_STATES",
+    "QTY_MAX",
     "ROOT",
     "ROUTES",
     "STOCK_KINDS",
@@ -115,6 +127,7 @@ __all__ = [
     "check_id",
     "cloud_subscriptions",
     "decode",
+    "decode_journal",
     "encode",
     "format_ts",
     "new_nonce",

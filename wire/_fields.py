@@ -8,6 +8,7 @@ reflection; each message class calls them by hand in its `from_json`. `bool` is 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any, Concatenate, Final, NoReturn, ParamSpec, TypeAlias, TypeVar
 
@@ -21,6 +22,9 @@ Obj: TypeAlias = dict[str, Any]
 
 INT_MIN: Final = -(2**63)
 INT_MAX: Final = 2**63 - 1  # every integer fits a SQLite / PostgreSQL bigint on either side
+QTY_MAX: Final = 10**9
+"""The largest quantity a stock field may carry, in units or grams (a tonne is 10**6 g). Shopify refuses
+inventory quantities past 10**9, and a bound this far below 2**63 keeps every sum of them in a bigint."""
 ID_LEN: Final = 128
 TEXT_LEN: Final = 1024
 MISSING: Final[Any] = object()
@@ -77,6 +81,26 @@ def as_int(value: Any, path: str, *, lo: int = INT_MIN, hi: int = INT_MAX) -> in
 
 def as_count(value: Any, path: str) -> int:
     return as_int(value, path, lo=0)
+
+
+def as_qty(value: Any, path: str) -> int:
+    """A signed stock quantity or change (units, or grams), within ±`QTY_MAX`."""
+    return as_int(value, path, lo=-QTY_MAX, hi=QTY_MAX)
+
+
+def as_qty_count(value: Any, path: str) -> int:
+    """A stock quantity that cannot be negative (a count, a weight), up to `QTY_MAX`."""
+    return as_int(value, path, lo=0, hi=QTY_MAX)
+
+
+EPOCH_PATTERN: Final = re.compile(r"[0-9a-f]{16}")
+
+
+def as_epoch(value: Any, path: str) -> str:
+    """A store epoch: 16 lowercase hex characters (see docs/protocol.md, "Streams")."""
+    if type(value) is str and EPOCH_PATTERN.fullmatch(value):
+        return value
+    fail(value, path, "a store epoch (16 characters of 0-9 and a-f)")
 
 
 def as_bool(value: Any, path: str) -> bool:

@@ -84,6 +84,19 @@ def decode(kind_or_topic: Kind | str, payload: bytes, *, max_bytes: int = MAX_ME
         raise
 
 
+def decode_journal(payload: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> JournalBatch:
+    """A journal batch as the cloud reads it: like `decode`, except that an entry whose own fields break the
+    contract comes back with `problem` set (the cloud parks it and goes on) instead of refusing the batch.
+    What makes the batch itself unreadable (the envelope, an entry's `seq`, the order of seqs) still raises.
+    """
+    obj = _load(Kind.JOURNAL, payload, max_bytes)
+    try:
+        return JournalBatch.from_json(obj, lenient=True)
+    except MalformedMessage as exc:
+        exc.at(Kind.JOURNAL.value)
+        raise
+
+
 def encode(msg: Message, *, max_bytes: int = MAX_MESSAGE_BYTES) -> bytes:
     """Compact UTF-8 JSON for `msg`, checked as `decode` would check it on the other side."""
     try:

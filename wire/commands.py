@@ -29,6 +29,7 @@ COMMANDS: Final = frozenset(
         "journal.resend",
         "mode.set",
         "restart",
+        "update",
     }
 )
 _SIG: Final = re.compile(r"[0-9a-f]{64}")

@@ -6,7 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from wire._fields import Obj, as_bool, as_count, as_id, as_number, as_str_map, as_ts, compact, opt, req
+from wire._fields import (
+    Obj,
+    as_bool,
+    as_count,
+    as_epoch,
+    as_id,
+    as_number,
+    as_str,
+    as_str_map,
+    as_ts,
+    compact,
+    opt,
+    req,
+)
 from wire.errors import MalformedMessage
 from wire.topics import Kind
 
@@ -19,6 +32,8 @@ class State:
 
     The Will is fixed when the box connects, so it can only carry the boot counter: the cloud pairs a Will
     with its birth by `boot` and ignores a late Will from a previous boot (Sparkplug's bdSeq, simplified).
+    A birth names the epoch of the box's store (its journal stream); boxes older than epochs leave it out,
+    so it stays optional in v1.
     """
 
     KIND: ClassVar[Kind] = Kind.STATE
@@ -28,6 +43,7 @@ class State:
     boot: int | None = None
     config_hash: str | None = None
     ts: str | None = None
+    epoch: str | None = None
 
     @classmethod
     def offline(cls, boot: int | None = None, ts: str | None = None) -> State:
@@ -41,6 +57,7 @@ class State:
             boot=opt(obj, "boot", as_count),
             config_hash=opt(obj, "config_hash", as_id),
             ts=opt(obj, "ts", as_ts),
+            epoch=opt(obj, "epoch", as_epoch),
         )
         if state.online:
             for name in _BIRTH_FIELDS:
@@ -56,6 +73,7 @@ class State:
                 "boot": self.boot,
                 "config_hash": self.config_hash,
                 "ts": self.ts,
+                "epoch": self.epoch,
             }
         )
 
@@ -64,6 +82,8 @@ class State:
 class Telemetry:
     """Health for the fleet view. `devices` maps a device name to its state (`ok`, `absent`, `error`,
     `unknown`, as in `devices.readings.DeviceState`); `backlog` counts journal entries not yet acked.
+    `epoch` is the store's; `store_lost` says, while the store is one that replaced a lost one, what was
+    lost and why (absent on a box whose store is its first).
     """
 
     KIND: ClassVar[Kind] = Kind.TELEMETRY
@@ -75,6 +95,8 @@ class Telemetry:
     journal_mb: float
     temperature_c: float | None
     ts: str
+    epoch: str | None = None
+    store_lost: str | None = None
 
     @classmethod
     def from_json(cls, obj: Obj) -> Telemetry:
@@ -86,6 +108,8 @@ class Telemetry:
             journal_mb=req(obj, "journal_mb", as_number),
             temperature_c=opt(obj, "temperature_c", as_number),
             ts=req(obj, "ts", as_ts),
+            epoch=opt(obj, "epoch", as_epoch),
+            store_lost=opt(obj, "store_lost", as_str),
         )
 
     def to_json(self) -> Obj:
@@ -98,5 +122,7 @@ class Telemetry:
                 "journal_mb": self.journal_mb,
                 "temperature_c": self.temperature_c,
                 "ts": self.ts,
+                "epoch": self.epoch,
+                "store_lost": self.store_lost,
             }
         )

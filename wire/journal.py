@@ -4,6 +4,11 @@ An entry travels flat, `{"seq", "kind", "ts", ...data}`, exactly as the box stor
 kind must carry are one table, `ENTRY_FIELDS`. An entry of a kind this side does not know still decodes
 (its data unchecked, `known` false): a newer box must never stall its journal behind an older cloud, which
 can park such entries instead. Keys beyond the table stay in `data` so nothing the box said is lost.
+
+A batch belongs to one stream, named by the box store's `epoch`, and says where the box's unacknowledged
+entries start (`acked`). The cloud decodes batches leniently (`lenient=True`): an entry whose own fields break
+the contract comes back with `problem` set, so the cloud parks that one entry and applies the rest, instead
+of refusing a batch the box would send again forever.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from wire._fields import (
     MISSING,
     Obj,
     as_count,
+    as_epoch,
     as_id,
     as_int,
+    as_qty,
+    as_qty_count,
     as_str,
     as_ts,
     as_tuple,
@@ -32,6 +40,8 @@ from wire.errors import MalformedMessage
 from wire.topics import ID_PATTERN, Kind
 
 MAX_BATCH_ENTRIES: Final = 500
+LEGACY_EPOCH: Final = "0" * 16
+"""The epoch of a store made before epochs existed: the same stream as a batch that names no epoch."""
 _ENVELOPE: Final = frozenset({"seq", "kind", "ts"})
 
 Field = tuple[str, Callable[[Any, str], object], bool]
@@ -39,10 +49,10 @@ Field = tuple[str, Callable[[Any, str], object], bool]
 
 _STOCK: Final[tuple[Field, ...]] = (
     ("sku", as_id, True),
-    ("delta", as_int, True),  # signed change in the base unit: units, or grams for weighed products
-    ("stock_after", as_int, True),
+    ("delta", as_qty, True),  # signed change in the base unit: units, or grams for weighed products
+    ("stock_after", as_qty, True),
     ("barcode", as_id, False),
-    ("weight_g", as_count, False),
+    ("weight_g", as_qty_count, False),
     ("price_cents", as_count, False),
 )
 
@@ -51,7 +61,8 @@ ENTRY_FIELDS: Final[Mapping[str, tuple[Field, ...]]] = {
     "return": _STOCK,
     "receive": _STOCK,
     "adjust": _STOCK,
-    "count": (*_STOCK, ("counted", as_count, True)),
+    # `level_version`: the cloud level the box counted against (absent: it had none; the delta is used)
+    "count": (*_STOCK, ("counted", as_qty_count, True), ("level_version", as_count, False)),
     "unknown_barcode": (("raw", as_str, True), ("mode", as_id, True)),
     "mode_changed": (("mode", as_id, True), ("previous", as_id, True), ("source", as_id, True)),
     "order_printed": (("order_id", as_id, True),),
@@ -72,12 +83,17 @@ STOCK_KINDS: Final = frozenset({"sale", "return", "receive", "count", "adjust"})
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One business fact; `data` holds every field but the envelope (`seq`, `kind`, `ts`)."""
+    """One business fact; `data` holds every field but the envelope (`seq`, `kind`, `ts`).
+
+    `problem` is set only by a lenient decode, for an entry whose fields break the contract: it names the
+    field, and `data` then holds the entry's raw fields, unchecked.
+    """
 
     seq: int
     kind: str
     ts: str
     data: Mapping[str, JSON] = field(default_factory=dict, hash=False)
+    problem: str | None = None
 
     @property
     def known(self) -> bool:
@@ -101,6 +117,23 @@ class JournalEntry:
         del data["seq"], data["kind"], data["ts"]
         return cls(seq, kind, ts, data)
 
+    @classmethod
+    def from_json_lenient(cls, obj: Obj) -> JournalEntry:
+        """The entry, or one with `problem` set when a field other than `seq` breaks the contract."""
+        try:
+            return cls.from_json(obj)
+        except MalformedMessage as exc:
+            seq = as_int(obj.get("seq", MISSING), "seq", lo=1)  # without it there is no place to park it
+            kind, ts = obj.get("kind"), obj.get("ts")
+            data = {key: value for key, value in obj.items() if key not in _ENVELOPE}
+            return cls(
+                seq,
+                kind[:64] if type(kind) is str and kind else "?",
+                ts if type(ts) is str and len(ts) <= 64 else "",
+                data,
+                str(exc),
+            )
+
     def to_json(self) -> Obj:
         clash = _ENVELOPE.intersection(self.data)
         if clash:
@@ -116,16 +149,21 @@ def _as_box(value: Any, path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class JournalBatch:
-    """Journal entries, seqs strictly increasing.
+    """Journal entries of one stream, seqs strictly increasing.
 
-    `box` may repeat the topic's box id for logs and bridges; the cloud trusts the topic, which the broker's
-    ACL vouches for, never this field.
+    `epoch` names the stream: the box store's epoch (absent from boxes older than epochs). `acked` is the
+    last seq the box has had acknowledged in this epoch: it still holds every entry after it, so a cloud that
+    has never seen the stream starts applying after `acked`, and one that is behind it learns that the
+    entries in between are gone. `box` may repeat the topic's box id for logs and bridges; the cloud trusts
+    the topic, which the broker's ACL vouches for, never this field.
     """
 
     KIND: ClassVar[Kind] = Kind.JOURNAL
 
     entries: tuple[JournalEntry, ...]
     box: str | None = None
+    epoch: str | None = None
+    acked: int | None = None
 
     @property
     def first_seq(self) -> int:
@@ -136,8 +174,9 @@ class JournalBatch:
         return self.entries[-1].seq
 
     @classmethod
-    def from_json(cls, obj: Obj) -> JournalBatch:
-        entries = req(obj, "entries", as_tuple, item=_ENTRY, min_items=1, max_items=MAX_BATCH_ENTRIES)
+    def from_json(cls, obj: Obj, *, lenient: bool = False) -> JournalBatch:
+        item = _LENIENT_ENTRY if lenient else _ENTRY
+        entries = req(obj, "entries", as_tuple, item=item, min_items=1, max_items=MAX_BATCH_ENTRIES)
         previous = 0
         for index, entry in enumerate(entries):
             if entry.seq <= previous:
@@ -146,26 +185,42 @@ class JournalBatch:
                 )
                 raise MalformedMessage(f"entries[{index}].seq", problem)
             previous = entry.seq
-        return cls(entries, opt(obj, "box", _as_box))
+        epoch, acked = opt(obj, "epoch", as_epoch), opt(obj, "acked", as_count)
+        if acked is not None and acked >= entries[0].seq:
+            problem = f"expected less than the first seq {entries[0].seq} (entries up to it were acked)"
+            raise MalformedMessage("acked", f"{problem}, got {acked}")
+        return cls(entries, opt(obj, "box", _as_box), epoch, acked)
 
     def to_json(self) -> Obj:
-        return compact({"box": self.box, "entries": [entry.to_json() for entry in self.entries]})
+        return compact(
+            {
+                "box": self.box,
+                "epoch": self.epoch,
+                "acked": self.acked,
+                "entries": [entry.to_json() for entry in self.entries],
+            }
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """Every entry with seq ≤ `upto` is durably applied in the cloud: the box may now delete them."""
+    """Every entry of stream `epoch` with seq ≤ `upto` is durably applied in the cloud: the box may now
+    delete them. A box ignores an ack of another epoch (it is about a store it no longer has); `epoch` is
+    absent only in acks of a batch that carried none.
+    """
 
     KIND: ClassVar[Kind] = Kind.ACK
 
     upto: int
+    epoch: str | None = None
 
     @classmethod
     def from_json(cls, obj: Obj) -> Ack:
-        return cls(req(obj, "upto", as_count))
+        return cls(req(obj, "upto", as_count), opt(obj, "epoch", as_epoch))
 
     def to_json(self) -> Obj:
-        return {"upto": self.upto}
+        return compact({"upto": self.upto, "epoch": self.epoch})
 
 
 _ENTRY: Final = nested(JournalEntry.from_json)
+_LENIENT_ENTRY: Final = nested(JournalEntry.from_json_lenient)

@@ -92,6 +92,10 @@ class ShopOrder:
     """An online order as the shop shows it now. `holds_stock` says whether the shop has taken these units out
     of its available stock (so the ledger must not take them out a second time). `status` is the platform's
     raw status. Orders can come back more than once; dedupe on `key`.
+
+    `problem` says what the connector could not read in this order (a missing `total`): the bridge parks it
+    and the feed goes on. Its stock facts (status and lines) are still there when they were readable, so
+    the ledger counts the units the shop took; `stock_known` is False when even those were not.
     """
 
     order_id: str
@@ -106,6 +110,8 @@ class ShopOrder:
     customer: str = ""
     pickup: bool = False
     holds_stock: bool = True
+    problem: str | None = None
+    stock_known: bool = True
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -116,7 +122,7 @@ class ShopOrder:
 
     @property
     def fingerprint(self) -> str:
-        return f"{self.status}|{self.total_cents}|{len(self.lines)}"
+        return f"{self.status}|{self.total_cents}|{len(self.lines)}|{self.problem}"
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
+    amount,
     as_code,
     as_id,
     as_int,
@@ -57,6 +59,7 @@ from cloud_bridge.connectors.common import (
 )
 from cloud_bridge.connectors.cursor import PollWindow
 from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
     AmbiguousSku,
     RequestRejected,
@@ -293,9 +296,7 @@ class PrestaShopConnector:
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
         window = PollWindow.decode(cursor)
-        rows = self._changed("orders", "full", window)
-        with reading(self.shop, "orders"):
-            orders = [self._order(row) for row in rows]
+        orders = [self._order(row) for row in self._changed("orders", "full", window)]
         fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
         return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
 
@@ -330,9 +331,8 @@ class PrestaShopConnector:
         what = f"GET /orders/{order_id}"
         reply = self.http.send(Call("GET", f"/orders/{_numeric(order_id, self.shop)}", params=JSON), what)
         with reading(self.shop, what):
-            return self._order(
-                as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "order", what), what)
-            )
+            row = as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "order", what), what)
+        return self._order(row)
 
     def complete_order(self, order_id: str) -> ShopOrder:
         order = self.get_order(order_id)
@@ -344,26 +344,44 @@ class PrestaShopConnector:
         return self.get_order(order_id)
 
     def _order(self, row: dict[str, Any]) -> ShopOrder:
+        return order_or_problem(row, lambda: self._full_order(row), lambda: self._stock_facts(row))
+
+    def _full_order(self, row: dict[str, Any]) -> ShopOrder:
+        assoc = obj_or_empty(row.get("associations"))
+        lines = tuple(
+            _line(as_obj(x, "order_rows[]")) for x in as_list(assoc.get("order_rows") or [], "order_rows")
+        )
+        facts = self._stock_facts(row)
+        return replace(
+            facts,
+            number=opt_str(row.get("reference"), "order reference") or facts.order_id,
+            placed_at=as_time(get(row, "date_add", "order"), "order date_add", self.tz),
+            lines=lines,
+            total_cents=cents(get(row, "total_paid", "order"), "order total_paid"),
+            currency=self.currency,
+            pickup=str(row.get("id_carrier", "")) in self.pickup_carriers,
+        )
+
+    def _stock_facts(self, row: dict[str, Any]) -> ShopOrder:
+        """What an order took out of the shop's stock, read alone (see `unreadable`)."""
         state_id = as_id(get(row, "current_state", "order"), "order current_state")
         valid = str(row.get("valid", "0")) == "1"
         state = self.states.get(int(state_id) if state_id.isdigit() else -1)
         state = state or (OrderState.PAID if valid else OrderState.PENDING)
         assoc = obj_or_empty(row.get("associations"))
-        lines = tuple(
-            _line(as_obj(x, "order_rows[]")) for x in as_list(assoc.get("order_rows") or [], "order_rows")
-        )
+        rows = [as_obj(x, "order_rows[]") for x in as_list(assoc.get("order_rows") or [], "order_rows")]
         order_id = as_id(get(row, "id", "order"), "order id")
+        updated = as_time(get(row, "date_upd", "order"), "order date_upd", self.tz)
         return ShopOrder(
             order_id=order_id,
-            number=opt_str(row.get("reference"), "order reference") or order_id,
+            number=order_id,
             state=state,
             status=state_id,
-            placed_at=as_time(get(row, "date_add", "order"), "order date_add", self.tz),
-            updated_at=as_time(get(row, "date_upd", "order"), "order date_upd", self.tz),
-            lines=lines,
-            total_cents=cents(get(row, "total_paid", "order"), "order total_paid"),
+            placed_at=updated,
+            updated_at=updated,
+            lines=tuple(stock_line(r, "id", "product_reference", "product_quantity") for r in rows),
+            total_cents=0,
             currency=self.currency,
-            pickup=str(row.get("id_carrier", "")) in self.pickup_carriers,
             holds_stock=state not in (OrderState.CANCELLED, OrderState.REFUNDED),
         )
 
@@ -397,11 +415,11 @@ class PrestaShopConnector:
 
             def read(
                 item: dict[str, Any] = item, what: str = what
-            ) -> tuple[str, int, tuple[str, ...], str | None]:
+            ) -> tuple[str, Decimal, tuple[str, ...], str | None]:
                 name = _language_text(row.get("name"))
-                price = cents(get(row, "price", "product"), "product price")
+                price = amount(get(row, "price", "product"), "product price")
                 if item is not row:
-                    price += cents(item.get("price") or "0", "combination price")
+                    price += amount(item.get("price") or "0", "combination price")
                     reference = opt_str(item.get("reference"), "combination reference")
                     name = f"{name} ({reference})" if reference else name
                 codes = barcodes(item.get(field) for field in BARCODE_FIELDS)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors import shopify_queries as q
 from cloud_bridge.connectors._values import (
+    amount,
     as_bool,
     as_code,
     as_id,
@@ -56,6 +58,7 @@ from cloud_bridge.connectors.cursor import PollWindow
 from cloud_bridge.connectors.http import Call, ShopHttp
 from cloud_bridge.connectors.shopify_cost import CostBudget
 from cloud_bridge.connectors.signatures import lower_keys, signature_matches
+from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
     AmbiguousSku,
     MalformedWebhook,
@@ -395,8 +398,7 @@ class ShopifyConnector:
         since = window.query_from()
         search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
         nodes = self._pages("orders", q.ORDERS, {"query": search, "first": q.ORDER_PAGE}, q.orders_cost())
-        with reading(self.shop, "orders"):
-            orders = [parse_order(node) for node in nodes]
+        orders = [read_order(node) for node in nodes]
         fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
         return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
 
@@ -429,11 +431,10 @@ class ShopifyConnector:
 
     def get_order(self, order_id: str) -> ShopOrder:
         data = self.run("order", q.ORDER, {"id": _order_gid(order_id, self.shop)}, q.order_cost())
-        with reading(self.shop, "order"):
-            node = data.get("order")
-            if node is None:
-                raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
-            return parse_order(node)
+        node = data.get("order")
+        if node is None:
+            raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
+        return read_order(node)
 
     def complete_order(self, order_id: str) -> ShopOrder:
         gid = _order_gid(order_id, self.shop)
@@ -530,24 +531,24 @@ def _money(value: Any, what: str) -> int:
     return cents(get(shop_money, "amount", what), f"{what} amount")
 
 
+def read_order(raw: Any) -> ShopOrder:
+    """An order node, or what could be read of it with its problem (see `unreadable`)."""
+    return order_or_problem(raw, lambda: parse_order(raw), lambda: _stock_facts(raw))
+
+
 def parse_order(raw: Any) -> ShopOrder:
     """An order node of the GraphQL orders query."""
     node = as_obj(raw, "order")
-    financial = opt_str(node.get("displayFinancialStatus"), "displayFinancialStatus")
-    fulfillment = opt_str(node.get("displayFulfillmentStatus"), "displayFulfillmentStatus")
-    cancelled = node.get("cancelledAt") is not None
-    lines_conn = as_obj(node.get("lineItems") or {"nodes": []}, "lineItems")
+    facts = _stock_facts(node)
+    lines_conn = as_obj(get(node, "lineItems", "order"), "lineItems")
     fos = as_obj(node.get("fulfillmentOrders") or {"nodes": []}, "fulfillmentOrders")
     nodes = as_list(fos.get("nodes") or [], "fulfillmentOrders nodes")
     methods = [obj_or_empty(obj_or_empty(f).get("deliveryMethod")).get("methodType") for f in nodes]
     total = node.get("totalPriceSet")
-    return ShopOrder(
-        order_id=as_id(get(node, "id", "order"), "order id"),
+    return replace(
+        facts,
         number=opt_str(node.get("name"), "order name"),
-        state=_state(financial, fulfillment, cancelled),
-        status=f"{financial}/{fulfillment}" + ("/CANCELLED" if cancelled else ""),
         placed_at=as_time(get(node, "createdAt", "order"), "createdAt"),
-        updated_at=as_time(get(node, "updatedAt", "order"), "updatedAt"),
         lines=tuple(
             _line(as_obj(x, "lineItem")) for x in as_list(lines_conn.get("nodes") or [], "lineItems nodes")
         ),
@@ -560,6 +561,29 @@ def parse_order(raw: Any) -> ShopOrder:
             "customer",
         ),
         pickup="PICK_UP" in methods,
+    )
+
+
+def _stock_facts(raw: Any) -> ShopOrder:
+    """What an order took out of the shop's stock (id, status, lines' sku and quantity), read alone."""
+    node = as_obj(raw, "order")
+    financial = opt_str(node.get("displayFinancialStatus"), "displayFinancialStatus")
+    fulfillment = opt_str(node.get("displayFulfillmentStatus"), "displayFulfillmentStatus")
+    cancelled = node.get("cancelledAt") is not None
+    lines_conn = as_obj(get(node, "lineItems", "order"), "lineItems")
+    rows = [as_obj(x, "lineItem") for x in as_list(lines_conn.get("nodes") or [], "lineItems nodes")]
+    updated = as_time(get(node, "updatedAt", "order"), "updatedAt")
+    order_id = as_id(get(node, "id", "order"), "order id")
+    return ShopOrder(
+        order_id=order_id,
+        number=order_id,
+        state=_state(financial, fulfillment, cancelled),
+        status=f"{financial}/{fulfillment}" + ("/CANCELLED" if cancelled else ""),
+        placed_at=updated,
+        updated_at=updated,
+        lines=tuple(stock_line(row, "id", "sku", "quantity") for row in rows),
+        total_cents=0,
+        currency="",
         holds_stock=not cancelled,
     )
 
@@ -595,9 +619,9 @@ def _catalog_entry(node: dict[str, Any]) -> ShopProduct:
     sku = as_code(node.get("sku"), "variant sku") or derived_sku(variant_id.rpartition("/")[2])
     updated = as_time(get(node, "updatedAt", "variant"), "variant updatedAt")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
         name = _variant_name(opt_str(product.get("title"), "product title"), node.get("title"))
-        price = cents(get(node, "price", "variant"), "variant price")
+        price = amount(get(node, "price", "variant"), "variant price")
         sold_by = obj_or_empty(node.get("unit")).get("value") or obj_or_empty(product.get("unit")).get(
             "value"
         )
@@ -680,8 +704,8 @@ def _rest_variant(variant: dict[str, Any], title: str, product: dict[str, Any]) 
     sku = as_code(variant["sku"], "variant sku")
     updated = as_time(variant.get("updated_at") or get(product, "updated_at", "product"), "updated_at")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
-        price = cents(get(variant, "price", "variant"), "variant price")
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
+        price = amount(get(variant, "price", "variant"), "variant price")
         return _variant_name(title, variant.get("title")), price, barcodes([variant.get("barcode")]), None
 
     return product_or_problem(sku, gid, updated, read)

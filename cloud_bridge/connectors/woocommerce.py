@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors._values import (
+    amount,
     as_code,
     as_id,
     as_int,
@@ -59,6 +61,7 @@ from cloud_bridge.connectors.common import (
 from cloud_bridge.connectors.cursor import PollWindow
 from cloud_bridge.connectors.http import Call, ShopHttp
 from cloud_bridge.connectors.signatures import lower_keys, signature_matches
+from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
     MalformedResponse,
     MalformedWebhook,
@@ -351,8 +354,7 @@ class WooCommerceConnector:
         return self._order(load_json(self.http.send(call, what).body, self.shop, what))
 
     def _order(self, raw: Any) -> ShopOrder:
-        with reading(self.shop, "order"):
-            return parse_order(raw)
+        return order_or_problem(raw, lambda: parse_order(raw), lambda: _stock_facts(raw))
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -394,20 +396,16 @@ def _event(topic: str, payload: dict[str, Any], delivery_id: str) -> WebhookEven
 
 def parse_order(raw: Any) -> ShopOrder:
     obj = as_obj(raw, "order")
-    status = as_str(get(obj, "status", "order"), "order status")
+    facts = _stock_facts(obj)
     lines = tuple(
-        _line(as_obj(x, "order line_items[]")) for x in as_list(obj.get("line_items") or [], "line_items")
+        _line(as_obj(x, "order line_items[]")) for x in as_list(get(obj, "line_items", "order"), "line_items")
     )
     billing = obj_or_empty(obj.get("billing"))
     shipping = [x for x in as_list(obj.get("shipping_lines") or [], "shipping_lines") if isinstance(x, dict)]
-    order_id = as_id(get(obj, "id", "order"), "order id")
-    return ShopOrder(
-        order_id=order_id,
-        number=opt_str(obj.get("number"), "order number") or order_id,
-        state=STATES.get(status, OrderState.PENDING),
-        status=status,
+    return replace(
+        facts,
+        number=opt_str(obj.get("number"), "order number") or facts.order_id,
         placed_at=as_time(get(obj, "date_created_gmt", "order"), "order date_created_gmt"),
-        updated_at=as_time(get(obj, "date_modified_gmt", "order"), "order date_modified_gmt"),
         lines=lines,
         total_cents=cents(get(obj, "total", "order"), "order total"),
         currency=opt_str(obj.get("currency"), "order currency"),
@@ -415,6 +413,28 @@ def parse_order(raw: Any) -> ShopOrder:
             filter(None, (str(billing.get("first_name") or ""), str(billing.get("last_name") or "")))
         ),
         pickup=any(str(line.get("method_id")) in PICKUP_METHODS for line in shipping),
+    )
+
+
+def _stock_facts(raw: Any) -> ShopOrder:
+    """What an order took out of the shop's stock (id, status, lines' sku and quantity), read alone: an
+    order whose other fields are unreadable still counts in the ledger (see `unreadable`).
+    """
+    obj = as_obj(raw, "order")
+    status = as_str(get(obj, "status", "order"), "order status")
+    updated = as_time(get(obj, "date_modified_gmt", "order"), "order date_modified_gmt")
+    rows = [as_obj(x, "order line_items[]") for x in as_list(get(obj, "line_items", "order"), "line_items")]
+    order_id = as_id(get(obj, "id", "order"), "order id")
+    return ShopOrder(
+        order_id=order_id,
+        number=order_id,
+        state=STATES.get(status, OrderState.PENDING),
+        status=status,
+        placed_at=updated,
+        updated_at=updated,
+        lines=tuple(stock_line(row, "id", "sku", "quantity") for row in rows),
+        total_cents=0,
+        currency="",
         holds_stock=status in STOCK_HOLDING,
     )
 
@@ -439,10 +459,10 @@ def _product(obj: dict[str, Any], fields: CatalogFields, parent_name: str = "") 
     sku = as_code(obj.get("sku"), "product sku") or derived_sku(product_id)
     updated = as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
         pairs = _named_values(obj)
         name = opt_str(obj.get("name"), "product name") or _variation_name(parent_name, obj)
-        price = cents(obj.get("price") or obj.get("regular_price") or "0", "product price")
+        price = amount(obj.get("price") or obj.get("regular_price") or "0", "product price")
         codes = barcodes([obj.get("global_unique_id"), *keyed(pairs, fields.barcode_keys)])
         sold_by = unit(next(iter(keyed(pairs, [fields.unit_key])), None)) if fields.unit_key else None
         return name, price, codes, sold_by

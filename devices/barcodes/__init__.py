@@ -10,13 +10,14 @@ from devices.barcodes.gtin import check_digit, expand_upce, with_check_digit
 from devices.barcodes.interpret import interpret
 from devices.barcodes.model import Barcode, Kind
 from devices.barcodes.pickup import Pickup, encode_pickup
-from devices.barcodes.variable_measure import DEFAULT_LAYOUTS, Layout, parse_layout
+from devices.barcodes.variable_measure import DEFAULT_LAYOUTS, PRESETS, Layout, parse_layout, preset_layouts
 from devices.errors import BarcodeError
 
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_LAYOUTS",
     "GS",
+    "PRESETS",
     "Barcode",
     "BarcodeConfig",
     "BarcodeError",
@@ -35,5 +36,6 @@ __all__ = [
     "expand_upce",
     "interpret",
     "parse_layout",
+    "preset_layouts",
     "with_check_digit",
 ]

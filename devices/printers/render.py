@@ -14,7 +14,7 @@ from typing import Any, Literal
 from devices.errors import BarcodeError, DeviceConfigError
 from devices.printers.codepages import codepage
 from devices.printers.config import PageSetup
-from devices.printers.text import wrap
+from devices.printers.text import printable, wrap
 
 Align = Literal["left", "center", "right"]
 Size = Literal["normal", "tall", "double"]
@@ -56,7 +56,7 @@ class TicketBuilder:
         """Lines the caller already fitted (see `devices.printers.text.pair`)."""
         self._set_style(bold, size, align)
         for text in lines:
-            self._escpos.text(text + "\n")
+            self._escpos.text(printable(text) + "\n")  # no text becomes a command (see `printable`)
 
     def rule(self, char: str = "-") -> None:
         self.lines([char * self.columns])

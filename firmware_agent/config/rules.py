@@ -75,9 +75,19 @@ def rule(check: Check | None = None, *, each: Check | None = None, unique: str =
 # --- checks: each returns the reason a value is wrong, and the validator puts the value in front of it ----
 
 
+_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_URL_PARAM = re.compile(r"([?&;]([^=&;#]*)=)([^&;#]*)")
+_URL_FRAGMENT = re.compile(r"#.*$", re.S)
+
+
 def show(value: object) -> str:
-    """A value as it would look in the file, short enough for one log line."""
-    text = repr(str(value)) if isinstance(value, str | PurePath) else str(value)
+    """A value as it would look in the file, short enough for one log line, and never a credential written
+    into a URL (`mqtt://user:password@host`, `?password=…`, `#…`): errors travel to logs and to support."""
+    text = str(value)
+    if "://" in text:
+        text = _URL_FRAGMENT.sub("#***", _URL_USERINFO.sub(r"\1***@", text))
+        text = _URL_PARAM.sub(lambda m: m[1] + ("***" if is_secret_name(m[2]) else m[3]), text)
+    text = repr(text) if isinstance(value, str | PurePath) else text
     return text if len(text) <= 60 else text[:57] + "..."
 
 

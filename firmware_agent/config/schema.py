@@ -152,6 +152,13 @@ class BarcodesConfig(Section):
     variable_measure_layouts: tuple[str, ...] = field(
         default=("20IIIIIWWWWWC", "21IIIII$$$$$C"), metadata=rule(each=measure_layout)
     )
+    preset: str | None = None  # a country's scale-label layouts (ES, DE, FR, IT, NL, SE, GB, US)
+
+    def layouts(self) -> tuple[str, ...]:
+        """The layouts the box reads: the preset's (or the defaults) and the shop's own."""
+        from devices.barcodes import preset_layouts
+
+        return preset_layouts(self.preset or "", self.variable_measure_layouts)
 
     def problems(self) -> Iterator[tuple[str, str]]:
         """The barcode module owns what a layout means; its verdict is reported here so it names the key.
@@ -161,7 +168,12 @@ class BarcodesConfig(Section):
         from devices.barcodes import BarcodeConfig, BarcodeError
 
         try:
-            BarcodeConfig(variable_measure_layouts=self.variable_measure_layouts)
+            layouts = self.layouts()
+        except BarcodeError as exc:
+            yield "preset", str(exc)
+            return
+        try:
+            BarcodeConfig(variable_measure_layouts=layouts)
         except BarcodeError as exc:
             yield "variable_measure_layouts", str(exc)
 

@@ -5,6 +5,7 @@
 transaction that replaces the catalog, so a till never sells from half a catalog. Staged chunks are
 acknowledged on arrival (the broker would stop sending after its in-flight window otherwise); a box that
 restarts with a half-staged snapshot still has its previous catalog and asks again at the next gap.
+A catalog's stock never replaces the box's own unacknowledged movements (`_keep_own_movements`).
 The functions below them run on the core loop, inside its transaction.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware_agent.store import ProductRecord, Store
+from firmware_agent.store import ProductRecord, Store, levels
 from wire import CatalogDelta, CatalogSnapshotChunk, Product
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ def stored_version(store: Store) -> int | None:
 def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
     """The whole catalog becomes `products`; local stock survives for products the shop does not track,
     local barcodes for products the shop sends without any (many shops keep no barcodes at all), and the
-    box's own unit for products it knows (shops have no notion of "sold by weight": the till's scale does)."""
+    box's own unit for products whose unit the shop does not say (shops have no notion of "sold by weight"
+    unless the bridge is told where they keep it)."""
     conn = store.db.connection()
     local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
     codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
@@ -141,6 +143,7 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
     conn.execute("DELETE FROM barcode")
     conn.execute("DELETE FROM product")
     count = store.upsert_products(_records(products, local, codes, units))
+    _keep_own_movements(store, products)
     store.set_setting(VERSION_KEY, str(version))
     return count
 
@@ -150,7 +153,18 @@ def apply_delta(store: Store, delta: CatalogDelta) -> None:
     conn.executemany("DELETE FROM product WHERE sku = ?", [(sku,) for sku in delta.deletes])
     local = _local_stock(conn, (p.sku for p in delta.upserts if p.stock is None))
     store.upsert_products(_records(delta.upserts, local, units=_local_units(conn)))
+    _keep_own_movements(store, delta.upserts)
     store.set_setting(VERSION_KEY, str(delta.version))
+
+
+def _keep_own_movements(store: Store, products: Sequence[Product]) -> None:
+    """The catalog's stock never wipes out what the box knows better (see store/levels.py): a sku with a
+    cloud level shows that level plus the box's later movements; a sku without one gets the box's
+    not-yet-acknowledged movements added back to the catalog's number, which cannot contain them yet.
+    """
+    given = [p.sku for p in products if p.stock is not None]
+    levels.add_back_unsettled(store, given)
+    levels.refresh_stock(store, given)
 
 
 def _records(
@@ -162,7 +176,7 @@ def _records(
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
         barcodes = p.barcodes or (codes or {}).get(p.sku, ())
-        unit = (units or {}).get(p.sku, p.unit)
+        unit = p.unit if p.unit is not None else (units or {}).get(p.sku, "each")
         yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), barcodes
 
 

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from firmware_agent.config import AgentConfig, InvalidConfig, validate
 from firmware_agent.config.atomic import atomic_write, fsync_dir
@@ -22,6 +22,40 @@ from firmware_agent.errors import ConfigError
 from firmware_agent.link.commands import CommandFailed
 
 FIXED = (("box", "id"), ("box", "shop"))  # the box's identity is provisioned, never changed remotely
+
+# Keys an unsigned command may change: tuning that cannot move the box, change whom it trusts, what it
+# types into the till PC or records as a sale, or where it sends what it knows. Every other key (the broker
+# and its credentials, TLS files, client id, the command key and signing rules, scanners, forwarding,
+# printer URL, data folder, provisioning) needs a command signed with `mqtt.command_key`. An allow-list,
+# so a key added later needs a signature until someone decides otherwise.
+UNSIGNED_OK: Final = frozenset(
+    {
+        "box.log_level",
+        "box.watchdog",
+        "store.journal_max_mb",
+        "store.journal_warn_ratio",
+        "printer.paper_mm",
+        "printer.codepage",
+        "printer.profile",
+        "barcodes",
+        *(
+            f"mqtt.{key}"
+            for key in (
+                "keepalive_s",
+                "session_expiry_h",
+                "reconnect_min_s",
+                "reconnect_max_s",
+                "batch_entries",
+                "batch_kb",
+                "inflight_batches",
+                "ack_timeout_s",
+                "telemetry_s",
+                "order_ttl_h",
+                "config_revert_s",
+            )
+        ),
+    }
+)
 
 
 def previous_path(path: Path) -> Path:
@@ -83,6 +117,27 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def needing_signature(old_text: str, new_text: str) -> list[str]:
+    """The keys (`mqtt.url`) that differ between the two config texts and are not in `UNSIGNED_OK`."""
+    old, new = _flat(tomllib.loads(old_text)), _flat(tomllib.loads(new_text))
+    changed = [k for k in new if old.get(k, _ABSENT) != new[k]] + [k for k in old if k not in new]
+    return [k for k in changed if k not in UNSIGNED_OK and k.partition(".")[0] not in UNSIGNED_OK]
+
+
+_ABSENT: Final = object()
+
+
+def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"mqtt": {"url": u}}` as `{"mqtt.url": u}`; arrays (of scanner tables) stay whole values."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def changed_sections(old: AgentConfig, new: AgentConfig) -> list[str]:

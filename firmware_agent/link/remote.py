@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,10 @@ from firmware_agent.link.commands import CommandFailed, Request
 from firmware_agent.link.ticket import order_ticket
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
-from firmware_agent.store import Store
+from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import find_order, requeue_ticket
 from firmware_agent.tickets import TicketStyle, selftest_ticket
+from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
 from wire import JSON, Order
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class RemoteBox:
                 "journal_bytes": store.journal_bytes,
                 "journal_level": store.journal_level(),
                 "products": store.product_count(),
+                **levels.summary(store),
             }
 
         facts = link.call(read)
@@ -58,6 +61,7 @@ class RemoteBox:
             "catalog_version": link.catalog.version,
             "config_hash": link.settings.config_hash,
             "config_on_trial": link.on_trial,
+            "update": update_status(link.update_layout()),
             **facts,
         }
 
@@ -84,6 +88,16 @@ class RemoteBox:
         if link.on_trial:
             raise CommandFailed("config.set: another config change is still on trial")
         new, new_text, old_text = configset.prepare(path, values, link.config)
+        if not request.signed and (keys := configset.needing_signature(old_text, new_text)):
+            how = (
+                "a command signed with mqtt.command_key"
+                if link.settings.command_key
+                else "a signed command, and this box has no mqtt.command_key: change them on site"
+            )
+            raise CommandFailed(
+                f"config.set refused, nothing changed: {', '.join(keys)} decide whom the box trusts "
+                f"or what it does with its devices and need {how}"
+            )
         if new.mqtt is None:
             raise CommandFailed("config.set refused: without [mqtt] the box would be cut off from support")
         changed = configset.changed_sections(link.config, new)
@@ -153,9 +167,32 @@ class RemoteBox:
         self.link.restart_pending = True
         return {"restarting": True}
 
+    def update(self, url: str, sha256: str, signature: str, allow_downgrade: bool) -> JSON:
+        """Queues the signed release for tillbridge-update.service (root), which installs it, restarts the
+        agent on it, waits for READY and the broker, and commits it or rolls back (docs/updates.md).
+        The outcome is in `status` (`update`) once the agent is back."""
+        layout = self.link.update_layout()
+        try:
+            request = request_update(
+                layout, Source(url=url), sha256, signature, allow_downgrade=allow_downgrade
+            )
+        except UpdateError as exc:
+            raise CommandFailed(f"update refused, nothing changed: {exc}") from exc
+        return {"queued": True, "id": request.id, "running": layout.version_of("current")}
+
     def first_time(self, channel: str, ref: str) -> bool:
         seen: bool = self.link.call(lambda store: store.first_time_seen(channel, ref))
         return seen
+
+
+def update_status(layout: Layout) -> JSON:
+    """The release running and how the last update ended (an update restarts the agent: this is how
+    support learns the outcome of an `update` command)."""
+    try:
+        status: JSON = json.loads(read_status(layout).to_json())
+    except (OSError, ValueError) as exc:
+        return {"error": f"cannot read {layout.root}: {exc}"}
+    return status
 
 
 def config_view(value: object) -> JSON:

@@ -47,9 +47,10 @@ from firmware_agent.link.logring import RingLog
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
-from firmware_agent.store import Store
+from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
+from firmware_agent.updates.layout import DEFAULT_ROOT, Layout
 from wire import (
     JSON,
     BadTopic,
@@ -59,6 +60,7 @@ from wire import (
     CommandReply,
     JournalEntry,
     Kind,
+    Levels,
     Message,
     Order,
     OrderAck,
@@ -124,6 +126,7 @@ class Link:
         self.audit = AuditLog(settings.data_dir / AUDIT_NAME)
         self.remote = RemoteBox(self)
         self.runner = self._runner()
+        self.epoch: str | None = None  # the store's, once loaded
         self.drain = Drain()
         self.catalog = cat.CatalogSync(None)
         self.boot = 0
@@ -148,6 +151,11 @@ class Link:
         self.restart_requested = False  # the agent may exit non-zero on it, so systemd restarts the box
         self._in_hand: Received | None = None
         self._failures = 0
+        self.update_root = DEFAULT_ROOT  # root's releases, where the `update` command's outcome is read
+
+    def update_layout(self) -> Layout:
+        """The updater's layout, with this agent's data folder for the queued request and the guards."""
+        return Layout(self.update_root, self.settings.data_dir)
 
     # ---- the Service protocol ------------------------------------------------------------------------
 
@@ -215,7 +223,7 @@ class Link:
     def _load(self) -> None:
         core = self.core_loop()
 
-        def load(store: Store) -> tuple[int, int, int, int | None]:
+        def load(store: Store) -> tuple[int, int, int, int | None, str]:
             boot = int(store.setting(BOOT_KEY) or 0) + 1
             store.set_setting(BOOT_KEY, str(boot))
             first = store.journal_after(0, 1)
@@ -226,9 +234,10 @@ class Link:
                 (first[0].seq - 1 if first else store.last_seq),
                 store.last_seq,
                 cat.stored_version(store),
+                store.epoch,
             )
 
-        self.boot, acked, last_seq, version = self.call(load)
+        self.boot, acked, last_seq, version, self.epoch = self.call(load)
         self.drain = self._new_drain(acked, last_seq)
         self.catalog = cat.CatalogSync(version)
         if configset.on_trial(self.config_path):
@@ -239,8 +248,9 @@ class Link:
             self._trial = _Trial(self.clock() + self.settings.config_revert_s, 0, [])
         self._start_client()
         log.info(
-            "MQTT link: boot %d, journal backlog %d (acked up to %d), catalog %s",
+            "MQTT link: boot %d, store epoch %s, journal backlog %d (acked up to %d), catalog %s",
             self.boot,
+            self.epoch,
             last_seq - acked,
             acked,
             version,
@@ -256,6 +266,7 @@ class Link:
             max_bytes=s.batch_bytes,
             window=s.inflight_batches,
             ack_timeout_s=s.ack_timeout_s,
+            epoch=self.epoch,
         )
 
     def _start_client(self) -> None:
@@ -300,7 +311,9 @@ class Link:
         client = self._client()
         client.subscribe(box_subscriptions(self.settings.shop, self.settings.box))
         s = self.settings
-        self._publish(self._topic(Kind.STATE), encode(birth(s.version, self.boot, s.config_hash)), 1, True)
+        # the birth goes first, before any journal batch: it names the store the batches belong to
+        state = birth(s.version, self.boot, s.config_hash, self.epoch)
+        self._publish(self._topic(Kind.STATE), encode(state), 1, True)
         self.drain.connected(now)
         if request := self.catalog.on_connected(now):
             self.request_catalog(request)
@@ -336,6 +349,7 @@ class Link:
             Kind.CATALOG: self._on_catalog,
             Kind.ORDERS: self._on_order,
             Kind.CMD: self._on_command,
+            Kind.LEVELS: self._on_levels,
         }
         try:
             topic = parse_topic(msg.topic)
@@ -395,9 +409,10 @@ class Link:
         ack = self._decode(Kind.ACK, msg)
         if not isinstance(ack, AckMessage):
             return
-        upto = self.drain.on_ack(ack.upto, self.clock())
+        upto = self.drain.on_ack(ack.upto, self.clock(), ack.epoch)
         if upto is not None:
-            gone = self.call(lambda store: store.forget_upto(upto))
+            gone = self.call(lambda store: _forget_upto(store, upto))
+            self.call(lambda store: store.note_acked(upto))  # once the deletion has committed
             log.debug("cloud acked up to seq %d: %d entries deleted", upto, gone)
 
     def _on_catalog(self, msg: Received) -> None:
@@ -435,6 +450,20 @@ class Link:
         self.catalog.applied(version)
         log.info(
             "catalog version %d live: %d products in %.2f s", version, count, time.perf_counter() - started
+        )
+
+    def _on_levels(self, msg: Received) -> None:
+        """The cloud's stock truth: kept beside the box's own newer movements (store/levels.py)."""
+        message = self._decode(Kind.LEVELS, msg)
+        if not isinstance(message, Levels):
+            return
+        taken = self.call(lambda s: levels.apply_levels(s, message))
+        log.info(
+            "levels version %d: %d of %d skus taken (journal included up to seq %d)",
+            message.version,
+            taken,
+            len(message.levels),
+            message.upto,
         )
 
     def request_catalog(self, request: cat.RequestResync) -> None:
@@ -526,13 +555,19 @@ class Link:
     def _send_telemetry(self) -> None:
         core = self.core_loop()
 
-        def read(store: Store) -> tuple[int, dict[str, str], int]:
+        def read(store: Store) -> tuple[int, dict[str, str], int, str | None]:
             devices = {name: status.state.value for name, status in core.devices.items()}
-            return store.journal_count(), devices, store.journal_bytes
+            return store.journal_count(), devices, store.journal_bytes, store.store_lost
 
-        backlog, devices, journal_bytes = self.call(read)
+        backlog, devices, journal_bytes, store_lost = self.call(read)
         health = telemetry(
-            self.clock() - self.started_at, backlog, devices, self.settings.data_dir, journal_bytes
+            self.clock() - self.started_at,
+            backlog,
+            devices,
+            self.settings.data_dir,
+            journal_bytes,
+            epoch=self.epoch,
+            store_lost=store_lost,
         )
         self._publish(self._topic(Kind.TELEMETRY), encode(health), 0, False)
 
@@ -669,6 +704,14 @@ class Link:
         if self.client is None:
             raise AgentError("the MQTT link has no client yet")
         return self.client
+
+
+def _forget_upto(store: Store, upto: int) -> int:
+    """The cloud has applied the journal up to `upto`: those entries go, and so do the local moves that no
+    cloud level needs them for."""
+    gone = store.forget_upto(upto)
+    levels.forget_acked(store, upto)
+    return gone
 
 
 def _order_id_of(payload: bytes) -> str | None:

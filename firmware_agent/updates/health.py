@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from firmware_agent.config.atomic import atomic_write
+from firmware_agent.updates.layout import read_small
 
 LINK_MARKER = "link-up.json"
 
@@ -26,7 +27,7 @@ def note_link_up(data_dir: Path, pid: int | None = None) -> None:
 def link_up_pid(data_dir: Path) -> int | None:
     """The process that last reported its link up, or None."""
     try:
-        pid = json.loads((data_dir / LINK_MARKER).read_text(encoding="utf-8")).get("pid")
+        pid = json.loads(read_small(data_dir / LINK_MARKER)).get("pid")
     except (OSError, ValueError, AttributeError):
         return None
     return pid if isinstance(pid, int) else None

@@ -5,9 +5,13 @@
 <root>/current   -> releases/…  what the agent runs (/usr/local/bin/tillbridge leads here)
 <root>/committed -> releases/…  the last release that proved healthy: where a failed update goes back to
 <root>/previous  -> releases/…  the committed release before that: `tillbridge update rollback` target
-<root>/update/                  pending.json, last.json, lock, downloads/ (the updater's, root-owned)
-<root>/update-request.json      a queued request, written by the agent, taken by tillbridge-update.service
+<root>/update/                  pending.json, last.json, lock, downloads/ (the updater's)
+<data>/update-request.json      a queued request, written by the agent, taken by tillbridge-update.service
 ```
+The root (`/opt/tillbridge`) belongs to root and the agent may only read it: root runs the releases
+(tillbridge-update.service, firstboot), so nothing in it may be writable by the agent, whose own folder
+(`<data>`, `/var/lib/tillbridge`: the store, the link marker, the queued request) holds only data that the
+updater reads with care (`read_small`).
 Links are relative, so the tree works wherever the partition is mounted (an image being built, /data).
 A link is switched by creating it under a temporary name and renaming it over the old one: rename(2) is
 atomic, `ln -sfn` is not (it unlinks first).
@@ -15,18 +19,47 @@ atomic, `ln -sfn` is not (it unlinks first).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_agent.config.atomic import fsync_dir
 from firmware_agent.updates.errors import UpdateRejected
 
-DEFAULT_ROOT = Path("/var/lib/tillbridge")
+DEFAULT_ROOT = Path("/opt/tillbridge")
+DEFAULT_DATA = Path("/var/lib/tillbridge")  # the agent's data folder (box.data_dir)
+SMALL_FILE = 64 * 1024
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,63}")
 LINKS = ("current", "committed", "previous")
 INCOMING_PREFIX = ".incoming-"
+
+
+def read_small(path: Path, limit: int = SMALL_FILE) -> str:
+    """A small regular file the agent wrote, read by root: never through a symlink (the agent could point
+    it at a secret, or a FIFO that blocks), never more than `limit` bytes. OSError or ValueError otherwise.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a regular file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path}: larger than {limit} bytes")
+    return data.decode("utf-8")
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Orders release names as people read them: `1.10.0` after `1.9.2`, `2.0` after `2.0rc1`.
+
+    Runs of digits compare as numbers, runs of letters as text; where one name ends, a number in the other
+    makes it newer (`1.0.1` after `1.0`) and letters make it older (a pre-release: `1.0rc1` before `1.0`).
+    """
+    parts = re.findall(r"\d+|[A-Za-z]+", version)
+    key = [(2, int(p)) if p.isdigit() else (0, p.lower()) for p in parts]
+    return (*key, (1, 0))
 
 
 def check_version(version: str, where: str) -> str:
@@ -66,7 +99,7 @@ class Layout:
 
     @property
     def request_file(self) -> Path:
-        return self.root / "update-request.json"
+        return self.data / "update-request.json"
 
     def release(self, version: str) -> Path:
         return self.releases / check_version(version, str(self.releases))

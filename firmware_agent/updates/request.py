@@ -2,7 +2,7 @@
 
 The agent (the MQTT `update` command) calls `request_update()`: the request is checked (formats, guards,
 nothing else queued or on trial) so a refusal reaches support at once, then written atomically to
-`<root>/update-request.json`. systemd's `tillbridge-update.path` sees the file and starts
+`<data>/update-request.json` (the agent's folder). systemd's `tillbridge-update.path` sees the file and starts
 `tillbridge-update.service`, whose `tillbridge update run` takes the request (deleting it, so the path unit
 does not fire again) and runs it. The outcome lands in `update/last.json` under the request's id, which
 the agent reads with `read_status()` and reports once it is back.
@@ -23,7 +23,7 @@ from firmware_agent.updates import guards, signing
 from firmware_agent.updates.artifact import Source
 from firmware_agent.updates.errors import UpdateDeferred, UpdateRejected
 from firmware_agent.updates.guards import GuardPolicy
-from firmware_agent.updates.layout import Layout
+from firmware_agent.updates.layout import Layout, read_small
 
 REMOTE_CONNECT_TIMEOUT = 120.0  # a remotely asked update must bring the link back, or support loses the box
 
@@ -35,6 +35,7 @@ class UpdateRequest:
     sha256: str
     signature: str
     connect_timeout: float | None = REMOTE_CONNECT_TIMEOUT
+    allow_downgrade: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         where = {"url": self.source.url} if self.source.url else {"file": str(self.source.file)}
@@ -44,6 +45,7 @@ class UpdateRequest:
             "sha256": self.sha256,
             "signature": self.signature,
             "connect_timeout": self.connect_timeout,
+            "allow_downgrade": self.allow_downgrade,
         }
 
     @classmethod
@@ -58,6 +60,7 @@ class UpdateRequest:
                 signing.check_sha256(str(data["sha256"])),
                 str(data["signature"]),
                 None if timeout is None else float(timeout),
+                data.get("allow_downgrade") is True,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UpdateRejected(f"{where}: not an update request ({exc})") from exc
@@ -72,10 +75,16 @@ def request_update(
     connect_timeout: float | None = REMOTE_CONNECT_TIMEOUT,
     guard: GuardPolicy | None = None,
     now: Callable[[], float] = time.time,
+    allow_downgrade: bool = False,
 ) -> UpdateRequest:
     """Queue an update for tillbridge-update.service; raises UpdateRejected / UpdateDeferred at once."""
     request = UpdateRequest(
-        uuid.uuid4().hex[:12], source, signing.check_sha256(sha256), signature, connect_timeout
+        uuid.uuid4().hex[:12],
+        source,
+        signing.check_sha256(sha256),
+        signature,
+        connect_timeout,
+        allow_downgrade,
     )
     signing.decode_signature(signature)
     if layout.request_file.exists():
@@ -91,9 +100,11 @@ def take_request(layout: Layout) -> UpdateRequest | None:
     """Read and delete the queued request (a malformed one is deleted too, then refused)."""
     path = layout.request_file
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small(path)
     except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:
+        raise UpdateRejected(f"{path}: not an update request ({exc})") from exc
     finally:
         path.unlink(missing_ok=True)
     try:

@@ -70,6 +70,7 @@ class Order:
     pickup: bool
     customer: str
     stock_reduced: bool = False
+    omitted: frozenset[str] = frozenset()  # fields left out of its JSON (a plugin that broke the order)
 
 
 @dataclass
@@ -242,6 +243,15 @@ class WooCommerceSimulator(ShopSimulator):
         with self.lock:
             self._set_order_status(self.orders[order_id], "cancelled")
             self._fire("order.updated", order_id)
+
+    def damage_order(self, order_id: int, *fields: str) -> None:
+        """The order's JSON loses `fields` (as a broken plugin or a hand-edited database does), or gets
+        them back when none are named; either way the order counts as modified.
+        """
+        with self.lock:
+            order = self.orders[order_id]
+            order.omitted = frozenset(fields)
+            order.modified = now_s()
 
     def order_status(self, order_id: int) -> str:
         with self.lock:
@@ -482,7 +492,7 @@ class WooCommerceSimulator(ShopSimulator):
         paid = o.status in ("processing", "completed")
         first, _, last = o.customer.partition(" ")
         method = "local_pickup" if o.pickup else "flat_rate"
-        return {
+        shown = {
             "id": o.id,
             "number": str(o.id),
             "status": o.status,
@@ -499,6 +509,7 @@ class WooCommerceSimulator(ShopSimulator):
                 {"id": o.id * 10, "method_id": method, "method_title": method, "total": "0.00"}
             ],
         }
+        return {k: v for k, v in shown.items() if k not in o.omitted}
 
     # paging and filters
 

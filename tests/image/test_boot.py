@@ -106,8 +106,8 @@ def test_the_first_release_is_installed_and_committed(booted: Booted) -> None:
         status = json.loads(report["update_status"])
         assert status["current"] == status["committed"] == VERSION, booted.explain(n)
         assert status["pending"] is None and status["releases"] == [VERSION]
-        assert report["tillbridge"] == f"/var/lib/tillbridge/releases/{VERSION}/bin/tillbridge"
-    assert 'Fast link dest: "releases/' in booted.disk.stat(Disk.DATA, "/tillbridge/current")  # relative
+        assert report["tillbridge"] == f"/opt/tillbridge/releases/{VERSION}/bin/tillbridge"
+    assert 'Fast link dest: "releases/' in booted.disk.stat(Disk.DATA, "/opt/tillbridge/current")  # relative
 
 
 def test_no_unit_fails_and_the_journal_stays_in_ram(booted: Booted) -> None:

@@ -51,7 +51,7 @@ def _sample(kind: str, url: str | None, width: int = 80, codepage: str = "CP858"
 
 def _preview(args: argparse.Namespace) -> int:
     from devices.printers import PageSetup
-    from simulators.escpos_decode import decode_tickets
+    from devices.printers.decode import decode_tickets
 
     columns = PageSetup(args.width).columns
     for ticket in decode_tickets(_sample(args.kind, None, args.width, args.codepage)):

@@ -43,6 +43,9 @@ def register(sub: Any) -> None:
         help="switch and commit without restarting the agent or checking guards (image builds)",
     )
     install.add_argument(
+        "--allow-downgrade", action="store_true", help="install a release older than the committed one"
+    )
+    install.add_argument(
         "--queue", action="store_true", help="queue it for tillbridge-update.service, as the agent does"
     )
     install.set_defaults(func=_install)
@@ -72,10 +75,14 @@ def register(sub: Any) -> None:
 
 
 def _with_root(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from firmware_agent.updates.layout import DEFAULT_ROOT
+    from firmware_agent.updates.layout import DEFAULT_DATA, DEFAULT_ROOT
 
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="releases and state (%(default)s)")
-    parser.add_argument("--data-dir", type=Path, help="the agent's data folder (default: the root)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"the agent's data folder (default: {DEFAULT_DATA} with the default --root, else the root)",
+    )
     return parser
 
 
@@ -103,9 +110,10 @@ def _with_updater(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _layout(args: argparse.Namespace) -> Any:
-    from firmware_agent.updates import Layout
+    from firmware_agent.updates.layout import DEFAULT_DATA, DEFAULT_ROOT, Layout
 
-    return Layout(args.root, args.data_dir)
+    data_dir = args.data_dir or (DEFAULT_DATA if args.root == DEFAULT_ROOT else None)
+    return Layout(args.root, data_dir)
 
 
 def _updater(args: argparse.Namespace) -> Any:
@@ -149,10 +157,23 @@ def _install(args: argparse.Namespace) -> int:
     source = Source(url=args.url, file=args.file.resolve() if args.file else None)
     if args.queue:
         timeout = REMOTE_CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
-        request = request_update(_layout(args), source, args.sha256, args.signature, connect_timeout=timeout)
+        request = request_update(
+            _layout(args),
+            source,
+            args.sha256,
+            args.signature,
+            connect_timeout=timeout,
+            allow_downgrade=args.allow_downgrade,
+        )
         print(json.dumps(request.to_dict(), sort_keys=True))
         return 0
-    result = _updater(args).install(source, args.sha256, args.signature, restart=not args.no_restart)
+    result = _updater(args).install(
+        source,
+        args.sha256,
+        args.signature,
+        restart=not args.no_restart,
+        allow_downgrade=args.allow_downgrade,
+    )
     return _report(result)
 
 

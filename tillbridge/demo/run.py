@@ -1,8 +1,11 @@
 """The demo: a whole box — store, core loop, print queue — on simulated devices, shown live.
 
-A simulated scanner works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
+The box starts without a catalog: the cloud bridge reads it from the simulated WooCommerce shop (barcodes in
+`global_unique_id`, the sold-by-weight unit in a `_unit` meta) and sends it down. Then a simulated scanner
+works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
 selling at random; a virtual Toledo 8217 scale on a pty weighs the cheese; a virtual printer on a local TCP
-port prints the control sheet and whatever else is queued.
+port prints the control sheet and whatever else is queued. A second till (`tills.py`) sells at the same shop,
+and a stock board shows both boxes' numbers next to the online shop's.
 Everything is real but the hardware: the same store, journal and core loop as on a box.
 """
 
@@ -12,7 +15,7 @@ import itertools
 import random
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +26,12 @@ from devices.printers import Printer
 from devices.readings import ScanRead
 from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
-from firmware_agent.catalog import load_products
 from firmware_agent.config import AgentConfig, validate
 from firmware_agent.core import Applied, CoreLoop
+from firmware_agent.events import Call
 from firmware_agent.link import build_link
 from firmware_agent.printing import PrintRequest, PrintService
 from firmware_agent.selftest import selftest
-from firmware_agent.store import Store
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.weighing import ScaleService
@@ -41,12 +43,14 @@ from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.cloud import bridge_for, collect_at_the_till, customer_code, watch_shop
+from tillbridge.demo.tills import DB_NAME, SECOND_BOX, SecondTill, StockBoard
 from tillbridge.demo.view import LiveView
 
 BOX_ID = "demo-box-1"
 SHOP_ID = "demo"
 STATUS_REQUEST = '{"v":1,"id":"1","cmd":"status"}'
 DEMO_WEIGHT_KG = Decimal("0.250")  # what lies on the virtual scale
+FINISH_WAIT_S = 20.0  # at most, for the second till and the numbers to settle before the demo stops
 
 
 @dataclass
@@ -58,38 +62,38 @@ class DemoOptions:
     mqtt_port: int = 1883
 
 
-def till_day(rng: random.Random, open_shop: threading.Event) -> Iterator[str]:
+def till_day(rng: random.Random, open_shop: Sequence[threading.Event]) -> Iterator[str]:
     """The scripted morning, then random sales of counted products for as long as the demo runs.
 
-    The first scan waits for `open_shop` (the scale has a weight on it), as a cashier waits for the tills.
+    The first scan waits for `open_shop` (the catalog has come from the online shop, the scale has a weight
+    on it), as a cashier waits for the tills.
     """
     sellable = [p.barcodes[0] for p in SAMPLE_CATALOG if p.unit == "each"]
-    open_shop.wait(10)
+    for ready in open_shop:
+        ready.wait(20)
     yield from DAY_AT_THE_TILL
     while True:
         yield rng.choice(sellable)
 
 
-def seed_catalog(data_dir: Path) -> None:
-    store = Store.open(data_dir / "tillbridge.db")
-    try:
-        if store.product_count() == 0:
-            load_products(store, SAMPLE_CATALOG)
-    finally:
-        store.close()
-
-
 class _StopAfter:
-    """A listener that ends the demo after `count` scans at the till (used by tests and `--scans`)."""
+    """A listener that ends the demo after `count` scans at the till (used by tests and `--scans`), once
+    `finish` has run (in a thread of its own: the tills and the cloud go on meanwhile)."""
 
-    def __init__(self, agent: Agent, count: int | None) -> None:
-        self.agent, self.left = agent, count
+    def __init__(self, agent: Agent, count: int | None, finish: Callable[[], None] = lambda: None) -> None:
+        self.agent, self.left, self.finish = agent, count, finish
 
     def __call__(self, applied: Applied) -> None:
         if self.left is None or not isinstance(applied.event, ScanRead) or applied.event.source != "till":
             return
         self.left -= 1
         if self.left == 0:
+            threading.Thread(target=self._finish, name="demo-finish", daemon=True).start()
+
+    def _finish(self) -> None:
+        try:
+            self.finish()
+        finally:
             self.agent.request_stop()
 
 
@@ -104,6 +108,24 @@ class _PrintControlSheet:
 
     def stop(self) -> None:
         pass
+
+
+def _agree_at_the_end(second: SecondTill, board: StockBoard, view: LiveView) -> None:
+    """Before the demo stops: the second till's sales made, and every number settled everywhere."""
+    second.done.wait(FINISH_WAIT_S)
+    board.wait_until_agreed(FINISH_WAIT_S)
+    view.note(board.summary())
+
+
+def _when_catalog_arrives(ready: threading.Event, agent: Agent) -> Callable[[Applied], None]:
+    """Sets `ready` once the box has products: the catalog the bridge read from the online shop."""
+
+    def listener(applied: Applied) -> None:
+        core = agent.core
+        if isinstance(applied.event, Call) and core is not None and core.store.product_count():
+            ready.set()
+
+    return listener
 
 
 def _when_weighed(ready: threading.Event) -> Callable[[Applied], None]:
@@ -149,7 +171,6 @@ def demo_broker(folder: Path, port: int, view: LiveView) -> Broker:
 
 def run_demo(options: DemoOptions, out: TextIO) -> int:
     data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tillbridge-demo-"))
-    seed_catalog(data_dir)
     view = LiveView(out)
     view.header(f"tillbridge demo — box {BOX_ID} in shop {SHOP_ID}, data in {data_dir}")
     stop_watching = threading.Event()
@@ -163,8 +184,11 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         view.note(f"MQTT broker on {broker.url}; remote support answers, try:")
         view.note(f"  mosquitto_rr -V 5 -p {broker.port} -t {topic} -e support/reply -m '{STATUS_REQUEST}'")
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
-        bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, BOX_ID)
+        bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, [BOX_ID, SECOND_BOX])
         view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
+        second = SecondTill(data_dir / "till-2", SHOP_ID, broker.url, view)
+        view.note(f"a second till, {SECOND_BOX}, sells at the same shop (scanner column: till-2)")
+        board = StockBoard({"box 1": data_dir / DB_NAME, "box 2": data_dir / "till-2" / DB_NAME}, shop, view)
         config = demo_config(data_dir, broker.url)
         services = Services(
             scale=ScaleService("toledo8217", scale.port_path, None, 0.2), link=build_link(config)
@@ -174,8 +198,10 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             selftest=lambda: selftest(BOX_ID, agent.core, services.link_state()),
         )
         services.connect()
-        scale_ready = threading.Event()
-        script = itertools.islice(till_day(random.Random(options.seed), scale_ready), options.scans)
+        scale_ready, catalog_ready = threading.Event(), threading.Event()
+        script = itertools.islice(
+            till_day(random.Random(options.seed), [catalog_ready, scale_ready]), options.scans
+        )
         scanner = SimulatedScanner("till", barcodes=script, interval=options.interval_s)
         counter = SimulatedScanner("counter")  # the click & collect counter's scanner
         watchers = [
@@ -190,6 +216,12 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
                 daemon=True,
             ),
             threading.Thread(target=watch_shop, args=(shop, view, stop_watching), daemon=True),
+            threading.Thread(target=board.watch, args=(stop_watching,), daemon=True),
+            threading.Thread(
+                target=second.sell_after_pickup,
+                args=(shop, options.interval_s, stop_watching),
+                daemon=True,
+            ),
         ]
         for watcher in watchers:
             watcher.start()
@@ -202,11 +234,19 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             listeners=[view],
         )
         agent = Agent(settings)
-        settings.listeners = [view, _StopAfter(agent, options.scans), _when_weighed(scale_ready)]
+        settings.listeners = [
+            view,
+            _StopAfter(agent, options.scans, lambda: _agree_at_the_end(second, board, view)),
+            _when_weighed(scale_ready),
+            _when_catalog_arrives(catalog_ready, agent),
+        ]
         code = agent.run()
+        if options.scans is None:
+            view.note(board.summary())
         stop_watching.set()
         for watcher in watchers:
             watcher.join(timeout=2)
+        second.stop()
         bridge.stop()
     view.note(f"demo stopped; the journal and store stay in {data_dir}")
     return code

@@ -1,0 +1,160 @@
+"""Many boxes in one process: paho clients driven by one thread over epoll, for the fleet benchmark.
+
+A real box runs one paho client with its own network thread. A thousand of those would measure the
+benchmark's threads, not the bridge, so here each client's socket is watched by one selector and its
+`loop_read` / `loop_write` / `loop_misc` called when it is due (paho's documented external-loop use).
+Each light box speaks the wire contract as the real one does: a persistent session, journal batches in seq
+order, everything unacknowledged sent again when no ack came within `ack_timeout`. It records, per entry, the
+time from its PUBLISH to the application ack that covers it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import selectors
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from wire import (
+    Ack,
+    JournalBatch,
+    JournalEntry,
+    Kind,
+    box_subscriptions,
+    build_topic,
+    decode,
+    encode,
+    now_ts,
+    parse_topic,
+)
+
+
+@dataclass
+class LightBox:
+    """One box: its unacknowledged entries, when each was first sent, and the ack latencies seen."""
+
+    shop: str
+    box: str
+    client: Any = None
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    unacked: list[JournalEntry] = field(default_factory=list)
+    sent_at: dict[int, float] = field(default_factory=dict)
+    resent_at: float = 0.0
+    acked: int = 0
+    latencies: list[float] = field(default_factory=list)
+    connected: bool = False
+    epoch: str = field(default_factory=lambda: secrets.token_hex(8))  # the box store's stream
+
+    def journal(self, sku: str, now: float) -> None:
+        entry = JournalEntry(next(self.seq), "sale", now_ts(), {"sku": sku, "delta": -1, "stock_after": 0})
+        self.unacked.append(entry)
+        self.sent_at[entry.seq] = now
+        self._publish([entry], now)
+
+    def resend_if_late(self, now: float, ack_timeout: float) -> None:
+        if self.unacked and self.connected and now - max(self.resent_at, self._oldest(now)) > ack_timeout:
+            self._publish(self.unacked, now)
+
+    def on_ack(self, upto: int, now: float) -> None:
+        if upto <= self.acked:
+            return
+        self.acked = upto
+        for entry in [e for e in self.unacked if e.seq <= upto]:
+            self.latencies.append(now - self.sent_at.pop(entry.seq))
+        self.unacked = [e for e in self.unacked if e.seq > upto]
+
+    def _oldest(self, now: float) -> float:
+        return min((self.sent_at[e.seq] for e in self.unacked), default=now)
+
+    def _publish(self, entries: Sequence[JournalEntry], now: float) -> None:
+        self.resent_at = now
+        if self.connected:
+            batch = JournalBatch(tuple(entries), self.box, self.epoch, self.acked)
+            self.client.publish(build_topic(self.shop, self.box, Kind.JOURNAL), encode(batch), qos=1)
+
+
+class Fleet:
+    """`boxes` light boxes on one broker, all served by the calling thread through `run_for`."""
+
+    def __init__(self, host: str, port: int, boxes: Sequence[tuple[str, str]]) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.boxes = [LightBox(shop, box) for shop, box in boxes]
+        self._host, self._port = host, port
+        self._registered: dict[int, LightBox] = {}
+
+    def connect(self, per_second: float = 200.0, timeout: float = 60.0) -> None:
+        """Connects every box, `per_second` at a time, as a fleet does after a broker restart."""
+        deadline = time.monotonic() + timeout
+        for n, box in enumerate(self.boxes):
+            client = paho.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=f"box-{box.shop}-{box.box}",
+                clean_session=False,
+                userdata=box,
+            )
+            client.on_connect = _on_connect
+            client.on_message = _on_message
+            client.max_inflight_messages_set(100)
+            client.max_queued_messages_set(1000)
+            box.client = client
+            client.connect(self._host, self._port, keepalive=60)
+            self._watch(box)
+            if n % int(per_second) == 0:
+                self.run_for(0.0)
+        while not all(b.connected for b in self.boxes):
+            if time.monotonic() > deadline:
+                missing = sum(not b.connected for b in self.boxes)
+                raise TimeoutError(f"{missing} of {len(self.boxes)} light boxes did not connect")
+            self.run_for(0.05)
+
+    def run_for(self, seconds: float) -> None:
+        """Serves every socket for `seconds`: reads, due writes, keepalives."""
+        end = time.monotonic() + seconds
+        while True:
+            for key, events in self.selector.select(timeout=max(0.0, min(0.05, end - time.monotonic()))):
+                box: LightBox = key.data
+                if events & selectors.EVENT_READ:
+                    box.client.loop_read()
+                if events & selectors.EVENT_WRITE:
+                    box.client.loop_write()
+            for box in self._live():
+                if box.client.want_write():
+                    box.client.loop_write()
+            if time.monotonic() >= end:
+                break
+        for box in self._live():
+            box.client.loop_misc()
+
+    def _live(self) -> Iterator[LightBox]:
+        return (box for box in self.boxes if box.client is not None)
+
+    def close(self) -> None:
+        for box in self._live():
+            box.client.disconnect()
+        self.run_for(0.2)
+        self.selector.close()
+
+    def _watch(self, box: LightBox) -> None:
+        sock = box.client.socket()
+        if sock is not None and sock.fileno() not in self._registered:
+            self.selector.register(sock, selectors.EVENT_READ, box)
+            self._registered[sock.fileno()] = box
+
+
+def _on_connect(client: Any, box: LightBox, flags: Any, reason: Any, properties: Any) -> None:
+    box.connected = True
+    client.subscribe(box_subscriptions(box.shop, box.box))
+    box.resent_at = 0.0  # what was in flight may have gone with the old connection: send it again soon
+
+
+def _on_message(client: Any, box: LightBox, msg: Any) -> None:
+    if parse_topic(msg.topic).kind is Kind.ACK:
+        payload = decode(Kind.ACK, msg.payload)
+        if isinstance(payload, Ack) and payload.epoch in (None, box.epoch):
+            box.on_ack(payload.upto, time.monotonic())
