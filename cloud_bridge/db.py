@@ -50,8 +50,8 @@ class Database:
         m.database.initialize(self.db)
         try:
             with self.db.connection_context():
+                self._add_columns()  # first: a new index may be on a new column
                 self.db.create_tables(m.MODELS, safe=True)
-                self._add_columns()
                 self._check_schema()
         except pw.OperationalError as exc:
             raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc
@@ -62,6 +62,8 @@ class Database:
         migrator = SchemaMigrator.from_database(self.db)
         for model in m.MODELS:
             table = model._meta.table_name
+            if not self.db.table_exists(table):
+                continue
             have = {column.name for column in self.db.get_columns(table)}
             for field in model._meta.sorted_fields:
                 if field.column_name not in have:

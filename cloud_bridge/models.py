@@ -130,6 +130,14 @@ class Movement(_Model):
         indexes = ((("shop", "source"), True), (("shop", "sku"), False), (("shop", "write", "push"), False))
 
 
+# The movements no levels push has carried yet: what the next push sends (see cloud_bridge/levels.py).
+Movement.add_index(
+    Movement.index(
+        Movement.shop, Movement.sku, where=Movement.level_version.is_null(), name="movement_unsent"
+    )
+)
+
+
 class LevelDue(_Model):
     """A sku whose level changed since the last push to the boxes (see cloud_bridge/levels.py)."""
 

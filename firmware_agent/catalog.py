@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from firmware_agent.labels import note_price_changes
 from firmware_agent.store import ProductRecord, Store
 from wire import Product
 
@@ -38,6 +39,7 @@ def import_products(store: Store, products: Sequence[Product]) -> dict[str, str]
     """
     with store.transaction():
         plan = _plan(store, products)
+        note_price_changes(store, store.db.connection(), products)
         store.upsert_products((record, codes) for record, _, codes in plan)
     return {record.sku: verdict for record, verdict, _ in plan}
 

@@ -75,6 +75,8 @@ class CoreLoop:
         self.listeners = list(listeners)
         self.state = BoxState(mode=Mode(store.setting("mode") or Mode.SALE))
         self.devices: dict[str, DeviceStatus] = {}
+        self.counters: dict[str, int] = {}
+        """Counters services keep for telemetry (receipts read, unreadable, …); written on the loop."""
         self._handlers: dict[type, Handler] = {}
         self._closed = False
         self.take_weight: Callable[[], int | None] = lambda: None  # the scale service replaces this

@@ -14,6 +14,7 @@ from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
 from devices.hid import HidForwarder
 from devices.printers import Printer, PrinterConfig
+from devices.receipts import preset
 from devices.scales import codec_class
 from devices.scanners import open_scanner
 from firmware_agent.agent import Agent, AgentSettings, DeviceRunner, Service
@@ -28,6 +29,7 @@ from firmware_agent.forwarding import forward_committed
 from firmware_agent.indicators import Indicators
 from firmware_agent.link import Link, build_link, on_order_printed
 from firmware_agent.printing import PrintService
+from firmware_agent.receipts import ReceiptService, address
 from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
 from firmware_agent.updates.guards import ActivityMarker
@@ -103,6 +105,7 @@ class Services:
     scale: ScaleService | None = None
     printing: PrintService | None = None
     link: Link | None = None
+    receipts: ReceiptService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, config_path: Path | None) -> Services:
@@ -117,6 +120,11 @@ class Services:
         )
         if config.printer is not None:
             services.printing = print_service(config, services.link_state)
+        if config.receipts is not None:
+            r = config.receipts
+            services.receipts = ReceiptService(
+                address(r.printer), address(r.listen), preset(r.template), r.combine
+            )
         services.connect()
         return services
 
@@ -144,7 +152,7 @@ class Services:
 
     def in_start_order(self) -> list[Service]:
         """Indicators first (the LED shows "starting"); printing after them, as it takes over the button."""
-        parts = (self.indicators, self.scale, self.printing, self.link)
+        parts = (self.indicators, self.scale, self.printing, self.receipts, self.link)
         return [part for part in parts if part is not None]
 
 

@@ -97,6 +97,7 @@ def test_a_box_back_online_gets_every_level_and_the_others_get_nothing(database)
 
 def test_a_database_of_the_previous_release_gains_the_new_columns_when_opened(database) -> None:
     with database.write():
+        database.db.execute_sql('DROP INDEX "movement_unsent"')
         database.db.execute_sql('ALTER TABLE "movement" DROP COLUMN "level_version"')
     database.close()
     database.open()

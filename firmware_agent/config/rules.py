@@ -134,6 +134,24 @@ def codepage(value: str) -> str | None:
     return None
 
 
+def receipt_template(value: str) -> str | None:
+    from devices.receipts import PRESETS
+
+    return None if value in PRESETS else f"is not a receipt template preset ({', '.join(PRESETS)})"
+
+
+def tcp_address(value: str) -> str | None:
+    """`host:port` (a listening address, `0.0.0.0:9100`) or `tcp://host:port` (a printer)."""
+    try:
+        parts = urlsplit(value if "://" in value else f"tcp://{value}")
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or not port:
+        return "needs host:port (192.168.1.50:9100 or tcp://192.168.1.50:9100)"
+    return None
+
+
 _LAYOUT_CHARS = frozenset("0123456789IW$VC")
 
 

@@ -27,7 +27,9 @@ from firmware_agent.config.rules import (
     positive,
     printer_url,
     ratio,
+    receipt_template,
     rule,
+    tcp_address,
 )
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -117,6 +119,19 @@ class PrinterConfig(Section):
     paper_mm: Literal[58, 80] = 80
     codepage: str = field(default="CP858", metadata=rule(codepage))
     profile: str = field(default="default", metadata=rule(nonempty))
+
+
+ReceiptCombine = Literal["scans", "receipts", "confirm"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptsConfig(Section):
+    """Receipt capture: the POS prints to the box, the box forwards to the printer (docs/receipts.md)."""
+
+    printer: str = field(metadata=rule(tcp_address))
+    listen: str = field(default="0.0.0.0:9100", metadata=rule(tcp_address))
+    template: str = field(default="code-columns", metadata=rule(receipt_template))
+    combine: ReceiptCombine = "receipts"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,6 +275,7 @@ class AgentConfig(Section):
     scanner: tuple[ScannerConfig, ...] = field(default=(), metadata=rule(unique="name"))
     scale: ScaleConfig | None = None
     printer: PrinterConfig | None = None
+    receipts: ReceiptsConfig | None = None
     gpio: GpioConfig = GpioConfig()
     forward: ForwardConfig = ForwardConfig()
     barcodes: BarcodesConfig = BarcodesConfig()

@@ -264,6 +264,17 @@ class Store:
         ).fetchone()
         return None if row is None else ProductRecord(*row)
 
+    def product_named(self, name: str, min_prefix: int = 6) -> ProductRecord | None:
+        """The product called `name` (case ignored); else the only one whose name starts with it, when it
+        is at least `min_prefix` characters (receipts print names shortened). None when not one product."""
+        columns = "SELECT sku, name, price_cents, unit, stock FROM product"
+        wanted = name.strip()
+        rows = self._sql(f"{columns} WHERE name = ? COLLATE NOCASE LIMIT 2", (wanted,)).fetchall()
+        if not rows and len(wanted) >= min_prefix:
+            pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = self._sql(f"{columns} WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
+        return ProductRecord(*rows[0]) if len(rows) == 1 else None
+
     def change_stock(self, sku: str, delta: int) -> int:
         """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
         row = self._sql(
