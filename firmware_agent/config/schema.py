@@ -121,6 +121,24 @@ class PrinterConfig(Section):
     profile: str = field(default="default", metadata=rule(nonempty))
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScaleTapConfig(Section):
+    """The box on the cable between the POS and its scale (docs/receipts.md, "Serial tap"); both ports
+    use the same line settings, left out (None) for the protocol's usual ones."""
+
+    protocol: ScaleProtocol
+    pos_port: str = field(metadata=rule(nonempty))
+    scale_port: str = field(metadata=rule(nonempty))
+    baudrate: int | None = field(default=None, metadata=rule(baud_rate))
+    bytesize: ByteSize | None = None
+    parity: Parity | None = None
+    stopbits: StopBits | None = None
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.pos_port == self.scale_port:
+            yield "scale_port", "must differ from pos_port"
+
+
 ReceiptCombine = Literal["scans", "receipts", "confirm"]
 
 
@@ -276,6 +294,7 @@ class AgentConfig(Section):
     scale: ScaleConfig | None = None
     printer: PrinterConfig | None = None
     receipts: ReceiptsConfig | None = None
+    scale_tap: ScaleTapConfig | None = None
     gpio: GpioConfig = GpioConfig()
     forward: ForwardConfig = ForwardConfig()
     barcodes: BarcodesConfig = BarcodesConfig()
