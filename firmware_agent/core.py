@@ -16,12 +16,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from devices.barcodes import Barcode, BarcodeConfig, Cancel, Command, Quantity, Return, SetMode, interpret
+from devices.barcodes import (
+    Barcode,
+    BarcodeConfig,
+    Cancel,
+    Command,
+    PrintLabels,
+    Quantity,
+    Return,
+    SetMode,
+    interpret,
+)
 from devices.readings import DeviceStatus, ScanRead
 from firmware_agent import domain
 from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
 from firmware_agent.errors import AgentError, StoreError
-from firmware_agent.events import Call, ModeRequest, StockAdjust, Stop
+from firmware_agent.events import Call, ModeRequest, PrintShelfLabels, StockAdjust, Stop
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import JournalRecord, Store
 from firmware_agent.store.orders import check_pickup
@@ -210,6 +220,8 @@ class CoreLoop:
     def _decide_scan(self, barcode: Barcode) -> Outcome:
         state = self.state
         if barcode.command is not None:
+            if isinstance(barcode.command, PrintLabels):
+                return self._print_labels(state)
             return _command_outcome(state, barcode.command)
         if barcode.pickup is not None:
             order_id, problem = check_pickup(self.store, barcode.pickup.order_id, barcode.pickup.code)
@@ -228,6 +240,13 @@ class CoreLoop:
         return domain.product_scanned(
             state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents
         )
+
+    def _print_labels(self, state: BoxState) -> Outcome:
+        """`TBLABELS`: the print service prints the shelf label list (posted: it runs after this scan)."""
+        if PrintShelfLabels not in self._handlers:
+            return Outcome(state, feedback=Feedback.WARN, message="shelf labels: no printer configured")
+        self.post(PrintShelfLabels())
+        return Outcome(state, feedback=Feedback.INFO, message="shelf labels: printing the list")
 
     def _carry_out(
         self, event: object, outcome: Outcome, at: float, barcode: Barcode | None = None
@@ -278,3 +297,5 @@ def _command_outcome(state: BoxState, command: Command) -> Outcome:
             return domain.mark_return(state)
         case Cancel():
             return domain.cancel_prefixes(state)
+        case PrintLabels():  # needs the print service: handled by the loop before it gets here
+            return Outcome(state, feedback=Feedback.INFO)

@@ -30,6 +30,7 @@ from firmware_agent.indicators import Indicators
 from firmware_agent.link import Link, build_link, on_order_printed
 from firmware_agent.printing import PrintService
 from firmware_agent.receipts import ReceiptService, address
+from firmware_agent.scaletap import ScaleTapService
 from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
 from firmware_agent.updates.guards import ActivityMarker
@@ -106,6 +107,7 @@ class Services:
     printing: PrintService | None = None
     link: Link | None = None
     receipts: ReceiptService | None = None
+    scale_tap: ScaleTapService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, config_path: Path | None) -> Services:
@@ -123,8 +125,12 @@ class Services:
         if config.receipts is not None:
             r = config.receipts
             services.receipts = ReceiptService(
-                address(r.printer), address(r.listen), preset(r.template), r.combine
+                r.printer, address(r.listen), preset(r.template), r.combine, gadget=r.gadget
             )
+        if config.scale_tap is not None:
+            t = config.scale_tap
+            settings = codec_class(t.protocol).defaults.override(t.baudrate, t.bytesize, t.parity, t.stopbits)
+            services.scale_tap = ScaleTapService(t.protocol, t.pos_port, t.scale_port, settings)
         services.connect()
         return services
 
@@ -152,7 +158,7 @@ class Services:
 
     def in_start_order(self) -> list[Service]:
         """Indicators first (the LED shows "starting"); printing after them, as it takes over the button."""
-        parts = (self.indicators, self.scale, self.printing, self.receipts, self.link)
+        parts = (self.indicators, self.scale, self.scale_tap, self.printing, self.receipts, self.link)
         return [part for part in parts if part is not None]
 
 

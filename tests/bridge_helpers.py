@@ -209,7 +209,9 @@ class RecordingPublisher:
         self.sent: list[Published] = []
         self.down = False
 
-    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
+    def publish(
+        self, topic: str, payload: bytes, qos: int, *, wait: float | None = None, expiry_s: int | None = None
+    ) -> bool:
         if self.down:
             return False
         self.sent.append(Published(topic, payload))

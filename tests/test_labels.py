@@ -75,3 +75,29 @@ def test_a_change_noted_while_printing_stays_for_next_time(tmp_path: Path) -> No
         assert labels.pending(store)["A"]["new"] == 175
     finally:
         store.close()
+
+
+def test_the_labels_command_barcode_prints_the_list_and_clears_it(tmp_path: Path) -> None:
+    from devices.barcodes import PrintLabels, encode_command
+    from devices.printers import Printer
+    from devices.readings import ScanRead
+    from firmware_agent.printing import PrintService
+    from firmware_agent.tickets.model import SelfTest
+    from tests.core_helpers import running_core
+
+    store = open_store(tmp_path)
+    with store.transaction():
+        replace_catalog(store, [Product("OIL-1L", "Aceite 1 L", 1150, ("8410000000016",), 24)], 2)
+    selftest = SelfTest(box_id="b", ip="127.0.0.1", version="0", devices=(), link="no link")
+    with VirtualPrinter() as printer:
+        service = PrintService(Printer.from_url(printer.url), selftest=lambda: selftest, retry_s=0.05)
+        with running_core(tmp_path, store=store, services=[service]) as box:
+            box.core.post(ScanRead("front", encode_command(PrintLabels())))
+            scan = box.next()
+            while not isinstance(scan.event, ScanRead):  # the printer's status may come first
+                scan = box.next()
+            assert scan.outcome.message == "shelf labels: printing the list"
+            [ticket] = printer.wait_for_tickets(1)
+            assert "PRICE CHANGES" in ticket.text and "10,95 € -> 11,50 €" in ticket.text
+            while box.core.call(lambda s: labels.pending(s)):  # cleared once the printer has it
+                box.next()

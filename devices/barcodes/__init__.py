@@ -4,7 +4,16 @@
 order pickup, other text, or invalid with a reason). The encoders print what `interpret` reads back.
 """
 
-from devices.barcodes.commands import Cancel, Command, Mode, Quantity, Return, SetMode, encode_command
+from devices.barcodes.commands import (
+    Cancel,
+    Command,
+    Mode,
+    PrintLabels,
+    Quantity,
+    Return,
+    SetMode,
+    encode_command,
+)
 from devices.barcodes.config import DEFAULT_CONFIG, GS, BarcodeConfig
 from devices.barcodes.gtin import check_digit, expand_upce, with_check_digit
 from devices.barcodes.interpret import interpret
@@ -27,6 +36,7 @@ __all__ = [
     "Layout",
     "Mode",
     "Pickup",
+    "PrintLabels",
     "Quantity",
     "Return",
     "SetMode",

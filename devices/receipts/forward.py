@@ -10,6 +10,7 @@ is read and nothing the reader does can hold it up. The copy is offered to a `Ca
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import threading
 from collections.abc import Callable
@@ -48,10 +49,17 @@ class RelayResult:
 
 
 def relay(
-    pos: Side, printer: Side, tap: CaptureQueue | None = None, *, linger: float = REPLY_LINGER
+    pos: Side,
+    printer: Side,
+    tap: CaptureQueue | None = None,
+    *,
+    linger: float = REPLY_LINGER,
+    replies: Callable[[bytes], None] | None = None,
 ) -> RelayResult:
     """Forward until the POS is done and the printer has answered, or either side goes away.
 
+    `tap` gets a copy of what the POS sends; `replies`, called after each chunk the other way has been
+    passed on, sees what the device answers (the serial tap decodes a scale's weights from it).
     Returns when both directions have ended and both sides are closed. Never raises for the peers' sake.
     """
     result = RelayResult()
@@ -65,15 +73,17 @@ def relay(
 
     def count(data: bytes) -> None:
         result.to_pos += len(data)
+        if replies is not None:
+            replies(data)
 
     def pos_to_printer() -> None:
-        if _pump(pos, printer, copy):
+        if _pump(pos, printer, copy) == "eof":
             pos_done.set()
             _quietly(printer.end_writes)  # the job is complete: the printer finishes and answers
             if printer_done.wait(linger):
                 return
             log.info(
-                "receipt relay: %s kept the connection open %.0f s after the job; closing it",
+                "relay: %s kept the connection open %.0f s after the job; closing it",
                 printer.name,
                 linger,
             )
@@ -81,13 +91,13 @@ def relay(
 
     upstream = threading.Thread(target=pos_to_printer, name="relay-pos", daemon=True)
     upstream.start()
-    _pump(printer, pos, count)
+    printer_ended = _pump(printer, pos, count)
     printer_done.set()
-    if not (pos_done.is_set() or pos_failed.is_set()):
+    if printer_ended != "closed" and not (pos_done.is_set() or pos_failed.is_set()):
         result.printer_left_early = True
         log.warning(
-            "receipt relay: %s closed the connection while %s was still sending (%d bytes passed on); "
-            "closing the POS's connection so it sees the printer off-line",
+            "relay: %s closed the connection while %s was still sending (%d bytes passed on); "
+            "closing the POS's side too, so the POS sees its device gone",
             printer.name,
             pos.name,
             result.to_printer,
@@ -100,34 +110,36 @@ def relay(
     return result
 
 
-def _pump(source: Side, sink: Side, seen: Callable[[bytes], None]) -> bool:
-    """Copies source → sink until one of them ends; True when the source finished (end of stream)."""
+def _pump(source: Side, sink: Side, seen: Callable[[bytes], None]) -> str:
+    """Copies source → sink until one of them ends: "eof" when the source finished, "closed" when this
+    process closed it (the relay is ending), "gone" when a peer failed."""
     while True:
         try:
             data = source.read()
         except OSError as exc:
-            if not _closed_here(exc):
-                log.debug("receipt relay: reading from %s failed (%s)", source.name, exc)
-            return False
+            if _closed_here(exc):
+                return "closed"
+            log.debug("relay: reading from %s failed (%s)", source.name, exc)
+            return "gone"
         if not data:
-            return True
+            return "eof"
         try:
             sink.write(data)
         except OSError as exc:
             log.warning(
-                "receipt relay: %s went away; %d bytes from %s could not be passed on (%s)",
+                "relay: %s went away; %d bytes from %s could not be passed on (%s)",
                 sink.name,
                 len(data),
                 source.name,
                 exc,
             )
-            return False
+            return "gone"
         seen(data)
 
 
 def _closed_here(exc: OSError) -> bool:
-    """A read on a socket this process has just closed (the other direction ended the relay)."""
-    return exc.errno == 9 or "closed" in str(exc).lower()
+    """A read on a side this process has just closed or stopped (the relay is ending)."""
+    return exc.errno == errno.EBADF or "closed" in str(exc).lower()
 
 
 def _quietly(action: Callable[[], None]) -> None:

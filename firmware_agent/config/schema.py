@@ -27,6 +27,7 @@ from firmware_agent.config.rules import (
     positive,
     printer_url,
     ratio,
+    receipt_printer,
     receipt_template,
     rule,
     tcp_address,
@@ -121,6 +122,24 @@ class PrinterConfig(Section):
     profile: str = field(default="default", metadata=rule(nonempty))
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScaleTapConfig(Section):
+    """The box on the cable between the POS and its scale (docs/receipts.md, "Serial tap"); both ports
+    use the same line settings, left out (None) for the protocol's usual ones."""
+
+    protocol: ScaleProtocol
+    pos_port: str = field(metadata=rule(nonempty))
+    scale_port: str = field(metadata=rule(nonempty))
+    baudrate: int | None = field(default=None, metadata=rule(baud_rate))
+    bytesize: ByteSize | None = None
+    parity: Parity | None = None
+    stopbits: StopBits | None = None
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.pos_port == self.scale_port:
+            yield "scale_port", "must differ from pos_port"
+
+
 ReceiptCombine = Literal["scans", "receipts", "confirm"]
 
 
@@ -128,10 +147,15 @@ ReceiptCombine = Literal["scans", "receipts", "confirm"]
 class ReceiptsConfig(Section):
     """Receipt capture: the POS prints to the box, the box forwards to the printer (docs/receipts.md)."""
 
-    printer: str = field(metadata=rule(tcp_address))
+    printer: str = field(metadata=rule(receipt_printer))
     listen: str = field(default="0.0.0.0:9100", metadata=rule(tcp_address))
+    gadget: str | None = field(default=None, metadata=rule(absolute_path))
     template: str = field(default="code-columns", metadata=rule(receipt_template))
     combine: ReceiptCombine = "receipts"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.gadget is None and tcp_address(self.printer) is not None:
+            yield "printer", "must be a network printer (host:port) unless the POS prints over USB (gadget)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,6 +300,7 @@ class AgentConfig(Section):
     scale: ScaleConfig | None = None
     printer: PrinterConfig | None = None
     receipts: ReceiptsConfig | None = None
+    scale_tap: ScaleTapConfig | None = None
     gpio: GpioConfig = GpioConfig()
     forward: ForwardConfig = ForwardConfig()
     barcodes: BarcodesConfig = BarcodesConfig()
