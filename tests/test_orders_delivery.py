@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
-from simulators.broker import Broker
+from simulators.broker import Broker, free_port
 from simulators.printer import VirtualPrinter
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
@@ -45,6 +46,7 @@ from tests.bridge_helpers import (
 )
 from tests.mqtt_helpers import SHOP, rows, spawn_box
 from tests.till_process import TillProcess
+from wire import Kind, build_topic
 
 __all__ = ["postgres"]  # fixtures
 
@@ -234,5 +236,63 @@ def _wipe_session(client_id: str, broker: Broker) -> None:
     client.connect("127.0.0.1", broker.port, clean_start=True, properties=props)
     client.loop_start()
     wait_for(client.is_connected, what="the takeover connection")
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_a_box_killed_between_receiving_an_order_and_printing_it_prints_it_once_after_restart(
+    tmp_path: Path, broker: Broker, woo: WooCommerceSimulator, worker: Worker
+) -> None:
+    data_dir = tmp_path / "till-1"
+    data_dir.mkdir()
+    unplugged = f"tcp://127.0.0.1:{free_port()}"  # nothing listens: the ticket waits in the print queue
+    first = TillProcess(data_dir, broker.port, "till-1", unplugged).start()
+    try:
+        wait_for(lambda: _online(worker, "till-1"), what="till-1 online")
+        order_id = str(woo.place_order("SKU-001", 1, pickup=True))
+        wait_for(lambda: delivered(worker, "till-1", order_id), what="the order on the box's disk")
+        assert [state for _, state in rows(data_dir, "SELECT id, state FROM print_job")] == ["queued"]
+    finally:
+        first.kill()
+    with VirtualPrinter() as printer:
+        again = TillProcess(data_dir, broker.port, "till-1", printer.url).start()
+        try:
+            [ticket] = printer.wait_for_tickets(1)
+            assert f"#{order_id}" in ticket.text
+            printed_by = lambda: _query(worker, lambda: m.ShopOrder.get().printed_by)  # noqa: E731
+            wait_for(lambda: printed_by() == "till-1", what="order_printed reaches the bridge")
+            wait_for(lambda: rows(data_dir, "SELECT 1 FROM journal") == [], what="the journal acked")
+            assert rows(data_dir, "SELECT state FROM print_job") == [("done",)]
+            assert len(printer.tickets) == 1
+        finally:
+            again.stop()
+
+
+def test_malformed_order_acks_are_dropped_naming_the_field_and_orders_still_arrive(
+    tmp_path: Path,
+    broker: Broker,
+    woo: WooCommerceSimulator,
+    worker: Worker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    topic = build_topic(SHOP, "till-1", Kind.ORDERS_ACK)
+    with caplog.at_level(logging.WARNING, "cloud_bridge"):
+        for bad in (b'{"v": 1, "rev": 2}', b'{"v": 1, "order_id": "104"}', b"{not json"):
+            _publish(broker, topic, bad)
+        with till(tmp_path, broker, "till-1") as one:
+            order_id = str(woo.place_order("SKU-001", 1))
+            one.printer.wait_for_tickets(1)
+            wait_for(lambda: delivered(worker, "till-1", order_id), what="the order acked")
+    dropped = [r.getMessage() for r in caplog.records if "dropped a message on" in r.getMessage()]
+    assert any("orders/ack.order_id: expected exactly one of order_id and key_id" in line for line in dropped)
+    assert any("orders/ack.rev: required field is missing" in line for line in dropped)
+    assert any("not valid JSON" in line for line in dropped)
+
+
+def _publish(broker: Broker, topic: str, payload: bytes) -> None:
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="tester", protocol=paho.MQTTv5)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    client.publish(topic, payload, qos=1).wait_for_publish(5)
     client.disconnect()
     client.loop_stop()
