@@ -9,9 +9,9 @@ Sums commute, so the result does not depend on the order in which channels are l
 is unique per source (a box's `(box, seq)`, an order line), so a replay cannot count twice. Every function
 runs inside the caller's transaction.
 
-Every change here (a movement, a reservation, a baseline) marks its skus for a levels push to the shop's
-boxes (`mark_levels`, sent by `cloud_bridge/levels.py`), so whoever records a movement needs to know
-nothing about the boxes.
+Every change here reaches the shop's boxes as levels (`cloud_bridge/levels.py`), so whoever records a
+movement needs to know nothing about the boxes: a movement is due for a push until a push stamps its
+`level_version`; a reservation or a baseline marks its skus (`mark_levels`).
 """
 
 from __future__ import annotations
@@ -81,11 +81,6 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
             "ON CONFLICT DO NOTHING"
         )
         db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
-    by_shop: dict[str, set[str]] = {}
-    for row in rows:
-        by_shop.setdefault(row["shop"], set()).add(row["sku"])
-    for shop, skus in by_shop.items():
-        mark_levels(shop, skus)
 
 
 def mark_levels(shop: str, skus: Iterable[str]) -> None:

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from cloud_bridge.config import BrokerConfig
 from cloud_bridge.intake import Inbound, Intake
@@ -61,11 +63,18 @@ class MqttLink:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
-        """Queues a message; with `wait`, True only once the broker acknowledged it within that time."""
+    def publish(
+        self, topic: str, payload: bytes, qos: int, *, wait: float | None = None, expiry_s: int | None = None
+    ) -> bool:
+        """Queues a message; with `wait`, True only once the broker acknowledged it within that time. With
+        `expiry_s`, the broker drops it if it cannot deliver it in that time (a box offline meanwhile)."""
         if not self.connected.is_set() and wait is not None:
             return False
-        info = self.client.publish(topic, payload, qos=qos)
+        properties = None
+        if expiry_s is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = max(1, expiry_s)
+        info = self.client.publish(topic, payload, qos=qos, properties=properties)
         if info.rc == paho.MQTT_ERR_QUEUE_SIZE:
             self.queue_full += 1
             if self.queue_full % 100 == 1:

@@ -16,7 +16,7 @@ from typing import Final
 
 import peewee as pw
 
-from cloud_bridge import catalog, fleet, levels
+from cloud_bridge import catalog, delivery, fleet, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -34,6 +34,7 @@ from wire import (
     Ack,
     CatalogRequest,
     JournalBatch,
+    OrderAck,
     State,
     Telemetry,
     WireError,
@@ -183,13 +184,18 @@ class Worker:
         elif isinstance(msg, State):
             with self.db.box_transaction(topic.shop, topic.box):  # a birth may start a journal stream
                 back = fleet.on_state(topic.shop, topic.box, msg, now)
+                returned = delivery.sync_presence(topic.shop, topic.box, now)
             if back:
                 self._send_all_levels(topic.shop, topic.box, now)
+            if returned:
+                self.wake(topic.shop)  # the orders waiting for it go out now
         elif isinstance(msg, Telemetry):
             with self.db.write():
                 fleet.on_telemetry(topic.shop, topic.box, msg, now)
         elif isinstance(msg, CatalogRequest):
             self._catalog_request(topic.shop, topic.box, msg, now)
+        elif isinstance(msg, OrderAck):
+            self._order_ack(topic.shop, topic.box, msg, now)
 
     def _listed(self, shop: str, box: str) -> bool:
         """Only the boxes the config lists for a shop are in its fleet view: no box can add to another's."""
@@ -208,6 +214,16 @@ class Worker:
             self.link.publish(ack.topic, ack.payload, ack.qos)
         if applied.skus:
             self.wake(shop)
+
+    def _order_ack(self, shop: str, box: str, ack: OrderAck, now: float) -> None:
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            log.warning(
+                "order ack from box %r of shop %r, which the config does not list: ignored", box, shop
+            )
+            return
+        with self.db.write():
+            delivery.on_ack(config, box, ack, now)
 
     def _unreadable_batch(self, shop: str, box: str, exc: WireError, now: float) -> None:
         """A batch that cannot be read at all is not acknowledged (the box keeps it); parked, so a box whose

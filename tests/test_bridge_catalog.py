@@ -4,6 +4,7 @@ the rest of the catalog still syncs (issue 13 High 2, issue 12 "bad input").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import snapshot
 from cloud_bridge.db import Database
+from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
 from cloud_bridge.state import get_value
 from cloud_bridge.status import fleet_view, render
@@ -25,10 +27,12 @@ from tests.bridge_helpers import (
     Clock,
     RecordingPublisher,
     Simulator,
+    batch,
     bridge_config,
     database,
     driver,
     postgres,
+    sale,
     seed,
     shop_config,
     start_simulator,
@@ -232,6 +236,27 @@ def test_each_variant_is_an_item_with_its_own_barcode_price_and_stock(
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
+def test_an_item_without_a_sku_sold_at_the_till_lowers_the_shop_stock(
+    database: Database, platform: str
+) -> None:
+    with any_shop(database, platform, []) as (sim, d, _, clock):
+        if isinstance(sim, WooCommerceSimulator):
+            sim.add_product("", "Manzanas sueltas", 199, 20, barcode=APPLES)
+        elif isinstance(sim, PrestaShopSimulator):
+            sim.add_product("", "Manzanas sueltas", 199, 20, ean13=APPLES)
+        else:
+            sim.add_variants("Manzanas sueltas", [("", "Default Title", 199, 20, APPLES)])
+        assert d.run_pass(force=True)
+        [key] = synced()
+        assert ledger.levels("shop", [key])[key].on_hand == 20 and problems() == {}
+        entries, payload = batch(sale(1, key, -3))
+        apply_batch(database, "shop", "till-1", entries, payload, time.time())
+        clock.advance(1)
+        assert d.run_pass(force=True)
+        assert d.connector.get_stock([key])[key].quantity == 17 and problems() == {}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_an_unknown_unit_is_parked_with_the_value_the_shop_gave(database: Database, platform: str) -> None:
     with any_shop(database, platform, [Item("FLOUR", "Harina", 120, 10, (), "lb"), *seed(1, 5)]) as (
         _,
@@ -259,3 +284,27 @@ def test_a_price_per_gram_becomes_a_price_per_kilogram_and_litres_stay_litres(da
         890,
         20_000,
     )
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_catalog_longer_than_a_page_arrives_whole(database: Database, platform: str) -> None:
+    """Each API pages its own way: WooCommerce `page`/`per_page` (also a product's variations), PrestaShop
+    `limit=offset,count`, Shopify `after` cursors; 100 per page here."""
+    codes = [with_check_digit(f"8420000{i:05d}") for i in range(130)]
+    with any_shop(database, platform, []) as (sim, d, _, clock):
+        if isinstance(sim, WooCommerceSimulator):
+            sizes = [(f"V-{i:03d}", f"T{i}", 100 + i, 1) for i in range(130)]
+            sim.add_variable_product("Tornillo", sizes, codes)
+        elif isinstance(sim, PrestaShopSimulator):
+            for i, code in enumerate(codes):
+                sim.add_product(f"V-{i:03d}", f"Tornillo {i}", 100 + i, 1, ean13=code)
+        else:
+            sim.add_variants(
+                "Tornillo", [(f"V-{i:03d}", f"T{i}", 100 + i, 1, c) for i, c in enumerate(codes)]
+            )
+        for _ in range(3):  # a pass reads a bounded number of pages; the next goes on from its cursor
+            assert d.run_pass(force=True)
+            clock.advance(1)
+        products = synced()
+    assert len(products) == 130
+    assert (products["V-129"].price_cents, products["V-129"].barcodes) == (229, (codes[129],))

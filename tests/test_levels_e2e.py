@@ -121,3 +121,20 @@ def test_a_count_at_the_till_keeps_an_online_order_and_a_sale_at_another_till_ma
     finally:
         other.close()
         worker.stop()
+
+
+def test_a_box_back_from_offline_shows_what_another_till_and_the_shop_did_meanwhile(
+    tmp_path, broker, woo, bridge
+):
+    _, box_id = bridge
+    other = PlayedBox(SHOP, "till-2", broker.url)
+    try:
+        with running_box(tmp_path, broker.url, box_id) as box:
+            agree(box, woo, 24, "at the start")
+        other.sell("MILK", 5)  # while the box is off
+        woo.place_order("MILK", 3, pickup=True)
+        wait_for(lambda: woo.stock("MILK") == 16, what="the shop at 16")
+        with running_box(tmp_path, broker.url, box_id) as box:
+            agree(box, woo, 16, "back online")
+    finally:
+        other.close()

@@ -8,7 +8,7 @@ from devices.readings import ScanRead
 from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, rows, running_box, settle
-from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel
+from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel, Telemetry
 
 __all__ = ["broker"]
 
@@ -157,3 +157,30 @@ def test_a_level_whose_position_counts_in_another_store_keeps_every_sale_of_this
             assert stock(box) == 22 and rows(tmp_path, "SELECT COUNT(*) FROM local_move") == [(0,)]
     finally:
         cloud.close()
+
+
+def test_a_lookup_at_the_till_shows_the_cloud_level(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(3, (SkuLevel("MILK", 21, 2),)))
+        shows(box, 19)
+        box.core.post(ModeRequest(Mode.LOOKUP, "button"))
+        box.core.post(ScanRead("front", MILK))
+        while True:
+            applied = box.running.applied.get(timeout=20)
+            if isinstance(applied.event, ScanRead):
+                break
+        assert applied.outcome.message == "Leche entera: 0.99, stock 19"
+
+
+def test_telemetry_says_how_current_the_box_s_stock_numbers_are(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+        cloud.send(Levels(21, (SkuLevel("MILK", 5, 0),)))
+        shows(box, 5)
+        reports = cloud.wait(
+            lambda s: any(
+                isinstance(msg, Telemetry) and (msg.counters or {}).get("levels_version") == 21
+                for _, msg, _ in s.messages
+            ),
+            what="telemetry with the level version",
+        )
+        assert reports

@@ -236,9 +236,14 @@ class PrestaShopConnector:
                 problems[sku] = RequestRejected(
                     self.shop, f"sku {sku!r} cannot be used in a Webservice filter"
                 )
-        for chunk in chunked([s for s in unique if s not in problems], LOOKUP_CHUNK):
+        keyed = {sku: _id_target(sku) for sku in unique if sku.startswith("id:")}
+        for chunk in chunked([s for s in unique if s not in problems and s not in keyed], LOOKUP_CHUNK):
             with reading(self.shop, "sku lookup"):
                 found.update(self._stock_rows(self._targets(chunk, problems)))
+        targets = {sku: target for sku, target in keyed.items() if target is not None}
+        for chunk in chunked(list(targets), LOOKUP_CHUNK):
+            with reading(self.shop, "sku lookup"):
+                found.update(self._stock_rows({sku: targets[sku] for sku in chunk}))
         self._items.update(found)
         return found, problems
 
@@ -443,6 +448,13 @@ def _rows(value: Any, resource: str, what: str) -> list[dict[str, Any]]:
         return []
     rows = as_list(get(as_obj(value, what), resource, what), what)
     return [as_obj(row, f"{what} row") for row in rows]
+
+
+def _id_target(key: str) -> tuple[str, str] | None:
+    """(id_product, id_product_attribute) of an item without a reference, kept as `id:P` or `id:P-C`."""
+    product, _, combination = key.removeprefix("id:").partition("-")
+    combination = combination or "0"
+    return (product, combination) if product.isdigit() and combination.isdigit() else None
 
 
 def _line(obj: dict[str, Any]) -> OrderLine:

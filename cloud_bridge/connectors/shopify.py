@@ -204,7 +204,7 @@ class ShopifyConnector:
         for chunk in chunked([s for s in dict.fromkeys(skus) if s], LOOKUP_CHUNK):
             first = min(250, 2 * len(chunk))
             variables = {
-                "query": " OR ".join(f"sku:{_quoted(s)}" for s in chunk),
+                "query": " OR ".join(_search_term(s) for s in chunk),
                 "first": first,
                 "location": self.location,
             }
@@ -221,6 +221,8 @@ class ShopifyConnector:
                 matches: dict[str, list[_Item]] = {}
                 for node in nodes:
                     item = _item(as_obj(node, "variant"))
+                    if not item.sku:  # a variant without a SKU is kept under its id (catalog_fields)
+                        item = replace(item, sku=derived_sku(str(node.get("id", "")).rpartition("/")[2]))
                     if item.sku in chunk:
                         matches.setdefault(item.sku, []).append(item)
             for sku, items in matches.items():
@@ -483,6 +485,12 @@ class ShopifyConnector:
         payload = load_json(body, self.shop, f"webhook {topic}", MalformedWebhook)
         with reading(self.shop, f"webhook {topic}", MalformedWebhook):
             return _event(topic, as_obj(payload, "webhook body"), event_id)
+
+
+def _search_term(sku: str) -> str:
+    """`sku:"…"`, or `id:123` for the key of a variant without a SKU."""
+    number = sku.removeprefix("id:")
+    return f"id:{number}" if sku.startswith("id:") and number.isdigit() else f"sku:{_quoted(sku)}"
 
 
 def _quoted(sku: str) -> str:

@@ -230,7 +230,7 @@ class WooCommerceConnector:
             return ItemResult(item.sku, error=self._item_error(item, answer["error"]))
         try:
             with reading(self.shop, f"{what} id {item.id}"):
-                fresh = self._item(answer)
+                fresh = replace(self._item(answer), sku=item.sku)  # an item without a SKU keeps its key
         except MalformedResponse as exc:
             return ItemResult(item.sku, error=exc)
         self._items[item.sku] = fresh
@@ -262,8 +262,8 @@ class WooCommerceConnector:
 
     def _lookup(self, skus: Sequence[str]) -> dict[str, _Item]:
         """Fresh facts for `skus`, 100 per request (`?sku=a,b,c` matches products and variations)."""
-        unique = [sku for sku in dict.fromkeys(skus) if sku and "," not in sku]
-        found: dict[str, _Item] = {}
+        unique = [sku for sku in dict.fromkeys(skus) if sku and "," not in sku and not sku.startswith("id:")]
+        found = self._by_id([sku for sku in dict.fromkeys(skus) if sku.startswith("id:")])
         for chunk in chunked(unique, PAGE):
             params = {"sku": ",".join(chunk), "per_page": str(PAGE), "_fields": LOOKUP_FIELDS}
             what = f"GET /products?sku=… ({len(chunk)} skus)"
@@ -274,6 +274,28 @@ class WooCommerceConnector:
                     if item.sku in chunk:
                         found[item.sku] = item
         self._items.update(found)
+        return found
+
+    def _by_id(self, keys: Sequence[str]) -> dict[str, _Item]:
+        """Items without a SKU, kept under `id:<product or variation id>`: one `GET /products/{id}` each."""
+        found: dict[str, _Item] = {}
+        for key in keys:
+            number = key.removeprefix("id:")
+            if not number.isdigit():
+                continue
+            what = f"GET /products/{number}"
+            try:
+                reply = self.http.send(
+                    Call("GET", f"/products/{number}", params={"_fields": LOOKUP_FIELDS}), what
+                )
+            except RequestRejected as exc:
+                if exc.status in (400, 404):  # gone: the sku is unknown, as a deleted product's would be
+                    continue
+                raise
+            with reading(self.shop, what):
+                found[key] = replace(
+                    self._item(as_obj(load_json(reply.body, self.shop, what), what)), sku=key
+                )
         return found
 
     @staticmethod

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware_agent.labels import note_price_changes
 from firmware_agent.store import ProductRecord, Store, levels
 from wire import CatalogDelta, CatalogSnapshotChunk, Product
 
@@ -137,6 +138,7 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
     box's own unit for products whose unit the shop does not say (shops have no notion of "sold by weight"
     unless the bridge is told where they keep it)."""
     conn = store.db.connection()
+    note_price_changes(store, conn, products)
     local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
     codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
     units = _local_units(conn)
@@ -150,6 +152,7 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
 
 def apply_delta(store: Store, delta: CatalogDelta) -> None:
     conn = store.db.connection()
+    note_price_changes(store, conn, delta.upserts)
     conn.executemany("DELETE FROM product WHERE sku = ?", [(sku,) for sku in delta.deletes])
     local = _local_stock(conn, (p.sku for p in delta.upserts if p.stock is None))
     store.upsert_products(_records(delta.upserts, local, units=_local_units(conn)))

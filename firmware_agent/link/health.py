@@ -25,6 +25,7 @@ def telemetry(
     *,
     epoch: str | None = None,
     store_lost: str | None = None,
+    counters: Mapping[str, int] | None = None,
 ) -> Telemetry:
     return Telemetry(
         uptime_s=max(0, int(uptime_s)),
@@ -36,6 +37,7 @@ def telemetry(
         ts=now_ts(),
         epoch=epoch,
         store_lost=store_lost[:1024] if store_lost else None,
+        counters=dict(counters) if counters else None,
     )
 
 

@@ -555,11 +555,12 @@ class Link:
     def _send_telemetry(self) -> None:
         core = self.core_loop()
 
-        def read(store: Store) -> tuple[int, dict[str, str], int, str | None]:
+        def read(store: Store) -> tuple[int, dict[str, str], int, str | None, dict[str, int]]:
             devices = {name: status.state.value for name, status in core.devices.items()}
-            return store.journal_count(), devices, store.journal_bytes, store.store_lost
+            counters = {**core.counters, **levels.summary(store)}  # how current its stock numbers are
+            return store.journal_count(), devices, store.journal_bytes, store.store_lost, counters
 
-        backlog, devices, journal_bytes, store_lost = self.call(read)
+        backlog, devices, journal_bytes, store_lost, counters = self.call(read)
         health = telemetry(
             self.clock() - self.started_at,
             backlog,
@@ -568,6 +569,7 @@ class Link:
             journal_bytes,
             epoch=self.epoch,
             store_lost=store_lost,
+            counters=counters,
         )
         self._publish(self._topic(Kind.TELEMETRY), encode(health), 0, False)
 

@@ -15,13 +15,15 @@ telemetry both report it. Seqs go on above every seq handed out before (`SeqFloo
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +31,13 @@ from typing import Any
 
 import peewee as pw
 
-from firmware_agent.errors import StoreError, StoreFullError, StoreTooNewError
+from firmware_agent.errors import (
+    DiskFullError,
+    StoreError,
+    StoreFullError,
+    StoreTooNewError,
+    StoreUnavailable,
+)
 from firmware_agent.store import models as m
 from firmware_agent.store.epochmark import EpochMark
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
@@ -38,6 +46,20 @@ from firmware_agent.store.seqfloor import SeqFloor
 from wire import LEGACY_EPOCH
 
 log = logging.getLogger(__name__)
+
+
+class HideSqlParameters(logging.Filter):
+    """peewee logs every statement at debug level as `(sql, params)`: keep the SQL, drop the values, which
+    may be a pickup key, a password in a setting or a customer's name (issue 13, a low finding)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, tuple) and len(record.msg) == 2 and record.msg[1]:
+            record.msg = (record.msg[0], "(parameters not logged)")
+        return True
+
+
+if not any(isinstance(f, HideSqlParameters) for f in logging.getLogger("peewee").filters):
+    logging.getLogger("peewee").addFilter(HideSqlParameters())
 
 EPOCH_KEY = "epoch"
 LOST_KEY = "store_lost"
@@ -204,14 +226,16 @@ class Store:
         self._depth += 1
         try:
             yield
-        except BaseException:
+            self._sql(commit)  # inside the try: a commit that fails (a full disk) rolls back too
+        except BaseException as exc:
             self._last_seq, self._journal_bytes = saved
-            self._sql(rollback)
-            if depth:
-                self._sql(commit)  # a savepoint rolled back to still has to be released
+            with suppress(sqlite3.Error):  # a failed COMMIT may have ended the transaction already
+                self._sql(rollback)
+                if depth:
+                    self._sql(commit)  # a savepoint rolled back to still has to be released
+            if _disk_full(exc):
+                raise DiskFullError(f"the data partition of {self.path} is full: nothing recorded") from exc
             raise
-        else:
-            self._sql(commit)
         finally:
             self._depth = depth
 
@@ -239,6 +263,17 @@ class Store:
             "SELECT sku, name, price_cents, unit, stock FROM product WHERE sku = ?", (sku,)
         ).fetchone()
         return None if row is None else ProductRecord(*row)
+
+    def product_named(self, name: str, min_prefix: int = 6) -> ProductRecord | None:
+        """The product called `name` (case ignored); else the only one whose name starts with it, when it
+        is at least `min_prefix` characters (receipts print names shortened). None when not one product."""
+        columns = "SELECT sku, name, price_cents, unit, stock FROM product"
+        wanted = name.strip()
+        rows = self._sql(f"{columns} WHERE name = ? COLLATE NOCASE LIMIT 2", (wanted,)).fetchall()
+        if not rows and len(wanted) >= min_prefix:
+            pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = self._sql(f"{columns} WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
+        return ProductRecord(*rows[0]) if len(rows) == 1 else None
 
     def change_stock(self, sku: str, delta: int) -> int:
         """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
@@ -400,6 +435,38 @@ class _Corrupt(Exception):
     pass
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL or the kernel's ENOSPC, however peewee wrapped it."""
+    for error in (exc, exc.__cause__, exc.__context__):
+        if getattr(error, "sqlite_errorname", None) == "SQLITE_FULL":
+            return True
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+    return False
+
+
+def _content_error(exc: BaseException) -> bool:
+    """Whether SQLite refused the file for what is in it (corrupt, not a database), as opposed to where it
+    is (read-only, no permission, cannot create the WAL): only the first may be moved aside."""
+    names = {getattr(e, "sqlite_errorname", None) for e in (exc, exc.__cause__, exc.__context__)}
+    return bool(names & {"SQLITE_CORRUPT", "SQLITE_NOTADB"}) or not names - {None}
+
+
+def _unavailable(path: Path, exc: BaseException) -> StoreUnavailable:
+    folder = path.parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        why = f"the data folder {folder} is on a read-only file system (remounted read-only after errors?)"
+    elif not os.access(folder, os.W_OK):
+        why = f"the data folder {folder} is read-only for this user (owner and mode?)"
+    else:
+        why = f"{path} cannot be opened"
+    return StoreUnavailable(f"{why}: {exc}; the store is left as it is")
+
+
 def _connect_checked(path: Path) -> pw.SqliteDatabase:
     # One connection shared by whichever thread owns the store (the core loop), not one per thread.
     db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, thread_safe=False)
@@ -408,6 +475,8 @@ def _connect_checked(path: Path) -> pw.SqliteDatabase:
         verdict = db.execute_sql("PRAGMA quick_check").fetchone()[0]
     except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
         db.close()
+        if not _content_error(exc):
+            raise _unavailable(path, exc) from exc
         raise _Corrupt(str(exc)) from exc
     if verdict != "ok":
         db.close()
