@@ -127,7 +127,7 @@ class WebhookServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 64  # the listen backlog (socketserver's 5 makes a burst of shops wait on SYN retries)
+    request_queue_size = 64  # listen backlog: socketserver's 5 makes a burst of shops wait on SYN retries
     hooks: WebhookServer
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
