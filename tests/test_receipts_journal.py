@@ -126,9 +126,10 @@ def test_a_scan_waits_for_the_next_receipt_only_and_other_scanners_are_not_this_
         box.scan("8410000000023")  # milk at this POS's scanner ...
         box.next()
         post(box, receipt(Sale("1", (OIL,))))  # ... but its receipt shows oil only
-        post(box, receipt(Sale("2", (Item("8410000000023", "Leche entera", 99),))))  # a later milk sale counts
+        one_milk = (Item("8410000000023", "Leche entera", 99),)
+        post(box, receipt(Sale("2", one_milk)))  # a later milk sale counts
         box.scan("8410000000023", source="back-office")  # another scanner's sale ...
-        post(box, receipt(Sale("3", (Item("8410000000023", "Leche entera", 99),))))  # ... is not this POS's
+        post(box, receipt(Sale("3", one_milk)))  # ... is not this POS's
         assert moves(store) == [
             ("sale", "MILK", -1),
             ("sale", "OIL-1L", -1),
