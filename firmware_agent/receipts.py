@@ -271,7 +271,9 @@ class ReceiptService:
         combine: Combine = "receipts",
         gadget: str | None = None,
         scanners: tuple[str, ...] | None = None,
+        pos: tuple[str, ...] | None = None,
     ) -> None:
+        self.pos = None if pos is None else frozenset(pos)
         self.printer, self.listen, self.template, self.gadget = printer, listen, template, gadget
         self.journal = ReceiptJournal(combine, scanners)
         self.reader: ReaderProcess | None = None
@@ -288,7 +290,7 @@ class ReceiptService:
         reader = self.reader = ReaderProcess(self.template, on_outcome).start()
         self.journal.dropped = lambda: reader.tap.counters.bytes_dropped
         if self.gadget is None:
-            self.proxy = PrinterProxy(address(self.printer), reader.tap, self.listen).start()
+            self.proxy = PrinterProxy(address(self.printer), reader.tap, self.listen, self.pos).start()
             return
         url = self.printer if "://" in self.printer else f"tcp://{self.printer}"
         config = PrinterConfig.from_url(url)

@@ -131,6 +131,7 @@ class Services:
                 r.combine,
                 gadget=r.gadget,
                 scanners=r.scanners,
+                pos=r.pos,
             )
         if config.scale_tap is not None:
             t = config.scale_tap

@@ -22,6 +22,7 @@ from firmware_agent.config.rules import (
     bcm_pin,
     codepage,
     ident,
+    ip_address,
     measure_layout,
     nonempty,
     not_negative,
@@ -177,6 +178,8 @@ class ReceiptsConfig(Section):
     template: str = field(default="code-columns", metadata=rule(receipt_template))
     combine: ReceiptCombine = "receipts"
     scanners: tuple[str, ...] | None = field(default=None, metadata=rule(each=nonempty))
+    pos: tuple[str, ...] | None = field(default=None, metadata=rule(each=ip_address))
+    """The POS's IP addresses: only their print jobs are read as receipts (everyone's are forwarded)."""
     rules: ReceiptRulesConfig | None = None
     """This POS's own line rules; when set they are used instead of `template`."""
 
