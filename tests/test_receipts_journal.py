@@ -24,8 +24,8 @@ SALE = Sale("000123", (MILK, OIL, CHEESE, MILK_VOID))
 class Journaling:
     """A service that only attaches the receipt journal to the loop (no printer in these tests)."""
 
-    def __init__(self, combine="receipts"):
-        self.journal = ReceiptJournal(combine)
+    def __init__(self, combine="receipts", scanners=None):
+        self.journal = ReceiptJournal(combine, scanners)
 
     def start(self, core):
         self.journal.attach(core)
@@ -118,6 +118,25 @@ def test_a_sale_scanned_by_the_box_and_printed_on_its_receipt_counts_once(tmp_pa
         post(box, receipt(Sale("9", (MILK,))))  # the receipt shows two
         assert moves(store) == [("sale", "MILK", -1), ("sale", "MILK", -1)]
         assert stock(store, "MILK") == 22
+
+
+def test_a_scan_waits_for_the_next_receipt_only_and_other_scanners_are_not_this_pos(tmp_path):
+    store = open_store(tmp_path)
+    with running_core(tmp_path, store=store, services=[Journaling("receipts", scanners=("front",))]) as box:
+        box.scan("8410000000023")  # milk at this POS's scanner ...
+        box.next()
+        post(box, receipt(Sale("1", (OIL,))))  # ... but its receipt shows oil only
+        one_milk = (Item("8410000000023", "Leche entera", 99),)
+        post(box, receipt(Sale("2", one_milk)))  # a later milk sale counts
+        box.scan("8410000000023", source="back-office")  # another scanner's sale ...
+        post(box, receipt(Sale("3", one_milk)))  # ... is not this POS's
+        assert moves(store) == [
+            ("sale", "MILK", -1),
+            ("sale", "OIL-1L", -1),
+            ("sale", "MILK", -1),
+            ("sale", "MILK", -1),
+            ("sale", "MILK", -1),
+        ]
 
 
 def test_confirm_takes_back_a_scan_that_the_receipt_does_not_show(tmp_path):

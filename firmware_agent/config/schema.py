@@ -152,6 +152,7 @@ class ReceiptsConfig(Section):
     gadget: str | None = field(default=None, metadata=rule(absolute_path))
     template: str = field(default="code-columns", metadata=rule(receipt_template))
     combine: ReceiptCombine = "receipts"
+    scanners: tuple[str, ...] | None = field(default=None, metadata=rule(each=nonempty))
 
     def problems(self) -> Iterator[tuple[str, str]]:
         if self.gadget is None and tcp_address(self.printer) is not None:
