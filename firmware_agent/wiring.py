@@ -127,7 +127,7 @@ class Services:
             services.receipts = ReceiptService(
                 r.printer,
                 address(r.listen),
-                preset(r.template),
+                r.rules.template() if r.rules is not None else preset(r.template),
                 r.combine,
                 gadget=r.gadget,
                 scanners=r.scanners,

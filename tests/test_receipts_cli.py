@@ -32,3 +32,16 @@ def test_learn_on_a_file_without_text(tmp_path, capsys):
     capture.write_bytes(b"\x10\x04\x01\x1dV\x00")
     assert main(["receipts", "learn", str(capture)]) == 1
     assert "no printed text" in capsys.readouterr().out
+
+
+def test_learn_tries_line_rules_from_a_toml_file(tmp_path, capsys):
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(b"\x1b@Doc 17\nLeche entera  0,99\nSUMA 0,99\n\x1dV\x00")
+    rules = tmp_path / "mine.toml"
+    rules.write_text(
+        "sale = ['(?P<name>[A-Za-z ]+?)\\s+(?P<amount>\\d+,\\d\\d)']\n"
+        "total = ['SUMA\\s+(?P<total>\\d+,\\d\\d)']\n"
+        "number = ['Doc\\s+(?P<number>\\d+)']\n"
+    )
+    assert main(["receipts", "learn", str(capture), "--rules", str(rules)]) == 0
+    assert "[mine.toml] receipt 17, total 0.99:" in capsys.readouterr().out

@@ -224,3 +224,35 @@ def test_a_usb_pos_may_have_any_printer_behind_the_gadget():
         "test",
     )
     assert config.receipts is not None and config.receipts.gadget == "/dev/g_printer0"
+
+
+RULES = {
+    "sale": [r"(?P<name>[A-Za-z ]+?)\s+(?P<amount>\d+,\d\d)"],
+    "total": [r"SUMA\s+(?P<total>\d+,\d\d)"],
+    "number": [r"Doc\s+(?P<number>\d+)"],
+}
+
+
+def test_a_pos_of_its_own_gets_line_rules_in_the_config_instead_of_a_preset(tmp_path):
+    from devices.receipts import ParsedReceipt
+    from firmware_agent.config import validate
+    from firmware_agent.wiring import Services
+
+    receipts = {"printer": "10.0.0.5:9100", "rules": RULES}
+    config = validate({"box": {"id": "b1", "shop": "s1"}, "receipts": receipts}, "test")
+    services = Services.build(config, None)
+    assert services.receipts is not None
+    (captured,) = read_receipts(b"\x1b@Doc 17\nLeche entera  0,99\nSUMA 0,99\n\x1dV\x00")
+    outcome = services.receipts.template.parse(captured)
+    assert isinstance(outcome, ParsedReceipt) and (outcome.number, outcome.total_cents) == ("17", 99)
+
+
+def test_a_bad_line_rule_in_the_config_is_refused_naming_its_field():
+    from firmware_agent.config import InvalidConfig, validate
+
+    rules = {**RULES, "void": [r"VOID (?P<name>\w+)"]}  # no amount group
+    with pytest.raises(InvalidConfig) as error:
+        validate(
+            {"box": {"id": "b1", "shop": "s1"}, "receipts": {"printer": "10.0.0.5:9100", "rules": rules}}, "t"
+        )
+    assert "receipts.rules.void" in str(error.value) and "has no (?P<amount>…)" in str(error.value)

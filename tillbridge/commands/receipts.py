@@ -2,6 +2,7 @@
 
     tillbridge receipts learn capture.bin                  # the receipts as text, read with every preset
     tillbridge receipts learn capture.bin --template two-line
+    tillbridge receipts learn capture.bin --rules my-pos.toml  # the keys of the config's [receipts.rules]
     tillbridge receipts sample --layout name-amount > r.bin  # a simulated POS's receipt, to try things on
 
 A capture is the raw bytes the POS sent (`socat -u TCP-LISTEN:9100 OPEN:capture.bin`, or the bytes saved
@@ -25,6 +26,11 @@ def register(subparsers: Any) -> None:
     learn = sub.add_parser("learn", help="show a captured receipt as text and what a template reads in it")
     learn.add_argument("file", type=Path, help="the bytes the POS sent to its printer ('-': standard input)")
     learn.add_argument("--template", help="a preset to try (default: every preset)")
+    learn.add_argument(
+        "--rules",
+        type=Path,
+        help="a TOML file of line rules to try, the keys of the config's [receipts.rules]",
+    )
     learn.set_defaults(func=_learn)
     sample = sub.add_parser("sample", help="write the bytes of a simulated POS's receipt to standard output")
     sample.add_argument("--layout", choices=sorted(LAYOUTS), default="code-columns")
@@ -32,10 +38,15 @@ def register(subparsers: Any) -> None:
 
 
 def _learn(args: argparse.Namespace) -> int:
-    from devices.receipts import PRESETS, ParsedReceipt, preset, read_receipts
+    import tomllib
+
+    from devices.receipts import PRESETS, ParsedReceipt, ReceiptTemplate, preset, read_receipts
 
     data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
-    templates = [preset(args.template)] if args.template else list(PRESETS.values())
+    if args.rules is not None:
+        templates = [ReceiptTemplate.from_mapping(args.rules.name, tomllib.loads(args.rules.read_text()))]
+    else:
+        templates = [preset(args.template)] if args.template else list(PRESETS.values())
     receipts = read_receipts(data)
     if not receipts:
         print(f"{args.file}: {len(data)} bytes, no printed text")
