@@ -178,8 +178,19 @@ def demo_broker(folder: Path, port: int, view: LiveView) -> Broker:
 
 
 def run_demo(options: DemoOptions, out: TextIO) -> int:
-    data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tillbridge-demo-"))
+    """The demo on `options.data_dir`, or on a throw-away folder that is removed when the demo ends."""
     view = LiveView(out)
+    if options.data_dir is not None:
+        code = _run(options, options.data_dir, view)
+        view.note(f"demo stopped; the journal and store stay in {options.data_dir}")
+        return code
+    with tempfile.TemporaryDirectory(prefix="tillbridge-demo-") as folder:
+        code = _run(options, Path(folder), view)
+    view.note("demo stopped; its throw-away folder is removed (--data-dir DIR keeps the journal and store)")
+    return code
+
+
+def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
     view.header(f"tillbridge demo — box {BOX_ID} in shop {SHOP_ID}, data in {data_dir}")
     stop_watching = threading.Event()
     with (
@@ -263,5 +274,4 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             watcher.join(timeout=2)
         second.stop()
         bridge.stop()
-    view.note(f"demo stopped; the journal and store stay in {data_dir}")
     return code
