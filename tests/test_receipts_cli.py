@@ -45,3 +45,24 @@ def test_learn_tries_line_rules_from_a_toml_file(tmp_path, capsys):
     )
     assert main(["receipts", "learn", str(capture), "--rules", str(rules)]) == 0
     assert "[mine.toml] receipt 17, total 0.99:" in capsys.readouterr().out
+
+
+def test_unmatched_lists_the_lines_no_product_matched_from_the_boxs_store(tmp_path, capsys):
+    from devices.receipts import preset, read_receipts
+    from firmware_agent.receipts import ReceiptJournal, ReceiptRead
+    from tests.store_helpers import open_store
+
+    store = open_store(tmp_path)
+    journal = ReceiptJournal()
+    (captured,) = read_receipts(receipt_bytes(Sale("000042", (Item("7777", "Tarta de la casa", 1500),))))
+    with store.transaction():
+        journal.on_receipt(store, ReceiptRead(preset("code-columns").parse(captured)))
+    store.close()
+    assert main(["receipts", "unmatched", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "    1  000042         7777   Tarta de la casa" in out
+
+
+def test_unmatched_without_a_store_says_so(tmp_path, capsys):
+    assert main(["receipts", "unmatched", "--data-dir", str(tmp_path)]) == 1
+    assert "no store at" in capsys.readouterr().err
