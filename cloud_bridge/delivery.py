@@ -145,8 +145,11 @@ def plan(shop: ShopConfig, secret: bytes, now: float) -> None:
         for box in shop.boxes:
             view = replace(base, state=state, ticket=box == ticket.box)
             finished &= _want_order(shop.id, box, view)
-        if finished:
+        if finished:  # every box has the final state: nothing more to send or to keep
             m.OrderTicket.update(done=True).where(_ticket_key(ticket)).execute()
+            m.Delivery.delete().where(
+                (m.Delivery.shop == shop.id) & (m.Delivery.ref == order_ref(ticket.order_id))
+            ).execute()
 
 
 def _state(order: Any) -> str:
