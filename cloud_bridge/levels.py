@@ -39,22 +39,31 @@ def push_due(db: Database, shop: str, boxes: Sequence[str], now: float) -> int:
     """Sends the levels of every due sku to every box of the shop; returns the skus sent."""
     sent = 0
     while True:
-        with db.snapshot():
-            due = _due(shop)
-            if not due:
-                return sent
-            sent += _push(shop, due, boxes, now)
-            for chunk in _chunks(due, ledger.IN_CHUNK):
-                m.LevelDue.delete().where(m.LevelDue.shop == shop, m.LevelDue.sku.in_(chunk)).execute()
-        if len(due) < PUSH_SKUS:
+        pushed, taken = db.in_snapshot(lambda: _push_due(shop, boxes, now), one_at_a_time=f"levels/{shop}")
+        sent += pushed
+        if taken < PUSH_SKUS:
             return sent
 
 
 def push_all(db: Database, shop: str, box: str, now: float) -> int:
     """Every sku's level to one box (it came online, or asked for the catalog): what it missed offline."""
-    with db.snapshot():
+
+    def push() -> int:
         skus = [row.sku for row in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)]
         return _push(shop, skus, [box], now) if skus else 0
+
+    return db.in_snapshot(push, one_at_a_time=f"levels/{shop}")
+
+
+def _push_due(shop: str, boxes: Sequence[str], now: float) -> tuple[int, int]:
+    """(skus sent, skus taken) for one transaction's worth of due skus."""
+    due = _due(shop)
+    if not due:
+        return 0, 0
+    sent = _push(shop, due, boxes, now)
+    for chunk in _chunks(due, ledger.IN_CHUNK):
+        m.LevelDue.delete().where(m.LevelDue.shop == shop, m.LevelDue.sku.in_(chunk)).execute()
+    return sent, len(due)
 
 
 def _due(shop: str) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from decimal import Decimal
 from typing import Literal
 from urllib.parse import urlsplit
 
+from devices.printers import PrinterConfig
+from devices.printers.transports import TRANSPORTS
 from devices.readings import ScanRead
 from devices.receipts import (
     CapturedReceipt,
@@ -37,6 +40,7 @@ from devices.receipts import (
     ReceiptTemplate,
     Unreadable,
 )
+from devices.receipts.gadget import GadgetPrinterBridge
 from devices.receipts.proxy import PrinterProxy
 from devices.receipts.reader import ReaderProcess
 from firmware_agent.core import Applied, CoreLoop
@@ -250,19 +254,24 @@ def unmatched_lines(store: Store) -> list[dict[str, object]]:
 
 
 class ReceiptService:
-    """The box in front of the POS's network printer: forwarding, the reader process, the journal."""
+    """The box between the POS and its receipt printer — as a network printer (`PrinterProxy` on
+    `listen`) or, with `gadget`, as a USB printer (`GadgetPrinterBridge` on the gadget node) — with the
+    reader process and the journal."""
 
     def __init__(
         self,
-        printer: tuple[str, int],
+        printer: str,
         listen: tuple[str, int],
         template: ReceiptTemplate,
         combine: Combine = "receipts",
+        gadget: str | None = None,
     ) -> None:
-        self.printer, self.listen, self.template = printer, listen, template
+        self.printer, self.listen, self.template, self.gadget = printer, listen, template, gadget
         self.journal = ReceiptJournal(combine)
         self.reader: ReaderProcess | None = None
         self.proxy: PrinterProxy | None = None
+        self.bridge: GadgetPrinterBridge | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self, core: CoreLoop) -> None:
         self.journal.attach(core)
@@ -270,14 +279,25 @@ class ReceiptService:
         def on_outcome(captured: CapturedReceipt, outcome: Outcome) -> None:
             core.post(ReceiptRead(outcome, captured.text))
 
-        self.reader = ReaderProcess(self.template, on_outcome).start()
-        self.journal.dropped = lambda: self.reader.tap.counters.bytes_dropped if self.reader else 0
-        self.proxy = PrinterProxy(self.printer, self.reader.tap, self.listen).start()
+        reader = self.reader = ReaderProcess(self.template, on_outcome).start()
+        self.journal.dropped = lambda: reader.tap.counters.bytes_dropped
+        if self.gadget is None:
+            self.proxy = PrinterProxy(address(self.printer), reader.tap, self.listen).start()
+            return
+        url = self.printer if "://" in self.printer else f"tcp://{self.printer}"
+        config = PrinterConfig.from_url(url)
+        self.bridge = GadgetPrinterBridge(TRANSPORTS[config.kind](config), reader.tap, self.gadget)
+        self._thread = threading.Thread(target=self.bridge.run, name="printer-gadget", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """The proxy first (no new print jobs are taken), then the reader reads what is queued."""
+        """Forwarding first (no new print jobs are taken), then the reader reads what is queued."""
         if self.proxy is not None:
             self.proxy.stop()
+        if self.bridge is not None:
+            self.bridge.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         if self.reader is not None:
             self.reader.stop()
 

@@ -125,8 +125,12 @@ class Services:
         if config.receipts is not None:
             r = config.receipts
             services.receipts = ReceiptService(
-                address(r.printer), address(r.listen), preset(r.template), r.combine
+                r.printer, address(r.listen), preset(r.template), r.combine, gadget=r.gadget
             )
+        if config.scale_tap is not None:
+            t = config.scale_tap
+            settings = codec_class(t.protocol).defaults.override(t.baudrate, t.bytesize, t.parity, t.stopbits)
+            services.scale_tap = ScaleTapService(t.protocol, t.pos_port, t.scale_port, settings)
         services.connect()
         return services
 

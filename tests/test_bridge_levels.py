@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from cloud_bridge import ledger, levels
@@ -148,3 +149,30 @@ def test_a_count_against_the_newest_level_sets_on_hand_and_one_without_a_level_i
         assert on_hand("SKU-001") == 30
         journal(database, count(2, "SKU-001", 0, None, delta=-2), box="till-1")  # an older box: its delta
         assert on_hand("SKU-001") == 28
+
+
+def test_pushes_of_one_shop_at_once_each_take_a_version_of_their_own(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        publisher.sent.clear()  # the first start's levels
+        failures: list[BaseException] = []
+
+        def pushes(box: str) -> None:
+            try:
+                for _ in range(15):
+                    levels.push_all(database, "shop", box, clock())
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+            finally:
+                database.close()  # this thread's connection
+
+        threads = [threading.Thread(target=pushes, args=(box,)) for box in ("till-1", "till-2") * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        d.publish_outbound()
+        versions = [
+            msg.version for box in ("till-1", "till-2") for msg in publisher.messages(box, Kind.LEVELS)
+        ]
+        assert len(versions) == len(set(versions)) >= 60

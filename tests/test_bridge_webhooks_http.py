@@ -279,16 +279,28 @@ def test_connections_beyond_the_limit_are_answered_503_at_once_and_counted(serve
     held = [
         socket.create_connection(("127.0.0.1", hooks.port), timeout=ANSWER_S) for _ in range(MAX_CONNECTIONS)
     ]
-    try:
+    done = threading.Event()
+
+    def dribble() -> None:  # a header line now and then: each held request stays open, never complete
         for sock in held:
-            sock.sendall(b"POST /webhooks/corner HTTP/1.1\r\n")  # and never the rest
+            sock.sendall(b"POST /webhooks/corner HTTP/1.1\r\n")
+        while not done.wait(0.5):
+            for sock in held:
+                sock.sendall(b"X-Slow: 1\r\n")
+
+    feeder = threading.Thread(target=dribble, daemon=True)
+    feeder.start()
+    try:
         deadline = time.monotonic() + ANSWER_S
-        while hooks.server.slots._value > 0 and time.monotonic() < deadline:  # every slot taken
+        while hooks.server.slots._value > 0:  # poll until every slot is taken
+            assert time.monotonic() < deadline, "the held connections did not take every slot"
             time.sleep(0.01)
         status, reason = status_of(exchange(hooks.port, post({"Content-Length": "0"})))
         assert status == 503 and "too many connections" in reason
         assert hooks.refused >= 1
     finally:
+        done.set()
+        feeder.join()
         for sock in held:
             sock.close()
         hooks.stop()

@@ -31,6 +31,7 @@ def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
     assert "receive Huevos camperos (12)" in rows[10] and "12→24" in rows[10]
     assert "stock below zero" in rows[-1] and "0→-1" in rows[-1]
     assert "virtual printer: 'CONTROL SHEET'" in out
+    assert "catalog from the online shop: 9 products" in out  # the box starts empty: the shop seeds it
     assert (tmp_path / "tillbridge.db").exists()
 
 

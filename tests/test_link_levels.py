@@ -8,7 +8,7 @@ from devices.readings import ScanRead
 from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, rows, running_box, settle
-from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel
+from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel, Telemetry
 
 __all__ = ["broker"]
 
@@ -170,3 +170,17 @@ def test_a_lookup_at_the_till_shows_the_cloud_level(tmp_path, broker, cloud):
             if isinstance(applied.event, ScanRead):
                 break
         assert applied.outcome.message == "Leche entera: 0.99, stock 19"
+
+
+def test_telemetry_says_how_current_the_box_s_stock_numbers_are(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+        cloud.send(Levels(21, (SkuLevel("MILK", 5, 0),)))
+        shows(box, 5)
+        reports = cloud.wait(
+            lambda s: any(
+                isinstance(msg, Telemetry) and (msg.counters or {}).get("levels_version") == 21
+                for _, msg, _ in s.messages
+            ),
+            what="telemetry with the level version",
+        )
+        assert reports

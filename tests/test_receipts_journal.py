@@ -144,7 +144,7 @@ def test_scans_mode_reads_and_checks_receipts_but_moves_no_stock(tmp_path):
 def test_a_receipt_printed_through_the_box_reaches_the_journal(tmp_path):
     store = open_store(tmp_path)
     with VirtualPrinter() as printer:
-        service = ReceiptService(printer.address, ("127.0.0.1", 0), preset("code-columns"))
+        service = ReceiptService(printer.url, ("127.0.0.1", 0), preset("code-columns"))
         with running_core(tmp_path, store=store, services=[service]) as box:
             assert service.proxy is not None
             with PosClient(service.proxy.address) as pos:
@@ -153,3 +153,55 @@ def test_a_receipt_printed_through_the_box_reaches_the_journal(tmp_path):
             applied = box.next()
             assert applied.outcome.message == "receipt 000123: 3 movement(s), 0 line(s) unmatched"
             assert moves(store) == [("sale", "MILK", -1), ("sale", "OIL-1L", -1), ("sale", "CHEESE", -412)]
+
+
+def test_the_config_sections_start_receipt_capture_and_the_scale_tap():
+    from firmware_agent.config import validate
+    from firmware_agent.scaletap import ScaleTapService
+    from firmware_agent.wiring import Services
+
+    config = validate(
+        {
+            "box": {"id": "b1", "shop": "s1"},
+            "receipts": {"printer": "192.168.1.51:9100", "template": "two-line", "combine": "confirm"},
+            "scale_tap": {"protocol": "dialog06", "pos_port": "/dev/ttyUSB0", "scale_port": "/dev/ttyUSB1"},
+        },
+        "test",
+    )
+    services = Services.build(config, None)
+    assert isinstance(services.receipts, ReceiptService) and isinstance(services.scale_tap, ScaleTapService)
+    assert services.receipts.journal.combine == "confirm" and services.receipts.template.name == "two-line"
+    assert services.scale_tap.settings.parity == "O"  # Dialog 06's usual 7O1
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        (
+            {"printer": "usb://04b8:0e15"},
+            "must be a network printer (host:port) unless the POS prints over USB",
+        ),
+        ({"printer": "10.0.0.5:9100", "template": "fancy"}, "is not a receipt template preset"),
+        ({"printer": "10.0.0.5"}, "needs host:port"),
+        ({"printer": "10.0.0.5:9100", "combine": "both"}, "combine"),
+    ],
+)
+def test_a_bad_receipts_section_is_refused_naming_the_field(section, problem):
+    from firmware_agent.config import InvalidConfig, validate
+
+    with pytest.raises(InvalidConfig) as error:
+        validate({"box": {"id": "b1", "shop": "s1"}, "receipts": section}, "test")
+    assert problem in str(error.value)
+
+
+def test_a_usb_pos_may_have_any_printer_behind_the_gadget():
+    from firmware_agent.config import validate
+
+    config = validate(
+        {
+            "box": {"id": "b1", "shop": "s1"},
+            "receipts": {"printer": "usb://04b8:0e15", "gadget": "/dev/g_printer0"},
+        },
+        "test",
+    )
+    assert config.receipts is not None and config.receipts.gadget == "/dev/g_printer0"

@@ -152,6 +152,13 @@ def tcp_address(value: str) -> str | None:
     return None
 
 
+def receipt_printer(value: str) -> str | None:
+    """The real printer behind the box: `host:port`, or any printer URL (USB, serial, file: gadget mode)."""
+    if "://" not in value:
+        return tcp_address(value)
+    return printer_url(value)
+
+
 _LAYOUT_CHARS = frozenset("0123456789IW$VC")
 
 

@@ -27,6 +27,7 @@ from firmware_agent.config.rules import (
     positive,
     printer_url,
     ratio,
+    receipt_printer,
     receipt_template,
     rule,
     tcp_address,
@@ -146,10 +147,15 @@ ReceiptCombine = Literal["scans", "receipts", "confirm"]
 class ReceiptsConfig(Section):
     """Receipt capture: the POS prints to the box, the box forwards to the printer (docs/receipts.md)."""
 
-    printer: str = field(metadata=rule(tcp_address))
+    printer: str = field(metadata=rule(receipt_printer))
     listen: str = field(default="0.0.0.0:9100", metadata=rule(tcp_address))
+    gadget: str | None = field(default=None, metadata=rule(absolute_path))
     template: str = field(default="code-columns", metadata=rule(receipt_template))
     combine: ReceiptCombine = "receipts"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.gadget is None and tcp_address(self.printer) is not None:
+            yield "printer", "must be a network printer (host:port) unless the POS prints over USB (gadget)"
 
 
 @dataclass(frozen=True, kw_only=True)

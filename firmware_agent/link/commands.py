@@ -37,6 +37,7 @@ EFFECTS: Final = frozenset(
         "config.set",
         "print.test",
         "print.reprint",
+        "labels.print",
         "catalog.resync",
         "journal.resend",
         "mode.set",
@@ -69,6 +70,7 @@ class Box(Protocol):
     def config_set(self, values: Mapping[str, Any], request: Request) -> None: ...
     def print_test(self) -> JSON: ...
     def reprint(self, order_id: str | None, job: int | None) -> JSON: ...
+    def print_labels(self) -> JSON: ...
     def catalog_resync(self) -> JSON: ...
     def journal_resend(self) -> JSON: ...
     def set_mode(self, mode: str) -> JSON: ...
@@ -186,6 +188,8 @@ class CommandRunner:
                 if (order_id is None) == (job is None):
                     raise CommandFailed("print.reprint needs args.order_id or args.job (one of them)")
                 return box.reprint(order_id, job)
+            case "labels.print":
+                return box.print_labels()
             case "catalog.resync":
                 return box.catalog_resync()
             case "journal.resend":

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from firmware_agent import labels
 from firmware_agent.config import Secret
 from firmware_agent.domain import Mode
-from firmware_agent.events import ModeRequest
+from firmware_agent.events import ModeRequest, PrintShelfLabels
 from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
 from firmware_agent.link.commands import CommandFailed, Request
@@ -146,6 +147,15 @@ class RemoteBox:
         if not self.link.call(requeue):
             raise CommandFailed(f"print.reprint: there is no print job {job}")
         return job
+
+    def print_labels(self) -> JSON:
+        """The shelf label list, printed as the `TBLABELS` code prints it (cleared once printed)."""
+        core = self.link.core_loop()
+        if not core.handles(PrintShelfLabels):
+            raise CommandFailed("labels.print: this box has no printer configured")
+        pending: int = self.link.call(lambda store: len(labels.pending(store)))
+        core.post(PrintShelfLabels())
+        return {"labels": pending}
 
     def catalog_resync(self) -> JSON:
         link = self.link

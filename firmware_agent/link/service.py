@@ -557,7 +557,8 @@ class Link:
 
         def read(store: Store) -> tuple[int, dict[str, str], int, str | None, dict[str, int]]:
             devices = {name: status.state.value for name, status in core.devices.items()}
-            return store.journal_count(), devices, store.journal_bytes, store.store_lost, dict(core.counters)
+            counters = {**core.counters, **levels.summary(store)}  # how current its stock numbers are
+            return store.journal_count(), devices, store.journal_bytes, store.store_lost, counters
 
         backlog, devices, journal_bytes, store_lost, counters = self.call(read)
         health = telemetry(

@@ -117,12 +117,16 @@ def _agree_at_the_end(second: SecondTill, board: StockBoard, view: LiveView) -> 
     view.note(board.summary())
 
 
-def _when_catalog_arrives(ready: threading.Event, agent: Agent) -> Callable[[Applied], None]:
+def _when_catalog_arrives(ready: threading.Event, agent: Agent, view: LiveView) -> Callable[[Applied], None]:
     """Sets `ready` once the box has products: the catalog the bridge read from the online shop."""
 
     def listener(applied: Applied) -> None:
         core = agent.core
-        if isinstance(applied.event, Call) and core is not None and core.store.product_count():
+        if ready.is_set() or not isinstance(applied.event, Call) or core is None:
+            return
+        count = core.store.product_count()
+        if count:
+            view.note(f"📦  catalog from the online shop: {count} products, barcodes and units on the box")
             ready.set()
 
     return listener
@@ -238,7 +242,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             view,
             _StopAfter(agent, options.scans, lambda: _agree_at_the_end(second, board, view)),
             _when_weighed(scale_ready),
-            _when_catalog_arrives(catalog_ready, agent),
+            _when_catalog_arrives(catalog_ready, agent, view),
         ]
         code = agent.run()
         if options.scans is None:
