@@ -184,3 +184,13 @@ def test_telemetry_says_how_current_the_box_s_stock_numbers_are(tmp_path, broker
             what="telemetry with the level version",
         )
         assert reports
+
+
+def test_a_product_whose_level_came_before_the_product_shows_that_level(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(4, (SkuLevel("SOAP", 30, 1),)))  # the catalog that adds it comes later
+        settle(box, lambda: rows(tmp_path, "SELECT sku FROM level") == [("SOAP",)], what="the level kept")
+        soap = Product("SOAP", "Jabón", 250, ("8410000000115",))  # a shop that does not track its stock
+        cloud.send(CatalogSnapshotChunk(3, 0, 1, (soap,)))
+        settle(box, lambda: box.core.call(lambda store: store.product("SOAP")) is not None, what="soap")
+        assert stock(box, "SOAP") == 29

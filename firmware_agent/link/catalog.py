@@ -165,9 +165,8 @@ def _keep_own_movements(store: Store, products: Sequence[Product]) -> None:
     cloud level shows that level plus the box's later movements; a sku without one gets the box's
     not-yet-acknowledged movements added back to the catalog's number, which cannot contain them yet.
     """
-    given = [p.sku for p in products if p.stock is not None]
-    levels.add_back_unsettled(store, given)
-    levels.refresh_stock(store, given)
+    levels.add_back_unsettled(store, [p.sku for p in products if p.stock is not None])
+    levels.refresh_stock(store, [p.sku for p in products])  # those with a level, even one sent before them
 
 
 def _records(
