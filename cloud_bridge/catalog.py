@@ -62,19 +62,48 @@ def accept(shop: str, facts: Sequence[CatalogFact], now: float) -> list[CatalogF
     """The facts that may go to the boxes, barcodes in the catalog's spelling; every other one is parked
     with its reason. Products that pass and were parked before leave the parked list.
     """
+    good, bad = judge(shop, facts)
+    for fact, problem in bad:
+        key = PARKED_PREFIX + (fact.ref or fact.sku)[:200]
+        park(shop, key, "product", f"{problem}; not sent to the boxes", now)
+    _resolve_fixed(shop, good)
+    return good
+
+
+def judge(shop: str, facts: Sequence[CatalogFact]) -> tuple[list[CatalogFact], list[tuple[CatalogFact, str]]]:
+    """The facts that may go to the boxes (barcodes in the catalog's spelling), and the others with why."""
     taken = _barcode_owners(shop, {f.sku for f in facts}) if any(f.barcodes for f in facts) else {}
     good: list[CatalogFact] = []
+    bad: list[tuple[CatalogFact, str]] = []
     for fact in facts:
         try:
             fact = _checked(fact, taken)
         except MalformedMessage as exc:
-            key = PARKED_PREFIX + (fact.ref or fact.sku)[:200]
-            park(shop, key, "product", f"sku {show_sku(fact.sku)}: {exc}; not sent to the boxes", now)
+            bad.append((fact, f"sku {show_sku(fact.sku)}: {exc}"))
             continue
         taken.update(dict.fromkeys(fact.barcodes, fact.sku))
         good.append(fact)
-    _resolve_fixed(shop, good)
-    return good
+    return good, bad
+
+
+def changes(shop: str, facts: Sequence[CatalogFact]) -> dict[str, str]:
+    """sku → "new", "changed" or "same" against the shop's catalog (for a dry run's preview)."""
+    rows = {row.sku: row for row in m.CatalogItem.select().where(m.CatalogItem.shop == shop)}
+    verdicts: dict[str, str] = {}
+    for fact in facts:
+        row = rows.get(fact.sku)
+        same = (
+            row is not None
+            and not row.deleted
+            and (row.name, row.price_cents, row.unit)
+            == (
+                fact.name,
+                fact.price_cents,
+                fact.unit or "each",
+            )
+        )
+        verdicts[fact.sku] = "new" if row is None else "same" if same else "changed"
+    return verdicts
 
 
 def _checked(fact: CatalogFact, taken: dict[str, str]) -> CatalogFact:

@@ -3,10 +3,11 @@
 Any ledger change is due for a push without its recorder knowing about boxes: a movement is due while it
 has no level version (a partial index finds those), and the ledger marks the skus of the changes that are
 not movements (reservations, baselines) in `level_due` (`ledger.mark_levels`). A push takes the due skus,
-gives them the shop's
-next level version, and queues one `levels` message per box (more when many skus changed) into the outbox,
-which the shop's driver publishes in order. Each box's message says up to which of its own journal seqs
-the levels include (`upto`), so the box can add its movements after that and show the truth at once.
+gives them the shop's next level version, and queues one `levels` message per box (more when many skus
+changed) into the outbox, which the shop's driver publishes in order. Each box's message says up to which
+of its own journal seqs the levels include (`upto`), so the box can add its movements after that and show
+the truth at once. A box back online gets every level at once (`push_all`); the movements that push carries
+first are marked, so the other boxes still get them at the next push.
 
 A push reads the ledger, the boxes' journal positions and the marks from one snapshot (REPEATABLE READ on
 PostgreSQL, the write lock on SQLite), so `upto` and the levels always agree. It also stamps every movement
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import peewee as pw
 
@@ -50,6 +51,8 @@ def push_all(db: Database, shop: str, box: str, now: float) -> int:
 
     def push() -> int:
         skus = [row.sku for row in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)]
+        # Movements this push stamps are due for the other boxes still: their next push sends them.
+        ledger.mark_levels(shop, _unsent(shop))
         return _push(shop, skus, [box], now) if skus else 0
 
     return db.in_snapshot(push, one_at_a_time=f"levels/{shop}")
@@ -69,13 +72,20 @@ def _push_due(shop: str, boxes: Sequence[str], now: float) -> tuple[int, int]:
 def _due(shop: str) -> list[str]:
     """Skus marked (reservations, baselines) or with movements no push has carried yet."""
     marked = m.LevelDue.select(m.LevelDue.sku).where(m.LevelDue.shop == shop)
-    unsent = (
+    query = (marked | _unsent_query(shop)).order_by(pw.SQL("1")).limit(PUSH_SKUS)
+    return [row.sku for row in query]
+
+
+def _unsent(shop: str) -> list[str]:
+    return [row.sku for row in _unsent_query(shop)]
+
+
+def _unsent_query(shop: str) -> Any:
+    return (
         m.Movement.select(m.Movement.sku)
         .where(m.Movement.shop == shop, m.Movement.level_version.is_null())
         .distinct()
     )
-    query = (marked | unsent).order_by(pw.SQL("1")).limit(PUSH_SKUS)
-    return [row.sku for row in query]
 
 
 def current_version(shop: str) -> int:

@@ -36,7 +36,3 @@ class DiskFullError(StoreError):
 class StoreUnavailable(StoreError):
     """The store cannot be opened for a reason that is not its content (a read-only folder, permissions):
     it is left exactly as it is, never moved aside as if it were corrupt."""
-
-
-class CatalogFileError(AgentError):
-    """A catalog file that cannot be imported at all (no header, a required column missing, too big)."""

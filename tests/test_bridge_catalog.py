@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import snapshot
+from cloud_bridge.config import ShopConfig
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
@@ -29,6 +31,7 @@ from tests.bridge_helpers import (
     Simulator,
     batch,
     bridge_config,
+    config_toml,
     database,
     driver,
     postgres,
@@ -37,7 +40,7 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
-from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product
+from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product, decode
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -308,3 +311,40 @@ def test_a_catalog_longer_than_a_page_arrives_whole(database: Database, platform
         products = synced()
     assert len(products) == 130
     assert (products["V-129"].price_cents, products["V-129"].barcodes) == (229, (codes[129],))
+
+
+def test_a_catalog_file_imported_through_the_bridge_goes_to_every_box_of_the_shop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tillbridge.cli import main
+
+    url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    shop = ShopConfig(
+        "corner",
+        "woocommerce",
+        "http://127.0.0.1:9",
+        ("till-1", "till-2"),
+        {"consumer_key": "k", "consumer_secret": "s"},
+    )
+    config = tmp_path / "bridge.toml"
+    config.write_text(config_toml(bridge_config(url, "mqtt://127.0.0.1:1883", [shop])))
+    good = tmp_path / "good.csv"
+    good.write_bytes(
+        "Referencia;Descripción;PVP;EAN\nOIL-1L;Aceite 1 L;10,95;8410000000016\n".encode("cp1252")
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,name,price,barcode\nMILK,Leche,0.99,8410000000016\n")
+    assert main(["bridge", "import", "corner", str(good), "--config", str(config), "--dry-run"]) == 0
+    assert "1 products: 1 new, 0 changed, 0 unchanged; dry run" in capsys.readouterr().out
+    assert main(["bridge", "import", "corner", str(good), "--config", str(config)]) == 0
+    assert "catalog version 1 queued for 2 boxes" in capsys.readouterr().out
+    assert main(["bridge", "import", "corner", str(bad), "--config", str(config)]) == 1  # the oil's barcode
+    assert "sku 'MILK': barcode: 8410000000016 belongs to sku 'OIL-1L' already" in capsys.readouterr().out
+    db = Database(url).open()
+    try:
+        queued = [decode(Kind.CATALOG, bytes(row.payload)) for row in m.Outbound.select()]
+        assert sorted(row.box for row in m.Outbound.select()) == ["till-1", "till-2"]
+        assert all(isinstance(d, CatalogDelta) and [p.sku for p in d.upserts] == ["OIL-1L"] for d in queued)
+        assert [item.sku for item in m.CatalogItem.select()] == ["OIL-1L"]  # nothing of the bad file
+    finally:
+        db.close()

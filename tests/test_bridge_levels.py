@@ -176,3 +176,13 @@ def test_pushes_of_one_shop_at_once_each_take_a_version_of_their_own(database) -
             msg.version for box in ("till-1", "till-2") for msg in publisher.messages(box, Kind.LEVELS)
         ]
         assert len(versions) == len(set(versions)) >= 60
+
+
+def test_a_sale_sent_to_a_box_back_online_still_reaches_the_other_boxes(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        publisher.sent.clear()
+        journal(database, sale(1, "SKU-002", -6), box="till-2")  # applied, not pushed yet ...
+        levels.push_all(database, "shop", "till-1", clock())  # ... when till-1 comes back and gets it all
+        run(d, clock)
+        assert latest(publisher, "till-1")["SKU-002"][2] == 14
+        assert latest(publisher, "till-2")["SKU-002"][2:] == (14, 0)  # the other boxes get the sale too

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_agent.catalog_import import read_catalog
-from firmware_agent.errors import CatalogFileError
 from firmware_agent.store import Store
 from tests.core_helpers import running_core
+from wire.catalog_csv import read_catalog
+from wire.errors import CatalogFileError
 
 SPANISH_EXPORT = (
     "Referencia;Descripción;PVP;EAN;Unidad;IVA;Existencias;Familia\r\n"

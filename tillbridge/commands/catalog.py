@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wire.catalog_csv import ImportPlan
 
 
 def register(subparsers: Any) -> None:
@@ -43,24 +46,11 @@ def register(subparsers: Any) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     from firmware_agent.catalog import compare, import_products
-    from firmware_agent.catalog_import import read_catalog
-    from firmware_agent.errors import CatalogFileError
     from firmware_agent.store import Store
 
-    column_map = dict(_pair(item) for item in args.map)
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise CatalogFileError(f"cannot read {args.file}: {exc.strerror}") from exc
     delimiter = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
-    plan = read_catalog(data, column_map=column_map, encoding=args.encoding, delimiter=delimiter)
-    columns = ", ".join(f"{k}={v}" for k, v in plan.columns.items())
-    ignored = f" (ignored: {', '.join(plan.ignored)})" if plan.ignored else ""
-    print(f"read {args.file}: {plan.encoding}, delimiter {plan.delimiter!r}, columns {columns}{ignored}")
-    if not plan.ok:
-        for error in plan.errors:
-            print(error)
-        print(f"nothing imported: {len(plan.errors)} problems in {args.file}", file=sys.stderr)
+    plan = read_plan(args.file, args.map, encoding=args.encoding, delimiter=delimiter)
+    if plan is None:
         return 1
     store = Store.open(_data_dir(args) / "tillbridge.db")
     try:
@@ -76,6 +66,30 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_plan(
+    path: Path, mapping: list[str], *, encoding: str | None = None, delimiter: str | None = None
+) -> ImportPlan | None:
+    """The file read and its guesses shown; None (the problems printed by row) when any row is wrong."""
+    from wire.catalog_csv import read_catalog
+    from wire.errors import CatalogFileError
+
+    column_map = dict(_pair(item) for item in mapping)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CatalogFileError(f"cannot read {path}: {exc.strerror}") from exc
+    plan = read_catalog(data, column_map=column_map, encoding=encoding, delimiter=delimiter)
+    columns = ", ".join(f"{k}={v}" for k, v in plan.columns.items())
+    ignored = f" (ignored: {', '.join(plan.ignored)})" if plan.ignored else ""
+    print(f"read {path}: {plan.encoding}, delimiter {plan.delimiter!r}, columns {columns}{ignored}")
+    if plan.ok:
+        return plan
+    for error in plan.errors:
+        print(error)
+    print(f"nothing imported: {len(plan.errors)} problems in {path}", file=sys.stderr)
+    return None
+
+
 def _shown(p: Any) -> str:
     per = "" if p.unit in (None, "each") else f"/{p.unit}"
     stock = "" if p.stock is None else f"  stock {p.stock}"
@@ -83,7 +97,7 @@ def _shown(p: Any) -> str:
 
 
 def _pair(item: str) -> tuple[str, str]:
-    from firmware_agent.errors import CatalogFileError
+    from wire.errors import CatalogFileError
 
     field, sep, column = item.partition("=")
     if not sep or not field or not column:

@@ -15,9 +15,10 @@ from cloud_bridge.config import parse_config
 from cloud_bridge.orders import pickup_code_of
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
+from firmware_agent.tickets.measure import change_text
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.shops import WooCommerceSimulator
-from tillbridge.demo.view import LiveView
+from tillbridge.demo.view import UNITS, LiveView
 
 ORDER_QR = re.compile(r"\[QR: ([A-Za-z0-9-]+)\]")  # an order ticket's QR holds the order id
 ONLINE_ORDER = ("BREAD", 2)  # a click & collect order placed once the shop has seen the first sale
@@ -55,8 +56,12 @@ def watch_shop(shop: WooCommerceSimulator, view: LiveView, stop: threading.Event
     while not stop.wait(0.3):
         for sku, name in names.items():
             now = shop.stock(sku)
-            if now != last[sku]:
-                view.note(f"🛒  online shop: {name} {last[sku]}→{now}")
+            before = last[sku]
+            if now != before:
+                change = f"{before}→{now}"  # a stock the shop does not manage shows as None
+                if before is not None and now is not None:
+                    change = change_text(before, now, UNITS[sku])
+                view.note(f"🛒  online shop: {name} {change}")
                 last[sku] = now
         if not ordered and any(shop.stock(sku) != p.stock for p in SAMPLE_CATALOG for sku in [p.sku]):
             ordered = True

@@ -1,4 +1,6 @@
-"""A POS's catalog export (CSV) read into products, all or nothing: `tillbridge catalog import FILE.csv`.
+"""A POS's catalog export (CSV) read into products, all or nothing: `tillbridge catalog import FILE.csv` on a
+box, `tillbridge bridge import SHOP FILE.csv` for every box of a shop. Both sides read a file the same way,
+into the wire's `Product`s under the wire's limits, so it lives with the catalog contract.
 
 Sans-IO: bytes in, `ImportPlan` out; the caller shows it (a dry run) or applies it in one transaction. POS
 exports differ in everything, so the reader guesses what it can and says what it guessed:
@@ -23,9 +25,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
-from firmware_agent.errors import CatalogFileError
-from wire import BASE_UNITS, CatalogDelta, MalformedMessage, Product, encode
 from wire.barcodes import catalog_barcode
+from wire.catalog import BASE_UNITS, CatalogDelta, Product
+from wire.codec import encode
+from wire.errors import CatalogFileError, MalformedMessage
 
 FIELDS: Final = ("sku", "barcodes", "name", "price", "unit", "tax", "stock")
 REQUIRED: Final = ("sku", "name", "price")
