@@ -138,6 +138,20 @@ Movement.add_index(
 )
 
 
+class Balance(_Model):
+    """The running sum of a sku's movements, kept by `ledger.add_movements` in the transaction that inserts
+    them: a level costs one row however long the sku's history is (summing the history made every push
+    slower with the shop's age: 5.7x after 1M movements, see docs/performance.md, `levels_growth`).
+    """
+
+    shop = pw.TextField()
+    sku = pw.TextField()
+    moved = pw.BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
+
+
 class LevelDue(_Model):
     """A sku whose level changed since the last push to the boxes (see cloud_bridge/levels.py)."""
 
@@ -348,6 +362,7 @@ MODELS: tuple[type[Any], ...] = (
     HeldBatch,
     LossWindow,
     Movement,
+    Balance,
     Stock,
     Reservation,
     ShopOrder,
