@@ -43,7 +43,14 @@ from simulators.printer import VirtualPrinter
 from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
-from tillbridge.demo.cloud import bridge_for, collect_at_the_till, customer_code, watch_shop
+from tillbridge.demo.cloud import (
+    DEMO_OWNER,
+    bridge_for,
+    collect_at_the_till,
+    customer_code,
+    owner_page,
+    watch_shop,
+)
 from tillbridge.demo.receipts import ReceiptTill
 from tillbridge.demo.tills import DB_NAME, SECOND_BOX, SecondTill, StockBoard
 from tillbridge.demo.view import LiveView
@@ -206,6 +213,8 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
         bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, [BOX_ID, SECOND_BOX])
         view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
+        owner, password = owner_page(bridge, SHOP_ID)
+        view.note(f"🌐  owner's page on {owner.url} (user {DEMO_OWNER}, password {password})")
         second = SecondTill(data_dir / "till-2", SHOP_ID, broker.url, view)
         view.note(f"a second till, {SECOND_BOX}, sells at the same shop (scanner column: till-2)")
         board = StockBoard({"box 1": data_dir / DB_NAME, "box 2": data_dir / "till-2" / DB_NAME}, shop, view)
@@ -273,5 +282,6 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         for watcher in watchers:
             watcher.join(timeout=2)
         second.stop()
+        owner.stop()
         bridge.stop()
     return code
