@@ -74,7 +74,8 @@ def test_a_parked_order_is_tried_again_and_leaves_the_list(database: Database) -
         run(d, clock, 61)
         assert parked_keys() == []
         tickets = [o.order_id for o in publisher.messages("till-2", Kind.ORDERS) if isinstance(o, Order)]
-        assert tickets == [str(second), str(first)]
+        # in the order they were read; this test's box never acks, so an order is sent again until it does
+        assert list(dict.fromkeys(tickets)) == [str(second), str(first)]
 
 
 def test_a_parked_sku_leaves_the_list_when_its_retry_succeeds(database: Database) -> None:
