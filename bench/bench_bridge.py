@@ -15,20 +15,18 @@ import random
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2.extras import execute_values  # type: ignore[import-untyped]
 
-from bench.common import Result, duration, percentile, throughput
+from bench.common import Result, duration, percentile, running_broker, throughput
 from cloud_bridge import models as m
 from cloud_bridge.connectors import StockChange
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.worker import Worker
-from simulators.broker import Broker
 from tests.bridge_helpers import (
     FAST,
     Clock,
@@ -132,7 +130,7 @@ def scale_out(server: PostgresServer, folder: Path) -> Result:
 
 def _end_to_end(server: PostgresServer, folder: Path, workers: int) -> float:
     server.truncate()
-    with _broker(folder) as broker:
+    with running_broker(folder) as broker:
         sim = start_simulator("woocommerce", seed(50, 10**6))
         shop = shop_config("big", sim, [f"till-{n}" for n in range(SCALE_BOXES)])
         timing = replace(FAST, poll_s=1.0, orders_s=60.0, products_s=600.0)
@@ -160,22 +158,13 @@ def _end_to_end(server: PostgresServer, folder: Path, workers: int) -> float:
             sim.stop()
 
 
-@contextlib.contextmanager
-def _broker(folder: Path) -> Iterator[Broker]:
-    broker = Broker(folder / "broker").start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
 # --- scan → shop latency ----------------------------------------------------------------------------------
 
 
 def scan_latency(server: PostgresServer, folder: Path) -> list[Result]:
     """A sale published by a box until the simulated WooCommerce (answering in 20 ms) shows it."""
     server.truncate()
-    with _broker(folder / "latency") as broker:
+    with running_broker(folder / "latency") as broker:
         sim = start_simulator("woocommerce", seed(5, 10_000), delay=0.02)
         shop = shop_config("corner", sim, ["till-1"])
         timing = replace(FAST, poll_s=1.0, orders_s=10.0, products_s=600.0)

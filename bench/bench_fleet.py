@@ -33,7 +33,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.common import Result, duration, percentile
+from bench.common import Result, duration, percentile, running_broker
 from bench.fleet import Fleet
 from cloud_bridge.config import Timing
 from simulators.broker import Broker
@@ -60,7 +60,7 @@ def run() -> list[Result]:
     _open_files(BOXES * 2 + 500)  # a socket a box, here and in the broker this process starts
     server = PostgresServer()
     try:
-        with tempfile.TemporaryDirectory() as tmp, _broker(Path(tmp)) as broker:
+        with tempfile.TemporaryDirectory() as tmp, running_broker(Path(tmp)) as broker:
             return _fleet(server, broker, Path(tmp))
     finally:
         server.drop()
@@ -196,7 +196,7 @@ def _echo(broker: Broker) -> Iterator[None]:
             return
         assert isinstance(batch, JournalBatch)
         topic = build_topic(where.shop, where.box, Kind.ACK)
-        client.publish(topic, encode(Ack(batch.last_seq)), qos=1)
+        client.publish(topic, encode(Ack(batch.last_seq, batch.epoch)), qos=1)
 
     connected = threading.Event()
 
@@ -239,12 +239,3 @@ def _open_files(needed: int) -> None:
         if hard != resource.RLIM_INFINITY and hard < needed:
             raise RuntimeError(f"the fleet needs {needed} open files; this shell allows {hard} (ulimit -Hn)")
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-
-
-@contextlib.contextmanager
-def _broker(folder: Path) -> Iterator[Broker]:
-    broker = Broker(folder / "broker").start()
-    try:
-        yield broker
-    finally:
-        broker.stop()

@@ -11,10 +11,14 @@ core loop's ratio moved from 0.44 to 0.77 with the order alone).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from simulators.broker import Broker
 
 
 @dataclass(frozen=True)
@@ -91,3 +95,13 @@ def percentile(samples: list[float], pct: float) -> float:
         return samples[0]
     cuts = statistics.quantiles(samples, n=1000, method="inclusive")
     return cuts[min(len(cuts) - 1, max(0, round(pct * 10) - 1))]
+
+
+@contextlib.contextmanager
+def running_broker(folder: Path) -> Iterator[Broker]:
+    """A mosquitto of the benchmark's own on a free port, stopped however the benchmark ends."""
+    broker = Broker(folder / "broker").start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -11,6 +11,7 @@ time from its PUBLISH to the application ack that covers it.
 from __future__ import annotations
 
 import itertools
+import secrets
 import selectors
 import time
 from collections.abc import Iterator, Sequence
@@ -48,6 +49,7 @@ class LightBox:
     acked: int = 0
     latencies: list[float] = field(default_factory=list)
     connected: bool = False
+    epoch: str = field(default_factory=lambda: secrets.token_hex(8))  # the box store's stream
 
     def journal(self, sku: str, now: float) -> None:
         entry = JournalEntry(next(self.seq), "sale", now_ts(), {"sku": sku, "delta": -1, "stock_after": 0})
@@ -73,7 +75,7 @@ class LightBox:
     def _publish(self, entries: Sequence[JournalEntry], now: float) -> None:
         self.resent_at = now
         if self.connected:
-            batch = JournalBatch(tuple(entries), self.box)
+            batch = JournalBatch(tuple(entries), self.box, self.epoch, self.acked)
             self.client.publish(build_topic(self.shop, self.box, Kind.JOURNAL), encode(batch), qos=1)
 
 
@@ -154,5 +156,5 @@ def _on_connect(client: Any, box: LightBox, flags: Any, reason: Any, properties:
 def _on_message(client: Any, box: LightBox, msg: Any) -> None:
     if parse_topic(msg.topic).kind is Kind.ACK:
         payload = decode(Kind.ACK, msg.payload)
-        if isinstance(payload, Ack):
+        if isinstance(payload, Ack) and payload.epoch in (None, box.epoch):
             box.on_ack(payload.upto, time.monotonic())

@@ -62,19 +62,48 @@ def accept(shop: str, facts: Sequence[CatalogFact], now: float) -> list[CatalogF
     """The facts that may go to the boxes, barcodes in the catalog's spelling; every other one is parked
     with its reason. Products that pass and were parked before leave the parked list.
     """
+    good, bad = judge(shop, facts)
+    for fact, problem in bad:
+        key = PARKED_PREFIX + (fact.ref or fact.sku)[:200]
+        park(shop, key, "product", f"{problem}; not sent to the boxes", now)
+    _resolve_fixed(shop, good)
+    return good
+
+
+def judge(shop: str, facts: Sequence[CatalogFact]) -> tuple[list[CatalogFact], list[tuple[CatalogFact, str]]]:
+    """The facts that may go to the boxes (barcodes in the catalog's spelling), and the others with why."""
     taken = _barcode_owners(shop, {f.sku for f in facts}) if any(f.barcodes for f in facts) else {}
     good: list[CatalogFact] = []
+    bad: list[tuple[CatalogFact, str]] = []
     for fact in facts:
         try:
             fact = _checked(fact, taken)
         except MalformedMessage as exc:
-            key = PARKED_PREFIX + (fact.ref or fact.sku)[:200]
-            park(shop, key, "product", f"sku {show_sku(fact.sku)}: {exc}; not sent to the boxes", now)
+            bad.append((fact, f"sku {show_sku(fact.sku)}: {exc}"))
             continue
         taken.update(dict.fromkeys(fact.barcodes, fact.sku))
         good.append(fact)
-    _resolve_fixed(shop, good)
-    return good
+    return good, bad
+
+
+def changes(shop: str, facts: Sequence[CatalogFact]) -> dict[str, str]:
+    """sku → "new", "changed" or "same" against the shop's catalog (for a dry run's preview)."""
+    rows = {row.sku: row for row in m.CatalogItem.select().where(m.CatalogItem.shop == shop)}
+    verdicts: dict[str, str] = {}
+    for fact in facts:
+        row = rows.get(fact.sku)
+        same = (
+            row is not None
+            and not row.deleted
+            and (row.name, row.price_cents, row.unit)
+            == (
+                fact.name,
+                fact.price_cents,
+                fact.unit or "each",
+            )
+        )
+        verdicts[fact.sku] = "new" if row is None else "same" if same else "changed"
+    return verdicts
 
 
 def _checked(fact: CatalogFact, taken: dict[str, str]) -> CatalogFact:
@@ -132,7 +161,7 @@ def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str]
         if (
             row is not None
             and not row.deleted
-            and (row.name, row.price_cents) == (fact.name, fact.price_cents)
+            and (row.name, row.price_cents, row.unit) == (fact.name, fact.price_cents, fact.unit or "each")
         ) and tuple(json.loads(row.barcodes)) == barcodes:
             continue
         upserts.append(_product(CatalogFact(fact.sku, fact.name, fact.price_cents, barcodes, unit=fact.unit)))
@@ -146,6 +175,7 @@ def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str]
                 m.CatalogItem.name,
                 m.CatalogItem.price_cents,
                 m.CatalogItem.barcodes,
+                m.CatalogItem.unit,
                 m.CatalogItem.version,
                 m.CatalogItem.deleted,
             ],
@@ -171,7 +201,7 @@ def snapshot(shop: str) -> list[CatalogSnapshotChunk]:
             item.price_cents,
             tuple(json.loads(item.barcodes)),
             stock[item.sku].on_hand if item.sku in stock else None,
-            item.unit,
+            None if item.unit == "each" else item.unit,  # "each" is also what a shop that says nothing gets
         )
         for item in items
     ]
@@ -200,7 +230,7 @@ def queue_for_boxes(shop: str, boxes: Iterable[str], msg: Message, now: float | 
 
 
 def _product(fact: CatalogFact) -> Product:
-    return Product(fact.sku, fact.name, fact.price_cents, fact.barcodes, unit=fact.unit or "each")
+    return Product(fact.sku, fact.name, fact.price_cents, fact.barcodes, unit=fact.unit)
 
 
 def _item(shop: str, product: Product, version: int) -> dict[str, Any]:
@@ -210,7 +240,7 @@ def _item(shop: str, product: Product, version: int) -> dict[str, Any]:
         "name": product.name,
         "price_cents": product.price_cents,
         "barcodes": json.dumps(list(product.barcodes)),
-        "unit": product.unit,
+        "unit": product.unit or "each",
         "version": version,
         "deleted": False,
     }

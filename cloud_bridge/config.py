@@ -61,6 +61,7 @@ class Timing:
     retry_attempts: int = 5  # per shop request, the first try included
     retry_base_s: float = 0.5
     retry_max_s: float = 30.0
+    orders_resend_s: float = 30.0  # an order a box has not acked is sent again this late
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ class ShopConfig:
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     safety_buffer: int = 0
     catalog: Mapping[str, Any] = field(default_factory=dict)  # where the shop keeps barcodes and units
+    orders_box: str | None = None  # the box holding the `orders` role (prints tickets); None: the first box
+    orders_failover_s: float = 120.0  # the holder offline this long: its unprinted tickets go to another box
+    pickup_key_id: int = 1  # the shop's current pickup key number (raise it to rotate the key)
+
+    @property
+    def orders_holder(self) -> str | None:
+        return self.orders_box or (self.boxes[0] if self.boxes else None)
 
     def connector_settings(self) -> dict[str, Any]:
         """What `cloud_bridge.connectors.make_connector` takes: the base URL, the platform's keys and the
@@ -191,13 +199,29 @@ def _shop(t: _Table) -> ShopConfig | None:
     credentials = t.table("credentials", secret=True)
     creds = dict(credentials.data)
     credentials.done(allow_any=True)
+    orders_box = t.get("orders_box", str, None, check=_id)
+    failover = t.get("orders_failover_s", float, 120.0, check=_at_least(5.0))
+    key_id = t.get("pickup_key_id", int, 1, check=_positive)
     catalog = t.table("catalog")
     settings = dict(catalog.data)
     catalog.done(allow_any=True)
+    if orders_box is not None and orders_box not in boxes:
+        t.problem("orders_box", f"{orders_box!r} is not one of this shop's boxes")
     t.done()
     if shop_id is None:
         return None
-    return ShopConfig(shop_id, platform or "", base_url or "", tuple(boxes), creds, buffer, settings)
+    return ShopConfig(
+        shop_id,
+        platform or "",
+        base_url or "",
+        tuple(boxes),
+        creds,
+        buffer,
+        settings,
+        orders_box=orders_box,
+        orders_failover_s=failover,
+        pickup_key_id=key_id,
+    )
 
 
 def _cross_checks(top: _Table, shops: list[ShopConfig | None]) -> None:
@@ -332,6 +356,10 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str | None]:
 
 def _positive(value: float) -> str | None:
     return None if value > 0 else f"{value} is not above 0"
+
+
+def _at_least(low: float) -> Callable[[float], str | None]:
+    return lambda value: None if value >= low else f"{value} is below {low:g}"
 
 
 def _not_negative(value: int) -> str | None:

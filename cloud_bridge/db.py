@@ -16,11 +16,13 @@ import hashlib
 import importlib.util
 import logging
 import os
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import peewee as pw
@@ -31,6 +33,9 @@ from cloud_bridge.config import mask_url
 from cloud_bridge.errors import BridgeDatabaseError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SNAPSHOT_ATTEMPTS = 20
 
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "busy_timeout": 30000, "foreign_keys": 1}
 
@@ -50,8 +55,8 @@ class Database:
         m.database.initialize(self.db)
         try:
             with self.db.connection_context():
+                self._add_columns()  # first: a new index may be on a new column
                 self.db.create_tables(m.MODELS, safe=True)
-                self._add_columns()
                 self._check_schema()
         except pw.OperationalError as exc:
             raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc
@@ -62,6 +67,8 @@ class Database:
         migrator = SchemaMigrator.from_database(self.db)
         for model in m.MODELS:
             table = model._meta.table_name
+            if not self.db.table_exists(table):
+                continue
             have = {column.name for column in self.db.get_columns(table)}
             for field in model._meta.sorted_fields:
                 if field.column_name not in have:
@@ -77,6 +84,36 @@ class Database:
             if self.is_postgres:
                 self.db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield
+
+    def in_snapshot(
+        self, work: Callable[[], T], *, one_at_a_time: str, attempts: int = SNAPSHOT_ATTEMPTS
+    ) -> T:
+        """`work()` in a `snapshot()` transaction, one at a time per `one_at_a_time` name across workers
+        (a session advisory lock on PostgreSQL, taken before the snapshot so it is not stale), and run again
+        when PostgreSQL refuses to commit it because another transaction changed what it read.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._named_lock(one_at_a_time), self.snapshot():
+                    return work()
+            except pw.OperationalError as exc:
+                if attempt == attempts or "could not serialize" not in str(exc):
+                    raise
+                log.info("database %s: retrying after a serialization failure", mask_url(self.url))
+                time.sleep(random.uniform(0, 0.01 * attempt))  # the other transaction commits meanwhile
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _named_lock(self, name: str) -> Iterator[None]:
+        if not self.is_postgres:  # SQLite's write lock already serialises every write transaction
+            yield
+            return
+        key = lock_key("named", name)
+        self.db.execute_sql("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            self.db.execute_sql("SELECT pg_advisory_unlock(%s)", (key,))
 
     def _check_schema(self) -> None:
         row, _ = m.Meta.get_or_create(key="schema", defaults={"value": str(m.SCHEMA_VERSION)})

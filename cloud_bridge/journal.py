@@ -173,6 +173,9 @@ class _Run:
             if entry.problem is not None:
                 self._park(entry, f"cannot be applied: {entry.problem}")
             elif entry.kind in STOCK_KINDS:
+                if _absolute(entry):  # a count is set against everything applied before it
+                    ledger.add_movements(rows)
+                    rows = []
                 rows.append(self._movement(entry))
             else:
                 _HANDLERS.get(entry.kind, _Run._park_unknown)(self, entry)
@@ -199,6 +202,10 @@ class _Run:
             m.Stock.update(counted=entry.data["counted"], counted_at=entry.ts).where(
                 m.Stock.shop == self.shop, m.Stock.sku == sku
             ).execute()
+        if _absolute(entry):
+            version, counted = entry.data["level_version"], entry.data["counted"]
+            assert isinstance(version, int) and isinstance(counted, int)  # the wire checked both
+            delta = ledger.count_delta(self.shop, sku, f"b/{self.box}/", counted, version, delta)
         source = source_of(self.box, self.key, entry.seq)
         return ledger.movement_row(self.shop, sku, source, entry.kind, delta, entry.ts, push=True)
 
@@ -242,6 +249,11 @@ class _Run:
             box=self.box,
             payload=payload,
         )
+
+
+def _absolute(entry: JournalEntry) -> bool:
+    """A count made against a cloud level: it sets on-hand (`ledger.count_delta`), its delta is ignored."""
+    return entry.kind == "count" and entry.data.get("level_version") is not None
 
 
 _HANDLERS: Final[dict[str, Callable[[_Run, JournalEntry], None]]] = {

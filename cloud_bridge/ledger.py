@@ -9,9 +9,9 @@ Sums commute, so the result does not depend on the order in which channels are l
 is unique per source (a box's `(box, seq)`, an order line), so a replay cannot count twice. Every function
 runs inside the caller's transaction.
 
-Every change here (a movement, a reservation, a baseline) marks its skus for a levels push to the shop's
-boxes (`mark_levels`, sent by `cloud_bridge/levels.py`), so whoever records a movement needs to know
-nothing about the boxes.
+Every change here reaches the shop's boxes as levels (`cloud_bridge/levels.py`), so whoever records a
+movement needs to know nothing about the boxes: a movement is due for a push until a push stamps its
+`level_version`; a reservation or a baseline marks its skus (`mark_levels`).
 """
 
 from __future__ import annotations
@@ -81,11 +81,6 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
             "ON CONFLICT DO NOTHING"
         )
         db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
-    by_shop: dict[str, set[str]] = {}
-    for row in rows:
-        by_shop.setdefault(row["shop"], set()).add(row["sku"])
-    for shop, skus in by_shop.items():
-        mark_levels(shop, skus)
 
 
 def mark_levels(shop: str, skus: Iterable[str]) -> None:
@@ -142,6 +137,25 @@ def set_baseline(shop: str, sku: str, shop_quantity: int, now: float) -> None:
     row = {"baseline": baseline, "baseline_at": now, "written": shop_quantity, "written_at": now}
     m.Stock.insert(shop=shop, sku=sku, **row).on_conflict_ignore().execute()
     mark_levels(shop, [sku])
+
+
+def count_delta(shop: str, sku: str, own: str, counted: int, version: int, fallback: int) -> int:
+    """The movement that makes on-hand what a till counted against level `version`, keeping every movement
+    the till could not know: those of other channels (other tills, online orders, shop edits) first sent to
+    the boxes after `version`, or not sent yet. Movements in that level are in the count already, and so are
+    the till's own (source prefix `own`), which it showed as it made them. So nothing another channel did
+    meanwhile is erased, and nothing the till saw is subtracted twice. `fallback` (the till's own delta)
+    serves a sku without a baseline.
+    """
+    baseline = m.Stock.get_or_none(m.Stock.shop == shop, m.Stock.sku == sku)
+    if baseline is None:
+        return fallback
+    total = _sums(m.Movement, m.Movement.delta, shop, [sku]).get(sku, 0)
+    unseen = (m.Movement.level_version.is_null() | (m.Movement.level_version > version)) & ~(
+        m.Movement.source.startswith(own)
+    )
+    kept = _sums(m.Movement, m.Movement.delta, shop, [sku], unseen).get(sku, 0)
+    return counted + kept - (int(baseline.baseline) + total)
 
 
 def known_skus(shop: str, skus: Iterable[str]) -> set[str]:

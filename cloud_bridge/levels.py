@@ -1,10 +1,13 @@
 """Sending the ledger's levels to the boxes: every change from any channel reaches every till of the shop.
 
-Any ledger change marks its skus (`ledger.mark_levels`, called by the ledger itself, so a channel that
-records a movement never needs to know about boxes). A push takes the marked skus, gives them the shop's
-next level version, and queues one `levels` message per box (more when many skus changed) into the outbox,
-which the shop's driver publishes in order. Each box's message says up to which of its own journal seqs
-the levels include (`upto`), so the box can add its movements after that and show the truth at once.
+Any ledger change is due for a push without its recorder knowing about boxes: a movement is due while it
+has no level version (a partial index finds those), and the ledger marks the skus of the changes that are
+not movements (reservations, baselines) in `level_due` (`ledger.mark_levels`). A push takes the due skus,
+gives them the shop's next level version, and queues one `levels` message per box (more when many skus
+changed) into the outbox, which the shop's driver publishes in order. Each box's message says up to which
+of its own journal seqs the levels include (`upto`), so the box can add its movements after that and show
+the truth at once. A box back online gets every level at once (`push_all`); the movements that push carries
+first are marked, so the other boxes still get them at the next push.
 
 A push reads the ledger, the boxes' journal positions and the marks from one snapshot (REPEATABLE READ on
 PostgreSQL, the write lock on SQLite), so `upto` and the levels always agree. It also stamps every movement
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Any, Final
+
+import peewee as pw
 
 from cloud_bridge import ledger
 from cloud_bridge import models as m
@@ -28,35 +33,59 @@ from wire import MAX_LEVELS, Levels, SkuLevel
 log = logging.getLogger(__name__)
 
 VERSION_KEY: Final = "levels_version"
-PUSH_SKUS: Final = 10 * MAX_LEVELS  # marked skus taken per transaction
+PUSH_SKUS: Final = 10 * MAX_LEVELS  # due skus taken per transaction
 
 
 def push_due(db: Database, shop: str, boxes: Sequence[str], now: float) -> int:
-    """Sends the levels of every marked sku to every box of the shop; returns the skus sent."""
+    """Sends the levels of every due sku to every box of the shop; returns the skus sent."""
     sent = 0
     while True:
-        with db.snapshot():
-            marked = [
-                row.sku
-                for row in m.LevelDue.select(m.LevelDue.sku)
-                .where(m.LevelDue.shop == shop)
-                .order_by(m.LevelDue.sku)
-                .limit(PUSH_SKUS)
-            ]
-            if not marked:
-                return sent
-            sent += _push(shop, marked, boxes, now)
-            for chunk in _chunks(marked, ledger.IN_CHUNK):
-                m.LevelDue.delete().where(m.LevelDue.shop == shop, m.LevelDue.sku.in_(chunk)).execute()
-        if len(marked) < PUSH_SKUS:
+        pushed, taken = db.in_snapshot(lambda: _push_due(shop, boxes, now), one_at_a_time=f"levels/{shop}")
+        sent += pushed
+        if taken < PUSH_SKUS:
             return sent
 
 
 def push_all(db: Database, shop: str, box: str, now: float) -> int:
     """Every sku's level to one box (it came online, or asked for the catalog): what it missed offline."""
-    with db.snapshot():
+
+    def push() -> int:
         skus = [row.sku for row in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)]
+        # Movements this push stamps are due for the other boxes still: their next push sends them.
+        ledger.mark_levels(shop, _unsent(shop))
         return _push(shop, skus, [box], now) if skus else 0
+
+    return db.in_snapshot(push, one_at_a_time=f"levels/{shop}")
+
+
+def _push_due(shop: str, boxes: Sequence[str], now: float) -> tuple[int, int]:
+    """(skus sent, skus taken) for one transaction's worth of due skus."""
+    due = _due(shop)
+    if not due:
+        return 0, 0
+    sent = _push(shop, due, boxes, now)
+    for chunk in _chunks(due, ledger.IN_CHUNK):
+        m.LevelDue.delete().where(m.LevelDue.shop == shop, m.LevelDue.sku.in_(chunk)).execute()
+    return sent, len(due)
+
+
+def _due(shop: str) -> list[str]:
+    """Skus marked (reservations, baselines) or with movements no push has carried yet."""
+    marked = m.LevelDue.select(m.LevelDue.sku).where(m.LevelDue.shop == shop)
+    query = (marked | _unsent_query(shop)).order_by(pw.SQL("1")).limit(PUSH_SKUS)
+    return [row.sku for row in query]
+
+
+def _unsent(shop: str) -> list[str]:
+    return [row.sku for row in _unsent_query(shop)]
+
+
+def _unsent_query(shop: str) -> Any:
+    return (
+        m.Movement.select(m.Movement.sku)
+        .where(m.Movement.shop == shop, m.Movement.level_version.is_null())
+        .distinct()
+    )
 
 
 def current_version(shop: str) -> int:
@@ -65,25 +94,41 @@ def current_version(shop: str) -> int:
 
 def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float) -> int:
     """Inside the caller's snapshot: the next version for these skus, queued for `boxes`."""
+    version = current_version(shop) + 1
+    set_value(shop, VERSION_KEY, str(version))
+    # Every due movement is stamped, also of a sku without a baseline (no level to send yet) and of a shop
+    # without boxes, so it is not due again.
+    ledger.stamp_level_version(shop, skus, version)
     found = ledger.levels(shop, skus)
     if not found or not boxes:
         return 0
-    version = current_version(shop) + 1
-    set_value(shop, VERSION_KEY, str(version))
-    ledger.stamp_level_version(shop, found, version)
-    upto = {
-        row.box: int(row.last_seq)
-        for row in m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(boxes))
-    }
+    positions = _positions(shop, boxes)
     levels = [SkuLevel(sku, level.on_hand, level.reserved) for sku, level in sorted(found.items())]
     for start in range(0, len(levels), MAX_LEVELS):
         chunk = tuple(levels[start : start + MAX_LEVELS])
         for box in boxes:
-            queue_for_boxes(shop, [box], Levels(version, chunk, upto.get(box, 0)), now)
+            upto, epoch = positions.get(box, (0, None))
+            queue_for_boxes(shop, [box], Levels(version, chunk, upto, epoch), now)
     log.debug(
         "shop %s: levels version %d of %d skus queued for %d boxes", shop, version, len(levels), len(boxes)
     )
     return len(levels)
+
+
+def _positions(shop: str, boxes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """Per box: how far its current journal stream is applied, and that stream's epoch (None: unnamed)."""
+    positions: dict[str, tuple[int, str | None]] = {
+        row.box: (int(row.last_seq), None)
+        for row in m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(boxes))
+    }
+    current = m.Stream.select(m.Stream.box, m.Stream.epoch, m.Stream.last_seq).where(
+        m.Stream.shop == shop,
+        m.Stream.box.in_(boxes),
+        m.Stream.current == True,  # noqa: E712
+    )
+    for row in current:
+        positions[row.box] = (int(row.last_seq or 0), row.epoch or None)
+    return positions
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -130,6 +130,14 @@ class Movement(_Model):
         indexes = ((("shop", "source"), True), (("shop", "sku"), False), (("shop", "write", "push"), False))
 
 
+# The movements no levels push has carried yet: what the next push sends (see cloud_bridge/levels.py).
+Movement.add_index(
+    Movement.index(
+        Movement.shop, Movement.sku, where=Movement.level_version.is_null(), name="movement_unsent"
+    )
+)
+
+
 class LevelDue(_Model):
     """A sku whose level changed since the last push to the boxes (see cloud_bridge/levels.py)."""
 
@@ -300,6 +308,56 @@ class WebhookSeen(_Model):
         primary_key = pw.CompositeKey("shop", "event_id")
 
 
+class OrderTicket(_Model):
+    """An order on its way to the shop's boxes: which box prints its ticket (`box`, the `orders` role or its
+    failover). `done` once its final state reached every box. Times here and in `Delivery` and `Presence` are
+    DoubleFields: peewee's FloatField is a 4-byte REAL on PostgreSQL, whose epoch seconds are a minute off.
+    """
+
+    shop = pw.TextField()
+    order_id = pw.TextField()
+    box = pw.TextField(null=True)
+    assigned_at = pw.DoubleField(null=True)
+    created_at = pw.DoubleField()
+    done = pw.BooleanField(default=False)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "order_id")
+        indexes = ((("shop", "done"), False),)
+
+
+class Delivery(_Model):
+    """What one box must hold: an order's view for that box (`ref` = `order/<id>`) or the shop's pickup key
+    (`ref` = `key`), at revision `rev`. Delivered only once the box acked that revision (`acked`); until
+    then the bridge sends it again. `refused` holds the box's reason when it will never take it.
+    """
+
+    shop = pw.TextField()
+    box = pw.TextField()
+    ref = pw.TextField()
+    rev = pw.BigIntegerField(default=0)
+    payload = pw.BlobField(null=True)
+    acked = pw.BigIntegerField(default=0)
+    sent = pw.BigIntegerField(default=0)
+    sent_at = pw.DoubleField(null=True)
+    refused = pw.TextField(null=True)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "box", "ref")
+
+
+class Presence(_Model):
+    """Whether a box is online (its retained birth) or offline (its Last Will), and since when."""
+
+    shop = pw.TextField()
+    box = pw.TextField()
+    online = pw.BooleanField()
+    since = pw.DoubleField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "box")
+
+
 MODELS: tuple[type[Any], ...] = (
     Meta,
     Box,
@@ -318,4 +376,7 @@ MODELS: tuple[type[Any], ...] = (
     CatalogItem,
     WebhookSeen,
     LevelDue,
+    OrderTicket,
+    Delivery,
+    Presence,
 )

@@ -1,48 +1,45 @@
 """The bridge's one boundary around paho: subscribe to what boxes send, hand messages over, publish.
 
-Callbacks only enqueue or set events, never raise (an exception would stop paho's network thread). The
-session is clean: a worker that dies leaves nothing queued for itself at the broker, and whatever it had
-received but not applied is sent again by the box, which resends everything after its last ack.
+Callbacks only hand messages to the intake (which never blocks) or set events, and never raise (an exception
+would stop paho's network thread). The session is clean: a worker that dies leaves nothing queued for itself
+at the broker, and whatever it had received but not applied is sent again by the box, which resends
+everything after its last ack.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from cloud_bridge.config import BrokerConfig
+from cloud_bridge.intake import Inbound, Intake
 from wire import cloud_subscriptions
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Inbound:
-    topic: str
-    payload: bytes
+MAX_QUEUED: Final = 10_000  # outgoing messages paho holds while the broker is slow or away
 
 
 class MqttLink:
-    """Connects (and reconnects) to the broker; received messages go to `inbox`."""
+    """Connects (and reconnects) to the broker; received messages are offered to `intake`."""
 
-    def __init__(
-        self, broker: BrokerConfig, client_id: str, group: str, inbox: queue.Queue[Inbound | None]
-    ) -> None:
-        self.broker, self.group, self.inbox = broker, group, inbox
+    def __init__(self, broker: BrokerConfig, client_id: str, group: str, intake: Intake) -> None:
+        self.broker, self.group, self.intake = broker, group, intake
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.refused: list[str] = []  # subscriptions the broker refused (its accounts do not allow them)
+        self.queue_full = 0  # publishes refused because paho's outgoing queue was full (the box resends)
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         client.suppress_exceptions = True
         client.reconnect_delay_set(min_delay=1, max_delay=5)
-        client.max_queued_messages_set(10000)
+        client.max_queued_messages_set(MAX_QUEUED)
         if broker.username is not None:
             client.username_pw_set(broker.username, broker.password)
         if broker.tls:
@@ -66,11 +63,22 @@ class MqttLink:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
-        """Queues a message; with `wait`, True only once the broker acknowledged it within that time."""
+    def publish(
+        self, topic: str, payload: bytes, qos: int, *, wait: float | None = None, expiry_s: int | None = None
+    ) -> bool:
+        """Queues a message; with `wait`, True only once the broker acknowledged it within that time. With
+        `expiry_s`, the broker drops it if it cannot deliver it in that time (a box offline meanwhile)."""
         if not self.connected.is_set() and wait is not None:
             return False
-        info = self.client.publish(topic, payload, qos=qos)
+        properties = None
+        if expiry_s is not None:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = max(1, expiry_s)
+        info = self.client.publish(topic, payload, qos=qos, properties=properties)
+        if info.rc == paho.MQTT_ERR_QUEUE_SIZE:
+            self.queue_full += 1
+            if self.queue_full % 100 == 1:
+                log.warning("outgoing queue of %d full: a message to %s was not sent", MAX_QUEUED, topic)
         if wait is None:
             return info.rc == paho.MQTT_ERR_SUCCESS
         try:
@@ -102,4 +110,4 @@ class MqttLink:
         log.warning("disconnected from %s: %s", self.broker.url, reason)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        self.inbox.put(Inbound(msg.topic, bytes(msg.payload)))
+        self.intake.offer(Inbound(msg.topic, bytes(msg.payload)))

@@ -1,7 +1,8 @@
 """Online orders into the ledger and onto the shop's boxes.
 
 An order is seen many times (polling overlaps, webhooks repeat), so everything here is idempotent: the
-ledger follows the order's current state, and each order is queued for the boxes once (`ShopOrder.sent`).
+ledger follows the order's current state, and each order is handed to `delivery` once (`ShopOrder.sent`),
+which keeps every box's view of it (state, ticket, pickup hash) up to date.
 The ledger mirrors what the shop itself did: a paid order that holds stock is a reservation, a completed
 one a movement the shop already knows, a cancelled one releases what it held. Once its units have left
 the shop (collected at a till or completed), an order's stock effect is final.
@@ -17,16 +18,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cloud_bridge import ledger
+from cloud_bridge import delivery, ledger
 from cloud_bridge import models as m
-from cloud_bridge.catalog import queue_for_boxes
 from cloud_bridge.connectors.base import OrderState, ShopOrder
-from wire import Order, OrderLine, PickupKey, format_ts, pickup_hash
+from wire import Order, OrderLine, format_ts
 
 log = logging.getLogger(__name__)
 
 _GONE = (OrderState.CANCELLED, OrderState.REFUNDED)
-KEY_ID = 1
 
 
 def apply_orders(
@@ -58,10 +57,8 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         and order.holds_stock
         and order.lines
     ):
-        key = shop_pickup_key(secret, shop, KEY_ID)
-        message = to_wire(order, row.pickup_code, key, KEY_ID)
-        queue_for_boxes(shop, boxes, PickupKey(KEY_ID, key.hex()), now)
-        queue_for_boxes(shop, boxes, message, now)
+        message = to_wire(order)
+        delivery.add_order(shop, order.order_id, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
     # Only the columns polling owns: a till may be recording the hand-over of this order right now.
@@ -92,7 +89,8 @@ def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
     return touched
 
 
-def to_wire(order: ShopOrder, code: str | None, key: bytes, key_id: int) -> Order:
+def to_wire(order: ShopOrder) -> Order:
+    """The order for the boxes, before `delivery` gives each box its view (state, ticket, pickup hash)."""
     lines = tuple(
         OrderLine(line.sku or "-", line.name or line.sku or "-", line.qty, max(0, line.unit_price_cents))
         for line in order.lines
@@ -106,8 +104,6 @@ def to_wire(order: ShopOrder, code: str | None, key: bytes, key_id: int) -> Orde
         total_cents=max(0, order.total_cents),
         customer=order.customer[:1024],
         notes=f"#{order.number}"[:4096],
-        pickup_hash=None if code is None else pickup_hash(key, order.order_id, code),
-        pickup_key=None if code is None else key_id,
     )
 
 
@@ -118,16 +114,6 @@ def pickup_code(secret: bytes, shop: str, order_id: str) -> str:
     """
     digest = hmac.new(secret, f"{shop}/{order_id}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest[:5]).decode()
-
-
-def shop_pickup_key(secret: bytes, shop: str, key_id: int) -> bytes:
-    """The shop's pickup key number `key_id`, which its boxes verify pickup codes with.
-
-    Derived from the bridge's pickup secret, so every worker has it without storing it, and each shop's
-    key is its own: a box that leaks its keys can check codes of its own shop only, and make none (codes
-    come from the secret itself). A new `key_id` is a new key (rotation).
-    """
-    return hmac.new(secret, f"pickup-key/{shop}/{key_id}".encode(), hashlib.sha256).digest()
 
 
 def pickup_code_of(shop: str, order_id: str) -> str | None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from cloud_bridge import models as m
+
+WORKER_KEY: Final = "worker/"  # shop "" holds each worker's counters as JSON under worker/<worker id>
 
 
 def get_value(shop: str, name: str) -> str | None:

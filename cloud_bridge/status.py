@@ -1,16 +1,23 @@
-"""The fleet view: every shop's boxes, what is still on its way, and what is parked. Read-only."""
+"""The fleet view: every shop's boxes, what is still on its way, what is parked, and what each worker held
+back (its queue, messages over a box's limits). Read-only.
+
+Boxes and shops supply some of the text shown here (a version, a parked error), so every line is made
+printable before it reaches a terminal: an escape sequence shows as `\x1b[2J` instead of clearing it.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Final
 
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.parking import open_problems
-from cloud_bridge.state import get_float
+from cloud_bridge.state import WORKER_KEY, get_float
+
+WORKER_SHOWN_S: Final = 600.0  # workers that reported within this long are shown
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,9 @@ class BoxView:
     epoch: str | None = None  # the store epoch of the box's current journal stream
     store_lost: str | None = None  # what the box says its store lost, from its last telemetry
     losses: tuple[LossView, ...] = ()
+    limited: tuple[
+        tuple[str, int], ...
+    ] = ()  # messages over this box's limits, by kind, since workers started
 
 
 @dataclass(frozen=True)
@@ -64,19 +74,87 @@ class ProblemView:
 
 
 @dataclass(frozen=True)
+class WorkerView:
+    """What one worker held back, from its last report (every few seconds while it runs)."""
+
+    worker: str
+    seen_s_ago: float
+    queued: int
+    capacity: int
+    dropped: tuple[tuple[str, int], ...]  # why → messages
+    webhooks_refused: int | None
+
+
+@dataclass(frozen=True)
 class FleetView:
     shops: tuple[ShopView, ...]
     parked: tuple[ProblemView, ...]
+    workers: tuple[WorkerView, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+        text = json.dumps(asdict(self), indent=2, ensure_ascii=False)
+        return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def fleet_view(config: BridgeConfig, now: float | None = None) -> FleetView:
     at = time.time() if now is None else now
-    shops = tuple(_shop(config, shop.id, shop.platform, set(shop.boxes), at) for shop in config.shops)
+    reports = _reports(at)
+    limited: dict[str, dict[str, int]] = {}
+    for report in reports.values():
+        for box, kinds in report.get("limited", {}).items():
+            for kind, count in kinds.items():
+                limited.setdefault(box, {})[kind] = limited.get(box, {}).get(kind, 0) + int(count)
+    shops = tuple(
+        _with_limits(_shop(config, shop.id, shop.platform, set(shop.boxes), at), limited)
+        for shop in config.shops
+    )
     parked = tuple(ProblemView(p.shop, p.key, p.what, p.error, p.count, p.last_at) for p in open_problems())
-    return FleetView(shops, parked)
+    workers = tuple(_worker(name, report, at) for name, report in sorted(reports.items()))
+    return FleetView(shops, parked, workers)
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on (escapes, controls, bidi overrides) spelled out."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _reports(now: float) -> dict[str, dict[str, Any]]:
+    """Each worker's last report, for the workers that reported lately."""
+    rows = m.ShopState.select().where(m.ShopState.shop == "", m.ShopState.name.startswith(WORKER_KEY))
+    reports = {}
+    for row in rows:
+        try:
+            report = json.loads(row.value)
+        except ValueError:
+            continue
+        if isinstance(report, dict) and now - float(report.get("at", 0)) <= WORKER_SHOWN_S:
+            reports[str(row.name).removeprefix(WORKER_KEY)] = report
+    return reports
+
+
+def _worker(name: str, report: dict[str, Any], now: float) -> WorkerView:
+    dropped = tuple(sorted((str(why), int(n)) for why, n in report.get("dropped", {}).items()))
+    limited = sum(int(n) for kinds in report.get("limited", {}).values() for n in kinds.values())
+    if limited:
+        dropped += (("over a box's limits", limited),)
+    return WorkerView(
+        worker=name,
+        seen_s_ago=round(now - float(report.get("at", now)), 1),
+        queued=int(report.get("queued", 0)),
+        capacity=int(report.get("capacity", 0)),
+        dropped=dropped,
+        webhooks_refused=report.get("webhooks_refused"),
+    )
+
+
+def _with_limits(shop: ShopView, limited: dict[str, dict[str, int]]) -> ShopView:
+    boxes = tuple(
+        replace(box, limited=tuple(sorted(limited.get(f"{shop.shop}/{box.box}", {}).items())))
+        for box in shop.boxes
+    )
+    return replace(shop, boxes=boxes)
 
 
 def retry_parked(shop: str, key: str | None = None) -> int:
@@ -156,7 +234,18 @@ def render(view: FleetView) -> str:
     for problem in view.parked:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(problem.last_at))
         lines.append(f"  {problem.shop} {problem.key}: {problem.error} (×{problem.count}, last {when})")
-    return "\n".join(lines)
+    for worker in view.workers:
+        lines.append(_worker_line(worker))
+    return "\n".join(printable(line) for line in lines)
+
+
+def _worker_line(worker: WorkerView) -> str:
+    parts = [f"queue {worker.queued}/{worker.capacity}"]
+    if worker.dropped:
+        parts.append("dropped: " + ", ".join(f"{why} ×{count}" for why, count in worker.dropped))
+    if worker.webhooks_refused:
+        parts.append(f"webhooks refused {worker.webhooks_refused}")
+    return f"worker {worker.worker} (reported {worker.seen_s_ago:.0f} s ago): " + "; ".join(parts)
 
 
 def _box_line(box: BoxView) -> str:
@@ -177,9 +266,11 @@ def _box_line(box: BoxView) -> str:
         parts.append(f"backlog {box.backlog}")
     if box.seen_s_ago is not None:
         parts.append(f"seen {box.seen_s_ago:.0f} s ago")
+    if box.limited:
+        parts.append("rate-limited: " + ", ".join(f"{kind} ×{count}" for kind, count in box.limited))
     if not box.configured:
         parts.append("NOT IN THE CONFIG")
     return ", ".join(parts)
 
 
-__all__ = ["FleetView", "fleet_view", "render", "retry_parked"]
+__all__ = ["FleetView", "WorkerView", "fleet_view", "printable", "render", "retry_parked"]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from cloud_bridge import catalog, ledger, levels, orders, shopside
+from cloud_bridge import catalog, delivery, ledger, levels, orders, shopside
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
@@ -71,8 +71,11 @@ WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 c
 
 
 class Publisher(Protocol):
-    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
-        """True once the broker has the message (PUBACK) within `wait` seconds."""
+    def publish(
+        self, topic: str, payload: bytes, qos: int, *, wait: float | None = None, expiry_s: int | None = None
+    ) -> bool:
+        """True once the broker has the message (PUBACK) within `wait` seconds; `expiry_s`: the broker
+        drops it if it could not deliver it in that time (MQTT v5 message expiry)."""
         ...
 
 
@@ -292,6 +295,18 @@ class ShopDriver:
         if sent:
             with self.db.write():
                 m.Outbound.update(published_at=self.clock()).where(m.Outbound.id.in_(sent)).execute()
+        return len(sent) + self.deliver_orders()
+
+    def deliver_orders(self) -> int:
+        """Plans every box's view of the open orders, then sends what a box has not acked (`delivery`)."""
+        now = self.clock()
+        with self.db.write():
+            delivery.plan(self.shop, self.secret, now)
+            rows = delivery.due(self.shop, now, self.timing.orders_resend_s)
+        sent = delivery.publish(self.shop, rows, self.publisher)
+        if sent:
+            with self.db.write():
+                delivery.mark_sent(self.id, sent, now)
         return len(sent)
 
     # --- store → shop --------------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ class WebhookServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # listen backlog: socketserver's 5 makes a burst of shops wait on SYN retries
     hooks: WebhookServer
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
@@ -136,10 +137,10 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         """At most MAX_CONNECTIONS threads: a connection beyond them is answered 503 at once and closed."""
         if not self.slots.acquire(blocking=False):
+            self.hooks.refused += 1
             with contextlib.suppress(OSError):
                 request.settimeout(1.0)
                 request.sendall(_raw_answer(503, "too many connections; retry later"))
-            self.hooks.refused += 1
             self.shutdown_request(request)
             return
         try:

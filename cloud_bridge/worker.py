@@ -6,8 +6,8 @@ side on one shared subscription; each box's journal is serialised by its lock, e
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-import queue
 import secrets
 import threading
 import time
@@ -16,23 +16,25 @@ from typing import Final
 
 import peewee as pw
 
-from cloud_bridge import catalog, fleet, levels
+from cloud_bridge import catalog, delivery, fleet, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
+from cloud_bridge.intake import Inbound, Intake
 from cloud_bridge.journal import apply_batch
-from cloud_bridge.mqtt import Inbound, MqttLink
+from cloud_bridge.mqtt import MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
-from cloud_bridge.state import get_value, set_value
+from cloud_bridge.state import WORKER_KEY, get_value, set_value
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
     Ack,
     CatalogRequest,
     JournalBatch,
+    OrderAck,
     State,
     Telemetry,
     WireError,
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 
 RETRY_LOCK_S: Final = 0.05  # a woken shop whose lock another worker holds is tried again this soon
 DB_RETRY_S: Final = 1.0
+REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge status` reads them
+MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
 
 
@@ -62,8 +66,8 @@ class Worker:
         self.config = config
         self.clock = clock
         self.db = database or Database(config.database_url)
-        self.inbox: queue.Queue[Inbound | None] = queue.Queue()
-        self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.inbox)
+        self.intake = Intake()
+        self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.intake)
         self.stopping = threading.Event()
         self.connectors = dict(connectors) if connectors is not None else _connectors(config, self.stopping)
         self.drivers: dict[str, ShopDriver] = {}
@@ -72,6 +76,8 @@ class Worker:
         self._woken: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
+        self._snapshots: dict[str, set[str]] = {}  # shop → boxes that asked for the catalog (under _wake)
+        self._reported = 0.0
         self.webhooks: WebhookServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -105,7 +111,7 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
-        self.inbox.put(None)
+        self.intake.close()
         with self._wake:
             self._wake.notify_all()
         for thread in self._threads:
@@ -142,7 +148,7 @@ class Worker:
 
     def _apply_loop(self) -> None:
         while True:
-            item = self.inbox.get()
+            item = self.intake.get()
             if item is None:
                 return
             try:
@@ -173,16 +179,28 @@ class Worker:
             return
         if isinstance(msg, JournalBatch):
             self._journal(topic.shop, topic.box, msg, item.payload, now)
+        elif isinstance(msg, (State, Telemetry)) and not self._listed(topic.shop, topic.box):
+            self.intake.count(f"{topic.kind.value} from a box not in the config")
         elif isinstance(msg, State):
             with self.db.box_transaction(topic.shop, topic.box):  # a birth may start a journal stream
                 back = fleet.on_state(topic.shop, topic.box, msg, now)
+                returned = delivery.sync_presence(topic.shop, topic.box, now)
             if back:
                 self._send_all_levels(topic.shop, topic.box, now)
+            if returned:
+                self.wake(topic.shop)  # the orders waiting for it go out now
         elif isinstance(msg, Telemetry):
             with self.db.write():
                 fleet.on_telemetry(topic.shop, topic.box, msg, now)
         elif isinstance(msg, CatalogRequest):
             self._catalog_request(topic.shop, topic.box, msg, now)
+        elif isinstance(msg, OrderAck):
+            self._order_ack(topic.shop, topic.box, msg, now)
+
+    def _listed(self, shop: str, box: str) -> bool:
+        """Only the boxes the config lists for a shop are in its fleet view: no box can add to another's."""
+        config = self.config.shop(shop)
+        return config is not None and box in config.boxes
 
     def _journal(self, shop: str, box: str, batch: JournalBatch, payload: bytes, now: float) -> None:
         config = self.config.shop(shop)
@@ -196,6 +214,16 @@ class Worker:
             self.link.publish(ack.topic, ack.payload, ack.qos)
         if applied.skus:
             self.wake(shop)
+
+    def _order_ack(self, shop: str, box: str, ack: OrderAck, now: float) -> None:
+        config = self.config.shop(shop)
+        if config is None or box not in config.boxes:
+            log.warning(
+                "order ack from box %r of shop %r, which the config does not list: ignored", box, shop
+            )
+            return
+        with self.db.write():
+            delivery.on_ack(config, box, ack, now)
 
     def _unreadable_batch(self, shop: str, box: str, exc: WireError, now: float) -> None:
         """A batch that cannot be read at all is not acknowledged (the box keeps it); parked, so a box whose
@@ -211,7 +239,8 @@ class Worker:
         """A box that is not listed for the shop in its topic gets no ack: its journal waits, untouched."""
         if (shop, box) in self._unknown_boxes:
             return
-        self._unknown_boxes.add((shop, box))
+        if len(self._unknown_boxes) < MAX_UNKNOWN_BOXES:
+            self._unknown_boxes.add((shop, box))
         log.error("journal from box %r of shop %r, which the config does not list: not applied", box, shop)
         with self.db.write():
             park(shop, f"box/{box}", "box", "sends a journal but is not listed for this shop", now, box=box)
@@ -223,12 +252,28 @@ class Worker:
         log.info(
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
-        if get_value(shop, "initialised") is None:
-            log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
-            return
-        with self.db.write():
-            catalog.queue_snapshot(shop, [box], now)
-        self._send_all_levels(shop, box, now)
+        with self._wake:  # built on the shop thread: a snapshot is big, and journals must not wait for it
+            self._snapshots.setdefault(shop, set()).add(box)
+            self._woken.add(shop)
+            self._wake.notify_all()
+
+    def _send_snapshots(self) -> None:
+        """One snapshot per shop for every box that asked since the last time, however many asked."""
+        with self._wake:
+            wanted, self._snapshots = self._snapshots, {}
+        now = self.clock()
+        for shop, boxes in wanted.items():
+            try:
+                if get_value(shop, "initialised") is None:
+                    log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
+                    continue
+                with self.db.write():
+                    catalog.queue_snapshot(shop, sorted(boxes), now)
+                for box in sorted(boxes):
+                    self._send_all_levels(shop, box, now)
+            except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
+                log.error("database error while making shop %s's catalog snapshot: %s", shop, exc)
+                self._reset_db()
 
     def _send_all_levels(self, shop: str, box: str, now: float) -> None:
         """A box back online (or asking for the catalog) gets every level, whatever it missed."""
@@ -258,6 +303,8 @@ class Worker:
     def _shop_loop(self) -> None:
         due = dict.fromkeys(self.drivers, 0.0)
         while not self.stopping.is_set():
+            self._send_snapshots()
+            self._report()
             with self._wake:
                 woken, self._woken = self._woken, set()
             for shop_id in self.drivers:
@@ -297,6 +344,23 @@ class Worker:
             ).on_conflict_ignore().execute()
             row = m.ShopState.get(m.ShopState.shop == "", m.ShopState.name == "pickup_secret")
         return str(row.value).encode()
+
+    def _report(self) -> None:
+        """Every REPORT_S, this worker's queue and drop counters go where `bridge status` reads them."""
+        if time.monotonic() - self._reported < REPORT_S:
+            return
+        self._reported = time.monotonic()
+        report = self.intake.report()
+        report["at"] = self.clock()
+        report["webhooks_refused"] = self.webhooks.refused if self.webhooks is not None else None
+        if self.link.queue_full:
+            report["dropped"]["outgoing queue full"] = self.link.queue_full
+        try:
+            with self.db.write():
+                set_value("", f"{WORKER_KEY}{self.config.worker_id}", json.dumps(report, sort_keys=True))
+        except (pw.OperationalError, pw.InterfaceError) as exc:
+            log.error("database error while writing the worker's counters: %s", exc)
+            self._reset_db()
 
     def _reset_db(self) -> None:
         with contextlib.suppress(pw.PeeweeException):

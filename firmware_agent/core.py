@@ -16,12 +16,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from devices.barcodes import Barcode, BarcodeConfig, Cancel, Command, Quantity, Return, SetMode, interpret
+from devices.barcodes import (
+    Barcode,
+    BarcodeConfig,
+    Cancel,
+    Command,
+    PrintLabels,
+    Quantity,
+    Return,
+    SetMode,
+    interpret,
+)
 from devices.readings import DeviceStatus, ScanRead
 from firmware_agent import domain
 from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
 from firmware_agent.errors import AgentError, StoreError
-from firmware_agent.events import Call, ModeRequest, StockAdjust, Stop
+from firmware_agent.events import Call, ModeRequest, PrintShelfLabels, StockAdjust, Stop
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import JournalRecord, Store
 from firmware_agent.store.orders import check_pickup
@@ -75,6 +85,8 @@ class CoreLoop:
         self.listeners = list(listeners)
         self.state = BoxState(mode=Mode(store.setting("mode") or Mode.SALE))
         self.devices: dict[str, DeviceStatus] = {}
+        self.counters: dict[str, int] = {}
+        """Counters services keep for telemetry (receipts read, unreadable, …); written on the loop."""
         self._handlers: dict[type, Handler] = {}
         self._closed = False
         self.take_weight: Callable[[], int | None] = lambda: None  # the scale service replaces this
@@ -169,7 +181,10 @@ class CoreLoop:
             return self._error(posted.event, exc)
 
     def _error(self, event: object, exc: Exception) -> Applied:
-        log.error("event %r failed and was rolled back", event, exc_info=exc)
+        # A store that cannot record (a full disk, the journal's bound) is a state, not a bug: one line per
+        # event, no traceback; anything else is a bug and keeps its traceback.
+        trace = None if isinstance(exc, StoreError) else exc
+        log.error("event %r failed and was rolled back: %s", event, exc, exc_info=trace)
         if isinstance(event, Call):
             event.result.set_exception(exc)
         return Applied(event, Outcome(self.state, feedback=Feedback.ERROR, message=str(exc)), error=str(exc))
@@ -205,6 +220,8 @@ class CoreLoop:
     def _decide_scan(self, barcode: Barcode) -> Outcome:
         state = self.state
         if barcode.command is not None:
+            if isinstance(barcode.command, PrintLabels):
+                return self._print_labels(state)
             return _command_outcome(state, barcode.command)
         if barcode.pickup is not None:
             order_id, problem = check_pickup(self.store, barcode.pickup.order_id, barcode.pickup.code)
@@ -212,14 +229,24 @@ class CoreLoop:
         if not barcode.valid:
             return domain.unknown(state, barcode.raw, barcode.error or "unreadable barcode")
         product = self.store.find_product(barcode.lookup_keys())
+        if product is None and barcode.item_code is not None:  # a scale label: name what the scale printed
+            return domain.unknown(state, barcode.raw, f"scale item {barcode.item_code} is not in the catalog")
         if product is None:
             return domain.unknown(state, barcode.raw, "not in the catalog")
         weight_g = barcode.weight_g
-        if weight_g is None and product.unit == "kg" and state.mode is not Mode.LOOKUP:
+        price_label = barcode.price_cents is not None  # the label's price says the weight
+        if weight_g is None and product.unit == "kg" and not price_label and state.mode is not Mode.LOOKUP:
             weight_g = self.take_weight()
         return domain.product_scanned(
             state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents
         )
+
+    def _print_labels(self, state: BoxState) -> Outcome:
+        """`TBLABELS`: the print service prints the shelf label list (posted: it runs after this scan)."""
+        if PrintShelfLabels not in self._handlers:
+            return Outcome(state, feedback=Feedback.WARN, message="shelf labels: no printer configured")
+        self.post(PrintShelfLabels())
+        return Outcome(state, feedback=Feedback.INFO, message="shelf labels: printing the list")
 
     def _carry_out(
         self, event: object, outcome: Outcome, at: float, barcode: Barcode | None = None
@@ -270,3 +297,5 @@ def _command_outcome(state: BoxState, command: Command) -> Outcome:
             return domain.mark_return(state)
         case Cancel():
             return domain.cancel_prefixes(state)
+        case PrintLabels():  # needs the print service: handled by the loop before it gets here
+            return Outcome(state, feedback=Feedback.INFO)

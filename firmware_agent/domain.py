@@ -13,6 +13,9 @@ from devices.barcodes import (
     Mode as Mode,
 )  # sale: stock - qty; receive: + qty; count: := counted; lookup: none
 from firmware_agent.store.records import ProductRecord
+from wire import BASE_UNITS
+
+MEASURES = {"kg": ("weight", "weight"), "l": ("the litre", "quantity"), "m": ("the metre", "length")}
 
 
 class Feedback(enum.Enum):
@@ -143,11 +146,13 @@ def product_scanned(
     fresh = BoxState(state.mode)
     if state.mode is Mode.LOOKUP:
         return Outcome(fresh, feedback=Feedback.INFO, message=_describe(product))
-    qty, warning = _quantity(state, product, weight_g)
+    measured, warning = _measure(product, weight_g, price_cents)
+    qty = state.quantity if product.unit == "each" else (measured or 0) * state.quantity
     if state.mode is Mode.COUNT:
         return Outcome(fresh, (Counted(product.sku, qty, barcode),), message=f"counted {product.name}")
     kind, delta = _movement(state, qty)
-    move = StockMove(kind, product.sku, delta, barcode, weight_g, price_cents)
+    weighed = measured if product.unit == "kg" else weight_g if product.unit == "each" else None
+    move = StockMove(kind, product.sku, delta, barcode, weighed, price_cents)
     if not warning and product.stock + delta < 0:
         warning = f"{kind} {product.name}: stock below zero"
     return Outcome(
@@ -155,13 +160,19 @@ def product_scanned(
     )
 
 
-def _quantity(state: BoxState, product: ProductRecord, weight_g: int | None) -> tuple[int, str]:
-    """Units for counted products; grams for weighed ones, which need a weight from the label or scale."""
-    if product.unit != "kg":
-        return state.quantity, ""
-    if weight_g is None:
-        return 0, f"{product.name} is sold by weight but no weight came with the scan"
-    return weight_g * state.quantity, ""
+def _measure(product: ProductRecord, measured: int | None, price_cents: int | None) -> tuple[int | None, str]:
+    """For a product sold by measure (kg, l, m): the grams, millilitres or millimetres from the label or
+    the scale, or from a price-embedded label the price over the unit price (0.872 € of ham at 24.90 €/kg
+    is 35 g). Counted products need none.
+    """
+    if product.unit == "each":
+        return None, ""
+    if measured is None and price_cents is not None and product.price_cents > 0:
+        measured = (price_cents * 1000 + product.price_cents // 2) // product.price_cents
+    if measured is None:
+        what = MEASURES.get(product.unit, ("weight", "weight"))
+        return None, f"{product.name} is sold by {what[0]} but no {what[1]} came with the scan"
+    return measured, ""
 
 
 def _movement(state: BoxState, qty: int) -> tuple[str, int]:
@@ -173,5 +184,8 @@ def _movement(state: BoxState, qty: int) -> tuple[str, int]:
 
 
 def _describe(product: ProductRecord) -> str:
-    unit = "g" if product.unit == "kg" else ""
-    return f"{product.name}: {product.price_cents / 100:.2f}, stock {product.stock}{unit}"
+    """The price as a shelf label shows it: per kilogram, litre or metre for what is sold by measure."""
+    if product.unit == "each":
+        return f"{product.name}: {product.price_cents / 100:.2f}, stock {product.stock}"
+    base = BASE_UNITS.get(product.unit, "")
+    return f"{product.name}: {product.price_cents / 100:.2f}/{product.unit}, stock {product.stock} {base}"

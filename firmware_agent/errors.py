@@ -27,3 +27,12 @@ class StoreTooNewError(StoreError):
 
 class StoreFullError(StoreError):
     """The journal reached its configured size bound; new facts cannot be recorded."""
+
+
+class DiskFullError(StoreError):
+    """The data partition has no room left: what was being recorded was rolled back, nothing else."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be opened for a reason that is not its content (a read-only folder, permissions):
+    it is left exactly as it is, never moved aside as if it were corrupt."""

@@ -40,5 +40,10 @@ class Call:
 
 
 @dataclass(frozen=True)
+class PrintShelfLabels:
+    """Print the shelf labels to change (a `TBLABELS` scan); the print service handles it, if any."""
+
+
+@dataclass(frozen=True)
 class Stop:
     """Finish the batch in hand, commit, and leave the loop."""

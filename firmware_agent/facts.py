@@ -20,14 +20,18 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
             _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents, reason=fact.reason)
             return _moved(store, store.append(fact.kind, data), fact.sku, fact.delta)
         case Counted():
+            # Absolute: the units counted are what is on hand (open online orders' units included, they
+            # are still here). The entry names the cloud level counted against, so the cloud keeps what
+            # other channels did since; the delta only moves what this box shows meanwhile.
             tally = store.add_to_tally(fact.sku, fact.qty)
             product = store.product(fact.sku)
-            delta = tally - (product.stock if product else 0)
+            level = levels.level_of(store, fact.sku)
+            reserved = level.reserved if level is not None else 0
+            delta = tally - ((product.stock if product else 0) + reserved)
             stock = store.change_stock(fact.sku, delta)
-            record = store.append(
-                "count", {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
-            )
-            return _moved(store, record, fact.sku, delta)
+            data = {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
+            _put_if(data, level_version=level.version if level is not None else None)
+            return _moved(store, store.append("count", data), fact.sku, delta)
         case ModeChanged():
             store.set_setting("mode", fact.mode.value)
             if fact.mode is Mode.COUNT:

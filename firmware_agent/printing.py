@@ -12,22 +12,26 @@ Only the core loop touches the store; the worker thread holds the printer and us
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from devices.errors import DeviceError, DeviceUnavailable
 from devices.gpio import ButtonPressed
 from devices.printers import Printer
 from devices.readings import DeviceState, DeviceStatus
+from firmware_agent import labels
 from firmware_agent.core import CoreLoop
+from firmware_agent.events import PrintShelfLabels
 from firmware_agent.store import PrintJobRecord, Store
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
-from firmware_agent.tickets.model import SelfTest, TicketStyle
+from firmware_agent.tickets.model import PriceChangeList, SelfTest, TicketStyle
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,7 @@ class PrintService:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="printer", daemon=True)
         self._last_status: DeviceStatus | None = None
+        self._printing_labels: dict[str, dict[str, Any]] = {}  # what the queued label list shows
 
     @property
     def style(self) -> TicketStyle:
@@ -86,6 +91,8 @@ class PrintService:
         self.core = core
         core.on(PrintRequest, self._enqueue)
         core.on(ButtonPressed, self._button)
+        core.on(PrintShelfLabels, self._labels)
+        self.on_printed["labels"] = self._labels_printed
         self._thread.start()
 
     def wake(self) -> None:
@@ -119,6 +126,22 @@ class PrintService:
             return "button: nothing printed yet to reprint"
         last = done[-1]
         return self._enqueue(PrintRequest(last.kind, last.payload, reprint=True))
+
+    def _labels(self, _: PrintShelfLabels) -> str:
+        """The shelf label list as one ticket; what it lists is cleared once the printer has it."""
+        assert self.core is not None
+        pending = labels.pending(self.core.store)
+        if not pending:
+            return "shelf labels: none to change"
+        listing = PriceChangeList(labels.changes(pending), datetime.date.today().isoformat())
+        message = self._enqueue(PrintRequest("labels", layouts.price_list(listing, self.style)))
+        self._printing_labels = pending
+        return message
+
+    def _labels_printed(self, store: Store, job: PrintJobRecord) -> None:
+        cleared = labels.clear(store, self._printing_labels)
+        self._printing_labels = {}
+        log.info("shelf labels printed (job %d): %d cleared", job.id, cleared)
 
     def _recover(self, store: Store) -> None:
         """Jobs found `printing` at start were cut short by a crash or power cut: they go again, marked."""

@@ -14,6 +14,7 @@ from devices.barcodes import BarcodeConfig
 from devices.gpio import GpioConfig
 from devices.hid import HidForwarder
 from devices.printers import Printer, PrinterConfig
+from devices.receipts import preset
 from devices.scales import codec_class
 from devices.scanners import open_scanner
 from firmware_agent.agent import Agent, AgentSettings, DeviceRunner, Service
@@ -28,6 +29,8 @@ from firmware_agent.forwarding import forward_committed
 from firmware_agent.indicators import Indicators
 from firmware_agent.link import Link, build_link, on_order_printed
 from firmware_agent.printing import PrintService
+from firmware_agent.receipts import ReceiptService, address
+from firmware_agent.scaletap import ScaleTapService
 from firmware_agent.selftest import selftest
 from firmware_agent.store import StoreLimits
 from firmware_agent.updates.guards import ActivityMarker
@@ -45,7 +48,7 @@ def build_agent(config: AgentConfig, config_path: Path | None = None) -> Agent:
         AgentSettings(
             box_id=config.box.id,
             data_dir=config.box.data_dir,
-            barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.variable_measure_layouts),
+            barcodes=BarcodeConfig(variable_measure_layouts=config.barcodes.layouts()),
             limits=StoreLimits(config.store.journal_max_mb * MB, config.store.journal_warn_ratio),
             devices=[*build_devices(config), *forwarders],
             # the update guard reads the busy marker: no update starts while the till is scanning
@@ -103,6 +106,8 @@ class Services:
     scale: ScaleService | None = None
     printing: PrintService | None = None
     link: Link | None = None
+    receipts: ReceiptService | None = None
+    scale_tap: ScaleTapService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, config_path: Path | None) -> Services:
@@ -117,6 +122,15 @@ class Services:
         )
         if config.printer is not None:
             services.printing = print_service(config, services.link_state)
+        if config.receipts is not None:
+            r = config.receipts
+            services.receipts = ReceiptService(
+                r.printer, address(r.listen), preset(r.template), r.combine, gadget=r.gadget
+            )
+        if config.scale_tap is not None:
+            t = config.scale_tap
+            settings = codec_class(t.protocol).defaults.override(t.baudrate, t.bytesize, t.parity, t.stopbits)
+            services.scale_tap = ScaleTapService(t.protocol, t.pos_port, t.scale_port, settings)
         services.connect()
         return services
 
@@ -144,7 +158,7 @@ class Services:
 
     def in_start_order(self) -> list[Service]:
         """Indicators first (the LED shows "starting"); printing after them, as it takes over the button."""
-        parts = (self.indicators, self.scale, self.printing, self.link)
+        parts = (self.indicators, self.scale, self.scale_tap, self.printing, self.receipts, self.link)
         return [part for part in parts if part is not None]
 
 

@@ -8,19 +8,26 @@ code page the printer model knows, and with `codepage_slot=` in one it does not.
 lines and reprints (`** COPY **`) are printed as such POS print them.
 
 `PosClient` sends receipts to a printer over TCP the way a POS driver does: a real-time status query
-(`DLE EOT 1`) first, whose reply it waits for, then the receipt.
+(`DLE EOT 1`) first, whose reply it waits for, then the receipt. `ScalePos` is a POS polling its scale over
+a serial port (a `PtyEnd` of a pseudo-terminal pair in the tests), for the serial tap.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import socket
+import tty
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from devices.printers.codepages import BY_SLOT, codepage
+from devices.scales import ScaleReading, make_codec
+from devices.scales.transport import SerialPort, exchange
 
 Kind = Literal["sale", "void", "return"]
 ESC, GS = b"\x1b", b"\x1d"
@@ -218,3 +225,49 @@ class PosClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class ScalePos:
+    """A POS that polls its scale over a serial port, as till software does: the scale's own protocol
+    (`devices.scales` codec), one request and its answer per `weigh()`, handshakes answered."""
+
+    def __init__(self, port: SerialPort, protocol: str, **options: Any) -> None:
+        self.port = port
+        self.codec = make_codec(protocol, **options)
+
+    def weigh(self, timeout: float = 1.0) -> ScaleReading | None:
+        """The reading the scale answered with, or None if none came within `timeout`."""
+        readings = exchange(self.port, self.codec, timeout).readings
+        return readings[-1] if readings else None
+
+
+class PtyEnd:
+    """The POS's end of a serial cable made of a pseudo-terminal pair: the other end (`path`) is the
+    port the box opens. Shaped like the part of pyserial's `Serial` the scale transport uses."""
+
+    def __init__(self) -> None:
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.path = os.ttyname(slave)
+        self._slave = slave  # held open so the pty lives as long as this end
+        self.timeout = 0.05
+
+    @property
+    def in_waiting(self) -> int:
+        return 0
+
+    def read(self, size: int = 1) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], self.timeout)
+        return os.read(self.master, max(size, 4096)) if ready else b""
+
+    def write(self, data: bytes) -> int:
+        return os.write(self.master, data)
+
+    def reset_input_buffer(self) -> None:
+        while select.select([self.master], [], [], 0)[0]:
+            os.read(self.master, 4096)
+
+    def close(self) -> None:
+        for fd in (self.master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -15,6 +15,8 @@ UNITS="tillbridge-agent.service tillbridge-firstboot.service tillbridge-hid-gadg
 # started by the path unit only.
 UNITS="$UNITS tillbridge-update.path tillbridge-update-resume.service"
 TRIGGERED="tillbridge-update.service"
+# Installed but not enabled: a box that captures receipts over USB enables it (docs/receipts.md).
+OPTIONAL="tillbridge-printer-gadget.service"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 usage() { log "usage: install.sh [--root DIR] [--enable]"; exit 2; }
@@ -32,11 +34,12 @@ put() { # mode source destination-folder (under ROOT)
 }
 
 copy_files() {
-    for unit in $UNITS $TRIGGERED; do
+    for unit in $UNITS $TRIGGERED $OPTIONAL; do
         put 0644 "$HERE/$unit" usr/lib/systemd/system
     done
     put 0755 "$HERE/firstboot.sh" usr/lib/tillbridge
     put 0755 "$HERE/hid-gadget-setup.sh" usr/lib/tillbridge
+    put 0755 "$HERE/printer-gadget-setup.sh" usr/lib/tillbridge
     put 0755 "$HERE/tillbridge-update.sh" usr/lib/tillbridge
     put 0644 "$HERE/sysusers.d/tillbridge.conf" usr/lib/sysusers.d
     put 0644 "$HERE/tmpfiles.d/tillbridge.conf" usr/lib/tmpfiles.d

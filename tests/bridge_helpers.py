@@ -10,6 +10,7 @@ import json
 import os
 import queue
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -208,7 +209,9 @@ class RecordingPublisher:
         self.sent: list[Published] = []
         self.down = False
 
-    def publish(self, topic: str, payload: bytes, qos: int, *, wait: float | None = None) -> bool:
+    def publish(
+        self, topic: str, payload: bytes, qos: int, *, wait: float | None = None, expiry_s: int | None = None
+    ) -> bool:
         if self.down:
             return False
         self.sent.append(Published(topic, payload))
@@ -332,10 +335,16 @@ def batch(
 
 @dataclass
 class PlayedBox:
-    """A box as far as the bridge can tell, draining its journal like the real one: batches in seq order, at
-    most `window` awaiting their ack, everything unacknowledged sent again (go-back-N) after a reconnect or
-    when the oldest batch waits longer than `ack_timeout`. Orders are de-duplicated by id as the real box's
-    store does (`printed` holds each once, `deliveries` counts every copy).
+    """A box as far as the bridge can tell, draining its journal like the real one: batches in seq order, each
+    naming the store's `epoch` and the last ack, at most `window` awaiting their ack, everything
+    unacknowledged sent again (go-back-N) after a reconnect or when the oldest batch waits longer than
+    `ack_timeout`. Orders are de-duplicated by id as the real box's store does (`printed` holds each once,
+    `deliveries` counts every copy).
+
+    `start` is where its store's seqs begin (the first is `start + 1`). `skip` plays an independent client
+    whose retransmits leave entries out: each entry of a resend is left out with that chance (the next
+    resend may bring it). `replace_store()` swaps the store for a new one, as a deleted or replaced store
+    does.
     """
 
     shop: str
@@ -344,20 +353,29 @@ class PlayedBox:
     ack_timeout: float = 1.0
     window: int = 4
     max_entries: int = 50
-    journal: list[JournalEntry] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)  # the current store's entries
     acked: int = 0
     printed: dict[str, Order] = field(default_factory=dict)
     deliveries: int = 0
     resends: int = 0
     catalog: list[Any] = field(default_factory=list)
+    epoch: str | None = field(default_factory=lambda: secrets.token_hex(8))
+    start: int = 0
+    skip: float = 0.0
+    stores: list[tuple[str | None, list[JournalEntry]]] = field(default_factory=list)  # earlier stores
+    ignored_acks: int = 0
+    holes_sent: int = 0  # resends that left entries out
 
     def __post_init__(self) -> None:
-        self._seq = itertools.count(1)
+        self._seq = itertools.count(self.start + 1)
+        self.acked = self.start
+        self._rng = random.Random(self.box)
         self._lock = threading.Lock()
         self._progress = threading.Condition(self._lock)
         self._orders: queue.Queue[Order] = queue.Queue()
         self._inflight: list[tuple[int, float]] = []  # (last seq, sent at) per batch awaiting its ack
-        self._sent_upto = 0
+        self._sent_upto = self.start
+        self._resending = False
         self._progress_at = time.monotonic()
         host, port = self.broker_url.rsplit(":", 1)
         client = paho.Client(  # a persistent session, as the real box keeps: the broker queues what it misses
@@ -383,14 +401,36 @@ class PlayedBox:
     def sell(self, sku: str, qty: int = 1) -> JournalEntry:
         return self.record("sale", sku=sku, delta=-qty, stock_after=0)
 
+    def replace_store(self, start: int = 0) -> None:
+        """A new store (a new epoch) whose seqs begin again after `start`; the old one's entries stay in
+        `stores`. Like a real replaced store, what the old one had not had acknowledged goes with it.
+        """
+        with self._lock:
+            self.stores.append((self.epoch, self.journal))
+            self.epoch, self.journal = secrets.token_hex(8), []
+            self._seq = itertools.count(start + 1)
+            self.acked = self._sent_upto = start
+            self._inflight.clear()
+
+    def all_entries(self) -> list[tuple[str | None, JournalEntry]]:
+        with self._lock:
+            stores = [*self.stores, (self.epoch, self.journal)]
+            return [(epoch, entry) for epoch, entries in stores for entry in entries]
+
     def next_order(self, timeout: float = WAIT) -> Order:
         return self._orders.get(timeout=timeout)
 
     def wait_acked(self, timeout: float = WAIT) -> None:
         with self._lock:
-            last = self.journal[-1].seq if self.journal else 0
+            last = self.journal[-1].seq if self.journal else self.start
             if not self._progress.wait_for(lambda: self.acked >= last, timeout):
-                raise AssertionError(f"box {self.box}: acked {self.acked} of {last} after {timeout} s")
+                state = (
+                    f"connected {self.client.is_connected()}, sent up to {self._sent_upto}, "
+                    f"{len(self._inflight)} in flight, {self.resends} resends, drain alive "
+                    f"{self._thread.is_alive()}"
+                )
+                problem = f"box {self.box}: acked {self.acked} of {last} after {timeout} s"
+                raise AssertionError(f"{problem}; {state}")
 
     def close(self) -> None:
         self._stop.set()
@@ -405,6 +445,7 @@ class PlayedBox:
             self.resends += 1
         self._inflight.clear()
         self._sent_upto = self.acked
+        self._resending = True
 
     def _drain(self) -> None:
         while not self._stop.is_set():
@@ -420,9 +461,16 @@ class PlayedBox:
                 if fresh:
                     self._inflight.append((fresh[-1].seq, now))
                     self._sent_upto = fresh[-1].seq
+                    if self._resending and self.skip:
+                        kept = [e for e in fresh if self._rng.random() >= self.skip] or fresh[-1:]
+                        self.holes_sent += len(kept) < len(fresh)
+                        fresh = kept
+                    batch = JournalBatch(tuple(fresh), self.box, self.epoch, self.acked)
+                elif self._sent_upto >= (self.journal[-1].seq if self.journal else self.start):
+                    self._resending = False
             if fresh:
                 topic = build_topic(self.shop, self.box, Kind.JOURNAL)
-                self.client.publish(topic, encode(JournalBatch(tuple(fresh), self.box)), qos=1)
+                self.client.publish(topic, encode(batch), qos=1)
 
     def _on_connect(self, client: Any, *args: Any) -> None:
         client.subscribe(box_subscriptions(self.shop, self.box))
@@ -433,8 +481,11 @@ class PlayedBox:
         kind = parse_topic(msg.topic).kind
         payload = decode(kind, msg.payload)
         with self._lock:
-            if isinstance(payload, Ack) and payload.upto > self.acked:
+            if isinstance(payload, Ack) and payload.epoch not in (None, self.epoch):
+                self.ignored_acks += 1  # about a store this box no longer has
+            elif isinstance(payload, Ack) and payload.upto > self.acked:
                 self.acked = payload.upto
+                self._sent_upto = max(self._sent_upto, payload.upto)
                 self._progress_at = time.monotonic()
                 self._progress.notify_all()
             elif isinstance(payload, Order):

@@ -64,3 +64,12 @@ def test_a_bad_layout_exits_2_with_the_reason():
     assert out.stdout == ""
     assert "variable-measure layout '22IIIIVWWWWW' has 12 characters, expected 13" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_preset_reads_a_countrys_scale_labels():
+    out = run("--preset", "DE", "2212347012501")
+    assert out.returncode == 0, out.stderr
+    label = json.loads(out.stdout)
+    assert (label["kind"], label["item_code"], label["price_cents"]) == ("variable_measure", "1234", 1250)
+    bad = run("--preset", "XX", "2212347012501")
+    assert bad.returncode == 2 and "no variable-measure preset 'XX'" in bad.stderr

@@ -173,3 +173,61 @@ def test_german_weight_labels_agree_with_biip(item, grams):
 def test_default_config_is_shared_and_precompiled():
     assert DEFAULT_CONFIG.layouts[0].text in (WEIGHT, PRICE)
     assert interpret("2012345012509") == interpret("2012345012509", DEFAULT_CONFIG)
+
+
+# --- national presets ------------------------------------------------------------------------------------
+
+
+def _preset(name):
+    from devices.barcodes import preset_layouts
+
+    return BarcodeConfig(variable_measure_layouts=preset_layouts(name))
+
+
+@pytest.mark.parametrize(
+    ("preset", "label", "item", "weight_g", "price_cents"),
+    [
+        ("SE", "2302148001504", "021480", 150, None),  # biip's Swedish vector
+        ("GB", "2012345702509", "12345", None, 250),  # biip's British vector
+        ("ES", "2000042003500", "00042", 350, None),
+    ],
+)
+def test_a_country_preset_reads_its_labels_as_the_gs1_rules_say(preset, label, item, weight_g, price_cents):
+    scan = interpret(label, _preset(preset))
+    assert (scan.kind, scan.item_code, scan.weight_g, scan.price_cents) == (
+        Kind.VARIABLE_MEASURE,
+        item,
+        weight_g,
+        price_cents,
+    )
+
+
+def test_the_british_preset_checks_the_price_check_digit():
+    scan = interpret("2012345802506", _preset("GB"))
+    assert scan.kind is Kind.INVALID and "check digit" in (scan.error or "")
+
+
+@pytest.mark.parametrize("preset", ["DE", "FR", "IT", "NL", "US", "SE", "GB", "ES"])
+def test_every_preset_prints_labels_it_reads_back(preset):
+    from devices.barcodes import PRESETS
+
+    for text in PRESETS[preset]:
+        layout = parse_layout(text)
+        weight = 1234 if layout.weight is not None else None
+        price = 1234 if layout.price is not None else None
+        item = "1" * (layout.item.stop - layout.item.start)
+        scan = interpret(layout.encode(item, weight_g=weight, price_cents=price), _preset(preset))
+        assert (scan.item_code, scan.weight_g, scan.price_cents) == (item, weight, price), text
+
+
+def test_a_us_upc_a_price_label_reads_as_twelve_digits_too():
+    label = parse_layout("02IIIIIV$$$$C").encode("12345", price_cents=299)
+    scan = interpret(label[1:], _preset("US"))  # the scanner sends the UPC-A's 12 digits
+    assert (scan.kind, scan.item_code, scan.price_cents) == (Kind.VARIABLE_MEASURE, "12345", 299)
+
+
+def test_an_unknown_preset_names_the_ones_there_are():
+    from devices.barcodes import preset_layouts
+
+    with pytest.raises(BarcodeError, match="no variable-measure preset 'XX': there are DE, ES, FR, GB"):
+        preset_layouts("XX")

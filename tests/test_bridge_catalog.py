@@ -4,8 +4,10 @@ the rest of the catalog still syncs (issue 13 High 2, issue 12 "bad input").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,9 @@ import pytest
 from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import snapshot
+from cloud_bridge.config import ShopConfig
 from cloud_bridge.db import Database
+from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
 from cloud_bridge.state import get_value
 from cloud_bridge.status import fleet_view, render
@@ -25,15 +29,18 @@ from tests.bridge_helpers import (
     Clock,
     RecordingPublisher,
     Simulator,
+    batch,
     bridge_config,
+    config_toml,
     database,
     driver,
     postgres,
+    sale,
     seed,
     shop_config,
     start_simulator,
 )
-from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product
+from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Product, decode
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -195,7 +202,7 @@ def test_barcodes_and_units_from_every_shop_reach_the_boxes(database: Database, 
     assert products["SOUP"].barcodes == ("0" + UPC_A,)  # one spelling: a scan of the UPC-A finds it
     water = ("8410000000061",) if platform == "shopify" else ("8410000000061", "0" + UPC_B)
     assert products["WATER"].barcodes == water  # Shopify has one barcode per variant
-    assert products["HAM"].unit == "kg" and products["OIL-1L"].unit == "each"
+    assert products["HAM"].unit == "kg" and products["OIL-1L"].unit is None  # None: the box keeps its own
     assert problems() == {}
 
 
@@ -232,6 +239,27 @@ def test_each_variant_is_an_item_with_its_own_barcode_price_and_stock(
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
+def test_an_item_without_a_sku_sold_at_the_till_lowers_the_shop_stock(
+    database: Database, platform: str
+) -> None:
+    with any_shop(database, platform, []) as (sim, d, _, clock):
+        if isinstance(sim, WooCommerceSimulator):
+            sim.add_product("", "Manzanas sueltas", 199, 20, barcode=APPLES)
+        elif isinstance(sim, PrestaShopSimulator):
+            sim.add_product("", "Manzanas sueltas", 199, 20, ean13=APPLES)
+        else:
+            sim.add_variants("Manzanas sueltas", [("", "Default Title", 199, 20, APPLES)])
+        assert d.run_pass(force=True)
+        [key] = synced()
+        assert ledger.levels("shop", [key])[key].on_hand == 20 and problems() == {}
+        entries, payload = batch(sale(1, key, -3))
+        apply_batch(database, "shop", "till-1", entries, payload, time.time())
+        clock.advance(1)
+        assert d.run_pass(force=True)
+        assert d.connector.get_stock([key])[key].quantity == 17 and problems() == {}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_an_unknown_unit_is_parked_with_the_value_the_shop_gave(database: Database, platform: str) -> None:
     with any_shop(database, platform, [Item("FLOUR", "Harina", 120, 10, (), "lb"), *seed(1, 5)]) as (
         _,
@@ -243,3 +271,80 @@ def test_an_unknown_unit_is_parked_with_the_value_the_shop_gave(database: Databa
         assert set(synced()) == {"SKU-000"}
         [reason] = problems().values()
     assert "sku 'FLOUR': unit 'lb' is not one of each, g, kg, l, m" in reason
+
+
+def test_a_price_per_gram_becomes_a_price_per_kilogram_and_litres_stay_litres(database: Database) -> None:
+    with any_shop(database, "woocommerce", []) as (sim, d, _, _):
+        assert isinstance(sim, WooCommerceSimulator)
+        saffron = sim.add_product("SAFFRON", "Azafrán", 0, 50, meta={"_unit": "g"})
+        sim.products[saffron].regular_price = "4.1234"  # per gram, more digits than cents
+        sim.add_product("OIL-BULK", "Aceite a granel", 890, 20_000, meta={"_unit": "L"})
+        assert d.run_pass(force=True)
+        products = synced()
+    assert (products["SAFFRON"].unit, products["SAFFRON"].price_cents) == ("kg", 412_340)
+    assert (products["OIL-BULK"].unit, products["OIL-BULK"].price_cents, products["OIL-BULK"].stock) == (
+        "l",
+        890,
+        20_000,
+    )
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_catalog_longer_than_a_page_arrives_whole(database: Database, platform: str) -> None:
+    """Each API pages its own way: WooCommerce `page`/`per_page` (also a product's variations), PrestaShop
+    `limit=offset,count`, Shopify `after` cursors; 100 per page here."""
+    codes = [with_check_digit(f"8420000{i:05d}") for i in range(130)]
+    with any_shop(database, platform, []) as (sim, d, _, clock):
+        if isinstance(sim, WooCommerceSimulator):
+            sizes = [(f"V-{i:03d}", f"T{i}", 100 + i, 1) for i in range(130)]
+            sim.add_variable_product("Tornillo", sizes, codes)
+        elif isinstance(sim, PrestaShopSimulator):
+            for i, code in enumerate(codes):
+                sim.add_product(f"V-{i:03d}", f"Tornillo {i}", 100 + i, 1, ean13=code)
+        else:
+            sim.add_variants(
+                "Tornillo", [(f"V-{i:03d}", f"T{i}", 100 + i, 1, c) for i, c in enumerate(codes)]
+            )
+        for _ in range(3):  # a pass reads a bounded number of pages; the next goes on from its cursor
+            assert d.run_pass(force=True)
+            clock.advance(1)
+        products = synced()
+    assert len(products) == 130
+    assert (products["V-129"].price_cents, products["V-129"].barcodes) == (229, (codes[129],))
+
+
+def test_a_catalog_file_imported_through_the_bridge_goes_to_every_box_of_the_shop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tillbridge.cli import main
+
+    url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    shop = ShopConfig(
+        "corner",
+        "woocommerce",
+        "http://127.0.0.1:9",
+        ("till-1", "till-2"),
+        {"consumer_key": "k", "consumer_secret": "s"},
+    )
+    config = tmp_path / "bridge.toml"
+    config.write_text(config_toml(bridge_config(url, "mqtt://127.0.0.1:1883", [shop])))
+    good = tmp_path / "good.csv"
+    good.write_bytes(
+        "Referencia;Descripción;PVP;EAN\nOIL-1L;Aceite 1 L;10,95;8410000000016\n".encode("cp1252")
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,name,price,barcode\nMILK,Leche,0.99,8410000000016\n")
+    assert main(["bridge", "import", "corner", str(good), "--config", str(config), "--dry-run"]) == 0
+    assert "1 products: 1 new, 0 changed, 0 unchanged; dry run" in capsys.readouterr().out
+    assert main(["bridge", "import", "corner", str(good), "--config", str(config)]) == 0
+    assert "catalog version 1 queued for 2 boxes" in capsys.readouterr().out
+    assert main(["bridge", "import", "corner", str(bad), "--config", str(config)]) == 1  # the oil's barcode
+    assert "sku 'MILK': barcode: 8410000000016 belongs to sku 'OIL-1L' already" in capsys.readouterr().out
+    db = Database(url).open()
+    try:
+        queued = [decode(Kind.CATALOG, bytes(row.payload)) for row in m.Outbound.select()]
+        assert sorted(row.box for row in m.Outbound.select()) == ["till-1", "till-2"]
+        assert all(isinstance(d, CatalogDelta) and [p.sku for p in d.upserts] == ["OIL-1L"] for d in queued)
+        assert [item.sku for item in m.CatalogItem.select()] == ["OIL-1L"]  # nothing of the bad file
+    finally:
+        db.close()

@@ -50,6 +50,8 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         platform = "shopify"
         base_url = "ftp://b"
         boxes = ["t2"]
+        orders_box = "t9"
+        orders_failover_s = 1
         [[shop]]
         id = "a"
         platform = "prestashop"
@@ -65,6 +67,8 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         "b.toml: shop[0].boxes: a box is listed twice",
         "b.toml: shop[1].id: missing (required)",
         "b.toml: shop[1].base_url: 'ftp://b' is not an http(s) URL",
+        "b.toml: shop[1].orders_failover_s: 1.0 is below 5",
+        "b.toml: shop[1].orders_box: 't9' is not one of this shop's boxes",
         "b.toml: shop[2].id: 'a' is used by another [[shop]]",
     ]
 

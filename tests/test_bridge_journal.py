@@ -243,3 +243,16 @@ def test_bridge_status_shows_a_replaced_store_as_lost_entries(database: Database
     text = render(view)
     assert f"store {NEW}" in text and "LOST ENTRIES: 1 loss windows" in text
     assert "the box's store changed" in text  # and the parked problem says what happened
+
+
+def test_held_batches_are_bounded_and_what_is_dropped_is_never_acked(database: Database) -> None:
+    from cloud_bridge.journal import MAX_HELD
+
+    assert apply(database, sale(1, "A"), epoch=OLD, acked=0) == 1
+    last = 2 + MAX_HELD + 2  # seq 2 is missing; MAX_HELD batches are held, the last two are dropped
+    for seq in range(3, last + 1):
+        assert apply(database, sale(seq, "A"), epoch=OLD, acked=1) == 1
+    assert m.HeldBatch.select().count() == MAX_HELD
+    assert apply(database, sale(2, "A"), epoch=OLD, acked=1) == 2 + MAX_HELD  # stops before the dropped
+    assert apply(database, sale(last - 1, "A"), sale(last, "A"), epoch=OLD, acked=1) == last  # resent
+    assert len(movements()) == last and m.HeldBatch.select().count() == 0

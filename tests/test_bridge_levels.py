@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from cloud_bridge import ledger, levels
@@ -9,7 +10,7 @@ from cloud_bridge import models as m
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, sale
 from tests.test_bridge_sync import journal, run, shop
-from wire import MAX_LEVELS, Kind, Levels, now_ts
+from wire import JSON, MAX_LEVELS, JournalEntry, Kind, Levels, now_ts
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -97,6 +98,7 @@ def test_a_box_back_online_gets_every_level_and_the_others_get_nothing(database)
 
 def test_a_database_of_the_previous_release_gains_the_new_columns_when_opened(database) -> None:
     with database.write():
+        database.db.execute_sql('DROP INDEX "movement_unsent"')
         database.db.execute_sql('ALTER TABLE "movement" DROP COLUMN "level_version"')
     database.close()
     database.open()
@@ -106,3 +108,81 @@ def test_a_database_of_the_previous_release_gains_the_new_columns_when_opened(da
         )
         ledger.stamp_level_version("shop", ["A"], 3)
     assert m.Movement.get().level_version == 3
+
+
+def count(seq: int, sku: str, counted: int, version: int | None, delta: int = 0) -> JournalEntry:
+    data: dict[str, JSON] = {"sku": sku, "delta": delta, "stock_after": counted, "counted": counted}
+    if version is not None:
+        data["level_version"] = version
+    return JournalEntry(seq, "count", now_ts(), data)
+
+
+def on_hand(sku: str) -> int:
+    return ledger.levels("shop", [sku])[sku].on_hand
+
+
+def test_a_count_keeps_what_other_channels_did_after_the_level_it_was_counted_against(database) -> None:
+    with shop("woocommerce", database) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
+        journal(database, sale(1, "SKU-000", -1), box="till-1")
+        run(d, clock)
+        version, _, seen, _ = latest(publisher, "till-1")["SKU-000"]
+        assert seen == 19  # what till-1 shows when it starts counting
+        journal(database, sale(1, "SKU-000", -3), box="till-2")  # meanwhile: a sale at the other till ...
+        sim.place_order("SKU-000", 2, status="completed")  # ... and an online order shipped
+        run(d, clock)
+        assert on_hand("SKU-000") == 14
+        journal(database, sale(2, "SKU-000", -1), count(3, "SKU-000", 12, version), box="till-1")
+        # 12 on the shelf as till-1 saw it (its own second sale included); the 5 units it did not know of
+        # left after: neither erased (12) nor subtracted twice (12 - 5 - 5)
+        assert on_hand("SKU-000") == 12 - 5
+        run(d, clock)
+        assert sim.stock("SKU-000") == 7 and latest(publisher, "till-2")["SKU-000"][2] == 7
+
+
+def test_a_count_against_the_newest_level_sets_on_hand_and_one_without_a_level_is_a_delta(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        journal(database, sale(1, "SKU-001", -4), box="till-2")
+        run(d, clock)
+        version = latest(publisher, "till-1")["SKU-001"][0]
+        journal(database, count(1, "SKU-001", 30, version), box="till-1")
+        assert on_hand("SKU-001") == 30
+        journal(database, count(2, "SKU-001", 0, None, delta=-2), box="till-1")  # an older box: its delta
+        assert on_hand("SKU-001") == 28
+
+
+def test_pushes_of_one_shop_at_once_each_take_a_version_of_their_own(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        publisher.sent.clear()  # the first start's levels
+        failures: list[BaseException] = []
+
+        def pushes(box: str) -> None:
+            try:
+                for _ in range(15):
+                    levels.push_all(database, "shop", box, clock())
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+            finally:
+                database.close()  # this thread's connection
+
+        threads = [threading.Thread(target=pushes, args=(box,)) for box in ("till-1", "till-2") * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        d.publish_outbound()
+        versions = [
+            msg.version for box in ("till-1", "till-2") for msg in publisher.messages(box, Kind.LEVELS)
+        ]
+        assert len(versions) == len(set(versions)) >= 60
+
+
+def test_a_sale_sent_to_a_box_back_online_still_reaches_the_other_boxes(database) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        publisher.sent.clear()
+        journal(database, sale(1, "SKU-002", -6), box="till-2")  # applied, not pushed yet ...
+        levels.push_all(database, "shop", "till-1", clock())  # ... when till-1 comes back and gets it all
+        run(d, clock)
+        assert latest(publisher, "till-1")["SKU-002"][2] == 14
+        assert latest(publisher, "till-2")["SKU-002"][2:] == (14, 0)  # the other boxes get the sale too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -112,14 +113,15 @@ def test_the_fleet_view_follows_births_wills_and_telemetry(
     publish(broker, build_topic("corner", "till-1", K.TELEMETRY), encode(telemetry))
     wait_for(lambda: m.Box.get_or_none(m.Box.box == "till-1", m.Box.telemetry.is_null(False)) is not None)
     publish(broker, build_topic("corner", "till-1", K.STATE), encode(State.offline(6)))  # a late Will
-    publish(broker, build_topic("corner", "till-9", K.STATE), encode(State.offline(1)))
-    wait_for(lambda: m.Box.get_or_none(m.Box.box == "till-9") is not None)
+    publish(broker, build_topic("corner", "till-9", K.STATE), encode(State.offline(1)))  # not in the config
+    ignored = "state from a box not in the config"
+    wait_for(lambda: worker.intake.report()["dropped"].get(ignored) == 1, what="till-9's state ignored")
     [shop] = fleet_view(config).shops
     boxes = {box.box: box for box in shop.boxes}
     assert boxes["till-1"].online is True and boxes["till-1"].backlog == 4
-    assert boxes["till-2"].online is None and not boxes["till-9"].configured
+    assert boxes["till-2"].online is None and "till-9" not in boxes
     text = render(fleet_view(config))
-    assert "box till-1: online, v0.1.0" in text and "till-9: offline" in text and "NOT IN THE CONFIG" in text
+    assert "box till-1: online, v0.1.0" in text and "till-9" not in text
 
 
 def test_a_box_that_asks_for_the_catalog_gets_a_snapshot(
@@ -127,9 +129,15 @@ def test_a_box_that_asks_for_the_catalog_gets_a_snapshot(
 ) -> None:
     publish(broker, build_topic("corner", "till-1", K.CATALOG_REQUEST), encode(CatalogRequest(None, "boot")))
     wait_for(lambda: bool(till.catalog), what="a snapshot")
-    [chunk] = till.catalog
-    assert isinstance(chunk, CatalogSnapshotChunk)
-    assert [(p.sku, p.stock) for p in chunk.products] == [("SKU-000", 10), ("SKU-001", 10), ("SKU-002", 10)]
+    # The shop's first start also sends every box the catalog: the broker may hold that copy for this
+    # box's persistent session, so the answer can come second. Each copy is the whole catalog.
+    for chunk in till.catalog:
+        assert isinstance(chunk, CatalogSnapshotChunk)
+        assert [(p.sku, p.stock) for p in chunk.products] == [
+            ("SKU-000", 10),
+            ("SKU-001", 10),
+            ("SKU-002", 10),
+        ]
 
 
 def test_a_box_missing_from_the_config_is_not_acked_and_is_parked(worker: Worker, broker: Broker) -> None:
@@ -150,6 +158,27 @@ def test_garbage_is_dropped_and_the_worker_carries_on(
     till.sell("SKU-000")
     till.wait_acked()
     assert m.Movement.select().count() == 1
+
+
+def test_an_unreadable_batch_is_parked_naming_the_field_and_an_absurd_entry_does_not_stall_the_box(
+    worker: Worker, broker: Broker, woo: WooCommerceSimulator
+) -> None:
+    """Issue 13 finding 9 end to end: a delta of 2**63 - 1 never reaches the shop, and later sales do."""
+    topic = build_topic("corner", "till-2", K.JOURNAL)
+    publish(broker, topic, b'{"v": 1, "epoch": "a1b2c3d4e5f60718", "entries": [{"seq": "x"}]}')
+    wait_for(lambda: m.Parked.select().where(m.Parked.key == "batch/till-2").exists(), what="parked batch")
+    assert "journal.entries[0].seq: expected an integer" in m.Parked.get(m.Parked.key == "batch/till-2").error
+    entries = [
+        {"seq": seq, "kind": "sale", "ts": now_ts(), "sku": "SKU-000", "delta": delta, "stock_after": 0}
+        for seq, delta in ((1, 2**63 - 1), (2, -2))
+    ]
+    batch = {"v": 1, "epoch": "a1b2c3d4e5f60718", "acked": 0, "entries": entries}
+    publish(broker, topic, json.dumps(batch).encode())
+    wait_for(lambda: woo.stock("SKU-000") == 8, what="the sale after the absurd entry in the shop")
+    parked = m.Parked.get(m.Parked.key == "entry/till-2/a1b2c3d4e5f60718/1")
+    assert "delta: expected an integer from -1000000000 to 1000000000" in parked.error
+    text = render(fleet_view(worker.config))
+    assert "entry/till-2/a1b2c3d4e5f60718/1" in text and "journal applied to seq 2" in text
 
 
 def test_a_webhook_brings_an_order_without_waiting_for_the_next_poll(

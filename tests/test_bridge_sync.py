@@ -15,8 +15,8 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.connectors import StockChange
 from cloud_bridge.db import Database
+from cloud_bridge.delivery import shop_pickup_key
 from cloud_bridge.journal import apply_batch
-from cloud_bridge.orders import shop_pickup_key
 from cloud_bridge.parking import open_problems
 from cloud_bridge.sync import ShopDriver
 from simulators.shops import ShopifySimulator, WooCommerceSimulator

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud_bridge.connectors import WebhookEvent, make_connector
+from cloud_bridge.errors import ShopConfigError, WebhookRejected
 from cloud_bridge.webhooks import MAX_BODY, WebhookServer
 
 SECRET = "whsec-test"
@@ -38,6 +40,15 @@ def server() -> Iterator[WebhookServer]:
     )
     events: list[tuple[str, WebhookEvent]] = []
     hooks = WebhookServer("127.0.0.1:0", {"corner": connector}, lambda s, e: events.append((s, e))).start()
+    yield hooks
+    hooks.stop()
+
+
+@pytest.fixture(scope="module")
+def shopify() -> Iterator[WebhookServer]:
+    settings = {"base_url": "https://corner.myshopify.com", "access_token": "t", "location_id": "1"}
+    connector = make_connector("corner", "shopify", {**settings, "webhook_secrets": [SECRET]})
+    hooks = WebhookServer("127.0.0.1:0", {"corner": connector}, lambda s, e: None).start()
     yield hooks
     hooks.stop()
 
@@ -197,3 +208,109 @@ def test_any_headers_and_body_get_an_answer_that_says_what_was_wrong(quick, leng
     assert status in {200, 400, 401, 404, 408, 411, 413, 431}, (status, reason)
     if status != 200:
         assert reason.strip(), f"{status} without saying why"
+
+
+def _connector_with(secrets: list[str]) -> WebhookServer:
+    settings = {"base_url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs"}
+    connector = make_connector("corner", "woocommerce", {**settings, "webhook_secrets": secrets})
+    return WebhookServer("127.0.0.1:0", {"corner": connector}, lambda s, e: None)
+
+
+@pytest.mark.parametrize("secret", ["", "   "])
+def test_an_empty_webhook_secret_is_refused_when_the_config_is_read(secret):
+    """Issue 13, low: with `webhook_secrets = [""]` anyone could sign a webhook with the empty key."""
+    with pytest.raises(ShopConfigError, match=r"shops\.corner\.webhook_secrets\[0\]: .*empty"):
+        _connector_with([secret])
+
+
+def test_a_webhook_signed_with_the_empty_key_is_refused_even_by_a_connector_made_without_checks(server):
+    from cloud_bridge.connectors.woocommerce import WooCommerceConnector
+
+    connector = WooCommerceConnector("corner", "http://127.0.0.1:9", "ck", "cs", webhook_secrets=("",))
+    body = b'{"id": 7, "status": "processing", "line_items": []}'
+    forged = {
+        "x-wc-webhook-signature": base64.b64encode(hmac.new(b"", body, hashlib.sha256).digest()).decode(),
+        "x-wc-webhook-topic": "order.created",
+    }
+    with pytest.raises(WebhookRejected):
+        connector.verify_webhook(forged, body)
+
+
+_shop_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=20,
+)
+_order_keys = st.sampled_from(
+    ["id", "status", "line_items", "date_modified_gmt", "date_created_gmt", "sku", "quantity", "total",
+     "shipping_lines", "admin_graphql_api_id", "updated_at", "financial_status", "variants", "name", "price"]
+)  # fmt: skip
+_shaped = st.dictionaries(_order_keys, _shop_json, max_size=8)
+_topics = st.sampled_from(
+    ["order.created", "order.updated", "product.updated", "orders/create", "orders/updated",
+     "products/update", "", "x"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(_shaped, _shop_json), topic=_topics, platform=st.sampled_from(["woo", "shopify"]))
+def test_any_signed_body_is_answered_200_and_never_fails_the_endpoint(
+    server, shopify, payload, topic, platform
+):
+    """A correctly signed webhook is answered 200 whatever its body (the shop would only send it again):
+    a body the connector cannot read is logged and left to polling, never a 500."""
+    body = json.dumps(payload, allow_nan=True).encode()
+    digest = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    if platform == "woo":
+        headers = {"X-WC-Webhook-Signature": digest, "X-WC-Webhook-Topic": topic}
+        port = server.port
+    else:
+        headers = {"X-Shopify-Hmac-Sha256": digest, "X-Shopify-Topic": topic, "X-Shopify-Event-Id": "e1"}
+        port = shopify.port
+    headers["Content-Length"] = str(len(body))
+    status, reason = status_of(exchange(port, post(headers), then=body))
+    assert status == 200, reason
+
+
+def test_connections_beyond_the_limit_are_answered_503_at_once_and_counted(server):
+    from cloud_bridge.webhooks import MAX_CONNECTIONS
+
+    hooks = WebhookServer("127.0.0.1:0", server.connectors, lambda s, e: None).start()
+    held = [
+        socket.create_connection(("127.0.0.1", hooks.port), timeout=ANSWER_S) for _ in range(MAX_CONNECTIONS)
+    ]
+    done = threading.Event()
+
+    def dribble() -> None:  # a header line now and then: each held request stays open, never complete
+        for sock in held:
+            sock.sendall(b"POST /webhooks/corner HTTP/1.1\r\n")
+        while not done.wait(0.5):
+            for sock in held:
+                sock.sendall(b"X-Slow: 1\r\n")
+
+    feeder = threading.Thread(target=dribble, daemon=True)
+    feeder.start()
+    try:
+        deadline = time.monotonic() + ANSWER_S
+        while hooks.server.slots._value > 0:  # poll until every slot is taken
+            assert time.monotonic() < deadline, "the held connections did not take every slot"
+            time.sleep(0.01)
+        status, reason = status_of(exchange(hooks.port, post({"Content-Length": "0"})))
+        assert status == 503 and "too many connections" in reason
+        assert hooks.refused >= 1
+    finally:
+        done.set()
+        feeder.join()
+        for sock in held:
+            sock.close()
+        hooks.stop()
+
+
+def test_the_bridges_outgoing_queue_is_bounded_and_counted():
+    from cloud_bridge.config import BrokerConfig
+    from cloud_bridge.intake import Intake
+    from cloud_bridge.mqtt import MAX_QUEUED, MqttLink
+
+    link = MqttLink(BrokerConfig(url="mqtt://127.0.0.1:9"), "tillbridge-w1", "bridge", Intake())
+    sent = [link.publish("tillbridge/v1/s/b/ack", b"{}", 1) for _ in range(MAX_QUEUED + 5)]
+    assert link.queue_full == 5 and sent.count(False) >= 5

@@ -6,7 +6,6 @@ subscription it needs from a real mosquitto running the generated file.
 from __future__ import annotations
 
 import json
-import queue
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ import pytest
 
 from cloud_bridge.accounts import AccountsError, Fleet, accounts, password_matches
 from cloud_bridge.config import BrokerConfig
-from cloud_bridge.mqtt import Inbound, MqttLink
+from cloud_bridge.intake import Intake
+from cloud_bridge.mqtt import MqttLink
 from simulators.broker import Broker
 from tests.mqtt_helpers import WAIT_S
 from tillbridge.cli import main
@@ -102,7 +102,7 @@ def test_the_bridge_worker_gets_every_subscription_it_needs(tmp_path):
     password = tomllib.loads((tmp_path / "new.toml").read_text())["bridge_w1"]
     with Broker(tmp_path / "broker", dynsec_file=tmp_path / "accounts.json") as broker:
         config = BrokerConfig(url=broker.url, username="bridge_w1", password=password)
-        link = MqttLink(config, "tillbridge-w1", "bridge", queue.Queue[Inbound | None]())
+        link = MqttLink(config, "tillbridge-w1", "bridge", Intake())
         link.start()
         try:
             assert link.subscribed.wait(WAIT_S)

@@ -239,6 +239,7 @@ BROKEN = [
         "expected an array, got a string",
     ),
     (BOX + '[provisioning]\npath = "tillbridge.toml"\n', "provisioning.path", "must be an absolute path"),
+    (BOX + '[barcodes]\npreset = "XX"\n', "barcodes.preset", "no variable-measure preset 'XX': there are DE"),
 ]
 
 
@@ -364,3 +365,8 @@ def test_the_config_is_immutable(tmp_path):
     with pytest.raises(AttributeError):
         config.box.id = "other"  # type: ignore[misc]
     assert isinstance(config, AgentConfig) and config.box.id == "shop1-till1"
+
+
+def test_a_country_preset_replaces_the_default_scale_label_layouts(tmp_path):
+    path = write(tmp_path, BOX + '[barcodes]\npreset = "GB"\nvariable_measure_layouts = ["25IIIIIWWWWWC"]\n')
+    assert load_config(path).barcodes.layouts() == ("20IIIIIV$$$$C", "25IIIIIWWWWWC")

@@ -90,6 +90,12 @@ def test_unknown_and_unreadable_barcodes_are_kept_never_dropped(tmp_path):
     assert "check digit" in unreadable.records[0].data["reason"]
 
 
+def test_a_scale_label_of_an_unknown_item_says_which_item(tmp_path):
+    with running_core(tmp_path) as box:
+        (label,) = box.scan("2099999012505")  # default layout 20IIIIIWWWWWC: item 99999, 1250 g
+    assert label.records[0].data["reason"] == "scale item 99999 is not in the catalog"
+
+
 def test_lookup_mode_changes_nothing(tmp_path):
     with running_core(tmp_path) as box:
         box.core.post(ModeRequest(Mode.LOOKUP, "button"))

@@ -1,6 +1,7 @@
 """`tillbridge demo` as a newcomer runs it: the scripted morning at the till, shown live."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -30,6 +31,7 @@ def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
     assert "receive Huevos camperos (12)" in rows[10] and "12→24" in rows[10]
     assert "stock below zero" in rows[-1] and "0→-1" in rows[-1]
     assert "virtual printer: 'CONTROL SHEET'" in out
+    assert "catalog from the online shop: 9 products" in out  # the box starts empty: the shop seeds it
     assert (tmp_path / "tillbridge.db").exists()
 
 
@@ -86,3 +88,25 @@ def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_colle
     assert len(collected) == 1 and "collected" in collected[0]
     assert out.index("virtual printer: 'ONLINE ORDER'") < out.index(collected[0])
     assert "is completed" in out  # the hand-over at the till closed the order in the shop
+
+
+BREAD_ON_THE_BOARD = re.compile(r"📦  Pan de pueblo: box 1 (-?\d+) · box 2 (-?\d+) · online shop (-?\d+)")
+
+
+def test_both_tills_and_the_shop_agree_after_click_and_collect_and_a_sale_at_the_second_till(tmp_path):
+    args = ["--interval", "0.3", "--scans", "24", "--seed", "3", "--data-dir", str(tmp_path)]
+    out = subprocess.run(
+        [*DEMO, *args, "--mqtt-port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    lines = out.splitlines()
+    collected = next(i for i, line in enumerate(lines) if " counter " in line and "collected" in line)
+    second = next(i for i, line in enumerate(lines) if " till-2 " in line and "sale Pan de pueblo" in line)
+    assert collected < second  # the second till sells a loaf once the online order was handed over
+    board = [(i, BREAD_ON_THE_BOARD.search(line)) for i, line in enumerate(lines)]
+    agreed = [i for i, match in board if match and len(set(match.groups())) == 1]
+    assert any(i > second for i in agreed), "after the second till's sale, both boxes and the shop agree"
+    assert "📦  at the end: both boxes and the online shop agree on all 9 products" in out

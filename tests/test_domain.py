@@ -48,6 +48,28 @@ def test_a_weighed_product_without_a_weight_is_recorded_but_flagged():
     assert outcome.feedback is Feedback.WARN and "no weight" in outcome.message
 
 
+def test_a_price_embedded_label_sells_the_weight_its_price_buys():
+    """21IIIII$$$$$C labels carry only the price: 8.72 of ham at 24.90/kg is 350 g."""
+    outcome = domain.product_scanned(BoxState(), HAM, "2100042008727", price_cents=872)
+    assert outcome.facts == (StockMove("sale", "HAM", -350, "2100042008727", 350, 872),)
+    assert outcome.feedback is Feedback.OK
+
+
+def test_products_sold_by_the_litre_or_the_metre_sell_the_label_s_measure():
+    oil = ProductRecord("OIL-BULK", "Aceite a granel", 890, "l", 20_000)
+    cloth = ProductRecord("CLOTH", "Tela de algodón", 1250, "m", 30_000)
+    poured = domain.product_scanned(BoxState(), oil, "l", weight_g=1500)
+    assert poured.facts == (StockMove("sale", "OIL-BULK", -1500, "l"),)
+    cut = domain.product_scanned(BoxState(), cloth, "m")
+    assert cut.feedback is Feedback.WARN and "sold by the metre but no length" in cut.message
+
+
+def test_lookup_shows_the_price_per_kilogram_litre_or_metre():
+    assert "24.90/kg, stock 5000 g" in domain.product_scanned(BoxState(Mode.LOOKUP), HAM, "b").message
+    oil = ProductRecord("OIL-BULK", "Aceite a granel", 890, "l", 20_000)
+    assert "8.90/l, stock 20000 ml" in domain.product_scanned(BoxState(Mode.LOOKUP), oil, "b").message
+
+
 def test_selling_below_zero_is_allowed_but_warned():
     outcome = domain.product_scanned(BoxState(quantity=11), OIL, "b")
     assert outcome.facts[0].delta == -11  # type: ignore[union-attr]

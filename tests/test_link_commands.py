@@ -276,3 +276,8 @@ def test_tillbridge_support_prints_the_reply_and_signs_with_a_key_file(tmp_path,
         assert running.link.connected
     assert main(["support", "status", "nobody-here", *unsigned[:4], "--timeout", "0.5"]) == 2
     assert journal_seqs(tmp_path) == [1]  # the mode change
+
+
+def test_labels_print_needs_a_printer(broker, box):
+    reply = ask(broker, box, "labels.print", id="l-1")  # this box has no printer service
+    assert not reply.ok and reply.error == "labels.print: this box has no printer configured"

@@ -9,6 +9,7 @@ from firmware_agent.link import UNSENDABLE, Drain, Fetch
 from wire import JournalBatch, JournalEntry, Kind, decode
 
 TS = "2024-05-01T09:00:00.000Z"
+EPOCH, OTHER = "a1b2c3d4e5f60718", "0f1e2d3c4b5a6978"
 
 
 def entries(first: int, last: int, **data) -> list[JournalEntry]:
@@ -44,10 +45,10 @@ def test_nothing_is_wanted_while_disconnected_or_caught_up():
 
 
 def test_the_payload_is_exactly_the_wire_contracts_journal_batch():
-    drain = connected_drain(last_seq=2)
+    drain = connected_drain(last_seq=2, epoch=EPOCH)
     [batch] = drain.send(entries(1, 2), now=0.0)
     assert batch.payload == (
-        b'{"v":1,"entries":['
+        b'{"v":1,"epoch":"a1b2c3d4e5f60718","acked":0,"entries":['
         b'{"seq":1,"kind":"sale","ts":"2024-05-01T09:00:00.000Z","sku":"MILK","delta":-1,"stock_after":1},'
         b'{"seq":2,"kind":"sale","ts":"2024-05-01T09:00:00.000Z","sku":"MILK","delta":-1,"stock_after":2}]}'
     )
@@ -195,3 +196,25 @@ def test_whatever_happens_every_entry_reaches_the_cloud_in_order(actions, rnd):
     assert drain.acked == applied == last
     assert all(seq > last for seq in store)
     assert drain.want() is None
+
+
+def test_every_batch_names_the_store_s_epoch_and_the_last_ack():
+    drain = connected_drain(last_seq=8, epoch=EPOCH, acked=1040)
+    drain.journal_grew(1046)
+    first, _ = drain.send(entries(1041, 1046), now=0.0)
+    message = decode(Kind.JOURNAL, first.payload)
+    assert isinstance(message, JournalBatch) and (message.epoch, message.acked) == (EPOCH, 1040)
+    assert drain.on_ack(1043, 1.0, EPOCH) == 1043
+    drain.journal_grew(1047)
+    [third] = drain.send(entries(1047, 1047), now=1.0)
+    message = decode(Kind.JOURNAL, third.payload)
+    assert isinstance(message, JournalBatch) and message.acked == 1043  # what the box holds now
+
+
+def test_an_ack_of_another_store_is_ignored_and_forgets_nothing():
+    drain = connected_drain(last_seq=6, epoch=EPOCH)
+    drain.send(entries(1, 6), 1.0)
+    assert drain.on_ack(6, 2.0, OTHER) is None  # about the store this box had before: not these entries
+    assert drain.acked == 0
+    assert drain.on_ack(4, 2.0) == 4  # a cloud older than epochs sends none
+    assert drain.on_ack(6, 2.0, EPOCH) == 6

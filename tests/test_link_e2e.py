@@ -27,9 +27,11 @@ from tests.mqtt_helpers import (
 from tests.store_helpers import SAMPLE
 from wire import (
     MAX_MESSAGE_BYTES,
+    Ack,
     CatalogDelta,
     CatalogRequest,
     CatalogSnapshotChunk,
+    JournalBatch,
     Kind,
     Order,
     OrderAck,
@@ -111,6 +113,69 @@ def test_a_backlog_built_offline_drains_in_batches_when_the_link_starts(tmp_path
     assert cloud.seen.arrivals[:2500] == list(range(1, 2501))
     batches = [m for m in cloud.of_kind(Kind.JOURNAL)]
     assert max(len(b.entries) for b in batches) == 100
+
+
+def test_the_box_names_its_store_everywhere_and_ignores_an_ack_of_another_store(tmp_path, broker):
+    cloud = CloudPeer(broker.port, auto_ack=False)
+    try:
+        with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+            epoch = box.link.epoch
+            assert epoch is not None and len(epoch) == 16
+            [born] = cloud.wait_for(Kind.STATE)
+            assert born.epoch == epoch  # the birth comes before any batch
+            sell(box, times=3)
+            cloud.wait(lambda s: len(s.entries) == 3)
+            [batch, *_] = cloud.of_kind(Kind.JOURNAL)
+            assert (batch.epoch, batch.acked) == (epoch, 0)
+            with LogWatch("is for store epoch 0f1e2d3c4b5a6978") as ignored:
+                cloud.send(Ack(3, "0f1e2d3c4b5a6978"))
+                ignored.wait()
+            assert journal_seqs(tmp_path) == [1, 2, 3]  # an ack about another store forgets nothing
+            cloud.send(Ack(3, epoch))
+            settle(box, lambda: journal_seqs(tmp_path) == [], what="an empty journal")
+            health = cloud.wait(lambda s: any(isinstance(m, Telemetry) for _, m, _ in s.messages))
+            [report, *_] = [m for _, m, _ in health.messages if isinstance(m, Telemetry)]
+            assert report.epoch == epoch and report.store_lost is None
+    finally:
+        cloud.close()
+
+
+def test_a_deleted_store_comes_back_as_a_new_stream_that_says_what_was_lost(tmp_path, broker):
+    """Issue 13 finding 10: the box restarted at seq 1 and logged "ack … clamped"; nothing else said so."""
+    cloud = CloudPeer(broker.port, auto_ack=False)
+    try:
+        with running_box(tmp_path, broker.url, cloud.box) as box:
+            first = box.link.epoch
+            sell(box, times=2)
+            cloud.wait(lambda s: len(s.entries) == 2)
+            cloud.send(Ack(2, first))
+            settle(box, lambda: journal_seqs(tmp_path) == [], what="an empty journal")
+            sell(box, times=1)  # seq 3: never acknowledged, lost with the store
+            cloud.wait(lambda s: 3 in s.entries)
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"tillbridge.db{suffix}").unlink(missing_ok=True)
+        with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+            assert box.link.epoch not in (None, first)
+            born = cloud.wait_for(Kind.STATE, 3)[-1]
+            assert born.epoch == box.link.epoch
+            batch = cloud.wait(
+                lambda s: any(
+                    isinstance(m, JournalBatch) and m.epoch == box.link.epoch for _, m, _ in s.messages
+                )
+            )
+            [recovered] = [
+                m for _, m, _ in batch.messages if isinstance(m, JournalBatch) and m.epoch != first
+            ]
+            entry = recovered.entries[0]
+            assert entry.kind == "store_recovered" and entry.seq > 3 and entry.data["lost_after_seq"] == 2
+            epoch = box.link.epoch
+            health = cloud.wait(
+                lambda s: any(isinstance(m, Telemetry) and m.epoch == epoch for _, m, _ in s.messages)
+            )
+            [report, *_] = [m for _, m, _ in health.messages if isinstance(m, Telemetry) and m.epoch == epoch]
+            assert report.store_lost is not None and "after seq 2" in report.store_lost
+    finally:
+        cloud.close()
 
 
 # ---- state and telemetry -----------------------------------------------------------------------------------

@@ -5,16 +5,24 @@ window and later commands keep being answered."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sqlite3
 import tomllib
 from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from firmware_agent.link import AUDIT_NAME, service
 from simulators.broker import Broker
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, new_box_id, running_box
 from tests.test_link_commands import config_file
 from tests.test_link_e2e import order
-from wire import JSON, Command, Kind, sign_command
+from tests.test_wire_fuzz import ANY_TEXT, _paths
+from tests.wire_helpers import json_objects, json_values, messages
+from wire import JSON, Command, Kind, encode, sign_command
 
 __all__ = ["broker"]
 
@@ -106,3 +114,67 @@ def test_an_unsigned_config_set_still_changes_everyday_settings(tmp_path, broker
         values: dict[str, JSON] = {"mqtt": {"telemetry_s": 30.0}}
         reply = command_request(broker.port, Command("tele-1", "config.set", {"values": values}), box=box_id)
         assert reply.ok and reply.result["changed"] == ["mqtt"]
+
+
+# ---- anything on the box's topics: no exception escapes, nothing stalls, every drop says why --------------
+
+INBOUND = (Kind.ACK, Kind.CATALOG, Kind.ORDERS, Kind.CMD, Kind.LEVELS)
+DISRUPTIVE = {"restart", "config.set", "update"}  # valid ones would restart or move this very box
+
+
+def _inbound(message: Any) -> bool:
+    return message.KIND in INBOUND and getattr(message, "cmd", None) not in DISRUPTIVE
+
+
+@st.composite
+def hostile_payloads(draw: st.DrawFn) -> tuple[Kind, bytes]:
+    how = draw(st.sampled_from(["valid", "mutated", "bytes", "object"]))
+    if how == "bytes":
+        return draw(st.sampled_from(INBOUND)), draw(st.binary(max_size=300))
+    if how == "object":
+        return draw(st.sampled_from(INBOUND)), json.dumps({"v": 1, **draw(json_objects)}).encode()
+    message = draw(messages.filter(_inbound))
+    obj = json.loads(encode(message))
+    if how == "mutated":
+        path = draw(st.sampled_from(_paths(obj)[1:]))
+        parent = obj
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = draw(json_values | ANY_TEXT)
+    kind = message.KIND if draw(st.booleans()) else draw(st.sampled_from(INBOUND))
+    return kind, json.dumps(obj).encode()
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_no_payload_on_the_boxs_topics_raises_stalls_or_goes_unexplained(tmp_path, broker):
+    records = Records()
+    logging.getLogger("firmware_agent").addHandler(records)
+    try:
+        with running_box(tmp_path, broker.url, new_box_id()) as box:
+            cloud = CloudPeer(broker.port, box=box.id)
+            try:
+
+                @given(hostile_payloads())
+                @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+                def publish(sent: tuple[Kind, bytes]) -> None:
+                    cloud.send_raw(*sent)
+
+                publish()
+                reply = command_request(broker.port, Command("after-fuzz", "status"), box=box.id)
+                assert reply.ok and reply.result["connected"]  # answered, so everything before was handled
+            finally:
+                cloud.close()
+    finally:
+        logging.getLogger("firmware_agent").removeHandler(records)
+    crashes = [r for r in records.records if r.exc_info]
+    assert not crashes, [r.getMessage() for r in crashes]
+    drops = [r.getMessage() for r in records.records if "dropped a bad message" in r.getMessage()]
+    assert all(re.search(r"bytes\): \S", line) for line in drops), drops  # each names what was wrong

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from devices.readings import ScanRead
+from firmware_agent.domain import Mode
+from firmware_agent.events import ModeRequest
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, rows, running_box, settle
-from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel
+from wire import CatalogSnapshotChunk, Command, Kind, Levels, Product, SkuLevel, Telemetry
 
 __all__ = ["broker"]
 
@@ -120,3 +122,75 @@ def test_status_says_which_level_version_the_box_holds(tmp_path, broker, cloud):
             "skus_with_level": 2,
             "local_moves": 1,
         }
+
+
+def test_a_count_names_the_level_it_was_made_against_and_counts_the_reserved_units(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(9, (SkuLevel("MILK", 20, 2),)))  # 18 for sale, 2 set aside for an online order
+        shows(box, 18)
+        box.core.post(ModeRequest(Mode.COUNT, "button"))
+        for _ in range(19):
+            box.core.post(ScanRead("front", MILK))  # 19 here, the order's 2 among them
+        shows(box, 17)
+        cloud.wait(lambda s: any(e.get("counted") == 19 for e in s.entries.values()), what="the count")
+        last = max((e for e in cloud.seen.entries.values() if e["kind"] == "count"), key=lambda e: e["seq"])
+        assert {k: last[k] for k in ("counted", "level_version", "stock_after")} == {
+            "counted": 19,
+            "level_version": 9,
+            "stock_after": 17,
+        }
+
+
+def test_a_level_whose_position_counts_in_another_store_keeps_every_sale_of_this_one(tmp_path, broker):
+    cloud = CloudPeer(broker.port, auto_ack=False)
+    try:
+        with running_box(tmp_path, broker.url, cloud.box) as box:
+            sell(box, 2)
+            cloud.wait(lambda s: len(s.entries) >= 2, what="two sales")
+            mine = box.core.call(lambda store: store.epoch)
+            old_store = "0123456789abcdef"
+            cloud.send(Levels(5, (SkuLevel("MILK", 24, 0),), upto=40, epoch=old_store))  # up to seq 40 ... of
+            settle(box, lambda: rows(tmp_path, "SELECT version FROM level") == [(5,)], what="level 5 kept")
+            assert stock(box) == 22  # ... the store this box had before: its own two sales still count
+            cloud.send(Levels(6, (SkuLevel("MILK", 22, 0),), upto=2, epoch=mine))
+            settle(box, lambda: rows(tmp_path, "SELECT version FROM level") == [(6,)], what="level 6 kept")
+            assert stock(box) == 22 and rows(tmp_path, "SELECT COUNT(*) FROM local_move") == [(0,)]
+    finally:
+        cloud.close()
+
+
+def test_a_lookup_at_the_till_shows_the_cloud_level(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(3, (SkuLevel("MILK", 21, 2),)))
+        shows(box, 19)
+        box.core.post(ModeRequest(Mode.LOOKUP, "button"))
+        box.core.post(ScanRead("front", MILK))
+        while True:
+            applied = box.running.applied.get(timeout=20)
+            if isinstance(applied.event, ScanRead):
+                break
+        assert applied.outcome.message == "Leche entera: 0.99, stock 19"
+
+
+def test_telemetry_says_how_current_the_box_s_stock_numbers_are(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+        cloud.send(Levels(21, (SkuLevel("MILK", 5, 0),)))
+        shows(box, 5)
+        reports = cloud.wait(
+            lambda s: any(
+                isinstance(msg, Telemetry) and (msg.counters or {}).get("levels_version") == 21
+                for _, msg, _ in s.messages
+            ),
+            what="telemetry with the level version",
+        )
+        assert reports
+
+
+def test_a_product_whose_level_came_before_the_product_shows_that_level(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box) as box:
+        cloud.send(Levels(4, (SkuLevel("SOAP", 30, 1),)))  # the catalog that adds it comes later
+        settle(box, lambda: rows(tmp_path, "SELECT sku FROM level") == [("SOAP",)], what="the level kept")
+        soap = Product("SOAP", "Jabón", 250, ("8410000000115",))  # a shop that does not track its stock
+        cloud.send(CatalogSnapshotChunk(3, 0, 1, (soap,)))
+        settle(box, lambda: box.core.call(lambda store: store.product("SOAP")) is not None, what="soap")
+        assert stock(box, "SOAP") == 29

@@ -204,6 +204,20 @@ def test_a_shop_catalog_keeps_the_box_s_weighed_units_and_barcodes(tmp_path):
 
     store = open_store(tmp_path)  # HAM is sold by weight, with its scale-label barcode
     with store.transaction():
-        replace_catalog(store, [Product("HAM", "Jamón", 2590, (), 4000, "each")], version=3)
+        replace_catalog(store, [Product("HAM", "Jamón", 2590, (), 4000)], version=3)  # the shop says no unit
     ham = store.find_product(["2000042000004"])
     assert ham is not None and (ham.unit, ham.price_cents, ham.stock) == ("kg", 2590, 4000)
+
+
+def test_a_unit_the_shop_gives_replaces_the_box_s(tmp_path):
+    from firmware_agent.link.catalog import apply_delta, replace_catalog
+    from tests.store_helpers import open_store
+    from wire import CatalogDelta, Product
+
+    store = open_store(tmp_path)
+    with store.transaction():
+        replace_catalog(store, [Product("OIL-1L", "Aceite a granel", 890, (), 20_000, "l")], version=3)
+        apply_delta(store, CatalogDelta(3, 4, (Product("HAM", "Jamón", 2590, (), None, "each"),)))
+    oil, ham = store.product("OIL-1L"), store.product("HAM")
+    assert oil is not None and (oil.unit, oil.stock) == ("l", 20_000)
+    assert ham is not None and ham.unit == "each"

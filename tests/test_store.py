@@ -1,4 +1,6 @@
+import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -7,7 +9,7 @@ from firmware_agent.store import Store, StoreLimits
 from firmware_agent.store.migrations import LATEST, MIGRATIONS
 from firmware_agent.store.seqfloor import BLOCK
 from tests.store_helpers import open_store
-from wire import JournalBatch, JournalEntry, decode, encode
+from wire import LEGACY_EPOCH, JournalBatch, JournalEntry, decode, encode
 
 
 def test_a_new_store_uses_wal_full_sync_and_foreign_keys(tmp_path):
@@ -193,3 +195,96 @@ def test_a_product_updated_without_barcodes_keeps_the_ones_the_box_has(tmp_path)
     with store.transaction():
         store.upsert_products([(ProductRecord("OIL-1L", "Aceite 1 L", 1195, "each", 30), [])])
     assert store.find_product(["8410000000016"]) == ProductRecord("OIL-1L", "Aceite 1 L", 1195, "each", 30)
+
+
+# ---- the store's epoch: which journal stream its seqs belong to ----------------------------------------
+
+
+def _sell(store, count: int) -> list[int]:
+    with store.transaction():
+        return [store.append("sale", {"sku": "MILK", "delta": -1}).seq for _ in range(count)]
+
+
+def _ack(store, seq: int) -> None:
+    with store.transaction():
+        store.forget_upto(seq)
+    store.note_acked(seq)
+
+
+def test_a_store_keeps_its_epoch_and_one_made_before_epochs_keeps_its_stream(tmp_path):
+    store = open_store(tmp_path)
+    epoch = store.epoch
+    assert re.fullmatch(r"[0-9a-f]{16}", epoch) and epoch != LEGACY_EPOCH
+    _ack(store, _sell(store, 3)[-1])
+    store.close()
+    store = Store.open(tmp_path / "tillbridge.db")
+    assert store.epoch == epoch and store.store_lost is None and store.journal_count() == 0
+    old = tmp_path / "old" / "tillbridge.db"
+    old.parent.mkdir()
+    with sqlite3.connect(old) as conn:
+        for script in MIGRATIONS[:3]:
+            conn.executescript(script)
+        conn.execute("PRAGMA user_version = 3")
+        conn.execute("INSERT INTO journal (kind, ts, data) VALUES ('sale', '2026-01-01T00:00:00.000Z', '{}')")
+    assert Store.open(old).epoch == LEGACY_EPOCH  # the stream the cloud knew it by goes on
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_deleted_or_empty_store_starts_a_new_epoch_and_says_what_was_lost(tmp_path, how):
+    """Issue 13 finding 10: it restarted at seq 1, and the cloud acked its sales as duplicates."""
+    store = open_store(tmp_path)
+    epoch = store.epoch
+    _sell(store, 5)
+    _ack(store, 3)
+    store.close()
+    path = tmp_path / "tillbridge.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if how == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(b"")
+    store = Store.open(path)
+    assert store.epoch != epoch
+    [entry] = store.journal_after(0, 10)
+    assert entry.kind == "store_recovered" and entry.seq > 5 and entry.data["lost_after_seq"] == 3
+    assert (
+        store.store_lost is not None and "missing" in store.store_lost and "after seq 3" in store.store_lost
+    )
+    with store.transaction():
+        assert store.append("sale", {}).seq == entry.seq + 1
+
+
+def test_a_store_replaced_by_another_file_starts_a_new_epoch_and_sets_its_entries_aside(tmp_path):
+    mine = open_store(tmp_path / "mine")
+    _ack(mine, _sell(mine, 2)[-1])
+    mine.close()
+    other = open_store(tmp_path / "other")
+    other_epoch = other.epoch
+    _sell(other, 4)
+    other.close()
+    (tmp_path / "other" / "tillbridge.db").replace(tmp_path / "mine" / "tillbridge.db")
+    store = Store.open(tmp_path / "mine" / "tillbridge.db")
+    assert store.epoch not in (other_epoch, LEGACY_EPOCH)
+    [entry] = store.journal_after(0, 10)  # the other file's 4 unacknowledged entries were set aside
+    assert entry.kind == "store_recovered" and "replaced" in entry.data["reason"]
+    [aside] = (tmp_path / "mine").glob("tillbridge.db.replaced-*")
+    with sqlite3.connect(aside) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 4
+
+
+def test_an_older_copy_of_the_store_starts_a_new_epoch(tmp_path):
+    """A store restored from a backup would hand out seqs the cloud has applied: a new stream instead."""
+    store = open_store(tmp_path)
+    epoch = store.epoch
+    _sell(store, 3)
+    store.db.execute_sql(f"VACUUM INTO '{tmp_path / 'backup.db'}'")
+    _sell(store, 3)
+    _ack(store, 6)
+    store.close()
+    (tmp_path / "backup.db").replace(tmp_path / "tillbridge.db")
+    store = Store.open(tmp_path / "tillbridge.db")
+    assert store.epoch != epoch
+    assert store.store_lost is not None and "older copy" in store.store_lost
+    [entry] = store.journal_after(0, 10)
+    assert entry.kind == "store_recovered" and entry.seq > 6

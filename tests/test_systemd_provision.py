@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from firmware_agent.config.provisioning import REMOVED, scrub
 from tests.systemd_helpers import SYSTEMD
 from tillbridge.cli import main
-from tillbridge.firstboot import REJECTED_MARKER, REMOVED, scrub
+from tillbridge.firstboot import REJECTED_MARKER
 from tillbridge.hostsetup import WIFI_KEYFILE, Wifi, nm_keyfile, set_wifi_country
 
 OLD_CONFIG = '[box]\nid = "old-box"\nshop = "shop1"\n'

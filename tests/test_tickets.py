@@ -105,7 +105,8 @@ def test_price_list_shows_old_and_new_prices():
     text = printed(price_list(PRICES, style(58)), 58).text
     assert "8412345678905  9,95 € -> 10,45 €" in text
     assert "3,00 € -> 3,20 €" in text
-    assert "Items: 3" in text
+    assert "24,90 €/kg -> 25,90 €/kg" in text  # a weighed item's shelf label shows its price per kilogram
+    assert "Items: 4" in text
 
 
 def test_price_list_can_print_ean13_bars():

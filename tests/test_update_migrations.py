@@ -18,6 +18,8 @@ NAME = r'(?:"[^"]+"|\w+)'
 ADDITIVE = (
     re.compile(rf"CREATE TABLE (?:IF NOT EXISTS )?{NAME} ?\(.*\)(?: WITHOUT ROWID)?", re.S),
     re.compile(rf"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?{NAME} ON {NAME} ?\(.*\)(?: WHERE .*)?", re.S),
+    # a new setting row: a previous release reads settings by key and never sees one it does not know
+    re.compile(r"INSERT OR IGNORE INTO SETTING \(KEY, VALUE\) .*", re.S),
 )
 ADD_COLUMN = re.compile(rf"ALTER TABLE {NAME} ADD (?:COLUMN )?(?P<column>.*)", re.S)
 
@@ -56,6 +58,7 @@ def test_every_migration_only_adds(number):
         "CREATE UNIQUE INDEX journal_kind ON journal (kind, seq)",
         "ALTER TABLE product ADD COLUMN vat_rate INTEGER",
         "ALTER TABLE journal ADD COLUMN origin TEXT NOT NULL DEFAULT 'till'",
+        "INSERT OR IGNORE INTO setting (key, value) VALUES ('epoch', lower(hex(randomblob(8))))",
     ],
 )
 def test_the_check_accepts_what_a_previous_release_can_ignore(statement):

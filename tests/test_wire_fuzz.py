@@ -8,8 +8,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.wire_helpers import json_values, messages
-from wire import Kind, Message, WireError, decode, encode
+from tests.wire_helpers import journal_batches, json_values, messages
+from wire import (
+    JournalBatch,
+    JournalEntry,
+    Kind,
+    MalformedMessage,
+    Message,
+    WireError,
+    decode,
+    decode_journal,
+    encode,
+)
 
 KINDS = st.sampled_from(Kind)
 FIELD_NAMES = sorted(
@@ -114,3 +124,37 @@ def test_a_command_id_with_a_lone_surrogate_is_refused_naming_the_field_and_keep
         assert exc.command_id == "x\\udc00"
     else:
         raise AssertionError("a lone surrogate was accepted")
+
+
+@given(objects, st.sampled_from([1, 1, 2]))
+@settings(max_examples=300)
+def test_a_journal_read_leniently_is_a_batch_or_a_wire_error(obj: dict[str, Any], version: Any) -> None:
+    try:
+        batch = decode_journal(json.dumps({**obj, "v": version}).encode())
+    except WireError:
+        return
+    assert all(isinstance(e, JournalEntry) and e.seq >= 1 for e in batch.entries)
+
+
+@given(journal_batches(), st.data())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_a_bad_field_in_an_entry_parks_that_entry_or_refuses_the_batch_naming_the_field(
+    batch: JournalBatch, data: Any
+) -> None:
+    """The cloud reads what a box cannot have sent, too: one bad entry must not hide the others."""
+    obj = json.loads(encode(batch))
+    index = data.draw(st.integers(0, len(batch.entries) - 1))
+    entry = obj["entries"][index]
+    key = data.draw(st.sampled_from(sorted(entry)))
+    entry[key] = data.draw(json_values)
+    try:
+        read = decode_journal(json.dumps(obj).encode())
+    except MalformedMessage as exc:
+        assert exc.path.startswith("journal.")  # names the field: an envelope or a seq the order needs
+        return
+    assert [e.seq for e in read.entries] == [e.seq for e in batch.entries]
+    others = [e for n, e in enumerate(read.entries) if n != index]
+    assert all(e.problem is None for e in others)
+    bad = read.entries[index]
+    if bad.problem is not None and key != "kind":  # another kind asks for other fields
+        assert bad.problem.startswith(f"{key}: ")

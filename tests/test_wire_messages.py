@@ -194,7 +194,7 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (
         Kind.CATALOG,
         {**_SNAPSHOT, "products": [{**_PRODUCT, "unit": "lb"}]},
-        "catalog.products[0].unit: expected one of 'each', 'kg', got 'lb'",
+        "catalog.products[0].unit: expected one of 'each', 'kg', 'l', 'm', got 'lb'",
     ),
     (
         Kind.CATALOG,
@@ -263,6 +263,7 @@ MALFORMED: list[tuple[Kind, Any, str]] = [
     (Kind.LEVELS, {**_LEVELS, "version": 0}, "levels.version: expected an integer ≥ 1, got 0"),
     (Kind.LEVELS, {**_LEVELS, "levels": []}, "levels.levels: expected 1 to 1000 items, got 0"),
     (Kind.LEVELS, {**_LEVELS, "upto": -1}, "levels.upto: expected an integer ≥ 0, got -1"),
+    (Kind.LEVELS, {**_LEVELS, "epoch": "ABC"}, "levels.epoch: expected"),
     (
         Kind.LEVELS,
         {**_LEVELS, "levels": [{**_SKU_LEVEL, "reserved": -2}]},
@@ -387,7 +388,7 @@ ENCODE_REFUSED: list[tuple[Message, type[WireError], str]] = [
     (
         CatalogSnapshotChunk(1, 0, 1, (Product("A", "Apple", 1, unit="lb"),)),
         MalformedMessage,
-        "catalog.products[0].unit: expected one of 'each', 'kg', got 'lb'",
+        "catalog.products[0].unit: expected one of 'each', 'kg', 'l', 'm', got 'lb'",
     ),
     (CatalogDelta(5, 5), MalformedMessage, "catalog.version: expected an integer ≥ 6, got 5"),
     (

@@ -210,6 +210,7 @@ levels = st.builds(
     version=st.integers(1, INT_MAX),
     levels=st.lists(sku_levels, min_size=1, max_size=4, unique_by=lambda level: level.sku).map(tuple),
     upto=counts,
+    epoch=st.none() | epochs,
 )
 
 messages = st.one_of(

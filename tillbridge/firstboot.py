@@ -13,10 +13,8 @@ import enum
 import json
 import logging
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from firmware_agent.config import (
     InvalidConfig,
@@ -25,8 +23,8 @@ from firmware_agent.config import (
     load_config,
     provisioning_path_for,
 )
-from firmware_agent.config.atomic import atomic_write, fsync_dir
-from firmware_agent.config.rules import is_secret_name
+from firmware_agent.config.atomic import atomic_write
+from firmware_agent.config.provisioning import replace_applied
 from firmware_agent.config.tomlfile import dumps, read_toml
 from firmware_agent.errors import ConfigError
 from tillbridge.hostsetup import HostSettings, apply_host, parse_host, split_host_tables
@@ -36,7 +34,6 @@ log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("/var/lib/tillbridge")
 REJECTED_MARKER = "provisioning-rejected.json"
 """In the data folder while the last provisioning file was refused: {"file", "rejected_at", "problems"}."""
-REMOVED = "***removed***"
 
 
 class Outcome(enum.Enum):
@@ -131,24 +128,6 @@ def _data_dir(config_path: Path) -> Path:
 
 
 def consume(prov: Path) -> str:
-    """Replace the file by `<name>.applied` without its secrets; the copy documents what was applied."""
-    applied = prov.with_name(f"{prov.name}.applied")
-    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    header = f"# Applied by tillbridge on {stamp}; secrets are replaced by {REMOVED}.\n\n"
-    atomic_write(applied, header + dumps(scrub(read_toml(prov))), default_mode=0o600)
-    prov.unlink()
-    fsync_dir(prov.parent)
+    """Replace the file by `<name>.applied` without its secrets (`replace_applied`)."""
+    applied = replace_applied(prov)
     return f"{prov} applied and replaced by {applied.name} without its secrets"
-
-
-def scrub(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The same tables with every value under a secret-looking key replaced."""
-    return {key: REMOVED if is_secret_name(key) else _scrub_value(value) for key, value in data.items()}
-
-
-def _scrub_value(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return scrub(value)
-    if isinstance(value, list):
-        return [_scrub_value(item) for item in value]
-    return value

@@ -6,7 +6,7 @@ docs/protocol.md for every topic and message with an example.
 
 from wire._fields import JSON, QTY_MAX
 from wire.batching import pack_journal
-from wire.catalog import UNITS, CatalogDelta, CatalogRequest, CatalogSnapshotChunk, Product
+from wire.catalog import BASE_UNITS, UNITS, CatalogDelta, CatalogRequest, CatalogSnapshotChunk, Product
 from wire.codec import (
     DECODERS,
     MAX_MESSAGE_BYTES,
@@ -70,6 +70,7 @@ from wire.topics import (
 )
 
 __all__ = [
+    "BASE_UNITS",
     "COMMANDS",
     "DECODERS",
     "ENTRY_FIELDS",

@@ -143,6 +143,16 @@ def as_str_map(value: Any, path: str) -> dict[str, str]:
     return value  # type: ignore[no-any-return]
 
 
+def as_count_map(value: Any, path: str) -> dict[str, int]:
+    """An object of counters (name → a count that is never negative), at most 64 of them."""
+    if len(as_object(value, path)) > 64:
+        raise MalformedMessage(path, f"expected at most 64 counters, got {len(value)}")
+    for key, item in value.items():
+        as_id(key, f"{path} key")
+        as_count(item, f"{path}[{show(key)}]")
+    return value  # type: ignore[no-any-return]
+
+
 def as_tuple(
     value: Any, path: str, *, item: Callable[[Any, str], T], max_items: int, min_items: int = 0
 ) -> tuple[T, ...]:

@@ -27,16 +27,19 @@ from wire._fields import (
 from wire.errors import MalformedMessage
 from wire.topics import Kind
 
-UNITS: Final = frozenset({"each", "kg"})
+UNITS: Final = frozenset({"each", "kg", "l", "m"})
+BASE_UNITS: Final = {"each": "", "kg": "g", "l": "ml", "m": "mm"}  # what `stock` and a journal delta count
 MAX_PRODUCTS: Final = 20_000  # per message; the byte limit usually binds first
 MAX_BARCODES: Final = 32
 
 
 @dataclass(frozen=True, slots=True)
 class Product:
-    """A sellable item. For `unit="kg"`, `price_cents` is per kilogram and `stock` is in grams.
+    """A sellable item. Sold by measure, `price_cents` is per kilogram, litre or metre (`unit` "kg", "l",
+    "m") and `stock` counts grams, millilitres or millimetres (`BASE_UNITS`).
 
-    `stock` None means the shop does not track stock for it.
+    `stock` None means the shop does not track stock for it. `unit` None means the shop does not say how it
+    is sold: the box keeps its own unit for it ("each" for a product it does not know).
     """
 
     sku: str
@@ -44,7 +47,7 @@ class Product:
     price_cents: int
     barcodes: tuple[str, ...] = ()
     stock: int | None = None
-    unit: str = "each"
+    unit: str | None = None
 
     @classmethod
     def from_json(cls, obj: Obj) -> Product:
@@ -54,7 +57,7 @@ class Product:
             price_cents=req(obj, "price_cents", as_count),
             barcodes=opt(obj, "barcodes", as_tuple, item=as_id, max_items=MAX_BARCODES) or (),
             stock=opt(obj, "stock", as_int),
-            unit=opt(obj, "unit", as_choice, choices=UNITS) or "each",
+            unit=opt(obj, "unit", as_choice, choices=UNITS),
         )
 
     def to_json(self) -> Obj:

@@ -25,10 +25,12 @@ COMMANDS: Final = frozenset(
         "config.set",
         "print.test",
         "print.reprint",
+        "labels.print",
         "catalog.resync",
         "journal.resend",
         "mode.set",
         "restart",
+        "update",
     }
 )
 _SIG: Final = re.compile(r"[0-9a-f]{64}")

@@ -49,6 +49,10 @@ class MessageTooLarge(WireError, ValueError):
         self.limit = limit
 
 
+class CatalogFileError(WireError, ValueError):
+    """A catalog file that cannot be imported at all (no header, a required column missing, too big)."""
+
+
 class UnsupportedVersion(WireError, ValueError):
     """A message for another version of the contract (its `"v"` is not 1)."""
 

@@ -10,6 +10,7 @@ from wire._fields import (
     Obj,
     as_bool,
     as_count,
+    as_count_map,
     as_epoch,
     as_id,
     as_number,
@@ -97,6 +98,8 @@ class Telemetry:
     ts: str
     epoch: str | None = None
     store_lost: str | None = None
+    counters: Mapping[str, int] | None = field(default=None, hash=False)
+    """Services' counters: `receipts_read`, `receipts_unreadable`, `receipts_unmatched_lines`, …"""
 
     @classmethod
     def from_json(cls, obj: Obj) -> Telemetry:
@@ -110,6 +113,7 @@ class Telemetry:
             ts=req(obj, "ts", as_ts),
             epoch=opt(obj, "epoch", as_epoch),
             store_lost=opt(obj, "store_lost", as_str),
+            counters=opt(obj, "counters", as_count_map),
         )
 
     def to_json(self) -> Obj:
@@ -124,5 +128,6 @@ class Telemetry:
                 "ts": self.ts,
                 "epoch": self.epoch,
                 "store_lost": self.store_lost,
+                "counters": dict(self.counters) if self.counters else None,
             }
         )

@@ -61,7 +61,8 @@ ENTRY_FIELDS: Final[Mapping[str, tuple[Field, ...]]] = {
     "return": _STOCK,
     "receive": _STOCK,
     "adjust": _STOCK,
-    "count": (*_STOCK, ("counted", as_qty_count, True)),
+    # `level_version`: the cloud level the box counted against (absent: it had none; the delta is used)
+    "count": (*_STOCK, ("counted", as_qty_count, True), ("level_version", as_count, False)),
     "unknown_barcode": (("raw", as_str, True), ("mode", as_id, True)),
     "mode_changed": (("mode", as_id, True), ("previous", as_id, True), ("source", as_id, True)),
     "order_printed": (("order_id", as_id, True),),

@@ -6,7 +6,8 @@ shop's level version: it only grows, and a box keeps, per sku, the level of the 
 (a redelivered or late message of a lower version is ignored for that sku). A large change is split into
 several messages of the same version; each is complete for the skus it names, so they need no reassembly.
 
-`upto` is per box (each box gets its own message): the last seq of this box's journal the levels include.
+`upto` is per box (each box gets its own message): the last seq of this box's journal the levels include,
+in the store stream named by `epoch` (a box whose store is newer than that ignores `upto`).
 The box shows `available` plus its own stock movements journaled after `upto`, so a sale it made a moment
 ago is neither lost nor counted twice while it travels.
 """
@@ -16,7 +17,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from wire._fields import Obj, as_count, as_id, as_int, as_tuple, nested, no_duplicates, opt, req
+from wire._fields import (
+    Obj,
+    as_count,
+    as_epoch,
+    as_id,
+    as_int,
+    as_tuple,
+    compact,
+    nested,
+    no_duplicates,
+    opt,
+    req,
+)
 from wire.errors import MalformedMessage
 from wire.topics import Kind
 
@@ -69,17 +82,21 @@ class Levels:
     version: int
     levels: tuple[SkuLevel, ...]
     upto: int = 0
+    epoch: str | None = None  # the store stream `upto` counts in (absent: the box's only, unnamed one)
 
     @classmethod
     def from_json(cls, obj: Obj) -> Levels:
         version = req(obj, "version", as_int, lo=1)
         levels = req(obj, "levels", as_tuple, item=_LEVEL, min_items=1, max_items=MAX_LEVELS)
         no_duplicates("levels", [level.sku for level in levels])
-        return cls(version, levels, opt(obj, "upto", as_count) or 0)
+        return cls(version, levels, opt(obj, "upto", as_count) or 0, opt(obj, "epoch", as_epoch))
 
     def to_json(self) -> Obj:
-        return {
-            "version": self.version,
-            "upto": self.upto,
-            "levels": [level.to_json() for level in self.levels],
-        }
+        return compact(
+            {
+                "version": self.version,
+                "upto": self.upto,
+                "epoch": self.epoch,
+                "levels": [level.to_json() for level in self.levels],
+            }
+        )

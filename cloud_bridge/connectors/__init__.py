@@ -78,11 +78,23 @@ def make_connector(
             raise ShopConfigError(f"shops.{shop}.{key}: not a {platform} setting")
         if not isinstance(value, optional[key]) or (optional[key] is int and isinstance(value, bool)):
             raise ShopConfigError(f"shops.{shop}.{key}: expected {optional[key].__name__}")
+        if key == "webhook_secrets" and isinstance(value, list):
+            _check_secrets(shop, value)
     factory = getattr(importlib.import_module(module), cls)
     positional = [settings[key] for key in required]
     extra = {k: _tuple(v) for k, v in settings.items() if k not in required}
     connector: ShopConnector = factory(shop, *positional, options=options, **extra)
     return connector
+
+
+def _check_secrets(shop: str, secrets: list[Any]) -> None:
+    """Webhook secrets must be real keys: with an empty one, anybody could sign a webhook."""
+    for index, secret in enumerate(secrets):
+        if not isinstance(secret, str) or not secret.strip():
+            raise ShopConfigError(
+                f"shops.{shop}.webhook_secrets[{index}]: a webhook secret must not be empty "
+                "(anyone could sign with an empty key); set the secret the shop signs with"
+            )
 
 
 def _tuple(value: Any) -> Any:

@@ -102,15 +102,26 @@ def as_bool(value: Any, what: str) -> bool:
 
 def cents(value: Any, what: str) -> int:
     """Exact cents from a decimal string ("21.99", PrestaShop's "21.990000") or a JSON number."""
+    return to_cents(amount(value, what), what)
+
+
+def amount(value: Any, what: str) -> Decimal:
+    """The exact decimal amount of a price as a shop sends it (a per-gram price keeps all its digits)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid(f"{what}: expected an amount, got {type(value).__name__}")
     try:
-        amount = Decimal(str(value).strip() or "0")
+        found = Decimal(str(value).strip() or "0")
     except InvalidOperation as exc:
         raise Invalid(f"{what}: {str(value)[:40]!r} is not an amount") from exc
-    if not amount.is_finite() or abs(amount) * 100 > MAX_CENTS:
+    if not found.is_finite() or abs(found) * 100 > MAX_CENTS:
         raise Invalid(f"{what}: {str(value)[:40]!r} is not an amount in range")
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return found
+
+
+def to_cents(value: Decimal, what: str) -> int:
+    if abs(value) * 100 > MAX_CENTS:
+        raise Invalid(f"{what}: {value} is not an amount in range")
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def format_cents(value: int) -> str:

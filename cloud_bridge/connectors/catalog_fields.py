@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
-from cloud_bridge.connectors._values import Invalid
+from cloud_bridge.connectors._values import Invalid, to_cents
 from cloud_bridge.connectors.base import ShopProduct
 
 SHOP_UNITS: Final = {
@@ -26,6 +27,7 @@ SHOP_UNITS: Final = {
     "l": "l",
     "m": "m",
 }
+PER_GRAM: Final = Decimal(1000)  # a price per gram, times this, is the price per kilogram the wire carries
 
 
 @dataclass(frozen=True)
@@ -80,16 +82,20 @@ def product_or_problem(
     sku: str,
     product_id: str,
     updated_at: datetime,
-    read: Callable[[], tuple[str, int, tuple[str, ...], str | None]],
+    read: Callable[[], tuple[str, Decimal, tuple[str, ...], str | None]],
     *,
     tax_included: bool = True,
 ) -> ShopProduct:
-    """The product from `read()` → (name, price_cents, barcodes, unit); when one of its own values is
-    unreadable (a price of "abc", a unit of "lb"), the product with that problem in `problem`: the bridge
-    parks that one product and the rest of the page syncs.
+    """The product from `read()` → (name, price as a decimal amount, barcodes, unit); when one of its own
+    values is unreadable (a price of "abc", a unit of "lb"), the product with that problem in `problem`: the
+    bridge parks that one product and the rest of the page syncs. An item priced per gram becomes one
+    priced per kilogram (unit "kg"), its stock still counted in grams.
     """
     try:
-        name, price_cents, codes, sold_by = read()
+        name, price, codes, sold_by = read()
+        if sold_by == "g":
+            price, sold_by = price * PER_GRAM, "kg"
+        price_cents = to_cents(price, "price")
     except Invalid as exc:
         return ShopProduct(sku, "", 0, updated_at, product_id, tax_included, problem=str(exc))
     return ShopProduct(sku, name, price_cents, updated_at, product_id, tax_included, codes, sold_by)

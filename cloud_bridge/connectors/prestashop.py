@@ -13,12 +13,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
+    amount,
     as_code,
     as_id,
     as_int,
@@ -234,9 +236,14 @@ class PrestaShopConnector:
                 problems[sku] = RequestRejected(
                     self.shop, f"sku {sku!r} cannot be used in a Webservice filter"
                 )
-        for chunk in chunked([s for s in unique if s not in problems], LOOKUP_CHUNK):
+        keyed = {sku: _id_target(sku) for sku in unique if sku.startswith("id:")}
+        for chunk in chunked([s for s in unique if s not in problems and s not in keyed], LOOKUP_CHUNK):
             with reading(self.shop, "sku lookup"):
                 found.update(self._stock_rows(self._targets(chunk, problems)))
+        targets = {sku: target for sku, target in keyed.items() if target is not None}
+        for chunk in chunked(list(targets), LOOKUP_CHUNK):
+            with reading(self.shop, "sku lookup"):
+                found.update(self._stock_rows({sku: targets[sku] for sku in chunk}))
         self._items.update(found)
         return found, problems
 
@@ -413,11 +420,11 @@ class PrestaShopConnector:
 
             def read(
                 item: dict[str, Any] = item, what: str = what
-            ) -> tuple[str, int, tuple[str, ...], str | None]:
+            ) -> tuple[str, Decimal, tuple[str, ...], str | None]:
                 name = _language_text(row.get("name"))
-                price = cents(get(row, "price", "product"), "product price")
+                price = amount(get(row, "price", "product"), "product price")
                 if item is not row:
-                    price += cents(item.get("price") or "0", "combination price")
+                    price += amount(item.get("price") or "0", "combination price")
                     reference = opt_str(item.get("reference"), "combination reference")
                     name = f"{name} ({reference})" if reference else name
                 codes = barcodes(item.get(field) for field in BARCODE_FIELDS)
@@ -441,6 +448,13 @@ def _rows(value: Any, resource: str, what: str) -> list[dict[str, Any]]:
         return []
     rows = as_list(get(as_obj(value, what), resource, what), what)
     return [as_obj(row, f"{what} row") for row in rows]
+
+
+def _id_target(key: str) -> tuple[str, str] | None:
+    """(id_product, id_product_attribute) of an item without a reference, kept as `id:P` or `id:P-C`."""
+    product, _, combination = key.removeprefix("id:").partition("-")
+    combination = combination or "0"
+    return (product, combination) if product.isdigit() and combination.isdigit() else None
 
 
 def _line(obj: dict[str, Any]) -> OrderLine:

@@ -15,10 +15,12 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors import shopify_queries as q
 from cloud_bridge.connectors._values import (
+    amount,
     as_bool,
     as_code,
     as_id,
@@ -202,7 +204,7 @@ class ShopifyConnector:
         for chunk in chunked([s for s in dict.fromkeys(skus) if s], LOOKUP_CHUNK):
             first = min(250, 2 * len(chunk))
             variables = {
-                "query": " OR ".join(f"sku:{_quoted(s)}" for s in chunk),
+                "query": " OR ".join(_search_term(s) for s in chunk),
                 "first": first,
                 "location": self.location,
             }
@@ -219,6 +221,8 @@ class ShopifyConnector:
                 matches: dict[str, list[_Item]] = {}
                 for node in nodes:
                     item = _item(as_obj(node, "variant"))
+                    if not item.sku:  # a variant without a SKU is kept under its id (catalog_fields)
+                        item = replace(item, sku=derived_sku(str(node.get("id", "")).rpartition("/")[2]))
                     if item.sku in chunk:
                         matches.setdefault(item.sku, []).append(item)
             for sku, items in matches.items():
@@ -483,6 +487,12 @@ class ShopifyConnector:
             return _event(topic, as_obj(payload, "webhook body"), event_id)
 
 
+def _search_term(sku: str) -> str:
+    """`sku:"…"`, or `id:123` for the key of a variant without a SKU."""
+    number = sku.removeprefix("id:")
+    return f"id:{number}" if sku.startswith("id:") and number.isdigit() else f"sku:{_quoted(sku)}"
+
+
 def _quoted(sku: str) -> str:
     return '"' + sku.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -617,9 +627,9 @@ def _catalog_entry(node: dict[str, Any]) -> ShopProduct:
     sku = as_code(node.get("sku"), "variant sku") or derived_sku(variant_id.rpartition("/")[2])
     updated = as_time(get(node, "updatedAt", "variant"), "variant updatedAt")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
         name = _variant_name(opt_str(product.get("title"), "product title"), node.get("title"))
-        price = cents(get(node, "price", "variant"), "variant price")
+        price = amount(get(node, "price", "variant"), "variant price")
         sold_by = obj_or_empty(node.get("unit")).get("value") or obj_or_empty(product.get("unit")).get(
             "value"
         )
@@ -702,8 +712,8 @@ def _rest_variant(variant: dict[str, Any], title: str, product: dict[str, Any]) 
     sku = as_code(variant["sku"], "variant sku")
     updated = as_time(variant.get("updated_at") or get(product, "updated_at", "product"), "updated_at")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
-        price = cents(get(variant, "price", "variant"), "variant price")
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
+        price = amount(get(variant, "price", "variant"), "variant price")
         return _variant_name(title, variant.get("title")), price, barcodes([variant.get("barcode")]), None
 
     return product_or_problem(sku, gid, updated, read)

@@ -13,9 +13,11 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors._values import (
+    amount,
     as_code,
     as_id,
     as_int,
@@ -228,7 +230,7 @@ class WooCommerceConnector:
             return ItemResult(item.sku, error=self._item_error(item, answer["error"]))
         try:
             with reading(self.shop, f"{what} id {item.id}"):
-                fresh = self._item(answer)
+                fresh = replace(self._item(answer), sku=item.sku)  # an item without a SKU keeps its key
         except MalformedResponse as exc:
             return ItemResult(item.sku, error=exc)
         self._items[item.sku] = fresh
@@ -260,8 +262,8 @@ class WooCommerceConnector:
 
     def _lookup(self, skus: Sequence[str]) -> dict[str, _Item]:
         """Fresh facts for `skus`, 100 per request (`?sku=a,b,c` matches products and variations)."""
-        unique = [sku for sku in dict.fromkeys(skus) if sku and "," not in sku]
-        found: dict[str, _Item] = {}
+        unique = [sku for sku in dict.fromkeys(skus) if sku and "," not in sku and not sku.startswith("id:")]
+        found = self._by_id([sku for sku in dict.fromkeys(skus) if sku.startswith("id:")])
         for chunk in chunked(unique, PAGE):
             params = {"sku": ",".join(chunk), "per_page": str(PAGE), "_fields": LOOKUP_FIELDS}
             what = f"GET /products?sku=… ({len(chunk)} skus)"
@@ -272,6 +274,28 @@ class WooCommerceConnector:
                     if item.sku in chunk:
                         found[item.sku] = item
         self._items.update(found)
+        return found
+
+    def _by_id(self, keys: Sequence[str]) -> dict[str, _Item]:
+        """Items without a SKU, kept under `id:<product or variation id>`: one `GET /products/{id}` each."""
+        found: dict[str, _Item] = {}
+        for key in keys:
+            number = key.removeprefix("id:")
+            if not number.isdigit():
+                continue
+            what = f"GET /products/{number}"
+            try:
+                reply = self.http.send(
+                    Call("GET", f"/products/{number}", params={"_fields": LOOKUP_FIELDS}), what
+                )
+            except RequestRejected as exc:
+                if exc.status in (400, 404):  # gone: the sku is unknown, as a deleted product's would be
+                    continue
+                raise
+            with reading(self.shop, what):
+                found[key] = replace(
+                    self._item(as_obj(load_json(reply.body, self.shop, what), what)), sku=key
+                )
         return found
 
     @staticmethod
@@ -462,10 +486,10 @@ def _product(obj: dict[str, Any], fields: CatalogFields, parent_name: str = "") 
     sku = as_code(obj.get("sku"), "product sku") or derived_sku(product_id)
     updated = as_time(get(obj, "date_modified_gmt", "product"), "product date_modified_gmt")
 
-    def read() -> tuple[str, int, tuple[str, ...], str | None]:
+    def read() -> tuple[str, Decimal, tuple[str, ...], str | None]:
         pairs = _named_values(obj)
         name = opt_str(obj.get("name"), "product name") or _variation_name(parent_name, obj)
-        price = cents(obj.get("price") or obj.get("regular_price") or "0", "product price")
+        price = amount(obj.get("price") or obj.get("regular_price") or "0", "product price")
         codes = barcodes([obj.get("global_unique_id"), *keyed(pairs, fields.barcode_keys)])
         sold_by = unit(next(iter(keyed(pairs, [fields.unit_key])), None)) if fields.unit_key else None
         return name, price, codes, sold_by

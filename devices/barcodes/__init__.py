@@ -4,19 +4,29 @@
 order pickup, other text, or invalid with a reason). The encoders print what `interpret` reads back.
 """
 
-from devices.barcodes.commands import Cancel, Command, Mode, Quantity, Return, SetMode, encode_command
+from devices.barcodes.commands import (
+    Cancel,
+    Command,
+    Mode,
+    PrintLabels,
+    Quantity,
+    Return,
+    SetMode,
+    encode_command,
+)
 from devices.barcodes.config import DEFAULT_CONFIG, GS, BarcodeConfig
 from devices.barcodes.gtin import check_digit, expand_upce, with_check_digit
 from devices.barcodes.interpret import interpret
 from devices.barcodes.model import Barcode, Kind
 from devices.barcodes.pickup import Pickup, encode_pickup
-from devices.barcodes.variable_measure import DEFAULT_LAYOUTS, Layout, parse_layout
+from devices.barcodes.variable_measure import DEFAULT_LAYOUTS, PRESETS, Layout, parse_layout, preset_layouts
 from devices.errors import BarcodeError
 
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_LAYOUTS",
     "GS",
+    "PRESETS",
     "Barcode",
     "BarcodeConfig",
     "BarcodeError",
@@ -26,6 +36,7 @@ __all__ = [
     "Layout",
     "Mode",
     "Pickup",
+    "PrintLabels",
     "Quantity",
     "Return",
     "SetMode",
@@ -35,5 +46,6 @@ __all__ = [
     "expand_upce",
     "interpret",
     "parse_layout",
+    "preset_layouts",
     "with_check_digit",
 ]

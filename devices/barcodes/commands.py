@@ -10,6 +10,7 @@ Quantities have three digits, so every command has exactly one spelling and `enc
     TBQTY006                                               the next scan counts 6 times (001–999)
     TBCANCEL                                               drop a pending quantity
     TBRETURN                                               the next scan is a customer's return
+    TBLABELS                                               print the shelf labels whose prices changed
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _MODE = PREFIX + "M"  # short: a control sheet code must fit a CODE128 on 58 mm 
 _QTY = PREFIX + "QTY"
 _CANCEL = PREFIX + "CANCEL"
 _RETURN = PREFIX + "RETURN"
+_LABELS = PREFIX + "LABELS"
 MAX_QUANTITY = 999
 
 
@@ -65,8 +67,13 @@ class Return:
     pass
 
 
-Command = SetMode | Quantity | Cancel | Return
-_BARE: dict[str, Command] = {_CANCEL: Cancel(), _RETURN: Return()}
+@dataclass(frozen=True)
+class PrintLabels:
+    """Print the list of shelf labels to change (and clear it once printed)."""
+
+
+Command = SetMode | Quantity | Cancel | Return | PrintLabels
+_BARE: dict[str, Command] = {_CANCEL: Cancel(), _RETURN: Return(), _LABELS: PrintLabels()}
 
 
 def encode_command(command: Command) -> str:
@@ -80,6 +87,8 @@ def encode_command(command: Command) -> str:
             return _CANCEL
         case Return():
             return _RETURN
+        case PrintLabels():
+            return _LABELS
 
 
 def decode_command(text: str) -> Command | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from devices.barcodes.commands import Cancel, Command, Quantity, Return, SetMode
+from devices.barcodes.commands import Cancel, Command, PrintLabels, Quantity, Return, SetMode
 from devices.barcodes.gtin import shorter_forms
 from devices.barcodes.pickup import Pickup
 
@@ -116,3 +116,5 @@ def command_to_dict(command: Command) -> dict[str, Any]:
             return {"command": "cancel"}
         case Return():
             return {"command": "return"}
+        case PrintLabels():
+            return {"command": "labels"}

@@ -21,7 +21,35 @@ DEFAULT_LAYOUTS = ("20IIIIIWWWWWC", "21IIIII$$$$$C")
 """A common scale-label convention in Spain (prefix 20 weight in grams, 21 price in cents); unverified
 against AECOC, so every shop can replace it."""
 
+PRESETS: dict[str, tuple[str, ...]] = {
+    "ES": DEFAULT_LAYOUTS,
+    # GS1 rules as biip implements them (biip/rcn.py): verified against its test vectors.
+    "DE": ("22IIIIV$$$$$C", "23IIIIV$$$$$C", "28IIIIVWWWWWC", "29IIIIVWWWWWC"),
+    "GB": ("20IIIIIV$$$$C",),
+    "SE": ("20IIIIII$$$$C", "23IIIIIIWWWWC"),  # 21/22 (price in tenths, units) and 24/25 are left out
+    # Common scale defaults, not confirmed against the national GS1 office: check a printed label.
+    "FR": ("2IIIIII$$$$$C",),
+    "IT": ("2IIIIII$$$$$C",),
+    "NL": ("22IIIII$$$$$C", "23IIIIIWWWWWC"),
+    "US": ("02IIIIIV$$$$C",),  # UPC-A number system 2: item, price check digit, price in cents
+}
+"""Variable-measure layouts by country (ISO 3166 code). A shop's own layouts are added to its preset's."""
+
 _LETTERS = "IW$VC"
+
+
+def preset_layouts(preset: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The layouts of country `preset` followed by the shop's own `extra` ones; without a preset, the
+    defaults. A preset replaces the defaults (a British 20 price label is not a Spanish 20 weight label), so
+    the defaults in `extra` are dropped. `BarcodeError` names the presets there are.
+    """
+    if not preset:
+        return (*DEFAULT_LAYOUTS, *(layout for layout in extra if layout not in DEFAULT_LAYOUTS))
+    layouts = PRESETS.get(preset.upper())
+    if layouts is None:
+        raise BarcodeError(f"no variable-measure preset {preset!r}: there are {', '.join(sorted(PRESETS))}")
+    own = (layout for layout in extra if layout not in layouts and layout not in DEFAULT_LAYOUTS)
+    return (*layouts, *own)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ AMOUNT = r"-?[€$£]?\s?\d{1,3}(?:[.,' ]?\d{3})*(?:[.,]\d{1,2})?-?"
 """An amount as printed, loosely: `parse_money` decides whether it really is one."""
 QTY = r"\d{1,6}(?:[.,]\d{1,3})?"
 _COLUMNS = (
-    rf"(?P<code>\d{{1,14}})\s+(?P<name>.+?)\s+(?P<qty>{QTY})\s*(?P<unit>kg|g|l)?\s*x\s*"
+    rf"(?P<code>[0-9A-Z][0-9A-Z._/-]{{0,19}})\s+(?P<name>.+?)\s+(?P<qty>{QTY})\s*(?P<unit>kg|g|l)?\s*x\s*"
     rf"(?P<unit_price>{AMOUNT})\s+(?P<amount>{AMOUNT})"
 )
 _TWO_LINE = (

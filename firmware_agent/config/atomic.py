@@ -40,12 +40,6 @@ def _remove_leftovers(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def atomic_rename(source: Path, target: Path) -> None:
-    """Rename and make the rename itself durable (the directory entry lives in the directory)."""
-    source.replace(target)
-    fsync_dir(target.parent)
-
-
 def fsync_dir(directory: Path) -> None:
     """Some filesystems (FAT on a boot partition among them) refuse fsync on a directory: not fatal."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)

@@ -1,13 +1,16 @@
 """First-start provisioning: a TOML file the installer drops on the SD card's boot partition.
 
 Its tables are merged over the main config (it wins), the result is validated as a whole, written
-atomically in place of the main config, and the provisioning file is renamed `<name>.applied` so it is
-applied once. An invalid result changes nothing. If the box dies between the write and the rename, the
-next start applies the same file again, which gives the same result: merging is idempotent.
+atomically in place of the main config, and the provisioning file is replaced by `<name>.applied` without
+its secrets (passwords and keys read `***removed***`: the boot partition can be read by anyone holding the
+SD card) so it is applied once. An invalid result changes nothing. If the box dies between the write and
+the replacement, the next start applies the same file again, which gives the same result: merging is
+idempotent.
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
 import logging
 from collections.abc import Mapping, Sequence
@@ -15,8 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from firmware_agent.config.atomic import atomic_rename, atomic_write
+from firmware_agent.config.atomic import atomic_write, fsync_dir
 from firmware_agent.config.problems import InvalidConfig, KeyPath, Problem
+from firmware_agent.config.rules import is_secret_name
 from firmware_agent.config.schema import AgentConfig, ProvisioningConfig
 from firmware_agent.config.tomlfile import dumps, read_toml
 from firmware_agent.config.validator import build
@@ -25,6 +29,7 @@ from firmware_agent.errors import ConfigError
 log = logging.getLogger(__name__)
 
 DEFAULT_PROVISIONING_PATH = ProvisioningConfig().path
+REMOVED = "***removed***"
 
 
 class ProvisioningStatus(enum.Enum):
@@ -88,13 +93,39 @@ def apply_provisioning(config_path: Path, provisioning_path: Path | None = None)
     return ProvisioningResult(ProvisioningStatus.APPLIED, prov, config=config, warning=_mark_applied(prov))
 
 
+def replace_applied(prov: Path) -> Path:
+    """Replace the file by `<name>.applied` (mode 0600) without its secrets; the copy documents what was
+    applied. OSError when the folder is read-only: the file then stays, secrets and all, and applies again.
+    """
+    applied = prov.with_name(f"{prov.name}.applied")
+    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    header = f"# Applied by tillbridge on {stamp}; secrets are replaced by {REMOVED}.\n\n"
+    atomic_write(applied, header + dumps(scrub(read_toml(prov))), default_mode=0o600)
+    prov.unlink()
+    fsync_dir(prov.parent)
+    return applied
+
+
+def scrub(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The same tables with every value under a secret-looking key replaced."""
+    return {key: REMOVED if is_secret_name(key) else _scrub_value(value) for key, value in data.items()}
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub_value(item) for item in value]
+    return value
+
+
 def _mark_applied(prov: Path) -> str:
     applied = prov.with_name(f"{prov.name}.applied")
     try:
-        atomic_rename(prov, applied)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        warning = f"{prov}: applied, but cannot rename it to {applied.name} ({reason}); it will apply again"
+        replace_applied(prov)
+    except (OSError, ConfigError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        warning = f"{prov}: applied, but cannot replace it by {applied.name} ({reason}); it will apply again"
         log.warning("%s", warning)
         return warning
     return ""

@@ -75,9 +75,19 @@ def rule(check: Check | None = None, *, each: Check | None = None, unique: str =
 # --- checks: each returns the reason a value is wrong, and the validator puts the value in front of it ----
 
 
+_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_URL_PARAM = re.compile(r"([?&;]([^=&;#]*)=)([^&;#]*)")
+_URL_FRAGMENT = re.compile(r"#.*$", re.S)
+
+
 def show(value: object) -> str:
-    """A value as it would look in the file, short enough for one log line."""
-    text = repr(str(value)) if isinstance(value, str | PurePath) else str(value)
+    """A value as it would look in the file, short enough for one log line, and never a credential written
+    into a URL (`mqtt://user:password@host`, `?password=…`, `#…`): errors travel to logs and to support."""
+    text = str(value)
+    if "://" in text:
+        text = _URL_FRAGMENT.sub("#***", _URL_USERINFO.sub(r"\1***@", text))
+        text = _URL_PARAM.sub(lambda m: m[1] + ("***" if is_secret_name(m[2]) else m[3]), text)
+    text = repr(text) if isinstance(value, str | PurePath) else text
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -122,6 +132,31 @@ def codepage(value: str) -> str | None:
     except LookupError:
         return "is not a known code page (e.g. CP858, CP1252, CP437, ISO-8859-15)"
     return None
+
+
+def receipt_template(value: str) -> str | None:
+    from devices.receipts import PRESETS
+
+    return None if value in PRESETS else f"is not a receipt template preset ({', '.join(PRESETS)})"
+
+
+def tcp_address(value: str) -> str | None:
+    """`host:port` (a listening address, `0.0.0.0:9100`) or `tcp://host:port` (a printer)."""
+    try:
+        parts = urlsplit(value if "://" in value else f"tcp://{value}")
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or not port:
+        return "needs host:port (192.168.1.50:9100 or tcp://192.168.1.50:9100)"
+    return None
+
+
+def receipt_printer(value: str) -> str | None:
+    """The real printer behind the box: `host:port`, or any printer URL (USB, serial, file: gadget mode)."""
+    if "://" not in value:
+        return tcp_address(value)
+    return printer_url(value)
 
 
 _LAYOUT_CHARS = frozenset("0123456789IW$VC")

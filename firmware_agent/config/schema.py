@@ -27,7 +27,10 @@ from firmware_agent.config.rules import (
     positive,
     printer_url,
     ratio,
+    receipt_printer,
+    receipt_template,
     rule,
+    tcp_address,
 )
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -120,6 +123,42 @@ class PrinterConfig(Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScaleTapConfig(Section):
+    """The box on the cable between the POS and its scale (docs/receipts.md, "Serial tap"); both ports
+    use the same line settings, left out (None) for the protocol's usual ones."""
+
+    protocol: ScaleProtocol
+    pos_port: str = field(metadata=rule(nonempty))
+    scale_port: str = field(metadata=rule(nonempty))
+    baudrate: int | None = field(default=None, metadata=rule(baud_rate))
+    bytesize: ByteSize | None = None
+    parity: Parity | None = None
+    stopbits: StopBits | None = None
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.pos_port == self.scale_port:
+            yield "scale_port", "must differ from pos_port"
+
+
+ReceiptCombine = Literal["scans", "receipts", "confirm"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptsConfig(Section):
+    """Receipt capture: the POS prints to the box, the box forwards to the printer (docs/receipts.md)."""
+
+    printer: str = field(metadata=rule(receipt_printer))
+    listen: str = field(default="0.0.0.0:9100", metadata=rule(tcp_address))
+    gadget: str | None = field(default=None, metadata=rule(absolute_path))
+    template: str = field(default="code-columns", metadata=rule(receipt_template))
+    combine: ReceiptCombine = "receipts"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if self.gadget is None and tcp_address(self.printer) is not None:
+            yield "printer", "must be a network printer (host:port) unless the POS prints over USB (gadget)"
+
+
+@dataclass(frozen=True, kw_only=True)
 class GpioConfig(Section):
     """Pins use BCM numbering; a pin left out means the box has no such part."""
 
@@ -152,6 +191,13 @@ class BarcodesConfig(Section):
     variable_measure_layouts: tuple[str, ...] = field(
         default=("20IIIIIWWWWWC", "21IIIII$$$$$C"), metadata=rule(each=measure_layout)
     )
+    preset: str | None = None  # a country's scale-label layouts (ES, DE, FR, IT, NL, SE, GB, US)
+
+    def layouts(self) -> tuple[str, ...]:
+        """The layouts the box reads: the preset's (or the defaults) and the shop's own."""
+        from devices.barcodes import preset_layouts
+
+        return preset_layouts(self.preset or "", self.variable_measure_layouts)
 
     def problems(self) -> Iterator[tuple[str, str]]:
         """The barcode module owns what a layout means; its verdict is reported here so it names the key.
@@ -161,7 +207,12 @@ class BarcodesConfig(Section):
         from devices.barcodes import BarcodeConfig, BarcodeError
 
         try:
-            BarcodeConfig(variable_measure_layouts=self.variable_measure_layouts)
+            layouts = self.layouts()
+        except BarcodeError as exc:
+            yield "preset", str(exc)
+            return
+        try:
+            BarcodeConfig(variable_measure_layouts=layouts)
         except BarcodeError as exc:
             yield "variable_measure_layouts", str(exc)
 
@@ -248,6 +299,8 @@ class AgentConfig(Section):
     scanner: tuple[ScannerConfig, ...] = field(default=(), metadata=rule(unique="name"))
     scale: ScaleConfig | None = None
     printer: PrinterConfig | None = None
+    receipts: ReceiptsConfig | None = None
+    scale_tap: ScaleTapConfig | None = None
     gpio: GpioConfig = GpioConfig()
     forward: ForwardConfig = ForwardConfig()
     barcodes: BarcodesConfig = BarcodesConfig()

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware_agent.labels import note_price_changes
 from firmware_agent.store import ProductRecord, Store, levels
 from wire import CatalogDelta, CatalogSnapshotChunk, Product
 
@@ -134,8 +135,10 @@ def stored_version(store: Store) -> int | None:
 def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
     """The whole catalog becomes `products`; local stock survives for products the shop does not track,
     local barcodes for products the shop sends without any (many shops keep no barcodes at all), and the
-    box's own unit for products it knows (shops have no notion of "sold by weight": the till's scale does)."""
+    box's own unit for products whose unit the shop does not say (shops have no notion of "sold by weight"
+    unless the bridge is told where they keep it)."""
     conn = store.db.connection()
+    note_price_changes(store, conn, products)
     local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
     codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
     units = _local_units(conn)
@@ -149,6 +152,7 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
 
 def apply_delta(store: Store, delta: CatalogDelta) -> None:
     conn = store.db.connection()
+    note_price_changes(store, conn, delta.upserts)
     conn.executemany("DELETE FROM product WHERE sku = ?", [(sku,) for sku in delta.deletes])
     local = _local_stock(conn, (p.sku for p in delta.upserts if p.stock is None))
     store.upsert_products(_records(delta.upserts, local, units=_local_units(conn)))
@@ -161,9 +165,8 @@ def _keep_own_movements(store: Store, products: Sequence[Product]) -> None:
     cloud level shows that level plus the box's later movements; a sku without one gets the box's
     not-yet-acknowledged movements added back to the catalog's number, which cannot contain them yet.
     """
-    given = [p.sku for p in products if p.stock is not None]
-    levels.add_back_unsettled(store, given)
-    levels.refresh_stock(store, given)
+    levels.add_back_unsettled(store, [p.sku for p in products if p.stock is not None])
+    levels.refresh_stock(store, [p.sku for p in products])  # those with a level, even one sent before them
 
 
 def _records(
@@ -175,7 +178,7 @@ def _records(
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
         barcodes = p.barcodes or (codes or {}).get(p.sku, ())
-        unit = (units or {}).get(p.sku, p.unit)
+        unit = p.unit if p.unit is not None else (units or {}).get(p.sku, "each")
         yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), barcodes
 
 

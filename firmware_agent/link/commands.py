@@ -33,8 +33,19 @@ from wire import (
 log = logging.getLogger(__name__)
 
 EFFECTS: Final = frozenset(
-    {"config.set", "print.test", "print.reprint", "catalog.resync", "journal.resend", "mode.set", "restart"}
+    {
+        "config.set",
+        "print.test",
+        "print.reprint",
+        "labels.print",
+        "catalog.resync",
+        "journal.resend",
+        "mode.set",
+        "restart",
+        "update",
+    }
 )
+SIGNED_ONLY: Final = frozenset({"update"})  # a release runs as root: never on an unsigned word
 MAX_LOG_LINES: Final = 1000
 
 
@@ -59,10 +70,12 @@ class Box(Protocol):
     def config_set(self, values: Mapping[str, Any], request: Request) -> None: ...
     def print_test(self) -> JSON: ...
     def reprint(self, order_id: str | None, job: int | None) -> JSON: ...
+    def print_labels(self) -> JSON: ...
     def catalog_resync(self) -> JSON: ...
     def journal_resend(self) -> JSON: ...
     def set_mode(self, mode: str) -> JSON: ...
     def restart(self) -> JSON: ...
+    def update(self, url: str, sha256: str, signature: str, allow_downgrade: bool) -> JSON: ...
     def first_time(self, channel: str, ref: str) -> bool: ...
 
 
@@ -138,6 +151,11 @@ class CommandRunner:
         if command.sig is None:
             if self.require_signed:
                 raise CommandFailed(f"cmd {command.id!r}: this box accepts only signed commands")
+            if command.cmd in SIGNED_ONLY:
+                raise CommandFailed(
+                    f"cmd {command.id!r}: {command.cmd} runs only as a command signed with the box's "
+                    "mqtt.command_key"
+                )
             return
         if self.key is None:
             raise CommandFailed(f"cmd {command.id!r}: signed, but this box has no command_key to check it")
@@ -170,6 +188,8 @@ class CommandRunner:
                 if (order_id is None) == (job is None):
                     raise CommandFailed("print.reprint needs args.order_id or args.job (one of them)")
                 return box.reprint(order_id, job)
+            case "labels.print":
+                return box.print_labels()
             case "catalog.resync":
                 return box.catalog_resync()
             case "journal.resend":
@@ -178,6 +198,10 @@ class CommandRunner:
                 return box.set_mode(_choice(args, "mode", None, ("sale", "receive", "count", "lookup")))
             case "restart":
                 return box.restart()
+            case "update":
+                url = _url(args, "url")
+                sha256, signature = _str(args, "sha256"), _str(args, "signature")
+                return box.update(url, sha256, signature, _flag(args, "force"))
         raise CommandFailed(f"command {name!r} is not handled by this box")  # the wire allow-list grew
 
 
@@ -225,6 +249,27 @@ def _opt_str(args: Mapping[str, Any], key: str) -> str | None:
     value = args.get(key)
     if value is not None and (type(value) is not str or not value):
         raise CommandFailed(f"args.{key} must be a non-empty string")
+    return value
+
+
+def _str(args: Mapping[str, Any], key: str) -> str:
+    value = _opt_str(args, key)
+    if value is None:
+        raise CommandFailed(f"args.{key} is required (a non-empty string)")
+    return value
+
+
+def _url(args: Mapping[str, Any], key: str) -> str:
+    value = _str(args, key)
+    if not value.startswith(("https://", "http://")):
+        raise CommandFailed(f"args.{key} must be an http:// or https:// URL")
+    return value
+
+
+def _flag(args: Mapping[str, Any], key: str) -> bool:
+    value = args.get(key, False)
+    if type(value) is not bool:
+        raise CommandFailed(f"args.{key} must be true or false")
     return value
 
 

@@ -8,6 +8,10 @@ timeout, everything unacknowledged is sent again from the last ack (go-back-N): 
 `(box, seq)` once, so a duplicate costs bandwidth, never a double sale. The timeout doubles while the
 cloud stays silent (it may be down for hours while the broker is up) and resets when an ack moves on.
 
+Every batch names the store's `epoch` (its journal stream) and the last ack (`acked`), so a cloud that has
+never seen the stream starts it where this box's entries start. Only acks of this epoch count: an ack of
+another epoch is about a store this box no longer has, and is ignored with a log line.
+
 The owner feeds it events (`connected`, `disconnected`, `journal_grew`, `on_ack`, `tick`) and asks `want()`
 for the entries it should read next, then hands them to `send()`, which returns the payloads to publish.
 """
@@ -18,6 +22,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from wire import (
     MAX_MESSAGE_BYTES,
@@ -70,7 +75,9 @@ class Drain:
         window: int = 4,
         ack_timeout_s: float = 30.0,
         max_ack_timeout_s: float = 600.0,
+        epoch: str | None = None,
     ) -> None:
+        self.epoch = epoch
         self.acked = acked
         self.last_seq = max(last_seq, acked)
         self.sent_upto = acked
@@ -109,12 +116,19 @@ class Drain:
     def journal_grew(self, last_seq: int) -> None:
         self.last_seq = max(self.last_seq, last_seq)
 
-    def on_ack(self, upto: int, now: float) -> int | None:
+    def on_ack(self, upto: int, now: float, epoch: str | None = None) -> int | None:
         """The cloud applied every entry up to `upto`; returns the seq up to which the store may forget.
 
-        A stale ack (not past the last one) returns None. An ack beyond the last entry this box ever wrote is
-        clamped: it cannot be for entries of this store, and must not swallow entries written later.
+        An ack of another epoch, or a stale one (not past the last), returns None. An ack without an epoch
+        comes from a cloud older than epochs and is taken as this store's. An ack beyond the last entry this
+        box ever wrote is clamped: it cannot be for entries of this store, and must not swallow entries
+        written later.
         """
+        if epoch is not None and epoch != self.epoch:
+            log.warning(
+                "ack upto %d is for store epoch %s, not this store's %s: ignored", upto, epoch, self.epoch
+            )
+            return None
         if upto > self.last_seq:
             log.warning("ack upto %d is past the last journal entry %d: clamped", upto, self.last_seq)
             upto = self.last_seq
@@ -175,10 +189,18 @@ class Drain:
 
     def _pack(self, entries: Sequence[JournalEntry]) -> Iterable[tuple[JournalBatch, bytes]]:
         try:
-            return list(pack_journal(entries, max_entries=self.max_entries, max_bytes=self.max_bytes))
+            return list(pack_journal(entries, **self._packing()))
         except WireError:  # rare: find the culprits one by one, then pack the cleaned list
             cleaned = [sendable(entry, self.max_bytes) for entry in entries]
-            return list(pack_journal(cleaned, max_entries=self.max_entries, max_bytes=self.max_bytes))
+            return list(pack_journal(cleaned, **self._packing()))
+
+    def _packing(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "acked": self.acked,
+            "max_entries": self.max_entries,
+            "max_bytes": self.max_bytes,
+        }
 
     def _go_back(self) -> None:
         if self._inflight:

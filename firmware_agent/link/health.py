@@ -12,12 +12,20 @@ from wire import State, Telemetry, now_ts
 THERMAL_ZONE: Final = Path("/sys/class/thermal/thermal_zone0/temp")
 
 
-def birth(version: str, boot: int, config_hash: str) -> State:
-    return State(True, version=version, boot=boot, config_hash=config_hash[:64], ts=now_ts())
+def birth(version: str, boot: int, config_hash: str, epoch: str | None = None) -> State:
+    return State(True, version=version, boot=boot, config_hash=config_hash[:64], ts=now_ts(), epoch=epoch)
 
 
 def telemetry(
-    uptime_s: float, backlog: int, devices: Mapping[str, str], data_dir: Path, journal_bytes: int
+    uptime_s: float,
+    backlog: int,
+    devices: Mapping[str, str],
+    data_dir: Path,
+    journal_bytes: int,
+    *,
+    epoch: str | None = None,
+    store_lost: str | None = None,
+    counters: Mapping[str, int] | None = None,
 ) -> Telemetry:
     return Telemetry(
         uptime_s=max(0, int(uptime_s)),
@@ -27,6 +35,9 @@ def telemetry(
         journal_mb=round(journal_bytes / 1e6, 6),
         temperature_c=cpu_temperature(),
         ts=now_ts(),
+        epoch=epoch,
+        store_lost=store_lost[:1024] if store_lost else None,
+        counters=dict(counters) if counters else None,
     )
 
 

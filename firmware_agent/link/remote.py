@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from firmware_agent import labels
 from firmware_agent.config import Secret
 from firmware_agent.domain import Mode
-from firmware_agent.events import ModeRequest
+from firmware_agent.events import ModeRequest, PrintShelfLabels
 from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
 from firmware_agent.link.commands import CommandFailed, Request
@@ -19,6 +21,7 @@ from firmware_agent.selftest import selftest
 from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import find_order, requeue_ticket
 from firmware_agent.tickets import TicketStyle, selftest_ticket
+from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
 from wire import JSON, Order
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ class RemoteBox:
             "catalog_version": link.catalog.version,
             "config_hash": link.settings.config_hash,
             "config_on_trial": link.on_trial,
+            "update": update_status(link.update_layout()),
             **facts,
         }
 
@@ -144,6 +148,15 @@ class RemoteBox:
             raise CommandFailed(f"print.reprint: there is no print job {job}")
         return job
 
+    def print_labels(self) -> JSON:
+        """The shelf label list, printed as the `TBLABELS` code prints it (cleared once printed)."""
+        core = self.link.core_loop()
+        if not core.handles(PrintShelfLabels):
+            raise CommandFailed("labels.print: this box has no printer configured")
+        pending: int = self.link.call(lambda store: len(labels.pending(store)))
+        core.post(PrintShelfLabels())
+        return {"labels": pending}
+
     def catalog_resync(self) -> JSON:
         link = self.link
         link.request_catalog(link.catalog.on_command(link.clock()))
@@ -164,9 +177,32 @@ class RemoteBox:
         self.link.restart_pending = True
         return {"restarting": True}
 
+    def update(self, url: str, sha256: str, signature: str, allow_downgrade: bool) -> JSON:
+        """Queues the signed release for tillbridge-update.service (root), which installs it, restarts the
+        agent on it, waits for READY and the broker, and commits it or rolls back (docs/updates.md).
+        The outcome is in `status` (`update`) once the agent is back."""
+        layout = self.link.update_layout()
+        try:
+            request = request_update(
+                layout, Source(url=url), sha256, signature, allow_downgrade=allow_downgrade
+            )
+        except UpdateError as exc:
+            raise CommandFailed(f"update refused, nothing changed: {exc}") from exc
+        return {"queued": True, "id": request.id, "running": layout.version_of("current")}
+
     def first_time(self, channel: str, ref: str) -> bool:
         seen: bool = self.link.call(lambda store: store.first_time_seen(channel, ref))
         return seen
+
+
+def update_status(layout: Layout) -> JSON:
+    """The release running and how the last update ended (an update restarts the agent: this is how
+    support learns the outcome of an `update` command)."""
+    try:
+        status: JSON = json.loads(read_status(layout).to_json())
+    except (OSError, ValueError) as exc:
+        return {"error": f"cannot read {layout.root}: {exc}"}
+    return status
 
 
 def config_view(value: object) -> JSON:

@@ -50,6 +50,7 @@ from firmware_agent.link.ticket import order_ticket, page_of
 from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
+from firmware_agent.updates.layout import DEFAULT_ROOT, Layout
 from wire import (
     JSON,
     BadTopic,
@@ -125,6 +126,7 @@ class Link:
         self.audit = AuditLog(settings.data_dir / AUDIT_NAME)
         self.remote = RemoteBox(self)
         self.runner = self._runner()
+        self.epoch: str | None = None  # the store's, once loaded
         self.drain = Drain()
         self.catalog = cat.CatalogSync(None)
         self.boot = 0
@@ -149,6 +151,11 @@ class Link:
         self.restart_requested = False  # the agent may exit non-zero on it, so systemd restarts the box
         self._in_hand: Received | None = None
         self._failures = 0
+        self.update_root = DEFAULT_ROOT  # root's releases, where the `update` command's outcome is read
+
+    def update_layout(self) -> Layout:
+        """The updater's layout, with this agent's data folder for the queued request and the guards."""
+        return Layout(self.update_root, self.settings.data_dir)
 
     # ---- the Service protocol ------------------------------------------------------------------------
 
@@ -216,7 +223,7 @@ class Link:
     def _load(self) -> None:
         core = self.core_loop()
 
-        def load(store: Store) -> tuple[int, int, int, int | None]:
+        def load(store: Store) -> tuple[int, int, int, int | None, str]:
             boot = int(store.setting(BOOT_KEY) or 0) + 1
             store.set_setting(BOOT_KEY, str(boot))
             first = store.journal_after(0, 1)
@@ -227,9 +234,10 @@ class Link:
                 (first[0].seq - 1 if first else store.last_seq),
                 store.last_seq,
                 cat.stored_version(store),
+                store.epoch,
             )
 
-        self.boot, acked, last_seq, version = self.call(load)
+        self.boot, acked, last_seq, version, self.epoch = self.call(load)
         self.drain = self._new_drain(acked, last_seq)
         self.catalog = cat.CatalogSync(version)
         if configset.on_trial(self.config_path):
@@ -240,8 +248,9 @@ class Link:
             self._trial = _Trial(self.clock() + self.settings.config_revert_s, 0, [])
         self._start_client()
         log.info(
-            "MQTT link: boot %d, journal backlog %d (acked up to %d), catalog %s",
+            "MQTT link: boot %d, store epoch %s, journal backlog %d (acked up to %d), catalog %s",
             self.boot,
+            self.epoch,
             last_seq - acked,
             acked,
             version,
@@ -257,6 +266,7 @@ class Link:
             max_bytes=s.batch_bytes,
             window=s.inflight_batches,
             ack_timeout_s=s.ack_timeout_s,
+            epoch=self.epoch,
         )
 
     def _start_client(self) -> None:
@@ -301,7 +311,9 @@ class Link:
         client = self._client()
         client.subscribe(box_subscriptions(self.settings.shop, self.settings.box))
         s = self.settings
-        self._publish(self._topic(Kind.STATE), encode(birth(s.version, self.boot, s.config_hash)), 1, True)
+        # the birth goes first, before any journal batch: it names the store the batches belong to
+        state = birth(s.version, self.boot, s.config_hash, self.epoch)
+        self._publish(self._topic(Kind.STATE), encode(state), 1, True)
         self.drain.connected(now)
         if request := self.catalog.on_connected(now):
             self.request_catalog(request)
@@ -397,9 +409,10 @@ class Link:
         ack = self._decode(Kind.ACK, msg)
         if not isinstance(ack, AckMessage):
             return
-        upto = self.drain.on_ack(ack.upto, self.clock())
+        upto = self.drain.on_ack(ack.upto, self.clock(), ack.epoch)
         if upto is not None:
             gone = self.call(lambda store: _forget_upto(store, upto))
+            self.call(lambda store: store.note_acked(upto))  # once the deletion has committed
             log.debug("cloud acked up to seq %d: %d entries deleted", upto, gone)
 
     def _on_catalog(self, msg: Received) -> None:
@@ -542,13 +555,21 @@ class Link:
     def _send_telemetry(self) -> None:
         core = self.core_loop()
 
-        def read(store: Store) -> tuple[int, dict[str, str], int]:
+        def read(store: Store) -> tuple[int, dict[str, str], int, str | None, dict[str, int]]:
             devices = {name: status.state.value for name, status in core.devices.items()}
-            return store.journal_count(), devices, store.journal_bytes
+            counters = {**core.counters, **levels.summary(store)}  # how current its stock numbers are
+            return store.journal_count(), devices, store.journal_bytes, store.store_lost, counters
 
-        backlog, devices, journal_bytes = self.call(read)
+        backlog, devices, journal_bytes, store_lost, counters = self.call(read)
         health = telemetry(
-            self.clock() - self.started_at, backlog, devices, self.settings.data_dir, journal_bytes
+            self.clock() - self.started_at,
+            backlog,
+            devices,
+            self.settings.data_dir,
+            journal_bytes,
+            epoch=self.epoch,
+            store_lost=store_lost,
+            counters=counters,
         )
         self._publish(self._topic(Kind.TELEMETRY), encode(health), 0, False)
 

@@ -6,16 +6,24 @@ in the same transaction, so a crash leaves all of it or none of it.
 
 A database that SQLite cannot read is moved aside, never deleted: the operator (or support) can still try to
 recover it, and the fresh database starts with a `store_recovered` journal entry that marks the loss window.
+
+The store has an `epoch` that names its journal stream. A store that was deleted, replaced by another file,
+restored from an older copy (told by `EpochMark`) or recovered from corruption starts a new epoch, with a
+`store_recovered` entry and the `store_lost` setting saying what was lost, so the cloud and the box's
+telemetry both report it. Seqs go on above every seq handed out before (`SeqFloor`) all the same.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,14 +31,38 @@ from typing import Any
 
 import peewee as pw
 
-from firmware_agent.errors import StoreError, StoreFullError, StoreTooNewError
+from firmware_agent.errors import (
+    DiskFullError,
+    StoreError,
+    StoreFullError,
+    StoreTooNewError,
+    StoreUnavailable,
+)
 from firmware_agent.store import models as m
+from firmware_agent.store.epochmark import EpochMark
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
 from firmware_agent.store.seqfloor import SeqFloor
+from wire import LEGACY_EPOCH
 
 log = logging.getLogger(__name__)
 
+
+class HideSqlParameters(logging.Filter):
+    """peewee logs every statement at debug level as `(sql, params)`: keep the SQL, drop the values, which
+    may be a pickup key, a password in a setting or a customer's name (issue 13, a low finding)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, tuple) and len(record.msg) == 2 and record.msg[1]:
+            record.msg = (record.msg[0], "(parameters not logged)")
+        return True
+
+
+if not any(isinstance(f, HideSqlParameters) for f in logging.getLogger("peewee").filters):
+    logging.getLogger("peewee").addFilter(HideSqlParameters())
+
+EPOCH_KEY = "epoch"
+LOST_KEY = "store_lost"
 PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "busy_timeout": 5000}
 ROW_OVERHEAD = 24  # bytes counted per journal row on top of its text, for the size bound
 
@@ -55,10 +87,12 @@ class Store:
         self.path = path
         self.limits = limits
         self._floor = floor
+        self._mark = EpochMark(path.with_name(path.name + ".epoch"))
         self._last_seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name = 'journal'") or 0
         self._journal_bytes = self._scalar(
             f"SELECT COALESCE(SUM(LENGTH(data) + LENGTH(kind) + LENGTH(ts) + {ROW_OVERHEAD}), 0) FROM journal"
         )
+        self.epoch = self.setting(EPOCH_KEY) or self._first_epoch()
 
     # ---- opening -------------------------------------------------------------------------------------
 
@@ -68,12 +102,15 @@ class Store:
         limits = limits or StoreLimits()
         path.parent.mkdir(parents=True, exist_ok=True)
         floor = SeqFloor(path.with_name(path.name + ".seq"))
+        existed = path.exists() and path.stat().st_size > 0
         try:
             db = _connect_checked(path)
         except _Corrupt as exc:
             return cls._recover(path, limits, floor, reason=str(exc))
         _migrate(db, path)
-        return cls(db, path, limits, floor)
+        store = cls(db, path, limits, floor)
+        store._check_identity(existed)
+        return store
 
     @classmethod
     def _recover(cls, path: Path, limits: StoreLimits, floor: SeqFloor, reason: str) -> Store:
@@ -89,17 +126,84 @@ class Store:
         )
         db = _connect_checked(path)
         _migrate(db, path)
-        resume_after = max(floor.value, lost_after or 0)
-        db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)", (resume_after,))
         store = cls(db, path, limits, floor)
-        with store.transaction():
-            store.append(
+        # 0 when the old database reveals nothing: then every unacknowledged entry may be lost
+        store._new_stream(f"the store was corrupt ({reason})", str(moved), lost_after or 0)
+        return store
+
+    # ---- identity ------------------------------------------------------------------------------------
+
+    def _first_epoch(self) -> str:
+        """A store whose schema came from a newer release that had no epoch yet: one is made now."""
+        used = self._last_seq > 0 or self.setting("boot_counter") is not None
+        epoch = LEGACY_EPOCH if used else secrets.token_hex(8)
+        m.Setting.insert(key=EPOCH_KEY, value=epoch).on_conflict_ignore().execute()
+        return epoch
+
+    def _check_identity(self, existed: bool) -> None:
+        """Starts a new epoch if this store is not the one the box last used (see `EpochMark`)."""
+        mark = self._mark.read()
+        if not existed and (mark is not None or self._floor.value > 0):
+            lost_after = mark.acked if mark is not None else 0
+            self._new_stream(
+                "the store was missing at start (deleted?)", "nowhere (it was missing)", lost_after
+            )
+        elif mark is not None and mark.epoch != self.epoch:
+            self._replace(f"the store file was replaced (epoch {self.epoch}, the box's was {mark.epoch})", 0)
+        elif mark is not None and (self._last_seq < mark.acked or self._first_unacked() <= mark.acked):
+            self._replace(
+                f"the store is an older copy (it ends at seq {self._last_seq} or still holds entries the "
+                f"cloud acknowledged up to seq {mark.acked})",
+                mark.acked,
+            )
+        elif mark is None:
+            self._mark.write(self.epoch, self._first_unacked() - 1)
+
+    def _first_unacked(self) -> int:
+        first = self._scalar("SELECT MIN(seq) FROM journal")
+        return int(first) if first is not None else self._last_seq + 1
+
+    def _replace(self, why: str, lost_after: int) -> None:
+        """An existing store that is not the box's last one: a copy goes aside with its unacknowledged
+        entries (which may be replays of entries the cloud has applied), and the journal starts a new epoch.
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.replaced-{stamp}")
+        self._sql("VACUUM INTO ?", (str(aside),))
+        held = self.journal_count()
+        with self.transaction():
+            self._sql("DELETE FROM journal")
+            self._journal_bytes = 0
+        self._new_stream(f"{why}; its {held} unacknowledged entries were set aside", str(aside), lost_after)
+
+    def _new_stream(self, why: str, moved_to: str, lost_after: int) -> None:
+        """A new epoch, seqs above any handed out before, and a `store_recovered` entry marking the loss."""
+        self.epoch = secrets.token_hex(8)
+        resume_after = max(self._floor.value, self._last_seq, lost_after)
+        lost = f"{why}: entries after seq {lost_after} that the cloud had not acknowledged are lost"
+        log.critical("store %s: %s; a new journal stream starts (epoch %s)", self.path, lost, self.epoch)
+        with self.transaction():
+            self.set_setting(EPOCH_KEY, self.epoch)
+            self.set_setting(LOST_KEY, lost)
+            moved = self._sql("UPDATE sqlite_sequence SET seq = ? WHERE name = 'journal'", (resume_after,))
+            if not moved.rowcount:
+                self._sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)", (resume_after,))
+            self._last_seq = resume_after
+            self.append(
                 "store_recovered",
-                # 0 when the old database reveals nothing: then every unacknowledged entry may be lost
-                {"moved_to": str(moved), "lost_after_seq": lost_after or 0, "reason": reason},
+                {"moved_to": moved_to, "lost_after_seq": lost_after, "reason": why[:200]},
                 enforce_limit=False,
             )
-        return store
+        self._mark.write(self.epoch, resume_after)
+
+    def note_acked(self, seq: int) -> None:
+        """After the store committed `forget_upto(seq)`: the mark follows, so an older copy is told apart."""
+        self._mark.write(self.epoch, seq)
+
+    @property
+    def store_lost(self) -> str | None:
+        """What this store's epoch replaced and lost, for telemetry; None for a box's first store."""
+        return self.setting(LOST_KEY)
 
     def close(self) -> None:
         if not self.db.is_closed():
@@ -122,14 +226,16 @@ class Store:
         self._depth += 1
         try:
             yield
-        except BaseException:
+            self._sql(commit)  # inside the try: a commit that fails (a full disk) rolls back too
+        except BaseException as exc:
             self._last_seq, self._journal_bytes = saved
-            self._sql(rollback)
-            if depth:
-                self._sql(commit)  # a savepoint rolled back to still has to be released
+            with suppress(sqlite3.Error):  # a failed COMMIT may have ended the transaction already
+                self._sql(rollback)
+                if depth:
+                    self._sql(commit)  # a savepoint rolled back to still has to be released
+            if _disk_full(exc):
+                raise DiskFullError(f"the data partition of {self.path} is full: nothing recorded") from exc
             raise
-        else:
-            self._sql(commit)
         finally:
             self._depth = depth
 
@@ -157,6 +263,17 @@ class Store:
             "SELECT sku, name, price_cents, unit, stock FROM product WHERE sku = ?", (sku,)
         ).fetchone()
         return None if row is None else ProductRecord(*row)
+
+    def product_named(self, name: str, min_prefix: int = 6) -> ProductRecord | None:
+        """The product called `name` (case ignored); else the only one whose name starts with it, when it
+        is at least `min_prefix` characters (receipts print names shortened). None when not one product."""
+        columns = "SELECT sku, name, price_cents, unit, stock FROM product"
+        wanted = name.strip()
+        rows = self._sql(f"{columns} WHERE name = ? COLLATE NOCASE LIMIT 2", (wanted,)).fetchall()
+        if not rows and len(wanted) >= min_prefix:
+            pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = self._sql(f"{columns} WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
+        return ProductRecord(*rows[0]) if len(rows) == 1 else None
 
     def change_stock(self, sku: str, delta: int) -> int:
         """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
@@ -318,6 +435,38 @@ class _Corrupt(Exception):
     pass
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """SQLite's SQLITE_FULL or the kernel's ENOSPC, however peewee wrapped it."""
+    for error in (exc, exc.__cause__, exc.__context__):
+        if getattr(error, "sqlite_errorname", None) == "SQLITE_FULL":
+            return True
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+    return False
+
+
+def _content_error(exc: BaseException) -> bool:
+    """Whether SQLite refused the file for what is in it (corrupt, not a database), as opposed to where it
+    is (read-only, no permission, cannot create the WAL): only the first may be moved aside."""
+    names = {getattr(e, "sqlite_errorname", None) for e in (exc, exc.__cause__, exc.__context__)}
+    return bool(names & {"SQLITE_CORRUPT", "SQLITE_NOTADB"}) or not names - {None}
+
+
+def _unavailable(path: Path, exc: BaseException) -> StoreUnavailable:
+    folder = path.parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        why = f"the data folder {folder} is on a read-only file system (remounted read-only after errors?)"
+    elif not os.access(folder, os.W_OK):
+        why = f"the data folder {folder} is read-only for this user (owner and mode?)"
+    else:
+        why = f"{path} cannot be opened"
+    return StoreUnavailable(f"{why}: {exc}; the store is left as it is")
+
+
 def _connect_checked(path: Path) -> pw.SqliteDatabase:
     # One connection shared by whichever thread owns the store (the core loop), not one per thread.
     db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, thread_safe=False)
@@ -326,6 +475,8 @@ def _connect_checked(path: Path) -> pw.SqliteDatabase:
         verdict = db.execute_sql("PRAGMA quick_check").fetchone()[0]
     except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
         db.close()
+        if not _content_error(exc):
+            raise _unavailable(path, exc) from exc
         raise _Corrupt(str(exc)) from exc
     if verdict != "ok":
         db.close()

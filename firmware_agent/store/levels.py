@@ -60,13 +60,16 @@ def apply_levels(store: Store, message: Levels) -> int:
     fresh = [level for level in message.levels if known.get(level.sku, 0) <= message.version]
     if not fresh:
         return 0
+    # `upto` counts in the stream named by `epoch`: of another store (the bridge has not heard from this
+    # one yet) the levels include none of this store's movements.
+    upto = message.upto if message.epoch in (None, store.epoch) else 0
     conn = store.db.connection()
     conn.executemany(
         "INSERT OR REPLACE INTO level (sku, on_hand, reserved, version, upto) VALUES (?, ?, ?, ?, ?)",
-        [(level.sku, level.on_hand, level.reserved, message.version, message.upto) for level in fresh],
+        [(level.sku, level.on_hand, level.reserved, message.version, upto) for level in fresh],
     )
     conn.executemany(
-        "DELETE FROM local_move WHERE sku = ? AND seq <= ?", [(level.sku, message.upto) for level in fresh]
+        "DELETE FROM local_move WHERE sku = ? AND seq <= ?", [(level.sku, upto) for level in fresh]
     )
     refresh_stock(store, [level.sku for level in fresh])
     return len(fresh)

@@ -82,11 +82,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX local_move_sku ON local_move (sku, seq);
     """,
+    # 5: the store's epoch, which names its journal stream (see store/epochmark.py). A store that has been
+    # used already predates epochs: it gets the all-zero epoch, the stream the cloud knew it by.
+    """
+    INSERT OR IGNORE INTO setting (key, value) SELECT 'epoch', CASE
+        WHEN EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'journal')
+            OR EXISTS (SELECT 1 FROM setting WHERE key = 'boot_counter')
+        THEN '0000000000000000' ELSE lower(hex(randomblob(8))) END;
+    """,
 )
 
 LATEST = len(MIGRATIONS)
 
-READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1)
+READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1)
 """For each schema version, the oldest release schema that can still read and write it. Additive migrations
 keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
 a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""

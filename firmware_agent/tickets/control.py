@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from devices.barcodes import Cancel, Mode, Quantity, Return, SetMode, encode_command
+from devices.barcodes import Cancel, Mode, PrintLabels, Quantity, Return, SetMode, encode_command
 from firmware_agent.tickets.model import ControlCode, ControlSheet
 
 MODES = ("sale", "receive", "count", "lookup")
@@ -19,6 +19,7 @@ COMMAND_CODES: dict[str, str] = {
     **{f"qty:{qty}": encode_command(Quantity(qty)) for qty in QUANTITIES},
     "cancel": encode_command(Cancel()),
     "return": encode_command(Return()),
+    "labels": encode_command(PrintLabels()),
 }
 
 
@@ -30,5 +31,6 @@ def default_control_sheet(codes: Mapping[str, str] = COMMAND_CODES) -> ControlSh
             *(ControlCode("Quantity", f"Quantity ×{qty}", codes[f"qty:{qty}"]) for qty in QUANTITIES),
             ControlCode("Other", "Cancel the pending quantity", codes["cancel"]),
             ControlCode("Other", "Next scan is a return", codes["return"]),
+            ControlCode("Other", "Print the shelf labels to change", codes["labels"]),
         )
     )

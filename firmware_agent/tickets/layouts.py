@@ -111,7 +111,8 @@ def price_list(changes: PriceChangeList, style: TicketStyle = DEFAULT_STYLE) -> 
     ticket.rule()
     for change in changes.changes:
         ticket.line(change.name, bold=True)
-        prices = f"{style.money(change.old_cents)} -> {style.money(change.new_cents)}"
+        per = "" if change.unit == "each" else f"/{change.unit}"
+        prices = f"{style.money(change.old_cents)}{per} -> {style.money(change.new_cents)}{per}"
         ticket.lines(pair(change.barcode, prices, ticket.columns))
         if changes.barcodes and change.barcode:
             ticket.ean13(change.barcode)

@@ -82,6 +82,7 @@ class PriceChange:
     old_cents: int
     new_cents: int
     barcode: str = ""  # EAN-13 when the item has one
+    unit: str = "each"  # sold by measure ("kg", "l", "m"): the prices are per that unit, and say so
 
 
 @dataclass(frozen=True)

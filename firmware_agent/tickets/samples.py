@@ -68,6 +68,7 @@ PRICES = PriceChangeList(
         PriceChange("Aceite de oliva virgen extra 1 l", 995, 1045, "8412345678905"),
         PriceChange("Queso manchego curado, cuña de 250 g", 650, 595, "4006381333931"),
         PriceChange("Té verde a granel (100 g)", 300, 320),
+        PriceChange("Jamón serrano al corte", 2490, 2590, unit="kg"),
     ),
     effective="2024-05-04",
 )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_agent.updates.errors import ChecksumMismatch, DownloadError, UpdateError, UpdateRejected
-from firmware_agent.updates.layout import INCOMING_PREFIX, Layout, check_version
+from firmware_agent.updates.layout import INCOMING_PREFIX, Layout, check_version, version_key
 from firmware_agent.updates.signing import CHUNK, check_sha256, file_sha256
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,12 @@ def _copy(chunks: Iterator[bytes], target: Path, max_bytes: int, source: Source)
     return digest.hexdigest()
 
 
-def unpack(artifact: Path, layout: Layout) -> Release:
-    """Extract into a hidden folder, check it is a release, rename it to releases/<version>."""
+def unpack(artifact: Path, layout: Layout, *, allow_downgrade: bool = False) -> Release:
+    """Extract into a hidden folder, check it is a release, rename it to releases/<version>.
+
+    A release older than the committed one is refused unless `allow_downgrade`: a signed old release may
+    carry a fixed hole, and replaying it must not be enough to bring the hole back.
+    """
     layout.releases.mkdir(parents=True, exist_ok=True)
     layout.remove_leftovers()
     incoming = Path(tempfile.mkdtemp(prefix=INCOMING_PREFIX, dir=layout.releases))
@@ -132,6 +136,12 @@ def unpack(artifact: Path, layout: Layout) -> Release:
         version = read_manifest(incoming, str(artifact))
         if layout.version_of("current") == version:
             raise UpdateRejected(f"release {version} is the one running already")
+        committed = layout.version_of("committed")
+        if committed and not allow_downgrade and version_key(version) < version_key(committed):
+            raise UpdateRejected(
+                f"release {version} is older than the committed {committed}: a downgrade is refused "
+                "unless asked for (--allow-downgrade, or the update command's args.force)"
+            )
         incoming.chmod(0o755)  # mkdtemp made it private
         _put_in_place(incoming, layout, version)
     except BaseException:

@@ -79,7 +79,7 @@ def read_journal(db: Path) -> JournalState:
     if not db.exists():
         return JournalState(0, None)
     try:
-        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+        con = _open_untrusted(db)
         try:
             count = con.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
             newest = con.execute("SELECT ts FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
@@ -92,12 +92,20 @@ def read_journal(db: Path) -> JournalState:
     return JournalState(int(count), _parse_ts(newest[0]) if newest else None)
 
 
+def _open_untrusted(db: Path) -> sqlite3.Connection:
+    """The agent's store, opened by root (the updater): read-only, and its schema may not run functions
+    with side effects (the agent could have put views or triggers in it)."""
+    con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+    con.execute("PRAGMA trusted_schema = OFF")
+    return con
+
+
 def schema_version(db: Path) -> int | None:
     """The store's `PRAGMA user_version`, or None when there is no readable store."""
     if not db.exists():
         return None
     try:
-        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
+        con = _open_untrusted(db)
         try:
             return int(con.execute("PRAGMA user_version").fetchone()[0])
         finally:

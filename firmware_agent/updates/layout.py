@@ -51,6 +51,17 @@ def read_small(path: Path, limit: int = SMALL_FILE) -> str:
     return data.decode("utf-8")
 
 
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Orders release names as people read them: `1.10.0` after `1.9.2`, `2.0` after `2.0rc1`.
+
+    Runs of digits compare as numbers, runs of letters as text; where one name ends, a number in the other
+    makes it newer (`1.0.1` after `1.0`) and letters make it older (a pre-release: `1.0rc1` before `1.0`).
+    """
+    parts = re.findall(r"\d+|[A-Za-z]+", version)
+    key = [(2, int(p)) if p.isdigit() else (0, p.lower()) for p in parts]
+    return (*key, (1, 0))
+
+
 def check_version(version: str, where: str) -> str:
     if not VERSION.fullmatch(version):
         raise UpdateRejected(f"{where}: version {version!r} is not a valid release name ([0-9A-Za-z._+-])")

@@ -35,6 +35,7 @@ class UpdateRequest:
     sha256: str
     signature: str
     connect_timeout: float | None = REMOTE_CONNECT_TIMEOUT
+    allow_downgrade: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         where = {"url": self.source.url} if self.source.url else {"file": str(self.source.file)}
@@ -44,6 +45,7 @@ class UpdateRequest:
             "sha256": self.sha256,
             "signature": self.signature,
             "connect_timeout": self.connect_timeout,
+            "allow_downgrade": self.allow_downgrade,
         }
 
     @classmethod
@@ -58,6 +60,7 @@ class UpdateRequest:
                 signing.check_sha256(str(data["sha256"])),
                 str(data["signature"]),
                 None if timeout is None else float(timeout),
+                data.get("allow_downgrade") is True,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UpdateRejected(f"{where}: not an update request ({exc})") from exc
@@ -72,10 +75,16 @@ def request_update(
     connect_timeout: float | None = REMOTE_CONNECT_TIMEOUT,
     guard: GuardPolicy | None = None,
     now: Callable[[], float] = time.time,
+    allow_downgrade: bool = False,
 ) -> UpdateRequest:
     """Queue an update for tillbridge-update.service; raises UpdateRejected / UpdateDeferred at once."""
     request = UpdateRequest(
-        uuid.uuid4().hex[:12], source, signing.check_sha256(sha256), signature, connect_timeout
+        uuid.uuid4().hex[:12],
+        source,
+        signing.check_sha256(sha256),
+        signature,
+        connect_timeout,
+        allow_downgrade,
     )
     signing.decode_signature(signature)
     if layout.request_file.exists():

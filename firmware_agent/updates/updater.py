@@ -75,7 +75,14 @@ class Updater:
     # ---- the three entry points ----------------------------------------------------------------------
 
     def install(
-        self, source: Source, sha256: str, signature: str, *, restart: bool = True, update_id: str = ""
+        self,
+        source: Source,
+        sha256: str,
+        signature: str,
+        *,
+        restart: bool = True,
+        update_id: str = "",
+        allow_downgrade: bool = False,
     ) -> UpdateResult:
         """Install and switch to the release in `source`; with restart=False (an image being built, a box
         whose agent is stopped) it is committed at once, without a health gate.
@@ -87,7 +94,7 @@ class Updater:
         with self._locked():
             self._resume(restart=restart)
             try:
-                release = self._prepare(source, sha256, signature, check_guards=restart)
+                release = self._prepare(source, sha256, signature, restart, allow_downgrade)
             except UpdateError as exc:
                 self._record(update_id, Outcome.REFUSED, None, self.layout.version_of("committed"), str(exc))
                 raise
@@ -135,7 +142,13 @@ class Updater:
             return None
         gate = replace(self, health=replace(self.health, connect_timeout=request.connect_timeout))
         try:
-            return gate.install(request.source, request.sha256, request.signature, update_id=request.id)
+            return gate.install(
+                request.source,
+                request.sha256,
+                request.signature,
+                update_id=request.id,
+                allow_downgrade=request.allow_downgrade,
+            )
         except UpdateError as exc:
             last = load_result(self.layout.last_file)
             if last is not None and last.id == request.id:
@@ -145,7 +158,9 @@ class Updater:
 
     # ---- before the switch: nothing changes if any of this fails ---------------------------------------
 
-    def _prepare(self, source: Source, sha256: str, signature: str, check_guards: bool) -> Release:
+    def _prepare(
+        self, source: Source, sha256: str, signature: str, check_guards: bool, allow_downgrade: bool
+    ) -> Release:
         lay = self.layout
         key = signing.verify(self.keys, sha256, signature)  # what is signed is the sha256: no download yet
         if check_guards:
@@ -153,7 +168,7 @@ class Updater:
         downloaded = artifact.fetch(source, sha256, lay.downloads)
         log.info("%s: sha256 %s, signed by %s", source, sha256, key)
         try:
-            release = artifact.unpack(downloaded, lay)
+            release = artifact.unpack(downloaded, lay, allow_downgrade=allow_downgrade)
         finally:
             downloaded.unlink(missing_ok=True)
         try:

@@ -32,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-default-layouts", action="store_true", help="use only the layouts given with --layout"
     )
     parser.add_argument(
+        "--preset",
+        default="",
+        metavar="XX",
+        help="read scale labels with a country's layouts instead of the defaults: "
+        "ES, DE, FR, IT, NL, SE, GB, US (UPC-A number system 2)",
+    )
+    parser.add_argument(
         "--separator",
         action="append",
         default=[],
@@ -42,12 +49,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from devices.barcodes import DEFAULT_LAYOUTS, GS, BarcodeConfig, interpret
+    from devices.barcodes import GS, BarcodeConfig, BarcodeError, interpret, preset_layouts
 
-    defaults = () if args.no_default_layouts else DEFAULT_LAYOUTS
-    config = BarcodeConfig(
-        variable_measure_layouts=(*defaults, *args.layout), gs1_separators=(GS, *args.separator)
-    )
+    try:
+        layouts = preset_layouts(args.preset, tuple(args.layout))
+        if args.no_default_layouts and not args.preset:
+            layouts = tuple(args.layout)
+        config = BarcodeConfig(variable_measure_layouts=layouts, gs1_separators=(GS, *args.separator))
+    except BarcodeError as exc:
+        print(f"tillbridge barcode: {exc}", file=sys.stderr)
+        return 2
     for scan in _scans(args.data):
         print(json.dumps(interpret(scan, config).to_dict(), ensure_ascii=False), flush=True)
     return 0

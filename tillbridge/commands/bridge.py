@@ -6,13 +6,14 @@ import argparse
 import faulthandler
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("tillbridge.bridge")
 
-ACTIONS = ("run", "status", "check-config", "retry")
+ACTIONS = ("run", "status", "check-config", "retry", "import")
 
 
 def register(sub: Any) -> None:
@@ -22,12 +23,19 @@ def register(sub: Any) -> None:
         "bridge",
         help="run the cloud bridge (journals in, shops in step), or show the fleet",
         description="run: a worker (any number may share the database and broker); status: the fleet view "
-        "and parked problems; check-config: validate the file; retry SHOP [KEY]: clear parked problems.",
+        "and parked problems; check-config: validate the file; retry SHOP [KEY]: clear parked problems; "
+        "import SHOP FILE.csv: a catalog export for every box of the shop (docs/catalog.md).",
     )
     parser.add_argument("action", nargs="?", default="run", choices=ACTIONS, help="what to do (default: run)")
     parser.add_argument("target", nargs="*", help="for retry: the shop id and optionally the parked key")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="bridge.toml (%(default)s)")
     parser.add_argument("--json", action="store_true", help="status as JSON")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="import: show what would change, change nothing"
+    )
+    parser.add_argument(
+        "--map", action="append", default=[], metavar="FIELD=COLUMN", help="import: take FIELD from COLUMN"
+    )
     parser.set_defaults(func=run)
 
 
@@ -74,6 +82,8 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
 
     db = Database(config.database_url).open()
     try:
+        if args.action == "import":
+            return _import(db, config, args)
         if args.action == "retry":
             if not 1 <= len(args.target) <= 2:
                 print("tillbridge bridge retry: give the shop id and optionally the parked key")
@@ -87,3 +97,48 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
         return 0
     finally:
         db.close()
+
+
+def _import(db: Any, config: Any, args: argparse.Namespace) -> int:
+    """A catalog file for a whole shop: checked as the shop's own products are, applied all or nothing, and
+    queued as catalog deltas for every box of the shop (the workers send them).
+    """
+    import time
+
+    from cloud_bridge import catalog
+    from tillbridge.commands.catalog import read_plan
+
+    if len(args.target) != 2 or config.shop(args.target[0]) is None:
+        print(
+            "tillbridge bridge import: give a shop id from the config and the file, e.g. import corner x.csv"
+        )
+        return 2
+    shop = config.shop(args.target[0])
+    plan = read_plan(Path(args.target[1]), args.map)
+    if plan is None:
+        return 1
+    facts = [
+        catalog.CatalogFact(p.sku, p.name, p.price_cents, p.barcodes, f"import/{p.sku}", None, p.unit)
+        for p in (row.product for row in plan.rows)
+    ]
+    with db.write():
+        good, bad = catalog.judge(shop.id, facts)
+        verdicts = catalog.changes(shop.id, good)
+        for _, problem in bad:
+            print(f"{problem} (against the shop's catalog)")
+        if bad:
+            print(f"nothing imported: {len(bad)} problems", file=sys.stderr)
+            return 1
+        if not args.dry_run:
+            version = catalog.apply_products(shop.id, good, shop.boxes, time.time())
+    for fact in good:
+        print(f"{verdicts[fact.sku]:<7} {fact.sku}  {fact.name}  {fact.price_cents / 100:.2f}")
+    counts = [list(verdicts.values()).count(v) for v in ("new", "changed", "same")]
+    summary = f"{len(good)} products: {counts[0]} new, {counts[1]} changed, {counts[2]} unchanged"
+    if args.dry_run:
+        print(summary + "; dry run, nothing changed")
+    else:
+        boxes = len(shop.boxes)
+        sent = f"catalog version {version} queued for {boxes} boxes" if version else "nothing to send"
+        print(f"{summary}; {sent}")
+    return 0

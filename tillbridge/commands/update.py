@@ -43,6 +43,9 @@ def register(sub: Any) -> None:
         help="switch and commit without restarting the agent or checking guards (image builds)",
     )
     install.add_argument(
+        "--allow-downgrade", action="store_true", help="install a release older than the committed one"
+    )
+    install.add_argument(
         "--queue", action="store_true", help="queue it for tillbridge-update.service, as the agent does"
     )
     install.set_defaults(func=_install)
@@ -154,10 +157,23 @@ def _install(args: argparse.Namespace) -> int:
     source = Source(url=args.url, file=args.file.resolve() if args.file else None)
     if args.queue:
         timeout = REMOTE_CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
-        request = request_update(_layout(args), source, args.sha256, args.signature, connect_timeout=timeout)
+        request = request_update(
+            _layout(args),
+            source,
+            args.sha256,
+            args.signature,
+            connect_timeout=timeout,
+            allow_downgrade=args.allow_downgrade,
+        )
         print(json.dumps(request.to_dict(), sort_keys=True))
         return 0
-    result = _updater(args).install(source, args.sha256, args.signature, restart=not args.no_restart)
+    result = _updater(args).install(
+        source,
+        args.sha256,
+        args.signature,
+        restart=not args.no_restart,
+        allow_downgrade=args.allow_downgrade,
+    )
     return _report(result)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cloud_bridge.config import parse_config
@@ -24,7 +24,7 @@ ONLINE_ORDER = ("BREAD", 2)  # a click & collect order placed once the shop has 
 
 
 def bridge_for(
-    shop: WooCommerceSimulator, broker_url: str, data_dir: Path, shop_id: str, box_id: str
+    shop: WooCommerceSimulator, broker_url: str, data_dir: Path, shop_id: str, boxes: Sequence[str]
 ) -> Worker:
     """The cloud bridge on an embedded SQLite store, polling the demo shop briskly."""
     config = {
@@ -37,7 +37,7 @@ def bridge_for(
                 "id": shop_id,
                 "platform": "woocommerce",
                 "base_url": shop.url,
-                "boxes": [box_id],
+                "boxes": list(boxes),
                 "credentials": {"consumer_key": shop.consumer_key, "consumer_secret": shop.consumer_secret},
                 "catalog": {"barcode_meta": ["_ean"], "unit_meta": "_unit"},
             }

@@ -4,7 +4,8 @@ The box starts without a catalog: the cloud bridge reads it from the simulated W
 `global_unique_id`, the sold-by-weight unit in a `_unit` meta) and sends it down. Then a simulated scanner
 works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
 selling at random; a virtual Toledo 8217 scale on a pty weighs the cheese; a virtual printer on a local TCP
-port prints the control sheet and whatever else is queued.
+port prints the control sheet and whatever else is queued. A second till (`tills.py`) sells at the same shop,
+and a stock board shows both boxes' numbers next to the online shop's.
 Everything is real but the hardware: the same store, journal and core loop as on a box.
 """
 
@@ -42,12 +43,14 @@ from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.cloud import bridge_for, collect_at_the_till, customer_code, watch_shop
+from tillbridge.demo.tills import DB_NAME, SECOND_BOX, SecondTill, StockBoard
 from tillbridge.demo.view import LiveView
 
 BOX_ID = "demo-box-1"
 SHOP_ID = "demo"
 STATUS_REQUEST = '{"v":1,"id":"1","cmd":"status"}'
 DEMO_WEIGHT_KG = Decimal("0.250")  # what lies on the virtual scale
+FINISH_WAIT_S = 20.0  # at most, for the second till and the numbers to settle before the demo stops
 
 
 @dataclass
@@ -74,16 +77,23 @@ def till_day(rng: random.Random, open_shop: Sequence[threading.Event]) -> Iterat
 
 
 class _StopAfter:
-    """A listener that ends the demo after `count` scans at the till (used by tests and `--scans`)."""
+    """A listener that ends the demo after `count` scans at the till (used by tests and `--scans`), once
+    `finish` has run (in a thread of its own: the tills and the cloud go on meanwhile)."""
 
-    def __init__(self, agent: Agent, count: int | None) -> None:
-        self.agent, self.left = agent, count
+    def __init__(self, agent: Agent, count: int | None, finish: Callable[[], None] = lambda: None) -> None:
+        self.agent, self.left, self.finish = agent, count, finish
 
     def __call__(self, applied: Applied) -> None:
         if self.left is None or not isinstance(applied.event, ScanRead) or applied.event.source != "till":
             return
         self.left -= 1
         if self.left == 0:
+            threading.Thread(target=self._finish, name="demo-finish", daemon=True).start()
+
+    def _finish(self) -> None:
+        try:
+            self.finish()
+        finally:
             self.agent.request_stop()
 
 
@@ -100,12 +110,23 @@ class _PrintControlSheet:
         pass
 
 
-def _when_catalog_arrives(ready: threading.Event, agent: Agent) -> Callable[[Applied], None]:
+def _agree_at_the_end(second: SecondTill, board: StockBoard, view: LiveView) -> None:
+    """Before the demo stops: the second till's sales made, and every number settled everywhere."""
+    second.done.wait(FINISH_WAIT_S)
+    board.wait_until_agreed(FINISH_WAIT_S)
+    view.note(board.summary())
+
+
+def _when_catalog_arrives(ready: threading.Event, agent: Agent, view: LiveView) -> Callable[[Applied], None]:
     """Sets `ready` once the box has products: the catalog the bridge read from the online shop."""
 
     def listener(applied: Applied) -> None:
         core = agent.core
-        if isinstance(applied.event, Call) and core is not None and core.store.product_count():
+        if ready.is_set() or not isinstance(applied.event, Call) or core is None:
+            return
+        count = core.store.product_count()
+        if count:
+            view.note(f"📦  catalog from the online shop: {count} products, barcodes and units on the box")
             ready.set()
 
     return listener
@@ -167,8 +188,11 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         view.note(f"MQTT broker on {broker.url}; remote support answers, try:")
         view.note(f"  mosquitto_rr -V 5 -p {broker.port} -t {topic} -e support/reply -m '{STATUS_REQUEST}'")
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
-        bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, BOX_ID)
+        bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, [BOX_ID, SECOND_BOX])
         view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
+        second = SecondTill(data_dir / "till-2", SHOP_ID, broker.url, view)
+        view.note(f"a second till, {SECOND_BOX}, sells at the same shop (scanner column: till-2)")
+        board = StockBoard({"box 1": data_dir / DB_NAME, "box 2": data_dir / "till-2" / DB_NAME}, shop, view)
         config = demo_config(data_dir, broker.url)
         services = Services(
             scale=ScaleService("toledo8217", scale.port_path, None, 0.2), link=build_link(config)
@@ -196,6 +220,12 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
                 daemon=True,
             ),
             threading.Thread(target=watch_shop, args=(shop, view, stop_watching), daemon=True),
+            threading.Thread(target=board.watch, args=(stop_watching,), daemon=True),
+            threading.Thread(
+                target=second.sell_after_pickup,
+                args=(shop, options.interval_s, stop_watching),
+                daemon=True,
+            ),
         ]
         for watcher in watchers:
             watcher.start()
@@ -210,14 +240,17 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         agent = Agent(settings)
         settings.listeners = [
             view,
-            _StopAfter(agent, options.scans),
+            _StopAfter(agent, options.scans, lambda: _agree_at_the_end(second, board, view)),
             _when_weighed(scale_ready),
-            _when_catalog_arrives(catalog_ready, agent),
+            _when_catalog_arrives(catalog_ready, agent, view),
         ]
         code = agent.run()
+        if options.scans is None:
+            view.note(board.summary())
         stop_watching.set()
         for watcher in watchers:
             watcher.join(timeout=2)
+        second.stop()
         bridge.stop()
     view.note(f"demo stopped; the journal and store stay in {data_dir}")
     return code

@@ -27,6 +27,10 @@ class LiveView:
     def note(self, text: str) -> None:
         self._write(f"   {text}")
 
+    def line(self, text: str) -> None:
+        """A row as another view wrote it (the second till's, from its own process)."""
+        self._write(text)
+
     def __call__(self, applied: Applied) -> None:
         event = applied.event
         if isinstance(event, DeviceStatus):
