@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 KEY_REF: Final = "key"
 PUBLISH_WAIT_S: Final = 5.0
 BATCH: Final = 500  # deliveries published per call
+_LOOK: Final[Any] = object()  # `_want`: read the row first
 
 
 class Publisher(Protocol):
@@ -128,15 +129,23 @@ def plan(shop: ShopConfig, secret: bytes, now: float) -> None:
         row.box: _Seen(bool(row.online), float(row.since))
         for row in m.Presence.select().where(m.Presence.shop == shop.id)
     }
-    pending = m.OrderTicket.select().where(m.OrderTicket.shop == shop.id, m.OrderTicket.done == False)  # noqa: E712
+    pending = list(
+        m.OrderTicket.select().where(m.OrderTicket.shop == shop.id, m.OrderTicket.done == False)  # noqa: E712
+    )
+    orders = _by_id(shop.id, [t.order_id for t in pending])
+    kept = {
+        (row.box, row.ref): row
+        for row in m.Delivery.select().where(m.Delivery.shop == shop.id, m.Delivery.ref != KEY_REF)
+    }
     for ticket in pending:
-        order = m.ShopOrder.get_or_none(m.ShopOrder.shop == shop.id, m.ShopOrder.order_id == ticket.order_id)
+        order = orders.get(ticket.order_id)
         if order is None or not order.message:
             ticket.delete_instance()
             continue
+        ref = order_ref(ticket.order_id)
         state = _state(order)
         if state == "open" and order.printed_by is None:
-            _place_ticket(shop, ticket, presence, now)
+            _place_ticket(shop, ticket, kept.get((ticket.box, ref)), presence, now)
         base = Order.from_json(json.loads(order.message))
         if order.pickup_code:
             digest = pickup_hash(key, base.order_id, order.pickup_code)
@@ -144,9 +153,19 @@ def plan(shop: ShopConfig, secret: bytes, now: float) -> None:
         finished = state != "open"
         for box in shop.boxes:
             view = replace(base, state=state, ticket=box == ticket.box)
-            finished &= _want_order(shop.id, box, view)
-        if finished:
+            finished &= _want_order(shop.id, box, view, kept.get((box, ref)))
+        if finished:  # every box has the final state: nothing more to send or to keep
             m.OrderTicket.update(done=True).where(_ticket_key(ticket)).execute()
+            m.Delivery.delete().where((m.Delivery.shop == shop.id) & (m.Delivery.ref == ref)).execute()
+
+
+def _by_id(shop: str, order_ids: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(order_ids), 500):
+        chunk = order_ids[start : start + 500]
+        query = m.ShopOrder.select().where(m.ShopOrder.shop == shop, m.ShopOrder.order_id.in_(chunk))
+        found.update((row.order_id, row) for row in query)
+    return found
 
 
 def _state(order: Any) -> str:
@@ -157,7 +176,9 @@ def _state(order: Any) -> str:
     return "open"
 
 
-def _place_ticket(shop: ShopConfig, ticket: Any, presence: dict[str, _Seen], now: float) -> None:
+def _place_ticket(
+    shop: ShopConfig, ticket: Any, printer: Any, presence: dict[str, _Seen], now: float
+) -> None:
     """Gives the ticket to the role holder, or moves it off a printer that has been away too long."""
     holder = shop.orders_holder
     if holder is None:
@@ -167,9 +188,6 @@ def _place_ticket(shop: ShopConfig, ticket: Any, presence: dict[str, _Seen], now
         target = (_first_online(shop, presence, exclude=holder) if away else None) or holder
         _assign(ticket, target, now)
         return
-    printer = m.Delivery.get_or_none(
-        m.Delivery.shop == shop.id, m.Delivery.box == ticket.box, m.Delivery.ref == order_ref(ticket.order_id)
-    )
     if printer is not None and printer.acked >= printer.rev:
         return  # on its disk: it prints there
     if not _away_too_long(shop, ticket.box, presence.get(ticket.box), float(ticket.assigned_at), now):
@@ -211,17 +229,14 @@ def _ticket_key(ticket: Any) -> Any:
     return (m.OrderTicket.shop == ticket.shop) & (m.OrderTicket.order_id == ticket.order_id)
 
 
-def _want_order(shop: str, box: str, view: Order) -> bool:
+def _want_order(shop: str, box: str, view: Order, row: Any) -> bool:
     """Sets the box's view of an order (a new revision if it changed); True if the box has acked it."""
-    row = m.Delivery.get_or_none(
-        m.Delivery.shop == shop, m.Delivery.box == box, m.Delivery.ref == order_ref(view.order_id)
-    )
     if row is not None and row.payload is not None:
         kept = json.loads(bytes(row.payload))
         if {**kept, "rev": 0} == {**_json(replace(view, rev=1)), "rev": 0}:
             return bool(row.acked >= row.rev or row.refused is not None)
     rev = (row.rev if row is not None else 0) + 1
-    _want(shop, box, order_ref(view.order_id), encode(replace(view, rev=rev)), rev)
+    _want(shop, box, order_ref(view.order_id), encode(replace(view, rev=rev)), rev, row)
     return False
 
 
@@ -229,8 +244,11 @@ def _json(order: Order) -> dict[str, Any]:
     return {"v": 1, **order.to_json()}
 
 
-def _want(shop: str, box: str, ref: str, payload: bytes, rev: int) -> None:
-    existing = m.Delivery.get_or_none(m.Delivery.shop == shop, m.Delivery.box == box, m.Delivery.ref == ref)
+def _want(shop: str, box: str, ref: str, payload: bytes, rev: int, existing: Any = _LOOK) -> None:
+    if existing is _LOOK:
+        existing = m.Delivery.get_or_none(
+            m.Delivery.shop == shop, m.Delivery.box == box, m.Delivery.ref == ref
+        )
     if existing is None:
         m.Delivery.insert(shop=shop, box=box, ref=ref, rev=rev, payload=payload).execute()
     elif existing.rev != rev:

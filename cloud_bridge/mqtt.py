@@ -107,7 +107,10 @@ class MqttLink:
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         self.connected.clear()
         self.subscribed.clear()
-        log.warning("disconnected from %s: %s", self.broker.url, reason)
+        if reason.is_failure:  # not the worker's own stop
+            log.warning("disconnected from %s: %s", self.broker.url, reason)
+        else:
+            log.info("disconnected from %s", self.broker.url)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         self.intake.offer(Inbound(msg.topic, bytes(msg.payload)))

@@ -304,9 +304,9 @@ class ShopDriver:
             delivery.plan(self.shop, self.secret, now)
             rows = delivery.due(self.shop, now, self.timing.orders_resend_s)
         sent = delivery.publish(self.shop, rows, self.publisher)
-        if sent:
+        if sent:  # timed after the broker's PUBACK, so its expiry clock started before this one
             with self.db.write():
-                delivery.mark_sent(self.id, sent, now)
+                delivery.mark_sent(self.id, sent, self.clock())
         return len(sent)
 
     # --- store → shop --------------------------------------------------------------------------------------

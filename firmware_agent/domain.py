@@ -13,7 +13,8 @@ from devices.barcodes import (
     Mode as Mode,
 )  # sale: stock - qty; receive: + qty; count: := counted; lookup: none
 from firmware_agent.store.records import ProductRecord
-from wire import BASE_UNITS
+from firmware_agent.tickets.measure import stock_text
+from firmware_agent.tickets.money import EUR
 
 MEASURES = {"kg": ("weight", "weight"), "l": ("the litre", "quantity"), "m": ("the metre", "length")}
 
@@ -185,7 +186,5 @@ def _movement(state: BoxState, qty: int) -> tuple[str, int]:
 
 def _describe(product: ProductRecord) -> str:
     """The price as a shelf label shows it: per kilogram, litre or metre for what is sold by measure."""
-    if product.unit == "each":
-        return f"{product.name}: {product.price_cents / 100:.2f}, stock {product.stock}"
-    base = BASE_UNITS.get(product.unit, "")
-    return f"{product.name}: {product.price_cents / 100:.2f}/{product.unit}, stock {product.stock} {base}"
+    per = "" if product.unit == "each" else f"/{product.unit}"
+    return f"{product.name}: {EUR(product.price_cents)}{per}, stock {stock_text(product.stock, product.unit)}"

@@ -12,7 +12,8 @@ mark and the scans it took up commit together or not at all:
 - How receipts and the box's own scans combine (`[receipts] combine`):
   `scans` — scans count, receipts are read and checked only; `receipts` — receipt lines count, and a
   line the box's scanner already sold since the last receipt takes that scan up instead of selling again;
-  `confirm` — as `receipts`, and scans the next receipt does not show are taken back (`adjust`).
+  `confirm` — as `receipts`, and scans the next receipt does not show are taken back (`adjust`). Only the
+  scanners named in `scanners` (default: all) are this POS's.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class ReceiptJournal:
     """The rules above, on the loop. `attach(core)` registers the handlers and the scan listener."""
 
     combine: Combine = "receipts"
+    scanners: tuple[str, ...] | None = None
+    """The scanners at this POS whose sales its receipts also show (None: every scanner of the box)."""
     counters: ReceiptCounters = field(default_factory=ReceiptCounters)
     dropped: Callable[[], int] = lambda: 0
     """Bytes of print data the reader could not keep up with (the capture queue's counter)."""
@@ -184,13 +187,15 @@ class ReceiptJournal:
             moves += [
                 StockMove("adjust", sku, qty, "", reason=reason) for sku, qty in pending.items() if qty > 0
             ]
-            pending.clear()
-        _save_pending(store, +pending)
+        pending.clear()  # a scan waits for the next receipt only: an older one never takes up a later line
+        _save_pending(store, pending)
         return moves
 
     def _scan_listener(self, core: CoreLoop, applied: Applied) -> None:
         """After a scan's sale committed: remember it, so that its receipt line takes it up."""
         if not isinstance(applied.event, ScanRead):
+            return
+        if self.scanners is not None and applied.event.source not in self.scanners:
             return
         for record in applied.records:
             if record.kind == "sale":
@@ -265,9 +270,12 @@ class ReceiptService:
         template: ReceiptTemplate,
         combine: Combine = "receipts",
         gadget: str | None = None,
+        scanners: tuple[str, ...] | None = None,
+        pos: tuple[str, ...] | None = None,
     ) -> None:
+        self.pos = None if pos is None else frozenset(pos)
         self.printer, self.listen, self.template, self.gadget = printer, listen, template, gadget
-        self.journal = ReceiptJournal(combine)
+        self.journal = ReceiptJournal(combine, scanners)
         self.reader: ReaderProcess | None = None
         self.proxy: PrinterProxy | None = None
         self.bridge: GadgetPrinterBridge | None = None
@@ -282,7 +290,7 @@ class ReceiptService:
         reader = self.reader = ReaderProcess(self.template, on_outcome).start()
         self.journal.dropped = lambda: reader.tap.counters.bytes_dropped
         if self.gadget is None:
-            self.proxy = PrinterProxy(address(self.printer), reader.tap, self.listen).start()
+            self.proxy = PrinterProxy(address(self.printer), reader.tap, self.listen, self.pos).start()
             return
         url = self.printer if "://" in self.printer else f"tcp://{self.printer}"
         config = PrinterConfig.from_url(url)

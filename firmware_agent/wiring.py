@@ -125,7 +125,13 @@ class Services:
         if config.receipts is not None:
             r = config.receipts
             services.receipts = ReceiptService(
-                r.printer, address(r.listen), preset(r.template), r.combine, gadget=r.gadget
+                r.printer,
+                address(r.listen),
+                r.rules.template() if r.rules is not None else preset(r.template),
+                r.combine,
+                gadget=r.gadget,
+                scanners=r.scanners,
+                pos=r.pos,
             )
         if config.scale_tap is not None:
             t = config.scale_tap

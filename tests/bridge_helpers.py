@@ -41,6 +41,8 @@ from wire import (
     JournalEntry,
     Kind,
     Order,
+    OrderAck,
+    PickupKey,
     box_subscriptions,
     build_topic,
     decode,
@@ -472,6 +474,10 @@ class PlayedBox:
                 topic = build_topic(self.shop, self.box, Kind.JOURNAL)
                 self.client.publish(topic, encode(batch), qos=1)
 
+    def _ack_order(self, ack: OrderAck) -> None:
+        """As the real box does once an order is on its disk: the bridge stops sending it."""
+        self.client.publish(build_topic(self.shop, self.box, Kind.ORDERS_ACK), encode(ack), qos=1)
+
     def _on_connect(self, client: Any, *args: Any) -> None:
         client.subscribe(box_subscriptions(self.shop, self.box))
         with self._lock:
@@ -493,6 +499,9 @@ class PlayedBox:
                 if payload.order_id not in self.printed:
                     self.printed[payload.order_id] = payload
                     self._orders.put(payload)
+                self._ack_order(OrderAck(payload.order_id, payload.rev))
+            elif isinstance(payload, PickupKey):
+                self._ack_order(OrderAck(key_id=payload.key_id))
             elif kind is Kind.CATALOG:
                 self.catalog.append(payload)
 

@@ -1,6 +1,7 @@
 """`tillbridge demo` as a newcomer runs it: the scripted morning at the till, shown live."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,9 +26,12 @@ def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
     assert (
         "sale Aceite de oliva virgen extra 1 L" in rows[0] and "24→23" in rows[0] and rows[0].endswith(" 1")
     )
-    assert "5000→4650" in rows[4]  # 350 g of ham from a scale label
-    assert "3000→2750" in rows[5]  # 250 g of cheese from the virtual scale
+    assert "5,000→4,650 kg" in rows[4]  # 350 g of ham from a scale label
+    assert "3,000→2,750 kg" in rows[5]  # 250 g of cheese from the virtual scale
     assert "unknown: not in the catalog" in rows[6]
+    misread = out[out.index("check digit is 7") :]
+    assert "expected 6 (in" in misread and "8410000000017)" in misread  # a long message wraps, never cut
+    assert "Café molido 250 g: 3,49 €, stock 20" in out  # a price with its currency
     assert "receive Huevos camperos (12)" in rows[10] and "12→24" in rows[10]
     assert "stock below zero" in rows[-1] and "0→-1" in rows[-1]
     assert "virtual printer: 'CONTROL SHEET'" in out
@@ -81,7 +85,7 @@ def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_colle
     out = subprocess.run([*DEMO, *args], capture_output=True, text=True, timeout=120, check=True).stdout
     assert "online shop: Aceite de oliva virgen extra 1 L 24→23" in out  # the first sale, in the shop
     assert (
-        "online shop: Jamón serrano al corte 5000→4650" in out
+        "online shop: Jamón serrano al corte 5,000→4,650 kg" in out
     )  # still sold by weight after the shop's catalog
     assert "click & collect order" in out and "virtual printer: 'ONLINE ORDER'" in out
     collected = [line for line in out.splitlines() if " counter " in line]
@@ -110,3 +114,18 @@ def test_both_tills_and_the_shop_agree_after_click_and_collect_and_a_sale_at_the
     agreed = [i for i, match in board if match and len(set(match.groups())) == 1]
     assert any(i > second for i in agreed), "after the second till's sale, both boxes and the shop agree"
     assert "📦  at the end: both boxes and the online shop agree on all 9 products" in out
+
+
+def test_a_demo_without_data_dir_leaves_nothing_behind_and_stops_without_warnings(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where its throw-away folder goes
+    done = subprocess.run(
+        [*DEMO, "--interval", "0", "--scans", "3", "--mqtt-port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
+    )
+    assert "throw-away folder is removed" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+    assert "WARNING" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -34,7 +34,7 @@ def test_count_mode_counts_instead_of_moving_stock():
 def test_lookup_mode_changes_nothing_and_shows_price_and_stock():
     outcome = domain.product_scanned(BoxState(Mode.LOOKUP), OIL, "b")
     assert outcome.facts == ()
-    assert "10.95" in outcome.message and "stock 10" in outcome.message
+    assert "10,95 €" in outcome.message and "stock 10" in outcome.message
 
 
 def test_a_weighed_product_sells_its_weight_in_grams():
@@ -65,9 +65,9 @@ def test_products_sold_by_the_litre_or_the_metre_sell_the_label_s_measure():
 
 
 def test_lookup_shows_the_price_per_kilogram_litre_or_metre():
-    assert "24.90/kg, stock 5000 g" in domain.product_scanned(BoxState(Mode.LOOKUP), HAM, "b").message
+    assert "24,90 €/kg, stock 5,000 kg" in domain.product_scanned(BoxState(Mode.LOOKUP), HAM, "b").message
     oil = ProductRecord("OIL-BULK", "Aceite a granel", 890, "l", 20_000)
-    assert "8.90/l, stock 20000 ml" in domain.product_scanned(BoxState(Mode.LOOKUP), oil, "b").message
+    assert "8,90 €/l, stock 20,000 l" in domain.product_scanned(BoxState(Mode.LOOKUP), oil, "b").message
 
 
 def test_selling_below_zero_is_allowed_but_warned():

@@ -169,7 +169,7 @@ def test_a_lookup_at_the_till_shows_the_cloud_level(tmp_path, broker, cloud):
             applied = box.running.applied.get(timeout=20)
             if isinstance(applied.event, ScanRead):
                 break
-        assert applied.outcome.message == "Leche entera: 0.99, stock 19"
+        assert applied.outcome.message == "Leche entera: 0,99 €, stock 19"
 
 
 def test_telemetry_says_how_current_the_box_s_stock_numbers_are(tmp_path, broker, cloud):

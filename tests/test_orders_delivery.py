@@ -296,3 +296,30 @@ def _publish(broker: Broker, topic: str, payload: bytes) -> None:
     client.publish(topic, payload, qos=1).wait_for_publish(5)
     client.disconnect()
     client.loop_stop()
+
+
+def test_an_order_cancelled_in_the_shop_takes_back_its_unprinted_ticket_and_is_refused_at_the_till(
+    tmp_path: Path, broker: Broker, woo: WooCommerceSimulator, worker: Worker
+) -> None:
+    one_dir = tmp_path / "till-1"
+    one_dir.mkdir()
+    unplugged = f"tcp://127.0.0.1:{free_port()}"  # the ticket waits in till-1's print queue
+    one = TillProcess(one_dir, broker.port, "till-1", unplugged).start()
+    try:
+        with till(tmp_path, broker, "till-2") as two:
+            wait_for(lambda: _online(worker, "till-1"), what="till-1 online")
+            order_id = str(woo.place_order("SKU-001", 1, pickup=True))
+            wait_for(lambda: delivered(worker, "till-1", order_id), what="till-1 has the order")
+            assert [state for _, state in rows(one_dir, "SELECT id, state FROM print_job")] == ["queued"]
+            woo.cancel_order(int(order_id))
+            cancelled = lambda: (two.order(order_id) or {}).get("state") == "cancelled"  # noqa: E731
+            wait_for(cancelled, what="till-2 hears of the cancellation")
+            code = customer_code(SHOP, order_id)
+            refused = ("error", f"order {order_id} was cancelled: do not hand it over")
+            assert two.process.scan(encode_pickup(order_id, code)) == refused
+            withdrawn = lambda: rows(one_dir, "SELECT state FROM print_job") == [("withdrawn",)]  # noqa: E731
+            wait_for(withdrawn, what="till-1 takes its ticket back")
+            assert one.scan(encode_pickup(order_id, code)) == refused
+            assert two.printer.tickets == []
+    finally:
+        one.stop()

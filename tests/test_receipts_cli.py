@@ -32,3 +32,37 @@ def test_learn_on_a_file_without_text(tmp_path, capsys):
     capture.write_bytes(b"\x10\x04\x01\x1dV\x00")
     assert main(["receipts", "learn", str(capture)]) == 1
     assert "no printed text" in capsys.readouterr().out
+
+
+def test_learn_tries_line_rules_from_a_toml_file(tmp_path, capsys):
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(b"\x1b@Doc 17\nLeche entera  0,99\nSUMA 0,99\n\x1dV\x00")
+    rules = tmp_path / "mine.toml"
+    rules.write_text(
+        "sale = ['(?P<name>[A-Za-z ]+?)\\s+(?P<amount>\\d+,\\d\\d)']\n"
+        "total = ['SUMA\\s+(?P<total>\\d+,\\d\\d)']\n"
+        "number = ['Doc\\s+(?P<number>\\d+)']\n"
+    )
+    assert main(["receipts", "learn", str(capture), "--rules", str(rules)]) == 0
+    assert "[mine.toml] receipt 17, total 0.99:" in capsys.readouterr().out
+
+
+def test_unmatched_lists_the_lines_no_product_matched_from_the_boxs_store(tmp_path, capsys):
+    from devices.receipts import preset, read_receipts
+    from firmware_agent.receipts import ReceiptJournal, ReceiptRead
+    from tests.store_helpers import open_store
+
+    store = open_store(tmp_path)
+    journal = ReceiptJournal()
+    (captured,) = read_receipts(receipt_bytes(Sale("000042", (Item("7777", "Tarta de la casa", 1500),))))
+    with store.transaction():
+        journal.on_receipt(store, ReceiptRead(preset("code-columns").parse(captured)))
+    store.close()
+    assert main(["receipts", "unmatched", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "    1  000042         7777   Tarta de la casa" in out
+
+
+def test_unmatched_without_a_store_says_so(tmp_path, capsys):
+    assert main(["receipts", "unmatched", "--data-dir", str(tmp_path)]) == 1
+    assert "no store at" in capsys.readouterr().err

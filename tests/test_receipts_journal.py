@@ -24,8 +24,8 @@ SALE = Sale("000123", (MILK, OIL, CHEESE, MILK_VOID))
 class Journaling:
     """A service that only attaches the receipt journal to the loop (no printer in these tests)."""
 
-    def __init__(self, combine="receipts"):
-        self.journal = ReceiptJournal(combine)
+    def __init__(self, combine="receipts", scanners=None):
+        self.journal = ReceiptJournal(combine, scanners)
 
     def start(self, core):
         self.journal.attach(core)
@@ -120,6 +120,25 @@ def test_a_sale_scanned_by_the_box_and_printed_on_its_receipt_counts_once(tmp_pa
         assert stock(store, "MILK") == 22
 
 
+def test_a_scan_waits_for_the_next_receipt_only_and_other_scanners_are_not_this_pos(tmp_path):
+    store = open_store(tmp_path)
+    with running_core(tmp_path, store=store, services=[Journaling("receipts", scanners=("front",))]) as box:
+        box.scan("8410000000023")  # milk at this POS's scanner ...
+        box.next()
+        post(box, receipt(Sale("1", (OIL,))))  # ... but its receipt shows oil only
+        one_milk = (Item("8410000000023", "Leche entera", 99),)
+        post(box, receipt(Sale("2", one_milk)))  # a later milk sale counts
+        box.scan("8410000000023", source="back-office")  # another scanner's sale ...
+        post(box, receipt(Sale("3", one_milk)))  # ... is not this POS's
+        assert moves(store) == [
+            ("sale", "MILK", -1),
+            ("sale", "OIL-1L", -1),
+            ("sale", "MILK", -1),
+            ("sale", "MILK", -1),
+            ("sale", "MILK", -1),
+        ]
+
+
 def test_confirm_takes_back_a_scan_that_the_receipt_does_not_show(tmp_path):
     store = open_store(tmp_path)
     with running_core(tmp_path, store=store, services=[Journaling("confirm")]) as box:
@@ -205,3 +224,35 @@ def test_a_usb_pos_may_have_any_printer_behind_the_gadget():
         "test",
     )
     assert config.receipts is not None and config.receipts.gadget == "/dev/g_printer0"
+
+
+RULES = {
+    "sale": [r"(?P<name>[A-Za-z ]+?)\s+(?P<amount>\d+,\d\d)"],
+    "total": [r"SUMA\s+(?P<total>\d+,\d\d)"],
+    "number": [r"Doc\s+(?P<number>\d+)"],
+}
+
+
+def test_a_pos_of_its_own_gets_line_rules_in_the_config_instead_of_a_preset(tmp_path):
+    from devices.receipts import ParsedReceipt
+    from firmware_agent.config import validate
+    from firmware_agent.wiring import Services
+
+    receipts = {"printer": "10.0.0.5:9100", "rules": RULES}
+    config = validate({"box": {"id": "b1", "shop": "s1"}, "receipts": receipts}, "test")
+    services = Services.build(config, None)
+    assert services.receipts is not None
+    (captured,) = read_receipts(b"\x1b@Doc 17\nLeche entera  0,99\nSUMA 0,99\n\x1dV\x00")
+    outcome = services.receipts.template.parse(captured)
+    assert isinstance(outcome, ParsedReceipt) and (outcome.number, outcome.total_cents) == ("17", 99)
+
+
+def test_a_bad_line_rule_in_the_config_is_refused_naming_its_field():
+    from firmware_agent.config import InvalidConfig, validate
+
+    rules = {**RULES, "void": [r"VOID (?P<name>\w+)"]}  # no amount group
+    with pytest.raises(InvalidConfig) as error:
+        validate(
+            {"box": {"id": "b1", "shop": "s1"}, "receipts": {"printer": "10.0.0.5:9100", "rules": rules}}, "t"
+        )
+    assert "receipts.rules.void" in str(error.value) and "has no (?P<amount>…)" in str(error.value)

@@ -151,3 +151,31 @@ def test_the_reader_process_reads_receipts_printed_through_the_proxy():
         ("000102", 779),
         ("000103", 0),
     ]
+
+
+def test_a_job_from_a_client_that_is_not_the_pos_is_printed_but_never_read_as_a_receipt(caplog):
+    """Anyone on the LAN could print a made-up receipt to lower the online stock: only the POS counts."""
+    caplog.set_level(logging.INFO)
+    collected = Collector[CapturedReceipt]()
+    tap = CaptureQueue()
+    worker = ReceiptWorker(tap, collected).start()
+    try:
+        with (
+            VirtualPrinter() as printer,
+            PrinterProxy(printer.address, tap, ("127.0.0.1", 0), frozenset({"192.0.2.7"})) as proxy,
+        ):
+            with PosClient(proxy.address) as stranger:  # 127.0.0.1 is not the listed POS
+                stranger.print_sale(SALES[0])
+            assert len(printer.wait_for_tickets(1)) == 1  # printed all the same
+            proxy.capture_from = frozenset({"127.0.0.1"})  # now it is the POS
+            with PosClient(proxy.address) as pos:
+                pos.print_sale(SALES[1])
+            printer.wait_for_tickets(2)
+            (receipt,) = collected.wait(1)
+    finally:
+        worker.stop()
+    outcome = preset("code-columns").parse(receipt)
+    assert isinstance(outcome, ParsedReceipt) and outcome.number == "000102"
+    assert any(
+        "is not a listed POS: its job is forwarded, not read" in r.getMessage() for r in caplog.records
+    )

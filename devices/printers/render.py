@@ -8,7 +8,14 @@ Characters the page lacks print as `?`.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 from devices.errors import BarcodeError, DeviceConfigError
@@ -128,6 +135,7 @@ def ean_check_digit(first12: str) -> int:
 
 def _dummy(page: PageSetup) -> Any:
     """A python-escpos `Dummy` that encodes text with the page's table and never switches tables itself."""
+    _escpos_cache()
     from escpos.printer import Dummy  # heavy (Pillow, qrcode): only when a ticket is made
 
     escpos_name = _escpos_codepage_name(page)
@@ -135,6 +143,52 @@ def _dummy(page: PageSetup) -> Any:
         return Dummy(profile=page.profile, magic_encode_args={"encoding": escpos_name, "disabled": True})
     except KeyError as exc:
         raise DeviceConfigError(f"unknown printer profile {page.profile!r}") from exc
+
+
+PICKLE_DIR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+
+
+def _escpos_cache() -> None:
+    """Imports python-escpos without leaving a folder behind in /tmp at every start.
+
+    Its `capabilities` module makes a temporary folder at import even when told where to keep its pickled
+    printer profiles (`environ.get(KEY, mkdtemp())` calls `mkdtemp` first), and never removes it: one more
+    in /tmp for every start of the agent, the demo or a command that prints. So the profiles go to one
+    cache folder (systemd's `CACHE_DIRECTORY`, else the user's), and the import runs with a scratch folder
+    as the temporary directory, removed after it when nothing but escpos's empty folder is in it.
+    """
+    if "escpos.capabilities" in sys.modules:
+        return
+    if PICKLE_DIR not in os.environ:
+        os.environ[PICKLE_DIR] = str(_profile_cache())
+    scratch = Path(tempfile.mkdtemp(prefix="tillbridge-escpos-"))
+    saved, tempfile.tempdir = tempfile.tempdir, str(scratch)
+    try:
+        import escpos.capabilities  # noqa: F401 - imported here for its side effect, once
+    finally:
+        tempfile.tempdir = saved
+        for leftover in [*scratch.iterdir(), scratch]:
+            with contextlib.suppress(OSError):  # not empty: another thread's file, kept
+                leftover.rmdir()
+
+
+def _profile_cache() -> Path:
+    for base in _cache_bases():
+        folder = base / "tillbridge" / "escpos"
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if os.access(folder, os.W_OK | os.X_OK):
+                return folder
+    private = tempfile.mkdtemp(prefix="tillbridge-escpos-profiles-")
+    atexit.register(shutil.rmtree, private, True)
+    return Path(private)
+
+
+def _cache_bases() -> list[Path]:
+    bases = [Path(p) for p in (os.environ.get("CACHE_DIRECTORY"), os.environ.get("XDG_CACHE_HOME")) if p]
+    with contextlib.suppress(RuntimeError):  # no home at all (a system user)
+        bases.append(Path.home() / ".cache")
+    return bases
 
 
 def _escpos_codepage_name(page: PageSetup) -> str:

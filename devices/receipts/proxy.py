@@ -39,9 +39,13 @@ class PrinterProxy:
         printer: tuple[str, int],
         tap: CaptureQueue | None = None,
         listen: tuple[str, int] = ("0.0.0.0", 9100),
+        capture_from: frozenset[str] | None = None,
     ) -> None:
         self.printer = printer
         self.tap = tap
+        self.capture_from = capture_from
+        """Addresses of the POS whose print jobs are read as receipts (None: every client). Everyone's
+        jobs are forwarded all the same: the box never stops a print job, it only declines to count it."""
         self._requested = listen
         self.address: tuple[str, int] = listen
         self._listener: socket.socket | None = None
@@ -128,7 +132,10 @@ class PrinterProxy:
                 return
             printer_sock.settimeout(None)
             printer_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            result = relay(_side(pos_sock, pos_name), _side(printer_sock, self.printer_name), self.tap)
+            tap = self.tap if self.capture_from is None or peer[0] in self.capture_from else None
+            if tap is None and self.tap is not None:
+                log.info("receipt capture: %s is not a listed POS: its job is forwarded, not read", pos_name)
+            result = relay(_side(pos_sock, pos_name), _side(printer_sock, self.printer_name), tap)
             self.relayed += 1
             log.debug(
                 "receipt capture: %s done: %d bytes to the printer, %d back",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
@@ -43,7 +43,11 @@ _CURRENCY = re.compile(r"[€$£¥]|EUR|GBP|USD|CHF|\s")
 
 
 class TemplateError(DeviceConfigError):
-    """A template that cannot be used: the message names the template and the field."""
+    """A template that cannot be used: the message names the template and the field (also in `field`)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class LineKind(Enum):
@@ -133,9 +137,11 @@ class ReceiptTemplate:
         description: str = "",
     ) -> ReceiptTemplate:
         if decimal not in (",", "."):
-            raise TemplateError(f"receipt template {name!r}: decimal must be ',' or '.', not {decimal!r}")
+            raise TemplateError(
+                f"receipt template {name!r}: decimal must be ',' or '.', not {decimal!r}", "decimal"
+            )
         if not sale:
-            raise TemplateError(f"receipt template {name!r}: sale needs at least one line rule")
+            raise TemplateError(f"receipt template {name!r}: sale needs at least one line rule", "sale")
         rules = [
             _rule(name, field_name, kind, pattern)
             for field_name, kind, patterns in (
@@ -154,6 +160,36 @@ class ReceiptTemplate:
             _patterns(name, "ignore", ignore, None),
             decimal,
             description,
+        )
+
+    @classmethod
+    def from_mapping(cls, name: str, rules: Mapping[str, object]) -> ReceiptTemplate:
+        """A template written as data (the config's `[receipts.rules]`, a TOML file for `learn --rules`):
+        the keys of `build()`, each pattern list a list of strings."""
+        known = {"sale", "total", "void", "returns", "number", "reprint", "ignore", "decimal", "description"}
+        unknown = sorted(set(rules) - known)
+        if unknown:
+            raise TemplateError(f"receipt template {name!r}: unknown key(s) {', '.join(unknown)}", unknown[0])
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in known - {"decimal", "description"}:
+            value = rules.get(key, ())
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise TemplateError(f"receipt template {name!r}: {key} must be a list of patterns", key)
+            if not all(isinstance(item, str) for item in value):
+                raise TemplateError(f"receipt template {name!r}: {key} patterns must be strings", key)
+            lists[key] = tuple(value)
+        decimal, description = rules.get("decimal", ","), rules.get("description", "")
+        return cls.build(
+            name,
+            sale=lists["sale"],
+            total=lists["total"],
+            void=lists["void"],
+            returns=lists["returns"],
+            number=lists["number"],
+            reprint=lists["reprint"],
+            ignore=lists["ignore"],
+            decimal=str(decimal),
+            description=str(description),
         )
 
     # -- reading a receipt ------------------------------------------------------------------------------
@@ -258,22 +294,26 @@ def _rule(template: str, field_name: str, kind: LineKind, pattern: str) -> Rule:
     names = set(compiled.groupindex)
     if "amount" not in names:
         raise TemplateError(
-            f"receipt template {template!r}: {field_name} rule {pattern!r} has no (?P<amount>…)"
+            f"receipt template {template!r}: {field_name} rule {pattern!r} has no (?P<amount>…)",
+            field=field_name,
         )
     if not names & {"code", "name"}:
         raise TemplateError(
-            f"receipt template {template!r}: {field_name} rule {pattern!r} needs (?P<code>…) or (?P<name>…)"
+            f"receipt template {template!r}: {field_name} rule {pattern!r} needs (?P<code>…) or (?P<name>…)",
+            field=field_name,
         )
     unknown = names - LINE_GROUPS
     if unknown:
         raise TemplateError(
             f"receipt template {template!r}: {field_name} rule {pattern!r} has unknown group(s) "
-            f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(LINE_GROUPS))}"
+            f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(LINE_GROUPS))}",
+            field=field_name,
         )
     window = pattern.count("\\n") + 1
     if window > _WINDOW_MAX:
         raise TemplateError(
-            f"receipt template {template!r}: {field_name} rule spans more than {_WINDOW_MAX} lines"
+            f"receipt template {template!r}: {field_name} rule spans more than {_WINDOW_MAX} lines",
+            field=field_name,
         )
     return Rule(kind, compiled, window)
 
@@ -284,24 +324,30 @@ def _patterns(
     compiled = tuple(_compile(template, field_name, p) for p in patterns)
     if group is not None:
         if required and not compiled:
-            raise TemplateError(f"receipt template {template!r}: {field_name} needs at least one pattern")
+            raise TemplateError(
+                f"receipt template {template!r}: {field_name} needs at least one pattern", field=field_name
+            )
         for pattern in compiled:
             if group not in pattern.groupindex:
                 raise TemplateError(
                     f"receipt template {template!r}: {field_name} pattern {pattern.pattern!r} "
-                    f"has no (?P<{group}>…)"
+                    f"has no (?P<{group}>…)",
+                    field=field_name,
                 )
     return compiled
 
 
 def _compile(template: str, field_name: str, pattern: str) -> re.Pattern[str]:
     if not isinstance(pattern, str):
-        raise TemplateError(f"receipt template {template!r}: {field_name} patterns must be strings")
+        raise TemplateError(
+            f"receipt template {template!r}: {field_name} patterns must be strings", field_name
+        )
     try:
         return re.compile(pattern)
     except re.error as exc:
         raise TemplateError(
-            f"receipt template {template!r}: {field_name} pattern {pattern!r}: {exc}"
+            f"receipt template {template!r}: {field_name} pattern {pattern!r}: {exc}",
+            field=field_name,
         ) from None
 
 

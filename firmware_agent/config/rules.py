@@ -152,6 +152,16 @@ def tcp_address(value: str) -> str | None:
     return None
 
 
+def ip_address(value: str) -> str | None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return "is not an IP address (192.168.1.20)"
+    return None
+
+
 def receipt_printer(value: str) -> str | None:
     """The real printer behind the box: `host:port`, or any printer URL (USB, serial, file: gadget mode)."""
     if "://" not in value:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from devices.receipts.template import ReceiptTemplate, TemplateError
 from firmware_agent.config.rules import (
     Secret,
     Section,
@@ -21,6 +22,7 @@ from firmware_agent.config.rules import (
     bcm_pin,
     codepage,
     ident,
+    ip_address,
     measure_layout,
     nonempty,
     not_negative,
@@ -140,6 +142,29 @@ class ScaleTapConfig(Section):
             yield "scale_port", "must differ from pos_port"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReceiptRulesConfig(Section):
+    """A POS's own receipt template: regular expressions with named groups (docs/receipts.md)."""
+
+    sale: tuple[str, ...]
+    total: tuple[str, ...]
+    void: tuple[str, ...] = ()
+    returns: tuple[str, ...] = ()
+    number: tuple[str, ...] = ()
+    reprint: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    decimal: Literal[",", "."] = ","
+
+    def template(self) -> ReceiptTemplate:
+        return ReceiptTemplate.from_mapping("rules", {k: v for k, v in vars(self).items()})
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        try:
+            self.template()
+        except TemplateError as exc:
+            yield exc.field or "sale", str(exc).split(": ", 1)[-1]
+
+
 ReceiptCombine = Literal["scans", "receipts", "confirm"]
 
 
@@ -152,6 +177,11 @@ class ReceiptsConfig(Section):
     gadget: str | None = field(default=None, metadata=rule(absolute_path))
     template: str = field(default="code-columns", metadata=rule(receipt_template))
     combine: ReceiptCombine = "receipts"
+    scanners: tuple[str, ...] | None = field(default=None, metadata=rule(each=nonempty))
+    pos: tuple[str, ...] | None = field(default=None, metadata=rule(each=ip_address))
+    """The POS's IP addresses: only their print jobs are read as receipts (everyone's are forwarded)."""
+    rules: ReceiptRulesConfig | None = None
+    """This POS's own line rules; when set they are used instead of `template`."""
 
     def problems(self) -> Iterator[tuple[str, str]]:
         if self.gadget is None and tcp_address(self.printer) is not None:

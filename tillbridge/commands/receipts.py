@@ -2,7 +2,9 @@
 
     tillbridge receipts learn capture.bin                  # the receipts as text, read with every preset
     tillbridge receipts learn capture.bin --template two-line
+    tillbridge receipts learn capture.bin --rules my-pos.toml  # the keys of the config's [receipts.rules]
     tillbridge receipts sample --layout name-amount > r.bin  # a simulated POS's receipt, to try things on
+    tillbridge receipts unmatched --config /etc/tillbridge/agent.toml  # lines no product matched
 
 A capture is the raw bytes the POS sent (`socat -u TCP-LISTEN:9100 OPEN:capture.bin`, or the bytes saved
 from the POS's "print to file"). Exit status 0 when the chosen template (or, without one, any preset) reads
@@ -25,17 +27,32 @@ def register(subparsers: Any) -> None:
     learn = sub.add_parser("learn", help="show a captured receipt as text and what a template reads in it")
     learn.add_argument("file", type=Path, help="the bytes the POS sent to its printer ('-': standard input)")
     learn.add_argument("--template", help="a preset to try (default: every preset)")
+    learn.add_argument(
+        "--rules",
+        type=Path,
+        help="a TOML file of line rules to try, the keys of the config's [receipts.rules]",
+    )
     learn.set_defaults(func=_learn)
+    unmatched = sub.add_parser("unmatched", help="receipt lines the box could not map to a product")
+    where = unmatched.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="the box's agent.toml (its data_dir holds the store)")
+    where.add_argument("--data-dir", type=Path, help="the box's data folder")
+    unmatched.set_defaults(func=_unmatched)
     sample = sub.add_parser("sample", help="write the bytes of a simulated POS's receipt to standard output")
     sample.add_argument("--layout", choices=sorted(LAYOUTS), default="code-columns")
     sample.set_defaults(func=_sample)
 
 
 def _learn(args: argparse.Namespace) -> int:
-    from devices.receipts import PRESETS, ParsedReceipt, preset, read_receipts
+    import tomllib
+
+    from devices.receipts import PRESETS, ParsedReceipt, ReceiptTemplate, preset, read_receipts
 
     data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
-    templates = [preset(args.template)] if args.template else list(PRESETS.values())
+    if args.rules is not None:
+        templates = [ReceiptTemplate.from_mapping(args.rules.name, tomllib.loads(args.rules.read_text()))]
+    else:
+        templates = [preset(args.template)] if args.template else list(PRESETS.values())
     receipts = read_receipts(data)
     if not receipts:
         print(f"{args.file}: {len(data)} bytes, no printed text")
@@ -80,6 +97,36 @@ def _sample(args: argparse.Namespace) -> int:
         ),
     )
     sys.stdout.buffer.write(receipt_bytes(sale, args.layout))
+    return 0
+
+
+def _unmatched(args: argparse.Namespace) -> int:
+    """Reads the store as another process may (read-only, WAL): the agent keeps running."""
+    import json
+    import sqlite3
+
+    from firmware_agent.receipts import UNMATCHED
+
+    if args.data_dir is not None:
+        data_dir = args.data_dir
+    else:
+        from firmware_agent.config import DEFAULT_CONFIG_PATH, load_config
+
+        data_dir = load_config(args.config or DEFAULT_CONFIG_PATH).box.data_dir
+    path = data_dir / "tillbridge.db"
+    if not path.exists():
+        print(f"no store at {path}", file=sys.stderr)
+        return 1
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT value FROM setting WHERE key = ?", (UNMATCHED,)).fetchone()
+    entries = json.loads(row[0]) if row else []
+    if not entries:
+        print("every receipt line so far matched a product")
+        return 0
+    print(f"{'times':>5}  {'last receipt':<14} line")
+    for entry in entries:
+        print(f"{entry['count']:>5}  {entry.get('receipt', ''):<14} {entry['text']}")
+    print("add the code as a barcode of the product in the shop, or name the product as the POS does")
     return 0
 
 

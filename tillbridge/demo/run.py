@@ -5,7 +5,8 @@ The box starts without a catalog: the cloud bridge reads it from the simulated W
 works through a day at a grocer's till (`simulators.catalog.DAY_AT_THE_TILL`), then keeps
 selling at random; a virtual Toledo 8217 scale on a pty weighs the cheese; a virtual printer on a local TCP
 port prints the control sheet and whatever else is queued. A second till (`tills.py`) sells at the same shop,
-and a stock board shows both boxes' numbers next to the online shop's.
+and a stock board shows both boxes' numbers next to the online shop's. A third till, a POS without the box's
+scanner (`receipts.py`), prints its receipts through box 1, which learns its sales from them.
 Everything is real but the hardware: the same store, journal and core loop as on a box.
 """
 
@@ -42,7 +43,15 @@ from simulators.printer import VirtualPrinter
 from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
-from tillbridge.demo.cloud import bridge_for, collect_at_the_till, customer_code, watch_shop
+from tillbridge.demo.cloud import (
+    DEMO_OWNER,
+    bridge_for,
+    collect_at_the_till,
+    customer_code,
+    owner_page,
+    watch_shop,
+)
+from tillbridge.demo.receipts import ReceiptTill
 from tillbridge.demo.tills import DB_NAME, SECOND_BOX, SecondTill, StockBoard
 from tillbridge.demo.view import LiveView
 
@@ -110,9 +119,11 @@ class _PrintControlSheet:
         pass
 
 
-def _agree_at_the_end(second: SecondTill, board: StockBoard, view: LiveView) -> None:
-    """Before the demo stops: the second till's sales made, and every number settled everywhere."""
+def _agree_at_the_end(second: SecondTill, board: StockBoard, view: LiveView, receipts: ReceiptTill) -> None:
+    """Before the demo stops: the second till's sales made, the receipt till's receipts read, and every
+    number settled everywhere."""
     second.done.wait(FINISH_WAIT_S)
+    receipts.done.wait(FINISH_WAIT_S)
     board.wait_until_agreed(FINISH_WAIT_S)
     view.note(board.summary())
 
@@ -174,13 +185,25 @@ def demo_broker(folder: Path, port: int, view: LiveView) -> Broker:
 
 
 def run_demo(options: DemoOptions, out: TextIO) -> int:
-    data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="tillbridge-demo-"))
+    """The demo on `options.data_dir`, or on a throw-away folder that is removed when the demo ends."""
     view = LiveView(out)
+    if options.data_dir is not None:
+        code = _run(options, options.data_dir, view)
+        view.note(f"demo stopped; the journal and store stay in {options.data_dir}")
+        return code
+    with tempfile.TemporaryDirectory(prefix="tillbridge-demo-") as folder:
+        code = _run(options, Path(folder), view)
+    view.note("demo stopped; its throw-away folder is removed (--data-dir DIR keeps the journal and store)")
+    return code
+
+
+def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
     view.header(f"tillbridge demo — box {BOX_ID} in shop {SHOP_ID}, data in {data_dir}")
     stop_watching = threading.Event()
     with (
         demo_broker(data_dir / "broker", options.mqtt_port, view) as broker,
         VirtualPrinter() as printer,
+        VirtualPrinter() as pos_printer,
         VirtualScale("toledo8217") as scale,
         WooCommerceSimulator() as shop,
     ):
@@ -190,6 +213,8 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
         bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, [BOX_ID, SECOND_BOX])
         view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
+        owner, password = owner_page(bridge, SHOP_ID)
+        view.note(f"🌐  owner's page on {owner.url} (user {DEMO_OWNER}, password {password})")
         second = SecondTill(data_dir / "till-2", SHOP_ID, broker.url, view)
         view.note(f"a second till, {SECOND_BOX}, sells at the same shop (scanner column: till-2)")
         board = StockBoard({"box 1": data_dir / DB_NAME, "box 2": data_dir / "till-2" / DB_NAME}, shop, view)
@@ -201,6 +226,8 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             Printer.from_url(printer.url + "?paper=58"),
             selftest=lambda: selftest(BOX_ID, agent.core, services.link_state()),
         )
+        receipt_till = ReceiptTill(pos_printer, view)
+        services.receipts = receipt_till.service
         services.connect()
         scale_ready, catalog_ready = threading.Event(), threading.Event()
         script = itertools.islice(
@@ -226,6 +253,9 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
                 args=(shop, options.interval_s, stop_watching),
                 daemon=True,
             ),
+            threading.Thread(
+                target=receipt_till.sell, args=(second.done, options.interval_s, stop_watching), daemon=True
+            ),
         ]
         for watcher in watchers:
             watcher.start()
@@ -240,7 +270,8 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         agent = Agent(settings)
         settings.listeners = [
             view,
-            _StopAfter(agent, options.scans, lambda: _agree_at_the_end(second, board, view)),
+            _StopAfter(agent, options.scans, lambda: _agree_at_the_end(second, board, view, receipt_till)),
+            receipt_till.listener,
             _when_weighed(scale_ready),
             _when_catalog_arrives(catalog_ready, agent, view),
         ]
@@ -251,6 +282,6 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         for watcher in watchers:
             watcher.join(timeout=2)
         second.stop()
+        owner.stop()
         bridge.stop()
-    view.note(f"demo stopped; the journal and store stay in {data_dir}")
     return code

@@ -24,10 +24,11 @@ from devices.readings import ScanRead
 from firmware_agent.agent import Agent, AgentSettings
 from firmware_agent.config import validate
 from firmware_agent.link import Link
+from firmware_agent.tickets.measure import stock_text
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
-from tillbridge.demo.view import LiveView
+from tillbridge.demo.view import UNITS, LiveView
 
 SECOND_BOX: Final = "demo-box-2"
 SECOND_TILL_SALES: Final = ("8410000000030", "8410000000023")  # a loaf, then a litre of milk
@@ -122,9 +123,11 @@ class StockBoard:
         return "📦  at the end, not agreed yet: " + "; ".join(off)
 
     def _line(self, sku: str, row: tuple[int | None, ...]) -> str:
-        boxes = " · ".join(f"{box} {value}" for box, value in zip(self.boxes, row, strict=False))
+        unit = UNITS.get(sku, "each")
+        shown = [("?" if value is None else stock_text(value, unit)) for value in row]
+        boxes = " · ".join(f"{box} {value}" for box, value in zip(self.boxes, shown, strict=False))
         mark = "  ✔ agree" if _agree(row) else ""
-        return f"{NAMES[sku]}: {boxes} · online shop {row[-1]}{mark}"
+        return f"{NAMES[sku]}: {boxes} · online shop {shown[-1]}{mark}"
 
 
 def _agree(row: tuple[int | None, ...]) -> bool:
