@@ -19,9 +19,9 @@ from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.owner.app import make_app
 from cloud_bridge.owner.logins import set_login
-from cloud_bridge.owner.serve import PageServer
 from cloud_bridge.parking import park
 from tests.bridge_helpers import batch, bridge_config, database, postgres, sale
+from tillbridge.webserve import PageServer
 
 __all__ = ["database", "postgres"]  # fixtures
 

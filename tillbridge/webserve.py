@@ -1,5 +1,5 @@
-"""Serving the owner's page with waitress (a production WSGI server: HTTP parsing, limits and threads are
-its job) in a thread of its own, so `tillbridge bridge web` and the demo run it the same way."""
+"""Serving a web page (the owner's on the bridge, the box's on the LAN) with waitress, a production WSGI
+server (HTTP parsing, limits and threads are its job), in a thread of its own."""
 
 from __future__ import annotations
 
