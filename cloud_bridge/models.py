@@ -179,6 +179,23 @@ class Stock(_Model):
         primary_key = pw.CompositeKey("shop", "sku")
 
 
+class ShopSide(_Model):
+    """What the bridge expects the shop to show for one sku (`cloud_bridge.shopside`): `level` when the
+    orders the bridge knew had taken `orders` units (a negative sum); `doubt_until`: a write whose answer
+    never came may still land until then.
+    """
+
+    shop = pw.TextField()
+    sku = pw.TextField()
+    level = pw.BigIntegerField()
+    orders = pw.BigIntegerField()
+    doubt_until = pw.DoubleField(default=0.0)
+    at = pw.DoubleField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
+
+
 class Reservation(_Model):
     """Units an online order holds until they are collected or shipped (`consumed`) or the order is
     cancelled (`released`).
@@ -375,6 +392,7 @@ MODELS: tuple[type[Any], ...] = (
     Movement,
     Balance,
     Stock,
+    ShopSide,
     Reservation,
     ShopOrder,
     ShopWrite,
