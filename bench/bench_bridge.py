@@ -21,10 +21,11 @@ from pathlib import Path
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2.extras import execute_values  # type: ignore[import-untyped]
 
-from bench.common import Result, duration, percentile, running_broker, throughput
+from bench.common import Result, alternate, duration, percentile, running_broker, throughput
 from cloud_bridge import models as m
 from cloud_bridge.connectors import StockChange
 from cloud_bridge.db import Database
+from cloud_bridge.intake import Inbound
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.worker import Worker
 from tests.bridge_helpers import (
@@ -41,12 +42,13 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
-from wire import JournalBatch, JournalEntry, encode, now_ts
+from wire import JournalBatch, JournalEntry, Kind, build_topic, encode, now_ts
 
 BOXES, BATCHES, PER_BATCH = 20, 5, 100  # 10,000 entries for the apply rate
 SCALE_BOXES, SCALE_ENTRIES = 12, 2000  # per box, over MQTT, for one worker against two
 SCANS = 40
 MOVEMENTS, SKUS, PASSES = 1000, 50, 10
+SINGLE_BOXES, SINGLE_OURS, SINGLE_BASE, SINGLE_ROUNDS = 20, 4000, 400, 3
 
 
 def run() -> list[Result]:
@@ -54,7 +56,7 @@ def run() -> list[Result]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            results = [apply_rate(server)]
+            results = [apply_rate(server), apply_single(server, folder / "single")]
             results.append(scale_out(server, folder))
             results.extend(scan_latency(server, folder))
             results.extend(calls_per_movements(folder))
@@ -115,6 +117,71 @@ def _raw(server: PostgresServer, batches: list[tuple[str, JournalBatch, bytes]])
             )
             conn.commit()
         return BOXES * BATCHES * PER_BATCH / (time.perf_counter() - started)
+
+
+# --- one entry per batch, as live traffic sends them --------------------------------------------------------
+
+
+def apply_single(server: PostgresServer, folder: Path) -> Result:
+    """A worker's queue holding one-entry batches of 20 boxes (what live tills send, or a backlog of them),
+    handed to a running worker as paho's thread hands them over; entries/s until the last is applied.
+    Baseline, alternated with it in the same worker: the same kind of batches each applied in its own
+    transaction, the path every batch took before (`apply_batch` via `Worker.handle`). The baseline applies
+    fewer entries per round (it is two orders of magnitude slower); both figures are rates.
+    """
+    server.truncate()
+    with running_broker(folder) as broker:
+        sim = start_simulator("woocommerce", seed(10, 10**6))
+        boxes = [f"till-{n}" for n in range(SINGLE_BOXES)]
+        shop = shop_config("live", sim, boxes)
+        timing = replace(FAST, poll_s=600.0, orders_s=600.0, products_s=600.0)
+        worker = Worker(bridge_config(server.url, broker.url, [shop], timing=timing)).start()
+        seqs = dict.fromkeys(boxes, 0)
+        rng = random.Random(5)
+
+        def items(count: int) -> list[Inbound]:
+            out = []
+            for n in range(count):
+                box = boxes[n % len(boxes)]
+                seqs[box] += 1
+                entry = JournalEntry(
+                    seqs[box],
+                    "sale",
+                    now_ts(),
+                    {"sku": f"SKU-{rng.randrange(10):03d}", "delta": -1, "stock_after": 9},
+                )
+                out.append(
+                    Inbound(
+                        build_topic("live", box, Kind.JOURNAL),
+                        encode(JournalBatch((entry,), acked=seqs[box] - 1)),
+                    )
+                )
+            return out
+
+        def grouped() -> float:
+            batch = items(SINGLE_OURS)
+            target = worker.applied + len(batch)
+            started = time.perf_counter()
+            for item in batch:
+                worker.intake.offer(item)
+            _wait(lambda: worker.applied >= target, timeout=120)
+            return len(batch) / (time.perf_counter() - started)
+
+        def one_by_one() -> float:
+            batch = items(SINGLE_BASE)
+            started = time.perf_counter()
+            for item in batch:
+                worker.handle(item)
+            return len(batch) / (time.perf_counter() - started)
+
+        try:
+            worker.ready(10)
+            grouped()  # every stream started, as on a bridge that has run a while
+            rounds = alternate(SINGLE_ROUNDS, grouped, one_by_one)
+        finally:
+            worker.stop()
+            sim.stop()
+    return rounds.throughput("bridge_apply_single", "entries/s")
 
 
 # --- two workers against one ------------------------------------------------------------------------------

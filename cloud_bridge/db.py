@@ -19,7 +19,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -139,6 +139,23 @@ class Database:
         with self.write():
             if self.is_postgres:
                 self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key("box", shop, box),))
+            yield
+
+    @contextmanager
+    def boxes_transaction(self, boxes: Iterable[tuple[str, str]]) -> Iterator[None]:
+        """A write transaction holding the locks of many boxes (shop, box) until it ends.
+
+        The locks are taken in one statement, in the order of their keys, so two workers each taking a
+        group of boxes always take them in the same order and never wait on each other in a cycle.
+        """
+        with self.write():
+            if self.is_postgres:
+                keys = sorted({lock_key("box", shop, box) for shop, box in boxes})
+                self.db.execute_sql(
+                    "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) "
+                    "ORDER BY n",
+                    (keys,),
+                ).fetchall()
             yield
 
     @contextmanager

@@ -103,6 +103,25 @@ class Intake:
         """The next message; None once `close()` was called."""
         return self._queue.get()
 
+    def get_many(self, limit: int) -> list[Inbound] | None:
+        """The next message and those already waiting behind it, up to `limit` in all (so the apply thread
+        can take them in one transaction); None once `close()` was called.
+        """
+        first = self._queue.get()
+        if first is None:
+            return None
+        out = [first]
+        while len(out) < limit:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # the end: the next call returns None
+                self.close()
+                break
+            out.append(item)
+        return out
+
     def close(self) -> None:
         """Makes `get` return None, even with the queue full (the oldest waiting message is dropped)."""
         while True:

@@ -50,20 +50,25 @@ class Applied:
 def apply_batch(
     db: Database, shop: str, box: str, batch: JournalBatch, payload: bytes, now: float
 ) -> Applied:
-    key = stream_key(batch.epoch)
     with db.box_transaction(shop, box):
-        stream = stream_for(shop, box, key, now)
-        if stream.last_seq is None:  # the stream's first batch here: it starts where the box says
-            stream.last_seq = start_of(batch.acked)
-            stream.first_seq = stream.last_seq + 1
-        run = _Run(shop, box, key, stream.last_seq, now)
-        run.below_start(batch.entries, stream.first_seq)
-        step = plan(stream.last_seq, batch.entries, batch.acked)
-        run.carry_out(step)
-        held = bool(step.held) and _hold(stream, step.held, payload, now)
-        if step.moved and stream.pending:
-            _apply_held(stream, run)
-        _save(stream, run)
+        return apply_locked(shop, box, batch, payload, now)
+
+
+def apply_locked(shop: str, box: str, batch: JournalBatch, payload: bytes, now: float) -> Applied:
+    """`apply_batch` inside a transaction that already holds the box's lock (`grouped.py` holds many)."""
+    key = stream_key(batch.epoch)
+    stream = stream_for(shop, box, key, now)
+    if stream.last_seq is None:  # the stream's first batch here: it starts where the box says
+        stream.last_seq = start_of(batch.acked)
+        stream.first_seq = stream.last_seq + 1
+    run = _Run(shop, box, key, stream.last_seq, now)
+    run.below_start(batch.entries, stream.first_seq)
+    step = plan(stream.last_seq, batch.entries, batch.acked)
+    run.carry_out(step)
+    held = bool(step.held) and _hold(stream, step.held, payload, now)
+    if step.moved and stream.pending:
+        _apply_held(stream, run)
+    _save(stream, run)
     if run.applied:
         log.debug("box %s/%s: applied %d entries, now at seq %d", shop, box, run.applied, run.position)
     upto = run.position if run.position >= stream.first_seq else None

@@ -341,6 +341,17 @@ class Presence(_Model):
         primary_key = pw.CompositeKey("shop", "box")
 
 
+class OwnerLogin(_Model):
+    """A login to the owner's web page: one shop per login, the password as an argon2 hash (never the
+    password itself). Set by `tillbridge bridge login SHOP USER`.
+    """
+
+    user = pw.TextField(primary_key=True)
+    shop = pw.TextField()
+    password_hash = pw.TextField()
+    created_at = pw.DoubleField()
+
+
 MODELS: tuple[type[Any], ...] = (
     Meta,
     Box,
@@ -361,4 +372,5 @@ MODELS: tuple[type[Any], ...] = (
     OrderTicket,
     Delivery,
     Presence,
+    OwnerLogin,
 )

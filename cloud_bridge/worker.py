@@ -11,8 +11,9 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Final, TypeVar
 
 import peewee as pw
 
@@ -21,8 +22,10 @@ from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
+from cloud_bridge.grouped import MAX_GROUP, apply_group
+from cloud_bridge.grouped import Item as GroupItem
 from cloud_bridge.intake import Inbound, Intake
-from cloud_bridge.journal import apply_batch
+from cloud_bridge.journal import Applied, apply_batch
 from cloud_bridge.mqtt import MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
@@ -46,6 +49,8 @@ from wire import (
 from wire import Kind as WireKind
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RETRY_LOCK_S: Final = 0.05  # a woken shop whose lock another worker holds is tried again this soon
 DB_RETRY_S: Final = 1.0
@@ -148,16 +153,82 @@ class Worker:
 
     def _apply_loop(self) -> None:
         while True:
-            item = self.intake.get()
-            if item is None:
+            items = self.intake.get_many(MAX_GROUP)
+            if items is None:
                 return
-            try:
-                self.handle(item)
-            except (pw.OperationalError, pw.InterfaceError) as exc:
-                log.error("database error while handling %s (the box will resend): %s", item.topic, exc)
-                self._reset_db()
-            except Exception:  # never let one message stop the worker
-                log.exception("failed to handle a message on %s", item.topic)
+            self.handle_all(items)
+
+    def handle_all(self, items: Sequence[Inbound]) -> None:
+        """Handles messages in order; the journal batches among them are applied in groups, one transaction
+        per run of batches (`grouped.py`): under load one commit serves many boxes.
+        """
+        group: list[GroupItem] = []
+        for item in items:
+            journal = self._guarded(item, partial(self._groupable, item))
+            if journal is not None:
+                group.append(journal)
+                continue
+            self._apply_group(group)
+            group = []
+            self._guarded(item, partial(self.handle, item))
+        self._apply_group(group)
+
+    def _guarded(self, item: Inbound, work: Callable[[], T]) -> T | None:
+        try:
+            return work()
+        except (pw.OperationalError, pw.InterfaceError) as exc:
+            log.error("database error while handling %s (the box will resend): %s", item.topic, exc)
+            self._reset_db()
+        except Exception:  # never let one message stop the worker
+            log.exception("failed to handle a message on %s", item.topic)
+        return None
+
+    def _groupable(self, item: Inbound) -> GroupItem | None:
+        """A readable journal batch of a listed box, to apply with others; None: `handle` takes it."""
+        try:
+            topic = parse_topic(item.topic)
+            if topic.kind is not WireKind.JOURNAL or not self._listed(topic.shop, topic.box):
+                return None
+            batch = decode_journal(item.payload)
+        except WireError:
+            return None  # `handle` says why
+        return GroupItem(topic.shop, topic.box, batch, item.payload)
+
+    def _apply_group(self, group: Sequence[GroupItem]) -> None:
+        if not group:
+            return
+        now = self.clock()
+        try:
+            results = apply_group(self.db, group, now)
+        except (pw.OperationalError, pw.InterfaceError) as exc:
+            log.error(
+                "database error while applying %d journal batches (the boxes resend): %s", len(group), exc
+            )
+            self._reset_db()
+            return
+        except Exception:  # one batch the group cannot take: each alone, so only that one fails
+            log.exception("a group of %d journal batches failed; applying them one by one", len(group))
+            for one in group:
+                journal = partial(self._journal, one.shop, one.box, one.batch, one.payload, now)
+                self._guarded(Inbound(f"{one.shop}/{one.box}", b""), journal)
+            return
+        acks: dict[tuple[str, str, str], Applied] = {}
+        woken: set[str] = set()
+        for one, applied in zip(group, results, strict=True):
+            self.applied += applied.applied
+            if applied.upto is not None:
+                acks[(one.shop, one.box, applied.epoch or "")] = applied
+            if applied.skus:
+                woken.add(one.shop)
+        for (shop, box, _), applied in acks.items():
+            self._ack(shop, box, applied)
+        for shop in woken:
+            self.wake(shop)
+
+    def _ack(self, shop: str, box: str, applied: Applied) -> None:
+        assert applied.upto is not None
+        ack = publication(shop, box, Ack(applied.upto, applied.epoch))
+        self.link.publish(ack.topic, ack.payload, ack.qos)
 
     def handle(self, item: Inbound) -> None:
         try:
@@ -210,8 +281,7 @@ class Worker:
         applied = apply_batch(self.db, shop, box, batch, payload, now)
         self.applied += applied.applied
         if applied.upto is not None:
-            ack = publication(shop, box, Ack(applied.upto, applied.epoch))
-            self.link.publish(ack.topic, ack.payload, ack.qos)
+            self._ack(shop, box, applied)
         if applied.skus:
             self.wake(shop)
 

@@ -299,3 +299,16 @@ def _clean(before: bytes) -> bool:
     reader = ReceiptReader()
     reader.feed(before + b"\x1dV\x00")
     return not reader._decoder._buf and not reader._decoder._skip and reader.finish() is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 255), st.sampled_from(list(LAYOUTS)))
+def test_any_code_page_slot_reads_or_is_named_as_unknown(slot, layout):
+    from devices.printers.codepages import BY_SLOT
+
+    sale = Sale("7", (MILK, BREAD)) if layout == "name-amount" else SALE
+    outcome = preset(layout).parse(only(receipt_bytes(sale, layout, codepage_slot=slot)))
+    if slot in BY_SLOT:
+        assert isinstance(outcome, ParsedReceipt | Unreadable)  # a known page without € may lose the total
+    else:
+        assert outcome == Unreadable(f"unknown code page(s) ESC t {slot}")

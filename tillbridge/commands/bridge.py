@@ -13,7 +13,7 @@ from typing import Any
 
 log = logging.getLogger("tillbridge.bridge")
 
-ACTIONS = ("run", "status", "check-config", "retry", "import")
+ACTIONS = ("run", "status", "check-config", "retry", "import", "web", "login")
 
 
 def register(sub: Any) -> None:
@@ -24,10 +24,13 @@ def register(sub: Any) -> None:
         help="run the cloud bridge (journals in, shops in step), or show the fleet",
         description="run: a worker (any number may share the database and broker); status: the fleet view "
         "and parked problems; check-config: validate the file; retry SHOP [KEY]: clear parked problems; "
-        "import SHOP FILE.csv: a catalog export for every box of the shop (docs/catalog.md).",
+        "import SHOP FILE.csv: a catalog export for every box of the shop (docs/catalog.md); web: the "
+        "owner's page; login SHOP USER: set an owner's password (from stdin or asked for; docs/web.md).",
     )
     parser.add_argument("action", nargs="?", default="run", choices=ACTIONS, help="what to do (default: run)")
-    parser.add_argument("target", nargs="*", help="for retry: the shop id and optionally the parked key")
+    parser.add_argument(
+        "target", nargs="*", help="retry: the shop id and optionally the parked key; login: shop and user"
+    )
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="bridge.toml (%(default)s)")
     parser.add_argument("--json", action="store_true", help="status as JSON")
     parser.add_argument(
@@ -35,6 +38,14 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--map", action="append", default=[], metavar="FIELD=COLUMN", help="import: take FIELD from COLUMN"
+    )
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8480", help="web: address of the owner's page (%(default)s)"
+    )
+    parser.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="web: session cookies over plain HTTP too (only without the TLS proxy, e.g. on localhost)",
     )
     parser.set_defaults(func=run)
 
@@ -52,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "run":
         return _serve(config)
+    if args.action == "web":
+        return _web(config, args)
     return _inspect(config, args)
 
 
@@ -76,6 +89,42 @@ def _serve(config: Any) -> int:
     return Worker(config).run(stop)
 
 
+def _web(config: Any, args: argparse.Namespace) -> int:
+    from cloud_bridge.db import Database
+    from cloud_bridge.owner.app import make_app
+    from tillbridge.webserve import PageServer
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    db = Database(config.database_url).open()
+    page = PageServer(make_app(config, db, secure_cookies=not args.plain_http), args.listen).start()
+    print(f"owner's page on {page.url}", flush=True)
+    stop.wait()
+    page.stop()
+    db.close()
+    return 0
+
+
+def _login(db: Any, config: Any, args: argparse.Namespace) -> int:
+    import getpass
+
+    from cloud_bridge.owner.logins import set_login
+
+    if len(args.target) != 2 or config.shop(args.target[0]) is None:
+        print("tillbridge bridge login: give a shop id from the config and a user name")
+        return 2
+    shop, user = args.target
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {user} (shop {shop}): ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    with db.write():
+        set_login(user, shop, password)
+    print(f"{user} can log in to the owner's page of shop {shop}")
+    return 0
+
+
 def _inspect(config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge.db import Database
     from cloud_bridge.status import fleet_view, render, retry_parked
@@ -84,6 +133,8 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
     try:
         if args.action == "import":
             return _import(db, config, args)
+        if args.action == "login":
+            return _login(db, config, args)
         if args.action == "retry":
             if not 1 <= len(args.target) <= 2:
                 print("tillbridge bridge retry: give the shop id and optionally the parked key")

@@ -7,20 +7,25 @@ virtual printer; the customer's pickup QR code, scanned at the till, completes t
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cloud_bridge.config import parse_config
 from cloud_bridge.orders import pickup_code_of
+from cloud_bridge.owner.app import connected, make_app
+from cloud_bridge.owner.logins import set_login
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
 from firmware_agent.tickets.measure import change_text
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.view import UNITS, LiveView
+from tillbridge.webserve import PageServer
 
 ORDER_QR = re.compile(r"\[QR: ([A-Za-z0-9-]+)\]")  # an order ticket's QR holds the order id
+DEMO_OWNER = "owner"  # the owner's page login the demo makes
 ONLINE_ORDER = ("BREAD", 2)  # a click & collect order placed once the shop has seen the first sale
 
 
@@ -45,6 +50,15 @@ def bridge_for(
         ],
     }
     return Worker(parse_config(config, "demo")).start()
+
+
+def owner_page(bridge: Worker, shop_id: str) -> tuple[PageServer, str]:
+    """The owner's page on a free localhost port, with a login made for this run: (server, password)."""
+    password = secrets.token_urlsafe(9)
+    with connected(bridge.db), bridge.db.write():
+        set_login(DEMO_OWNER, shop_id, password)
+    app = make_app(bridge.config, bridge.db, secure_cookies=False)  # plain HTTP on localhost only
+    return PageServer(app, "127.0.0.1:0", name="owner-page").start(), password
 
 
 def watch_shop(shop: WooCommerceSimulator, view: LiveView, stop: threading.Event) -> None:

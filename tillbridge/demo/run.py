@@ -27,7 +27,8 @@ from devices.printers import Printer
 from devices.readings import ScanRead
 from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
-from firmware_agent.config import AgentConfig, validate
+from firmware_agent.config import AgentConfig, Secret, validate
+from firmware_agent.config.schema import WebConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.events import Call
 from firmware_agent.link import build_link
@@ -35,6 +36,7 @@ from firmware_agent.printing import PrintRequest, PrintService
 from firmware_agent.selftest import selftest
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
+from firmware_agent.web.service import BoxPage
 from firmware_agent.weighing import ScaleService
 from firmware_agent.wiring import Services
 from simulators.broker import Broker, free_port, port_is_free
@@ -43,7 +45,14 @@ from simulators.printer import VirtualPrinter
 from simulators.scales import VirtualScale
 from simulators.scanner import SimulatedScanner
 from simulators.shops import WooCommerceSimulator
-from tillbridge.demo.cloud import bridge_for, collect_at_the_till, customer_code, watch_shop
+from tillbridge.demo.cloud import (
+    DEMO_OWNER,
+    bridge_for,
+    collect_at_the_till,
+    customer_code,
+    owner_page,
+    watch_shop,
+)
 from tillbridge.demo.receipts import ReceiptTill
 from tillbridge.demo.tills import DB_NAME, SECOND_BOX, SecondTill, StockBoard
 from tillbridge.demo.view import LiveView
@@ -161,6 +170,13 @@ def _watch_printer(
         on_ticket(ticket.text)
 
 
+def _box_page(services: Services) -> tuple[BoxPage, str]:
+    """The box's local page on a free localhost port, with a PIN made for this run."""
+    pin = f"{random.SystemRandom().randrange(10**6):06d}"
+    web = WebConfig(listen=f"127.0.0.1:{free_port()}", pin=Secret(pin))
+    return BoxPage(web, BOX_ID, SHOP_ID, services), pin
+
+
 def demo_config(data_dir: Path, mqtt_url: str) -> AgentConfig:
     """The demo box's config, as an installer would write it (the devices are the simulated ones)."""
     return validate(
@@ -206,6 +222,8 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         scale.set_weight(DEMO_WEIGHT_KG, stable=True)
         bridge = bridge_for(shop, broker.url, data_dir, SHOP_ID, [BOX_ID, SECOND_BOX])
         view.note(f"cloud bridge running; demo WooCommerce shop on {shop.url}")
+        owner, password = owner_page(bridge, SHOP_ID)
+        view.note(f"🌐  owner's page on {owner.url} (user {DEMO_OWNER}, password {password})")
         second = SecondTill(data_dir / "till-2", SHOP_ID, broker.url, view)
         view.note(f"a second till, {SECOND_BOX}, sells at the same shop (scanner column: till-2)")
         board = StockBoard({"box 1": data_dir / DB_NAME, "box 2": data_dir / "till-2" / DB_NAME}, shop, view)
@@ -250,12 +268,14 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         ]
         for watcher in watchers:
             watcher.start()
+        box_page, pin = _box_page(services)
+        view.note(f"🌐  the box's page on http://{box_page.web.listen}/ (PIN {pin})")
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
             barcodes=BarcodeConfig(),
             devices=[scanner, counter],
-            services=[*services.in_start_order(), _PrintControlSheet(services.printing)],
+            services=[*services.in_start_order(), _PrintControlSheet(services.printing), box_page],
             listeners=[view],
         )
         agent = Agent(settings)
@@ -273,5 +293,6 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         for watcher in watchers:
             watcher.join(timeout=2)
         second.stop()
+        owner.stop()
         bridge.stop()
     return code

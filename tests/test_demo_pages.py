@@ -1,0 +1,61 @@
+"""The demo starts the web pages and prints where they are: a newcomer opens the URL, logs in with what the
+demo printed, and sees the demo shop's sales and boxes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import requests
+
+from simulators.broker import free_port
+from tests.bridge_helpers import wait_for
+from tests.test_owner_page import TOKEN
+
+DEMO = [sys.executable, "-m", "tillbridge", "demo"]
+OWNER = re.compile(r"owner's page on (http://\S+) \(user (\S+), password (\S+)\)")
+BOX = re.compile(r"the box's page on (http://\S+) \(PIN (\d+)\)")
+
+
+def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
+    args = [
+        "--interval",
+        "0.3",
+        "--scans",
+        "25",
+        "--data-dir",
+        str(tmp_path),
+        "--mqtt-port",
+        str(free_port()),
+    ]
+    demo = subprocess.Popen([*DEMO, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert demo.stdout is not None
+        found, box = None, None
+        for line in demo.stdout:
+            found = found or OWNER.search(line)
+            box = box or BOX.search(line)
+            if found and box:
+                break
+        assert found and box, "the demo never printed both pages"
+        url, user, password = found.groups()
+        http = requests.Session()
+        token = TOKEN.search(http.get(url + "login", timeout=10).text)
+        assert token
+        data = {"csrf_token": token.group(1), "user": user, "password": password}
+        home = http.post(url + "login", data=data, timeout=10)
+        assert home.status_code == 200 and "demo-box-1" in home.text
+        wait_for(lambda: "Aceite de oliva" in http.get(url, timeout=10).text, 60, "the catalog on the page")
+        floor = requests.Session()
+        token = TOKEN.search(floor.get(box.group(1) + "login", timeout=10).text)
+        assert token
+        page = floor.post(
+            box.group(1) + "login", data={"csrf_token": token.group(1), "pin": box.group(2)}, timeout=10
+        )
+        assert page.status_code == 200 and "demo-box-1" in page.text
+        demo.stdout.read()
+        assert demo.wait(timeout=120) == 0
+    finally:
+        demo.kill()
+        demo.wait()
