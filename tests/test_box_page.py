@@ -5,6 +5,7 @@ printed on a real (virtual) ESC/POS printer, and the config check saying what `a
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from collections.abc import Iterator
@@ -13,12 +14,16 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware_agent.config import InvalidConfig, check_config, validate
+from firmware_agent.config.schema import lan_address
 from firmware_agent.web.pin import FIRST_LOCK_S, FREE_TRIES, PinGuard
 from simulators.broker import free_port
 from simulators.printer import VirtualPrinter
 from tests.agent_helpers import AgentProcess, seed_catalog, write_config
+from tests.bridge_helpers import wait_for
 
 PIN = "246810"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -121,17 +126,6 @@ def test_the_page_shows_no_secret(box):
     assert PIN not in page
 
 
-def test_the_page_is_closed_without_the_pin_and_wrong_pins_lock_the_door(box):
-    """Last in this module: it locks 127.0.0.1 out."""
-    http = requests.Session()
-    assert http.get(box.url, timeout=5).url.endswith("/login")
-    assert http.get(box.url + "events", timeout=5).status_code == 401
-    answers = [box.enter(http, "000000").status_code for _ in range(FREE_TRIES)]
-    assert answers[:-1] == [401] * (FREE_TRIES - 1) and answers[-1] == 429
-    locked = box.enter(http, PIN)
-    assert locked.status_code == 429 and "try again in" in locked.text
-
-
 def test_pin_tries_lock_out_longer_each_time_and_the_right_pin_opens_after_the_wait():
     guard = PinGuard(PIN)
     for _ in range(FREE_TRIES):
@@ -165,3 +159,54 @@ def test_a_pin_written_as_a_number_is_refused_without_showing_it():
     with pytest.raises(InvalidConfig, match=r"web\.pin") as caught:
         validate(raw, "agent.toml")
     assert "24681357" not in str(caught.value)
+
+
+def test_open_pages_beyond_the_limit_get_no_live_stream_and_a_closed_one_frees_its_place(box):
+    from firmware_agent.web.page import MAX_STREAMS
+
+    http = box.session()
+    opened: list[requests.Response] = []
+    try:  # an earlier test's stream may hold its place until the server next writes to it
+        for _ in range(MAX_STREAMS + 1):
+            answer = http.get(box.url + "events", stream=True, timeout=10)
+            if answer.status_code != 200:
+                break
+            opened.append(answer)
+        assert 1 <= len(opened) <= MAX_STREAMS
+        assert answer.status_code == 503 and "too many open pages" in answer.text
+        assert http.get(box.url, timeout=5).status_code == 200  # the page itself still answers
+    finally:
+        for answer in opened:
+            answer.close()
+    wait_for(lambda: _stream_opens(http, box.url), 15, "a place for a live stream again")
+
+
+def _stream_opens(http: requests.Session, url: str) -> bool:
+    with http.get(url + "events", stream=True, timeout=10) as answer:
+        return answer.status_code == 200
+
+
+def test_the_page_is_closed_without_the_pin_and_wrong_pins_lock_the_door(box):
+    """Last in this module: it locks 127.0.0.1 out."""
+    http = requests.Session()
+    assert http.get(box.url, timeout=5).url.endswith("/login")
+    assert http.get(box.url + "events", timeout=5).status_code == 401
+    answers = [box.enter(http, "000000").status_code for _ in range(FREE_TRIES)]
+    assert answers[:-1] == [401] * (FREE_TRIES - 1) and answers[-1] == 429
+    locked = box.enter(http, PIN)
+    assert locked.status_code == 429 and "try again in" in locked.text
+
+
+def _with_ports(host: str) -> st.SearchStrategy[str]:
+    shown = f"[{host}]" if ":" in host else host
+    return st.integers(-5, 70000).map(lambda port: f"{shown}:{port}")
+
+
+@given(st.one_of(st.text(max_size=60), st.ip_addresses().map(str).flatmap(_with_ports)))
+def test_any_listen_value_is_accepted_only_as_a_lan_address_and_port(value):
+    problem = lan_address(value)
+    if problem is None:
+        host, _, port = value.rpartition(":")
+        ip = ipaddress.ip_address(host.strip("[]"))
+        assert ip.is_private or ip.is_loopback or ip.is_link_local
+        assert not ip.is_unspecified and 0 < int(port) < 65536

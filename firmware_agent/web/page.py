@@ -8,6 +8,7 @@ The page shows no secret: not the PIN, not the broker password, not pickup codes
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from firmware_agent.web.facts import Activity, Snapshot
 from firmware_agent.web.pin import PinGuard
 
 STREAM_S: Final = 300.0  # one event stream's life; the browser reconnects by itself
+MAX_STREAMS: Final = 4  # open pages with live updates; the server's other threads stay free for clicks
 POLL_S: Final = 2.0  # state that changes without a journal entry (devices, orders) is looked at this often
 HEADERS: Final = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -63,6 +65,7 @@ def make_app(
     )
     CSRFProtect(app)
     guard = PinGuard(pin)
+    streams = threading.BoundedSemaphore(MAX_STREAMS)
 
     @app.after_request
     def harden(response: Response) -> Response:
@@ -129,6 +132,8 @@ def make_app(
     def events() -> Any:
         if not signed_in():
             return Response("log in first\n", 401, mimetype="text/plain")
+        if not streams.acquire(blocking=False):  # the page still works, without live updates
+            return Response("too many open pages with live updates\n", 503, mimetype="text/plain")
 
         def stream() -> Iterator[str]:
             ends = time.monotonic() + STREAM_S
@@ -143,6 +148,8 @@ def make_app(
                 else:
                     yield ": still here\n\n"  # a comment: finds a closed connection, keeps proxies open
 
-        return Response(stream_with_context(stream()), mimetype="text/event-stream")
+        response = Response(stream_with_context(stream()), mimetype="text/event-stream")
+        response.call_on_close(streams.release)  # the server closes every answer, finished or cut off
+        return response
 
     return app
