@@ -53,13 +53,22 @@ def build_agent(config: AgentConfig, config_path: Path | None = None) -> Agent:
             devices=[*build_devices(config), *forwarders],
             # the update guard reads the busy marker: no update starts while the till is scanning
             listeners=[ActivityMarker(config.box.data_dir), *(forward_committed(f) for f in forwarders)],
-            services=services.in_start_order(),
+            services=[*services.in_start_order(), *_page(config, services, config_path)],
             watchdog=config.box.watchdog,
         )
     )
     if services.link is not None:
         services.link.on_restart = agent.request_restart
     return agent
+
+
+def _page(config: AgentConfig, services: Services, config_path: Path | None) -> list[Service]:
+    """The box's web page, when `[web]` asks for it (imported only then: Flask stays out of a box without)."""
+    if config.web is None:
+        return []
+    from firmware_agent.web.service import BoxPage
+
+    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path)]
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:

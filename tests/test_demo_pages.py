@@ -15,9 +15,10 @@ from tests.test_owner_page import TOKEN
 
 DEMO = [sys.executable, "-m", "tillbridge", "demo"]
 OWNER = re.compile(r"owner's page on (http://\S+) \(user (\S+), password (\S+)\)")
+BOX = re.compile(r"the box's page on (http://\S+) \(PIN (\d+)\)")
 
 
-def test_the_demo_prints_the_owners_page_and_its_login_works(tmp_path):
+def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
     args = [
         "--interval",
         "0.3",
@@ -31,12 +32,13 @@ def test_the_demo_prints_the_owners_page_and_its_login_works(tmp_path):
     demo = subprocess.Popen([*DEMO, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert demo.stdout is not None
-        found = None
+        found, box = None, None
         for line in demo.stdout:
-            found = OWNER.search(line)
-            if found:
+            found = found or OWNER.search(line)
+            box = box or BOX.search(line)
+            if found and box:
                 break
-        assert found, "the demo never printed the owner's page"
+        assert found and box, "the demo never printed both pages"
         url, user, password = found.groups()
         http = requests.Session()
         token = TOKEN.search(http.get(url + "login", timeout=10).text)
@@ -45,6 +47,13 @@ def test_the_demo_prints_the_owners_page_and_its_login_works(tmp_path):
         home = http.post(url + "login", data=data, timeout=10)
         assert home.status_code == 200 and "demo-box-1" in home.text
         wait_for(lambda: "Aceite de oliva" in http.get(url, timeout=10).text, 60, "the catalog on the page")
+        floor = requests.Session()
+        token = TOKEN.search(floor.get(box.group(1) + "login", timeout=10).text)
+        assert token
+        page = floor.post(
+            box.group(1) + "login", data={"csrf_token": token.group(1), "pin": box.group(2)}, timeout=10
+        )
+        assert page.status_code == 200 and "demo-box-1" in page.text
         demo.stdout.read()
         assert demo.wait(timeout=120) == 0
     finally:

@@ -320,6 +320,36 @@ class MqttConfig(Section):
             yield "require_signed_commands", "needs command_key (the key commands are signed with)"
 
 
+def lan_address(value: str) -> str | None:
+    """`address:port` on the shop's LAN: a private, link-local or loopback address, never all interfaces
+    (the box's page must not face the internet, docs/web.md)."""
+    import ipaddress
+
+    host, _, port = value.rpartition(":")
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return "needs the box's LAN address and a port (192.168.1.20:8080)"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return "needs a port after the address (192.168.1.20:8080)"
+    if ip.is_unspecified or not (ip.is_private or ip.is_loopback or ip.is_link_local):
+        return f"{host} is not a LAN address: give the box's address on the shop's network"
+    return None
+
+
+def pin_code(value: Secret) -> str | None:
+    pin = value.reveal()
+    return None if pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 12 else "*** must be 6 to 12 digits"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebConfig(Section):
+    """The box's local page (docs/web.md): on the LAN only, behind a PIN set at provisioning."""
+
+    listen: str = field(metadata=rule(lan_address))
+    pin: Secret = field(metadata=rule(pin_code))
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentConfig(Section):
     """The whole validated config of one box."""
@@ -336,3 +366,4 @@ class AgentConfig(Section):
     barcodes: BarcodesConfig = BarcodesConfig()
     provisioning: ProvisioningConfig = ProvisioningConfig()
     mqtt: MqttConfig | None = None
+    web: WebConfig | None = None

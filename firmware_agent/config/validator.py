@@ -118,7 +118,7 @@ class _Walker:
         if field.name not in data:
             return self._absent(field, hint, key_path)
         raw = data[field.name]
-        secret = is_secret_name(field.name)
+        secret = is_secret_name(field.name) or hint is Secret  # a Secret-typed key (`web.pin`) too
         if field.metadata.get("unique"):
             self._unique(field.metadata["unique"], raw, key_path)
         value = self.convert(hint, raw, key_path, secret)

@@ -16,10 +16,10 @@ from cloud_bridge.config import parse_config
 from cloud_bridge.orders import pickup_code_of
 from cloud_bridge.owner.app import connected, make_app
 from cloud_bridge.owner.logins import set_login
-from cloud_bridge.owner.serve import PageServer
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
 from firmware_agent.tickets.measure import change_text
+from firmware_agent.web.server import PageServer
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.view import UNITS, LiveView

@@ -27,7 +27,8 @@ from devices.printers import Printer
 from devices.readings import ScanRead
 from devices.scales import ScaleReading
 from firmware_agent.agent import Agent, AgentSettings
-from firmware_agent.config import AgentConfig, validate
+from firmware_agent.config import AgentConfig, Secret, validate
+from firmware_agent.config.schema import WebConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.events import Call
 from firmware_agent.link import build_link
@@ -35,6 +36,7 @@ from firmware_agent.printing import PrintRequest, PrintService
 from firmware_agent.selftest import selftest
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
+from firmware_agent.web.service import BoxPage
 from firmware_agent.weighing import ScaleService
 from firmware_agent.wiring import Services
 from simulators.broker import Broker, free_port, port_is_free
@@ -168,6 +170,13 @@ def _watch_printer(
         on_ticket(ticket.text)
 
 
+def _box_page(services: Services) -> tuple[BoxPage, str]:
+    """The box's local page on a free localhost port, with a PIN made for this run."""
+    pin = f"{random.SystemRandom().randrange(10**6):06d}"
+    web = WebConfig(listen=f"127.0.0.1:{free_port()}", pin=Secret(pin))
+    return BoxPage(web, BOX_ID, SHOP_ID, services), pin
+
+
 def demo_config(data_dir: Path, mqtt_url: str) -> AgentConfig:
     """The demo box's config, as an installer would write it (the devices are the simulated ones)."""
     return validate(
@@ -259,12 +268,14 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         ]
         for watcher in watchers:
             watcher.start()
+        box_page, pin = _box_page(services)
+        view.note(f"🌐  the box's page on http://{box_page.web.listen}/ (PIN {pin})")
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
             barcodes=BarcodeConfig(),
             devices=[scanner, counter],
-            services=[*services.in_start_order(), _PrintControlSheet(services.printing)],
+            services=[*services.in_start_order(), _PrintControlSheet(services.printing), box_page],
             listeners=[view],
         )
         agent = Agent(settings)

@@ -1,5 +1,8 @@
-"""Serving the owner's page with waitress (a production WSGI server: HTTP parsing, limits and threads are
-its job) in a thread of its own, so `tillbridge bridge web` and the demo run it the same way."""
+"""Serving a web page (the box's on the LAN, and the owner's on the bridge) with waitress, a production WSGI
+server (HTTP parsing, limits and threads are its job), in a thread of its own.
+
+It lives with the box's page because the box must not import the CLI package (docs/architecture.md); the
+bridge's command and the demo import it from here."""
 
 from __future__ import annotations
 

@@ -1,0 +1,82 @@
+"""The box's page as one of the agent's services: started with the core loop, served by waitress on the
+LAN address of `[web] listen`, stopped with the agent. Every button goes through the core loop or the print
+queue, as remote support's commands do; nothing here writes to the store itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from firmware_agent.config.check import check_config
+from firmware_agent.config.schema import WebConfig
+from firmware_agent.core import CoreLoop
+from firmware_agent.link.commands import CommandFailed
+from firmware_agent.link.remote import RemoteBox
+from firmware_agent.printing import PrintRequest
+from firmware_agent.tickets import layouts
+from firmware_agent.web.facts import Activity, Snapshot, snapshot
+from firmware_agent.web.page import BoxActions, make_app
+from firmware_agent.web.server import PageServer
+
+if TYPE_CHECKING:
+    from firmware_agent.wiring import Services
+
+log = logging.getLogger(__name__)
+
+
+class BoxPage:
+    def __init__(
+        self, web: WebConfig, box: str, shop: str, services: Services, config_path: Path | None = None
+    ) -> None:
+        self.web, self.box, self.shop, self.services, self.config_path = web, box, shop, services, config_path
+        self.activity = Activity()
+        self.server: PageServer | None = None
+        self.core: CoreLoop | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url if self.server is not None else ""
+
+    def start(self, core: CoreLoop) -> None:
+        self.core = core
+        core.listeners.append(self.activity)
+        actions = BoxActions(self._snapshot, self._test_print, self._reprint, self._check_config)
+        app = make_app(actions, self.activity, self.web.pin.reveal())
+        self.server = PageServer(app, self.web.listen, threads=6, name="box-page").start()
+        log.info("the box's page is on %s", self.server.url)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.activity.bump()
+
+    def _snapshot(self) -> Snapshot:
+        assert self.core is not None
+        return snapshot(self.box, self.shop, self.core, self.services, self.activity)
+
+    def _test_print(self) -> str:
+        """The self-test ticket, as the button's long press queues it: a `PrintRequest` on the core loop."""
+        core, printing = self.core, self.services.printing
+        if core is None or printing is None:
+            return "This box has no printer configured."
+        core.post(PrintRequest("selftest", layouts.selftest_ticket(printing.selftest(), printing.style)))
+        return "Self-test queued for the printer."
+
+    def _reprint(self, order_id: str) -> str:
+        link = self.services.link
+        if link is None:
+            return "Orders come through the cloud link, and this box has none."
+        try:
+            RemoteBox(link).reprint(order_id, None)
+        except CommandFailed as exc:
+            return str(exc)
+        if self.services.printing is not None:
+            self.services.printing.wake()
+        return f"Order #{order_id} queued for printing again."
+
+    def _check_config(self) -> list[str]:
+        if self.config_path is None:
+            return ["this box runs without a config file"]
+        return check_config(self.config_path)
