@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
+from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.config import mask_url
 from cloud_bridge.errors import BridgeDatabaseError
@@ -56,7 +57,11 @@ class Database:
         try:
             with self.db.connection_context():
                 self._add_columns()  # first: a new index may be on a new column
+                had_balances = self.db.table_exists("balance")
                 self.db.create_tables(m.MODELS, safe=True)
+                if not had_balances:  # a database from before running balances: built once, from history
+                    with self.write():
+                        ledger.rebuild_balances()
                 self._check_schema()
         except pw.OperationalError as exc:
             raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc

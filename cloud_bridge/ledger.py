@@ -66,21 +66,57 @@ _COLUMNS: Final = ("shop", "sku", "source", "kind", "delta", "at", "push", "writ
 
 
 def add_movements(rows: Sequence[dict[str, Any]]) -> None:
-    """Inserts movements; one whose (shop, source) exists already is skipped, never counted twice.
+    """Inserts movements; one whose (shop, source) exists already is skipped, never counted twice. The skus'
+    running balances (`Balance`) move by exactly the rows inserted, in the same transaction.
 
     The hot path of journal application: one multi-row INSERT written by hand, since building it through
     the query builder costs more than the database takes to run it.
     """
     db = m.database.obj
     param, columns = db.param, ", ".join(f'"{c}"' for c in _COLUMNS)
+    moved: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), IN_CHUNK):
         chunk = rows[start : start + IN_CHUNK]
         group = "(" + ", ".join([param] * len(_COLUMNS)) + ")"
         sql = (
             f'INSERT INTO "movement" ({columns}) VALUES {", ".join([group] * len(chunk))} '
-            "ON CONFLICT DO NOTHING"
+            'ON CONFLICT DO NOTHING RETURNING "shop", "sku", "delta"'
         )
-        db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
+        cursor = db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
+        for shop, sku, delta in cursor.fetchall():
+            moved[(shop, sku)] = moved.get((shop, sku), 0) + int(delta)
+    _add_to_balances(moved)
+
+
+def _add_to_balances(moved: dict[tuple[str, str], int]) -> None:
+    """One upsert per chunk, in (shop, sku) order, so two transactions take the rows in the same order."""
+    db = m.database.obj
+    items = sorted(moved.items())
+    for start in range(0, len(items), IN_CHUNK):
+        chunk = items[start : start + IN_CHUNK]
+        values = ", ".join([f"({db.param}, {db.param}, {db.param})"] * len(chunk))
+        db.execute_sql(
+            f'INSERT INTO "balance" ("shop", "sku", "moved") VALUES {values} ON CONFLICT ("shop", "sku") '
+            'DO UPDATE SET "moved" = "balance"."moved" + excluded."moved"',
+            [value for (shop, sku), delta in chunk for value in (shop, sku, delta)],
+        )
+
+
+def rebuild_balances() -> None:
+    """Every running balance from the movements (a database from before balances were kept)."""
+    m.Balance.delete().execute()
+    db = m.database.obj
+    db.execute_sql(
+        'INSERT INTO "balance" ("shop", "sku", "moved") '
+        'SELECT "shop", "sku", SUM("delta") FROM "movement" GROUP BY "shop", "sku"'
+    )
+
+
+def _balances(shop: str, skus: Sequence[str]) -> dict[str, int]:
+    query = m.Balance.select(m.Balance.sku, m.Balance.moved).where(
+        m.Balance.shop == shop, m.Balance.sku.in_(list(skus))
+    )
+    return {row.sku: int(row.moved) for row in query}
 
 
 def mark_levels(shop: str, skus: Iterable[str]) -> None:
@@ -116,7 +152,9 @@ def levels(shop: str, skus: Iterable[str], *, settled: bool = False) -> dict[str
         base = {
             s.sku: s.baseline for s in m.Stock.select().where(m.Stock.shop == shop, m.Stock.sku.in_(chunk))
         }
-        moved = _sums(m.Movement, m.Movement.delta, shop, chunk, *where)
+        moved = (
+            _sums(m.Movement, m.Movement.delta, shop, chunk, *where) if settled else _balances(shop, chunk)
+        )
         held = _sums(m.Reservation, m.Reservation.qty, shop, chunk, m.Reservation.state == "open")
         for sku, baseline in base.items():
             out[sku] = Level(sku, baseline + moved.get(sku, 0), held.get(sku, 0))
@@ -150,7 +188,7 @@ def count_delta(shop: str, sku: str, own: str, counted: int, version: int, fallb
     baseline = m.Stock.get_or_none(m.Stock.shop == shop, m.Stock.sku == sku)
     if baseline is None:
         return fallback
-    total = _sums(m.Movement, m.Movement.delta, shop, [sku]).get(sku, 0)
+    total = _balances(shop, [sku]).get(sku, 0)
     unseen = (m.Movement.level_version.is_null() | (m.Movement.level_version > version)) & ~(
         m.Movement.source.startswith(own)
     )

@@ -138,6 +138,20 @@ Movement.add_index(
 )
 
 
+class Balance(_Model):
+    """The running sum of a sku's movements, kept by `ledger.add_movements` in the transaction that inserts
+    them: a level costs one row however long the sku's history is (summing the history made every push
+    slower with the shop's age: 5.7x after 1M movements, see docs/performance.md, `levels_growth`).
+    """
+
+    shop = pw.TextField()
+    sku = pw.TextField()
+    moved = pw.BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
+
+
 class LevelDue(_Model):
     """A sku whose level changed since the last push to the boxes (see cloud_bridge/levels.py)."""
 
@@ -160,6 +174,23 @@ class Stock(_Model):
     written = pw.BigIntegerField(null=True)  # the quantity last written to (or confirmed in) the shop
     written_at = pw.FloatField(null=True)
     dirty = pw.BooleanField(default=False)  # an absolute-write shop must be checked (an order touched it)
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "sku")
+
+
+class ShopSide(_Model):
+    """What the bridge expects the shop to show for one sku (`cloud_bridge.shopside`): `level` when the
+    orders the bridge knew had taken `orders` units (a negative sum); `doubt_until`: a write whose answer
+    never came may still land until then.
+    """
+
+    shop = pw.TextField()
+    sku = pw.TextField()
+    level = pw.BigIntegerField()
+    orders = pw.BigIntegerField()
+    doubt_until = pw.DoubleField(default=0.0)
+    at = pw.DoubleField()
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "sku")
@@ -359,7 +390,9 @@ MODELS: tuple[type[Any], ...] = (
     HeldBatch,
     LossWindow,
     Movement,
+    Balance,
     Stock,
+    ShopSide,
     Reservation,
     ShopOrder,
     ShopWrite,

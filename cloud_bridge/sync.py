@@ -8,13 +8,14 @@ Stock out, two ways, chosen by what the API can do:
 - Idempotent deltas (Shopify): box movements are claimed into a `ShopWrite` (coalesced to one delta per
   sku) and sent under the key `tillbridge-<shop>-<write id>`; a retry after a crash or a timeout reuses the
   key, so the shop applies it once. The shop applies its own orders itself, so nothing else is written.
-- Absolute values (WooCommerce, PrestaShop): the skus touched by movements or orders get the ledger's
-  target written, after reading the shop's number (a write is skipped when it already matches). An online
-  order that lands between that read and the write is lost by the shop, but the orders feed reports it
-  later, which marks the sku again, and the next write includes it: the window is one request long and
-  every race in it is repaired.
-Reconciliation compares every sku with the ledger (between two order polls, so an order in flight is not
-mistaken for drift) and corrects the shop; with compare-and-swap where the shop has it.
+- Read, then write (WooCommerce, PrestaShop): the skus touched by movements or orders are read and moved
+  by the change the ledger wants (`cloud_bridge.shopside`), the connector reading again right before the
+  write. The orders feed is read to its end after every write: an order that landed in the last request's
+  window and was overwritten is detected by reading the sku again, and written back at once.
+What the shop shows that the bridge cannot explain at a quiet moment (no order in flight) is an edit made
+in the shop's admin and becomes a ledger movement of channel `shop`, never overwritten. Reconciliation
+does the same for every sku, and corrects the shop where it still differs from the ledger; with
+compare-and-swap where the shop has it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from cloud_bridge import catalog, delivery, ledger, levels, orders
+from cloud_bridge import catalog, delivery, ledger, levels, orders, shopside
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
@@ -45,6 +46,9 @@ from cloud_bridge.errors import (
     NotApplied,
     PermanentShopError,
     ShopError,
+    ShopTimeout,
+    ShopUnreachable,
+    StaleStock,
     StockNotManaged,
     TransientShopError,
     UnknownSku,
@@ -59,6 +63,9 @@ MAX_POLLS: Final = 20  # orders_since calls per pass before others get a turn
 OUTBOUND_BATCH: Final = 500
 PUBLISH_WAIT_S: Final = 5.0
 INIT_ORDER_DAYS: Final = 14  # open orders older than this at the first start are not reserved
+QUIET_TRIES: Final = 3  # reads of a sku busy with orders before it waits for the next pass
+IN_DOUBT_S: Final = 60.0  # a shop write whose answer never came may still land this long after
+STOCK_UNKNOWN: Final = "stock unknown"  # payload of a parked order whose stock effect is unknown
 MAX_RETRIED_ORDERS: Final = 50  # parked orders read again per pass
 WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
 
@@ -92,6 +99,7 @@ class ShopDriver:
         self.rng = rng or random.Random()
         self.id = shop.id
         self.absolute = not connector.supports_deltas
+        self._drained_at: float | None = None  # the pass (its `now`) that last read the orders feed
 
     # --- the pass ----------------------------------------------------------------------------------------
 
@@ -127,8 +135,7 @@ class ShopDriver:
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
         if now >= self._get_float("orders_due", 0.0):
-            if self.poll_orders(now) and self.absolute:
-                self.push(now)  # the shop may have overwritten its own sale with our last write
+            self.poll_orders(now)
             self._write_state("orders_due", str(now + self.timing.orders_s))
         if now >= self._get_float("products_due", 0.0):
             self.poll_products(now)
@@ -154,8 +161,18 @@ class ShopDriver:
     # --- shop → store --------------------------------------------------------------------------------------
 
     def poll_orders(self, now: float) -> set[str]:
-        """Drains the orders feed into the ledger and the boxes' outbox; returns the skus touched."""
+        """Drains the orders feed into the ledger and the boxes' outbox, reads parked orders again, and
+        gives new skus a baseline; returns the skus touched.
+        """
+        fresh = set() if self._drained_at == now else self.drain_orders(now)  # read already this pass
+        touched = fresh | self.retry_parked_orders(now)
+        self.ensure_baselines(touched - ledger.known_skus(self.id, touched), now)
+        return touched
+
+    def drain_orders(self, now: float) -> set[str]:
+        """Reads the orders feed to its end into the ledger and the outbox; returns the skus touched."""
         touched: set[str] = set()
+        self._drained_at = now
         cursor = get_value(self.id, "orders_cursor")
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.orders_since(cursor)
@@ -166,8 +183,6 @@ class ShopDriver:
             if not found:
                 break
             self.publish_outbound()  # the tickets of these orders go out now, not at the end of a long pass
-        touched |= self.retry_parked_orders(now)
-        self.ensure_baselines(touched - ledger.known_skus(self.id, touched), now)
         return touched
 
     def _apply_orders(self, found: Sequence[ShopOrder], now: float) -> set[str]:
@@ -188,7 +203,8 @@ class ShopDriver:
                 else "its stock effect is unknown"
             )
             log.warning("shop %s: order %s parked: %s", self.id, order.order_id, order.problem)
-            park(self.id, key, "order", f"order {order.order_id}: {order.problem}; {effect}", now)
+            problem = f"order {order.order_id}: {order.problem}; {effect}"
+            park(self.id, key, "order", problem, now, payload=None if order.stock_known else STOCK_UNKNOWN)
         known = [order for order in found if order.stock_known]
         skus = orders.apply_orders(self.id, known, self.shop.boxes, self.secret, now)
         if self.absolute and skus:
@@ -296,19 +312,41 @@ class ShopDriver:
     # --- store → shop --------------------------------------------------------------------------------------
 
     def ensure_baselines(self, skus: Iterable[str], now: float) -> None:
-        """Gives skus the ledger has no baseline for one from the shop's current number."""
-        wanted = sorted(set(skus) - self._parked_skus(now))
+        """Gives skus the ledger has no baseline for one from the shop's current number, read at a quiet
+        moment, so that each order is counted once: in the shop's number or as a reservation, never both.
+        """
+        unknown = set(skus) - self._parked_skus(now)
+        wanted = sorted(unknown - ledger.known_skus(self.id, unknown))
         if not wanted:
             return
-        levels = self.connector.get_stock(wanted)
+        found = self.quiet_read(wanted, now)
         with self.db.write():
-            for sku in wanted:
-                level = levels.get(sku)
+            effect = shopside.order_effect(self.id, found)
+            for sku, level in found.items():
                 if level is None or level.quantity is None:
                     self._park_sku(sku, _missing(self.id, sku, level), now)
                 else:
                     ledger.set_baseline(self.id, sku, level.quantity, now)
+                    shopside.record(self.id, sku, level.quantity, effect[sku], now)
                     self._unpark_sku(sku)
+
+    def quiet_read(self, skus: Sequence[str], now: float) -> dict[str, StockLevel | None]:
+        """The shop's numbers, each read at a quiet moment: the orders feed, read to its end after the read,
+        brought no order for that sku. A sku an order touched is read again (a few times at most, then left
+        for the next pass and absent here); a sku the shop does not know maps to None.
+        """
+        found: dict[str, StockLevel | None] = {}
+        pending = list(skus)
+        for _ in range(QUIET_TRIES):
+            levels_now = self.connector.get_stock(pending)
+            touched = self.drain_orders(now)
+            found.update({sku: levels_now.get(sku) for sku in pending if sku not in touched})
+            pending = [sku for sku in pending if sku in touched]
+            if not pending:
+                break
+        if pending:
+            log.info("shop %s: %d skus busy with orders; read again next pass", self.id, len(pending))
+        return found
 
     def push(self, now: float) -> None:
         """Claims new box movements and writes what the shop must change."""
@@ -392,6 +430,7 @@ class ShopDriver:
                 retry_now[result.sku] = deltas[result.sku]
             else:
                 self._unpark_sku(result.sku)
+                shopside.shift(self.id, {result.sku: deltas[result.sku]})
         m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
         for again, at in ((retry_now, now), (retry_later, now + self.timing.parked_retry_s)):
             if again:
@@ -402,67 +441,109 @@ class ShopDriver:
 
     def _push_absolute(self, now: float) -> None:
         skus = set(_dirty_skus(self.id)) - self._parked_skus(now)
-        if skus:
-            self.write_targets(sorted(skus), now, cas=False)
+        for _ in range(2):  # a second round writes again what an order landing mid-write made wrong
+            skus = self.write_targets(sorted(skus), now) if skus else set()
 
-    def write_targets(
-        self,
-        skus: Sequence[str],
-        now: float,
-        *,
-        cas: bool,
-        settled: bool = False,
-        between: Callable[[], set[str]] | None = None,
-    ) -> int:
-        """Reads the shop and writes the ledger's target where it differs; returns the writes made.
-
-        `between` runs after the read and names skus to leave alone this time (touched meanwhile).
+    def write_targets(self, skus: Sequence[str], now: float, *, settled: bool = False) -> set[str]:
+        """Reads the shop and moves each sku by the change the ledger wants (`cloud_bridge.shopside`), then
+        reads the orders feed to its end: what the shop showed that the bridge could not explain, at a quiet
+        moment, is an edit made in the shop and becomes a ledger movement. Returns the skus to write again
+        now (an order landed between the shop's last read and our write, and the write overwrote it).
         """
         current = self.connector.get_stock(skus)
-        skipped = between() if between is not None else set()
-        levels = ledger.levels(self.id, skus, settled=settled)
-        changes: list[StockChange] = []
-        matching: dict[str, int] = {}
+        plans: dict[str, shopside.Plan] = {}
         with self.db.write():
+            effect = shopside.order_effect(self.id, skus)
+            known = shopside.expected(self.id, skus, effect)
+            ledger_levels = ledger.levels(self.id, skus, settled=settled)
             for sku in skus:
-                level, known = current.get(sku), levels.get(sku)
-                if level is None or level.quantity is None or known is None:
+                level, target = current.get(sku), ledger_levels.get(sku)
+                if level is None or level.quantity is None or target is None:
                     self._park_sku(sku, _missing(self.id, sku, level), now)
-                elif sku not in skipped:
-                    target = known.target(self.shop.safety_buffer, clamp=self.absolute)
-                    if level.quantity == target:
-                        matching[sku] = target
-                    else:
-                        changes.append(StockChange(sku, target, level.quantity if cas else None))
-            _record_written(self.id, matching, now)
-        results = self.connector.set_stock(changes) if changes else []
-        self._settle_targets(changes, results, now)
-        return len(changes)
+                    continue
+                goal = target.target(self.shop.safety_buffer, clamp=self.absolute)
+                plans[sku] = shopside.plan(
+                    sku, level.quantity, known.get(sku), effect[sku], goal, clamp=self.absolute, now=now
+                )
+        # `expected`: WooCommerce and PrestaShop read again right before writing, Shopify compares and swaps
+        changes = [StockChange(p.sku, p.write, p.read) for p in plans.values() if p.writes]
+        if changes:  # written ahead: a worker that dies before settling leaves these writes in doubt
+            with self.db.write():
+                for p in plans.values():
+                    if p.writes:
+                        after = p.expected + (p.write - p.read)
+                        shopside.record(self.id, p.sku, after, p.orders, now, now + IN_DOUBT_S)
+        results = {r.sku: r for r in self.connector.set_stock(changes)} if changes else {}
+        try:
+            touched = self.drain_orders(now) & set(plans)
+            reread = self.connector.get_stock(sorted(touched)) if touched else {}
+        except ShopError:
+            with self.db.write():  # what was written is recorded; every sku is looked at again
+                self._settle_targets(plans, results, set(plans), {}, now)
+            raise
+        with self.db.write():
+            return self._settle_targets(plans, results, touched, reread, now)
 
     def _settle_targets(
-        self, changes: Sequence[StockChange], results: Sequence[ItemResult], now: float
-    ) -> None:
-        wanted = {change.sku: change for change in changes}
-        written: dict[str, int] = {}
-        with self.db.write():
-            for result in results:
-                change = wanted[result.sku]
-                if result.ok:
-                    written[result.sku] = change.quantity
-                    self._unpark_sku(result.sku)
-                    if change.expected is not None or result.quantity not in (None, change.quantity):
-                        log.info(
-                            "shop %s: %s set to %d (was %s)",
-                            self.id,
-                            result.sku,
-                            change.quantity,
-                            change.expected,
-                        )
-                elif isinstance(result.error, PermanentShopError):
-                    self._park_sku(result.sku, str(result.error), now)
-                else:
-                    _mark_dirty(self.id, [result.sku])  # stale or not applied: the next pass tries again
-            _record_written(self.id, written, now)
+        self,
+        plans: Mapping[str, shopside.Plan],
+        results: Mapping[str, ItemResult],
+        touched: set[str],
+        reread: Mapping[str, StockLevel],
+        now: float,
+    ) -> set[str]:
+        effect = shopside.order_effect(self.id, plans)
+        stock_unknown = self._stock_unknown()
+        again: set[str] = set()
+        for sku, p in plans.items():
+            outcome = self._outcome(p, results.get(sku), now)
+            if outcome is None:  # refused for good, so not applied: undo the write-ahead doubt
+                shopside.record(self.id, sku, p.expected, p.orders, now, p.doubt_until)
+                continue
+            level = reread.get(sku)
+            out = shopside.settle(
+                p,
+                outcome,
+                touched=sku in touched,
+                reread=None if level is None else level.quantity,
+                orders_now=effect[sku],
+                now=now,
+                stock_unknown=stock_unknown,
+                doubt_s=IN_DOUBT_S,
+            )
+            if out.edit:
+                log.info("shop %s: %s was changed by %+d in the shop: kept", self.id, sku, out.edit)
+                shopside.record_edit(self.id, sku, out.edit, now)
+            if out.lost or (outcome == "failed" and isinstance(results[sku].error, StaleStock)):
+                log.info("shop %s: %s changed in the shop during our write; writing again", self.id, sku)
+                again.add(sku)
+            shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
+            m.Stock.update(written=p.write, written_at=now, dirty=out.again).where(
+                m.Stock.shop == self.id, m.Stock.sku == sku
+            ).execute()
+        return again
+
+    def _outcome(self, p: shopside.Plan, result: ItemResult | None, now: float) -> str | None:
+        """ "ok", "failed" (certainly not applied), "doubt" (no answer: it may land late), or None when
+        the shop refused it for good (the sku is parked).
+        """
+        if result is None or result.error is None:
+            if result is not None:
+                self._unpark_sku(p.sku)
+            return "ok"
+        if isinstance(result.error, PermanentShopError):
+            self._park_sku(p.sku, str(result.error), now)
+            return None
+        return "doubt" if isinstance(result.error, ShopTimeout | ShopUnreachable) else "failed"
+
+    def _stock_unknown(self) -> bool:
+        """Some parked order's stock effect is unknown: a difference in the shop may be that order."""
+        query = m.Parked.select().where(
+            m.Parked.shop == self.id,
+            m.Parked.resolved == False,  # noqa: E712
+            m.Parked.payload == STOCK_UNKNOWN,
+        )
+        return bool(query.exists())
 
     # --- reconciliation ------------------------------------------------------------------------------------
 
@@ -482,15 +563,7 @@ class ShopDriver:
         if not skus:
             return True
         self.poll_orders(now)
-        fixed = self.write_targets(
-            skus,
-            now,
-            cas=self.connector.supports_cas,
-            settled=not self.absolute,
-            between=lambda: self.poll_orders(now),  # an order in flight is not drift: skip its skus
-        )
-        if fixed:
-            log.warning("shop %s: reconciliation corrected %d of %d skus", self.id, fixed, len(skus))
+        self.write_targets(skus, now, settled=not self.absolute)
         return True
 
     # --- errors --------------------------------------------------------------------------------------------
@@ -564,13 +637,6 @@ def _mark_dirty(shop: str, skus: Iterable[str]) -> None:
     for start in range(0, len(wanted), ledger.IN_CHUNK):
         chunk = wanted[start : start + ledger.IN_CHUNK]
         m.Stock.update(dirty=True).where(m.Stock.shop == shop, m.Stock.sku.in_(chunk)).execute()
-
-
-def _record_written(shop: str, written: Mapping[str, int], now: float) -> None:
-    for sku, quantity in written.items():
-        m.Stock.update(written=quantity, written_at=now, dirty=False).where(
-            m.Stock.shop == shop, m.Stock.sku == sku
-        ).execute()
 
 
 def _missing(shop: str, sku: str, level: StockLevel | None) -> str:

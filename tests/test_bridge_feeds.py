@@ -12,11 +12,17 @@ from cloud_bridge.db import Database
 from cloud_bridge.parking import open_problems
 from cloud_bridge.status import fleet_view, retry_parked
 from simulators.shops import WooCommerceSimulator
-from tests.bridge_helpers import FAST, bridge_config, database, postgres, sale
+from tests.bridge_helpers import FAST, RecordingPublisher, bridge_config, database, postgres, sale
 from tests.test_bridge_sync import journal, run, shop
 from wire import Kind, Order
 
 __all__ = ["database", "postgres"]  # fixtures
+
+
+def printed(publisher: RecordingPublisher, box: str) -> list[str]:
+    """The orders sent to `box`, once each (an order goes again until the box acknowledges it)."""
+    sent = [o.order_id for o in publisher.messages(box, Kind.ORDERS) if isinstance(o, Order)]
+    return list(dict.fromkeys(sent))
 
 
 def parked_keys() -> list[str]:
@@ -31,7 +37,7 @@ def test_an_order_without_a_total_is_parked_and_the_next_order_still_arrives(dat
         good = sim.place_order("SKU-001", 1)
         run(d, clock)
         run(d, clock)
-        tickets = [o.order_id for o in publisher.messages("till-1", Kind.ORDERS) if isinstance(o, Order)]
+        tickets = printed(publisher, "till-1")
         assert tickets == [str(good)]
         [problem] = open_problems("shop")
         assert problem.key == f"order/{broken}" and "'total' is missing" in problem.error
@@ -45,7 +51,7 @@ def test_an_order_without_a_total_is_parked_and_the_next_order_still_arrives(dat
         sim.damage_order(broken)  # someone repairs the order in the shop
         run(d, clock)
         assert parked_keys() == []
-        tickets = [o.order_id for o in publisher.messages("till-1", Kind.ORDERS) if isinstance(o, Order)]
+        tickets = printed(publisher, "till-1")
         assert tickets == [str(good), str(broken)]
         assert ledger.levels("shop", ["SKU-000"])["SKU-000"].reserved == 2  # counted once
 
@@ -73,9 +79,8 @@ def test_a_parked_order_is_tried_again_and_leaves_the_list(database: Database) -
         assert parked_keys() == [f"order/{first}"]
         run(d, clock, 61)
         assert parked_keys() == []
-        tickets = [o.order_id for o in publisher.messages("till-2", Kind.ORDERS) if isinstance(o, Order)]
-        # in the order they were read; this test's box never acks, so an order is sent again until it does
-        assert list(dict.fromkeys(tickets)) == [str(second), str(first)]
+        tickets = printed(publisher, "till-2")
+        assert tickets == [str(second), str(first)]
 
 
 def test_a_parked_sku_leaves_the_list_when_its_retry_succeeds(database: Database) -> None:

@@ -125,18 +125,30 @@ def test_online_orders_become_reservations_and_tickets_once(database: Database) 
         assert sim.stock("SKU-001") == 18  # the bridge leaves the shop's own sale alone
 
 
-@pytest.mark.parametrize("platform", ["woocommerce", "prestashop"])
-def test_an_online_sale_overwritten_by_an_absolute_write_is_put_back(
-    database: Database, platform: str
+@pytest.mark.parametrize(
+    ("platform", "match", "writes"),
+    [
+        ("woocommerce", "batch", 2),  # after the connector's last read: overwritten, then put back
+        ("prestashop", "PUT /api/stock_availables", 2),  # between the row's GET and its PUT: the same
+        ("prestashop", "GET /api/stock_availables/", 1),  # before the row's GET: the re-read sees it, no loss
+    ],
+)
+def test_an_online_sale_racing_an_absolute_write_is_not_lost(
+    database: Database, platform: str, match: str, writes: int
 ) -> None:
     with shop(platform, database) as (sim, d, _, clock):
         journal(database, sale(1, "SKU-003", -1))
-        match = "batch" if platform == "woocommerce" else "stock_availables/"
-        sim.before_next(lambda: sim.place_order("SKU-003", 3), match=match)  # lands between read and write
-        writes = sum(n for label, n in sim.calls.items() if label.startswith(("POST", "PUT")))
-        run(d, clock)  # our write of 19 overwrites the shop's own sale of 3; the orders feed shows it ...
-        assert sim.stock("SKU-003") == 16  # ... and the write that follows puts it back
-        assert sum(n for label, n in sim.calls.items() if label.startswith(("POST", "PUT"))) == writes + 2
+        sim.before_next(lambda: sim.place_order("SKU-003", 3), match=match)  # lands mid-write
+        before = sum(n for label, n in sim.calls.items() if label.startswith(("POST", "PUT")))
+        run(d, clock)
+        assert sim.stock("SKU-003") == 16  # 20 − 1 at the till − 3 online, in the same pass
+        after = sum(n for label, n in sim.calls.items() if label.startswith(("POST", "PUT")))
+        assert after == before + writes
+        level = ledger.levels("shop", ["SKU-003"])["SKU-003"]
+        assert (level.on_hand, level.reserved) == (19, 3)
+        run(d, clock, 3600)  # the reconciliation finds nothing to change and no edit in the shop
+        assert sim.stock("SKU-003") == 16
+        assert m.Movement.select().where(m.Movement.kind == "shop_edit").count() == 0
 
 
 def test_collecting_an_order_completes_it_in_the_shop(database: Database) -> None:
@@ -247,15 +259,31 @@ def test_refused_credentials_park_the_shop(database: Database) -> None:
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_reconciliation_corrects_an_edit_made_in_the_shop(database: Database, platform: str) -> None:
+def test_a_stock_edit_in_the_shops_admin_is_kept_as_a_movement_of_the_shop(
+    database: Database, platform: str
+) -> None:
     with shop(platform, database) as (sim, d, _, clock):
         journal(database, sale(1, "SKU-001", -2))
         run(d, clock)
         admin = connector(d.shop)
-        [edit] = admin.set_stock([StockChange("SKU-001", 50)])
+        [edit] = admin.set_stock([StockChange("SKU-001", 50)])  # the merchant counts 50 on the shelf
         assert edit.ok
+        run(d, clock, 3600)  # a reconciliation
+        assert sim.stock("SKU-001") == 50
+        [movement] = m.Movement.select().where(m.Movement.kind == "shop_edit")
+        assert (movement.sku, movement.delta, movement.push) == ("SKU-001", 32, False)
+        assert movement.source.startswith("s/SKU-001/")
+        assert ledger.levels("shop", ["SKU-001"])["SKU-001"].available == 50
+        journal(database, sale(2, "SKU-001", -1))
+        run(d, clock)
+        assert sim.stock("SKU-001") == 49
+        [edit] = admin.set_stock([StockChange("SKU-001", 40)])  # edited again, then a till sale at once
+        journal(database, sale(3, "SKU-001", -1))
+        run(d, clock)
+        assert sim.stock("SKU-001") == 39  # the write moved the shop by the sale, keeping the edit
         run(d, clock, 3600)
-        assert sim.stock("SKU-001") == 18
+        assert sim.stock("SKU-001") == 39
+        assert ledger.levels("shop", ["SKU-001"])["SKU-001"].available == 39
 
 
 def test_the_safety_buffer_is_kept_out_of_the_shop(database: Database) -> None:

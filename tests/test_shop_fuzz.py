@@ -19,9 +19,10 @@ from cloud_bridge.connectors._values import Invalid
 from cloud_bridge.connectors.base import ShopConnector
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.prestashop_xml import parse as parse_xml
-from cloud_bridge.connectors.shopify import ShopifyConnector, parse_order, parse_rest_order
+from cloud_bridge.connectors.shopify import ShopifyConnector, parse_order, parse_rest_order, read_order
 from cloud_bridge.connectors.woocommerce import WooCommerceConnector
 from cloud_bridge.connectors.woocommerce import parse_order as parse_woo_order
+from cloud_bridge.connectors.woocommerce import read_order as read_woo_order
 from cloud_bridge.errors import ShopError
 from cloud_bridge.retry import NO_RETRY
 from simulators.shops import ManualClock
@@ -374,3 +375,18 @@ def test_order_parsers_raise_only_invalid(payload: Any) -> None:
 def test_the_xml_reader_raises_only_invalid(body: bytes) -> None:
     with contextlib.suppress(Invalid):
         parse_xml(body, "answer")
+
+
+@given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(mutated)))
+@settings(max_examples=300)
+def test_an_order_that_does_not_read_comes_back_with_its_problem(payload: Any) -> None:
+    """The orders feed never stops at one order: reading one never raises."""
+    for read, parse in ((read_woo_order, parse_woo_order), (read_order, parse_order)):
+        order = read(payload)
+        try:
+            full = parse(payload)
+        except Invalid as exc:
+            assert order.problem == str(exc)
+            assert order.stock_known or not order.lines
+        else:
+            assert order == full and order.problem is None

@@ -99,6 +99,25 @@ class ShopHttp:
         """Sends `call`, retrying transient failures; returns a 2xx reply or raises a `ShopError`."""
         return self.retrier.run(lambda: self.send_once(call, what), what)
 
+    def send_write(self, call: Call, what: str) -> Reply:
+        """Like `send`, for an absolute stock write: a write whose answer never came (a timeout, a broken
+        connection) is not sent again here, since it may still land late, after a newer value; the
+        `ShopTimeout` / `ShopUnreachable` goes to the caller, which treats the write as in doubt.
+        """
+        unanswered: list[ShopError] = []
+
+        def once() -> Reply:
+            try:
+                return self.send_once(call, what)
+            except (ShopTimeout, ShopUnreachable) as exc:
+                unanswered.append(exc)
+                raise _Unanswered from exc
+
+        try:
+            return self.retrier.run(once, what)
+        except _Unanswered:
+            raise unanswered[-1] from None
+
     def send_once(self, call: Call, what: str) -> Reply:
         self.calls += 1
         try:
@@ -142,6 +161,10 @@ class ShopHttp:
 
     def close(self) -> None:
         self.session.close()
+
+
+class _Unanswered(Exception):
+    """Not a `TransientShopError`, so the retrier lets it through instead of sending the write again."""
 
 
 def _read_capped(response: requests.Response, shop: str, what: str) -> bytes:

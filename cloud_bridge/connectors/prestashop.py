@@ -215,7 +215,7 @@ class PrestaShopConnector:
         return self._send_row(item, Call("PATCH", path, data=body, headers=_XML), f"PATCH {path}")
 
     def _send_row(self, item: _Item, call: Call, what: str) -> int:
-        reply = self.http.send(call, what)
+        reply = self.http.send_write(call, what)
         with reading(self.shop, what):
             row = psxml.element(psxml.parse(reply.body, what), "stock_available", what)
             quantity = as_int(psxml.text(row, "quantity", what), f"{what} quantity")

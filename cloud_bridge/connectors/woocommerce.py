@@ -207,7 +207,7 @@ class WooCommerceConnector:
         body = {"update": [{"id": item.id, "stock_quantity": qty} for item, qty in chunk]}
         what = f"POST {path} ({len(chunk)} items)"
         try:
-            reply = self.http.send(Call("POST", path, json=body), what)
+            reply = self.http.send_write(Call("POST", path, json=body), what)
             answered = self._batch_answers(load_json(reply.body, self.shop, what), what)
         except ShopAuthError:
             raise
@@ -376,7 +376,7 @@ class WooCommerceConnector:
         return self._order(load_json(self.http.send(call, what).body, self.shop, what))
 
     def _order(self, raw: Any) -> ShopOrder:
-        return order_or_problem(raw, lambda: parse_order(raw), lambda: _stock_facts(raw))
+        return read_order(raw)
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -414,6 +414,11 @@ def _event(topic: str, payload: dict[str, Any], delivery_id: str) -> WebhookEven
         event_id = f"{topic}:{rid}:{delivery_id}"
     kind = resource if resource in ("order", "product") else "other"
     return WebhookEvent("woocommerce", topic, kind, rid, event_id, order, products, payload)
+
+
+def read_order(raw: Any) -> ShopOrder:
+    """An order, or what could be read of it with its problem (see `unreadable`)."""
+    return order_or_problem(raw, lambda: parse_order(raw), lambda: _stock_facts(raw))
 
 
 def parse_order(raw: Any) -> ShopOrder:

@@ -183,6 +183,13 @@ class PrestaShopSimulator(ShopSimulator):
         with self.lock:
             return int(self._stock_row(reference)["quantity"])
 
+    def edit_stock(self, reference: str, delta: int) -> int:
+        """The merchant changes the number in the shop's admin by `delta`; returns the new number."""
+        with self.lock:
+            row = self._stock_row(reference)
+            row["quantity"] = str(int(row["quantity"]) + delta)
+            return int(row["quantity"])
+
     def stock_row(self, reference: str) -> Row:
         """The whole `stock_availables` row, to check that a write kept the other fields."""
         with self.lock:

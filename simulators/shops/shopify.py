@@ -243,6 +243,14 @@ class ShopifySimulator(ShopSimulator):
         with self.lock:
             return self._variant(sku).available
 
+    def edit_stock(self, sku: str, delta: int) -> int:
+        """The merchant changes the available number in the shop's admin by `delta`; returns it."""
+        with self.lock:
+            variant = self._variant(sku)
+            variant.available += delta
+            variant.updated = now_s()
+            return variant.available
+
     def on_hand(self, sku: str) -> int:
         with self.lock:
             variant = self._variant(sku)

@@ -190,6 +190,14 @@ class WooCommerceSimulator(ShopSimulator):
         with self.lock:
             return self._by_sku(sku).stock_quantity
 
+    def edit_stock(self, sku: str, delta: int) -> int:
+        """The merchant changes the number in the shop's admin by `delta`; returns the new number."""
+        with self.lock:
+            product = self._by_sku(sku)
+            product.stock_quantity = (product.stock_quantity or 0) + delta
+            self._touch(product)
+            return product.stock_quantity
+
     def set_price(self, sku: str, price_cents: int) -> None:
         with self.lock:
             product = self._by_sku(sku)
