@@ -21,15 +21,30 @@ ROOT = Path(__file__).resolve().parent.parent
 OSCAR_VENV = ROOT / ".venv-oscar"
 OSCAR_SHOP = ROOT / "simulators" / "engines" / "oscar_shop"
 START_S = 60.0
+# The shop owner (a superuser, who seeds the shop) and the bridge's account with the least rights that
+# docs/shops.md tells owners to give it: staff, viewing products, changing stock records, nothing else.
+ACCOUNTS = """
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+User = get_user_model()
+User.objects.create_superuser("owner", "owner@example.invalid", "owner-pw")
+bridge = User.objects.create_user("bridge", "bridge@example.invalid", "bridge-pw", is_staff=True)
+bridge.user_permissions.set(
+    Permission.objects.filter(content_type__app_label="catalogue", codename="view_product")
+    | Permission.objects.filter(content_type__app_label="partner", codename="change_stockrecord")
+)
+"""
 
 
 @dataclass
 class OscarShop:
-    """A running Oscar shop: its URL, the staff account the bridge uses, and admin calls to seed it."""
+    """A running Oscar shop: its URL, the owner's account (admin calls to seed it) and the bridge's."""
 
     url: str
     username: str
     password: str
+    bridge_user: str
+    bridge_password: str
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """A call to the engine's own admin API, as a shop owner's script would make it."""
@@ -82,20 +97,10 @@ def oscar_shop() -> Iterator[OscarShop]:
         env = {
             **os.environ,
             "OSCAR_SHOP_DATA": data,
-            "DJANGO_SUPERUSER_PASSWORD": "bridge-pw",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         subprocess.run(
-            [
-                str(python),
-                "manage.py",
-                "createsuperuser",
-                "--noinput",
-                "--username",
-                "bridge",
-                "--email",
-                "b@x.invalid",
-            ],
+            [str(python), "manage.py", "shell", "-c", ACCOUNTS],
             check=True,
             cwd=OSCAR_SHOP,
             env=env,
@@ -111,7 +116,7 @@ def oscar_shop() -> Iterator[OscarShop]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        shop = OscarShop(f"http://127.0.0.1:{port}", "bridge", "bridge-pw")
+        shop = OscarShop(f"http://127.0.0.1:{port}", "owner", "owner-pw", "bridge", "bridge-pw")
         try:
             _wait_up(shop, server, Path(data) / "server.log")
             yield shop

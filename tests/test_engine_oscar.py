@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from cloud_bridge.connectors import StockChange, make_connector
 from cloud_bridge.connectors.oscar import OscarConnector
@@ -33,7 +34,9 @@ def records(shop: OscarShop) -> dict[str, int]:
 @pytest.fixture
 def connector(shop: OscarShop, records: dict[str, int]) -> Iterator[OscarConnector]:
     made = make_connector(
-        "oscar-shop", "oscar", {"base_url": shop.url, "username": "bridge", "password": "bridge-pw"}
+        "oscar-shop",
+        "oscar",
+        {"base_url": shop.url, "username": shop.bridge_user, "password": shop.bridge_password},
     )
     assert isinstance(made, OscarConnector)
     yield made
@@ -89,3 +92,14 @@ def test_a_price_changed_in_the_engine_reaches_the_box_and_nothing_else_repeats(
     shop.admin("PATCH", f"/stockrecords/{records['OIL-1L']}/", {"price": "9.99"})
     changed, _ = connector.products_since(cursor)
     assert [(p.sku, p.price_cents) for p in changed] == [("OIL-1L", 999)]
+
+
+def test_the_bridges_account_cannot_change_a_product(shop: OscarShop, records: dict[str, int]) -> None:
+    """The least rights docs/shops.md names are enough for every test above, and no more."""
+    reply = requests.patch(
+        f"{shop.url}/api/admin/products/1/",
+        json={"title": "Changed by the bridge"},
+        auth=(shop.bridge_user, shop.bridge_password),
+        timeout=30,
+    )
+    assert reply.status_code == 403
