@@ -41,3 +41,11 @@ def test_support_call_of_a_command_outside_the_allow_list_names_the_allowed_ones
     assert "frobnicate" in result.stderr and "support-" not in result.stderr  # no internal request id
     for name in ("status", "devices", "logs", "config.set", "print.test"):
         assert name in result.stderr
+
+
+def test_the_box_s_command_line_works_without_the_simulators():
+    """The SD image installs no simulators: every command must still be listed and parse on the box."""
+    hide = "import sys; sys.modules['simulators'] = None; from tillbridge.cli import main; main(['--help'])"
+    result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "receipts" in result.stdout and "agent" in result.stdout
