@@ -61,3 +61,16 @@ def test_on_a_box_without_the_simulators_every_command_is_listed_and_a_simulator
     refused = tillbridge("receipts", "sample")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert "tillbridge receipts: this needs the simulators" in refused.stderr
+
+
+def test_the_readme_command_table_lists_every_command():
+    """A new user reads the README's table; `tillbridge --help` is the truth it must match."""
+    from pathlib import Path
+
+    from tillbridge.cli import build_parser
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("| command | what it is for |") :].split("\n\n")[0]
+    documented = {row.split("`tillbridge ")[1].split()[0].rstrip("`") for row in table.splitlines()[2:]}
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert subparsers.choices is not None and documented == set(subparsers.choices)
