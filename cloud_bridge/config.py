@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from cloud_bridge.errors import BridgeConfigError
 from wire import BadTopic, check_id
+from wire.secret import Secret
 
 PLATFORMS: Final = ("woocommerce", "prestashop", "shopify")
 DEFAULT_CONFIG_PATH: Final = Path("/etc/tillbridge/bridge.toml")
@@ -29,7 +30,7 @@ _SECRET_WORDS: Final = ("secret", "password", "token", "key")
 class BrokerConfig:
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: Secret | None = None  # never printed: repr, str and messages show ***
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -164,11 +165,15 @@ def parse_config(data: Mapping[str, Any], file: str = "bridge.toml") -> BridgeCo
     return config
 
 
+def _secret(value: str | None) -> Secret | None:
+    return None if value is None else Secret(value)
+
+
 def _broker(t: _Table) -> BrokerConfig:
     broker = BrokerConfig(
         url=t.get("url", str, BrokerConfig.url, check=_broker_url),
         username=t.get("username", str, None),
-        password=t.get("password", str, None),
+        password=_secret(t.get("password", str, None)),
         ca_file=t.get("ca_file", Path, None),
         cert_file=t.get("cert_file", Path, None),
         key_file=t.get("key_file", Path, None),

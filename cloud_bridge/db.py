@@ -57,6 +57,7 @@ class Database:
         try:
             with self.db.connection_context():
                 self._add_columns()  # first: a new index may be on a new column
+                self._widen_times()
                 had_balances = self.db.table_exists("balance")
                 self.db.create_tables(m.MODELS, safe=True)
                 if not had_balances:  # a database from before running balances: built once, from history
@@ -79,6 +80,30 @@ class Database:
                 if field.column_name not in have:
                     log.info("database %s: adding column %s.%s", mask_url(self.url), table, field.column_name)
                     migrate(migrator.add_column(table, field.column_name, field))
+
+    def _widen_times(self) -> None:
+        """Every time is a DoubleField: peewee's FloatField is a 4-byte REAL on PostgreSQL, where a Unix
+        time is off by up to a minute. Tables an older release made with REAL columns are widened.
+        """
+        if not self.is_postgres:  # SQLite's REAL is 8 bytes already
+            return
+        for model in m.MODELS:
+            table = model._meta.table_name
+            narrow = {
+                row[0]
+                for row in self.db.execute_sql(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND table_name = %s AND data_type = 'real'",
+                    (table,),
+                )
+            }
+            for field in model._meta.sorted_fields:
+                if field.column_name in narrow and isinstance(field, pw.DoubleField):
+                    log.info("database %s: widening %s.%s to double precision", mask_url(self.url), table,
+                             field.column_name)  # fmt: skip
+                    self.db.execute_sql(
+                        f'ALTER TABLE "{table}" ALTER COLUMN "{field.column_name}" TYPE double precision'
+                    )
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

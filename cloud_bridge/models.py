@@ -44,8 +44,8 @@ class Box(_Model):
     state_ts = pw.TextField(null=True)
     mode = pw.TextField(null=True)
     telemetry = pw.TextField(null=True)  # the last Telemetry as JSON
-    telemetry_at = pw.FloatField(null=True)
-    seen_at = pw.FloatField(null=True)
+    telemetry_at = pw.DoubleField(null=True)
+    seen_at = pw.DoubleField(null=True)
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "box")
@@ -68,7 +68,7 @@ class Stream(_Model):
     pending = pw.IntegerField(default=0)  # batches held in HeldBatch, waiting for a hole to fill
     applied = pw.BigIntegerField(default=0)
     current = pw.BooleanField(default=True)
-    started_at = pw.FloatField()
+    started_at = pw.DoubleField()
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "box", "epoch")
@@ -85,7 +85,7 @@ class HeldBatch(_Model):
     first_seq = pw.BigIntegerField()
     last_seq = pw.BigIntegerField()
     payload = pw.BlobField()
-    received_at = pw.FloatField()
+    received_at = pw.DoubleField()
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "box", "epoch", "first_seq")
@@ -104,7 +104,7 @@ class LossWindow(_Model):
     upto_seq = pw.BigIntegerField(null=True)  # lost up to here (NULL: unknown, whatever the store held)
     new_epoch = pw.TextField(null=True)  # the stream that replaced it
     reason = pw.TextField()
-    at = pw.FloatField()
+    at = pw.DoubleField()
 
     class Meta:
         indexes = ((("shop", "box"), False),)
@@ -168,11 +168,11 @@ class Stock(_Model):
     shop = pw.TextField()
     sku = pw.TextField()
     baseline = pw.BigIntegerField()
-    baseline_at = pw.FloatField()
+    baseline_at = pw.DoubleField()
     counted = pw.BigIntegerField(null=True)  # the last count at a till, for the fleet view
     counted_at = pw.TextField(null=True)
     written = pw.BigIntegerField(null=True)  # the quantity last written to (or confirmed in) the shop
-    written_at = pw.FloatField(null=True)
+    written_at = pw.DoubleField(null=True)
     dirty = pw.BooleanField(default=False)  # an absolute-write shop must be checked (an order touched it)
 
     class Meta:
@@ -226,7 +226,7 @@ class ShopOrder(_Model):
     printed_by = pw.TextField(null=True)
     collected_by = pw.TextField(null=True)
     completion = pw.TextField(default="none")  # none, wanted (collected at a till), done
-    updated_at = pw.FloatField()
+    updated_at = pw.DoubleField()
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "order_id")
@@ -242,7 +242,7 @@ class ShopWrite(_Model):
     deltas = pw.TextField()
     state = pw.TextField(default="pending")  # pending, done
     attempts = pw.IntegerField(default=0)
-    next_at = pw.DoubleField(default=0.0)  # not FloatField: PostgreSQL's REAL is off by a minute here
+    next_at = pw.DoubleField(default=0.0)
     created_at = pw.DoubleField()
     last_error = pw.TextField(null=True)
 
@@ -260,8 +260,8 @@ class Outbound(_Model):
     box = pw.TextField()
     kind = pw.TextField()
     payload = pw.BlobField()
-    created_at = pw.FloatField()
-    published_at = pw.FloatField(null=True)
+    created_at = pw.DoubleField()
+    published_at = pw.DoubleField(null=True)
 
     class Meta:
         indexes = ((("shop", "published_at"), False),)
@@ -280,7 +280,7 @@ class Parked(_Model):
     error = pw.TextField()
     payload = pw.TextField(null=True)
     count = pw.IntegerField(default=1)
-    first_at = pw.DoubleField()  # not FloatField: PostgreSQL's REAL is off by a minute for a Unix time
+    first_at = pw.DoubleField()
     last_at = pw.DoubleField()
     resolved = pw.BooleanField(default=False)
 
@@ -316,7 +316,7 @@ class CatalogItem(_Model):
 class WebhookSeen(_Model):
     shop = pw.TextField()
     event_id = pw.TextField()
-    at = pw.FloatField()
+    at = pw.DoubleField()
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "event_id")
@@ -324,8 +324,7 @@ class WebhookSeen(_Model):
 
 class OrderTicket(_Model):
     """An order on its way to the shop's boxes: which box prints its ticket (`box`, the `orders` role or its
-    failover). `done` once its final state reached every box. Times here and in `Delivery` and `Presence` are
-    DoubleFields: peewee's FloatField is a 4-byte REAL on PostgreSQL, whose epoch seconds are a minute off.
+    failover). `done` once its final state reached every box.
     """
 
     shop = pw.TextField()

@@ -41,7 +41,9 @@ class MqttLink:
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.max_queued_messages_set(MAX_QUEUED)
         if broker.username is not None:
-            client.username_pw_set(broker.username, broker.password)
+            client.username_pw_set(
+                broker.username, None if broker.password is None else broker.password.reveal()
+            )
         if broker.tls:
             client.tls_set(
                 ca_certs=str(broker.ca_file) if broker.ca_file else None,

@@ -7,7 +7,7 @@ import time
 
 from firmware_agent.core import CoreLoop
 from firmware_agent.tickets.model import SelfTest
-from tillbridge import __version__
+from firmware_agent.version import VERSION
 
 UNKNOWN_IP = "no network"
 
@@ -27,7 +27,7 @@ def selftest(box_id: str, core: CoreLoop | None, link: str) -> SelfTest:
     return SelfTest(
         box_id=box_id,
         ip=local_ip(),
-        version=__version__,
+        version=VERSION,
         devices=devices,
         link=link,
         printed_at=time.strftime("%Y-%m-%d %H:%M"),

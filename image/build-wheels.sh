@@ -1,6 +1,6 @@
 #!/bin/sh
 # A wheelhouse for installing tillbridge offline into the image: the app's own wheel, built here from the
-# repository (pure Python), and every dependency as a binary wheel for the image's Python (PYTHON_VERSION)
+# repository (pure Python, without the simulators package), and every dependency as a binary wheel for the image's Python (PYTHON_VERSION)
 # and architecture (ARCH), fetched with `pip download --platform`. That works from any build host, whatever
 # its own Python and architecture, with no compiler and no emulation.
 # evdev is left out: it publishes no binary wheels, and the image's venv uses Debian's python3-evdev
@@ -28,6 +28,9 @@ SOURCE=$(mktemp -d)
 trap 'rm -rf "$SOURCE"' EXIT
 tar -C "$REPO_DIR" --exclude=./.git --exclude=./.venv --exclude=./build --exclude='*.egg-info' \
     --exclude=__pycache__ -cf - . | tar -C "$SOURCE" -xf -
+# The box's wheel: no simulators (the demo's shops, scales and scanners are not deployed on a Pi). The
+# bridge's dependencies are the `bridge` extra, which the requirements below leave out.
+rm -rf "$SOURCE/simulators"
 $PIP wheel --quiet --no-deps --wheel-dir "$OUT" "$SOURCE"
 WHEEL=$(find "$OUT" -maxdepth 1 -name 'tillbridge-*.whl')
 

@@ -29,7 +29,7 @@ class Collector(Generic[T]):
             self.receipts.append(receipt)
             self._cond.notify_all()
 
-    def wait(self, count: int, timeout: float = 5.0) -> list[T]:
+    def wait(self, count: int, timeout: float = 20.0) -> list[T]:
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.receipts) >= count, timeout):
                 raise AssertionError(

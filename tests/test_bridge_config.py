@@ -92,6 +92,10 @@ def test_secrets_stay_out_of_messages_and_reprs(tmp_path: Path) -> None:
     )
     assert config.database_shown == "postgresql://u:***@h/db"
     assert "hunter2" not in repr(config) and "pw-secret" not in repr(config)
+    password = config.broker.password
+    assert password is not None and password.reveal() == "pw-secret"  # for the broker only
+    # a message built from the value (a log line, an f-string) shows *** and not the password
+    assert "pw-secret" not in f"{password} {password!r} {config.broker} {[config.broker.password]}"
 
 
 def test_broken_toml_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -165,7 +165,7 @@ actions = st.one_of(
 RACE = [("place",), ("drop", "a"), ("run_pass",), ("will", "a"), ("tick", 61.0), ("run_pass",), ("back", "a")]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @example(script=RACE)
 @example(script=[*RACE[:4], ("tick", 59.0), ("run_pass",), ("back", "a"), ("tick", 61.0), ("run_pass",)])
 @given(st.lists(actions, min_size=1, max_size=40))

@@ -19,6 +19,7 @@ from cloud_bridge.mqtt import MqttLink
 from simulators.broker import Broker
 from tests.mqtt_helpers import WAIT_S
 from tillbridge.cli import main
+from wire.secret import Secret
 
 CONFIG = """
 [bridge]
@@ -101,7 +102,7 @@ def test_the_bridge_worker_gets_every_subscription_it_needs(tmp_path):
     assert generate(tmp_path, ["till-1"])[0] == 0
     password = tomllib.loads((tmp_path / "new.toml").read_text())["bridge_w1"]
     with Broker(tmp_path / "broker", dynsec_file=tmp_path / "accounts.json") as broker:
-        config = BrokerConfig(url=broker.url, username="bridge_w1", password=password)
+        config = BrokerConfig(url=broker.url, username="bridge_w1", password=Secret(password))
         link = MqttLink(config, "tillbridge-w1", "bridge", Intake())
         link.start()
         try:

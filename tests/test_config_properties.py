@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from firmware_agent.config import AgentConfig, config_hash, sample_text, validate
 from firmware_agent.config.problems import InvalidConfig
-from firmware_agent.config.tomlfile import dumps
+from firmware_agent.config.provisioning import deep_merge
+from firmware_agent.config.tomlfile import dumps, merged_text
 from firmware_agent.errors import ConfigError
 
 SECTIONS = ["box", "store", "scanner", "scale", "printer", "gpio", "forward", "barcodes", "provisioning"]
@@ -120,6 +121,31 @@ toml_values = st.recursive(
 @given(st.dictionaries(toml_keys, toml_values, max_size=5))
 def test_written_toml_reads_back_the_same(data):
     assert tomllib.loads(dumps(data)) == data
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(toml_keys, toml_values, max_size=5),
+    st.dictionaries(toml_keys, toml_values, max_size=5),
+)
+def test_an_edited_file_reads_back_as_the_merge(base, over):
+    # config.set and provisioning edit agent.toml in place: what the agent reads next is the merge
+    assert tomllib.loads(merged_text(dumps(base), over, file="agent.toml")) == deep_merge(base, over)
+
+
+TABLES = [section for section in SECTIONS if section != "scanner"]  # tables, not an array of them
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(TABLES), st.dictionaries(st.sampled_from(KEYS), toml_scalars, max_size=3))
+)
+def test_the_sample_edited_keeps_every_comment(over):
+    sample = sample_text()
+    edited = merged_text(sample, over, file="agent.toml")
+    assert tomllib.loads(edited) == deep_merge(tomllib.loads(sample), over)
+    kept = [line for line in edited.splitlines() if line.startswith("#")]
+    assert kept == [line for line in sample.splitlines() if line.startswith("#")]
 
 
 def test_writing_the_sample_keeps_its_content():

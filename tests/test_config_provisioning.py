@@ -188,3 +188,27 @@ def test_a_config_that_cannot_be_written_rejects_provisioning_and_keeps_the_file
     assert result.status is ProvisioningStatus.REJECTED
     assert str(result.error).startswith(f"{blocker / 'agent.toml'}: cannot write: ")
     assert prov.read_text() == PROVISIONING
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "firmware_agent" / "agent.sample.toml"
+
+
+def comments(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
+
+
+def test_provisioning_keeps_the_installers_comments_and_layout(tmp_path):
+    sample = SAMPLE.read_text()
+    main = write(tmp_path, sample)
+    prov = write(tmp_path, PROVISIONING, name="tillbridge.toml")
+    assert apply_provisioning(main, prov).status is ProvisioningStatus.APPLIED
+    text = main.read_text()
+    assert comments(text) == comments(sample)  # every comment, in its order
+    section = slice(sample.index("[store]"), sample.index("[[scanner]]"))
+    assert sample[section] in text  # a table provisioning does not touch stays as it was, byte for byte
+    config = load_config(main)
+    assert (config.box.id, config.printer and config.printer.url) == (
+        "shop7-till2",
+        "tcp://192.168.1.50:9100",
+    )
+    assert [getattr(s, "name_match", None) for s in config.scanner] == ["Datalogic"]

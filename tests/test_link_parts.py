@@ -3,13 +3,17 @@ audit masking, config merging and the crash guard of config.set, order tickets."
 
 from __future__ import annotations
 
+import difflib
 import logging
 import queue
 import random
+import tomllib
+from pathlib import Path
 
 import pytest
 
-from firmware_agent.config.tomlfile import dumps
+from firmware_agent.config import load_config
+from firmware_agent.config.tomlfile import dumps, merged_text
 from firmware_agent.link import configset
 from firmware_agent.link.audit import masked
 from firmware_agent.link.catalog import ApplyDelta, ApplySnapshot, CatalogSync, RequestResync
@@ -145,9 +149,24 @@ def test_audit_masks_secret_named_keys_at_any_depth():
 
 
 def test_merge_replaces_values_merges_tables_and_null_removes():
-    base = {"box": {"id": "a", "shop": "s"}, "mqtt": {"url": "mqtt://x", "password": "p"}}
-    merged = configset.merge(base, {"mqtt": {"password": None, "keepalive_s": 20}})
+    base = dumps({"box": {"id": "a", "shop": "s"}, "mqtt": {"url": "mqtt://x", "password": "p"}})
+    text = merged_text(
+        base, {"mqtt": {"password": None, "keepalive_s": 20}}, file="agent.toml", none_deletes=True
+    )
+    merged = tomllib.loads(text)
     assert merged == {"box": {"id": "a", "shop": "s"}, "mqtt": {"url": "mqtt://x", "keepalive_s": 20}}
+
+
+def test_config_set_keeps_the_installers_comments_and_layout(tmp_path):
+    sample = (Path(__file__).resolve().parent.parent / "firmware_agent" / "agent.sample.toml").read_text()
+    path = tmp_path / "agent.toml"
+    path.write_text(sample)
+    new, new_text, old_text = configset.prepare(path, {"mqtt": {"keepalive_s": 20}}, load_config(path))
+    assert old_text == sample and new.mqtt is not None and new.mqtt.keepalive_s == 20
+    only_comments = [line for line in sample.splitlines() if line.startswith("#")]
+    assert [line for line in new_text.splitlines() if line.startswith("#")] == only_comments
+    changed = [line for line in difflib.ndiff(sample.splitlines(), new_text.splitlines()) if line[:1] in "+-"]
+    assert len(changed) == 2 and all("keepalive_s" in line for line in changed), changed  # that line only
 
 
 def test_prepare_refuses_what_the_validator_refuses(tmp_path):

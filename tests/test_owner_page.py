@@ -20,8 +20,8 @@ from cloud_bridge.journal import apply_batch
 from cloud_bridge.owner.app import make_app
 from cloud_bridge.owner.logins import set_login
 from cloud_bridge.parking import park
+from firmware_agent.web.server import PageServer
 from tests.bridge_helpers import batch, bridge_config, database, postgres, sale
-from tillbridge.webserve import PageServer
 
 __all__ = ["database", "postgres"]  # fixtures
 

@@ -65,6 +65,24 @@ def test_open_scanner_by_type() -> None:
     assert isinstance(evdev, EvdevScanner) and evdev.layout.name == "de"
 
 
+def test_a_plug_in_scanner_type_whose_module_is_not_installed_is_refused_naming_it(
+    tmp_path, monkeypatch
+) -> None:
+    # What the box sees for `type = "sim"`: its wheel has no simulators. A distribution declaring a plug-in
+    # whose module is absent, found on sys.path like any installed one.
+    info = tmp_path / "ghost_scanners-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ghost-scanners\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[tillbridge.scanners]\nghost = no_such_simulators.scanner:Ghost\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        DeviceConfigError, match=r"scanner 'g': type 'ghost' needs no_such_simulators.scanner"
+    ):
+        open_scanner({"type": "ghost", "name": "g"})
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

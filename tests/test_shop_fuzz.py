@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from cloud_bridge.connectors import ConnectorOptions, StockChange, StockDelta
 from cloud_bridge.connectors._values import Invalid
 from cloud_bridge.connectors.base import ShopConnector
+from cloud_bridge.connectors.oscar import OscarConnector
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.prestashop_xml import parse as parse_xml
 from cloud_bridge.connectors.shopify import ShopifyConnector, parse_order, parse_rest_order, read_order
@@ -258,7 +259,32 @@ SHOPIFY = {
         }
     },
 }
-TEMPLATES: list[Any] = [[WOO_PRODUCT], {"update": [WOO_PRODUCT]}, WOO_ORDER, [WOO_ORDER], PRESTA, SHOPIFY]
+OSCAR_PRODUCT = {
+    "id": 1,
+    "title": "Apples",
+    "upc": "4006381333931",
+    "date_updated": "2026-12-06T21:42:42.229607Z",
+    "stockrecords": [
+        {
+            "url": "http://127.0.0.1/api/admin/stockrecords/1/",
+            "partner": "http://127.0.0.1/api/admin/partners/1/",
+            "partner_sku": "OIL-1L",
+            "price": "2.49",
+            "num_in_stock": 20,
+            "num_allocated": None,
+            "date_updated": "2026-12-06T21:42:42.243740Z",
+        }
+    ],
+}
+TEMPLATES: list[Any] = [
+    [WOO_PRODUCT],
+    {"update": [WOO_PRODUCT]},
+    WOO_ORDER,
+    [WOO_ORDER],
+    PRESTA,
+    SHOPIFY,
+    [OSCAR_PRODUCT],
+]
 
 
 @st.composite
@@ -298,6 +324,7 @@ def _connectors(url: str) -> list[ShopConnector]:
         WooCommerceConnector("w", url, "ck", "cs", webhook_secrets=("s",), options=options),
         PrestaShopConnector("p", url, "K" * 32, options=options),
         ShopifyConnector("s", url, "t", "1", webhook_secrets=("s",), options=options),
+        OscarConnector("o", url, "u", "pw", options=options),
     ]
 
 
@@ -375,6 +402,19 @@ def test_order_parsers_raise_only_invalid(payload: Any) -> None:
 def test_the_xml_reader_raises_only_invalid(body: bytes) -> None:
     with contextlib.suppress(Invalid):
         parse_xml(body, "answer")
+
+
+@given(
+    st.sampled_from([[OSCAR_PRODUCT], [OSCAR_PRODUCT, OSCAR_PRODUCT]]).flatmap(mutated),
+    st.sampled_from(OPERATIONS),
+)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_garbled_oscar_product_list_is_a_typed_error_or_values(
+    canned: CannedShop, answer: Any, operation: Any
+) -> None:
+    canned.status, canned.content_type, canned.body = 200, "application/json", json.dumps(answer).encode()
+    options = ConnectorOptions(timeout=2, retry=NO_RETRY, clock=ManualClock())
+    _typed_only(functools.partial(operation, OscarConnector("o", canned.url, "u", "pw", options=options)))
 
 
 @given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(mutated)))

@@ -1,3 +1,6 @@
 """The `tillbridge` command line: one console script whose subcommands live in `tillbridge.commands`."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("tillbridge")
+"""The installed distribution's version: pyproject.toml is its one source (firmware_agent.version too)."""

@@ -57,10 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "simulators":
+            raise
+        print(f"tillbridge {args.command}: {SIMULATORS_MISSING}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         return _reader_went_away()
     return result
 
+
+SIMULATORS_MISSING = (
+    "this needs the simulators, a development tool the box's installation leaves out (docs/architecture.md)"
+)
 
 SIGPIPE_STATUS = 141
 """What a shell reports for a command ended by SIGPIPE; Python ignores the signal and raises instead."""

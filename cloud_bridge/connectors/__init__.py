@@ -55,6 +55,12 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         ("base_url", "access_token", "location_id"),
         {"api_version": str, "webhook_secrets": list, "reason": str, "unit_metafield": str},
     ),
+    "oscar": (
+        "cloud_bridge.connectors.oscar",
+        "OscarConnector",
+        ("base_url", "username", "password"),
+        {"partner": str},
+    ),
 }
 
 

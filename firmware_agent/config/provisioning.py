@@ -1,11 +1,11 @@
 """First-start provisioning: a TOML file the installer drops on the SD card's boot partition.
 
-Its tables are merged over the main config (it wins), the result is validated as a whole, written
-atomically in place of the main config, and the provisioning file is replaced by `<name>.applied` without
-its secrets (passwords and keys read `***removed***`: the boot partition can be read by anyone holding the
-SD card) so it is applied once. An invalid result changes nothing. If the box dies between the write and
-the replacement, the next start applies the same file again, which gives the same result: merging is
-idempotent.
+Its tables are merged over the main config (it wins; the main file's comments and layout are kept), the result
+is validated as a whole, written atomically in place of the main config, and the provisioning file is replaced
+by `<name>.applied` without its secrets (passwords and keys read `***removed***`: the boot partition can be
+read by anyone holding the SD card) so it is applied once. An invalid result changes nothing. If the box dies
+between the write and the replacement, the next start applies the same file again, which gives the same
+result: merging is idempotent.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from firmware_agent.config.atomic import atomic_write, fsync_dir
 from firmware_agent.config.problems import InvalidConfig, KeyPath, Problem
 from firmware_agent.config.rules import is_secret_name
 from firmware_agent.config.schema import AgentConfig, ProvisioningConfig
-from firmware_agent.config.tomlfile import dumps, read_toml
+from firmware_agent.config.tomlfile import dumps, merged_text, read_toml
 from firmware_agent.config.validator import build
 from firmware_agent.errors import ConfigError
 
@@ -77,10 +77,8 @@ def apply_provisioning(config_path: Path, provisioning_path: Path | None = None)
     try:
         merge = read_merge(config_path, prov)
         config = merge.validate()
-        atomic_write(
-            config_path,
-            f"# Merged from {prov} by tillbridge; earlier comments are not kept.\n\n{dumps(merge.data)}",
-        )
+        main_text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+        atomic_write(config_path, merged_text(main_text, merge.over, file=str(config_path)))
     except ConfigError as exc:
         log.error("provisioning rejected, config unchanged:\n%s", exc)
         return ProvisioningResult(ProvisioningStatus.REJECTED, prov, error=exc)

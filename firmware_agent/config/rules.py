@@ -14,6 +14,8 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from wire.secret import Secret as Secret  # re-exported: the schema's vocabulary
+
 Check = Callable[[Any], str | None]
 """Returns why an already typed value is wrong ("must be greater than 0"), or None when it is fine.
 
@@ -22,29 +24,6 @@ The reason leaves the value out: the validator shows it in front, or `***` for a
 
 SECRET_NAMES = ("password", "secret", "key", "token")
 BAUD_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
-
-
-class Secret:
-    """A password or key: compared and hashed by value, but never shown by `repr`, `str` or an error."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
 
 
 def is_secret_name(name: str) -> bool:

@@ -1,7 +1,10 @@
-"""Reading a TOML file into plain dicts with errors a person can act on, and writing plain dicts back.
+"""Reading a TOML file into plain dicts with errors a person can act on, editing one in place, and writing
+plain dicts back.
 
-The writer exists because the standard library only reads TOML; it covers what `tomllib` returns, which is
-all a merged provisioning result can contain.
+`merged_text` is how the box rewrites agent.toml (`config.set`, provisioning): tomlkit keeps the installer's
+comments, key order and layout, changing only the keys it is given. `dumps` writes fresh files (the
+provisioning copies); it exists because the standard library only reads TOML, and covers what `tomllib`
+returns.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.container import Container
+from tomlkit.items import AoT, Table
 
 from firmware_agent.errors import ConfigError
 
@@ -29,6 +37,51 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from exc
+
+
+def merged_text(text: str, over: Mapping[str, Any], *, file: str, none_deletes: bool = False) -> str:
+    """`text` with `over` merged in: tables key by key, other values (arrays of tables too) replaced, `None`
+    deleting the key when `none_deletes`. Every comment and the layout of the keys not changed are kept."""
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=file) from exc
+    _merge_into(document, over, none_deletes)
+    return tomlkit.dumps(document)
+
+
+def _merge_into(table: Container | Table, over: Mapping[str, Any], none_deletes: bool) -> None:
+    for key, value in over.items():
+        old = table.get(key)
+        if value is None and none_deletes:
+            if key in table:
+                del table[key]
+        elif isinstance(old, Table) and isinstance(value, Mapping):
+            _merge_into(old, value, none_deletes)
+        elif isinstance(old, AoT) and _tables(value):
+            _replace_tables(old, value)
+        else:
+            table[key] = value
+
+
+def _tables(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)
+
+
+def _replace_tables(old: AoT, new: list[Mapping[str, Any]]) -> None:
+    """An array of tables replaced table by table and key by key, so the comments inside it (the sample's
+    commented-out alternatives) stay where they were; keys a new table lacks are deleted."""
+    for index, values in enumerate(new):
+        if index >= len(old):
+            old.append(tomlkit.item(dict(values)))
+            continue
+        table = old[index]
+        for key in [k for k in table if k not in values]:
+            del table[key]
+        for key, value in values.items():
+            table[key] = value
+    while len(old) > len(new):
+        old.remove(old[len(new)])
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -1,10 +1,10 @@
 """`config.set`: a remote config change that undoes itself if it cuts the box off.
 
-The change is merged over the config file, validated by the same validator as at start, and written
-atomically, with the previous file kept beside it as `<name>.previous`. The link then restarts with the new
-settings and has `config_revert_s` to reach the broker; if it cannot, the previous file is put back and the
-link restarts with it. The `.previous` file is also the crash guard: a box that finds one at start is still
-on trial (it lost power mid-change) and reverts unless the new config connects in time.
+The change is merged over the config file (its comments and layout kept), validated by the same validator as
+at start, and written atomically, with the previous file kept beside it as `<name>.previous`. The link then
+restarts with the new settings and has `config_revert_s` to reach the broker; if it cannot, the previous file
+is put back and the link restarts with it. The `.previous` file is also the crash guard: a box that finds one
+at start is still on trial (it lost power mid-change) and reverts unless the new config connects in time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from firmware_agent.config import AgentConfig, InvalidConfig, validate
 from firmware_agent.config.atomic import atomic_write, fsync_dir
-from firmware_agent.config.tomlfile import dumps, read_toml
+from firmware_agent.config.tomlfile import merged_text, read_toml
 from firmware_agent.errors import ConfigError
 from firmware_agent.link.commands import CommandFailed
 
@@ -73,9 +73,9 @@ def prepare(path: Path, values: Mapping[str, Any], current: AgentConfig) -> tupl
     """
     try:
         old_text = path.read_text(encoding="utf-8")
-        merged = merge(read_toml(path), values)
-        new = validate(merged, str(path))
-        new_text = dumps(merged)
+        read_toml(path)  # a file the agent cannot read is refused here, naming the problem
+        new_text = merged_text(old_text, values, file=str(path), none_deletes=True)
+        new = validate(tomllib.loads(new_text), str(path))
     except InvalidConfig as exc:
         raise CommandFailed("config.set refused, nothing changed:\n" + str(exc)) from exc
     except (ConfigError, OSError, TypeError) as exc:
@@ -103,20 +103,6 @@ def revert(path: Path) -> AgentConfig:
     atomic_write(path, text)
     confirm(path)
     return config
-
-
-def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key, other values replace, `None` deletes."""
-    merged = dict(base)
-    for key, value in over.items():
-        old = merged.get(key)
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(old, Mapping) and isinstance(value, Mapping):
-            merged[key] = merge(old, value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def needing_signature(old_text: str, new_text: str) -> list[str]:

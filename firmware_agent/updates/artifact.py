@@ -10,12 +10,14 @@ hidden folder beside the releases and renamed into place, so `releases/<version>
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import os
 import shutil
 import tarfile
 import tempfile
+import urllib.request
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,24 +86,20 @@ def _open(source: Source) -> Iterator[Iterator[bytes]]:
         with f:
             yield iter(lambda: f.read(CHUNK), b"")
         return
-    import requests
-
     assert source.url is not None
+    # The standard library's HTTP client: the box's installables carry no `requests` (docs/architecture.md).
     try:
-        response = requests.get(source.url, stream=True, timeout=(15, 60))
-        response.raise_for_status()
-    except requests.RequestException as exc:
+        response = urllib.request.urlopen(source.url, timeout=60)  # Source allows http(s) only
+    except (OSError, http.client.HTTPException) as exc:
         raise DownloadError(f"{source.url}: download failed ({exc})") from exc
     with response:
-        yield _guarded(response.iter_content(CHUNK), source.url)
+        yield _guarded(iter(lambda: response.read(CHUNK), b""), source.url)
 
 
 def _guarded(chunks: Iterator[bytes], url: str) -> Iterator[bytes]:
-    import requests
-
     try:
         yield from chunks
-    except requests.RequestException as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise DownloadError(f"{url}: download broke off ({exc})") from exc
 
 

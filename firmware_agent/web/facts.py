@@ -17,7 +17,7 @@ from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import local_ip
 from firmware_agent.store import Store
-from tillbridge import __version__
+from firmware_agent.version import VERSION
 
 if TYPE_CHECKING:
     from firmware_agent.wiring import Services
@@ -110,7 +110,7 @@ def snapshot(box: str, shop: str, core: CoreLoop, services: Services, activity: 
     return Snapshot(
         box=box,
         shop=shop,
-        version=__version__,
+        version=VERSION,
         ip=local_ip(),
         link=services.link_state(),
         backlog=link.drain.backlog if link is not None else None,

@@ -18,7 +18,7 @@ from firmware_agent.printing import PrintRequest
 from firmware_agent.tickets import layouts
 from firmware_agent.web.facts import Activity, Snapshot, snapshot
 from firmware_agent.web.page import BoxActions, make_app
-from tillbridge.webserve import PageServer
+from firmware_agent.web.server import PageServer
 
 if TYPE_CHECKING:
     from firmware_agent.wiring import Services

@@ -110,6 +110,15 @@ def test_the_first_release_is_installed_and_committed(booted: Booted) -> None:
     assert 'Fast link dest: "releases/' in booted.disk.stat(Disk.DATA, "/opt/tillbridge/current")  # relative
 
 
+def test_the_box_gets_neither_the_bridge_dependencies_nor_the_simulators(booted: Booted) -> None:
+    installed = booted.reports[0]["release_lib"].split()
+    assert "tillbridge" in installed and "firmware_agent" in installed, booted.explain(1)
+    unwanted = [
+        name for name in installed if name.split("-")[0].lower() in {"psycopg2", "requests", "simulators"}
+    ]
+    assert not unwanted, booted.explain(1)
+
+
 def test_no_unit_fails_and_the_journal_stays_in_ram(booted: Booted) -> None:
     for n, report in enumerate(booted.reports, 1):
         assert report["failed_units"].strip() == "", booted.explain(n)

@@ -92,7 +92,7 @@ def _serve(config: Any) -> int:
 def _web(config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge.db import Database
     from cloud_bridge.owner.app import make_app
-    from tillbridge.webserve import PageServer
+    from firmware_agent.web.server import PageServer
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -20,7 +20,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from simulators.pos import LAYOUTS
+    from devices.receipts import PRESETS  # a simulated POS prints each preset's layout
 
     parser = subparsers.add_parser("receipts", help="read captured POS receipts, try templates on them")
     sub = parser.add_subparsers(dest="receipts_command", required=True, metavar="ACTION")
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     where.add_argument("--data-dir", type=Path, help="the box's data folder")
     unmatched.set_defaults(func=_unmatched)
     sample = sub.add_parser("sample", help="write the bytes of a simulated POS's receipt to standard output")
-    sample.add_argument("--layout", choices=sorted(LAYOUTS), default="code-columns")
+    sample.add_argument("--layout", choices=sorted(PRESETS), default="code-columns")
     sample.set_defaults(func=_sample)
 
 

@@ -19,10 +19,10 @@ from cloud_bridge.owner.logins import set_login
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
 from firmware_agent.tickets.measure import change_text
+from firmware_agent.web.server import PageServer
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.view import UNITS, LiveView
-from tillbridge.webserve import PageServer
 
 ORDER_QR = re.compile(r"\[QR: ([A-Za-z0-9-]+)\]")  # an order ticket's QR holds the order id
 DEMO_OWNER = "owner"  # the owner's page login the demo makes

@@ -1,5 +1,8 @@
-"""Serving a web page (the owner's on the bridge, the box's on the LAN) with waitress, a production WSGI
-server (HTTP parsing, limits and threads are its job), in a thread of its own."""
+"""Serving a web page (the box's on the LAN, and the owner's on the bridge) with waitress, a production WSGI
+server (HTTP parsing, limits and threads are its job), in a thread of its own.
+
+It lives with the box's page because the box must not import the CLI package (docs/architecture.md); the
+bridge's command and the demo import it from here."""
 
 from __future__ import annotations
 
