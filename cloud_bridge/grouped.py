@@ -59,7 +59,8 @@ class _Group:
         self.rows: list[dict[str, Any]] = []
 
     def apply(self, items: Sequence[Item]) -> list[Applied]:
-        self.positions = _load({_key(item) for item in items})
+        keys = {_key(item) for item in items}
+        self.positions = _load(keys)
         out = []
         for item in items:
             key = _key(item)
@@ -69,8 +70,12 @@ class _Group:
                 continue
             self._flush()  # the general rules read the database: it must hold everything before this batch
             out.append(apply_locked(item.shop, item.box, item.batch, item.payload, self.now))
-            self.positions.pop(key, None)
-            self.positions.update(_load({key}))
+            # The general rules may have started a stream, which ends the box's other streams being current:
+            # every stream of the box in this group is read again.
+            again = {k for k in keys if k[:2] == key[:2]}
+            for k in again:
+                self.positions.pop(k, None)
+            self.positions.update(_load(again))
         self._flush()
         return out
 
