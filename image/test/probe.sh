@@ -29,7 +29,8 @@ report=$OUT_DIR/boot-$boot.txt
     kv agent "$(systemctl is-active tillbridge-agent.service)"
     kv update_status "$(tillbridge update status 2>&1 | tr -d '\n')"
     kv tillbridge "$(readlink -f /usr/local/bin/tillbridge)"
-    kv release_lib "$(ls "$(dirname "$(dirname "$(readlink -f /usr/local/bin/tillbridge)")")/lib" | tr '\n' ' ')"
+    kv release_lib "$(find "$(dirname "$(dirname "$(readlink -f /usr/local/bin/tillbridge)")")/lib" \
+        -mindepth 1 -maxdepth 1 -printf '%f ')"
     kv ready "$(journalctl -b -o cat -u tillbridge-agent.service | grep -m 1 'ready in')"
     kv root_fstype "$(findmnt -n -o FSTYPE /)"
     kv data_mount "$(findmnt -n -o FSTYPE,OPTIONS /data)"
