@@ -209,7 +209,8 @@ def test_no_drift_across_channels_through_faults_restarts_a_killed_worker_and_od
         if backend == "sqlite":
             workers[1].start()  # the one SQLite worker comes back on the same file
         _applied_at_least(1100)
-        workers[2].start()
+        if backend == "postgres":  # SQLite runs one worker at a time: two would both drive every shop
+            workers[2].start()
         _applied_at_least(1500)
         stop.set()
         for thread in [*tills.values(), *shoppers.values(), faults]:
