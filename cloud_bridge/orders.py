@@ -18,10 +18,15 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cloud_bridge import delivery, ledger
+from cloud_bridge import delivery, ledger, parking
 from cloud_bridge import models as m
+from cloud_bridge.connectors.base import OrderLine as ShopLine
 from cloud_bridge.connectors.base import OrderState, ShopOrder
-from wire import Order, OrderLine, format_ts
+from cloud_bridge.connectors.orderfacts import screen
+from wire import LineOption, Order, OrderLine, format_ts
+from wire._fields import ID_LEN as ID
+from wire._fields import TEXT_LEN as TEXT
+from wire.orders import MAX_OPTIONS, MAX_WARNINGS, NOTE_LEN, ORDER_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,12 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         and order.holds_stock
         and order.lines
     ):
-        message = to_wire(order)
+        screened = screen(order)
+        message = to_wire(screened)
+        if screened.warnings:  # it prints anyway, warnings on the ticket; the owner sees why
+            warned = "; ".join(screened.warnings)
+            log.warning("shop %s: order %s prints with warnings: %s", shop, order.order_id, warned[:300])
+            parking.park(shop, f"order/{order.order_id}/warnings"[:300], "order", warned, now)
         delivery.add_order(shop, order.order_id, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
@@ -89,21 +99,45 @@ def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
     return touched
 
 
-def to_wire(order: ShopOrder) -> Order:
-    """The order for the boxes, before `delivery` gives each box its view (state, ticket, pickup hash)."""
-    lines = tuple(
-        OrderLine(line.sku or "-", line.name or line.sku or "-", line.qty, max(0, line.unit_price_cents))
-        for line in order.lines
-        if line.qty > 0
-    )
+def to_wire(order: ShopOrder, tz: str = "") -> Order:
+    """The order for the boxes, before `delivery` gives each box its view (state, ticket, pickup hash).
+
+    Everything the kitchen needs travels (options, notes, slot, address, payment); text is clipped to the
+    wire's limits, never refused: an odd order prints with its warnings rather than not at all.
+    """
+    lines = tuple(_wire_line(line) for line in order.lines if line.qty > 0)
     return Order(
         order_id=order.order_id,
         placed_at=format_ts(order.placed_at),
         kind="pickup" if order.pickup else "delivery",
         lines=lines,
         total_cents=max(0, order.total_cents),
-        customer=order.customer[:1024],
-        notes=f"#{order.number}"[:4096],
+        customer=order.customer[:TEXT],
+        notes=order.note[:NOTE_LEN],
+        number=order.number[:ID] if order.number and order.number != order.order_id else "",
+        due_at=format_ts(order.requested_at) if order.requested_at is not None else None,
+        tz=tz[:ID],
+        phone=order.phone[:TEXT],
+        address=order.address[:TEXT],
+        paid=order.paid,
+        due_cents=0 if order.paid else max(0, order.due_cents),
+        allergies=order.allergies[:NOTE_LEN],
+        warnings=tuple(w[:TEXT] for w in order.warnings[:MAX_WARNINGS]),
+        source=order.source if order.source in ORDER_SOURCES else "online",
+    )
+
+
+def _wire_line(line: ShopLine) -> OrderLine:
+    return OrderLine(
+        (line.sku or "-")[:ID],
+        (line.name or line.sku or "-")[:TEXT],
+        line.qty,
+        max(0, line.unit_price_cents),
+        options=tuple(
+            LineOption(o.name[:TEXT], o.value[:TEXT]) for o in line.options[:MAX_OPTIONS] if o.value
+        ),
+        note=line.note[:TEXT],
+        tags=tuple(t[:ID] for t in line.tags[:MAX_OPTIONS] if t),
     )
 
 

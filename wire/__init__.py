@@ -45,6 +45,7 @@ from wire.levels import MAX_LEVELS, Levels, SkuLevel
 from wire.orders import (
     ORDER_KINDS,
     ORDER_STATES,
+    LineOption,
     Order,
     OrderAck,
     OrderLine,
@@ -102,6 +103,7 @@ __all__ = [
     "JournalEntry",
     "Kind",
     "Levels",
+    "LineOption",
     "MalformedMessage",
     "Message",
     "MessageTooLarge",

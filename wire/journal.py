@@ -65,7 +65,14 @@ ENTRY_FIELDS: Final[Mapping[str, tuple[Field, ...]]] = {
     "count": (*_STOCK, ("counted", as_qty_count, True), ("level_version", as_count, False)),
     "unknown_barcode": (("raw", as_str, True), ("mode", as_id, True)),
     "mode_changed": (("mode", as_id, True), ("previous", as_id, True), ("source", as_id, True)),
-    "order_printed": (("order_id", as_id, True),),
+    "order_printed": (("order_id", as_id, True), ("station", as_id, False)),
+    # an order moved on the shop floor (accepted, ready, collected, delivered); see docs/orders.md
+    "order_stage": (
+        ("order_id", as_id, True),
+        ("stage", as_id, True),
+        ("source", as_id, False),
+        ("eta_min", as_count, False),
+    ),
     "order_collected": (("order_id", as_id, True), ("pickup_code", as_id, True)),
     "store_recovered": (("moved_to", as_str, True), ("lost_after_seq", as_count, True)),
 }

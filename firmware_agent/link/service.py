@@ -27,6 +27,7 @@ from firmware_agent.config import AgentConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.errors import AgentError, ConfigError
 from firmware_agent.events import Call, Stop
+from firmware_agent.floor import FloorDesk
 from firmware_agent.link import catalog as cat
 from firmware_agent.link import configset
 from firmware_agent.link.audit import AuditLog
@@ -46,7 +47,7 @@ from firmware_agent.link.health import birth, telemetry
 from firmware_agent.link.logring import RingLog
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
-from firmware_agent.link.ticket import order_ticket, page_of
+from firmware_agent.link.ticket import Routing, page_of, print_at, station_tickets
 from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.updates.health import note_link_up
@@ -491,14 +492,23 @@ class Link:
         elif isinstance(message, Order):
             self._keep_order(message)
 
+    def floor(self) -> FloorDesk:
+        """The orders-on-the-floor API (web page, remote commands) over this link's core loop."""
+        return FloorDesk(
+            self.call, lambda o: station_tickets(o, Routing.of(self.config)), self.settings.order_ttl_s
+        )
+
     def _keep_order(self, order: Order) -> None:
-        ticket = order_ticket(order, self.page)
+        routing = Routing.of(self.config)
+        tickets, when = station_tickets(order, routing), print_at(order, routing)
         ttl = self.settings.order_ttl_s
-        stored = self.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
+        stored = self.call(lambda s: store_order(s, order.to_json(), tickets, ttl, when))
         if not stored.changed:
             log.info("order %s rev %d was already kept: nothing changes", order.order_id, order.rev)
+        elif stored.timed and stored.new_job is None:
+            log.info("order %s stored: its tickets print at %s", order.order_id, time.ctime(when))
         elif stored.new_job is not None:
-            log.info("order %s stored, ticket queued (print job %d)", order.order_id, stored.new_job)
+            log.info("order %s stored, tickets queued (print jobs %s)", order.order_id, list(stored.new_jobs))
             if self.on_order is not None:
                 self.on_order()
         elif stored.withdrawn is not None:
