@@ -146,6 +146,8 @@ class Services:
             t = config.scale_tap
             settings = codec_class(t.protocol).defaults.override(t.baudrate, t.bytesize, t.parity, t.stopbits)
             services.scale_tap = ScaleTapService(t.protocol, t.pos_port, t.scale_port, settings)
+            if services.receipts is not None:
+                services.receipts.journal.tap = True  # the scale witnesses the receipts' weighed lines
         services.connect()
         return services
 
