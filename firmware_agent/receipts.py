@@ -52,6 +52,7 @@ from firmware_agent.domain import StockMove
 from firmware_agent.facts import apply_fact
 from firmware_agent.scaletap import take_up_weighings
 from firmware_agent.store import ProductRecord, Store
+from wire import EntryKind, SaleEntry
 
 log = logging.getLogger(__name__)
 
@@ -215,13 +216,15 @@ class ReceiptJournal:
             taken = min(max(qty, 0), pending[sku])
             pending[sku] -= taken
             if qty - taken:
-                moves.append(StockMove("sale", sku, -(qty - taken), "", price_cents=None))
+                moves.append(StockMove(EntryKind.SALE, sku, -(qty - taken), "", price_cents=None))
         for sku, qty in returned.items():
-            moves.append(StockMove("return", sku, qty, ""))
+            moves.append(StockMove(EntryKind.RETURN, sku, qty, ""))
         if self.combine == "confirm":
             reason = f"scanned but not on receipt {_name(receipt)}"
             moves += [
-                StockMove("adjust", sku, qty, "", reason=reason) for sku, qty in pending.items() if qty > 0
+                StockMove(EntryKind.ADJUST, sku, qty, "", reason=reason)
+                for sku, qty in pending.items()
+                if qty > 0
             ]
         pending.clear()  # a scan waits for the next receipt only: an older one never takes up a later line
         _save_pending(store, pending)
@@ -234,8 +237,9 @@ class ReceiptJournal:
         if self.scanners is not None and applied.event.source not in self.scanners:
             return
         for record in applied.records:
-            if record.kind == "sale":
-                core.post(ScanSold(str(record.data["sku"]), -int(record.data["delta"])))
+            body = record.body
+            if isinstance(body, SaleEntry):
+                core.post(ScanSold(body.sku, -body.delta))
 
 
 # -- mapping ------------------------------------------------------------------------------------------------
