@@ -41,6 +41,24 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Found:
+    """A product the catalog search found: for the floor's lookups and phone orders."""
+
+    sku: str
+    name: str
+    price_cents: int
+    unit: str
+    stock: int
+    barcode: str
+
+
+def search(core: CoreLoop, text: str) -> list[Found]:
+    """Products by name, sku or barcode, read on the core loop."""
+    rows = core.call(lambda store: store.search_products(text))
+    return [Found(p.sku, p.name, p.price_cents, p.unit, p.stock, code) for p, code in rows]
+
+
+@dataclass(frozen=True)
 class Pairing:
     """What an installer needs to pair the box with its shop, and whether the bridge has it: the code to
     read out to whoever runs the bridge (`shop/box`), and what the box connects with. Never a secret: the
