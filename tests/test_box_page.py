@@ -26,6 +26,8 @@ from tests.agent_helpers import AgentProcess, seed_catalog, write_config
 from tests.bridge_helpers import wait_for
 
 PIN = "246810"
+BROKER_PASSWORD = "broker-pw-never-shown"
+COMMAND_KEY = "c0mmand-key-never-shown-0123456789abcdef"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 SEQS = re.compile(r'data-seq="(\d+)"')
 
@@ -65,7 +67,9 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
             f'[[scanner]]\nname = "till"\ntype = "sim"\ninterval_s = 1.5\n'
             f"barcodes = {['8410000000030'] * 200!r}\n".replace("'", '"')
             + f'[printer]\nurl = "{printer.url}"\n'
-            + f'[web]\nlisten = "127.0.0.1:{port}"\npin = "{PIN}"\n',
+            + f'[web]\nlisten = "127.0.0.1:{port}"\npin = "{PIN}"\n'
+            + f'[mqtt]\nurl = "mqtt://127.0.0.1:{free_port()}"\npassword = "{BROKER_PASSWORD}"\n'
+            + f'command_key = "{COMMAND_KEY}"\n',
         )
         agent = AgentProcess(config)
         try:
@@ -123,7 +127,27 @@ def test_a_form_posted_without_its_csrf_token_is_refused(box):
 
 def test_the_page_shows_no_secret(box):
     page = box.session().get(box.url, timeout=5).text
-    assert PIN not in page
+    assert PIN not in page and BROKER_PASSWORD not in page and COMMAND_KEY not in page
+
+
+def test_the_installer_sees_the_pairing_code_and_what_the_box_connects_with_but_no_secret(box):
+    page = box.session().get(box.url, timeout=5).text
+    assert 'id="pairing-code">test/test-box<' in page
+    pairing = page[page.index('id="pairing"') :]
+    assert "mqtt://127.0.0.1:" in pairing and "test-box" in pairing
+    assert re.search(r"<dt>Password</dt><dd[^>]*>set<", pairing)
+    assert re.search(r"<dt>Command key</dt><dd>set<", pairing)
+    assert "not yet: the broker has not let this box in" in pairing  # no broker listens there
+    assert BROKER_PASSWORD not in page and COMMAND_KEY not in page
+
+
+def test_each_scanner_shows_its_last_reading_and_what_the_box_made_of_it(box):
+    http = box.session()
+    wait_for(lambda: 'data-device="till"' in http.get(box.url, timeout=5).text, 15, "the scanner's reading")
+    page = http.get(box.url, timeout=5).text
+    reading = page[page.index('data-device="till"') :]
+    reading = reading[: reading.index("</li>")]
+    assert "8410000000030" in reading and "sale Pan de pueblo" in reading  # the sample catalog's BREAD
 
 
 def test_pin_tries_lock_out_longer_each_time_and_the_right_pin_opens_after_the_wait():

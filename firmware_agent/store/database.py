@@ -43,7 +43,7 @@ from firmware_agent.store.epochmark import EpochMark
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
 from firmware_agent.store.seqfloor import SeqFloor
-from wire import LEGACY_EPOCH
+from wire import LEGACY_EPOCH, EntryBody, StoreRecoveredEntry
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +190,7 @@ class Store:
                 self._sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)", (resume_after,))
             self._last_seq = resume_after
             self.append(
-                "store_recovered",
-                {"moved_to": moved_to, "lost_after_seq": lost_after, "reason": why[:200]},
+                StoreRecoveredEntry(moved_to=moved_to, lost_after_seq=lost_after, reason=why[:200]),
                 enforce_limit=False,
             )
         self._mark.write(self.epoch, resume_after)
@@ -326,9 +325,10 @@ class Store:
             return "full"
         return "warning" if used >= self.limits.journal_warn_ratio else "ok"
 
-    def append(self, kind: str, data: dict[str, Any], *, enforce_limit: bool = True) -> JournalRecord:
+    def append(self, body: EntryBody, *, enforce_limit: bool = True) -> JournalRecord:
         """Record one business fact. Call inside `transaction()` with the stock change it belongs to."""
         ts = utc_now_iso()
+        kind, data = body.KIND.value, body.to_data()
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         size = len(text) + len(kind) + len(ts) + ROW_OVERHEAD
         if enforce_limit and self._journal_bytes + size > self.limits.journal_max_bytes:
