@@ -285,7 +285,8 @@ class Store:
         rows = self._sql(
             "SELECT p.sku, p.name, p.price_cents, p.unit, p.stock, "
             "(SELECT MIN(code) FROM barcode WHERE sku = p.sku) FROM product p "
-            "WHERE p.name LIKE ? ESCAPE '\\' OR p.sku = ? OR p.sku IN (SELECT sku FROM barcode WHERE code = ?) "
+            "WHERE p.name LIKE ? ESCAPE '\\' OR p.sku = ? "
+            "OR p.sku IN (SELECT sku FROM barcode WHERE code = ?) "
             "ORDER BY p.name COLLATE NOCASE LIMIT ?",
             (pattern, wanted, wanted, limit),
         ).fetchall()
