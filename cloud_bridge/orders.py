@@ -15,13 +15,20 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
 from cloud_bridge import delivery, ledger, parking
 from cloud_bridge import models as m
+from cloud_bridge.connectors.base import (
+    FloorOrders,
+    FloorStage,
+    OrderState,
+    ShopConnector,
+    ShopOrder,
+    StageChange,
+)
 from cloud_bridge.connectors.base import OrderLine as ShopLine
-from cloud_bridge.connectors.base import OrderState, ShopOrder
 from cloud_bridge.connectors.orderfacts import screen
 from wire import LineOption, Order, OrderLine, format_ts
 from wire._fields import ID_LEN as ID
@@ -69,6 +76,8 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
             log.warning("shop %s: order %s prints with warnings: %s", shop, order.order_id, warned[:300])
             parking.park(shop, f"order/{order.order_id}/warnings"[:300], "order", warned, now)
         delivery.add_order(shop, order.order_id, now)
+        if row.pickup_code:  # the customer learns their code from the shop's own mail
+            note_code(shop, order.order_id, row.pickup_code, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
     # Only the columns polling owns: a till may be recording the hand-over of this order right now.
@@ -160,3 +169,83 @@ def wanted_completions(shop: str) -> list[Any]:
     """Orders handed over at a till whose completion has not reached the shop yet."""
     query = m.ShopOrder.select().where(m.ShopOrder.shop == shop, m.ShopOrder.completion == "wanted")
     return list(query.order_by(m.ShopOrder.updated_at))
+
+
+# --- the floor's news for the shop and its customer ------------------------------------------------------
+
+STAGE_NAMES: Final = frozenset(stage.value for stage in FloorStage)
+CODE: Final = "code"  # the notice that gives the customer their pickup code
+NOTICE_BATCH: Final = 50
+_TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
+    "es": {
+        CODE: "Tu código de recogida: {code}. Enséñalo en la tienda al recoger el pedido.",
+        "accepted": "Hemos aceptado tu pedido.",
+        "accepted_eta": "Hemos aceptado tu pedido: estará listo en unos {eta} minutos.",
+        "ready": "Tu pedido está listo para recoger.",
+        "ready_delivery": "Tu pedido está listo y sale hacia ti.",
+        "collected": "Pedido recogido. ¡Gracias!",
+        "delivered": "Pedido entregado. ¡Gracias!",
+    },
+    "en": {
+        CODE: "Your pickup code: {code}. Show it in the shop when you collect your order.",
+        "accepted": "We have accepted your order.",
+        "accepted_eta": "We have accepted your order: it will be ready in about {eta} minutes.",
+        "ready": "Your order is ready to collect.",
+        "ready_delivery": "Your order is ready and on its way.",
+        "collected": "Order collected. Thank you!",
+        "delivered": "Order delivered. Thank you!",
+    },
+}
+
+
+def notice_text(
+    stage: str, *, eta_min: int | None = None, pickup: bool = True, code: str = "", language: str = "es"
+) -> str:
+    """The line the customer reads (the shop mails it), in the shop's language."""
+    words = _TEXTS.get(language, _TEXTS["en"])
+    if stage == "accepted" and eta_min:
+        return words["accepted_eta"].format(eta=eta_min)
+    if stage == "ready" and not pickup:
+        return words["ready_delivery"]
+    return words[stage].format(code=code)
+
+
+def note_stage(shop: str, order_id: str, stage: str, eta_min: int | None, source: str, now: float) -> None:
+    """Queues the shop's news of a stage (once per journal entry `source`), in the caller's transaction."""
+    row = m.ShopOrder.get_or_none(m.ShopOrder.shop == shop, m.ShopOrder.order_id == order_id)
+    pickup = True if row is None or not row.message else json.loads(row.message).get("kind") != "delivery"
+    text = notice_text(stage, eta_min=eta_min, pickup=pickup)
+    m.OrderNotice.insert(
+        shop=shop, order_id=order_id, stage=stage, eta_min=eta_min, text=text, source=source, created_at=now
+    ).on_conflict_ignore().execute()
+
+
+def note_code(shop: str, order_id: str, code: str, now: float) -> None:
+    """Queues the customer's pickup code as a customer-visible note on the order (the shop's mail)."""
+    text = notice_text(CODE, code=code)
+    m.OrderNotice.insert(
+        shop=shop, order_id=order_id, stage=CODE, text=text, source=f"code/{order_id}"[:300], created_at=now
+    ).on_conflict_ignore().execute()
+
+
+def pending_notices(shop: str) -> list[Any]:
+    query = m.OrderNotice.select().where(m.OrderNotice.shop == shop, m.OrderNotice.state == "pending")
+    return list(query.order_by(m.OrderNotice.id).limit(NOTICE_BATCH))
+
+
+def send_notice(connector: ShopConnector, notice: Any) -> None:
+    """Tells the shop one notice. A connector without `FloorOrders` can still complete a handed-over order;
+    the rest it cannot say (logged). Raises the connector's `ShopError`."""
+    if not isinstance(connector, FloorOrders):
+        if notice.stage in ("collected", "delivered"):
+            connector.complete_order(notice.order_id)
+        else:
+            log.info("shop %s cannot be told order %s is %s", connector.shop, notice.order_id, notice.stage)
+        return
+    if notice.stage == CODE:
+        connector.tell_customer(notice.order_id, notice.text)
+        return
+    row = m.ShopOrder.get_or_none(m.ShopOrder.shop == notice.shop, m.ShopOrder.order_id == notice.order_id)
+    pickup = True if row is None or not row.message else json.loads(row.message).get("kind") != "delivery"
+    change = StageChange(notice.order_id, FloorStage(notice.stage), notice.text, pickup, notice.eta_min)
+    connector.set_stage(change)

@@ -145,7 +145,9 @@ def screen(order: ShopOrder) -> ShopOrder:
                 line,
                 name=name,
                 note=clean(line.note),
-                options=tuple(LineOption(clean(o.name), clean(o.value)) for o in line.options),
+                options=tuple(
+                    LineOption(clean(o.name), value) for o in line.options if (value := clean(o.value))
+                ),
             )
         )
     cleaned = replace(

@@ -22,7 +22,7 @@ from typing import Any, Final
 from firmware_agent.errors import AgentError
 from firmware_agent.store.database import Store
 from firmware_agent.store.records import JournalRecord, PrintJobRecord
-from wire import pickup_matches
+from wire import OrderPrintedEntry, OrderStageEntry, pickup_matches
 
 ORDER_JOB_KIND = "order"
 KEY_SETTING: Final = "pickup_key.{}"
@@ -284,10 +284,7 @@ def record_printed(store: Store, job_id: int) -> JournalRecord | None:
     )
     if row is None or row[0] is not None:
         return None
-    data: dict[str, Any] = {"order_id": order_id}
-    if station != MAIN_STATION:
-        data["station"] = station
-    record = store.append("order_printed", data)
+    record = store.append(OrderPrintedEntry(order_id=order_id, station=station or None))
     _sql(store).execute(
         "UPDATE order_ticket SET printed_seq = ? WHERE order_id = ? AND station = ?",
         (record.seq, order_id, station),
@@ -365,10 +362,7 @@ def move_stage(
         raise StageRefused(f"order {shown} is already {order.stage}: it cannot go to {stage}")
     if order.stage in ("collected", "delivered") or order.collected_seq is not None:
         raise StageRefused(f"order {shown} was already handed over")
-    data: dict[str, Any] = {"order_id": shown, "stage": stage, "source": source}
-    if eta_min is not None:
-        data["eta_min"] = eta_min
-    record = store.append("order_stage", data)
+    record = store.append(OrderStageEntry(order_id=shown, stage=stage, source=source, eta_min=eta_min))
     _sql(store).execute(
         "UPDATE inbound_order SET stage = ?, stage_at = ?, eta_min = COALESCE(?, eta_min) WHERE order_id = ?",
         (stage, time.time(), eta_min, shown),
