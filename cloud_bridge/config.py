@@ -77,6 +77,8 @@ class ShopConfig:
     orders_box: str | None = None  # the box holding the `orders` role (prints tickets); None: the first box
     orders_failover_s: float = 120.0  # the holder offline this long: its unprinted tickets go to another box
     pickup_key_id: int = 1  # the shop's current pickup key number (raise it to rotate the key)
+    write_window_s: float = 10.0  # stock changes wait this long to go in one write (0: each pass)
+    low_stock: int = 2  # a changed sku at or below this many units is written at once, window or not
 
     @property
     def orders_holder(self) -> str | None:
@@ -207,6 +209,8 @@ def _shop(t: _Table) -> ShopConfig | None:
     orders_box = t.get("orders_box", str, None, check=_id)
     failover = t.get("orders_failover_s", float, 120.0, check=_at_least(5.0))
     key_id = t.get("pickup_key_id", int, 1, check=_positive)
+    window = t.get("write_window_s", float, 10.0, check=_between(0.0, 3600.0))
+    low_stock = t.get("low_stock", int, 2, check=_not_negative)
     catalog = t.table("catalog")
     settings = dict(catalog.data)
     catalog.done(allow_any=True)
@@ -226,6 +230,8 @@ def _shop(t: _Table) -> ShopConfig | None:
         orders_box=orders_box,
         orders_failover_s=failover,
         pickup_key_id=key_id,
+        write_window_s=window,
+        low_stock=low_stock,
     )
 
 
@@ -365,6 +371,10 @@ def _positive(value: float) -> str | None:
 
 def _at_least(low: float) -> Callable[[float], str | None]:
     return lambda value: None if value >= low else f"{value} is below {low:g}"
+
+
+def _between(low: float, high: float) -> Callable[[float], str | None]:
+    return lambda value: None if low <= value <= high else f"{value} is not between {low:g} and {high:g}"
 
 
 def _not_negative(value: int) -> str | None:
