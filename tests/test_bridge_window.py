@@ -16,6 +16,7 @@ import pytest
 from cloud_bridge import models as m
 from cloud_bridge.config import parse_config
 from cloud_bridge.db import Database
+from cloud_bridge.errors import BridgeConfigError
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
 from cloud_bridge.state import Timer, get_time
@@ -119,9 +120,11 @@ def test_the_window_and_the_threshold_are_per_shop_settings() -> None:
     a, b = config.shops
     assert (a.write_window_s, a.low_stock, b.write_window_s, b.low_stock) == (4.0, 0, 10.0, 2)
     bad = [{"id": "a", "platform": "shopify", "base_url": "http://x", "write_window_s": -1, "low_stock": -2}]
-    with pytest.raises(Exception, match=r"write_window_s: -1.0 is not between 0 and 3600") as caught:
+    with pytest.raises(
+        BridgeConfigError, match=r"shop\[0\].write_window_s: -1.0 must be from 0 to 3600"
+    ) as caught:
         parse_config({"shop": bad})
-    assert "low_stock: -2 is below 0" in str(caught.value)
+    assert "shop[0].low_stock: -2 must be 0 or more" in str(caught.value)
 
 
 def test_through_a_running_worker_the_last_units_reach_the_shop_within_a_second(tmp_path: Path) -> None:
