@@ -68,7 +68,7 @@ def _page(config: AgentConfig, services: Services, config_path: Path | None) -> 
         return []
     from firmware_agent.web.service import BoxPage
 
-    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path)]
+    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path, config.mqtt)]
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:

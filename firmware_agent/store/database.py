@@ -280,6 +280,24 @@ class Store:
             rows = self._sql(f"{columns} WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
         return ProductRecord(*rows[0]) if len(rows) == 1 else None
 
+    def search_products(self, text: str, limit: int = 20) -> list[tuple[ProductRecord, str]]:
+        """Products whose name holds `text` (case ignored), or whose sku or a barcode is `text`, by name,
+        each with its first barcode ("" without one): the box page's catalog search and phone orders.
+        Control characters are ignored (SQLite's LIKE would end the pattern at a NUL and match everything)."""
+        wanted = "".join(c for c in text if c.isprintable()).strip()
+        if not wanted:
+            return []
+        pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._sql(
+            "SELECT p.sku, p.name, p.price_cents, p.unit, p.stock, "
+            "(SELECT MIN(code) FROM barcode WHERE sku = p.sku) FROM product p "
+            "WHERE p.name LIKE ? ESCAPE '\\' OR p.sku = ? "
+            "OR p.sku IN (SELECT sku FROM barcode WHERE code = ?) "
+            "ORDER BY p.name COLLATE NOCASE LIMIT ?",
+            (pattern, wanted, wanted, limit),
+        ).fetchall()
+        return [(ProductRecord(*row[:5]), row[5] or "") for row in rows]
+
     def change_stock(self, sku: str, delta: int) -> int:
         """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
         row = self._sql(
