@@ -62,6 +62,11 @@ def pending(store: Store) -> dict[str, dict[str, Any]]:
     return value if isinstance(value, dict) else {}
 
 
+def summary(store: Store) -> dict[str, int]:
+    """For the box's telemetry: how many shelf labels wait to be changed, so the owner's page shows it."""
+    return {"shelf_labels": len(pending(store))}
+
+
 def changes(labels: Mapping[str, Mapping[str, Any]]) -> tuple[PriceChange, ...]:
     """The pending labels as the price-change ticket lists them."""
     return tuple(

@@ -69,6 +69,8 @@ def test_the_owner_logs_in_and_retries_a_parked_problem_in_a_browser(page: Page,
     browser.find_element(By.CSS_SELECTOR, "#parked button[type=submit]").click()
     WebDriverWait(browser, WAIT_S).until(lambda d: "Tried again: sku/BREAD" in d.page_source)
     assert "the shop refused the write" not in browser.page_source
+    assert "Nothing is parked" in browser.find_element(By.ID, "parked").text
+    shot(browser, shots, f"owner-retried-{request.node.callspec.id}")
     assert (
         browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
     )  # no sideways scroll

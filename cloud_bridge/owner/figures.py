@@ -225,6 +225,28 @@ def problems(shop: str) -> list[Problem]:
     ]
 
 
+@dataclass(frozen=True)
+class Labels:
+    """Price changes a box noted whose shelf labels are not printed yet (`tillbridge labels`, or the box's
+    page), as its last telemetry said."""
+
+    box: str
+    count: int
+    said_s_ago: float
+
+
+def shelf_labels(config: BridgeConfig, shop: str, now: float) -> list[Labels]:
+    boxes = [box for one in config.shops if one.id == shop for box in one.boxes]
+    rows = m.Box.select().where(m.Box.shop == shop, m.Box.box.in_(boxes or [""]))
+    found = []
+    for row in rows.order_by(m.Box.box):
+        counters = _message(row.telemetry).get("counters")
+        count = counters.get("shelf_labels") if isinstance(counters, dict) else None
+        if isinstance(count, int) and count > 0:
+            found.append(Labels(row.box, count, max(0.0, now - (row.telemetry_at or now))))
+    return found
+
+
 def fleet(config: BridgeConfig, shop: str, now: float) -> list[BoxView]:
     view = fleet_view(config, now)
     return [box for one in view.shops if one.shop == shop for box in one.boxes]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from devices.readings import DeviceState, DeviceStatus
+from firmware_agent import labels
 from firmware_agent.config import AgentConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.errors import AgentError, ConfigError
@@ -580,7 +581,11 @@ class Link:
 
         def read(store: Store) -> tuple[dict[str, str], int, str | None, dict[str, int]]:
             devices = {name: status.state.value for name, status in core.devices.items()}
-            counters = {**core.counters, **levels.summary(store)}  # how current its stock numbers are
+            counters = {  # how current its stock numbers are, and how many shelf labels wait
+                **core.counters,
+                **levels.summary(store),
+                **labels.summary(store),
+            }
             return devices, store.journal_bytes, store.store_lost, counters
 
         devices, journal_bytes, store_lost, counters = self.call(read)

@@ -43,7 +43,7 @@ from firmware_agent.store.epochmark import EpochMark, mark_path
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
 from firmware_agent.store.seqfloor import SeqFloor
-from wire import LEGACY_EPOCH
+from wire import LEGACY_EPOCH, EntryBody, StoreRecoveredEntry
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +190,7 @@ class Store:
                 self._sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)", (resume_after,))
             self._last_seq = resume_after
             self.append(
-                "store_recovered",
-                {"moved_to": moved_to, "lost_after_seq": lost_after, "reason": why[:200]},
+                StoreRecoveredEntry(moved_to=moved_to, lost_after_seq=lost_after, reason=why[:200]),
                 enforce_limit=False,
             )
         self._mark.write(self.epoch, resume_after)
@@ -279,6 +278,24 @@ class Store:
             rows = self._sql(f"{columns} WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)).fetchall()
         return ProductRecord(*rows[0]) if len(rows) == 1 else None
 
+    def search_products(self, text: str, limit: int = 20) -> list[tuple[ProductRecord, str]]:
+        """Products whose name holds `text` (case ignored), or whose sku or a barcode is `text`, by name,
+        each with its first barcode ("" without one): the box page's catalog search and phone orders.
+        Control characters are ignored (SQLite's LIKE would end the pattern at a NUL and match everything)."""
+        wanted = "".join(c for c in text if c.isprintable()).strip()
+        if not wanted:
+            return []
+        pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._sql(
+            "SELECT p.sku, p.name, p.price_cents, p.unit, p.stock, "
+            "(SELECT MIN(code) FROM barcode WHERE sku = p.sku) FROM product p "
+            "WHERE p.name LIKE ? ESCAPE '\\' OR p.sku = ? "
+            "OR p.sku IN (SELECT sku FROM barcode WHERE code = ?) "
+            "ORDER BY p.name COLLATE NOCASE LIMIT ?",
+            (pattern, wanted, wanted, limit),
+        ).fetchall()
+        return [(ProductRecord(*row[:5]), row[5] or "") for row in rows]
+
     def change_stock(self, sku: str, delta: int) -> int:
         """Add `delta` to a product's stock and return the new stock (negative is allowed: the till sells)."""
         row = self._sql(
@@ -330,9 +347,10 @@ class Store:
             return "full"
         return "warning" if used >= self.limits.journal_warn_ratio else "ok"
 
-    def append(self, kind: str, data: dict[str, Any], *, enforce_limit: bool = True) -> JournalRecord:
+    def append(self, body: EntryBody, *, enforce_limit: bool = True) -> JournalRecord:
         """Record one business fact. Call inside `transaction()` with the stock change it belongs to."""
         ts = utc_now_iso()
+        kind, data = body.KIND.value, body.to_data()
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         size = len(text) + len(kind) + len(ts) + ROW_OVERHEAD
         if enforce_limit and self._journal_bytes + size > self.limits.journal_max_bytes:

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from firmware_agent.store.database import Store
 from firmware_agent.store.records import JournalRecord, PrintJobRecord
-from wire import pickup_matches
+from wire import OrderPrintedEntry, pickup_matches
 
 ORDER_JOB_KIND = "order"
 KEY_SETTING: Final = "pickup_key.{}"
@@ -156,7 +156,7 @@ def record_printed(store: Store, job_id: int) -> JournalRecord | None:
     order = order_for_job(store, job_id)
     if order is None or order.printed_seq is not None:
         return None
-    record = store.append("order_printed", {"order_id": order.order_id})
+    record = store.append(OrderPrintedEntry(order_id=order.order_id))
     _sql(store).execute(
         "UPDATE inbound_order SET printed_seq = ? WHERE order_id = ?", (record.seq, order.order_id)
     )
