@@ -34,6 +34,7 @@ from cloud_bridge.orders import pickup_code
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
+from configspec import Secret, SecretUrl
 from simulators.shops import Item, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
 from wire import (
     Ack,
@@ -261,8 +262,8 @@ def driver(
 def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig], **kw: Any) -> BridgeConfig:
     return BridgeConfig(
         worker_id=kw.pop("worker_id", "w1"),
-        database_url=database_url,
-        pickup_secret=PICKUP_SECRET,
+        database_url=SecretUrl(database_url),
+        pickup_secret=Secret(PICKUP_SECRET),
         broker=kw.pop("broker", None) or _broker(broker_url),
         timing=kw.pop("timing", FAST),
         shops=tuple(shops),
@@ -283,9 +284,9 @@ def config_toml(config: BridgeConfig) -> str:
         "[bridge]",
         f'worker_id = "{config.worker_id}"',
         f'group = "{config.group}"',
-        f'pickup_secret = "{config.pickup_secret}"',
+        f'pickup_secret = "{config.pickup_secret.reveal() if config.pickup_secret else ""}"',
         "[database]",
-        f'url = "{config.database_url}"',
+        f'url = "{config.database_url.reveal()}"',
         "[broker]",
         f'url = "{config.broker.url}"',
         f"keepalive_s = {config.broker.keepalive_s}",

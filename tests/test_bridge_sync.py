@@ -249,7 +249,7 @@ def test_refused_credentials_park_the_shop(database: Database) -> None:
     sim = start_simulator("woocommerce", seed(2, 5))
     try:
         config = shop_config("shop", sim, ["till-1"])
-        config.credentials["consumer_secret"] = "cs_wrong"  # type: ignore[index]
+        config = replace(config, credentials={**config.credentials, "consumer_secret": "cs_wrong"})
         d = driver(database, config, RecordingPublisher(), Clock())
         assert not d.run_pass(force=True)
         [problem] = open_problems("shop")
