@@ -23,6 +23,7 @@ from firmware_agent.store.orders import (
     find_order,
     list_orders,
     move_stage,
+    printed_by_station,
     requeue_ticket,
 )
 from wire import Order
@@ -164,9 +165,6 @@ def _floor_order(store: Store, order_id: str) -> FloorOrder | None:
 
 
 def _view(store: Store, kept: StoredOrder) -> FloorOrder:
-    rows = store.db.connection().execute(
-        "SELECT station, printed_seq FROM order_ticket WHERE order_id = ? ORDER BY station", (kept.order_id,)
-    )
     stage = kept.stage
     if kept.state == "cancelled":
         stage = "cancelled"
@@ -178,5 +176,5 @@ def _view(store: Store, kept: StoredOrder) -> FloorOrder:
         stage_at=kept.stage_at,
         eta_min=kept.eta_min,
         received_at=kept.received_at,
-        printed={str(name): seq is not None for name, seq in rows.fetchall()},
+        printed=printed_by_station(store, kept.order_id),
     )

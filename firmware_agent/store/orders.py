@@ -105,14 +105,14 @@ def store_order(
     if kept is not None and kept.rev >= rev:
         return Stored(order_id, kept.rev, changed=False)
     if kept is None:
-        _sql(store).execute(
+        store.sql(
             "INSERT INTO inbound_order (order_id, payload, received_at, stage_at) VALUES (?, ?, ?, ?)",
             (order_id, payload, time.time(), time.time()),
         )
         kept = find_order(store, order_id)
         assert kept is not None
     else:
-        _sql(store).execute("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
+        store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
     wants = kept.collected_seq is None and StoredOrder(order_id, order, 0, None, None, None).wants_ticket
     if wants:
         return _add_tickets(store, order_id, rev, per_station, ttl_s, print_at)
@@ -122,21 +122,18 @@ def store_order(
 def _add_tickets(
     store: Store, order_id: str, rev: int, tickets: Mapping[str, bytes], ttl_s: float, print_at: float
 ) -> Stored:
-    known = {
-        row[0]
-        for row in _sql(store).execute("SELECT station FROM order_ticket WHERE order_id = ?", (order_id,))
-    }
+    known = {row[0] for row in store.sql("SELECT station FROM order_ticket WHERE order_id = ?", (order_id,))}
     for station, ticket in tickets.items():
         if station not in known:
-            _sql(store).execute(
+            store.sql(
                 "INSERT INTO order_ticket (order_id, station, print_at, payload) VALUES (?, ?, ?, ?)",
                 (order_id, station, print_at, ticket),
             )
     jobs = release_due(store, time.time(), ttl_s, order_id=order_id)
     timed = bool(
-        _sql(store)
-        .execute("SELECT 1 FROM order_ticket WHERE order_id = ? AND print_job IS NULL", (order_id,))
-        .fetchone()
+        store.sql(
+            "SELECT 1 FROM order_ticket WHERE order_id = ? AND print_job IS NULL", (order_id,)
+        ).fetchone()
     )
     return Stored(
         order_id, rev, changed=True, new_job=jobs[0] if jobs else None, new_jobs=tuple(jobs), timed=timed
@@ -146,22 +143,20 @@ def _add_tickets(
 def _withdraw_tickets(store: Store, order_id: str, rev: int) -> Stored:
     """Takes back every ticket of the order not printed yet: queued jobs, and timed ones not due yet."""
     withdrawn: list[int] = []
-    rows = _sql(store).execute(
+    rows = store.sql(
         "SELECT station, print_job FROM order_ticket WHERE order_id = ? AND printed_seq IS NULL", (order_id,)
     )
     for station, job in rows.fetchall():
         if job is not None:
-            cursor = _sql(store).execute(
+            cursor = store.sql(
                 "UPDATE print_job SET state = 'withdrawn' WHERE id = ? AND state = 'queued'", (job,)
             )
             if not cursor.rowcount:
                 continue  # printing right now, or already out: it stays
             withdrawn.append(job)
-        _sql(store).execute(
-            "DELETE FROM order_ticket WHERE order_id = ? AND station = ?", (order_id, station)
-        )
+        store.sql("DELETE FROM order_ticket WHERE order_id = ? AND station = ?", (order_id, station))
     if withdrawn:
-        _sql(store).execute(
+        store.sql(
             "UPDATE inbound_order SET print_job = NULL WHERE order_id = ? AND printed_seq IS NULL",
             (order_id,),
         )
@@ -184,7 +179,7 @@ def release_due(store: Store, now: float, ttl_s: float, *, order_id: str | None 
     args: tuple[Any, ...] = (now,)
     if order_id is not None:
         where, args = f"{where} AND order_id = ?", (now, order_id)
-    rows = _sql(store).execute(
+    rows = store.sql(
         f"SELECT order_id, station, payload FROM order_ticket WHERE {where} "
         "ORDER BY print_at, order_id, station",
         args,
@@ -192,10 +187,10 @@ def release_due(store: Store, now: float, ttl_s: float, *, order_id: str | None 
     jobs: list[int] = []
     for oid, station, payload in rows.fetchall():
         job = store.enqueue_print(job_kind(station), bytes(payload), ttl_s)
-        _sql(store).execute(
+        store.sql(
             "UPDATE order_ticket SET print_job = ? WHERE order_id = ? AND station = ?", (job, oid, station)
         )
-        _sql(store).execute(
+        store.sql(
             "UPDATE inbound_order SET print_job = ? WHERE order_id = ? AND print_job IS NULL", (job, oid)
         )
         jobs.append(job)
@@ -204,9 +199,18 @@ def release_due(store: Store, now: float, ttl_s: float, *, order_id: str | None 
 
 def store_pickup_key(store: Store, key_id: int, key_hex: str) -> None:
     """Keeps the shop's pickup key `key_id`; keys are only added, so orders hashed with an old one verify."""
-    _sql(store).execute(  # not through peewee, whose debug log shows every value
+    store.sql(  # the store logs statements, never their values
         "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (KEY_SETTING.format(key_id), key_hex)
     )
+
+
+def recent_orders(store: Store, limit: int) -> list[StoredOrder]:
+    """The `limit` orders received last, newest first (the box page's order board)."""
+    rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at DESC LIMIT ?", (limit,))
+    return [
+        StoredOrder(o, json.loads(p), at, job, printed, collected)
+        for o, p, at, job, printed, collected in rows
+    ]
 
 
 def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | None]:
@@ -215,9 +219,7 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
     Refused: an order this box never received, a cancelled one, one already collected (here or, as the
     bridge said, at another till), one without a pickup code, and a code that does not verify.
     """
-    row = _sql(store).execute(
-        f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,)
-    )
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,))
     order = _record(row.fetchone())
     if order is None:
         return order_id, f"unknown pickup code: order {order_id} is not known at this till"
@@ -229,7 +231,7 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
     expected, key_id = order.order.get("pickup_hash"), order.order.get("pickup_key")
     if not expected or key_id is None:
         return shown, f"order {shown} has no pickup code (it is not a click & collect order)"
-    found = _sql(store).execute("SELECT value FROM setting WHERE key = ?", (KEY_SETTING.format(key_id),))
+    found = store.sql("SELECT value FROM setting WHERE key = ?", (KEY_SETTING.format(key_id),))
     key = (found.fetchone() or (None,))[0]
     if key is None:
         return shown, f"order {shown}: pickup key {key_id} has not reached this till yet, cannot check it"
@@ -240,7 +242,7 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
 
 def mark_collected(store: Store, order_id: str, seq: int) -> None:
     """The `order_collected` entry `seq` handed the order over: a second scan of its code is refused."""
-    _sql(store).execute(
+    store.sql(
         "UPDATE inbound_order SET collected_seq = ?, stage = CASE stage WHEN 'delivered' THEN stage "
         "ELSE 'collected' END, stage_at = ? WHERE order_id = ?",
         (seq, time.time(), order_id),
@@ -248,7 +250,7 @@ def mark_collected(store: Store, order_id: str, seq: int) -> None:
 
 
 def find_order(store: Store, order_id: str) -> StoredOrder | None:
-    row = _sql(store).execute(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ?", (order_id,))
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ?", (order_id,))
     return _record(row.fetchone())
 
 
@@ -259,7 +261,7 @@ def order_for_job(store: Store, job_id: int) -> StoredOrder | None:
 
 def station_of_job(store: Store, job_id: int) -> tuple[str, str] | None:
     """(order id, station) of the order ticket that print job `job_id` prints, if it is one."""
-    row = _sql(store).execute("SELECT order_id, station FROM order_ticket WHERE print_job = ?", (job_id,))
+    row = store.sql("SELECT order_id, station FROM order_ticket WHERE print_job = ?", (job_id,))
     found = row.fetchone()
     return None if found is None else (str(found[0]), str(found[1]))
 
@@ -275,21 +277,17 @@ def record_printed(store: Store, job_id: int) -> JournalRecord | None:
     if found is None:
         return None
     order_id, station = found
-    row = (
-        _sql(store)
-        .execute(
-            "SELECT printed_seq FROM order_ticket WHERE order_id = ? AND station = ?", (order_id, station)
-        )
-        .fetchone()
-    )
+    row = store.sql(
+        "SELECT printed_seq FROM order_ticket WHERE order_id = ? AND station = ?", (order_id, station)
+    ).fetchone()
     if row is None or row[0] is not None:
         return None
     record = store.append(OrderPrintedEntry(order_id=order_id, station=station or None))
-    _sql(store).execute(
+    store.sql(
         "UPDATE order_ticket SET printed_seq = ? WHERE order_id = ? AND station = ?",
         (record.seq, order_id, station),
     )
-    _sql(store).execute(
+    store.sql(
         "UPDATE inbound_order SET printed_seq = ? WHERE order_id = ? AND printed_seq IS NULL",
         (record.seq, order_id),
     )
@@ -301,11 +299,12 @@ def on_order_printed(store: Store, job: PrintJobRecord) -> None:
     record_printed(store, job.id)
 
 
-def stations_of(store: Store, order_id: str) -> list[str]:
-    rows = _sql(store).execute(
-        "SELECT station FROM order_ticket WHERE order_id = ? ORDER BY station", (order_id,)
+def printed_by_station(store: Store, order_id: str) -> dict[str, bool]:
+    """Each station's ticket of the order ("" the box's own printer): printed yet or not."""
+    rows = store.sql(
+        "SELECT station, printed_seq FROM order_ticket WHERE order_id = ? ORDER BY station", (order_id,)
     )
-    return [str(row[0]) for row in rows.fetchall()]
+    return {str(name): seq is not None for name, seq in rows.fetchall()}
 
 
 def requeue_ticket(
@@ -321,18 +320,18 @@ def requeue_ticket(
     jobs: list[int] = []
     for station, payload in per_station.items():
         job = store.enqueue_print(job_kind(station), payload, ttl_s, reprint=True)
-        cursor = _sql(store).execute(
+        cursor = store.sql(
             "UPDATE order_ticket SET print_job = ? WHERE order_id = ? AND station = ?",
             (job, order_id, station),
         )
         if not cursor.rowcount:
-            _sql(store).execute(
+            store.sql(
                 "INSERT INTO order_ticket (order_id, station, print_at, payload, print_job) "
                 "VALUES (?, ?, 0, ?, ?)",
                 (order_id, station, payload, job),
             )
         jobs.append(job)
-    _sql(store).execute("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (jobs[0], order_id))
+    store.sql("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (jobs[0], order_id))
     return jobs[0] if jobs else None
 
 
@@ -363,7 +362,7 @@ def move_stage(
     if order.stage in ("collected", "delivered") or order.collected_seq is not None:
         raise StageRefused(f"order {shown} was already handed over")
     record = store.append(OrderStageEntry(order_id=shown, stage=stage, source=source, eta_min=eta_min))
-    _sql(store).execute(
+    store.sql(
         "UPDATE inbound_order SET stage = ?, stage_at = ?, eta_min = COALESCE(?, eta_min) WHERE order_id = ?",
         (stage, time.time(), eta_min, shown),
     )
@@ -377,7 +376,7 @@ def list_orders(store: Store, stages: Iterable[str] | None = None, *, limit: int
     unless asked for with the pseudo-stage "cancelled". What the web page's order board shows.
     """
     wanted = set(stages) if stages is not None else set(STAGES)
-    rows = _sql(store).execute(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at, order_id")
+    rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at, order_id")
     found: list[StoredOrder] = []
     for row in rows.fetchall():
         order = _record(row)
@@ -393,14 +392,8 @@ def list_orders(store: Store, stages: Iterable[str] | None = None, *, limit: int
 
 
 def _find_nocase(store: Store, order_id: str) -> StoredOrder | None:
-    row = _sql(store).execute(
-        f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,)
-    )
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,))
     return _record(row.fetchone())
-
-
-def _sql(store: Store) -> Any:
-    return store.db.connection()
 
 
 def _record(row: tuple[Any, ...] | None) -> StoredOrder | None:
