@@ -39,7 +39,7 @@ from firmware_agent.errors import (
     StoreUnavailable,
 )
 from firmware_agent.store import models as m
-from firmware_agent.store.epochmark import EpochMark
+from firmware_agent.store.epochmark import EpochMark, mark_path
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
 from firmware_agent.store.seqfloor import SeqFloor
@@ -87,7 +87,7 @@ class Store:
         self.path = path
         self.limits = limits
         self._floor = floor
-        self._mark = EpochMark(path.with_name(path.name + ".epoch"))
+        self._mark = EpochMark(mark_path(path))
         self._last_seq = self._scalar("SELECT seq FROM sqlite_sequence WHERE name = 'journal'") or 0
         self._journal_bytes = self._scalar(
             f"SELECT COALESCE(SUM(LENGTH(data) + LENGTH(kind) + LENGTH(ts) + {ROW_OVERHEAD}), 0) FROM journal"
@@ -194,6 +194,10 @@ class Store:
                 enforce_limit=False,
             )
         self._mark.write(self.epoch, resume_after)
+
+    def note_pruned(self, freed_bytes: int) -> None:
+        """The link's `Outbox` deleted acknowledged entries of `freed_bytes`: the journal's bound follows."""
+        self._journal_bytes = max(0, self._journal_bytes - freed_bytes)
 
     def note_acked(self, seq: int) -> None:
         """After the store committed `forget_upto(seq)`: the mark follows, so an older copy is told apart."""

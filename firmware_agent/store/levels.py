@@ -23,6 +23,9 @@ from typing import Any
 from firmware_agent.store.database import Store
 from wire import Levels
 
+FORGET_ACKED_SQL = "DELETE FROM local_move WHERE seq <= ? AND sku NOT IN (SELECT sku FROM level)"
+"""Local moves the cloud has acknowledged, of skus without a level: done with (`forget_acked`)."""
+
 
 @dataclass(frozen=True)
 class LevelRecord:
@@ -114,7 +117,7 @@ def forget_acked(store: Store, seq: int) -> None:
 
     Skus with a level keep theirs until a level that includes them arrives (an ack can overtake it).
     """
-    _sql(store)("DELETE FROM local_move WHERE seq <= ? AND sku NOT IN (SELECT sku FROM level)", (seq,))
+    _sql(store)(FORGET_ACKED_SQL, (seq,))
 
 
 def summary(store: Store) -> dict[str, int]:
