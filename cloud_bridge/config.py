@@ -20,7 +20,7 @@ from cloud_bridge.errors import BridgeConfigError
 from wire import BadTopic, check_id
 from wire.secret import Secret
 
-PLATFORMS: Final = ("woocommerce", "prestashop", "shopify")
+PLATFORMS: Final = ("woocommerce", "prestashop", "shopify", "oscar")
 DEFAULT_CONFIG_PATH: Final = Path("/etc/tillbridge/bridge.toml")
 DEFAULT_DATABASE: Final = "sqlite:////var/lib/tillbridge/bridge.db"
 _SECRET_WORDS: Final = ("secret", "password", "token", "key")

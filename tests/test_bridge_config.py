@@ -63,7 +63,7 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         "b.toml: broker.url: 'http://x' is not mqtt://host[:port] or mqtts://host[:port]",
         "b.toml: timing.orders_s: -1.0 is not above 0",
         "b.toml: timing.pol_s: unknown key",
-        "b.toml: shop[0].platform: 'magento' is not one of woocommerce, prestashop, shopify",
+        "b.toml: shop[0].platform: 'magento' is not one of woocommerce, prestashop, shopify, oscar",
         "b.toml: shop[0].boxes: a box is listed twice",
         "b.toml: shop[1].id: missing (required)",
         "b.toml: shop[1].base_url: 'ftp://b' is not an http(s) URL",
