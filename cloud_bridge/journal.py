@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, assert_never
 
 from cloud_bridge import ledger
 from cloud_bridge import models as m
@@ -27,10 +27,24 @@ from cloud_bridge.db import Database
 from cloud_bridge.parking import park
 from cloud_bridge.seqrules import Gap, Plan, plan, start_of
 from cloud_bridge.streams import entry_ref, record_loss, source_of, stream_for, stream_key
-from wire import STOCK_KINDS, JournalBatch, JournalEntry, WireError, decode_journal
+from wire import (
+    CountEntry,
+    JournalBatch,
+    JournalEntry,
+    ModeChangedEntry,
+    OrderCollectedEntry,
+    OrderPrintedEntry,
+    StockEntry,
+    StoreRecoveredEntry,
+    UnknownBarcodeEntry,
+    WireError,
+    decode_journal,
+)
 
 log = logging.getLogger(__name__)
 
+Fact = OrderPrintedEntry | OrderCollectedEntry | ModeChangedEntry | UnknownBarcodeEntry | StoreRecoveredEntry
+"""Every kind that is not a stock movement: each has its case in `_Run._apply`."""
 MAX_HELD: Final = 64  # batches held per stream; past that the box's resend fills the hole
 
 
@@ -177,13 +191,15 @@ class _Run:
         for entry in step.run:
             if entry.problem is not None:
                 self._park(entry, f"cannot be applied: {entry.problem}")
-            elif entry.kind in STOCK_KINDS:
-                if _absolute(entry):  # a count is set against everything applied before it
+            elif (body := entry.body) is None:
+                self._park(entry, f"journal entry kind {entry.kind!r} is not known to this bridge")
+            elif isinstance(body, StockEntry):
+                if _absolute(body):  # a count is set against everything applied before it
                     ledger.add_movements(rows)
                     rows = []
-                rows.append(self._movement(entry))
+                rows.append(self._movement(entry, body))
             else:
-                _HANDLERS.get(entry.kind, _Run._park_unknown)(self, entry)
+                self._apply(entry, body)
             self.applied += 1
         ledger.add_movements(rows)
         self.position = step.position
@@ -199,28 +215,37 @@ class _Run:
             reason = f"the box lost its store; {lost} never arrived"
         record_loss(self.shop, self.box, self.key, gap.first - 1, gap.last, reason, self.now)
 
-    def _movement(self, entry: JournalEntry) -> dict[str, Any]:
-        sku, delta = entry.data["sku"], entry.data["delta"]
-        assert isinstance(sku, str) and isinstance(delta, int)  # the wire checked both
+    def _movement(self, entry: JournalEntry, body: StockEntry) -> dict[str, Any]:
+        sku, delta = body.sku, body.delta
         self.skus.add(sku)
-        if entry.kind == "count":
-            m.Stock.update(counted=entry.data["counted"], counted_at=entry.ts).where(
+        if isinstance(body, CountEntry):
+            m.Stock.update(counted=body.counted, counted_at=entry.ts).where(
                 m.Stock.shop == self.shop, m.Stock.sku == sku
             ).execute()
-        if _absolute(entry):
-            version, counted = entry.data["level_version"], entry.data["counted"]
-            assert isinstance(version, int) and isinstance(counted, int)  # the wire checked both
-            delta = ledger.count_delta(self.shop, sku, f"b/{self.box}/", counted, version, delta)
+            if body.level_version is not None:
+                delta = ledger.count_delta(
+                    self.shop, sku, f"b/{self.box}/", body.counted, body.level_version, delta
+                )
         source = source_of(self.box, self.key, entry.seq)
         return ledger.movement_row(self.shop, sku, source, entry.kind, delta, entry.ts, push=True)
 
-    def _order_printed(self, entry: JournalEntry) -> None:
-        m.ShopOrder.update(printed_by=self.box).where(
-            m.ShopOrder.shop == self.shop, m.ShopOrder.order_id == entry.data["order_id"]
-        ).execute()
+    def _apply(self, entry: JournalEntry, body: Fact) -> None:
+        match body:
+            case OrderPrintedEntry():
+                m.ShopOrder.update(printed_by=self.box).where(
+                    m.ShopOrder.shop == self.shop, m.ShopOrder.order_id == body.order_id
+                ).execute()
+            case OrderCollectedEntry():
+                self._order_collected(entry, body)
+            case ModeChangedEntry():
+                m.Box.update(mode=body.mode).where(m.Box.shop == self.shop, m.Box.box == self.box).execute()
+            case UnknownBarcodeEntry() | StoreRecoveredEntry():
+                pass  # facts the cloud has no use for yet (an unknown barcode, the recovery marker itself)
+            case _:
+                assert_never(body)
 
-    def _order_collected(self, entry: JournalEntry) -> None:
-        order_id, code = str(entry.data["order_id"]), str(entry.data["pickup_code"])
+    def _order_collected(self, entry: JournalEntry, body: OrderCollectedEntry) -> None:
+        order_id, code = body.order_id, body.pickup_code
         order = m.ShopOrder.get_or_none(m.ShopOrder.shop == self.shop, m.ShopOrder.order_id == order_id)
         if order is None:
             return self._park(entry, f"order {order_id!r} was collected but the bridge does not know it")
@@ -231,15 +256,6 @@ class _Run:
         m.ShopOrder.update(collected_by=self.box).where(mine).execute()  # polling may update the rest now
         m.ShopOrder.update(completion="wanted").where(mine & (m.ShopOrder.completion == "none")).execute()
         return None
-
-    def _mode_changed(self, entry: JournalEntry) -> None:
-        m.Box.update(mode=entry.data["mode"]).where(m.Box.shop == self.shop, m.Box.box == self.box).execute()
-
-    def _nothing(self, entry: JournalEntry) -> None:
-        """Facts the cloud has no use for yet (an unknown barcode, the recovery marker itself)."""
-
-    def _park_unknown(self, entry: JournalEntry) -> None:
-        self._park(entry, f"journal entry kind {entry.kind!r} is not known to this bridge")
 
     def _park(self, entry: JournalEntry, problem: str) -> None:
         log.warning("box %s/%s seq %d: %s", self.shop, self.box, entry.seq, problem)
@@ -256,15 +272,6 @@ class _Run:
         )
 
 
-def _absolute(entry: JournalEntry) -> bool:
+def _absolute(body: StockEntry) -> bool:
     """A count made against a cloud level: it sets on-hand (`ledger.count_delta`), its delta is ignored."""
-    return entry.kind == "count" and entry.data.get("level_version") is not None
-
-
-_HANDLERS: Final[dict[str, Callable[[_Run, JournalEntry], None]]] = {
-    "order_printed": _Run._order_printed,
-    "order_collected": _Run._order_collected,
-    "mode_changed": _Run._mode_changed,
-    "unknown_barcode": _Run._nothing,
-    "store_recovered": _Run._nothing,
-}
+    return isinstance(body, CountEntry) and body.level_version is not None

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wire import JournalEntry
+from wire import EntryKind, JournalEntry
 
-RECOVERED = "store_recovered"
+RECOVERED = EntryKind.STORE_RECOVERED
 
 
 @dataclass(frozen=True)

@@ -6,71 +6,52 @@ on the feed keeps one path for every order, and polling still covers the webhook
 Answers follow what the shops expect: 200 for anything signed (even a body we cannot read: the shop would
 only send it again), 401 for a bad signature, 404 for a shop this bridge does not serve.
 
-The endpoint faces the internet, so everything about a request is bounded before it is read: the body needs
-a plain decimal `Content-Length` (400 otherwise, 411 without one, 413 above `MAX_BODY`), must arrive within
-`BODY_DEADLINE_S` (408), each connection lives at most `CONNECTION_DEADLINE_S` and serves one request, and
-at most `MAX_CONNECTIONS` are served at once (503 beyond). Every refusal's body says what was wrong.
+The endpoint faces the internet. It is a Flask app (routing, the answers) served by waitress, the same
+production server as the owner's page, which parses HTTP and refuses what is malformed before the app sees
+it: a `Content-Length` that is not a plain decimal number (400, so also conflicting ones), a body of
+`MAX_BODY` or more (413, from the header, before reading it; a chunked body is cut off at the same size),
+headers over 64 KiB (431). The app refuses a request without a length (411). waitress reads every
+connection on one asynchronous loop and hands a worker thread only a complete request, so a client that
+drips its bytes holds no thread and cannot hold up other shops' webhooks; up to `MAX_CONNECTIONS` are open
+at once, more wait in the listen backlog. What waitress lacks, this module adds to its clean-up pass (run
+every second): a connection silent for `IDLE_S`, or open longer than `CONNECTION_DEADLINE_S` however busy,
+is answered 408 (naming the wait) if it began a request, and closed. One request per connection.
+Every refusal's body says what was wrong, and every one is counted for `bridge status`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
+from flask import Flask, Response, request
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import Error
+from werkzeug.exceptions import HTTPException
+
 from cloud_bridge.connectors import ShopConnector, WebhookEvent
-from cloud_bridge.errors import BridgeError, MalformedWebhook, UnsupportedOperation, WebhookRejected
+from cloud_bridge.errors import MalformedWebhook, UnsupportedOperation, WebhookRejected
 
 log = logging.getLogger(__name__)
 
-MAX_BODY: Final = 2 * 1024 * 1024
+MAX_BODY: Final = 2 * 1024 * 1024  # the largest body accepted (waitress refuses from MAX_BODY + 1)
 PREFIX: Final = "/webhooks/"
-BODY_DEADLINE_S: Final = 4.0  # shops give up on a delivery after ~5 s themselves
-CONNECTION_DEADLINE_S: Final = 15.0  # headers included: a client that drips bytes is cut off
-MAX_CONNECTIONS: Final = 32
-READ_CHUNK: Final = 65536
-LINGER_S: Final = 0.5
-LINGER_CHUNKS: Final = 16
-
-
-class BadRequest(BridgeError):
-    """A request this endpoint refuses before reading its body; `status` is the HTTP answer."""
-
-    def __init__(self, status: int, why: str) -> None:
-        super().__init__(why)
-        self.status = status
-        self.why = why
+IDLE_S: Final = 4  # shops give up on a delivery after ~5 s themselves
+CONNECTION_DEADLINE_S: Final = 15  # headers included: a client that drips bytes is cut off
+MAX_CONNECTIONS: Final = 256  # open at once; a slow one costs a socket and a buffer, not a thread
+THREADS: Final = 4  # requests being answered at once (complete ones only)
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int
     text: str
-
-
-def body_length(headers: Message) -> int:
-    """The number of body bytes to read, from the request's headers; `BadRequest` says why not."""
-    if headers.get_all("Transfer-Encoding"):
-        raise BadRequest(411, "Transfer-Encoding is not accepted: send the body with a Content-Length")
-    values = {v.strip() for v in headers.get_all("Content-Length") or []}
-    if not values:
-        raise BadRequest(411, "Content-Length is required")
-    if len(values) > 1:
-        raise BadRequest(400, f"conflicting Content-Length headers: {', '.join(sorted(map(repr, values)))}")
-    text = values.pop()
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise BadRequest(400, f"Content-Length must be a decimal number of bytes, not {text[:40]!r}")
-    length = int(text)
-    if length > MAX_BODY:
-        raise BadRequest(413, f"body of {length} bytes is over the limit of {MAX_BODY} bytes")
-    return length
 
 
 class WebhookServer:
@@ -80,33 +61,57 @@ class WebhookServer:
         connectors: Mapping[str, ShopConnector],
         on_event: Callable[[str, WebhookEvent], None],
         *,
-        body_deadline_s: float = BODY_DEADLINE_S,
+        idle_s: int = IDLE_S,
+        connection_deadline_s: int = CONNECTION_DEADLINE_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         host, _, port = listen.rpartition(":")
         self.connectors, self.on_event = connectors, on_event
-        self.body_deadline_s = body_deadline_s
-        self.server = _Server((host, int(port)), _Handler)
-        self.server.hooks = self
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, args=(0.2,), name="webhooks", daemon=True
-        )
+        self._lock = threading.Lock()
         self.refused = 0  # requests answered 4xx/5xx before their shop saw them, for `bridge status`
+        adj = Adjustments(
+            host=host.strip("[]") or "127.0.0.1",
+            port=int(port),
+            threads=THREADS,
+            connection_limit=max_connections + 2,  # waitress counts its listening socket and wake-up pipe
+            channel_timeout=idle_s,
+            cleanup_interval=1,
+            max_request_body_size=MAX_BODY + 1,
+            ident=None,
+            clear_untrusted_proxy_headers=True,
+            backlog=1024,
+        )
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+        self.server = _Server(_app(self), dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
+        self.server.hooks = self
+        self.server.lifetime_s = connection_deadline_s
+        self.thread = threading.Thread(target=self.server.run, name="webhooks", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return int(self.server.effective_port)
 
     def start(self) -> WebhookServer:
         self.thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        """Closes every connection and the listening socket from inside waitress's loop, then its threads."""
+        self.server.trigger.pull_trigger(self._close_all)
+        self.thread.join(5)
+        self.server.task_dispatcher.shutdown(timeout=5)
 
-    def receive(self, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        """The HTTP answer for one delivery."""
-        shop = path.removeprefix(PREFIX).strip("/") if path.startswith(PREFIX) else ""
+    def _close_all(self) -> None:
+        for channel in list(self.server._map.values()):
+            channel.close()
+
+    def count_refusal(self) -> None:
+        with self._lock:
+            self.refused += 1
+
+    def receive(self, shop: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """The HTTP answer for one delivery to `shop`."""
         connector = self.connectors.get(shop)
         if connector is None:
             return Answer(404, f"no shop {shop[:64]!r} here: POST to {PREFIX}<shop id>")
@@ -125,136 +130,101 @@ class WebhookServer:
         return Answer(200, "")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # listen backlog: socketserver's 5 makes a burst of shops wait on SYN retries
-    hooks: WebhookServer
+def _app(hooks: WebhookServer) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # waitress refuses first; this guards the app on its own
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """At most MAX_CONNECTIONS threads: a connection beyond them is answered 503 at once and closed."""
-        if not self.slots.acquire(blocking=False):
-            self.hooks.refused += 1
-            with contextlib.suppress(OSError):
-                request.settimeout(1.0)
-                request.sendall(_raw_answer(503, "too many connections; retry later"))
-            self.shutdown_request(request)
-            return
+    @app.post(f"{PREFIX}<shop>")
+    def webhook(shop: str) -> Response:
+        if request.content_length is None:
+            return _text(Answer(411, "Content-Length is required"))
+        body = request.get_data(cache=False)
         try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    timeout = BODY_DEADLINE_S  # any single read; the connection's whole life is bounded in setup()
-
-    def setup(self) -> None:
-        super().setup()
-        self._expiry = threading.Timer(CONNECTION_DEADLINE_S, self._expire)
-        self._expiry.daemon = True
-        self._expiry.start()
-
-    def finish(self) -> None:
-        self._expiry.cancel()
-        with contextlib.suppress(OSError):
-            super().finish()
-            self._linger()
-
-    def _linger(self) -> None:
-        """Closes gently: stop sending, then read and drop what the client still sends for a moment, so
-        a refused sender reads our answer instead of a reset (closing with unread data sends RST).
-        """
-        self.connection.shutdown(socket.SHUT_WR)
-        self.connection.settimeout(LINGER_S)
-        for _ in range(LINGER_CHUNKS):
-            if not self.connection.recv(READ_CHUNK):
-                return
-
-    def _expire(self) -> None:
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def do_POST(self) -> None:
-        try:
-            body = self._read_body(body_length(self.headers))
-        except BadRequest as exc:
-            self._answer(Answer(exc.status, exc.why))
-            return
-        try:
-            answer = self.server.hooks.receive(self.path, dict(self.headers.items()), body)
+            return _text(hooks.receive(shop, dict(request.headers.items()), body))
         except Exception:  # never let one delivery take the endpoint down; the shop will retry or we poll
-            log.exception("webhook %s failed", self.path[:100])
-            answer = Answer(500, "the bridge failed on this delivery; it will be polled")
-        self._answer(answer)
+            log.exception("webhook for shop %s failed", shop[:64])
+            return _text(Answer(500, "the bridge failed on this delivery; it will be polled"))
 
-    def do_GET(self) -> None:
-        self._answer(Answer(405, "only POST is served here"), allow="POST")
+    @app.errorhandler(HTTPException)
+    def refused(exc: HTTPException) -> Response:
+        """Flask's own refusals (no such path, a method other than POST) in the endpoint's plain form."""
+        answer = _text(Answer(exc.code or 400, exc.description or exc.name))
+        if exc.code == 405:
+            answer.headers["Allow"] = "POST"
+        return answer
 
-    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    @app.after_request
+    def count(response: Response) -> Response:
+        if response.status_code >= 400:
+            hooks.count_refusal()
+        return response
 
-    def _read_body(self, length: int) -> bytes:
-        """Exactly `length` bytes, read within the body deadline in bounded chunks."""
-        allowed = self.server.hooks.body_deadline_s
-        late = BadRequest(408, f"body not complete within {allowed:g} s")
-        deadline = time.monotonic() + allowed
-        chunks: list[bytes] = []
-        left = length
-        while left:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise late
-            self.connection.settimeout(remaining)
-            try:
-                chunk = self.rfile.read1(min(left, READ_CHUNK))
-            except TimeoutError as exc:
-                raise late from exc
-            if not chunk:
-                raise BadRequest(400, f"body ended after {length - left} of {length} bytes")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
-    def _answer(self, answer: Answer, allow: str | None = None) -> None:
-        if answer.status >= 400:
-            self.server.hooks.refused += 1
-        text = (answer.text + "\n").encode() if answer.text else b""
-        self.close_connection = True  # one request per connection: nothing lingers
-        with contextlib.suppress(OSError):
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(text)))
-            self.send_header("Connection", "close")
-            if allow:
-                self.send_header("Allow", allow)
-            self.end_headers()
-            self.wfile.write(text)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The stdlib's own refusals (a bad request line, headers too long or too many) in our plain form."""
-        self._answer(Answer(code, message or explain or self.responses.get(code, ("error",))[0]))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("webhooks: %s", format % args)
+    return app
 
 
-def _raw_answer(status: int, text: str) -> bytes:
-    body = (text + "\n").encode()
-    head = f"HTTP/1.1 {status} {BaseHTTPRequestHandler.responses[status][0]}\r\n"
-    head += (
-        f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+def _text(answer: Answer) -> Response:
+    return Response(
+        (answer.text + "\n") if answer.text else "", answer.status, content_type="text/plain; charset=utf-8"
     )
-    return head.encode() + body
+
+
+class _TooSlow(Error):  # type: ignore[misc]
+    code = 408
+    reason = "Request Timeout"
+
+
+class _Refusal(ErrorTask):  # type: ignore[misc]
+    """waitress's own refusals (malformed HTTP, too large, too slow), counted like the app's."""
+
+    def execute(self) -> None:
+        self.channel.server.hooks.count_refusal()
+        super().execute()
+
+
+class _OneRequest(WSGITask):  # type: ignore[misc]
+    """Every answer closes its connection (a WSGI app may not say so itself): nothing lingers, and bytes
+    past a lying Content-Length are never read as a second request."""
+
+    def build_response_header(self) -> Any:
+        self.set_close_on_finish()
+        return super().build_response_header()
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    error_task_class = _Refusal
+    task_class = _OneRequest
+
+
+class _Server(TcpWSGIServer):  # type: ignore[misc]
+    channel_class = _Channel
+    hooks: WebhookServer
+    lifetime_s: int
+
+    def maintenance(self, now: float) -> None:
+        """waitress's clean-up pass (it only closes idle connections), with a deadline for the whole
+        connection and an answer: a request begun and not finished in time is answered 408 and closed."""
+        for channel in list(self.active_channels.values()):
+            if channel.requests or channel.will_close or channel.close_when_flushed:
+                continue  # a worker is answering it, or it is closing anyway
+            if now - channel.last_activity > self.adj.channel_timeout:
+                why = f"nothing received for {self.adj.channel_timeout} s"
+            elif now - channel.creation_time > self.lifetime_s:
+                why = f"request not complete within {self.lifetime_s} s"
+            else:
+                continue
+            _answer_late(channel, why)
+
+
+def _answer_late(channel: Any, why: str) -> None:
+    """Hands the unfinished request to a worker as a 408 (waitress's own error path), or closes an idle
+    connection that began none."""
+    with channel.requests_lock:
+        late = channel.request
+        if late is None:
+            channel.will_close = True
+            return
+        missing = "body shorter than its Content-Length" if late.headers_finished else "headers not complete"
+        late.error, late.completed = _TooSlow(f"{why}: {missing}"), True
+        channel.request = None
+        channel.requests.append(late)
+    channel.server.add_task(channel)

@@ -22,6 +22,7 @@ from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
+from cloud_bridge.filelock import WorkerLock, sqlite_path
 from cloud_bridge.grouped import MAX_GROUP, apply_group
 from cloud_bridge.grouped import Item as GroupItem
 from cloud_bridge.intake import Inbound, Intake
@@ -70,7 +71,7 @@ class Worker:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.db = database or Database(config.database_url)
+        self.db = database or Database(config.database_url.reveal())
         self.intake = Intake()
         self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.intake)
         self.stopping = threading.Event()
@@ -84,11 +85,19 @@ class Worker:
         self._snapshots: dict[str, set[str]] = {}  # shop → boxes that asked for the catalog (under _wake)
         self._reported = 0.0
         self.webhooks: WebhookServer | None = None
+        self._file_lock: WorkerLock | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> Worker:
-        self.db.open()
+        path = sqlite_path(self.db.url)
+        if path is not None:  # one worker per SQLite file: a second would drive every shop again
+            self._file_lock = WorkerLock(path, self.config.worker_id).acquire()
+        try:
+            self.db.open()
+        except BaseException:
+            self._release_file()
+            raise
         secret = self._pickup_secret()
         for shop in self.config.shops:
             self.drivers[shop.id] = ShopDriver(
@@ -127,6 +136,12 @@ class Worker:
         for connector in self.connectors.values():
             connector.close()
         self.db.close()
+        self._release_file()
+
+    def _release_file(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
 
     def run(self, stop: threading.Event) -> int:
         """Runs until `stop` is set (the CLI sets it on SIGTERM); tells systemd when it is ready."""
@@ -406,8 +421,8 @@ class Worker:
 
     def _pickup_secret(self) -> bytes:
         """The key pickup codes are made with: from the config, else one random key kept in the database."""
-        if self.config.pickup_secret:
-            return self.config.pickup_secret.encode()
+        if self.config.pickup_secret is not None:
+            return self.config.pickup_secret.reveal().encode()
         with self.db.write():
             m.ShopState.insert(
                 shop="", name="pickup_secret", value=secrets.token_hex(32)

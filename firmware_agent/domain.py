@@ -15,6 +15,7 @@ from devices.barcodes import (
 from firmware_agent.store.records import ProductRecord
 from firmware_agent.tickets.measure import stock_text
 from firmware_agent.tickets.money import EUR
+from wire import EntryKind
 
 MEASURES = {"kg": ("weight", "weight"), "l": ("the litre", "quantity"), "m": ("the metre", "length")}
 
@@ -40,7 +41,7 @@ class BoxState:
 
 @dataclass(frozen=True)
 class StockMove:
-    kind: str  # "sale", "return", "receive", "adjust"
+    kind: EntryKind  # one of wire's STOCK_KINDS but count (a count is `Counted`)
     sku: str
     delta: int  # in the product's base unit: units, or grams for weighed products
     barcode: str
@@ -125,7 +126,7 @@ def collect_order(state: BoxState, order_id: str, pickup_code: str, problem: str
 
 def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> Outcome:
     """A correction by hand (remote support or the shop): no scan, so no barcode; the reason is kept."""
-    move = StockMove("adjust", product.sku, delta, "", reason=reason)
+    move = StockMove(EntryKind.ADJUST, product.sku, delta, "", reason=reason)
     return Outcome(state, (move,), Feedback.INFO, f"adjust {product.name} by {delta:+d}: {reason}")
 
 
@@ -176,12 +177,12 @@ def _measure(product: ProductRecord, measured: int | None, price_cents: int | No
     return measured, ""
 
 
-def _movement(state: BoxState, qty: int) -> tuple[str, int]:
+def _movement(state: BoxState, qty: int) -> tuple[EntryKind, int]:
     if state.mode is Mode.RECEIVE:
-        return "receive", qty
+        return EntryKind.RECEIVE, qty
     if state.returning:
-        return "return", qty
-    return "sale", -qty
+        return EntryKind.RETURN, qty
+    return EntryKind.SALE, -qty
 
 
 def _describe(product: ProductRecord) -> str:

@@ -5,20 +5,31 @@ Called inside the core loop's transaction, so a fact is written whole or not at 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from firmware_agent.domain import Counted, Fact, Mode, ModeChanged, OrderCollected, StockMove, UnknownBarcode
 from firmware_agent.store import JournalRecord, Store, levels
 from firmware_agent.store.orders import mark_collected
+from wire import (
+    STOCK_BODIES,
+    CountEntry,
+    ModeChangedEntry,
+    OrderCollectedEntry,
+    UnknownBarcodeEntry,
+)
 
 
 def apply_fact(store: Store, fact: Fact) -> JournalRecord:
     match fact:
         case StockMove():
             stock = store.change_stock(fact.sku, fact.delta)
-            data = _stock_data(fact.sku, fact.delta, stock, fact.barcode)
-            _put_if(data, weight_g=fact.weight_g, price_cents=fact.price_cents, reason=fact.reason)
-            return _moved(store, store.append(fact.kind, data), fact.sku, fact.delta)
+            body = STOCK_BODIES[fact.kind](
+                **_stock(fact.sku, fact.delta, stock, fact.barcode),
+                weight_g=fact.weight_g,
+                price_cents=fact.price_cents,
+                reason=fact.reason,
+            )
+            return _moved(store, store.append(body), fact.sku, fact.delta)
         case Counted():
             # Absolute: the units counted are what is on hand (open online orders' units included, they
             # are still here). The entry names the cloud level counted against, so the cloud keeps what
@@ -29,25 +40,23 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
             reserved = level.reserved if level is not None else 0
             delta = tally - ((product.stock if product else 0) + reserved)
             stock = store.change_stock(fact.sku, delta)
-            data = {**_stock_data(fact.sku, delta, stock, fact.barcode), "counted": tally}
-            _put_if(data, level_version=level.version if level is not None else None)
-            return _moved(store, store.append("count", data), fact.sku, delta)
+            count = CountEntry(
+                **_stock(fact.sku, delta, stock, fact.barcode),
+                counted=tally,
+                level_version=level.version if level is not None else None,
+            )
+            return _moved(store, store.append(count), fact.sku, delta)
         case ModeChanged():
             store.set_setting("mode", fact.mode.value)
             if fact.mode is Mode.COUNT:
                 store.clear_tallies()  # a new count session starts from zero
             return store.append(
-                "mode_changed",
-                {"mode": fact.mode.value, "previous": fact.previous.value, "source": fact.source},
+                ModeChangedEntry(mode=fact.mode.value, previous=fact.previous.value, source=fact.source)
             )
         case UnknownBarcode():
-            return store.append(
-                "unknown_barcode", {"raw": fact.raw, "mode": fact.mode.value, "reason": fact.reason}
-            )
+            return store.append(UnknownBarcodeEntry(raw=fact.raw, mode=fact.mode.value, reason=fact.reason))
         case OrderCollected():
-            record = store.append(
-                "order_collected", {"order_id": fact.order_id, "pickup_code": fact.pickup_code}
-            )
+            record = store.append(OrderCollectedEntry(order_id=fact.order_id, pickup_code=fact.pickup_code))
             mark_collected(store, fact.order_id, record.seq)
             return record
 
@@ -58,13 +67,20 @@ def _moved(store: Store, record: JournalRecord, sku: str, delta: int) -> Journal
     return record
 
 
-def _stock_data(sku: str, delta: int, stock: int, barcode: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"sku": sku, "delta": delta, "stock_after": stock}
-    _put_if(data, barcode=barcode or None)  # an adjustment by hand has no barcode
-    if stock < 0:
-        data["negative"] = True  # allowed (the till sells anyway) but flagged for the shop to look at
-    return data
+class _Stock(TypedDict):
+    sku: str
+    delta: int
+    stock_after: int
+    barcode: str | None
+    negative: bool | None
 
 
-def _put_if(data: dict[str, Any], **values: Any) -> None:
-    data.update({k: v for k, v in values.items() if v is not None})
+def _stock(sku: str, delta: int, stock: int, barcode: str) -> _Stock:
+    return {
+        "sku": sku,
+        "delta": delta,
+        "stock_after": stock,
+        "barcode": barcode or None,  # an adjustment by hand has no barcode
+        # allowed (the till sells anyway) but flagged for the shop to look at
+        "negative": True if stock < 0 else None,
+    }

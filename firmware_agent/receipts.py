@@ -14,6 +14,9 @@ mark and the scans it took up commit together or not at all:
   line the box's scanner already sold since the last receipt takes that scan up instead of selling again;
   `confirm` — as `receipts`, and scans the next receipt does not show are taken back (`adjust`). Only the
   scanners named in `scanners` (default: all) are this POS's.
+- With a serial tap on the POS's scale (`tap`), each weighed line is tied to a weighing the tap saw since
+  the receipt before (`firmware_agent.scaletap`): a weighed line with none was keyed in by hand, and a
+  weighing on no line was voided or never sold; both are counted and logged for the owner.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ from devices.receipts.reader import ReaderProcess
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.domain import StockMove
 from firmware_agent.facts import apply_fact
+from firmware_agent.scaletap import take_up_weighings
 from firmware_agent.store import ProductRecord, Store
+from wire import EntryKind, SaleEntry
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,12 @@ class ReceiptCounters:
     not_sales: int = 0
     reprints: int = 0
     unmatched_lines: int = 0
+    weighed_on_tap: int = 0
+    """Weighed lines the tapped scale weighed."""
+    weighed_not_on_tap: int = 0
+    """Weighed lines the tapped scale never weighed: a weight keyed in by hand at the POS."""
+    tap_weighings_not_on_receipt: int = 0
+    """Weighings at the POS's scale that the next receipt does not show: voided, or not sold."""
 
     def as_dict(self) -> dict[str, int]:
         return {f"receipts_{name}": value for name, value in vars(self).items()}
@@ -99,6 +110,8 @@ class ReceiptJournal:
     counters: ReceiptCounters = field(default_factory=ReceiptCounters)
     dropped: Callable[[], int] = lambda: 0
     """Bytes of print data the reader could not keep up with (the capture queue's counter)."""
+    tap: bool = False
+    """A serial tap on this POS's scale witnesses the receipts' weighed lines."""
     _core: CoreLoop | None = field(default=None, init=False, repr=False)
 
     def attach(self, core: CoreLoop) -> None:
@@ -138,10 +151,12 @@ class ReceiptJournal:
             self.counters.reprints += 1
             return f"receipt {outcome.number or outcome.digest[:12]}: a reprint, not counted again"
         self.counters.read += 1
-        sold, returned, unmatched = self._map(store, outcome)
+        sold, returned, unmatched, weighed = self._map(store, outcome)
         if unmatched:
             self.counters.unmatched_lines += len(unmatched)
             _remember_unmatched(store, unmatched, outcome)
+        if self.tap:
+            self._witness(store, outcome, weighed)
         if self.combine == "scans":
             return f"receipt {_name(outcome)}: {len(outcome.lines)} lines, checked (scans count)"
         moves = self._moves(store, outcome, sold, returned)
@@ -151,11 +166,13 @@ class ReceiptJournal:
 
     def _map(
         self, store: Store, receipt: ParsedReceipt
-    ) -> tuple[Counter[str], Counter[str], list[ReceiptLine]]:
-        """Net units sold and returned per sku; lines that map to nothing or to a quantity that fits not."""
+    ) -> tuple[Counter[str], Counter[str], list[ReceiptLine], list[int]]:
+        """Net units sold and returned per sku; lines that map to nothing or to a quantity that fits not;
+        the grams of each weighed sale line."""
         sold: Counter[str] = Counter()
         returned: Counter[str] = Counter()
         unmatched: list[ReceiptLine] = []
+        weighed: list[int] = []
         for line in receipt.lines:
             product = match_product(store, line)
             qty = None if product is None else base_quantity(product, line)
@@ -164,11 +181,31 @@ class ReceiptJournal:
                 continue
             if line.kind is LineKind.SALE:
                 sold[product.sku] += qty
+                if product.unit == "kg":
+                    weighed.append(qty)
             elif line.kind is LineKind.VOID:
                 sold[product.sku] -= qty
             else:
                 returned[product.sku] += qty
-        return sold, returned, unmatched
+        return sold, returned, unmatched, weighed
+
+    def _witness(self, store: Store, receipt: ParsedReceipt, weighed: list[int]) -> None:
+        on_tap, not_on_tap, not_on_receipt = take_up_weighings(store, weighed)
+        self.counters.weighed_on_tap += len(on_tap)
+        self.counters.weighed_not_on_tap += len(not_on_tap)
+        self.counters.tap_weighings_not_on_receipt += len(not_on_receipt)
+        for grams in not_on_tap:
+            log.warning(
+                "receipt %s: %s weighed on no scale the box taps (keyed in by hand?)",
+                _name(receipt),
+                kg(grams),
+            )
+        for grams in not_on_receipt:
+            log.warning(
+                "the POS weighed %s that receipt %s does not show (voided, or not sold)",
+                kg(grams),
+                _name(receipt),
+            )
 
     def _moves(
         self, store: Store, receipt: ParsedReceipt, sold: Counter[str], returned: Counter[str]
@@ -179,13 +216,15 @@ class ReceiptJournal:
             taken = min(max(qty, 0), pending[sku])
             pending[sku] -= taken
             if qty - taken:
-                moves.append(StockMove("sale", sku, -(qty - taken), "", price_cents=None))
+                moves.append(StockMove(EntryKind.SALE, sku, -(qty - taken), "", price_cents=None))
         for sku, qty in returned.items():
-            moves.append(StockMove("return", sku, qty, ""))
+            moves.append(StockMove(EntryKind.RETURN, sku, qty, ""))
         if self.combine == "confirm":
             reason = f"scanned but not on receipt {_name(receipt)}"
             moves += [
-                StockMove("adjust", sku, qty, "", reason=reason) for sku, qty in pending.items() if qty > 0
+                StockMove(EntryKind.ADJUST, sku, qty, "", reason=reason)
+                for sku, qty in pending.items()
+                if qty > 0
             ]
         pending.clear()  # a scan waits for the next receipt only: an older one never takes up a later line
         _save_pending(store, pending)
@@ -198,8 +237,9 @@ class ReceiptJournal:
         if self.scanners is not None and applied.event.source not in self.scanners:
             return
         for record in applied.records:
-            if record.kind == "sale":
-                core.post(ScanSold(str(record.data["sku"]), -int(record.data["delta"])))
+            body = record.body
+            if isinstance(body, SaleEntry):
+                core.post(ScanSold(body.sku, -body.delta))
 
 
 # -- mapping ------------------------------------------------------------------------------------------------
@@ -222,6 +262,10 @@ def base_quantity(product: ProductRecord, line: ReceiptLine) -> int | None:
         return int(line.quantity) if line.quantity == line.quantity.to_integral() else None
     per = Decimal(1) if (line.unit or "").lower() in ("g", "ml", "mm") else BASE_PER_UNIT
     return int((line.quantity * per).to_integral())
+
+
+def kg(grams: int) -> str:
+    return f"{Decimal(grams) / BASE_PER_UNIT:.3f} kg"
 
 
 def _name(receipt: ParsedReceipt) -> str:

@@ -10,6 +10,7 @@ import logging
 from devices.readings import DeviceStatus, ScanRead
 from firmware_agent.core import Applied
 from firmware_agent.events import ModeRequest
+from wire import StockEntry
 
 log = logging.getLogger("tillbridge.events")
 
@@ -21,7 +22,8 @@ def describe(applied: Applied) -> str | None:
     ack = f"ack seq={seqs}" if seqs else ("ack" if applied.acknowledged else "NOT RECORDED")
     match event:
         case ScanRead():
-            stock = next((r.data["stock_after"] for r in applied.records if "stock_after" in r.data), None)
+            moves = (body for r in applied.records if isinstance(body := r.body, StockEntry))
+            stock = next((body.stock_after for body in moves), None)
             stock_text = f" stock={stock}" if stock is not None else ""
             return (
                 f"scan {event.source} {event.data!r} mode={outcome.state.mode} "

@@ -68,7 +68,7 @@ def _page(config: AgentConfig, services: Services, config_path: Path | None) -> 
         return []
     from firmware_agent.web.service import BoxPage
 
-    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path)]
+    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path, config.mqtt)]
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:
@@ -146,6 +146,8 @@ class Services:
             t = config.scale_tap
             settings = codec_class(t.protocol).defaults.override(t.baudrate, t.bytesize, t.parity, t.stopbits)
             services.scale_tap = ScaleTapService(t.protocol, t.pos_port, t.scale_port, settings)
+            if services.receipts is not None:
+                services.receipts.journal.tap = True  # the scale witnesses the receipts' weighed lines
         services.connect()
         return services
 

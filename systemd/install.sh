@@ -40,6 +40,7 @@ copy_files() {
     put 0755 "$HERE/firstboot.sh" usr/lib/tillbridge
     put 0755 "$HERE/hid-gadget-setup.sh" usr/lib/tillbridge
     put 0755 "$HERE/printer-gadget-setup.sh" usr/lib/tillbridge
+    put 0644 "$HERE/gadget-common.sh" usr/lib/tillbridge  # sourced by both
     put 0755 "$HERE/tillbridge-update.sh" usr/lib/tillbridge
     put 0644 "$HERE/sysusers.d/tillbridge.conf" usr/lib/sysusers.d
     put 0644 "$HERE/tmpfiles.d/tillbridge.conf" usr/lib/tmpfiles.d

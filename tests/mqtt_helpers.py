@@ -33,9 +33,11 @@ from firmware_agent.link import Link
 from simulators.broker import Broker
 from tests.core_helpers import Running, running_core
 from wire import (
+    STOCK_BODIES,
     Ack,
     Command,
     CommandReply,
+    EntryKind,
     Kind,
     Message,
     build_topic,
@@ -332,11 +334,12 @@ class LogWatch(logging.Handler):
         assert self.seen.wait(timeout), f"no log line containing {self.text!r}"
 
 
-def seed_journal(store: Any, count: int, kind: str = "adjust") -> None:
+def seed_journal(store: Any, count: int, kind: EntryKind = EntryKind.ADJUST) -> None:
     """`count` journal entries in one transaction: a backlog built while the box was offline."""
     with store.transaction():
         for index in range(count):
-            store.append(kind, {"sku": "OIL-1L", "delta": 1, "stock_after": index, "note": "x" * 40})
+            body = STOCK_BODIES[kind](sku="OIL-1L", delta=1, stock_after=index, extra={"note": "x" * 40})
+            store.append(body)
 
 
 # ---- the box in a child process, for kill -9 ---------------------------------------------------------------

@@ -194,3 +194,18 @@ def test_a_product_whose_level_came_before_the_product_shows_that_level(tmp_path
         cloud.send(CatalogSnapshotChunk(3, 0, 1, (soap,)))
         settle(box, lambda: box.core.call(lambda store: store.product("SOAP")) is not None, what="soap")
         assert stock(box, "SOAP") == 29
+
+
+def test_telemetry_says_how_many_shelf_labels_wait_so_the_owner_s_page_can_show_it(tmp_path, broker, cloud):
+    with running_box(tmp_path, broker.url, cloud.box, telemetry_s=0.2) as box:
+        dearer = Product("MILK", "Leche entera", 109, (MILK,))  # 0.99 in the sample catalog
+        cloud.send(CatalogSnapshotChunk(3, 0, 1, (dearer,)))
+        settle(box, lambda: box.core.call(lambda s: s.product("MILK")).price_cents == 109, what="new price")
+        reports = cloud.wait(
+            lambda s: any(
+                isinstance(msg, Telemetry) and (msg.counters or {}).get("shelf_labels") == 1
+                for _, msg, _ in s.messages
+            ),
+            what="telemetry counting the shelf label to change",
+        )
+        assert reports

@@ -28,6 +28,7 @@ __all__ = ["database", "postgres"]  # fixtures
 PASSWORD = "correct horse battery"
 SHOP_SECRET = "cs_do_not_show_me"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+LABELS_7 = '{"backlog": 0, "counters": {"shelf_labels": 7}}'
 
 
 @dataclass
@@ -72,7 +73,7 @@ def page(database: Database) -> Iterator[Page]:
             m.CatalogItem.insert(shop=shop_id, sku=sku, name=name, price_cents=350, version=1).execute()
             ledger.set_baseline(shop_id, sku, 4, time.time())
         park("other", "sku/SECRET-SKU", "sku", "a rival problem", time.time(), box="far-1")
-        m.Box.insert(shop="other", box="far-1", online=True, version="9.9").execute()
+        m.Box.insert(shop="other", box="far-1", online=True, version="9.9", telemetry=LABELS_7).execute()
     server = PageServer(make_app(config, database, secure_cookies=False), "127.0.0.1:0").start()
     try:
         yield Page(server, config, database)
@@ -101,6 +102,19 @@ def test_a_login_never_sees_another_shops_boxes_skus_or_problems(page):
     for theirs in ("SECRET-SKU", "Rival cake", "far-1", "a rival problem"):
         assert theirs not in home
     assert "till-1" in home  # its own box, though never seen yet
+
+
+def test_the_owner_sees_how_many_shelf_labels_each_of_their_boxes_waits_to_change(page):
+    home = page.session("ana").get(page.server.url, timeout=5).text
+    assert "Every shelf label shows the current price" in home
+    with page.db.write():
+        said = '{"backlog": 0, "counters": {"shelf_labels": 3, "levels_stale": 0}}'
+        m.Box.insert(shop="corner", box="till-1", telemetry=said, telemetry_at=time.time() - 120).execute()
+    home = page.session("ana").get(page.server.url, timeout=5).text
+    labels = home[home.index('<section id="labels">') :]
+    labels = labels[: labels.index("</section>")]
+    assert re.search(r"<b>3</b> price changes waiting for new shelf labels at box <b>till-1</b>", labels)
+    assert "said 2 min ago" in labels and "7" not in labels  # another shop's box is never counted
 
 
 def test_retrying_another_shops_parked_problem_is_refused_and_it_stays_parked(page):

@@ -19,7 +19,7 @@ from firmware_agent.domain import StockMove
 from firmware_agent.facts import apply_fact
 from firmware_agent.store import Store, levels
 from tests.store_helpers import open_store
-from wire import Levels, SkuLevel
+from wire import EntryKind, Levels, SkuLevel
 
 START = 24  # MILK in the sample catalog
 
@@ -69,7 +69,7 @@ def test_the_box_shows_the_newest_level_plus_its_own_sales_it_does_not_include(s
             for kind, value in script:
                 if kind == "sale":
                     with store.transaction():
-                        cloud.sales.append(apply_fact(store, StockMove("sale", "MILK", -1, "x")).seq)
+                        cloud.sales.append(apply_fact(store, StockMove(EntryKind.SALE, "MILK", -1, "x")).seq)
                 elif kind == "other":
                     cloud.others += value
                 else:

@@ -110,4 +110,4 @@ def test_tmpfiles_give_the_agent_its_folders(root: Path) -> None:
 
 @pytest.mark.parametrize("script", scripts(), ids=str)
 def test_shellcheck_passes_every_script(root: Path, script: Path) -> None:
-    clean(in_root(root, "shellcheck", "--norc", f"/src/{script}"), str(script))
+    clean(in_root(root, "shellcheck", "--norc", "--external-sources", f"/src/{script}"), str(script))

@@ -1,7 +1,9 @@
 """Journal batches (box → cloud) and their acknowledgement (cloud → box).
 
 An entry travels flat, `{"seq", "kind", "ts", ...data}`, exactly as the box stored it. The fields each known
-kind must carry are one table, `ENTRY_FIELDS`. An entry of a kind this side does not know still decodes
+kind must carry are its body's dataclass in wire/entries.py (`ENTRY_FIELDS` is the table derived from them);
+`entry.body` is the typed body, `JournalEntry.of(seq, ts, body)` the entry of one. An entry of a kind this
+side does not know still decodes
 (its data unchecked, `known` false): a newer box must never stall its journal behind an older cloud, which
 can park such entries instead. Keys beyond the table stay in `data` so nothing the box said is lost.
 
@@ -25,9 +27,6 @@ from wire._fields import (
     as_epoch,
     as_id,
     as_int,
-    as_qty,
-    as_qty_count,
-    as_str,
     as_ts,
     as_tuple,
     compact,
@@ -36,39 +35,24 @@ from wire._fields import (
     opt,
     req,
 )
+from wire.entries import ENTRY_FIELDS, ENVELOPE, STOCK_KINDS, Entry, EntryBody, decode_body
 from wire.errors import MalformedMessage
 from wire.topics import ID_PATTERN, Kind
 
 MAX_BATCH_ENTRIES: Final = 500
 LEGACY_EPOCH: Final = "0" * 16
 """The epoch of a store made before epochs existed: the same stream as a batch that names no epoch."""
-_ENVELOPE: Final = frozenset({"seq", "kind", "ts"})
+_ENVELOPE: Final = ENVELOPE
+__all__ = [
+    "ENTRY_FIELDS",
+    "LEGACY_EPOCH",
+    "MAX_BATCH_ENTRIES",
+    "STOCK_KINDS",
+    "Ack",
+    "JournalBatch",
+    "JournalEntry",
+]
 
-Field = tuple[str, Callable[[Any, str], object], bool]
-"""(key, checker, required) for one data field of an entry kind."""
-
-_STOCK: Final[tuple[Field, ...]] = (
-    ("sku", as_id, True),
-    ("delta", as_qty, True),  # signed change in the base unit: units, or grams for weighed products
-    ("stock_after", as_qty, True),
-    ("barcode", as_id, False),
-    ("weight_g", as_qty_count, False),
-    ("price_cents", as_count, False),
-)
-
-ENTRY_FIELDS: Final[Mapping[str, tuple[Field, ...]]] = {
-    "sale": _STOCK,
-    "return": _STOCK,
-    "receive": _STOCK,
-    "adjust": _STOCK,
-    # `level_version`: the cloud level the box counted against (absent: it had none; the delta is used)
-    "count": (*_STOCK, ("counted", as_qty_count, True), ("level_version", as_count, False)),
-    "unknown_barcode": (("raw", as_str, True), ("mode", as_id, True)),
-    "mode_changed": (("mode", as_id, True), ("previous", as_id, True), ("source", as_id, True)),
-    "order_printed": (("order_id", as_id, True),),
-    "order_collected": (("order_id", as_id, True), ("pickup_code", as_id, True)),
-    "store_recovered": (("moved_to", as_str, True), ("lost_after_seq", as_count, True)),
-}
 Checks = tuple[tuple[str, Callable[[Any, str], object]], ...]
 _SPLIT: Final[Mapping[str, tuple[Checks, Checks]]] = {
     kind: (
@@ -78,7 +62,6 @@ _SPLIT: Final[Mapping[str, tuple[Checks, Checks]]] = {
     for kind, fields in ENTRY_FIELDS.items()
 }
 _NO_FIELDS: Final[tuple[Checks, Checks]] = ((), ())
-STOCK_KINDS: Final = frozenset({"sale", "return", "receive", "count", "adjust"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +81,15 @@ class JournalEntry:
     @property
     def known(self) -> bool:
         return self.kind in ENTRY_FIELDS
+
+    @property
+    def body(self) -> Entry | None:
+        """The typed body (None for a kind this side does not know); `MalformedMessage` names a bad field."""
+        return decode_body(self.kind, self.data)
+
+    @classmethod
+    def of(cls, seq: int, ts: str, body: EntryBody) -> JournalEntry:
+        return cls(seq, body.KIND.value, ts, body.to_data())
 
     @classmethod
     def from_json(cls, obj: Obj) -> JournalEntry:

@@ -119,6 +119,7 @@ def make_app(
             waiting=figures.waiting_orders(shop, now),
             problems=figures.problems(shop),
             boxes=figures.fleet(config, shop, now),
+            labels=figures.shelf_labels(config, shop, now),
             retried=request.args.get("retried"),
         )
 

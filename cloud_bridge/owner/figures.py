@@ -19,6 +19,7 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.status import BoxView, fleet_view
+from wire import EntryKind
 
 CHANNELS: Final = ("till", "online", "phone")
 LOW_STOCK: Final = 5  # available units at or below this are listed as low
@@ -128,7 +129,7 @@ def _till_sales(shop: str, since: datetime) -> list[tuple[str, str, int]]:
     start = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rows = m.Movement.select(m.Movement.sku, m.Movement.delta, m.Movement.at).where(
         m.Movement.shop == shop,
-        m.Movement.kind.in_(("sale", "return")),
+        m.Movement.kind.in_((EntryKind.SALE.value, EntryKind.RETURN.value)),
         m.Movement.source.startswith("b/"),
         m.Movement.at >= start,
     )
@@ -223,6 +224,28 @@ def problems(shop: str) -> list[Problem]:
         Problem(r.key, r.what, r.error, r.box, r.count, r.last_at)
         for r in rows.order_by(m.Parked.last_at.desc())
     ]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Price changes a box noted whose shelf labels are not printed yet (`tillbridge labels`, or the box's
+    page), as its last telemetry said."""
+
+    box: str
+    count: int
+    said_s_ago: float
+
+
+def shelf_labels(config: BridgeConfig, shop: str, now: float) -> list[Labels]:
+    boxes = [box for one in config.shops if one.id == shop for box in one.boxes]
+    rows = m.Box.select().where(m.Box.shop == shop, m.Box.box.in_(boxes or [""]))
+    found = []
+    for row in rows.order_by(m.Box.box):
+        counters = _message(row.telemetry).get("counters")
+        count = counters.get("shelf_labels") if isinstance(counters, dict) else None
+        if isinstance(count, int) and count > 0:
+            found.append(Labels(row.box, count, max(0.0, now - (row.telemetry_at or now))))
+    return found
 
 
 def fleet(config: BridgeConfig, shop: str, now: float) -> list[BoxView]:

@@ -7,7 +7,7 @@ to `AgentConfig`. A field without a default is a required key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,10 +20,12 @@ from firmware_agent.config.rules import (
     absolute_path,
     baud_rate,
     bcm_pin,
+    between,
     codepage,
     ident,
     ip_address,
     measure_layout,
+    mqtt_url,
     nonempty,
     not_negative,
     positive,
@@ -252,29 +254,6 @@ class ProvisioningConfig(Section):
     path: Path = field(default=Path("/boot/firmware/tillbridge.toml"), metadata=rule(absolute_path))
 
 
-def mqtt_url(value: str) -> str | None:
-    """mqtt://host[:port] or mqtts://host[:port]; credentials belong in username/password, not the URL."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return "is not a valid URL (mqtt://host:1883 or mqtts://host:8883)"
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        return "must be mqtt://host[:port] or mqtts://host[:port]"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry credentials: set username and password instead"
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return "must be only scheme, host and port"
-    return None if port is None or port > 0 else "has port 0"
-
-
-def between(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"must be from {low:g} to {high:g}"
-
-    return check
-
-
 @dataclass(frozen=True, kw_only=True)
 class MqttConfig(Section):
     """The link to the cloud (`firmware_agent.link`). Without this table the box works offline only.
@@ -339,7 +318,7 @@ def lan_address(value: str) -> str | None:
 
 def pin_code(value: Secret) -> str | None:
     pin = value.reveal()
-    return None if pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 12 else "*** must be 6 to 12 digits"
+    return None if pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 12 else "must be 6 to 12 digits"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -139,10 +139,10 @@ class RemoteBox:
 
     def _reprint_job(self, job: int) -> int:
         def requeue(store: Store) -> bool:
-            found = store.db.connection().execute("SELECT 1 FROM print_job WHERE id = ?", (job,)).fetchone()
+            found = store.has_print_job(job)
             if found:
                 store.mark_reprint(job)
-            return found is not None
+            return found
 
         if not self.link.call(requeue):
             raise CommandFailed(f"print.reprint: there is no print job {job}")

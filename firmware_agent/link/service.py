@@ -2,9 +2,11 @@
 
 paho's thread and a core-loop listener only enqueue events (`events.py`); the link's thread takes them one at
 a time and alone decides: it drains the journal (`drain.py`), applies the catalog (`catalog.py`), stores
-orders, runs commands (`commands.py`), reports health. It never touches the store itself: every read and
-write is a `core.call`, which runs on the core loop inside its transaction and returns after the commit, so
-an inbound message is acknowledged to the broker (manual PUBACK) only once what it brought is on disk.
+orders, runs commands (`commands.py`), reports health. What it writes into the box's state is a `core.call`,
+which runs on the core loop inside its transaction and returns after the commit, so an inbound message is
+acknowledged to the broker (manual PUBACK) only once what it brought is on disk. The journal outbox is the
+exception, and the link's own business: it reads the entries to send and deletes the acknowledged ones on a
+connection of its own (`store/outbox.py`), so a scan never waits behind the drain on the core loop.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from devices.readings import DeviceState, DeviceStatus
+from firmware_agent import labels
 from firmware_agent.config import AgentConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.errors import AgentError, ConfigError
@@ -49,6 +52,7 @@ from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
 from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import store_order, store_pickup_key
+from firmware_agent.store.outbox import Outbox, Pruned
 from firmware_agent.updates.health import note_link_up
 from firmware_agent.updates.layout import DEFAULT_ROOT, Layout
 from wire import (
@@ -128,6 +132,7 @@ class Link:
         self.runner = self._runner()
         self.epoch: str | None = None  # the store's, once loaded
         self.drain = Drain()
+        self.journal: Outbox | None = None  # the link thread's own connection to the journal, once loaded
         self.catalog = cat.CatalogSync(None)
         self.boot = 0
         self.started_at = clock()
@@ -204,6 +209,7 @@ class Link:
             except queue.Empty:
                 event = None
             if isinstance(event, StopLink):
+                self._guard(self._close_outbox)
                 return
             if event is not None:
                 self._guard(self._handle, event)
@@ -223,7 +229,7 @@ class Link:
     def _load(self) -> None:
         core = self.core_loop()
 
-        def load(store: Store) -> tuple[int, int, int, int | None, str]:
+        def load(store: Store) -> tuple[int, int, int, int | None, str, Path]:
             boot = int(store.setting(BOOT_KEY) or 0) + 1
             store.set_setting(BOOT_KEY, str(boot))
             first = store.journal_after(0, 1)
@@ -235,10 +241,12 @@ class Link:
                 store.last_seq,
                 cat.stored_version(store),
                 store.epoch,
+                store.path,
             )
 
-        self.boot, acked, last_seq, version, self.epoch = self.call(load)
+        self.boot, acked, last_seq, version, self.epoch, path = self.call(load)
         self.drain = self._new_drain(acked, last_seq)
+        self.journal = Outbox(path, self.epoch, acked)
         self.catalog = cat.CatalogSync(version)
         if configset.on_trial(self.config_path):
             log.warning(
@@ -411,9 +419,23 @@ class Link:
             return
         upto = self.drain.on_ack(ack.upto, self.clock(), ack.epoch)
         if upto is not None:
-            gone = self.call(lambda store: _forget_upto(store, upto))
-            self.call(lambda store: store.note_acked(upto))  # once the deletion has committed
-            log.debug("cloud acked up to seq %d: %d entries deleted", upto, gone)
+            self._pruned(self._journal().on_ack(upto, self.clock()))
+
+    def _pruned(self, pruned: Pruned | None) -> None:
+        """The outbox deleted acknowledged entries: the core loop's journal bound hears of it (no wait)."""
+        if pruned is None:
+            return
+        freed = pruned.freed_bytes
+        self.core_loop().post(Call(lambda store: store.note_pruned(freed)))
+        log.debug("cloud acked up to seq %d: %d entries deleted", pruned.upto, pruned.entries)
+
+    def _close_outbox(self) -> None:
+        """Leaving: what the cloud acknowledged goes now, so the next start does not send it again."""
+        if self.journal is not None:
+            try:
+                self._pruned(self.journal.prune())
+            finally:
+                self.journal.close()
 
     def _on_catalog(self, msg: Received) -> None:
         message = self._decode(Kind.CATALOG, msg)
@@ -539,6 +561,8 @@ class Link:
 
     def _tick(self, now: float) -> None:
         self.drain.tick(now)
+        if self.journal is not None:
+            self._pruned(self.journal.tick(now))
         if self.connected and now >= self._next_telemetry:
             self._next_telemetry = now + self.settings.telemetry_s
             self._send_telemetry()
@@ -555,15 +579,19 @@ class Link:
     def _send_telemetry(self) -> None:
         core = self.core_loop()
 
-        def read(store: Store) -> tuple[int, dict[str, str], int, str | None, dict[str, int]]:
+        def read(store: Store) -> tuple[dict[str, str], int, str | None, dict[str, int]]:
             devices = {name: status.state.value for name, status in core.devices.items()}
-            counters = {**core.counters, **levels.summary(store)}  # how current its stock numbers are
-            return store.journal_count(), devices, store.journal_bytes, store.store_lost, counters
+            counters = {  # how current its stock numbers are, and how many shelf labels wait
+                **core.counters,
+                **levels.summary(store),
+                **labels.summary(store),
+            }
+            return devices, store.journal_bytes, store.store_lost, counters
 
-        backlog, devices, journal_bytes, store_lost, counters = self.call(read)
+        devices, journal_bytes, store_lost, counters = self.call(read)
         health = telemetry(
             self.clock() - self.started_at,
-            backlog,
+            self.drain.backlog,  # the drain's counter: no COUNT(*) over the journal on the core loop
             devices,
             self.settings.data_dir,
             journal_bytes,
@@ -576,11 +604,11 @@ class Link:
     def _pump(self) -> None:
         """Sends as much of the journal as the drain's window allows."""
         while (fetch := self.drain.want()) is not None:
-            records = self.call(lambda s: s.journal_after(fetch.after, fetch.limit))
-            if not records:
+            rows = self._journal().rows_after(fetch.after, fetch.limit)
+            if not rows:
                 self.drain.nothing_after(fetch.after)
                 return
-            entries = [JournalEntry(r.seq, r.kind, r.ts, r.data) for r in records]
+            entries = [JournalEntry(r.seq, r.kind, r.ts, json.loads(r.data)) for r in rows]
             for batch in self.drain.send(entries, self.clock()):
                 self._client().publish(self._topic(Kind.JOURNAL), batch.payload, 1)
 
@@ -702,18 +730,15 @@ class Link:
     def client_generation(self) -> int:
         return self.client.generation if self.client is not None else -1
 
+    def _journal(self) -> Outbox:
+        if self.journal is None:
+            raise AgentError("the MQTT link has not loaded its state")
+        return self.journal
+
     def _client(self) -> MqttClient:
         if self.client is None:
             raise AgentError("the MQTT link has no client yet")
         return self.client
-
-
-def _forget_upto(store: Store, upto: int) -> int:
-    """The cloud has applied the journal up to `upto`: those entries go, and so do the local moves that no
-    cloud level needs them for."""
-    gone = store.forget_upto(upto)
-    levels.forget_acked(store, upto)
-    return gone
 
 
 def _order_id_of(payload: bytes) -> str | None:

@@ -1,9 +1,11 @@
-"""Plain records the store hands out, so callers never hold peewee rows across transactions."""
+"""Plain records the store hands out, so callers never hold a cursor or a row across transactions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from wire import Entry, decode_body
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class JournalRecord:
     kind: str
     ts: str
     data: dict[str, Any]
+
+    @property
+    def body(self) -> Entry | None:
+        """The typed body of what the store wrote (None only for a kind a newer release wrote)."""
+        return decode_body(self.kind, self.data)
 
     def to_wire(self) -> dict[str, Any]:
         """The flat form the wire contract carries: {"seq", "kind", "ts", **data}."""

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from firmware_agent.config.check import check_config
-from firmware_agent.config.schema import WebConfig
+from firmware_agent.config.schema import MqttConfig, WebConfig
 from firmware_agent.core import CoreLoop
 from firmware_agent.link.commands import CommandFailed
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.printing import PrintRequest
 from firmware_agent.tickets import layouts
-from firmware_agent.web.facts import Activity, Snapshot, snapshot
+from firmware_agent.web.facts import Activity, Found, Pairing, Snapshot, search, snapshot
 from firmware_agent.web.page import BoxActions, make_app
 from firmware_agent.web.server import PageServer
 
@@ -28,9 +28,16 @@ log = logging.getLogger(__name__)
 
 class BoxPage:
     def __init__(
-        self, web: WebConfig, box: str, shop: str, services: Services, config_path: Path | None = None
+        self,
+        web: WebConfig,
+        box: str,
+        shop: str,
+        services: Services,
+        config_path: Path | None = None,
+        mqtt: MqttConfig | None = None,
     ) -> None:
         self.web, self.box, self.shop, self.services, self.config_path = web, box, shop, services, config_path
+        self.pairing = Pairing.of(shop, box, mqtt)
         self.activity = Activity()
         self.server: PageServer | None = None
         self.core: CoreLoop | None = None
@@ -42,7 +49,9 @@ class BoxPage:
     def start(self, core: CoreLoop) -> None:
         self.core = core
         core.listeners.append(self.activity)
-        actions = BoxActions(self._snapshot, self._test_print, self._reprint, self._check_config)
+        actions = BoxActions(
+            self._snapshot, self._test_print, self._reprint, self._check_config, search=self._search
+        )
         app = make_app(actions, self.activity, self.web.pin.reveal())
         self.server = PageServer(app, self.web.listen, threads=6, name="box-page").start()
         log.info("the box's page is on %s", self.server.url)
@@ -54,7 +63,11 @@ class BoxPage:
 
     def _snapshot(self) -> Snapshot:
         assert self.core is not None
-        return snapshot(self.box, self.shop, self.core, self.services, self.activity)
+        return snapshot(self.box, self.shop, self.core, self.services, self.activity, self.pairing)
+
+    def _search(self, text: str) -> list[Found]:
+        assert self.core is not None
+        return search(self.core, text)
 
     def _test_print(self) -> str:
         """The self-test ticket, as the button's long press queues it: a `PrintRequest` on the core loop."""

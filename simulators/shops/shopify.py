@@ -251,6 +251,13 @@ class ShopifySimulator(ShopSimulator):
             variant.updated = now_s()
             return variant.available
 
+    def unstock(self, sku: str) -> None:
+        """The merchant removes the item from the location: writes to it fail as that item's userError
+        (ITEM_NOT_STOCKED_AT_LOCATION), and the other items of the request are not applied.
+        """
+        with self.lock:
+            self._variant(sku).stocked = False
+
     def on_hand(self, sku: str) -> int:
         with self.lock:
             variant = self._variant(sku)
