@@ -161,7 +161,7 @@ def mutated(draw: st.DrawFn, template: Any) -> Any:
 
 
 @given(mutated(oscar_order(5)), mutated(LINES))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_any_order_reads_or_comes_back_with_its_problem(raw: Any, lines: Any) -> None:
     order = read_order(raw, lines, READING)
     try:
@@ -173,7 +173,7 @@ def test_any_order_reads_or_comes_back_with_its_problem(raw: Any, lines: Any) ->
 
 
 @given(st.lists(mutated(oscar_order(5)) | junk, max_size=4))
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_any_order_list_is_sorted_out_without_a_crash(listed: list[Any]) -> None:
     window = StatusWindow.decode(None)
     changed = changed_orders(listed, window)
@@ -182,7 +182,7 @@ def test_any_order_list_is_sorted_out_without_a_crash(listed: list[Any]) -> None
 
 
 @given(st.text(max_size=80) | junk.map(json.dumps))
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_any_cursor_text_decodes_or_is_a_bad_cursor(text: str) -> None:
     with contextlib.suppress(BadCursor):
         StatusWindow.decode(text)
