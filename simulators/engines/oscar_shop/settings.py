@@ -114,3 +114,6 @@ OSCAR_ORDER_STATUS_PIPELINE = {
     "Collected": (),
     "Cancelled": (),
 }
+# Django's documented fast hasher for test runs: with the default PBKDF2, every Basic-auth request spends
+# most of a second hashing the password on a loaded CI machine (a production shop pays that per request).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
