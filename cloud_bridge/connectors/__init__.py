@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from cloud_bridge.connectors.base import (
+    BatchLimits,
     ItemResult,
     OrderLine,
     OrderState,
@@ -109,6 +110,7 @@ def _tuple(value: Any) -> Any:
 
 __all__ = [
     "PLATFORMS",
+    "BatchLimits",
     "ConnectorOptions",
     "ItemResult",
     "OrderLine",

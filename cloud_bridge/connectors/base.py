@@ -33,6 +33,22 @@ class StockLevel:
 
 
 @dataclass(frozen=True)
+class BatchLimits:
+    """How many skus one request of the shop's API can carry, which the bridge plans its calls by
+    (`cloud_bridge.shopplan`): `reads` per stock read, `writes` per stock write (1: the API writes one sku
+    per request, as PrestaShop's Webservice does). A connector still splits larger lists itself; these say
+    what one request holds, so the bridge can gather a window's changes into as few requests as that.
+    """
+
+    reads: int
+    writes: int
+
+    @property
+    def batch_writes(self) -> bool:
+        return self.writes > 1
+
+
+@dataclass(frozen=True)
 class StockChange:
     """Set `sku` to `quantity` (absolute). With `expected`, only if the shop still shows `expected`: Shopify
     checks this atomically (`changeFromQuantity`); WooCommerce and PrestaShop check it by reading right
@@ -179,6 +195,7 @@ class ShopConnector(Protocol):
     supports_deltas: bool  # adjust_stock is atomic and idempotent (Shopify)
     supports_cas: bool  # set_stock honours StockChange.expected atomically (Shopify)
     supports_webhooks: bool
+    limits: BatchLimits  # skus per stock read and per stock write request
 
     @property
     def calls(self) -> int:

@@ -32,6 +32,7 @@ from cloud_bridge.connectors._values import (
     opt_str,
 )
 from cloud_bridge.connectors.base import (
+    BatchLimits,
     ItemResult,
     OrderLine,
     OrderState,
@@ -52,6 +53,7 @@ from cloud_bridge.connectors.catalog_fields import (
 )
 from cloud_bridge.connectors.common import (
     ConnectorOptions,
+    ReadTimes,
     chunked,
     describe_json,
     load_json,
@@ -123,6 +125,7 @@ class _Item:
 class WooCommerceConnector:
     platform = "woocommerce"
     supports_deltas = False
+    limits = BatchLimits(reads=PAGE, writes=BATCH_LIMIT)
     supports_cas = False
     supports_webhooks = True
 
@@ -152,6 +155,7 @@ class WooCommerceConnector:
             session=options.session,
         )
         self._items: dict[str, _Item] = {}
+        self._read = ReadTimes(options.clock)
 
     @property
     def calls(self) -> int:
@@ -169,7 +173,9 @@ class WooCommerceConnector:
     def set_stock(self, changes: Sequence[StockChange]) -> list[ItemResult]:
         wanted = {change.sku: change for change in changes}
         results: dict[str, ItemResult] = {}
-        checked = [sku for sku, change in wanted.items() if change.expected is not None]
+        # the expected number is checked against a read made right before: the caller's own (get_stock a
+        # moment ago) or a fresh one, 100 skus per request
+        checked = [s for s, c in wanted.items() if c.expected is not None and not self._read.fresh(s)]
         fresh = self._lookup(checked) if checked else {}
         known = {**self._cached_or_lookup([s for s in wanted if s not in fresh]), **fresh}
         writes: dict[str, list[tuple[_Item, int]]] = {}
@@ -183,6 +189,8 @@ class WooCommerceConnector:
         for path, entries in writes.items():
             for chunk in chunked(entries, BATCH_LIMIT):
                 results.update(self._write_batch(path, chunk))
+        for sku in wanted:
+            self._read.forget(sku)
         return result_order([c.sku for c in changes], results)
 
     def adjust_stock(self, deltas: Sequence[StockDelta], idempotency_key: str) -> list[ItemResult]:
@@ -274,6 +282,7 @@ class WooCommerceConnector:
                     if item.sku in chunk:
                         found[item.sku] = item
         self._items.update(found)
+        self._read.mark(found)
         return found
 
     def _by_id(self, keys: Sequence[str]) -> dict[str, _Item]:

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
-from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePath
+from typing import Any, Protocol, TypeVar
 
+from devices.printers import PageSetup
 from firmware_agent import labels
-from firmware_agent.config import Secret
+from firmware_agent.config import AgentConfig, Secret
+from firmware_agent.core import CoreLoop
 from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest, PrintShelfLabels
 from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
+from firmware_agent.link.catalog import CatalogSync, RequestResync
 from firmware_agent.link.commands import CommandFailed, Request
+from firmware_agent.link.drain import Drain
+from firmware_agent.link.logring import RingLog
+from firmware_agent.link.settings import LinkSettings
 from firmware_agent.link.ticket import order_ticket
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
@@ -24,14 +30,48 @@ from firmware_agent.tickets import TicketStyle, selftest_ticket
 from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
 from wire import JSON, Order
 
-if TYPE_CHECKING:
-    from firmware_agent.link.service import Link
-
 TEST_TICKET_TTL_S = 600.0
+T = TypeVar("T")
+
+
+class RemoteLink(Protocol):
+    """What the remote commands need of the link (link/service.py's `Link` is one), so this module does
+    not import the link's service and the two do not import each other."""
+
+    config: AgentConfig
+    config_path: Path | None
+    settings: LinkSettings
+    page: PageSetup
+    ring: RingLog
+    drain: Drain
+    catalog: CatalogSync
+    restart_pending: bool
+    boot: int
+    started_at: float
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def on_trial(self) -> bool: ...
+
+    def clock(self) -> float: ...
+
+    def core_loop(self) -> CoreLoop: ...
+
+    def call(self, fn: Callable[[Store], T], timeout: float = ...) -> T: ...
+
+    def update_layout(self) -> Layout: ...
+
+    def request_catalog(self, request: RequestResync) -> None: ...
+
+    def begin_trial(self, new: AgentConfig, changed: list[str], request: Request) -> None: ...
 
 
 class RemoteBox:
-    def __init__(self, link: Link) -> None:
+    """The `Box` that `CommandRunner` drives: each command, on the link it is given."""
+
+    def __init__(self, link: RemoteLink) -> None:
         self.link = link
 
     def status(self) -> JSON:
@@ -139,10 +179,10 @@ class RemoteBox:
 
     def _reprint_job(self, job: int) -> int:
         def requeue(store: Store) -> bool:
-            found = store.db.connection().execute("SELECT 1 FROM print_job WHERE id = ?", (job,)).fetchone()
+            found = store.has_print_job(job)
             if found:
                 store.mark_reprint(job)
-            return found is not None
+            return found
 
         if not self.link.call(requeue):
             raise CommandFailed(f"print.reprint: there is no print job {job}")

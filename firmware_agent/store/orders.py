@@ -73,34 +73,43 @@ def store_order(store: Store, order: dict[str, Any], ticket: bytes, ttl_s: float
     if kept is not None and kept.rev >= rev:
         return Stored(order_id, kept.rev, changed=False)
     if kept is None:
-        _sql(store).execute(
+        store.sql(
             "INSERT INTO inbound_order (order_id, payload, received_at) VALUES (?, ?, ?)",
             (order_id, payload, time.time()),
         )
         kept = find_order(store, order_id)
         assert kept is not None
     else:
-        _sql(store).execute("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
+        store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
     now = StoredOrder(order_id, order, kept.received_at, kept.print_job, kept.printed_seq, kept.collected_seq)
     if now.wants_ticket and now.print_job is None and now.printed_seq is None:
         job = store.enqueue_print(ORDER_JOB_KIND, ticket, ttl_s)
-        _sql(store).execute("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (job, order_id))
+        store.sql("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (job, order_id))
         return Stored(order_id, rev, changed=True, new_job=job)
     if not now.wants_ticket and now.print_job is not None and now.printed_seq is None:
-        cursor = _sql(store).execute(
+        cursor = store.sql(
             "UPDATE print_job SET state = 'withdrawn' WHERE id = ? AND state = 'queued'", (now.print_job,)
         )
         if cursor.rowcount:
-            _sql(store).execute("UPDATE inbound_order SET print_job = NULL WHERE order_id = ?", (order_id,))
+            store.sql("UPDATE inbound_order SET print_job = NULL WHERE order_id = ?", (order_id,))
             return Stored(order_id, rev, changed=True, withdrawn=now.print_job)
     return Stored(order_id, rev, changed=True)
 
 
 def store_pickup_key(store: Store, key_id: int, key_hex: str) -> None:
     """Keeps the shop's pickup key `key_id`; keys are only added, so orders hashed with an old one verify."""
-    _sql(store).execute(  # not through peewee, whose debug log shows every value
+    store.sql(  # the store logs statements, never their values
         "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (KEY_SETTING.format(key_id), key_hex)
     )
+
+
+def recent_orders(store: Store, limit: int) -> list[StoredOrder]:
+    """The `limit` orders received last, newest first (the box page's order board)."""
+    rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at DESC LIMIT ?", (limit,))
+    return [
+        StoredOrder(o, json.loads(p), at, job, printed, collected)
+        for o, p, at, job, printed, collected in rows
+    ]
 
 
 def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | None]:
@@ -109,9 +118,7 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
     Refused: an order this box never received, a cancelled one, one already collected (here or, as the
     bridge said, at another till), one without a pickup code, and a code that does not verify.
     """
-    row = _sql(store).execute(
-        f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,)
-    )
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,))
     order = _record(row.fetchone())
     if order is None:
         return order_id, f"unknown pickup code: order {order_id} is not known at this till"
@@ -123,7 +130,7 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
     expected, key_id = order.order.get("pickup_hash"), order.order.get("pickup_key")
     if not expected or key_id is None:
         return shown, f"order {shown} has no pickup code (it is not a click & collect order)"
-    found = _sql(store).execute("SELECT value FROM setting WHERE key = ?", (KEY_SETTING.format(key_id),))
+    found = store.sql("SELECT value FROM setting WHERE key = ?", (KEY_SETTING.format(key_id),))
     key = (found.fetchone() or (None,))[0]
     if key is None:
         return shown, f"order {shown}: pickup key {key_id} has not reached this till yet, cannot check it"
@@ -134,16 +141,16 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
 
 def mark_collected(store: Store, order_id: str, seq: int) -> None:
     """The `order_collected` entry `seq` handed the order over: a second scan of its code is refused."""
-    _sql(store).execute("UPDATE inbound_order SET collected_seq = ? WHERE order_id = ?", (seq, order_id))
+    store.sql("UPDATE inbound_order SET collected_seq = ? WHERE order_id = ?", (seq, order_id))
 
 
 def find_order(store: Store, order_id: str) -> StoredOrder | None:
-    row = _sql(store).execute(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ?", (order_id,))
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ?", (order_id,))
     return _record(row.fetchone())
 
 
 def order_for_job(store: Store, job_id: int) -> StoredOrder | None:
-    row = _sql(store).execute(f"SELECT {_COLUMNS} FROM inbound_order WHERE print_job = ?", (job_id,))
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE print_job = ?", (job_id,))
     return _record(row.fetchone())
 
 
@@ -157,9 +164,7 @@ def record_printed(store: Store, job_id: int) -> JournalRecord | None:
     if order is None or order.printed_seq is not None:
         return None
     record = store.append(OrderPrintedEntry(order_id=order.order_id))
-    _sql(store).execute(
-        "UPDATE inbound_order SET printed_seq = ? WHERE order_id = ?", (record.seq, order.order_id)
-    )
+    store.sql("UPDATE inbound_order SET printed_seq = ? WHERE order_id = ?", (record.seq, order.order_id))
     return record
 
 
@@ -173,12 +178,8 @@ def requeue_ticket(store: Store, order_id: str, ticket: bytes, ttl_s: float) -> 
     if find_order(store, order_id) is None:
         return None
     job = store.enqueue_print(ORDER_JOB_KIND, ticket, ttl_s, reprint=True)
-    _sql(store).execute("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (job, order_id))
+    store.sql("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (job, order_id))
     return job
-
-
-def _sql(store: Store) -> Any:
-    return store.db.connection()
 
 
 def _record(row: tuple[Any, ...] | None) -> StoredOrder | None:
