@@ -34,7 +34,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "cloud_bridge.connectors.woocommerce",
         "WooCommerceConnector",
         ("base_url", "consumer_key", "consumer_secret"),
-        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str},
+        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str, "timezone": str},
     ),
     "prestashop": (
         "cloud_bridge.connectors.prestashop",
@@ -60,7 +60,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "cloud_bridge.connectors.oscar",
         "OscarConnector",
         ("base_url", "username", "password"),
-        {"partner": str},
+        {"partner": str, "pickup_methods": list, "collected_status": str},
     ),
 }
 

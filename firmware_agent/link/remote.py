@@ -14,6 +14,7 @@ from firmware_agent.config import AgentConfig, Secret
 from firmware_agent.core import CoreLoop
 from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest, PrintShelfLabels
+from firmware_agent.floor import FloorDesk
 from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
 from firmware_agent.link.catalog import CatalogSync, RequestResync
@@ -21,14 +22,13 @@ from firmware_agent.link.commands import CommandFailed, Request
 from firmware_agent.link.drain import Drain
 from firmware_agent.link.logring import RingLog
 from firmware_agent.link.settings import LinkSettings
-from firmware_agent.link.ticket import order_ticket
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
 from firmware_agent.store import Store, levels
-from firmware_agent.store.orders import find_order, requeue_ticket
+from firmware_agent.store.orders import StageRefused
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
-from wire import JSON, Order
+from wire import JSON
 
 TEST_TICKET_TTL_S = 600.0
 T = TypeVar("T")
@@ -66,6 +66,8 @@ class RemoteLink(Protocol):
     def request_catalog(self, request: RequestResync) -> None: ...
 
     def begin_trial(self, new: AgentConfig, changed: list[str], request: Request) -> None: ...
+
+    def floor(self) -> FloorDesk: ...
 
 
 class RemoteBox:
@@ -160,22 +162,23 @@ class RemoteBox:
         job: int = link.call(enqueue)
         return {"job": job, "printer_configured": core.handles(PrintRequest)}
 
-    def reprint(self, order_id: str | None, job: int | None) -> JSON:
+    def reprint(self, order_id: str | None, job: int | None, station: str | None = None) -> JSON:
         if job is not None:
             return {"job": self._reprint_job(job)}
         assert order_id is not None
-        page, ttl = self.link.page, self.link.settings.order_ttl_s
+        try:
+            jobs = self.link.floor().reprint(order_id, station)
+        except StageRefused as exc:
+            raise CommandFailed(f"print.reprint: {exc}") from exc
+        return {"job": jobs[0] if jobs else None, "jobs": list(jobs), "order_id": order_id}
 
-        def requeue(store: Store) -> int | None:
-            stored = find_order(store, order_id)
-            if stored is None:
-                return None
-            return requeue_ticket(store, order_id, order_ticket(Order.from_json(stored.order), page), ttl)
-
-        new_job = self.link.call(requeue)
-        if new_job is None:
-            raise CommandFailed(f"print.reprint: order {order_id!r} is not on this box")
-        return {"job": new_job, "order_id": order_id}
+    def order_stage(self, order_id: str, stage: str | None, eta_min: int | None) -> JSON:
+        """Moves an order on the floor from support / the owner's page (docs/orders.md)."""
+        try:
+            moved = self.link.floor().move(order_id, stage, eta_min=eta_min, source="remote")
+        except StageRefused as exc:
+            raise CommandFailed(f"order.stage: {exc}") from exc
+        return {"order_id": moved.order_id, "stage": moved.stage, "eta_min": moved.eta_min}
 
     def _reprint_job(self, job: int) -> int:
         def requeue(store: Store) -> bool:

@@ -31,6 +31,7 @@ from firmware_agent.config import AgentConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.errors import AgentError, ConfigError
 from firmware_agent.events import Call, Stop
+from firmware_agent.floor import FloorDesk
 from firmware_agent.link import catalog as cat
 from firmware_agent.link.audit import AuditLog
 from firmware_agent.link.commands import CommandRunner, Request
@@ -55,7 +56,7 @@ from firmware_agent.link.logring import RingLog
 from firmware_agent.link.mqttport import MqttPort
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
-from firmware_agent.link.ticket import page_of
+from firmware_agent.link.ticket import Routing, page_of, station_tickets
 from firmware_agent.link.trial import ConfigTrial
 from firmware_agent.store import Store, levels
 from firmware_agent.store.outbox import Outbox, Pruned
@@ -335,6 +336,12 @@ class Link:
 
     def send(self, kind: Kind, payload: bytes, qos: int) -> None:
         self.port.send(kind, payload, qos)
+
+    def floor(self) -> FloorDesk:
+        """The orders-on-the-floor API (web page, remote commands) over this link's core loop."""
+        return FloorDesk(
+            self.call, lambda o: station_tickets(o, Routing.of(self.config)), self.settings.order_ttl_s
+        )
 
     def topic(self, kind: Kind) -> str:
         return self.port.topic(kind)

@@ -7,14 +7,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
-from devices.printers import PageSetup
+from firmware_agent.config import AgentConfig
 from firmware_agent.link.events import Received
 from firmware_agent.link.inbound.common import CoreCalls
 from firmware_agent.link.settings import LinkSettings
-from firmware_agent.link.ticket import order_ticket
+from firmware_agent.link.ticket import Routing, print_at, station_tickets
 from firmware_agent.store.orders import store_order, store_pickup_key
 from wire import Kind, Order, OrderAck, PickupKey, WireError, decode, encode
 
@@ -26,7 +27,9 @@ class OrderSide(CoreCalls, Protocol):
     def settings(self) -> LinkSettings: ...
 
     @property
-    def page(self) -> PageSetup: ...
+    def config(self) -> AgentConfig:
+        """What routes an order's lines to the stations' printers (`[orders]`) and sets the paper."""
+        ...
 
     @property
     def on_order(self) -> Callable[[], None] | None:
@@ -54,13 +57,18 @@ def on_orders(link: OrderSide, msg: Received) -> None:
 
 
 def _keep(link: OrderSide, order: Order) -> None:
-    ticket = order_ticket(order, link.page)
+    """Keeps the order with its ticket for each station (docs/orders.md); a timed order's tickets wait in
+    the store until the lead time before its slot."""
+    routing = Routing.of(link.config)
+    tickets, when = station_tickets(order, routing), print_at(order, routing)
     ttl = link.settings.order_ttl_s
-    stored = link.call(lambda s: store_order(s, order.to_json(), ticket, ttl))
+    stored = link.call(lambda s: store_order(s, order.to_json(), tickets, ttl, when))
     if not stored.changed:
         log.info("order %s rev %d was already kept: nothing changes", order.order_id, order.rev)
+    elif stored.timed and stored.new_job is None:
+        log.info("order %s stored: its tickets print at %s", order.order_id, time.ctime(when))
     elif stored.new_job is not None:
-        log.info("order %s stored, ticket queued (print job %d)", order.order_id, stored.new_job)
+        log.info("order %s stored, tickets queued (print jobs %s)", order.order_id, list(stored.new_jobs))
         if link.on_order is not None:
             link.on_order()
     elif stored.withdrawn is not None:
