@@ -63,6 +63,7 @@ class Timing:
     retry_base_s: float = 0.5
     retry_max_s: float = 30.0
     orders_resend_s: float = 30.0  # an order a box has not acked is sent again this late
+    history_days: float = 90.0  # settled movements older than this are folded into the balances
 
 
 @dataclass(frozen=True)
