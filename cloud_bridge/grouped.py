@@ -33,7 +33,7 @@ from cloud_bridge.db import Database
 from cloud_bridge.journal import Applied, apply_locked
 from cloud_bridge.seqrules import start_of
 from cloud_bridge.streams import source_of, stream_key
-from wire import STOCK_KINDS, JournalBatch
+from wire import STOCK_KINDS, EntryKind, JournalBatch
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def _plain(batch: JournalBatch, position: _Position) -> bool:
     for offset, entry in enumerate(fresh, start=1):
         if entry.seq != last_seq + offset or entry.problem is not None or entry.kind not in STOCK_KINDS:
             return False
-        if entry.kind == "count":  # counts change the stock row, and may be absolute
+        if entry.kind == EntryKind.COUNT:  # counts change the stock row, and may be absolute
             return False
     return True
 

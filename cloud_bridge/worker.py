@@ -74,7 +74,7 @@ class Worker:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.db = database or Database(config.database_url)
+        self.db = database or Database(config.database_url.reveal())
         self.intake = Intake()
         self.link = MqttLink(config.broker, f"tillbridge-{config.worker_id}", config.group, self.intake)
         self.stopping = threading.Event()
@@ -441,8 +441,8 @@ class Worker:
 
     def _pickup_secret(self) -> bytes:
         """The key pickup codes are made with: from the config, else one random key kept in the database."""
-        if self.config.pickup_secret:
-            return self.config.pickup_secret.encode()
+        if self.config.pickup_secret is not None:
+            return self.config.pickup_secret.reveal().encode()
         with self.db.write():
             m.ShopState.insert(
                 shop="", name="pickup_secret", value=secrets.token_hex(32)

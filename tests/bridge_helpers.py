@@ -34,6 +34,7 @@ from cloud_bridge.orders import pickup_code
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
+from configspec import Secret, SecretUrl
 from simulators.shops import Item, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
 from wire import (
     Ack,
@@ -173,9 +174,18 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
 
 
 def shop_config(
-    shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0, catalog: dict[str, Any] | None = None
+    shop_id: str,
+    sim: Simulator,
+    boxes: Sequence[str],
+    buffer: int = 0,
+    catalog: dict[str, Any] | None = None,
+    *,
+    window: float = 0.0,
+    low_stock: int = 2,
 ) -> ShopConfig:
-    """The `[[shop]]` table a merchant would write for this simulator."""
+    """The `[[shop]]` table a merchant would write for this simulator. `window`: the coalescing window,
+    0 unless a test is about it (a pass then writes at once, so a test need not wait out a window).
+    """
     if isinstance(sim, WooCommerceSimulator):
         creds: dict[str, Any] = {"consumer_key": sim.consumer_key, "consumer_secret": sim.consumer_secret}
         platform = "woocommerce"
@@ -184,7 +194,17 @@ def shop_config(
     else:
         creds = {"access_token": sim.access_token, "location_id": "1", "webhook_secrets": [sim.client_secret]}
         platform = "shopify"
-    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer, catalog or {})
+    return ShopConfig(
+        shop_id,
+        platform,
+        sim.url,
+        tuple(boxes),
+        creds,
+        buffer,
+        catalog or {},
+        write_window_s=window,
+        low_stock=low_stock,
+    )
 
 
 def connector(shop: ShopConfig, *, timeout: float = 2.0) -> ShopConnector:
@@ -261,8 +281,8 @@ def driver(
 def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig], **kw: Any) -> BridgeConfig:
     return BridgeConfig(
         worker_id=kw.pop("worker_id", "w1"),
-        database_url=database_url,
-        pickup_secret=PICKUP_SECRET,
+        database_url=SecretUrl(database_url),
+        pickup_secret=Secret(PICKUP_SECRET),
         broker=kw.pop("broker", None) or _broker(broker_url),
         timing=kw.pop("timing", FAST),
         shops=tuple(shops),
@@ -283,9 +303,9 @@ def config_toml(config: BridgeConfig) -> str:
         "[bridge]",
         f'worker_id = "{config.worker_id}"',
         f'group = "{config.group}"',
-        f'pickup_secret = "{config.pickup_secret}"',
+        f'pickup_secret = "{config.pickup_secret.reveal() if config.pickup_secret else ""}"',
         "[database]",
-        f'url = "{config.database_url}"',
+        f'url = "{config.database_url.reveal()}"',
         "[broker]",
         f'url = "{config.broker.url}"',
         f"keepalive_s = {config.broker.keepalive_s}",
@@ -300,6 +320,8 @@ def config_toml(config: BridgeConfig) -> str:
             f'base_url = "{shop.base_url}"',
             f"boxes = [{', '.join(repr(b) for b in shop.boxes)}]".replace("'", '"'),
             f"safety_buffer = {shop.safety_buffer}",
+            f"write_window_s = {shop.write_window_s!r}",
+            f"low_stock = {shop.low_stock}",
             "[shop.credentials]",
         ]
         for key, value in shop.credentials.items():

@@ -23,7 +23,17 @@ from tests.systemd_helpers import REPO, _locked, cache_dir, require
 
 IMAGE = REPO / "image"
 # What the image is made of: a change in any of these builds a new test image.
-SOURCES = ("image", "systemd", "docs", "tillbridge", "firmware_agent", "devices", "cloud_bridge", "wire")
+SOURCES = (
+    "image",
+    "systemd",
+    "docs",
+    "tillbridge",
+    "firmware_agent",
+    "devices",
+    "cloud_bridge",
+    "wire",
+    "configspec",
+)
 SOURCES_EXTRA = ("simulators", "pyproject.toml")
 # Host tools and the Debian packages that provide them.
 TOOLS = {

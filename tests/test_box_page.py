@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_agent.config import InvalidConfig, check_config, validate
 from firmware_agent.config.schema import lan_address
+from firmware_agent.store import Store
 from firmware_agent.web.pin import FIRST_LOCK_S, FREE_TRIES, PinGuard
 from simulators.broker import free_port
 from simulators.printer import VirtualPrinter
@@ -148,6 +149,41 @@ def test_each_scanner_shows_its_last_reading_and_what_the_box_made_of_it(box):
     reading = page[page.index('data-device="till"') :]
     reading = reading[: reading.index("</li>")]
     assert "8410000000030" in reading and "sale Pan de pueblo" in reading  # the sample catalog's BREAD
+
+
+def test_the_catalog_search_finds_products_by_part_of_the_name_the_sku_or_a_barcode(box):
+    http = box.session()
+
+    def found(text: str) -> list[str]:
+        page = http.get(box.url, params={"q": text}, timeout=5).text
+        return re.findall(r'data-sku="([^"]+)"', page)
+
+    assert "BREAD" in found("pan de")  # "Pan de pueblo", case ignored
+    assert found("8410000000030") == ["BREAD"]
+    assert found("BREAD") == ["BREAD"]
+    assert found("%") == ["CHOCO"]  # "Chocolate negro 70 %": a LIKE wildcard is a character like any other
+    assert found("_") == [] and found("zzz") == []
+    assert "Nothing called or coded" in http.get(box.url, params={"q": "zzz"}, timeout=5).text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=30))
+def test_any_search_text_finds_only_products_that_match_it(catalog_store, text):
+    """Control characters are ignored (a NUL once ended SQLite's LIKE pattern and matched everything)."""
+    wanted = "".join(c for c in text if c.isprintable()).strip()
+    for product, code in catalog_store.search_products(text):
+        barcodes = {c for (c,) in catalog_store.sql("SELECT code FROM barcode WHERE sku = ?", (product.sku,))}
+        assert wanted.lower() in product.name.lower() or product.sku == wanted or wanted in barcodes
+        assert code == "" or code in barcodes
+
+
+@pytest.fixture(scope="module")
+def catalog_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    folder = tmp_path_factory.mktemp("catalog")
+    seed_catalog(folder)
+    store = Store.open(folder / "tillbridge.db")
+    yield store
+    store.close()
 
 
 def test_pin_tries_lock_out_longer_each_time_and_the_right_pin_opens_after_the_wait():

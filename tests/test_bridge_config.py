@@ -30,7 +30,7 @@ def test_the_sample_is_valid_and_the_smallest_file_is_empty(tmp_path: Path) -> N
     assert sample.shops[0].platform == "woocommerce" and sample.timing.orders_s == 10.0
     (tmp_path / "empty.toml").write_text("")
     empty = load_config(tmp_path / "empty.toml")
-    assert empty.database_url.startswith("sqlite:///") and empty.shops == () and empty.worker_id
+    assert empty.database_url.reveal().startswith("sqlite:///") and empty.shops == () and empty.worker_id
 
 
 def test_every_problem_is_reported_at_once_with_its_key() -> None:
@@ -60,16 +60,32 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         """
     )
     assert found == [
-        "b.toml: broker.url: 'http://x' is not mqtt://host[:port] or mqtts://host[:port]",
-        "b.toml: timing.orders_s: -1.0 is not above 0",
-        "b.toml: timing.pol_s: unknown key",
+        "b.toml: broker.url: 'http://x' must be mqtt://host[:port] or mqtts://host[:port]",
+        "b.toml: timing.pol_s: unknown key (did you mean poll_s?)",
+        "b.toml: timing.orders_s: -1.0 must be greater than 0",
+        "b.toml: shop[2].id: 'a' is already used by shop[0]",
         "b.toml: shop[0].platform: 'magento' is not one of woocommerce, prestashop, shopify",
-        "b.toml: shop[0].boxes: a box is listed twice",
         "b.toml: shop[1].id: missing (required)",
         "b.toml: shop[1].base_url: 'ftp://b' is not an http(s) URL",
-        "b.toml: shop[1].orders_failover_s: 1.0 is below 5",
-        "b.toml: shop[1].orders_box: 't9' is not one of this shop's boxes",
-        "b.toml: shop[2].id: 'a' is used by another [[shop]]",
+        "b.toml: shop[1].orders_failover_s: 1.0 must be at least 5",
+    ]
+    # checks across two keys of a table run once its keys are valid (as in the box's config)
+    assert problems(
+        """
+        [[shop]]
+        id = "a"
+        platform = "woocommerce"
+        base_url = "https://a.example"
+        boxes = ["t1", "t1"]
+        orders_box = "t9"
+        """
+    ) == [
+        "b.toml: shop[0].boxes: lists 't1' twice",
+        "b.toml: shop[0].orders_box: 't9' is not one of this shop's boxes",
+    ]
+    two_shops = '[[shop]]\nid = "{}"\nplatform = "shopify"\nbase_url = "https://b.example"\nboxes = ["t1"]\n'
+    assert problems(two_shops.format("a") + two_shops.format("b")) == [
+        "b.toml: shop[1].boxes: box 't1' is already listed for shop 'a'"
     ]
 
 
@@ -83,7 +99,7 @@ def test_secrets_stay_out_of_messages_and_reprs(tmp_path: Path) -> None:
         """
     )
     assert found == [
-        "b.toml: database.url: 'mysql://u:***@h/db' is not sqlite:///PATH or "
+        "b.toml: database.url: 'mysql://***@h/db' is not sqlite:///PATH or "
         "postgresql://[user@]host[:port]/database",
         "b.toml: broker.password: expected a string, got an integer",
     ]
@@ -165,3 +181,35 @@ def test_check_config_reaches_postgresql_or_names_what_failed(
     assert main(["bridge", "check-config", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"127.0.0.1:{port}" in err and "cannot connect" in err and "s3cret" not in err
+
+
+def test_check_config_fails_where_bridge_run_could_not_open_its_tls_files_or_webhook_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bridge run` loads the broker's TLS files and binds the webhook address at start: a check that
+    passes must mean both work (a missing CA file used to pass the check, then stop the service)."""
+    import socket
+
+    path = tmp_path / "bridge.toml"
+    database = f'[database]\nurl = "sqlite:///{tmp_path / "b.db"}"\n'
+    not_a_cert = tmp_path / "ca.crt"
+    not_a_cert.write_text("this is not a certificate\n")
+    path.write_text(
+        database + f'[broker]\nurl = "mqtts://broker.example"\nca_file = "{tmp_path / "missing.crt"}"\n'
+    )
+    assert main(["bridge", "check-config", "--config", str(path)]) == 2
+    assert f"broker.ca_file: {tmp_path / 'missing.crt'}: cannot read" in capsys.readouterr().err
+
+    path.write_text(database + f'[broker]\nurl = "mqtts://broker.example"\nca_file = "{not_a_cert}"\n')
+    assert main(["bridge", "check-config", "--config", str(path)]) == 2
+    assert f"broker.ca_file: {not_a_cert}: not a CA certificate" in capsys.readouterr().err
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path.write_text(database + f'[bridge]\nwebhook_listen = "127.0.0.1:{port}"\n')
+        assert main(["bridge", "check-config", "--config", str(path)]) == 2
+        assert f"{path}: bridge.webhook_listen: cannot listen there" in capsys.readouterr().err
+    assert main(["bridge", "check-config", "--config", str(path)]) == 0  # free again: OK
+    assert "OK" in capsys.readouterr().out

@@ -186,7 +186,7 @@ def test_a_webhook_brings_an_order_without_waiting_for_the_next_poll(
 ) -> None:
     port = free_port()
     shop = shop_config("corner", woo, ["till-1"])
-    shop.credentials["webhook_secrets"] = ["whsec-test"]  # type: ignore[index]
+    shop = replace(shop, credentials={**shop.credentials, "webhook_secrets": ["whsec-test"]})
     slow_polls = replace(FAST, orders_s=3600.0, products_s=3600.0)
     config = bridge_config(
         f"sqlite:///{tmp_path / 'hooks.db'}",

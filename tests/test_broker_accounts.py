@@ -16,10 +16,10 @@ from cloud_bridge.accounts import AccountsError, Fleet, accounts, password_match
 from cloud_bridge.config import BrokerConfig
 from cloud_bridge.intake import Intake
 from cloud_bridge.mqtt import MqttLink
+from configspec import Secret
 from simulators.broker import Broker
 from tests.mqtt_helpers import WAIT_S
 from tillbridge.cli import main
-from wire.secret import Secret
 
 CONFIG = """
 [bridge]

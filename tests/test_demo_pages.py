@@ -54,6 +54,8 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
             box.group(1) + "login", data={"csrf_token": token.group(1), "pin": box.group(2)}, timeout=10
         )
         assert page.status_code == 200 and "demo-box-1" in page.text
+        assert 'id="pairing-code">demo/demo-box-1<' in page.text  # the demo's box has its cloud link
+        wait_for(lambda: "yes: the bridge has" in floor.get(box.group(1), timeout=10).text, 60, "paired")
         demo.stdout.read()
         assert demo.wait(timeout=120) == 0
     finally:

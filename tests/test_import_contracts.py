@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("wire", "devices", "firmware_agent", "cloud_bridge", "simulators", "tillbridge")
+PACKAGES = ("wire", "configspec", "devices", "firmware_agent", "cloud_bridge", "simulators", "tillbridge")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -52,6 +52,7 @@ def test_the_packages_keep_their_boundaries() -> None:
         ("devices/scanners/registry.py", "import simulators.scanner", "devices drive hardware only"),
         ("cloud_bridge/errors.py", "import firmware_agent.errors", "the cloud bridge never imports the box"),
         ("wire/errors.py", "import paho.mqtt.client", "wire is the shared contract"),
+        ("configspec/rules.py", "import firmware_agent.errors", "configspec declares and validates"),
     ],
 )
 def test_an_import_across_a_boundary_fails_the_check(

@@ -5,6 +5,7 @@ redeliveries of the same seq with the same content (the cloud peer asserts that 
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from typing import Any
 
@@ -112,6 +113,38 @@ def test_a_box_killed_mid_drain_sends_everything_after_its_restart(tmp_path, own
             if result["journal_entries"] == 0:
                 break
         assert result["boot"] == 2 and result["acked_seq"] == backlog
+        every_seq_once_at_least(cloud, backlog)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        cloud.close()
+
+
+def test_a_box_killed_just_after_deleting_acked_entries_keeps_its_stream_and_loses_nothing(
+    tmp_path, own_broker
+):
+    """The link deletes what the cloud acknowledged on a connection of its own, off the core loop
+    (store/outbox.py). Killed right after such a delete, the box comes back on the same journal stream (its
+    side mark agrees with its store: no `store_recovered`, no new epoch) and sends all it still holds."""
+    box_id, backlog = new_box_id(), 20_000  # more than the first delete takes away (a second's acks)
+    cloud = durable_cloud(own_broker, box_id)
+    options = {"batch_entries": 50, "inflight_batches": 2}
+    process = spawn_box(tmp_path, own_broker.port, box_id, seed=backlog, **options)
+    try:
+        deadline = time.monotonic() + 60
+        while (seqs := journal_seqs(tmp_path)) and seqs[0] == 1:
+            assert time.monotonic() < deadline, "the box deleted no acknowledged entry"
+        assert seqs, "the whole backlog went before the kill: nothing left to test"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        process = spawn_box(tmp_path, own_broker.port, box_id, **options)
+        cloud.wait_applied(backlog, timeout=60)
+        births = cloud.wait(
+            lambda s: sum(isinstance(m, State) and m.online for _, m, _ in s.messages) >= 2
+        ).messages
+        epochs = {m.epoch for _, m, _ in births if isinstance(m, State) and m.online}
+        assert len(epochs) == 1, f"the box started a new journal stream after the kill: {epochs}"
+        assert all(e.get("kind") != "store_recovered" for e in cloud.seen.entries.values())
         every_seq_once_at_least(cloud, backlog)
     finally:
         process.kill()

@@ -1,5 +1,9 @@
 """Both web pages in a real browser: Debian's headless Chromium driven through its chromedriver, in a
-phone-sized window. Screenshots are kept under the test's tmp folder (the path is printed) to look at.
+phone-sized window. Screenshots are kept under the test's tmp folder (the path is printed) to look at: each
+page whole (the window grown to its height) and as a 390×844 phone shows it first.
+
+The shop floor's tests run the whole chain: a WooCommerce simulator, a real mosquitto, the bridge, and a
+real `tillbridge agent` with its page and a virtual ESC/POS printer, whose tickets are decoded back to text.
 """
 
 from __future__ import annotations
@@ -7,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +22,20 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from cloud_bridge.parking import park
-from tests.bridge_helpers import database, postgres
+from cloud_bridge.worker import Worker
+from simulators.broker import Broker, free_port
+from simulators.printer import VirtualPrinter
+from simulators.shops import WooCommerceSimulator
+from tests.agent_helpers import AgentProcess, write_config
+from tests.bridge_helpers import (
+    FAST,
+    bridge_config,
+    database,
+    postgres,
+    seed,
+    shop_config,
+    start_simulator,
+)
 from tests.test_box_page import PIN, Box, box
 from tests.test_owner_page import PASSWORD, Page, page
 
@@ -42,18 +60,94 @@ def browser() -> Iterator[webdriver.Chrome]:
         options.add_argument(arg)
     service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
+    phone(driver, PHONE[1])  # headless Chromium keeps a window at least 500 px wide: emulate the phone
     try:
         yield driver
     finally:
         driver.quit()
 
 
+def phone(driver: webdriver.Chrome, height: int) -> None:
+    metrics = {"width": PHONE[0], "height": height, "deviceScaleFactor": 1, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
 def shot(driver: webdriver.Chrome, folder: Path, name: str) -> None:
-    """The whole page as a phone shows it, scrolled: the window grows to the page's height."""
+    """The page as a 390×844 phone shows it first, and whole (the screen grown to the page's height)."""
+    driver.save_screenshot(str(folder / f"{name}-390x844.png"))
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(PHONE[0], max(PHONE[1], int(height) + 100))
+    phone(driver, max(PHONE[1], int(height)))
     driver.save_screenshot(str(folder / f"{name}.png"))
-    driver.set_window_size(*PHONE)
+    phone(driver, PHONE[1])
+
+
+def no_sideways_scroll(driver: webdriver.Chrome) -> bool:
+    return int(driver.execute_script("return document.documentElement.scrollWidth")) <= PHONE[0]
+
+
+@dataclass
+class Floor:
+    """A shop's floor: its online shop, the bridge, and a box with its page and printer."""
+
+    url: str
+    woo: WooCommerceSimulator
+    printer: VirtualPrinter
+    worker: Worker
+    agent: AgentProcess
+
+
+@pytest.fixture
+def floor(tmp_path: Path) -> Iterator[Floor]:
+    broker = Broker(tmp_path / "broker").start()
+    woo = start_simulator("woocommerce", seed(3, 10))
+    assert isinstance(woo, WooCommerceSimulator)
+    shop = shop_config("test", woo, ["test-box"])
+    config = bridge_config(f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop], timing=replace(FAST))
+    worker = Worker(config).start()
+    port = free_port()
+    try:
+        with VirtualPrinter() as printer:
+            box_config = write_config(
+                tmp_path,
+                f'[printer]\nurl = "{printer.url}"\n'
+                f'[web]\nlisten = "127.0.0.1:{port}"\npin = "{PIN}"\n'
+                f'[mqtt]\nurl = "{broker.url}"\n',
+            )
+            agent = AgentProcess(box_config)
+            try:
+                agent.wait_ready()
+                yield Floor(f"http://127.0.0.1:{port}/", woo, printer, worker, agent)
+            finally:
+                agent.terminate()
+    finally:
+        worker.stop()
+        woo.stop()
+        broker.stop()
+
+
+def enter_pin(driver: webdriver.Chrome, url: str) -> None:
+    driver.get(url)
+    driver.find_element(By.NAME, "pin").send_keys(PIN)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(driver, WAIT_S).until(lambda d: d.find_elements(By.ID, "health"))
+    driver.execute_script("window.notReloaded = true")  # gone if the page were loaded again
+
+
+def test_an_online_order_reaches_the_order_board_without_a_reload_and_reprints(floor: Floor, browser, shots):
+    enter_pin(browser, floor.url)
+    order_id = str(floor.woo.place_order("SKU-001", 2, pickup=True, customer="Lucía"))
+    [ticket] = floor.printer.wait_for_tickets(1, timeout=WAIT_S)
+    assert f"#{order_id}" in ticket.text and "Lucía" in ticket.text
+    card = f'[data-order="{order_id}"]'
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, card))
+    assert "Lucía" in browser.find_element(By.CSS_SELECTOR, card).text
+    assert browser.execute_script("return window.notReloaded") is True
+    shot(browser, shots, "box-order-board")
+    browser.find_element(By.CSS_SELECTOR, f"{card} button[type=submit]").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: f"Order #{order_id} queued" in d.page_source)
+    again = floor.printer.wait_for_tickets(2, timeout=WAIT_S)[-1]
+    assert f"#{order_id}" in again.text and "Lucía" in again.text
+    assert no_sideways_scroll(browser)
 
 
 def test_the_owner_logs_in_and_retries_a_parked_problem_in_a_browser(page: Page, browser, shots, request):
@@ -71,9 +165,7 @@ def test_the_owner_logs_in_and_retries_a_parked_problem_in_a_browser(page: Page,
     assert "the shop refused the write" not in browser.page_source
     assert "Nothing is parked" in browser.find_element(By.ID, "parked").text
     shot(browser, shots, f"owner-retried-{request.node.callspec.id}")
-    assert (
-        browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
-    )  # no sideways scroll
+    assert no_sideways_scroll(browser)
 
 
 def test_a_sale_at_the_till_appears_on_the_box_page_without_a_reload(box: Box, browser, shots):
@@ -94,4 +186,4 @@ def test_a_sale_at_the_till_appears_on_the_box_page_without_a_reload(box: Box, b
     assert browser.execute_script("return window.notReloaded") is True
     assert "BREAD -1" in browser.find_element(By.ID, "activity").text
     shot(browser, shots, "box-home")
-    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    assert no_sideways_scroll(browser)

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import PurePath
 
-from firmware_agent.config.rules import Secret, Section
+from configspec import Secret, Section
 
 
 def config_hash(config: Section) -> str:

@@ -8,11 +8,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from configspec import build
 from firmware_agent.config.problems import InvalidConfig, KeyPath, Problem
 from firmware_agent.config.rules import printer_device
 from firmware_agent.config.schema import AgentConfig, EvdevScannerConfig, SerialScannerConfig
 from firmware_agent.config.tomlfile import read_toml
-from firmware_agent.config.validator import build
 
 DEFAULT_CONFIG_PATH = Path("/etc/tillbridge/agent.toml")
 

@@ -1,35 +1,13 @@
-"""Where a config problem is (file, key path) and the one error that carries all of them."""
+"""The box's config error, carrying every problem found (each naming the file and the key)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from configspec.problems import KeyPath as KeyPath
+from configspec.problems import Problem as Problem
+from configspec.problems import render_key as render_key
 from firmware_agent.errors import ConfigError
-
-KeyPath = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: KeyPath
-    message: str
-    file: str = ""
-
-    @property
-    def key(self) -> str:
-        return render_key(self.path)
-
-    def __str__(self) -> str:
-        return ": ".join(part for part in (self.file, self.key, self.message) if part)
-
-
-def render_key(path: KeyPath) -> str:
-    """`("scanner", 1, "layout")` -> `scanner[1].layout`, the way a person finds it in the file."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 class InvalidConfig(ConfigError):

@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from configspec import build
 from firmware_agent.config.atomic import atomic_write, fsync_dir
 from firmware_agent.config.problems import InvalidConfig, KeyPath, Problem
 from firmware_agent.config.rules import is_secret_name
 from firmware_agent.config.schema import AgentConfig, ProvisioningConfig
 from firmware_agent.config.tomlfile import dumps, merged_text, read_toml
-from firmware_agent.config.validator import build
 from firmware_agent.errors import ConfigError
 
 log = logging.getLogger(__name__)

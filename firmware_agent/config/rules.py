@@ -1,96 +1,29 @@
-"""The vocabulary the schema is written in: field rules and their checks, secrets, section base class.
-
-A section of the config is a frozen dataclass; each field's type says what TOML value is accepted and its
-`rule()` metadata what else must hold. Adding a section is therefore a dataclass and a list of fields,
-never another validation function.
+"""The box's own checks (serial ports, printers, receipt templates, barcode layouts), beside the shared
+vocabulary of `configspec` that the schema is written in (re-exported here for the schema's imports).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Iterator
-from pathlib import PurePath
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from wire.secret import Secret as Secret  # re-exported: the schema's vocabulary
+from configspec.rules import Check as Check
+from configspec.rules import Section as Section
+from configspec.rules import absolute_path as absolute_path
+from configspec.rules import between as between
+from configspec.rules import ident as ident
+from configspec.rules import is_secret_name as is_secret_name
+from configspec.rules import mqtt_url as mqtt_url
+from configspec.rules import nonempty as nonempty
+from configspec.rules import not_negative as not_negative
+from configspec.rules import positive as positive
+from configspec.rules import ratio as ratio
+from configspec.rules import rule as rule
+from configspec.rules import show as show
+from configspec.secret import Secret as Secret
 
-Check = Callable[[Any], str | None]
-"""Returns why an already typed value is wrong ("must be greater than 0"), or None when it is fine.
-
-The reason leaves the value out: the validator shows it in front, or `***` for a secret.
-"""
-
-SECRET_NAMES = ("password", "secret", "key", "token")
 BAUD_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
-
-
-def is_secret_name(name: str) -> bool:
-    """Any key named like a secret is masked, even before its type is known (a typo'd `pasword` too)."""
-    lowered = name.lower()
-    return any(lowered == word or lowered.endswith(f"_{word}") for word in SECRET_NAMES)
-
-
-class Section:
-    """Base of every config section; `problems()` holds the checks that involve more than one field.
-
-    They run only when every field of the section has a valid type, so they can rely on the annotations.
-    """
-
-    def problems(self) -> Iterator[tuple[str, str]]:
-        """Yields (key within the section, what is wrong)."""
-        return iter(())
-
-
-def rule(check: Check | None = None, *, each: Check | None = None, unique: str = "") -> dict[str, object]:
-    """Validator metadata: `check` the value, `each` item of an array, `unique` key among its tables.
-
-    Used as `field(default=..., metadata=rule(...))`; a field without a default is a required key.
-    """
-    return {"check": check, "each": each, "unique": unique}
-
-
-# --- checks: each returns the reason a value is wrong, and the validator puts the value in front of it ----
-
-
-_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
-_URL_PARAM = re.compile(r"([?&;]([^=&;#]*)=)([^&;#]*)")
-_URL_FRAGMENT = re.compile(r"#.*$", re.S)
-
-
-def show(value: object) -> str:
-    """A value as it would look in the file, short enough for one log line, and never a credential written
-    into a URL (`mqtt://user:password@host`, `?password=…`, `#…`): errors travel to logs and to support."""
-    text = str(value)
-    if "://" in text:
-        text = _URL_FRAGMENT.sub("#***", _URL_USERINFO.sub(r"\1***@", text))
-        text = _URL_PARAM.sub(lambda m: m[1] + ("***" if is_secret_name(m[2]) else m[3]), text)
-    text = repr(text) if isinstance(value, str | PurePath) else text
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-_IDENT = re.compile(r"[a-z0-9-]{1,64}")
-
-
-def ident(value: str) -> str | None:
-    return None if _IDENT.fullmatch(value) else "must be 1 to 64 characters of a-z, 0-9 and -"
-
-
-def nonempty(value: str | tuple[object, ...]) -> str | None:
-    return None if value else "must not be empty"
-
-
-def positive(value: float) -> str | None:
-    return None if value > 0 else "must be greater than 0"
-
-
-def not_negative(value: float) -> str | None:
-    return None if value >= 0 else "must be 0 or more"
-
-
-def ratio(value: float) -> str | None:
-    return None if 0 < value < 1 else "must be between 0 and 1 (exclusive)"
 
 
 def bcm_pin(value: int) -> str | None:
@@ -99,10 +32,6 @@ def bcm_pin(value: int) -> str | None:
 
 def baud_rate(value: int) -> str | None:
     return None if value in BAUD_RATES else f"is not a standard baud rate ({', '.join(map(str, BAUD_RATES))})"
-
-
-def absolute_path(value: str | PurePath) -> str | None:
-    return None if str(value).startswith("/") else "must be an absolute path"
 
 
 def codepage(value: str) -> str | None:

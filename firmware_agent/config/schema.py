@@ -7,11 +7,12 @@ to `AgentConfig`. A field without a default is a required key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devices.receipts.template import ReceiptTemplate, TemplateError
 from firmware_agent.config.rules import (
@@ -20,10 +21,12 @@ from firmware_agent.config.rules import (
     absolute_path,
     baud_rate,
     bcm_pin,
+    between,
     codepage,
     ident,
     ip_address,
     measure_layout,
+    mqtt_url,
     nonempty,
     not_negative,
     positive,
@@ -252,29 +255,6 @@ class ProvisioningConfig(Section):
     path: Path = field(default=Path("/boot/firmware/tillbridge.toml"), metadata=rule(absolute_path))
 
 
-def mqtt_url(value: str) -> str | None:
-    """mqtt://host[:port] or mqtts://host[:port]; credentials belong in username/password, not the URL."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return "is not a valid URL (mqtt://host:1883 or mqtts://host:8883)"
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        return "must be mqtt://host[:port] or mqtts://host[:port]"
-    if parts.username is not None or parts.password is not None:
-        return "must not carry credentials: set username and password instead"
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return "must be only scheme, host and port"
-    return None if port is None or port > 0 else "has port 0"
-
-
-def between(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"must be from {low:g} to {high:g}"
-
-    return check
-
-
 @dataclass(frozen=True, kw_only=True)
 class MqttConfig(Section):
     """The link to the cloud (`firmware_agent.link`). Without this table the box works offline only.
@@ -339,7 +319,7 @@ def lan_address(value: str) -> str | None:
 
 def pin_code(value: Secret) -> str | None:
     pin = value.reveal()
-    return None if pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 12 else "*** must be 6 to 12 digits"
+    return None if pin.isascii() and pin.isdigit() and 6 <= len(pin) <= 12 else "must be 6 to 12 digits"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -348,6 +328,42 @@ class WebConfig(Section):
 
     listen: str = field(metadata=rule(lan_address))
     pin: Secret = field(metadata=rule(pin_code))
+
+
+def time_zone(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "is not a time zone name (Europe/Madrid, …)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StationConfig(Section):
+    """A station's own printer (kitchen, bar): it gets the order lines whose product category or tag is
+    one of `tags`, on a ticket of its own (docs/printers.md, "Stations"). The box's `[printer]` is the
+    counter: it prints the whole order with its pickup code."""
+
+    name: str = field(metadata=rule(ident))
+    url: str = field(metadata=rule(printer_url))
+    tags: tuple[str, ...] = field(metadata=rule(nonempty, each=nonempty))
+    paper_mm: Literal[58, 80] = 80
+    codepage: str = field(default="CP858", metadata=rule(codepage))
+    profile: str = field(default="default", metadata=rule(nonempty))
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrdersConfig(Section):
+    """Online and phone orders on the shop floor (docs/orders.md): the tickets' language, how long before
+    a timed order's slot its tickets print, the shop's time zone for slots (empty: the box's own), and the
+    stations' printers."""
+
+    language: Literal["es", "en"] = "es"
+    lead_time_min: int = field(default=20, metadata=rule(not_negative))
+    timezone: str = field(default="", metadata=rule(time_zone))
+    station: tuple[StationConfig, ...] = field(default=(), metadata=rule(unique="name"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -367,3 +383,4 @@ class AgentConfig(Section):
     provisioning: ProvisioningConfig = ProvisioningConfig()
     mqtt: MqttConfig | None = None
     web: WebConfig | None = None
+    orders: OrdersConfig = OrdersConfig()

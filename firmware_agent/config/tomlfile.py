@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,16 @@ import tomlkit.exceptions
 from tomlkit.container import Container
 from tomlkit.items import AoT, Table
 
+import configspec
 from firmware_agent.errors import ConfigError
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """The file's tables; a missing, unreadable, non-UTF-8 or malformed file is a `ConfigError` naming it."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from exc
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from exc
+        return configspec.read_toml(path)
+    except configspec.ConfigFileError as exc:
+        raise ConfigError(exc.problem.message, file=exc.problem.file) from exc
 
 
 def merged_text(text: str, over: Mapping[str, Any], *, file: str, none_deletes: bool = False) -> str:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from firmware_agent.labels import note_price_changes
-from firmware_agent.store import ProductRecord, Store, levels
+from firmware_agent.store import ProductRecord, Store, catalog, levels
 from wire import CatalogDelta, CatalogSnapshotChunk, Product
 
 log = logging.getLogger(__name__)
@@ -137,13 +136,11 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
     local barcodes for products the shop sends without any (many shops keep no barcodes at all), and the
     box's own unit for products whose unit the shop does not say (shops have no notion of "sold by weight"
     unless the bridge is told where they keep it)."""
-    conn = store.db.connection()
-    note_price_changes(store, conn, products)
-    local = _local_stock(conn, (p.sku for p in products if p.stock is None), everything=True)
-    codes = _local_barcodes(conn) if any(not p.barcodes for p in products) else {}
-    units = _local_units(conn)
-    conn.execute("DELETE FROM barcode")
-    conn.execute("DELETE FROM product")
+    note_price_changes(store, products)
+    local = catalog.stock_of(store, (p.sku for p in products if p.stock is None), everything=True)
+    codes = catalog.barcodes_by_sku(store) if any(not p.barcodes for p in products) else {}
+    units = catalog.units_by_weight(store)
+    catalog.clear(store)
     count = store.upsert_products(_records(products, local, codes, units))
     _keep_own_movements(store, products)
     store.set_setting(VERSION_KEY, str(version))
@@ -151,11 +148,10 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
 
 
 def apply_delta(store: Store, delta: CatalogDelta) -> None:
-    conn = store.db.connection()
-    note_price_changes(store, conn, delta.upserts)
-    conn.executemany("DELETE FROM product WHERE sku = ?", [(sku,) for sku in delta.deletes])
-    local = _local_stock(conn, (p.sku for p in delta.upserts if p.stock is None))
-    store.upsert_products(_records(delta.upserts, local, units=_local_units(conn)))
+    note_price_changes(store, delta.upserts)
+    catalog.delete_products(store, delta.deletes)
+    local = catalog.stock_of(store, (p.sku for p in delta.upserts if p.stock is None))
+    store.upsert_products(_records(delta.upserts, local, units=catalog.units_by_weight(store)))
     _keep_own_movements(store, delta.upserts)
     store.set_setting(VERSION_KEY, str(delta.version))
 
@@ -180,27 +176,3 @@ def _records(
         barcodes = p.barcodes or (codes or {}).get(p.sku, ())
         unit = p.unit if p.unit is not None else (units or {}).get(p.sku, "each")
         yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), barcodes
-
-
-def _local_units(conn: Any) -> dict[str, str]:
-    """Products the box sells by weight (the rest are "each", the wire's default)."""
-    return dict(conn.execute("SELECT sku, unit FROM product WHERE unit != 'each'").fetchall())
-
-
-def _local_barcodes(conn: Any) -> dict[str, list[str]]:
-    codes: dict[str, list[str]] = {}
-    for code, sku in conn.execute("SELECT code, sku FROM barcode"):
-        codes.setdefault(sku, []).append(code)
-    return codes
-
-
-def _local_stock(conn: Any, skus: Iterable[str], *, everything: bool = False) -> dict[str, int]:
-    wanted = set(skus)
-    if not wanted:
-        return {}
-    if everything:  # one scan of the table beats 50,000 lookups
-        rows = conn.execute("SELECT sku, stock FROM product").fetchall()
-        return {sku: stock for sku, stock in rows if sku in wanted}
-    marks = ",".join("?" * len(wanted))
-    rows = conn.execute(f"SELECT sku, stock FROM product WHERE sku IN ({marks})", tuple(wanted)).fetchall()
-    return dict(rows)

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 _LINE: Final = re.compile(r"([0-9a-f]{16}) (\d{1,19})")
 
 
+def mark_path(store_path: Path) -> Path:
+    """Where the mark of the store at `store_path` lives: beside it."""
+    return store_path.with_name(store_path.name + ".epoch")
+
+
 @dataclass(frozen=True)
 class Mark:
     epoch: str

@@ -17,7 +17,7 @@ from typing import Any, Final
 from flask import Flask, Response, redirect, render_template, request, session, stream_with_context, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from firmware_agent.web.facts import Activity, Snapshot
+from firmware_agent.web.facts import Activity, Found, Snapshot
 from firmware_agent.web.pin import PinGuard
 
 STREAM_S: Final = 300.0  # one event stream's life; the browser reconnects by itself
@@ -41,6 +41,7 @@ class BoxActions:
         test_print: Callable[[], str],
         reprint: Callable[[str], str],
         check_config: Callable[[], list[str]],
+        search: Callable[[str], list[Found]] = lambda text: [],
     ) -> None:
         self.snapshot, self.test_print, self.reprint, self.check_config = (
             snapshot,
@@ -48,6 +49,7 @@ class BoxActions:
             reprint,
             check_config,
         )
+        self.search = search
 
 
 def make_app(
@@ -103,8 +105,14 @@ def make_app(
     def home() -> Any:
         if not signed_in():
             return redirect(url_for("login_form"))
+        search = request.args.get("q", "")[:100]
         return render_template(
-            "box_home.html", s=actions.snapshot(), notice=session.pop("notice", None), problems=None
+            "box_home.html",
+            s=actions.snapshot(),
+            notice=session.pop("notice", None),
+            problems=None,
+            search=search,
+            found=actions.search(search) if search.strip() else None,
         )
 
     @app.post("/check")
@@ -112,7 +120,9 @@ def make_app(
         if not signed_in():
             return redirect(url_for("login_form"))
         problems = actions.check_config()
-        return render_template("box_home.html", s=actions.snapshot(), notice=None, problems=problems)
+        return render_template(
+            "box_home.html", s=actions.snapshot(), notice=None, problems=problems, search="", found=None
+        )
 
     @app.post("/print-test")
     def print_test() -> Any:

@@ -16,7 +16,7 @@ from firmware_agent.link.commands import CommandFailed
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.printing import PrintRequest
 from firmware_agent.tickets import layouts
-from firmware_agent.web.facts import Activity, Pairing, Snapshot, snapshot
+from firmware_agent.web.facts import Activity, Found, Pairing, Snapshot, search, snapshot
 from firmware_agent.web.page import BoxActions, make_app
 from firmware_agent.web.server import PageServer
 
@@ -49,7 +49,9 @@ class BoxPage:
     def start(self, core: CoreLoop) -> None:
         self.core = core
         core.listeners.append(self.activity)
-        actions = BoxActions(self._snapshot, self._test_print, self._reprint, self._check_config)
+        actions = BoxActions(
+            self._snapshot, self._test_print, self._reprint, self._check_config, search=self._search
+        )
         app = make_app(actions, self.activity, self.web.pin.reveal())
         self.server = PageServer(app, self.web.listen, threads=6, name="box-page").start()
         log.info("the box's page is on %s", self.server.url)
@@ -62,6 +64,10 @@ class BoxPage:
     def _snapshot(self) -> Snapshot:
         assert self.core is not None
         return snapshot(self.box, self.shop, self.core, self.services, self.activity, self.pairing)
+
+    def _search(self, text: str) -> list[Found]:
+        assert self.core is not None
+        return search(self.core, text)
 
     def _test_print(self) -> str:
         """The self-test ticket, as the button's long press queues it: a `PrintRequest` on the core loop."""

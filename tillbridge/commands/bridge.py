@@ -55,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.action == "check-config":
-        from cloud_bridge.db import check_reachable
+        from cloud_bridge.preflight import check_openable
 
         _check_shops(config)
-        check_reachable(config.database_url)
+        check_openable(config, str(args.config))
         print(f"{args.config}: OK ({len(config.shops)} shops, database {config.database_shown})")
         return 0
     if args.action == "run":
@@ -97,7 +97,7 @@ def _web(config: Any, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    db = Database(config.database_url).open()
+    db = Database(config.database_url.reveal()).open()
     page = PageServer(make_app(config, db, secure_cookies=not args.plain_http), args.listen).start()
     print(f"owner's page on {page.url}", flush=True)
     stop.wait()
@@ -129,7 +129,7 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge.db import Database
     from cloud_bridge.status import fleet_view, render, retry_parked
 
-    db = Database(config.database_url).open()
+    db = Database(config.database_url.reveal()).open()
     try:
         if args.action == "import":
             return _import(db, config, args)

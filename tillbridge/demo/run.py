@@ -170,11 +170,11 @@ def _watch_printer(
         on_ticket(ticket.text)
 
 
-def _box_page(services: Services) -> tuple[BoxPage, str]:
+def _box_page(services: Services, config: AgentConfig) -> tuple[BoxPage, str]:
     """The box's local page on a free localhost port, with a PIN made for this run."""
     pin = f"{random.SystemRandom().randrange(10**6):06d}"
     web = WebConfig(listen=f"127.0.0.1:{free_port()}", pin=Secret(pin))
-    return BoxPage(web, BOX_ID, SHOP_ID, services), pin
+    return BoxPage(web, BOX_ID, SHOP_ID, services, mqtt=config.mqtt), pin
 
 
 def demo_config(data_dir: Path, mqtt_url: str) -> AgentConfig:
@@ -268,7 +268,7 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         ]
         for watcher in watchers:
             watcher.start()
-        box_page, pin = _box_page(services)
+        box_page, pin = _box_page(services, config)
         view.note(f"🌐  the box's page on http://{box_page.web.listen}/ (PIN {pin})")
         settings = AgentSettings(
             box_id=BOX_ID,

@@ -1,4 +1,5 @@
-"""Turns parsed TOML into the schema's dataclasses, reading only their field types and attached checks.
+"""Turns parsed TOML into a schema's dataclasses, reading only their field types and attached checks: the one
+validator of the box's config and the bridge's.
 
 Every problem is collected (a person fixing a file wants the whole list at once, not one per restart). A
 table with a problem in any field yields no object, so the checks across fields (`Section.problems`) only
@@ -18,8 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from firmware_agent.config.problems import KeyPath, Problem
-from firmware_agent.config.rules import Secret, Section, is_secret_name, show
+from configspec.problems import KeyPath, Problem
+from configspec.rules import Section, is_secret_name, show
+from configspec.secret import MASK, Secret
 
 S = TypeVar("S", bound=Section)
 _Cls = Any  # a Section dataclass; dataclass-ness is checked at run time, not by the type system
@@ -47,8 +49,8 @@ _SCALARS: dict[object, _Scalar] = {
         float,
     ),
     Path: ("a path (a string)", lambda v: isinstance(v, str) and "\0" not in v, Path),
-    Secret: ("a string", lambda v: isinstance(v, str), Secret),
 }
+_TABLE: _Scalar = ("a table", lambda v: isinstance(v, Mapping), dict)
 
 
 def build(cls: type[S], data: object, path: KeyPath = ()) -> tuple[S | None, list[Problem]]:
@@ -56,6 +58,20 @@ def build(cls: type[S], data: object, path: KeyPath = ()) -> tuple[S | None, lis
     walker = _Walker()
     built = walker.table(cls, data, path)
     return (None if built is INVALID or walker.problems else built), walker.problems
+
+
+def is_secret_type(hint: object) -> bool:
+    """`Secret`, a subclass (`SecretUrl`), or either of them optional."""
+    members = get_args(hint) if get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    return any(isinstance(m, type) and issubclass(m, Secret) for m in members)
+
+
+def _scalar(hint: Any) -> _Scalar:
+    if isinstance(hint, type) and issubclass(hint, Secret):
+        return ("a string", lambda v: isinstance(v, str), hint)
+    if get_origin(hint) is Mapping or hint is Mapping:
+        return _TABLE  # a free-form table (a shop's credentials), its keys checked by the code that reads it
+    return _SCALARS[hint]
 
 
 def describe(value: object, secret: bool = False) -> str:
@@ -70,8 +86,14 @@ def describe(value: object, secret: bool = False) -> str:
     return kind if secret else f"{kind} ({show(value)})"
 
 
+def _shown(value: Secret) -> str:
+    """`***`, or what the secret allows to be seen (a database URL with its password masked)."""
+    text = value.shown()
+    return text if text == MASK else show(text)
+
+
 @functools.cache
-def _hints(cls: _Cls) -> dict[str, Any]:
+def hints(cls: _Cls) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
@@ -81,7 +103,7 @@ def _is_required(field: dataclasses.Field[Any]) -> bool:
 
 def _tag(cls: _Cls) -> object:
     """The `type` literal that selects this member of a union of tables ("evdev" for an evdev scanner)."""
-    return get_args(_hints(cls)["type"])[0]
+    return get_args(hints(cls)["type"])[0]
 
 
 def _is_table_type(hint: object) -> bool:
@@ -102,13 +124,13 @@ class _Walker:
             return INVALID
         before = len(self.problems)
         self._unknown_keys(cls, data, path, siblings)
-        hints = _hints(cls)
-        values = {f.name: self.field(f, hints[f.name], data, path) for f in dataclasses.fields(cls)}
+        types_of = hints(cls)
+        values = {f.name: self.field(f, types_of[f.name], data, path) for f in dataclasses.fields(cls)}
         if len(self.problems) > before:
             return INVALID
         built = cls(**{name: value for name, value in values.items() if value is not _ABSENT})
         for key, message in built.problems():
-            self.report((*path, key) if key else path, message)
+            self.report((*path, *key) if isinstance(key, tuple) else (*path, key) if key else path, message)
         return built
 
     def field(
@@ -118,7 +140,8 @@ class _Walker:
         if field.name not in data:
             return self._absent(field, hint, key_path)
         raw = data[field.name]
-        secret = is_secret_name(field.name) or hint is Secret  # a Secret-typed key (`web.pin`) too
+        # a key named like a secret, a Secret-typed key (`web.pin`), or one its rule calls secret
+        secret = is_secret_name(field.name) or is_secret_type(hint) or bool(field.metadata.get("secret"))
         if field.metadata.get("unique"):
             self._unique(field.metadata["unique"], raw, key_path)
         value = self.convert(hint, raw, key_path, secret)
@@ -143,7 +166,8 @@ class _Walker:
     ) -> None:
         reason = check(value) if check else None
         if reason:
-            self.report(path, f"{'***' if secret else show(value)} {reason}")
+            shown = _shown(value) if isinstance(value, Secret) else MASK if secret else show(value)
+            self.report(path, f"{shown} {reason}")
 
     def _unique(self, key: str, raw: object, path: KeyPath) -> None:
         if not isinstance(raw, list):
@@ -168,7 +192,7 @@ class _Walker:
             return self._array(get_args(hint)[0], value, path, secret)
         if dataclasses.is_dataclass(hint):
             return self.table(hint, value, path)
-        want, accepts, make = _SCALARS[hint]
+        want, accepts, make = _scalar(hint)
         if accepts(value):
             return make(value)
         self.report(path, f"expected {want}, got {describe(value, secret)}")
@@ -199,7 +223,7 @@ class _Walker:
     def _literal(self, choices: tuple[Any, ...], value: object, path: KeyPath, secret: bool) -> Any:
         if any(type(c) is type(value) and c == value for c in choices):
             return value
-        shown = "***" if secret else show(value)
+        shown = MASK if secret else show(value)
         self.report(path, f"{shown} is not one of {', '.join(map(str, choices))}")
         return INVALID
 
