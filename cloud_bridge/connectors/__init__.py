@@ -60,7 +60,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "cloud_bridge.connectors.oscar",
         "OscarConnector",
         ("base_url", "username", "password"),
-        {"partner": str},
+        {"partner": str, "pickup_methods": list, "collected_status": str},
     ),
 }
 
