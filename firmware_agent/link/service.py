@@ -50,7 +50,8 @@ from firmware_agent.link.logring import RingLog
 from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import order_ticket, page_of
-from firmware_agent.store import Store, levels
+from firmware_agent.store import Store, catalog_stage, levels
+from firmware_agent.store.catalog_stage import Staged
 from firmware_agent.store.orders import store_order, store_pickup_key
 from firmware_agent.store.outbox import Outbox, Pruned
 from firmware_agent.updates.health import note_link_up
@@ -111,6 +112,9 @@ class _Trial:
 
 class Link:
     """A `Service` (see `firmware_agent.agent`): `start(core)` before the loop runs, `stop()` after it."""
+
+    catalog_missing_after_s = 10.0
+    """How long a half-staged catalog snapshot waits for its next chunk before the box asks for the rest."""
 
     def __init__(
         self,
@@ -229,7 +233,7 @@ class Link:
     def _load(self) -> None:
         core = self.core_loop()
 
-        def load(store: Store) -> tuple[int, int, int, int | None, str, Path]:
+        def load(store: Store) -> tuple[int, int, int, int | None, str, Path, Staged | None]:
             boot = int(store.setting(BOOT_KEY) or 0) + 1
             store.set_setting(BOOT_KEY, str(boot))
             first = store.journal_after(0, 1)
@@ -242,12 +246,20 @@ class Link:
                 cat.stored_version(store),
                 store.epoch,
                 store.path,
+                catalog_stage.staged(store),
             )
 
-        self.boot, acked, last_seq, version, self.epoch, path = self.call(load)
+        self.boot, acked, last_seq, version, self.epoch, path, staged = self.call(load)
         self.drain = self._new_drain(acked, last_seq)
         self.journal = Outbox(path, self.epoch, acked)
-        self.catalog = cat.CatalogSync(version)
+        self.catalog = cat.CatalogSync(version, staged, missing_after_s=self.catalog_missing_after_s)
+        if staged is not None:
+            log.info(
+                "catalog snapshot %d half staged (%d of %d chunks): the rest is asked for if it stays away",
+                staged.version,
+                len(staged.have),
+                staged.chunks,
+            )
         if configset.on_trial(self.config_path):
             log.warning(
                 "config %s is on trial (a change was interrupted): reverting unless it connects",
@@ -440,30 +452,46 @@ class Link:
     def _on_catalog(self, msg: Received) -> None:
         message = self._decode(Kind.CATALOG, msg)
         if isinstance(message, CatalogSnapshotChunk):
-            decision: cat.Decision | None = self.catalog.on_snapshot(message)
+            decision: cat.Decision | None = self.catalog.on_snapshot(message, self.clock())
         elif isinstance(message, CatalogDelta):
             decision = self.catalog.on_delta(message, self.clock())
         else:
             return
         if isinstance(decision, cat.RequestResync):
             self.request_catalog(decision)
+        elif isinstance(decision, cat.StageChunk):
+            self._stage_chunk(decision)
         elif decision is not None:
-            self._apply_catalog(decision)
+            self._apply_delta(decision)
 
-    def _apply_catalog(self, decision: cat.ApplySnapshot | cat.ApplyDelta) -> None:
+    def _stage_chunk(self, decision: cat.StageChunk) -> None:
+        """Stages one chunk (and switches a complete snapshot in); a failure leaves the message unacked, so
+        the broker delivers it again (`_try_again`)."""
         started = time.perf_counter()
+        chunk = decision.chunk
+        timeout = CATALOG_TIMEOUT_S if decision.completes else CALL_TIMEOUT_S
+        count = self.call(lambda s: cat.stage_chunk(s, decision), timeout)
+        self.catalog.staged(decision)
+        if count is None:
+            log.debug(
+                "catalog snapshot %d: chunk %d of %d staged", chunk.version, chunk.chunk + 1, chunk.chunks
+            )
+            return
+        log.info(
+            "catalog version %d live: %d products (the last chunk and the switch took %.2f s)",
+            chunk.version,
+            count,
+            time.perf_counter() - started,
+        )
+
+    def _apply_delta(self, decision: cat.ApplyDelta) -> None:
+        started = time.perf_counter()
+        version, count = (
+            decision.delta.version,
+            len(decision.delta.upserts) + len(decision.delta.deletes),
+        )
         try:
-            if isinstance(decision, cat.ApplySnapshot):
-                version = decision.version
-                count = self.call(
-                    lambda s: cat.replace_catalog(s, decision.products, version), CATALOG_TIMEOUT_S
-                )
-            else:
-                version, count = (
-                    decision.delta.version,
-                    len(decision.delta.upserts) + len(decision.delta.deletes),
-                )
-                self.call(lambda s: cat.apply_delta(s, decision.delta), CATALOG_TIMEOUT_S)
+            self.call(lambda s: cat.apply_delta(s, decision.delta), CATALOG_TIMEOUT_S)
         except (AgentError, TimeoutError) as exc:
             log.error("catalog could not be applied (%s): asking for a snapshot", exc)
             self.catalog.resync_wanted = True
@@ -489,7 +517,7 @@ class Link:
         )
 
     def request_catalog(self, request: cat.RequestResync) -> None:
-        message = CatalogRequest(request.have_version, request.reason)
+        message = CatalogRequest(request.have_version, request.reason, request.version, request.missing)
         self._publish(self._topic(Kind.CATALOG_REQUEST), encode(message), 1, False)
 
     def _on_order(self, msg: Received) -> None:
@@ -561,6 +589,14 @@ class Link:
 
     def _tick(self, now: float) -> None:
         self.drain.tick(now)
+        if self.connected and (request := self.catalog.tick(now)) is not None:
+            log.warning(
+                "catalog snapshot %s: no chunk for %.0f s, asking for %s",
+                request.version,
+                self.catalog.missing_after_s,
+                f"chunks {list(request.missing)[:10]}…" if request.missing else "all of it",
+            )
+            self.request_catalog(request)
         if self.journal is not None:
             self._pruned(self.journal.tick(now))
         if self.connected and now >= self._next_telemetry:

@@ -90,11 +90,28 @@ MIGRATIONS: tuple[str, ...] = (
             OR EXISTS (SELECT 1 FROM setting WHERE key = 'boot_counter')
         THEN '0000000000000000' ELSE lower(hex(randomblob(8))) END;
     """,
+    # 6: a catalog snapshot staged chunk by chunk beside the live catalog until it is whole (see
+    # store/catalog_stage.py). `barcodes` is a JSON list; NULL `stock` or `unit` means the shop did not say.
+    """
+    CREATE TABLE catalog_stage (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        barcodes TEXT NOT NULL,
+        stock INTEGER,
+        unit TEXT
+    );
+    CREATE TABLE catalog_stage_chunk (
+        chunk INTEGER PRIMARY KEY,
+        version INTEGER NOT NULL,
+        chunks INTEGER NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)
 
-READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1)
+READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1)
 """For each schema version, the oldest release schema that can still read and write it. Additive migrations
 keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
 a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""
