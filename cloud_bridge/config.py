@@ -31,6 +31,7 @@ from configspec import (
 )
 from configspec.rules import (
     at_least,
+    between,
     host_port,
     http_url,
     ident,
@@ -138,6 +139,10 @@ class ShopConfig(Section):
     # the holder offline this long: its unprinted tickets go to another box
     orders_failover_s: float = field(default=120.0, metadata=rule(at_least(5)))
     pickup_key_id: int = field(default=1, metadata=rule(positive))  # raise it to rotate the shop's pickup key
+    # stock changes wait this long to reach the shop together (`cloud_bridge.shopplan`); 0: at every pass
+    write_window_s: float = field(default=10.0, metadata=rule(between(0, 3600)))
+    # a changed sku at or below this many available units is written at once, whatever the window
+    low_stock: int = field(default=2, metadata=rule(not_negative))
 
     def __post_init__(self) -> None:
         if not isinstance(self.credentials, SecretTable):  # built in code from a plain dict

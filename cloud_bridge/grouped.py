@@ -24,7 +24,7 @@ from cloud_bridge import models as m
 from cloud_bridge.db import Database
 from cloud_bridge.journal import Applied, apply_locked
 from cloud_bridge.streams import source_of, stream_key
-from wire import STOCK_KINDS, JournalBatch
+from wire import STOCK_KINDS, EntryKind, JournalBatch
 
 MAX_GROUP: Final = 500  # batches per transaction: bounds the transaction, and the wait of its first ack
 
@@ -116,7 +116,7 @@ def _plain(batch: JournalBatch, last_seq: int) -> bool:
     for offset, entry in enumerate(batch.entries, start=1):
         if entry.seq != last_seq + offset or entry.problem is not None or entry.kind not in STOCK_KINDS:
             return False
-        if entry.kind == "count":  # counts change the stock row, and may be absolute
+        if entry.kind == EntryKind.COUNT:  # counts change the stock row, and may be absolute
             return False
     return True
 

@@ -25,10 +25,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from cloud_bridge import catalog, delivery, ledger, levels, orders, shopside
+from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
@@ -54,7 +55,7 @@ from cloud_bridge.errors import (
     UnknownSku,
 )
 from cloud_bridge.parking import park, resolve
-from cloud_bridge.state import get_float, get_value, set_value
+from cloud_bridge.state import Timer, get_time, get_value, set_time, set_value
 from wire import Kind, build_topic
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ QUIET_TRIES: Final = 3  # reads of a sku busy with orders before it waits for th
 IN_DOUBT_S: Final = 60.0  # a shop write whose answer never came may still land this long after
 STOCK_UNKNOWN: Final = "stock unknown"  # payload of a parked order whose stock effect is unknown
 MAX_RETRIED_ORDERS: Final = 50  # parked orders read again per pass
+MAX_LEAD_S: Final = 5.0  # a window closes at most this much early for the time a write takes
 WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
 
 
@@ -99,14 +101,21 @@ class ShopDriver:
         self.rng = rng or random.Random()
         self.id = shop.id
         self.absolute = not connector.supports_deltas
+        self.rules = shopplan.Rules(
+            window_s=shop.write_window_s,
+            low_stock=shop.low_stock,
+            tick_s=timing.poll_s,  # the worker looks at least this often
+            batch_writes=connector.limits.batch_writes,
+        )
         self._drained_at: float | None = None  # the pass (its `now`) that last read the orders feed
+        self._write_s = 0.0  # how long the last push that wrote took (the window closes this much early)
 
     # --- the pass ----------------------------------------------------------------------------------------
 
     def run_pass(self, *, force: bool = False) -> bool:
         """Does what is due; returns False when the shop is backing off after errors."""
         now = self.clock()
-        if not force and now < self._get_float("backoff_until", 0.0):
+        if not force and now < self._due(Timer.BACKOFF):
             self.send_levels(now)  # the boxes hear of other tills' sales even while the shop is away
             self.publish_outbound()
             return False
@@ -134,14 +143,15 @@ class ShopDriver:
             self.initialise(now)
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
-        if now >= self._get_float("orders_due", 0.0):
+        self.send_notices(now)
+        if now >= self._due(Timer.ORDERS):
             self.poll_orders(now)
-            self._write_state("orders_due", str(now + self.timing.orders_s))
-        if now >= self._get_float("products_due", 0.0):
+            self._set_timer(Timer.ORDERS, now + self.timing.orders_s)
+        if now >= self._due(Timer.PRODUCTS):
             self.poll_products(now)
-            self._write_state("products_due", str(now + self.timing.products_s))
-        if now >= self._get_float("reconcile_due", 0.0) and self.reconcile(now):
-            self._write_state("reconcile_due", str(now + self.timing.reconcile_s))
+            self._set_timer(Timer.PRODUCTS, now + self.timing.products_s)
+        if now >= self._due(Timer.RECONCILE) and self.reconcile(now):
+            self._set_timer(Timer.RECONCILE, now + self.timing.reconcile_s)
 
     # --- first start ---------------------------------------------------------------------------------------
 
@@ -274,6 +284,32 @@ class ShopDriver:
                     m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
                 ).execute()
 
+    def send_notices(self, now: float) -> None:
+        """What happened to orders on the floor, told to the shop in the order it happened (docs/orders.md):
+        a transient failure stops here and the rest wait behind it; a permanent one is parked, the rest go."""
+        for notice in orders.pending_notices(self.id):
+            try:
+                orders.send_notice(self.connector, notice)
+                state = "done"
+            except PermanentShopError as exc:
+                park(
+                    self.id,
+                    f"notice/{notice.order_id}/{notice.stage}"[:300],
+                    "order",
+                    f"shop not told: {exc}",
+                    now,
+                )
+                state = "parked"
+            except ShopError as exc:
+                log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
+                return
+            with self.db.write():
+                m.OrderNotice.update(state=state).where(m.OrderNotice.id == notice.id).execute()
+                if state == "done" and notice.stage in ("collected", "delivered"):
+                    m.ShopOrder.update(completion="done").where(
+                        m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
+                    ).execute()
+
     def send_levels(self, now: float) -> int:
         """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""
         return levels.push_due(self.db, self.id, self.shop.boxes, now)
@@ -349,24 +385,60 @@ class ShopDriver:
         return found
 
     def push(self, now: float) -> None:
-        """Claims new box movements and writes what the shop must change."""
-        self.claim(now)
+        """Writes the stock changes the coalescing window lets go now (`shopplan`): claims their box
+        movements, then writes what the shop must change. Delta writes due for a retry go in any case.
+        """
+        decision = self.plan_writes(now)
+        started = time.monotonic()
+        if decision.write:
+            self.claim(now, decision.write)
         if self.absolute:
-            self._push_absolute(now)
+            self._push_absolute(now, decision.write)
         else:
             self._push_deltas(now)
+        if decision.write:
+            self._write_s = min(MAX_LEAD_S, time.monotonic() - started)
 
-    def claim(self, now: float) -> list[int]:
-        """Moves unclaimed box movements (of skus with a baseline) into new ShopWrites; returns their ids.
+    def plan_writes(self, now: float) -> shopplan.Decision:
+        """Which changed skus to write now: the window's decision, its opening time kept in the shop's
+        state (so the next pass, in whichever worker, goes on with the same window).
+        """
+        waiting = _unclaimed_skus(self.id)
+        if self.absolute:
+            waiting |= set(_dirty_skus(self.id))
+        waiting -= self._parked_skus(now)
+        opened = get_time(self.id, Timer.WRITES_OPEN)
+        # the window closes early by the loop's interval and the time the last write took, so a change is
+        # in the shop by the window's end, not a write's length after it
+        rules = replace(self.rules, tick_s=self.rules.tick_s + self._write_s)
+        decision = shopplan.decide([shopplan.Pending(s, None) for s in waiting], opened, rules, now)
+        if decision.reason is shopplan.Reason.WAITING:  # only then can a low level change the answer
+            found = ledger.levels(self.id, waiting)
+            buffer = self.shop.safety_buffer
+            pending = [
+                shopplan.Pending(sku, found[sku].target(buffer, clamp=False) if sku in found else None)
+                for sku in waiting
+            ]
+            decision = shopplan.decide(pending, opened, rules, now)
+        if decision.opened_at != opened:
+            self._set_timer(Timer.WRITES_OPEN, decision.opened_at)
+        return decision
 
-        A write holds at most `WRITE_SKUS` skus, so a delta shop sends it as one request whose outcome is
-        all or nothing: applied, refused, or in doubt as a whole.
+    def claim(self, now: float, skus: Iterable[str] | None = None) -> list[int]:
+        """Moves unclaimed box movements (of `skus`, default all, with a baseline) into new ShopWrites;
+        returns their ids.
+
+        A delta shop's write holds what one request carries (`BatchLimits.writes`), so it is sent as one
+        request whose outcome is all or nothing: applied, refused, or in doubt as a whole.
         """
         unclaimed = _unclaimed_skus(self.id)
+        if skus is not None:
+            unclaimed &= set(skus)
         self.ensure_baselines(unclaimed - ledger.known_skus(self.id, unclaimed), now)
+        size = WRITE_SKUS if self.absolute else min(WRITE_SKUS, self.connector.limits.writes)
         with self.db.write():
             known = sorted(ledger.known_skus(self.id, unclaimed) - self._parked_skus(now))
-            return [self._claim(known[i : i + WRITE_SKUS], now) for i in range(0, len(known), WRITE_SKUS)]
+            return [self._claim(list(chunk), now) for chunk in shopplan.batches(known, size)]
 
     def _claim(self, skus: list[str], now: float) -> int:
         query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
@@ -439,10 +511,13 @@ class ShopDriver:
                     m.Movement.write == write.id, m.Movement.sku.in_(sorted(again))
                 ).execute()
 
-    def _push_absolute(self, now: float) -> None:
-        skus = set(_dirty_skus(self.id)) - self._parked_skus(now)
-        for _ in range(2):  # a second round writes again what an order landing mid-write made wrong
-            skus = self.write_targets(sorted(skus), now) if skus else set()
+    def _push_absolute(self, now: float, wanted: Iterable[str]) -> None:
+        """Writes the `wanted` skus an order or a movement marked, as many per read as one request holds."""
+        skus = (set(_dirty_skus(self.id)) & set(wanted)) - self._parked_skus(now)
+        for batch in shopplan.batches(sorted(skus), self.connector.limits.reads):
+            again: set[str] = set(batch)
+            for _ in range(2):  # a second round writes again what an order landing mid-write made wrong
+                again = self.write_targets(sorted(again), now) if again else set()
 
     def write_targets(self, skus: Sequence[str], now: float, *, settled: bool = False) -> set[str]:
         """Reads the shop and moves each sku by the change the ledger wants (`cloud_bridge.shopside`), then
@@ -574,13 +649,13 @@ class ShopDriver:
         wait = max(ceiling / 2 + self.rng.uniform(0, ceiling / 2), exc.retry_after or 0.0)
         log.warning("shop %s: %s; next try in %.1f s", self.id, exc, wait)
         self._write_state("failures", str(failures))
-        self._write_state("backoff_until", str(now + wait))
+        self._set_timer(Timer.BACKOFF, now + wait)
 
     def _park_shop(self, exc: PermanentShopError, now: float) -> None:
         log.error("shop %s: %s; parked, next try in %.0f s", self.id, exc, self.timing.parked_retry_s)
         with self.db.write():
             park(self.id, "shop", "shop", str(exc), now)
-        self._write_state("backoff_until", str(now + self.timing.parked_retry_s))
+        self._set_timer(Timer.BACKOFF, now + self.timing.parked_retry_s)
 
     def _park_sku(self, sku: str, problem: str, now: float) -> None:
         log.warning("shop %s: sku %s parked: %s", self.id, sku, problem)
@@ -600,8 +675,13 @@ class ShopDriver:
         )
         return {row.key[4:] for row in query}
 
-    def _get_float(self, name: str, default: float) -> float:
-        return get_float(self.id, name, default)
+    def _due(self, timer: Timer) -> float:
+        """When `timer` is due; 0 (now) when it was never set."""
+        return get_time(self.id, timer) or 0.0
+
+    def _set_timer(self, timer: Timer, at: float | None) -> None:
+        with self.db.write():
+            set_time(self.id, timer, at)
 
     def _write_state(self, name: str, value: str) -> None:
         with self.db.write():

@@ -39,7 +39,7 @@ def import_products(store: Store, products: Sequence[Product]) -> dict[str, str]
     """
     with store.transaction():
         plan = _plan(store, products)
-        note_price_changes(store, store.db.connection(), products)
+        note_price_changes(store, products)
         store.upsert_products((record, codes) for record, _, codes in plan)
     return {record.sku: verdict for record, verdict, _ in plan}
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from firmware_agent.store import Store
+from firmware_agent.store import Store, catalog
 from firmware_agent.tickets.model import PriceChange
 from wire import Product
 
@@ -21,20 +21,14 @@ KEY: Final = "shelf_labels"
 MAX_LABELS: Final = 5000  # a catalog rewrite beyond this is a new set of labels, not a list to work through
 
 
-def note_price_changes(store: Store, conn: Any, products: Iterable[Product]) -> int:
+def note_price_changes(store: Store, products: Iterable[Product]) -> int:
     """Before `products` replace what the store has: notes each sku whose price changes; returns how many
     labels are pending. Runs inside the caller's transaction.
     """
     wanted = {p.sku: p for p in products}
     if not wanted:
         return len(pending(store))
-    if len(wanted) > 500:  # a snapshot: one scan of the table beats thousands of lookups
-        rows = conn.execute("SELECT sku, price_cents, unit FROM product").fetchall()
-    else:
-        marks = ",".join("?" * len(wanted))
-        sql = f"SELECT sku, price_cents, unit FROM product WHERE sku IN ({marks})"
-        rows = conn.execute(sql, tuple(wanted)).fetchall()
-    known = {sku: (price, unit) for sku, price, unit in rows if sku in wanted}
+    known = catalog.prices_of(store, wanted)
     labels = pending(store)
     for sku, (old, unit) in known.items():
         product = wanted[sku]

@@ -174,9 +174,18 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
 
 
 def shop_config(
-    shop_id: str, sim: Simulator, boxes: Sequence[str], buffer: int = 0, catalog: dict[str, Any] | None = None
+    shop_id: str,
+    sim: Simulator,
+    boxes: Sequence[str],
+    buffer: int = 0,
+    catalog: dict[str, Any] | None = None,
+    *,
+    window: float = 0.0,
+    low_stock: int = 2,
 ) -> ShopConfig:
-    """The `[[shop]]` table a merchant would write for this simulator."""
+    """The `[[shop]]` table a merchant would write for this simulator. `window`: the coalescing window,
+    0 unless a test is about it (a pass then writes at once, so a test need not wait out a window).
+    """
     if isinstance(sim, WooCommerceSimulator):
         creds: dict[str, Any] = {"consumer_key": sim.consumer_key, "consumer_secret": sim.consumer_secret}
         platform = "woocommerce"
@@ -185,7 +194,17 @@ def shop_config(
     else:
         creds = {"access_token": sim.access_token, "location_id": "1", "webhook_secrets": [sim.client_secret]}
         platform = "shopify"
-    return ShopConfig(shop_id, platform, sim.url, tuple(boxes), creds, buffer, catalog or {})
+    return ShopConfig(
+        shop_id,
+        platform,
+        sim.url,
+        tuple(boxes),
+        creds,
+        buffer,
+        catalog or {},
+        write_window_s=window,
+        low_stock=low_stock,
+    )
 
 
 def connector(shop: ShopConfig, *, timeout: float = 2.0) -> ShopConnector:
@@ -301,6 +320,8 @@ def config_toml(config: BridgeConfig) -> str:
             f'base_url = "{shop.base_url}"',
             f"boxes = [{', '.join(repr(b) for b in shop.boxes)}]".replace("'", '"'),
             f"safety_buffer = {shop.safety_buffer}",
+            f"write_window_s = {shop.write_window_s!r}",
+            f"low_stock = {shop.low_stock}",
             "[shop.credentials]",
         ]
         for key, value in shop.credentials.items():

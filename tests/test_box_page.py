@@ -172,8 +172,7 @@ def test_any_search_text_finds_only_products_that_match_it(catalog_store, text):
     """Control characters are ignored (a NUL once ended SQLite's LIKE pattern and matched everything)."""
     wanted = "".join(c for c in text if c.isprintable()).strip()
     for product, code in catalog_store.search_products(text):
-        barcodes = {c for (c,) in catalog_store.db.connection().execute(
-            "SELECT code FROM barcode WHERE sku = ?", (product.sku,))}  # fmt: skip
+        barcodes = {c for (c,) in catalog_store.sql("SELECT code FROM barcode WHERE sku = ?", (product.sku,))}
         assert wanted.lower() in product.name.lower() or product.sku == wanted or wanted in barcodes
         assert code == "" or code in barcodes
 

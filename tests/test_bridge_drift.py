@@ -174,7 +174,8 @@ def test_no_drift_across_channels_through_faults_restarts_a_killed_worker_and_od
     else:
         url = f"sqlite:///{tmp_path / 'bridge.db'}"
     broker = Broker(tmp_path / "broker").start()
-    shops = [shop_config(shop, sims[shop], boxes) for shop, (_, boxes) in SHOPS.items()]
+    # writes coalesce over a 1 s window, with the low-stock rule at work as skus run down
+    shops = [shop_config(shop, sims[shop], boxes, window=1.0) for shop, (_, boxes) in SHOPS.items()]
     workers = [
         WorkerProcess(bridge_config(url, broker.url, shops, worker_id=f"w{n}", timing=TIMING), tmp_path)
         for n in range(3)

@@ -129,8 +129,8 @@ def test_online_orders_become_reservations_and_tickets_once(database: Database) 
     ("platform", "match", "writes"),
     [
         ("woocommerce", "batch", 2),  # after the connector's last read: overwritten, then put back
-        ("prestashop", "PUT /api/stock_availables", 2),  # between the row's GET and its PUT: the same
-        ("prestashop", "GET /api/stock_availables/", 1),  # before the row's GET: the re-read sees it, no loss
+        ("prestashop", "PUT /api/stock_availables", 2),  # between the rows' read and the PUT: the same
+        ("prestashop", "GET /api/stock_availables", 1),  # before the rows' batched read: it sees it, no loss
     ],
 )
 def test_an_online_sale_racing_an_absolute_write_is_not_lost(

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -73,4 +74,15 @@ def test_the_readme_command_table_lists_every_command():
     table = readme[readme.index("| command | what it is for |") :].split("\n\n")[0]
     documented = {row.split("`tillbridge ")[1].split()[0].rstrip("`") for row in table.splitlines()[2:]}
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
-    assert subparsers.choices is not None and documented == set(subparsers.choices)
+    assert isinstance(subparsers.choices, dict) and documented == set(subparsers.choices)
+    # and every action of a command (`bridge retry`, `ticket print`) in that command's rows
+    for name, parser in subparsers.choices.items():
+        rows = " ".join(row for row in table.splitlines() if f"`tillbridge {name}" in row)
+        actions = [
+            choice
+            for action in parser._actions
+            if action.choices and not action.option_strings
+            for choice in action.choices
+        ]
+        missing = [a for a in actions if not re.search(rf"[ /|`\[]{re.escape(a)}[ /|`\]]", rows)]
+        assert not missing, f"README: tillbridge {name} {missing} not in the command table"

@@ -122,7 +122,7 @@ def test_a_failing_listener_does_not_stop_the_box(tmp_path):
 
 def test_a_failing_event_rolls_back_alone(tmp_path):
     with running_core(tmp_path) as box:
-        box.core.store.db.execute_sql("DELETE FROM product WHERE sku = 'MILK'")  # barcode row dangles
+        box.core.store.sql("DELETE FROM product WHERE sku = 'MILK'")  # barcode row dangles
         box.core.post(DeviceStatus("front", DeviceState.OK))
         box.next()
         oil, milk, oil2 = box.scan(OIL, MILK, OIL)

@@ -53,9 +53,26 @@ def test_a_write_puts_the_whole_row_back_with_only_the_quantity_changed(
     [result] = connector.set_stock([StockChange("OIL-1L", 9)])
     assert result.ok and result.quantity == 9
     assert sim.stock_row("OIL-1L") == before | {"quantity": "9"}
+    # the row read a moment ago (display=full) is what goes back: no read of its own before the PUT
     assert (
-        sim.calls["GET /api/stock_availables/{id}"] == 1 and sim.calls["PUT /api/stock_availables/{id}"] == 1
+        sim.calls["GET /api/stock_availables/{id}"] == 0 and sim.calls["PUT /api/stock_availables/{id}"] == 1
     )
+
+
+def test_reads_of_known_skus_take_one_request_for_many(sim: PrestaShopSimulator, clock: ManualClock) -> None:
+    connector = presta(sim, clock)
+    skus = ["OIL-1L", "MILK-1L", "BREAD"]
+    first = connector.get_stock(skus)
+    sim.edit_stock("MILK-1L", -3)
+    before = sim.total_calls
+    again = connector.get_stock(skus)
+    assert again["MILK-1L"].quantity == (first["MILK-1L"].quantity or 0) - 3
+    assert sim.total_calls - before == 1  # GET /stock_availables?filter[id]=[a|b|c]&display=full
+    clock.advance(2)  # the read is no longer fresh: a write checks against the row read again, in one request
+    before = sim.total_calls
+    results = connector.set_stock([StockChange(s, 5, expected=again[s].quantity) for s in skus])
+    assert all(r.ok for r in results) and [sim.stock(s) for s in skus] == [5, 5, 5]
+    assert sim.total_calls - before == 1 + 3  # one read of the three rows, one PUT each
 
 
 def test_the_simulator_breaks_rows_like_prestashop_when_a_put_omits_fields(
@@ -108,6 +125,7 @@ def test_expected_quantity_is_checked_on_the_fresh_row(sim: PrestaShopSimulator,
     connector = presta(sim, clock)
     connector.get_stock(["OIL-1L"])
     sim.place_order("OIL-1L", 4)
+    clock.advance(2)  # a read a moment old stands for the check (`ReadTimes`); this one is read again
     [result] = connector.set_stock([StockChange("OIL-1L", 30, expected=24)])
     assert isinstance(result.error, StaleStock) and result.error.current == 20
     assert sim.stock("OIL-1L") == 20
@@ -155,7 +173,7 @@ def test_xml_with_a_dtd_is_refused(sim: PrestaShopSimulator, clock: ManualClock)
     connector = presta(sim, clock, retry=NO_RETRY)
     connector.get_stock(["OIL-1L"])
     evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><prestashop>&a;</prestashop>'
-    sim.inject(Fault(200, body=evil, match="GET /api/stock_availables/{id}"))
+    sim.inject(Fault(200, body=evil, match="PUT /api/stock_availables/{id}"))
     [result] = connector.set_stock([StockChange("OIL-1L", 1)])
     assert isinstance(result.error, MalformedResponse) and "DTD" in str(result.error)
     assert sim.stock("OIL-1L") == 24

@@ -92,7 +92,7 @@ def _full(folder: Path) -> dict[str, Any]:
                 out.flush()
         results = [running.scan("8410000000023")[0] for _ in range(5)]  # one at a time, as a cashier scans
         during = store.last_seq
-        journal_max = store._sql("SELECT MAX(seq) FROM journal").fetchone()[0]
+        journal_max = store.sql("SELECT MAX(seq) FROM journal").fetchone()[0]
         filler.unlink()
         running.scan("8410000000023")
         after = store.last_seq

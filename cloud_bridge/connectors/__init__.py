@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from cloud_bridge.connectors.base import (
+    BatchLimits,
     ItemResult,
     OrderLine,
     OrderState,
@@ -33,7 +34,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "cloud_bridge.connectors.woocommerce",
         "WooCommerceConnector",
         ("base_url", "consumer_key", "consumer_secret"),
-        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str},
+        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str, "timezone": str},
     ),
     "prestashop": (
         "cloud_bridge.connectors.prestashop",
@@ -109,6 +110,7 @@ def _tuple(value: Any) -> Any:
 
 __all__ = [
     "PLATFORMS",
+    "BatchLimits",
     "ConnectorOptions",
     "ItemResult",
     "OrderLine",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import requests
 
@@ -80,3 +80,30 @@ def describe_json(body: bytes) -> tuple[str, str]:
 def result_order(skus: Sequence[str], results: dict[str, T]) -> list[T]:
     """One result per requested sku, in the caller's order (a repeated sku gets the same result)."""
     return [results[sku] for sku in skus]
+
+
+FRESH_S: Final = 1.0  # a stock read this recent stands for the read right before a write
+
+
+class ReadTimes:
+    """When each sku's stock was last read from the shop. Where the API has no compare-and-swap, a write
+    checks the shop's number just before it is sent; when the bridge has read that sku a moment ago (it
+    reads, plans and writes in one go), that read is the check, and a second read would only double the
+    calls. Older reads are read again, many skus per request.
+    """
+
+    def __init__(self, clock: Clock, fresh_s: float = FRESH_S) -> None:
+        self.clock, self.fresh_s = clock, fresh_s
+        self._at: dict[str, float] = {}
+
+    def mark(self, skus: Iterable[str]) -> None:
+        now = self.clock.monotonic()
+        self._at.update(dict.fromkeys(skus, now))
+
+    def forget(self, sku: str) -> None:
+        """The shop's number is not known any more (written, or refused)."""
+        self._at.pop(sku, None)
+
+    def fresh(self, sku: str) -> bool:
+        at = self._at.get(sku)
+        return at is not None and self.clock.monotonic() - at <= self.fresh_s

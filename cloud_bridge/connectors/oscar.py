@@ -33,6 +33,7 @@ from cloud_bridge.connectors._values import (
     opt_str,
 )
 from cloud_bridge.connectors.base import (
+    BatchLimits,
     ItemResult,
     ShopOrder,
     ShopProduct,
@@ -90,6 +91,7 @@ class _Record:
 class OscarConnector:
     platform = "oscar"
     supports_deltas = False
+    limits = BatchLimits(reads=1_000_000, writes=1)  # one list read; a PATCH per stock record
     supports_cas = False
     supports_webhooks = False
 

@@ -1,17 +1,20 @@
 """PrestaShop through the Webservice API (`/api/…`), 1.7 and 8.x.
 
 Skus are `reference`s on products and combinations; stock lives in `stock_availables` rows, written one
-row per request (there is no batch endpoint) with an absolute `quantity`. A write reads the whole row as
-XML and PUTs it back with only the quantity changed; with `use_patch` (8.0+) it sends a PATCH of the
-quantity alone, falling back to the full PUT where the shop answers 405. Reads use JSON output. There are
-no webhooks: orders are polled on `date_upd`, in the shop's local time zone.
+row per request (there is no batch endpoint) with an absolute `quantity`. Reads are batched: the rows of
+many skus in one `GET /stock_availables?filter[id]=[a|b|c]&display=full` once the sku's ids are known
+(looked up by reference again after `LOOKUP_TTL_S`). A write PUTs the whole row as last read (every field,
+`display=full`) with only the quantity changed, the row read again first unless it was read a moment ago
+(`common.ReadTimes`); with `use_patch` (8.0+) it sends a PATCH of the quantity alone, falling back to the
+full PUT where the shop answers 405. Reads use JSON output. There are no webhooks: orders are polled on
+`date_upd`, in the shop's local time zone.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from decimal import Decimal
 from typing import Any, Final
@@ -34,6 +37,7 @@ from cloud_bridge.connectors._values import (
     opt_str,
 )
 from cloud_bridge.connectors.base import (
+    BatchLimits,
     ItemResult,
     OrderLine,
     OrderState,
@@ -52,6 +56,7 @@ from cloud_bridge.connectors.catalog_fields import (
 )
 from cloud_bridge.connectors.common import (
     ConnectorOptions,
+    ReadTimes,
     chunked,
     load_json,
     reading,
@@ -74,6 +79,7 @@ from cloud_bridge.errors import (
 log = logging.getLogger(__name__)
 
 LOOKUP_CHUNK: Final = 50
+LOOKUP_TTL_S: Final = 600.0  # a sku's ids are looked up by reference again this late (a renamed sku)
 PAGE: Final = 100
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 FILTER_UNSAFE: Final = frozenset("[]|,%")
@@ -103,11 +109,13 @@ class _Item:
     attribute_id: str  # "0" for a product without combinations
     stock_id: int
     quantity: int
+    row: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the whole stock row, for a PUT
 
 
 class PrestaShopConnector:
     platform = "prestashop"
     supports_deltas = False
+    limits = BatchLimits(reads=LOOKUP_CHUNK, writes=1)  # no batch write in the Webservice
     supports_cas = False
     supports_webhooks = False
 
@@ -151,6 +159,8 @@ class PrestaShopConnector:
             session=options.session,
         )
         self._items: dict[str, _Item] = {}
+        self._read = ReadTimes(options.clock)
+        self._looked_up = ReadTimes(options.clock, LOOKUP_TTL_S)
 
     @property
     def calls(self) -> int:
@@ -162,13 +172,28 @@ class PrestaShopConnector:
     # --- stock -----------------------------------------------------------------------------------------
 
     def get_stock(self, skus: Sequence[str]) -> dict[str, StockLevel]:
-        found, _ = self._lookup(skus)
+        unique = list(dict.fromkeys(skus))
+        known = [self._items[s] for s in unique if s in self._items and self._looked_up.fresh(s)]
+        found = self._reread(known)
+        rest = [sku for sku in unique if sku not in found]
+        if rest:
+            found.update(self._lookup(rest)[0])
         return {sku: StockLevel(sku, item.quantity) for sku, item in found.items()}
 
     def set_stock(self, changes: Sequence[StockChange]) -> list[ItemResult]:
         wanted = {change.sku: change for change in changes}
         missing = [sku for sku in wanted if sku not in self._items]
         _, problems = self._lookup(missing) if missing else ({}, {})
+        # the row a write sends back (and the expected number it checks) as read right before: the
+        # caller's own read a moment ago, else read again here, many rows per request
+        stale = [
+            self._items[sku]
+            for sku, change in wanted.items()
+            if sku in self._items
+            and not self._read.fresh(sku)
+            and (change.expected is not None or not self.use_patch)
+        ]
+        self._reread(stale)
         results: dict[str, ItemResult] = {}
         for sku, change in wanted.items():
             item = self._items.get(sku)
@@ -181,14 +206,19 @@ class PrestaShopConnector:
                 raise
             except ShopError as exc:
                 results[sku] = ItemResult(sku, error=exc)
+            self._read.forget(sku)
         return result_order([c.sku for c in changes], results)
 
     def adjust_stock(self, deltas: Sequence[StockDelta], idempotency_key: str) -> list[ItemResult]:
         raise UnsupportedOperation(self.shop, "the PrestaShop Webservice has no stock deltas; use set_stock")
 
     def _write(self, item: _Item, change: StockChange) -> int:
+        if change.expected is not None and item.quantity != change.expected:
+            raise StaleStock(
+                self.shop, f"sku {item.sku!r} is at {item.quantity}, not {change.expected}", item.quantity
+            )
         path = f"/stock_availables/{item.stock_id}"
-        if self.use_patch and change.expected is None:
+        if self.use_patch:
             try:
                 return self._patch(item, path, change.quantity)
             except RequestRejected as exc:
@@ -198,16 +228,11 @@ class PrestaShopConnector:
                     "shop %s answers 405 to PATCH (PrestaShop 1.7): using full PUT from now on", self.shop
                 )
                 self.use_patch = False
-        what = f"GET {path}"
-        with reading(self.shop, what):
-            root = psxml.parse(self.http.send(Call("GET", path), what).body, what)
-            row = psxml.element(root, "stock_available", what)
-            current = as_int(psxml.text(row, "quantity", what), f"{what} quantity")
-            if change.expected is not None and current != change.expected:
-                raise StaleStock(
-                    self.shop, f"sku {item.sku!r} is at {current}, not {change.expected}", current
-                )
-            body = psxml.with_value(root, "stock_available", "quantity", str(change.quantity), what)
+                item = self._reread([item]).get(item.sku, item)  # a PUT needs the whole row
+        fields = {name: "" if value is None else str(value) for name, value in item.row.items()}
+        if not fields:  # never read whole (cannot happen with rows read by `_stock_rows`)
+            raise StaleStock(self.shop, f"sku {item.sku!r}: its stock row was not read", None)
+        body = psxml.document("stock_available", {**fields, "quantity": str(change.quantity)})
         return self._send_row(item, Call("PUT", path, data=body, headers=_XML), f"PUT {path}")
 
     def _patch(self, item: _Item, path: str, quantity: int) -> int:
@@ -219,8 +244,33 @@ class PrestaShopConnector:
         with reading(self.shop, what):
             row = psxml.element(psxml.parse(reply.body, what), "stock_available", what)
             quantity = as_int(psxml.text(row, "quantity", what), f"{what} quantity")
-        self._items[item.sku] = _Item(item.sku, item.product_id, item.attribute_id, item.stock_id, quantity)
+        self._items[item.sku] = replace(item, quantity=quantity, row={**item.row, "quantity": str(quantity)})
         return quantity
+
+    def _reread(self, items: Sequence[_Item]) -> dict[str, _Item]:
+        """The current rows of skus whose ids are known, 50 per request; a sku whose row is gone is
+        forgotten (looked up by reference next time) and absent here.
+        """
+        found: dict[str, _Item] = {}
+        for chunk in chunked(list({item.sku: item for item in items}.values()), LOOKUP_CHUNK):
+            ids = "[" + "|".join(str(item.stock_id) for item in chunk) + "]"
+            params = {"filter[id]": ids, "display": "full", **JSON}
+            what = "stock_availables row"
+            by_id: dict[int, dict[str, Any]] = {}
+            for shown in self._rows("stock_availables", params):
+                with reading(self.shop, what):
+                    by_id[as_int(get(shown, "id", what), what)] = shown
+            for item in chunk:
+                row = by_id.get(item.stock_id)
+                if row is None:
+                    self._items.pop(item.sku, None)
+                    continue
+                with reading(self.shop, what):
+                    quantity = as_int(get(row, "quantity", what), what)
+                found[item.sku] = replace(item, quantity=quantity, row=row)
+        self._items.update(found)
+        self._read.mark(found)
+        return found
 
     # --- sku lookup ------------------------------------------------------------------------------------
 
@@ -274,7 +324,7 @@ class PrestaShopConnector:
         params = {
             "filter[id_product]": "[" + "|".join(products) + "]",
             "filter[id_shop]": f"[{self.shop_id}]",
-            "display": "[id,id_product,id_product_attribute,quantity]",
+            "display": "full",  # every field: a write PUTs the whole row back
             **JSON,
         }
         by_pair = {}
@@ -284,12 +334,19 @@ class PrestaShopConnector:
                 as_id(get(row, "id_product", what), what),
                 as_id(get(row, "id_product_attribute", what), what),
             )
-            by_pair[pair] = (as_int(get(row, "id", what), what), as_int(get(row, "quantity", what), what))
-        return {
+            by_pair[pair] = (
+                as_int(get(row, "id", what), what),
+                as_int(get(row, "quantity", what), what),
+                row,
+            )
+        found = {
             sku: _Item(sku, pair[0], pair[1], *by_pair[pair])
             for sku, pair in targets.items()
             if pair in by_pair
         }
+        self._read.mark(found)
+        self._looked_up.mark(found)
+        return found
 
     def _rows(self, resource: str, params: dict[str, str]) -> list[dict[str, Any]]:
         what = f"GET /{resource}"

@@ -35,6 +35,7 @@ from cloud_bridge.connectors._values import (
     opt_str,
 )
 from cloud_bridge.connectors.base import (
+    BatchLimits,
     ItemResult,
     OrderLine,
     OrderState,
@@ -105,6 +106,7 @@ class _Item:
 class ShopifyConnector:
     platform = "shopify"
     supports_deltas = True
+    limits = BatchLimits(reads=LOOKUP_CHUNK, writes=WRITE_CHUNK)
     supports_cas = True
     supports_webhooks = True
 
@@ -382,6 +384,8 @@ class ShopifyConnector:
         return results
 
     def _user_error(self, code: str, message: str, sku: str | None) -> ShopError:
+        if sku is not None:  # an item's own error names it: the parked list says which sku to look at
+            message = f"sku {sku!r}: {message}"
         if code in ("CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"):
             return StaleStock(self.shop, message, None)
         if code == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":

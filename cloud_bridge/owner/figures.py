@@ -19,6 +19,7 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.status import BoxView, fleet_view
+from wire import EntryKind
 
 CHANNELS: Final = ("till", "online", "phone")
 LOW_STOCK: Final = 5  # available units at or below this are listed as low
@@ -128,7 +129,7 @@ def _till_sales(shop: str, since: datetime) -> list[tuple[str, str, int]]:
     start = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rows = m.Movement.select(m.Movement.sku, m.Movement.delta, m.Movement.at).where(
         m.Movement.shop == shop,
-        m.Movement.kind.in_(("sale", "return")),
+        m.Movement.kind.in_((EntryKind.SALE.value, EntryKind.RETURN.value)),
         m.Movement.source.startswith("b/"),
         m.Movement.at >= start,
     )

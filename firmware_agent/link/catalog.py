@@ -17,10 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from firmware_agent.labels import note_price_changes, pending
-from firmware_agent.store import ProductRecord, Store, catalog_stage, levels
+from firmware_agent.store import ProductRecord, Store, catalog, catalog_stage, levels
 from firmware_agent.store.catalog_stage import Staged
 from wire import CatalogDelta, CatalogSnapshotChunk, Product
 from wire.catalog import MAX_MISSING
@@ -183,10 +182,9 @@ def stage_chunk(store: Store, decision: StageChunk) -> int | None:
 
 def switch_staged(store: Store, version: int) -> int:
     """The staged snapshot replaces the catalog, as version `version`; price changes become shelf labels."""
-    conn = store.db.connection()
     changed = catalog_stage.repriced(store, list(pending(store)))
-    for start in range(0, len(changed), 500):  # small lookups each, never the whole product table at once
-        note_price_changes(store, conn, changed[start : start + 500])
+    for start in range(0, len(changed), catalog.SCAN_PAST):  # lookups each, never the whole table at once
+        note_price_changes(store, changed[start : start + catalog.SCAN_PAST])
     count = catalog_stage.switch(store)
     store.set_setting(VERSION_KEY, str(version))
     return count
@@ -200,11 +198,10 @@ def replace_catalog(store: Store, products: Sequence[Product], version: int) -> 
 
 
 def apply_delta(store: Store, delta: CatalogDelta) -> None:
-    conn = store.db.connection()
-    note_price_changes(store, conn, delta.upserts)
-    conn.executemany("DELETE FROM product WHERE sku = ?", [(sku,) for sku in delta.deletes])
-    local = _local_stock(conn, (p.sku for p in delta.upserts if p.stock is None))
-    store.upsert_products(_records(delta.upserts, local, _local_units(conn)))
+    note_price_changes(store, delta.upserts)
+    catalog.delete_products(store, delta.deletes)
+    local = catalog.stock_of(store, (p.sku for p in delta.upserts if p.stock is None))
+    store.upsert_products(_records(delta.upserts, local, catalog.units_by_weight(store)))
     _keep_own_movements(store, delta.upserts)
     store.set_setting(VERSION_KEY, str(delta.version))
 
@@ -219,25 +216,10 @@ def _keep_own_movements(store: Store, products: Sequence[Product]) -> None:
 
 
 def _records(
-    products: Iterable[Product],
-    local: dict[str, int],
-    units: dict[str, str],
+    products: Iterable[Product], local: dict[str, int], units: dict[str, str]
 ) -> Iterable[tuple[ProductRecord, Sequence[str]]]:
+    """A product without barcodes keeps the ones the box has (`Store.upsert_products`)."""
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
         unit = p.unit if p.unit is not None else units.get(p.sku, "each")
         yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), p.barcodes
-
-
-def _local_units(conn: Any) -> dict[str, str]:
-    """Products the box sells by weight (the rest are "each", the wire's default)."""
-    return dict(conn.execute("SELECT sku, unit FROM product WHERE unit != 'each'").fetchall())
-
-
-def _local_stock(conn: Any, skus: Iterable[str]) -> dict[str, int]:
-    wanted = set(skus)
-    if not wanted:
-        return {}
-    marks = ",".join("?" * len(wanted))
-    rows = conn.execute(f"SELECT sku, stock FROM product WHERE sku IN ({marks})", tuple(wanted)).fetchall()
-    return dict(rows)

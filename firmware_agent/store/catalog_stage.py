@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from firmware_agent.store import levels
 from firmware_agent.store.database import Store
@@ -40,7 +39,7 @@ class Staged:
 
 
 def staged(store: Store) -> Staged | None:
-    rows = _sql(store)("SELECT version, chunks, chunk FROM catalog_stage_chunk").fetchall()
+    rows = store.sql("SELECT version, chunks, chunk FROM catalog_stage_chunk").fetchall()
     if not rows:
         return None
     version, chunks = rows[0][0], rows[0][1]
@@ -48,8 +47,8 @@ def staged(store: Store) -> Staged | None:
 
 
 def clear(store: Store) -> None:
-    _sql(store)("DELETE FROM catalog_stage")
-    _sql(store)("DELETE FROM catalog_stage_chunk")
+    store.sql("DELETE FROM catalog_stage")
+    store.sql("DELETE FROM catalog_stage_chunk")
 
 
 def stage(
@@ -58,12 +57,12 @@ def stage(
     """Chunk `chunk` of `chunks` of snapshot `version`; `fresh` empties the stage first."""
     if fresh:
         clear(store)
-    store.db.connection().executemany(
+    store.sql_many(
         "INSERT OR REPLACE INTO catalog_stage (sku, name, price_cents, barcodes, stock, unit) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(p.sku, p.name, p.price_cents, json.dumps(list(p.barcodes)), p.stock, p.unit) for p in products],
     )
-    _sql(store)(
+    store.sql(
         "INSERT OR REPLACE INTO catalog_stage_chunk (chunk, version, chunks) VALUES (?, ?, ?)",
         (chunk, version, chunks),
     )
@@ -73,7 +72,7 @@ def repriced(store: Store, pending: Sequence[str] = ()) -> list[Product]:
     """Staged products whose price differs from the live one, and those among `pending` (skus with a shelf
     label waiting): the only ones the label list needs to see."""
     wanted = set(pending)
-    rows = _sql(store)(
+    rows = store.sql(
         "SELECT s.sku, s.name, s.price_cents, s.barcodes, p.price_cents FROM catalog_stage s "
         "JOIN product p ON p.sku = s.sku"
     )
@@ -91,7 +90,7 @@ def switch(store: Store) -> int:
     barcodes for one staged without any (many shops keep none), the box's unit for one staged without a
     unit. The box's own unacknowledged movements are added back to the snapshot's stock (store/levels.py).
     """
-    sql = _sql(store)
+    sql = store.sql
     sql("DELETE FROM product WHERE sku NOT IN (SELECT sku FROM catalog_stage)")  # barcodes cascade
     sql(
         "UPDATE product SET name = s.name, price_cents = s.price_cents, "
@@ -113,7 +112,3 @@ def switch(store: Store) -> int:
     count = int(sql("SELECT COUNT(*) FROM catalog_stage").fetchone()[0])
     clear(store)
     return count
-
-
-def _sql(store: Store) -> Any:
-    return store.db.connection().execute

@@ -22,14 +22,12 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import peewee as pw
 
 from firmware_agent.errors import (
     DiskFullError,
@@ -38,7 +36,6 @@ from firmware_agent.errors import (
     StoreTooNewError,
     StoreUnavailable,
 )
-from firmware_agent.store import models as m
 from firmware_agent.store.epochmark import EpochMark, mark_path
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
@@ -48,22 +45,26 @@ from wire import LEGACY_EPOCH, EntryBody, StoreRecoveredEntry
 log = logging.getLogger(__name__)
 
 
-class HideSqlParameters(logging.Filter):
-    """peewee logs every statement at debug level as `(sql, params)`: keep the SQL, drop the values, which
-    may be a pickup key, a password in a setting or a customer's name (issue 13, a low finding)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, tuple) and len(record.msg) == 2 and record.msg[1]:
-            record.msg = (record.msg[0], "(parameters not logged)")
-        return True
+sql_log = logging.getLogger("firmware_agent.store.sql")
+Run = Callable[..., sqlite3.Cursor]
 
 
-if not any(isinstance(f, HideSqlParameters) for f in logging.getLogger("peewee").filters):
-    logging.getLogger("peewee").addFilter(HideSqlParameters())
+def _logged(run: Run) -> Run:
+    """Every statement is logged at debug level, its parameters never: they may be a pickup key, a password
+    in a setting or a customer's name (issue 13, a low finding)."""
+
+    def logged(statement: str, params: Any = ()) -> sqlite3.Cursor:
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s", statement)
+        return run(statement, params)
+
+    return logged
+
 
 EPOCH_KEY = "epoch"
 LOST_KEY = "store_lost"
 PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "busy_timeout": 5000}
+PRINT_COLUMNS = "id, kind, payload, created_at, expires_at, state, attempts, reprint, last_error"
 ROW_OVERHEAD = 24  # bytes counted per journal row on top of its text, for the size bound
 
 
@@ -78,11 +79,17 @@ def utc_now_iso() -> str:
 
 
 class Store:
-    """The box's SQLite database. Not thread-safe by design: the core loop owns it."""
+    """The box's SQLite database. Not thread-safe by design: the core loop owns it.
 
-    def __init__(self, db: pw.SqliteDatabase, path: Path, limits: StoreLimits, floor: SeqFloor) -> None:
-        self.db = db
-        self._sql = db.connection().execute  # the hot path talks to sqlite3 directly
+    The store package owns every statement: modules of `firmware_agent.store` run theirs through `sql` and
+    `sql_many` (plain `sqlite3`, which the hot path needs; no ORM), callers elsewhere call named functions.
+    tests/test_store_owns_sql.py fails when a statement shows up outside the package.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, limits: StoreLimits, floor: SeqFloor) -> None:
+        self._conn = conn
+        self.sql = self._sql = _logged(conn.execute)
+        self.sql_many = _logged(conn.executemany)
         self._depth = 0
         self.path = path
         self.limits = limits
@@ -104,11 +111,11 @@ class Store:
         floor = SeqFloor(path.with_name(path.name + ".seq"))
         existed = path.exists() and path.stat().st_size > 0
         try:
-            db = _connect_checked(path)
+            conn = _connect_checked(path)
         except _Corrupt as exc:
             return cls._recover(path, limits, floor, reason=str(exc))
-        _migrate(db, path)
-        store = cls(db, path, limits, floor)
+        _migrate(conn, path)
+        store = cls(conn, path, limits, floor)
         store._check_identity(existed)
         return store
 
@@ -124,9 +131,9 @@ class Store:
             moved,
             lost_after,
         )
-        db = _connect_checked(path)
-        _migrate(db, path)
-        store = cls(db, path, limits, floor)
+        conn = _connect_checked(path)
+        _migrate(conn, path)
+        store = cls(conn, path, limits, floor)
         # 0 when the old database reveals nothing: then every unacknowledged entry may be lost
         store._new_stream(f"the store was corrupt ({reason})", str(moved), lost_after or 0)
         return store
@@ -137,7 +144,7 @@ class Store:
         """A store whose schema came from a newer release that had no epoch yet: one is made now."""
         used = self._last_seq > 0 or self.setting("boot_counter") is not None
         epoch = LEGACY_EPOCH if used else secrets.token_hex(8)
-        m.Setting.insert(key=EPOCH_KEY, value=epoch).on_conflict_ignore().execute()
+        self._sql("INSERT OR IGNORE INTO setting (key, value) VALUES (?, ?)", (EPOCH_KEY, epoch))
         return epoch
 
     def _check_identity(self, existed: bool) -> None:
@@ -209,8 +216,7 @@ class Store:
         return self.setting(LOST_KEY)
 
     def close(self) -> None:
-        if not self.db.is_closed():
-            self.db.close()
+        self._conn.close()  # closing twice is harmless
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -312,16 +318,14 @@ class Store:
         Plain `executemany`: a 50,000-product snapshot is one of the few bulk jobs on the box.
         """
         items = list(products)
-        self.db.connection().executemany(
+        self.sql_many(
             "INSERT INTO product (sku, name, price_cents, unit, stock) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents, "
             "unit = excluded.unit, stock = excluded.stock",
             [(p.sku, p.name, p.price_cents, p.unit, p.stock) for p, _ in items],
         )
-        self.db.connection().executemany(
-            "DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, codes in items if codes]
-        )
-        self.db.connection().executemany(
+        self.sql_many("DELETE FROM barcode WHERE sku = ?", [(p.sku,) for p, codes in items if codes])
+        self.sql_many(
             "INSERT OR REPLACE INTO barcode (code, sku) VALUES (?, ?)",
             [(code, p.sku) for p, codes in items for code in codes],
         )
@@ -360,7 +364,7 @@ class Store:
             )
         self._floor.ensure_above(self._last_seq + 1)
         cursor = self._sql("INSERT INTO journal (kind, ts, data) VALUES (?, ?, ?)", (kind, ts, text))
-        seq = int(cursor.lastrowid)
+        seq: int = cursor.lastrowid  # type: ignore[assignment]  # an INSERT always sets it
         self._last_seq = seq
         self._journal_bytes += size
         return JournalRecord(seq, kind, ts, data)
@@ -388,11 +392,11 @@ class Store:
     # ---- settings, tallies, de-duplication -----------------------------------------------------------
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        row = m.Setting.get_or_none(m.Setting.key == key)
-        return default if row is None else str(row.value)
+        row = self._sql("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
 
     def set_setting(self, key: str, value: str) -> None:
-        m.Setting.replace(key=key, value=value).execute()
+        self._sql("INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", (key, value))
 
     def add_to_tally(self, sku: str, qty: int) -> int:
         """Add `qty` to the running stock-count tally of `sku` and return the new tally."""
@@ -404,7 +408,7 @@ class Store:
         return int(row[0])
 
     def clear_tallies(self) -> None:
-        m.CountTally.delete().execute()
+        self._sql("DELETE FROM count_tally")
 
     def first_time_seen(self, channel: str, ref: str) -> bool:
         """Remember an inbound id (an order, a command); False when it was seen before."""
@@ -418,36 +422,33 @@ class Store:
 
     def enqueue_print(self, kind: str, payload: bytes, ttl_s: float, *, reprint: bool = False) -> int:
         now = time.time()
-        job = m.PrintJob.create(
-            kind=kind, payload=payload, created_at=now, expires_at=now + ttl_s, reprint=reprint
+        cursor = self._sql(
+            "INSERT INTO print_job (kind, payload, created_at, expires_at, reprint) VALUES (?, ?, ?, ?, ?)",
+            (kind, payload, now, now + ttl_s, reprint),
         )
-        return int(job.id)
+        return int(cursor.lastrowid or 0)
 
     def print_jobs(self, states: Sequence[str]) -> list[PrintJobRecord]:
-        query = m.PrintJob.select().where(m.PrintJob.state.in_(list(states))).order_by(m.PrintJob.id)
+        marks = ",".join("?" * len(states))
+        rows = self._sql(
+            f"SELECT {PRINT_COLUMNS} FROM print_job WHERE state IN ({marks}) ORDER BY id", tuple(states)
+        ).fetchall()
         return [
-            PrintJobRecord(
-                j.id,
-                j.kind,
-                bytes(j.payload),
-                j.created_at,
-                j.expires_at,
-                j.state,
-                j.attempts,
-                j.reprint,
-                j.last_error,
-            )
-            for j in query
+            PrintJobRecord(id_, kind, bytes(payload), created, expires, state, attempts, bool(reprint), error)
+            for id_, kind, payload, created, expires, state, attempts, reprint, error in rows
         ]
 
+    def has_print_job(self, job_id: int) -> bool:
+        return self._sql("SELECT 1 FROM print_job WHERE id = ?", (job_id,)).fetchone() is not None
+
     def set_print_state(self, job_id: int, state: str, error: str | None = None) -> None:
-        attempts = m.PrintJob.attempts + (1 if state == "printing" else 0)
-        m.PrintJob.update(state=state, last_error=error, attempts=attempts).where(
-            m.PrintJob.id == job_id
-        ).execute()
+        self._sql(
+            "UPDATE print_job SET state = ?, last_error = ?, attempts = attempts + ? WHERE id = ?",
+            (state, error, 1 if state == "printing" else 0, job_id),
+        )
 
     def mark_reprint(self, job_id: int) -> None:
-        m.PrintJob.update(state="queued", reprint=True).where(m.PrintJob.id == job_id).execute()
+        self._sql("UPDATE print_job SET state = 'queued', reprint = 1 WHERE id = ?", (job_id,))
 
 
 # ---- helpers for opening -----------------------------------------------------------------------------
@@ -458,7 +459,7 @@ class _Corrupt(Exception):
 
 
 def _disk_full(exc: BaseException) -> bool:
-    """SQLite's SQLITE_FULL or the kernel's ENOSPC, however peewee wrapped it."""
+    """SQLite's SQLITE_FULL or the kernel's ENOSPC, however sqlite3 wrapped it."""
     for error in (exc, exc.__cause__, exc.__context__):
         if getattr(error, "sqlite_errorname", None) == "SQLITE_FULL":
             return True
@@ -489,47 +490,56 @@ def _unavailable(path: Path, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"{why}: {exc}; the store is left as it is")
 
 
-def _connect_checked(path: Path) -> pw.SqliteDatabase:
+def _connect_checked(path: Path) -> sqlite3.Connection:
     # One connection shared by whichever thread owns the store (the core loop), not one per thread.
-    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False, thread_safe=False)
+    # Autocommit (`isolation_level=None`): `Store.transaction` says where each transaction begins and ends.
+    conn: sqlite3.Connection | None = None
     try:
-        db.connect()
-        verdict = db.execute_sql("PRAGMA quick_check").fetchone()[0]
-    except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
-        db.close()
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        for name, value in PRAGMAS.items():
+            conn.execute(f"PRAGMA {name} = {value}")
+        verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
         if not _content_error(exc):
             raise _unavailable(path, exc) from exc
         raise _Corrupt(str(exc)) from exc
     if verdict != "ok":
-        db.close()
+        conn.close()
         raise _Corrupt(f"quick_check: {verdict}")
-    m.database.initialize(db)
-    return db
+    return conn
 
 
-def _migrate(db: pw.SqliteDatabase, path: Path) -> None:
-    version = db.execute_sql("PRAGMA user_version").fetchone()[0]
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    sql = _logged(conn.execute)
+    version = sql("PRAGMA user_version").fetchone()[0]
     if version > LATEST:
-        _accept_newer(db, path, version)
+        _accept_newer(conn, path, version)
         return
     for number in range(version + 1, LATEST + 1):
-        with db.atomic():
+        sql("BEGIN IMMEDIATE")
+        try:
             for statement in _statements(MIGRATIONS[number - 1]):
-                db.execute_sql(statement)
-            db.execute_sql(f"PRAGMA user_version = {number}")
-            db.execute_sql(
+                sql(statement)
+            sql(f"PRAGMA user_version = {number}")
+            sql(
                 "INSERT OR REPLACE INTO setting (key, value) VALUES ('readable_from', ?)",
                 (str(READABLE_FROM[number - 1]),),
             )
+            sql("COMMIT")
+        except BaseException:
+            sql("ROLLBACK")
+            raise
         log.info("store %s migrated to schema version %d", path, number)
 
 
-def _accept_newer(db: pw.SqliteDatabase, path: Path, version: int) -> None:
+def _accept_newer(conn: sqlite3.Connection, path: Path, version: int) -> None:
     """A newer release migrated this store (and was rolled back): use it as it is if it says we can."""
-    row = db.execute_sql("SELECT value FROM setting WHERE key = 'readable_from'").fetchone()
+    row = conn.execute("SELECT value FROM setting WHERE key = 'readable_from'").fetchone()
     readable_from = int(row[0]) if row else version
     if readable_from > LATEST:
-        db.close()
+        conn.close()
         raise StoreTooNewError(
             f"{path}: schema version {version} needs a release that reads schema {readable_from} or newer; "
             f"this one reads up to {LATEST} — refusing to touch it, install the newer release again"

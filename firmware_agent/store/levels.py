@@ -38,11 +38,11 @@ class LevelRecord:
 
 def note_move(store: Store, seq: int, sku: str, delta: int) -> None:
     """A stock movement just journaled at `seq`: counted locally until a level includes it."""
-    _sql(store)("INSERT OR REPLACE INTO local_move (seq, sku, delta) VALUES (?, ?, ?)", (seq, sku, delta))
+    store.sql("INSERT OR REPLACE INTO local_move (seq, sku, delta) VALUES (?, ?, ?)", (seq, sku, delta))
 
 
 def level_of(store: Store, sku: str) -> LevelRecord | None:
-    row = _sql(store)(
+    row = store.sql(
         "SELECT sku, on_hand, reserved, version, upto FROM level WHERE sku = ?", (sku,)
     ).fetchone()
     return None if row is None else LevelRecord(*row)
@@ -53,7 +53,7 @@ def apply_levels(store: Store, message: Levels) -> int:
 
     A sku's older version is never taken over a newer one: a late or redelivered message changes nothing.
     """
-    sql = _sql(store)
+    sql = store.sql
     known = dict(
         sql(
             f"SELECT sku, version FROM level WHERE sku IN ({_marks(message.levels)})",
@@ -66,12 +66,11 @@ def apply_levels(store: Store, message: Levels) -> int:
     # `upto` counts in the stream named by `epoch`: of another store (the bridge has not heard from this
     # one yet) the levels include none of this store's movements.
     upto = message.upto if message.epoch in (None, store.epoch) else 0
-    conn = store.db.connection()
-    conn.executemany(
+    store.sql_many(
         "INSERT OR REPLACE INTO level (sku, on_hand, reserved, version, upto) VALUES (?, ?, ?, ?, ?)",
         [(level.sku, level.on_hand, level.reserved, message.version, upto) for level in fresh],
     )
-    conn.executemany(
+    store.sql_many(
         "DELETE FROM local_move WHERE sku = ? AND seq <= ?", [(level.sku, upto) for level in fresh]
     )
     refresh_stock(store, [level.sku for level in fresh])
@@ -88,7 +87,7 @@ def refresh_stock(store: Store, skus: Iterable[str] | None = None) -> None:
             return
         where = f"sku IN ({_marks(wanted)}) AND {where}"
         params = wanted
-    _sql(store)(
+    store.sql(
         "UPDATE product SET stock = "
         "(SELECT on_hand - reserved FROM level WHERE level.sku = product.sku) + "
         "(SELECT COALESCE(SUM(delta), 0) FROM local_move WHERE local_move.sku = product.sku) "
@@ -111,13 +110,13 @@ def add_back_unsettled(store: Store, skus: Iterable[str]) -> None:
     wanted = tuple(skus)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        _sql(store)(_ADD_BACK.format(_marks(chunk)), chunk)
+        store.sql(_ADD_BACK.format(_marks(chunk)), chunk)
 
 
 def add_back_unsettled_selected(store: Store, select: str) -> None:
     """`add_back_unsettled` for the skus an SQL `select` names: a staged snapshot's 50,000 skus are never
     listed in memory."""
-    _sql(store)(_ADD_BACK.format(select))
+    store.sql(_ADD_BACK.format(select))
 
 
 def forget_acked(store: Store, seq: int) -> None:
@@ -125,18 +124,14 @@ def forget_acked(store: Store, seq: int) -> None:
 
     Skus with a level keep theirs until a level that includes them arrives (an ack can overtake it).
     """
-    _sql(store)(FORGET_ACKED_SQL, (seq,))
+    store.sql(FORGET_ACKED_SQL, (seq,))
 
 
 def summary(store: Store) -> dict[str, int]:
     """For `status`: the highest level version held, how many skus have one, local moves not yet in one."""
-    version, skus = _sql(store)("SELECT COALESCE(MAX(version), 0), COUNT(*) FROM level").fetchone()
-    moves = _sql(store)("SELECT COUNT(*) FROM local_move").fetchone()[0]
+    version, skus = store.sql("SELECT COALESCE(MAX(version), 0), COUNT(*) FROM level").fetchone()
+    moves = store.sql("SELECT COUNT(*) FROM local_move").fetchone()[0]
     return {"levels_version": int(version), "skus_with_level": int(skus), "local_moves": int(moves)}
-
-
-def _sql(store: Store) -> Any:
-    return store.db.connection().execute
 
 
 def _marks(items: Sequence[Any]) -> str:

@@ -1,4 +1,4 @@
-"""Plain records the store hands out, so callers never hold peewee rows across transactions."""
+"""Plain records the store hands out, so callers never hold a cursor or a row across transactions."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ read without the agent's help so they work while it is wedged:
   listener, touches it on every scan, so a scan is seen even after its entry was acknowledged and deleted.
 A backlog of unacknowledged entries larger than `max_backlog` also defers the update: the restart would
 interrupt the drain, and a release that never reconnects would strand it (it stays safe in the store).
-The store is opened read-only through SQLite, never through the agent's Store, so nothing is migrated.
+The store is opened read-only (`store/peek.py`), never through the agent's Store, so nothing is migrated.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from firmware_agent.store.peek import read_only
 from firmware_agent.updates.errors import UpdateDeferred
 
 if TYPE_CHECKING:
@@ -79,25 +80,13 @@ def read_journal(db: Path) -> JournalState:
     if not db.exists():
         return JournalState(0, None)
     try:
-        con = _open_untrusted(db)
-        try:
-            count = con.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
-            newest = con.execute("SELECT ts FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
-        finally:
-            con.close()
+        with read_only(db) as store:
+            count, newest = store.journal()
     except sqlite3.Error as exc:
         if "no such table" in str(exc):
             return JournalState(0, None)
         raise UpdateDeferred(f"{db}: cannot read the journal ({exc}); not updating blind") from exc
-    return JournalState(int(count), _parse_ts(newest[0]) if newest else None)
-
-
-def _open_untrusted(db: Path) -> sqlite3.Connection:
-    """The agent's store, opened by root (the updater): read-only, and its schema may not run functions
-    with side effects (the agent could have put views or triggers in it)."""
-    con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5)
-    con.execute("PRAGMA trusted_schema = OFF")
-    return con
+    return JournalState(count, _parse_ts(newest) if newest else None)
 
 
 def schema_version(db: Path) -> int | None:
@@ -105,11 +94,8 @@ def schema_version(db: Path) -> int | None:
     if not db.exists():
         return None
     try:
-        con = _open_untrusted(db)
-        try:
-            return int(con.execute("PRAGMA user_version").fetchone()[0])
-        finally:
-            con.close()
+        with read_only(db) as store:
+            return store.schema_version()
     except sqlite3.Error:
         return None
 

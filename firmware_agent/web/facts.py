@@ -5,7 +5,6 @@ and the web threads never touch the store themselves. Actions go through the sam
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -20,6 +19,7 @@ from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import local_ip
 from firmware_agent.store import Store
+from firmware_agent.store.orders import recent_orders
 from firmware_agent.version import VERSION
 
 if TYPE_CHECKING:
@@ -230,15 +230,11 @@ def _printable(text: str) -> str:
 
 
 def _orders(store: Store) -> list[BoardOrder]:
-    rows = store.db.connection().execute(
-        "SELECT order_id, payload, received_at, printed_seq, collected_seq FROM inbound_order "
-        "ORDER BY received_at DESC LIMIT ?",
-        (ORDERS,),
-    )
     now = time.time()
     found = []
-    for order_id, payload, received_at, printed, collected in rows:
-        order = json.loads(payload)
+    for stored in recent_orders(store, ORDERS):
+        order, received_at = stored.order, stored.received_at
+        printed, collected = stored.printed_seq, stored.collected_seq
         state = str(order.get("state", "open"))
         shown = (
             "collected"
@@ -253,7 +249,7 @@ def _orders(store: Store) -> list[BoardOrder]:
         )
         found.append(
             BoardOrder(
-                order_id=order_id,
+                order_id=stored.order_id,
                 state=shown,
                 customer=str(order.get("customer", "")),
                 kind=str(order.get("kind", "")),

@@ -6,7 +6,8 @@ charged up front, `extensions.cost.throttleStatus` on every answer, THROTTLED wi
 lacks the points, MAX_COST_EXCEEDED above 1000); `productVariants`/`orders` connections with `first` ≤ 250,
 `after` cursors and the search syntax the connector uses (`sku:`, `updated_at:>'…'`, `OR`);
 `inventoryAdjustQuantities` (relative) and `inventorySetQuantities` (absolute) with `changeFromQuantity`
-compare-and-swap (CHANGE_FROM_QUANTITY_STALE), all-or-nothing `userErrors`, and `@idempotent(key:)`
+compare-and-swap (CHANGE_FROM_QUANTITY_STALE), at most 250 items per input array (more refused as a
+whole), all-or-nothing `userErrors` (each naming its item's index), and `@idempotent(key:)`
 deduplication (same key and input: the first result again, nothing applied; other input:
 IDEMPOTENCY_KEY_PARAMETER_MISMATCH; after a failed attempt: IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED), the
 directive required for adjustments from 2026-04 and `changeFromQuantity` required per quantity for sets;
@@ -41,6 +42,7 @@ LOCATION: Final = "gid://shopify/Location/1"
 MAX_QUERY_COST: Final = 1000
 MUTATION_COST: Final = 10
 MAX_PAGE: Final = 250
+MAX_INPUT: Final = 250  # items of an input array (inventory changes and quantities per mutation)
 REASONS: Final = frozenset(
     {
         "correction",
@@ -250,6 +252,13 @@ class ShopifySimulator(ShopSimulator):
             variant.available += delta
             variant.updated = now_s()
             return variant.available
+
+    def unstock(self, sku: str) -> None:
+        """The merchant removes the item from the location: writes to it fail as that item's userError
+        (ITEM_NOT_STOCKED_AT_LOCATION), and the other items of the request are not applied.
+        """
+        with self.lock:
+            self._variant(sku).stocked = False
 
     def on_hand(self, sku: str) -> int:
         with self.lock:
@@ -554,6 +563,11 @@ class ShopifySimulator(ShopSimulator):
         return self._idempotent(f, version, False, lambda: self._apply(payload, "quantities", relative=False))
 
     def _apply(self, payload: Obj, list_name: str, *, relative: bool) -> Obj:
+        size = len(payload.get(list_name) or [])
+        if size > MAX_INPUT:  # refused as a whole, before anything is applied
+            raise GraphQLError(
+                f"The input array size of {size} is greater than the maximum allowed of {MAX_INPUT}."
+            )
         errors, changes = [], []
         if payload.get("reason") not in REASONS:
             errors.append(

@@ -103,9 +103,9 @@ def _sample(args: argparse.Namespace) -> int:
 def _unmatched(args: argparse.Namespace) -> int:
     """Reads the store as another process may (read-only, WAL): the agent keeps running."""
     import json
-    import sqlite3
 
     from firmware_agent.receipts import UNMATCHED
+    from firmware_agent.store.peek import read_only
 
     if args.data_dir is not None:
         data_dir = args.data_dir
@@ -117,9 +117,9 @@ def _unmatched(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no store at {path}", file=sys.stderr)
         return 1
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
-        row = conn.execute("SELECT value FROM setting WHERE key = ?", (UNMATCHED,)).fetchone()
-    entries = json.loads(row[0]) if row else []
+    with read_only(path) as store:
+        text = store.setting(UNMATCHED)
+    entries = json.loads(text) if text else []
     if not entries:
         print("every receipt line so far matched a product")
         return 0

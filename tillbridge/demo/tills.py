@@ -24,6 +24,7 @@ from devices.readings import ScanRead
 from firmware_agent.agent import Agent, AgentSettings
 from firmware_agent.config import validate
 from firmware_agent.link import Link
+from firmware_agent.store.peek import read_only
 from firmware_agent.tickets.measure import stock_text
 from simulators.catalog import SAMPLE_CATALOG
 from simulators.scanner import SimulatedScanner
@@ -138,19 +139,13 @@ def _agree(row: tuple[int | None, ...]) -> bool:
 
 def _stock(path: Path) -> dict[str, int]:
     """What a box shows for each product, read as another process would (the box's store is in WAL mode)."""
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(_connect(path)) as conn:
-        return dict(conn.execute("SELECT sku, stock FROM product").fetchall())
+    with contextlib.suppress(sqlite3.Error), read_only(path, timeout_s=1) as store:
+        return store.stock()
     return {}
 
 
 def _has_catalog(path: Path) -> bool:
     return bool(_stock(path))
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        raise sqlite3.OperationalError(f"{path} does not exist yet")
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
 
 
 # ---- the second till's process ----------------------------------------------------------------------------
