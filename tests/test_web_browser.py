@@ -158,10 +158,11 @@ def test_a_sale_at_the_till_appears_on_the_box_page_without_a_reload(box: Box, b
     browser.execute_script("window.notReloaded = true")  # gone if the page were loaded again
 
     def newest(driver: webdriver.Chrome) -> int:
-        seqs = [
-            int(e.get_attribute("data-seq") or 0) for e in driver.find_elements(By.CSS_SELECTOR, "[data-seq]")
-        ]
-        return max(seqs, default=0)
+        """Read in one script: a live update between finding the entries and reading them would leave
+        stale elements behind (it replaces them)."""
+        seqs = "[...document.querySelectorAll('[data-seq]')].map(e => +e.dataset.seq)"
+        script = f"return Math.max(0, ...{seqs})"
+        return int(driver.execute_script(script))
 
     first = newest(browser)
     WebDriverWait(browser, WAIT_S).until(lambda d: newest(d) > first)
