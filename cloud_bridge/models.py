@@ -147,6 +147,9 @@ class Balance(_Model):
     shop = pw.TextField()
     sku = pw.TextField()
     moved = pw.BigIntegerField(default=0)
+    # The part of `moved` whose movements were compacted away (`ledger.compact`): settled, sent to the boxes
+    # and older than the retention, so their sum is all that anything still reads of them.
+    compacted = pw.BigIntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])  # raw inserts leave it out
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "sku")

@@ -56,6 +56,12 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         ("base_url", "access_token", "location_id"),
         {"api_version": str, "webhook_secrets": list, "reason": str, "unit_metafield": str},
     ),
+    "magento": (
+        "cloud_bridge.connectors.magento",
+        "MagentoConnector",
+        ("base_url", "access_token"),
+        {"source_code": str, "stock_id": int, "barcode_attributes": list, "pickup_methods": list},
+    ),
     "oscar": (
         "cloud_bridge.connectors.oscar",
         "OscarConnector",
