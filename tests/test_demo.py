@@ -72,6 +72,9 @@ def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
 
 
 def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_collected(tmp_path):
+    """The demo shop is a Spanish grocer: its order ticket prints as PEDIDO ONLINE (`[orders] language`
+    defaults to es), and the customer still collects it (the demo once waited for 'ONLINE ORDER' forever).
+    """
     args = [
         "--interval",
         "0.3",
@@ -87,10 +90,10 @@ def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_colle
     assert (
         "online shop: Jamón serrano al corte 5,000→4,650 kg" in out
     )  # still sold by weight after the shop's catalog
-    assert "click & collect order" in out and "virtual printer: 'ONLINE ORDER'" in out
+    assert "click & collect order" in out and "virtual printer: 'PEDIDO ONLINE'" in out
     collected = [line for line in out.splitlines() if " counter " in line]
     assert len(collected) == 1 and "collected" in collected[0]
-    assert out.index("virtual printer: 'ONLINE ORDER'") < out.index(collected[0])
+    assert out.index("virtual printer: 'PEDIDO ONLINE'") < out.index(collected[0])
     assert "is completed" in out  # the hand-over at the till closed the order in the shop
 
 
@@ -114,6 +117,13 @@ def test_both_tills_and_the_shop_agree_after_click_and_collect_and_a_sale_at_the
     agreed = [i for i, match in board if match and len(set(match.groups())) == 1]
     assert any(i > second for i in agreed), "after the second till's sale, both boxes and the shop agree"
     assert "📦  at the end: both boxes and the online shop agree on all 9 products" in out
+    end = out.index("📦  at the end")
+    last_shown = {}  # each product's last board line above the closing line
+    for line in out[:end].splitlines():
+        if line.startswith("   📦  ") and ": box 1 " in line:
+            last_shown[line.split(": box 1 ")[0]] = line
+    disagreeing = [line for line in last_shown.values() if "✔ agree" not in line]
+    assert not disagreeing, "the closing line says they agree; the rows above it must show it too"
 
 
 def test_a_demo_without_data_dir_leaves_nothing_behind_and_stops_without_warnings(tmp_path):
