@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Final
 
 MUTATION_COST: Final = 10
-ORDER_PAGE: Final = 10
+ORDER_PAGE: Final = 9  # full orders a query (each node ~103 points with its lines): under 1000
+LIST_PAGE: Final = 250  # orders a listing query (1 point each): Shopify's largest page
 ORDER_LINES: Final = 25
 PRODUCT_PAGE: Final = 100
 
@@ -62,7 +63,9 @@ _ORDER_FIELDS: Final = f"""
       lineItems(first: {ORDER_LINES}) {{
         nodes {{ id sku name quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }} }}
       }}
-      fulfillmentOrders(first: 5) {{ nodes {{ id status deliveryMethod {{ methodType }} }} }}
+      fulfillmentOrders(first: 5) {{
+        nodes {{ id status deliveryMethod {{ methodType }} assignedLocation {{ location {{ id }} }} }}
+      }}
 """
 
 ORDERS: Final = (
@@ -71,6 +74,15 @@ ORDERS: Final = (
     "    nodes {" + _ORDER_FIELDS + "    }\n"
     "    pageInfo { hasNextPage endCursor }\n  }\n}\n"
 )
+
+ORDER_LIST: Final = """
+query OrderList($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes { id updatedAt displayFinancialStatus displayFulfillmentStatus cancelledAt }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
 
 ORDER: Final = "query Order($id: ID!) {\n  order(id: $id) {" + _ORDER_FIELDS + "  }\n}\n"
 
@@ -118,12 +130,16 @@ def variants_cost(first: int) -> int:
 
 def _order_node_cost() -> int:
     lines = 2 + ORDER_LINES * 3
-    fulfillment_orders = 2 + 5 * 2
+    fulfillment_orders = 2 + 5 * 4
     return 1 + 2 + 1 + lines + fulfillment_orders
 
 
 def orders_cost() -> int:
     return 2 + ORDER_PAGE * _order_node_cost() + 1
+
+
+def order_list_cost() -> int:
+    return 2 + LIST_PAGE * 1 + 1
 
 
 def order_cost() -> int:
