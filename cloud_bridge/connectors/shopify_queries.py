@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 MUTATION_COST: Final = 10
-ORDER_PAGE: Final = 9  # full orders a query (each node ~103 points with its lines): under 1000
+ORDER_PAGE: Final = 6  # an order node with its lines' properties costs ~157 points: a page stays < 1000
 LIST_PAGE: Final = 250  # orders a listing query (1 point each): Shopify's largest page
 ORDER_LINES: Final = 25
 PRODUCT_PAGE: Final = 100
@@ -60,8 +60,16 @@ _ORDER_FIELDS: Final = f"""
       currencyCode
       totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
       customer {{ displayName }}
+      note
+      phone
+      customAttributes {{ key value }}
+      shippingAddress {{ address1 address2 zip city phone }}
+      totalOutstandingSet {{ shopMoney {{ amount }} }}
       lineItems(first: {ORDER_LINES}) {{
-        nodes {{ id sku name quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }} }}
+        nodes {{
+          id sku name variantTitle quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }}
+          customAttributes {{ key value }} product {{ productType tags }}
+        }}
       }}
       fulfillmentOrders(first: 5) {{
         nodes {{ id status deliveryMethod {{ methodType }} assignedLocation {{ location {{ id }} }} }}
@@ -85,6 +93,24 @@ query OrderList($first: Int!, $after: String, $query: String) {
 """
 
 ORDER: Final = "query Order($id: ID!) {\n  order(id: $id) {" + _ORDER_FIELDS + "  }\n}\n"
+
+ORDER_ATTRIBUTES: Final = """
+query OrderAttributes($id: ID!) {
+  order(id: $id) { customAttributes { key value } }
+}
+"""
+
+ORDER_UPDATE: Final = """
+mutation OrderUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) { order { id } userErrors { field message } }
+}
+"""
+
+PREPARED_FOR_PICKUP: Final = """
+mutation Prepared($input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
+  fulfillmentOrderLineItemsPreparedForPickup(input: $input) { userErrors { field message } }
+}
+"""
 
 FULFILLMENT_ORDERS: Final = """
 query FulfillmentOrders($id: ID!) {
@@ -129,9 +155,10 @@ def variants_cost(first: int) -> int:
 
 
 def _order_node_cost() -> int:
-    lines = 2 + ORDER_LINES * 3
-    fulfillment_orders = 2 + 5 * 4
-    return 1 + 2 + 1 + lines + fulfillment_orders
+    lines = 2 + ORDER_LINES * 5
+    fulfillment_orders = 2 + 5 * 4  # deliveryMethod, assignedLocation { location }
+    floor = 1 + 1 + 2  # customAttributes, shippingAddress, totalOutstandingSet
+    return 1 + 2 + 1 + floor + lines + fulfillment_orders
 
 
 def orders_cost() -> int:
