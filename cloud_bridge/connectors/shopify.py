@@ -411,8 +411,8 @@ class ShopifyConnector:
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
         """Orders changed since the cursor, in two steps so that re-reading the overlap window stays cheap
         however many orders fall in it: a listing of ids, times and statuses (250 orders for ~253 cost
-        points a page), then the full orders (~930 points per 9) only for versions the cursor has not
-        returned, at most `max_pages` × 9 per call (the rest come on the next call). Orders whose
+        points a page), then the full orders (~930 points per 6) only for versions the cursor has not
+        returned, at most `max_pages` × 6 per call (the rest come on the next call). Orders whose
         fulfillment orders are all assigned to another location are not this store's: not returned.
         """
         window = PollWindow.decode(cursor)
@@ -446,7 +446,7 @@ class ShopifyConnector:
         return listed
 
     def _orders_by_id(self, order_ids: Sequence[str]) -> dict[str, tuple[ShopOrder, frozenset[str]]]:
-        """Full orders, nine a query (`id:` searches OR-ed), each with the locations it is assigned to."""
+        """Full orders, six a query (`id:` searches OR-ed), each with the locations it is assigned to."""
         found: dict[str, tuple[ShopOrder, frozenset[str]]] = {}
         for chunk in chunked(list(order_ids), q.ORDER_PAGE):
             search = " OR ".join(f"id:{_order_gid(i, self.shop).rpartition('/')[2]}" for i in chunk)
