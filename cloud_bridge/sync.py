@@ -144,6 +144,7 @@ class ShopDriver:
             self.initialise(now)
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
+        self.send_notices(now)
         if now >= self._due(Timer.ORDERS):
             self.poll_orders(now)
             self._set_timer(Timer.ORDERS, now + self.timing.orders_s)
@@ -283,6 +284,32 @@ class ShopDriver:
                 m.ShopOrder.update(completion=done).where(
                     m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
                 ).execute()
+
+    def send_notices(self, now: float) -> None:
+        """What happened to orders on the floor, told to the shop in the order it happened (docs/orders.md):
+        a transient failure stops here and the rest wait behind it; a permanent one is parked, the rest go."""
+        for notice in orders.pending_notices(self.id):
+            try:
+                orders.send_notice(self.connector, notice)
+                state = "done"
+            except PermanentShopError as exc:
+                park(
+                    self.id,
+                    f"notice/{notice.order_id}/{notice.stage}"[:300],
+                    "order",
+                    f"shop not told: {exc}",
+                    now,
+                )
+                state = "parked"
+            except ShopError as exc:
+                log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
+                return
+            with self.db.write():
+                m.OrderNotice.update(state=state).where(m.OrderNotice.id == notice.id).execute()
+                if state == "done" and notice.stage in ("collected", "delivered"):
+                    m.ShopOrder.update(completion="done").where(
+                        m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
+                    ).execute()
 
     def send_levels(self, now: float) -> int:
         """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""

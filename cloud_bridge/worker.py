@@ -12,12 +12,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from typing import Final, TypeVar
 
 import peewee as pw
 
-from cloud_bridge import catalog, delivery, fleet, levels
+from cloud_bridge import catalog, delivery, fleet, ledger, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -44,6 +45,7 @@ from wire import (
     WireError,
     decode,
     decode_journal,
+    format_ts,
     parse_topic,
     publication,
 )
@@ -58,6 +60,7 @@ DB_RETRY_S: Final = 1.0
 REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge status` reads them
 MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
+COMPACT_S: Final = 3600.0  # how often a worker folds a shop's old history into its balances
 
 
 class Worker:
@@ -82,10 +85,11 @@ class Worker:
         self._woken: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
-        self._snapshots: dict[str, set[str]] = {}  # shop → boxes that asked for the catalog (under _wake)
+        self._snapshots: dict[str, dict[str, CatalogRequest]] = {}  # shop → box → its catalog request
         self._reported = 0.0
         self.webhooks: WebhookServer | None = None
         self._file_lock: WorkerLock | None = None
+        self._compact_due: dict[str, float] = {}  # shop → monotonic time of its next compaction
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -338,7 +342,7 @@ class Worker:
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
         with self._wake:  # built on the shop thread: a snapshot is big, and journals must not wait for it
-            self._snapshots.setdefault(shop, set()).add(box)
+            self._snapshots.setdefault(shop, {})[box] = request
             self._woken.add(shop)
             self._wake.notify_all()
 
@@ -353,7 +357,7 @@ class Worker:
                     log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
                     continue
                 with self.db.write():
-                    catalog.queue_snapshot(shop, sorted(boxes), now)
+                    catalog.answer_requests(shop, boxes, now)
                 for box in sorted(boxes):
                     self._send_all_levels(shop, box, now)
             except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
@@ -410,6 +414,7 @@ class Worker:
             with self.db.shop_lock(shop_id) as mine:
                 if mine:
                     self.drivers[shop_id].run_pass()
+                    self._compact(shop_id)
                 return bool(mine)
         except (pw.OperationalError, pw.InterfaceError) as exc:
             log.error("database error while driving shop %s: %s", shop_id, exc)
@@ -419,6 +424,21 @@ class Worker:
         except Exception:
             log.exception("shop %s: pass failed", shop_id)
             return True
+
+    def _compact(self, shop_id: str) -> None:
+        """Folds a chunk of the shop's settled history past `history_days` into its balances (under the shop's
+        lock, which `_drive` holds); due again at once while chunks come back full.
+        """
+        if time.monotonic() < self._compact_due.get(shop_id, 0.0):
+            return
+        kept_s = self.config.timing.history_days * 86400
+        cutoff = format_ts(datetime.fromtimestamp(self.clock() - kept_s, UTC))
+        with self.db.write():
+            folded = ledger.compact(shop_id, cutoff)
+        if folded:
+            log.info("shop %s: %d movements before %s folded into the balances", shop_id, folded, cutoff)
+        full = folded >= ledger.COMPACT_ROWS
+        self._compact_due[shop_id] = time.monotonic() + (0.0 if full else COMPACT_S)
 
     # --- helpers -------------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
         "--interval",
         "0.3",
         "--scans",
-        "25",
+        "40",  # the demo lives long enough for its online order to reach the board
         "--data-dir",
         str(tmp_path),
         "--mqtt-port",
@@ -56,6 +56,8 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
         assert page.status_code == 200 and "demo-box-1" in page.text
         assert 'id="pairing-code">demo/demo-box-1<' in page.text  # the demo's box has its cloud link
         wait_for(lambda: "yes: the bridge has" in floor.get(box.group(1), timeout=10).text, 60, "paired")
+        board = lambda: floor.get(box.group(1), timeout=10).text  # noqa: E731
+        wait_for(lambda: "data-order=" in board() and "Lucía Fernández" in board(), 60, "the online order")
         demo.stdout.read()
         assert demo.wait(timeout=120) == 0
     finally:

@@ -25,6 +25,7 @@ COMMANDS: Final = frozenset(
         "config.set",
         "print.test",
         "print.reprint",
+        "order.stage",
         "labels.print",
         "catalog.resync",
         "journal.resend",

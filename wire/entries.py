@@ -48,6 +48,7 @@ class EntryKind(enum.StrEnum):
     MODE_CHANGED = "mode_changed"
     ORDER_PRINTED = "order_printed"
     ORDER_COLLECTED = "order_collected"
+    ORDER_STAGE = "order_stage"
     STORE_RECOVERED = "store_recovered"
 
 
@@ -161,9 +162,11 @@ class ModeChangedEntry(EntryBody, kind=EntryKind.MODE_CHANGED):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPrintedEntry(EntryBody, kind=EntryKind.ORDER_PRINTED):
-    """An online order's ticket came out of the box's printer (the shop sees it as being prepared)."""
+    """An online order's ticket came out of a printer (the shop sees it as being prepared): the box's own,
+    or `station`'s (kitchen, bar), each once."""
 
     order_id: str = _req(as_id)
+    station: str | None = _opt(as_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +175,17 @@ class OrderCollectedEntry(EntryBody, kind=EntryKind.ORDER_COLLECTED):
 
     order_id: str = _req(as_id)
     pickup_code: str = _req(as_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStageEntry(EntryBody, kind=EntryKind.ORDER_STAGE):
+    """An order moved on the shop floor to `stage` (accepted, ready, collected, delivered), by `source`
+    (button, scan, remote, web), with the estimate `eta_min` given on acceptance (docs/orders.md)."""
+
+    order_id: str = _req(as_id)
+    stage: str = _req(as_id)
+    source: str | None = _opt(as_id)
+    eta_min: int | None = _opt(as_count)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,6 +208,7 @@ Entry: TypeAlias = (
     | ModeChangedEntry
     | OrderPrintedEntry
     | OrderCollectedEntry
+    | OrderStageEntry
     | StoreRecoveredEntry
 )
 """The body of an entry of any kind this side knows."""
@@ -208,6 +223,7 @@ _BODIES: Final[tuple[type[EntryBody], ...]] = (
     ModeChangedEntry,
     OrderPrintedEntry,
     OrderCollectedEntry,
+    OrderStageEntry,
     StoreRecoveredEntry,
 )
 

@@ -7,8 +7,10 @@ record: the API has no batch and no compare-and-swap, so an expected level is ch
 The SKU is the stock record's `partner_sku` for the configured partner, the barcode the product's `upc`,
 the price the stock record's `price`. Oscar sends no webhooks; the bridge polls.
 
-Not yet read: orders. Oscar's admin API lists orders but cannot change their status, so the feed and
-`complete_order` answer `UnsupportedOperation` until the bridge has a way to close an order in Oscar.
+Orders are read from the admin API (`oscar_orders` says how, without a change time). The admin API cannot
+change an order's status, so a collected order is closed the way the shop's staff close it: through
+Oscar's dashboard order page (`change_order_status`), which runs the shop's own status pipeline; the
+bridge signs in with the same account (a session, as a browser would) and reads the order back to check.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from cloud_bridge.connectors._values import (
     amount,
@@ -52,6 +55,13 @@ from cloud_bridge.connectors.common import (
 )
 from cloud_bridge.connectors.cursor import PollWindow
 from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.oscar_orders import (
+    Reading,
+    Statuses,
+    StatusWindow,
+    changed_orders,
+    read_order,
+)
 from cloud_bridge.errors import (
     NotApplied,
     RequestRejected,
@@ -63,9 +73,7 @@ from cloud_bridge.errors import (
 )
 
 API: Final = "/api/admin"
-NO_ORDERS: Final = (
-    "Oscar's admin API cannot change an order's status; the Oscar connector reads no orders yet"
-)
+PICKUP_METHODS: Final = ("no-shipping-required",)  # a basket with nothing to ship is collected in store
 
 
 @dataclass(frozen=True)
@@ -103,11 +111,17 @@ class OscarConnector:
         password: str,
         *,
         partner: str = "",
+        pickup_methods: Sequence[str] = PICKUP_METHODS,
+        collected_status: str = Statuses.collected,
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
         self.partner = partner
         self.options = options
+        self.site = base_url.rstrip("/")
+        self.credentials = (username, password)
+        self.statuses = Statuses(collected=collected_status)
+        self.pickup_methods = tuple(pickup_methods)
         self.http = ShopHttp(
             shop,
             base_url.rstrip("/") + API,
@@ -244,16 +258,106 @@ class OscarConnector:
     # --- orders and webhooks ---------------------------------------------------------------------------
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
-        raise UnsupportedOperation(self.shop, NO_ORDERS)
+        """Orders new to the cursor or whose status moved, oldest first (see `oscar_orders`). The list has
+        no filter, so each poll reads it whole; lines and stock records are read only when one changed.
+        """
+        window = StatusWindow.decode(cursor)
+        what = "GET /orders/"
+        reply = self.http.send(Call("GET", "/orders/"), what)
+        with reading(self.shop, what):
+            listed = as_list(load_json(reply.body, self.shop, what), what)
+        changed = changed_orders(listed, window)
+        if not changed:
+            return [], window.advance(())
+        context = self._reading()
+        pairs: list[tuple[str, ShopOrder]] = []
+        for raw, pk in changed:
+            if pk is None:  # too broken to follow: read once for its problem, and parked
+                broken = read_order(raw, [], context)
+                pairs.append((broken.order_id, broken))
+            else:
+                pairs.append((pk, self._read(raw, pk, context)))
+        return [order for _, order in pairs], window.advance(pairs)
 
     def get_order(self, order_id: str) -> ShopOrder:
-        raise UnsupportedOperation(self.shop, NO_ORDERS)
+        pk = _pk(order_id, self.shop)
+        what = f"GET /orders/{pk}/"
+        raw = load_json(self.http.send(Call("GET", f"/orders/{pk}/"), what).body, self.shop, what)
+        return self._read(raw, pk, self._reading())
 
     def complete_order(self, order_id: str) -> ShopOrder:
-        raise UnsupportedOperation(self.shop, NO_ORDERS)
+        """Moves the order to the collected status through the dashboard's order form, as staff would, and
+        reads it back: Oscar answers the form with a redirect whether or not its pipeline allowed the move.
+        """
+        order = self.get_order(order_id)
+        if order.status == self.statuses.collected:
+            return order  # a retry after the first attempt's answer was lost
+        self._dashboard_status(order.number, self.statuses.collected)
+        after = self.get_order(order_id)
+        if after.status != self.statuses.collected:
+            problem = (
+                f"order {order.number} stayed {after.status!r}: the shop's status pipeline does not "
+                f"allow {after.status!r} → {self.statuses.collected!r}, or the account may not use "
+                "the dashboard's orders (order.view_order)"
+            )
+            raise RequestRejected(self.shop, problem, 409, "status_not_changed")
+        return after
+
+    def _dashboard_status(self, number: str, status: str) -> None:
+        """Signs in (django-oscar-api's session login) and posts the dashboard's order status form."""
+        site = ShopHttp(
+            self.shop,
+            self.site,
+            self.options.retrier(),
+            describe_oscar,
+            timeout=self.options.timeout,
+            headers={"Accept": "application/json"},
+        )
+        try:
+            username, password = self.credentials
+            call = Call("POST", "/api/login/", json={"username": username, "password": password})
+            site.send(call, "POST /api/login/")
+            page = f"/dashboard/orders/{number}/"
+            form = {
+                "order_action": "change_order_status",
+                "new_status": status,
+                "csrfmiddlewaretoken": site.session.cookies.get("csrftoken") or "",
+            }
+            post = Call(
+                "POST",
+                page,
+                data=urlencode(form).encode(),
+                headers={
+                    "Referer": self.site + page,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "text/html",
+                },
+            )
+            try:
+                site.send(post, f"POST {page} change_order_status")
+            except RequestRejected as exc:
+                if exc.status != 302:  # the form's answer is a redirect back to the order page
+                    raise
+        finally:
+            site.close()
+
+    def _reading(self) -> Reading:
+        skus = {r.record_id: (r.sku, r.title) for r in self._records().values()}
+        return Reading(self.statuses, self.pickup_methods, skus)
+
+    def _read(self, raw: Any, pk: str, context: Reading) -> ShopOrder:
+        what = f"GET /orders/{pk}/lines/"
+        reply = self.http.send(Call("GET", f"/orders/{pk}/lines/"), what)
+        return read_order(raw, load_json(reply.body, self.shop, what), context)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
         raise UnsupportedOperation(self.shop, "Oscar sends no webhooks; the bridge polls it")
+
+
+def _pk(order_id: str, shop: str) -> str:
+    if not order_id.isdigit() or len(order_id) > 18:
+        raise RequestRejected(shop, f"order id {order_id[:40]!r} is not an Oscar order id", 404)
+    return order_id
 
 
 def _record_id(obj: dict[str, Any], what: str) -> int:

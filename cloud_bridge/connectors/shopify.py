@@ -15,9 +15,11 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC
 from decimal import Decimal
 from typing import Any, Final
 
+from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors import shopify_queries as q
 from cloud_bridge.connectors._values import (
     amount,
@@ -36,11 +38,14 @@ from cloud_bridge.connectors._values import (
 )
 from cloud_bridge.connectors.base import (
     BatchLimits,
+    FloorStage,
     ItemResult,
+    OrderDraft,
     OrderLine,
     OrderState,
     ShopOrder,
     ShopProduct,
+    StageChange,
     StockChange,
     StockDelta,
     StockLevel,
@@ -73,11 +78,13 @@ from cloud_bridge.errors import (
     StockNotManaged,
     TransientShopError,
     UnknownSku,
+    UnsupportedOperation,
     WebhookRejected,
 )
 
 log = logging.getLogger(__name__)
 
+NOTICE_ATTRIBUTE: Final = "Tillbridge"  # the note attribute the floor's news for the customer goes in
 LOOKUP_CHUNK: Final = 50
 WRITE_CHUNK: Final = 250
 KEY_NAMESPACE: Final = uuid.UUID("5a1e4c3e-7d0b-4f49-9c55-0d3c1f6b2a11")
@@ -443,6 +450,15 @@ class ShopifyConnector:
         return read_order(node)
 
     def complete_order(self, order_id: str) -> ShopOrder:
+        open_ids = self._open_fulfillment_orders(order_id)
+        if open_ids:
+            groups = [{"fulfillmentOrderId": fo} for fo in open_ids]
+            variables = {"fulfillment": {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": False}}
+            data = self.run("fulfillmentCreate", q.FULFILL, variables, q.MUTATION_COST)
+            self._log_user_errors(data, "fulfillmentCreate", order_id)
+        return self.get_order(order_id)
+
+    def _open_fulfillment_orders(self, order_id: str) -> list[str]:
         gid = _order_gid(order_id, self.shop)
         data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, 20)
         with reading(self.shop, "fulfillmentOrders"):
@@ -453,25 +469,67 @@ class ShopifyConnector:
                 get(as_obj(get(as_obj(order, "order"), "fulfillmentOrders", "order"), "fo"), "nodes", "fo"),
                 "nodes",
             )
-            open_ids = [
+            return [
                 as_str(get(as_obj(f, "fo"), "id", "fo"), "fo id")
                 for f in fos
                 if isinstance(f, dict) and f.get("status") == "OPEN"
             ]
-        if open_ids:
-            groups = [{"fulfillmentOrderId": fo} for fo in open_ids]
-            variables = {"fulfillment": {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": False}}
-            data = self.run("fulfillmentCreate", q.FULFILL, variables, q.MUTATION_COST)
-            errors = (
-                (data.get("fulfillmentCreate") or {}).get("userErrors")
-                if isinstance(data.get("fulfillmentCreate"), dict)
-                else None
-            )
-            if errors:
-                log.warning(
-                    "shop %s: fulfillmentCreate for %s answered %s", self.shop, order_id, str(errors)[:200]
+
+    def _log_user_errors(self, data: dict[str, Any], field: str, order_id: str) -> None:
+        answer = data.get(field)
+        errors = answer.get("userErrors") if isinstance(answer, dict) else None
+        if errors:
+            log.warning("shop %s: %s for %s answered %s", self.shop, field, order_id, str(errors)[:200])
+
+    # --- orders on the shop floor (base.FloorOrders) ----------------------------------------------------
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """A note attribute on the order (`Tillbridge`), which its page and order status show; the order's
+        own note stays the customer's. Other attributes are kept (read, then written back with this one)."""
+        gid = _order_gid(order_id, self.shop)
+        data = self.run("order", q.ORDER_ATTRIBUTES, {"id": gid}, 2)
+        with reading(self.shop, "customAttributes"):
+            order = as_obj(data.get("order") or {}, "order")
+            kept = [
+                {"key": str(a.get("key")), "value": str(a.get("value"))}
+                for a in as_list(order.get("customAttributes") or [], "customAttributes")
+                if isinstance(a, dict) and a.get("key") != NOTICE_ATTRIBUTE
+            ]
+        attributes = [*kept, {"key": NOTICE_ATTRIBUTE, "value": text}]
+        answer = self.run(
+            "orderUpdate",
+            q.ORDER_UPDATE,
+            {"input": {"id": gid, "customAttributes": attributes}},
+            q.MUTATION_COST,
+        )
+        self._log_user_errors(answer, "orderUpdate", order_id)
+
+    def set_stage(self, change: StageChange) -> None:
+        """Ready for a pickup order: its fulfillment orders are marked prepared for pickup, which makes
+        Shopify send the customer its "ready for pickup" notification. Collected / delivered: fulfilled.
+        Accepted (and ready for a delivery): a note attribute with the message."""
+        if change.stage is FloorStage.READY and change.pickup:
+            groups = [{"fulfillmentOrderId": fo} for fo in self._open_fulfillment_orders(change.order_id)]
+            if groups:
+                variables = {"input": {"lineItemsByFulfillmentOrder": groups}}
+                data = self.run(
+                    "fulfillmentOrderLineItemsPreparedForPickup",
+                    q.PREPARED_FOR_PICKUP,
+                    variables,
+                    q.MUTATION_COST,
                 )
-        return self.get_order(order_id)
+                self._log_user_errors(data, "fulfillmentOrderLineItemsPreparedForPickup", change.order_id)
+            return
+        if change.stage in (FloorStage.COLLECTED, FloorStage.DELIVERED):
+            self.complete_order(change.order_id)
+            return
+        if change.message:
+            self.tell_customer(change.order_id, change.message)
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        raise UnsupportedOperation(
+            self.shop, "phone orders are not created in Shopify shops yet (take them in the Shopify admin)"
+        )
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -573,7 +631,47 @@ def parse_order(raw: Any) -> ShopOrder:
             "customer",
         ),
         pickup="PICK_UP" in methods,
+        **_floor_facts(node, facts, total_cents=_money(total, "totalPriceSet") if total is not None else 0),
     )
+
+
+def _floor_facts(node: dict[str, Any], facts: ShopOrder, total_cents: int) -> dict[str, Any]:
+    """The order's note, note attributes (slot, allergies), phone, shipping address and what is still to
+    pay (`totalOutstandingSet`), as `ShopOrder` fields (see `orderfacts`)."""
+    attributes = _pairs(node.get("customAttributes"))
+    note = of.text(node.get("note"))
+    address = obj_or_empty(node.get("shippingAddress"))
+    outstanding = node.get("totalOutstandingSet")
+    due = _money(outstanding, "totalOutstandingSet") if isinstance(outstanding, dict) else 0
+    return {
+        "note": note,
+        "requested_at": of.slot_of(attributes, UTC),
+        "phone": of.text(node.get("phone")) or of.text(address.get("phone")),
+        "address": ", ".join(
+            filter(
+                None,
+                (
+                    of.text(address.get("address1")),
+                    of.text(address.get("address2")),
+                    " ".join(filter(None, (of.text(address.get("zip")), of.text(address.get("city"))))),
+                ),
+            )
+        ),
+        "paid": due <= 0,
+        "due_cents": max(0, min(due, total_cents or due)),
+        "allergies": of.allergies_of(attributes, note),
+    }
+
+
+def _pairs(value: Any) -> list[tuple[str, Any]]:
+    """GraphQL `customAttributes` ({key, value} objects) or REST properties ({name, value}) as pairs."""
+    pairs: list[tuple[str, Any]] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict):
+            key = item.get("key", item.get("name"))
+            if isinstance(key, str):
+                pairs.append((key, item.get("value")))
+    return pairs
 
 
 def _stock_facts(raw: Any) -> ShopOrder:
@@ -611,13 +709,24 @@ def _state(financial: str, fulfillment: str, cancelled: bool) -> OrderState:
 
 
 def _line(node: dict[str, Any]) -> OrderLine:
+    """A line item; its properties (`customAttributes`) are the customer's options and note (`_`-keys are
+    apps' own), the product's type and tags what routes it to a station."""
     price = node.get("discountedUnitPriceSet") or node.get("originalUnitPriceSet")
+    options, note = of.split_line_meta(_pairs(node.get("customAttributes")))
+    product = obj_or_empty(node.get("product"))
+    tags = [
+        of.text(product.get("productType")),
+        *(of.text(t) for t in product.get("tags") or [] if isinstance(t, str)),
+    ]
     return OrderLine(
         line_id=as_id(get(node, "id", "line"), "line id"),
         sku=opt_str(node.get("sku"), "line sku"),
         name=opt_str(node.get("name"), "line name"),
         qty=as_int(get(node, "quantity", "line"), "line quantity"),
         unit_price_cents=_money(price, "unit price") if price is not None else 0,
+        options=options,
+        note=note,
+        tags=tuple(t for t in tags if t)[:10],
     )
 
 

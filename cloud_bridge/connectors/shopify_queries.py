@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 MUTATION_COST: Final = 10
-ORDER_PAGE: Final = 10
+ORDER_PAGE: Final = 6  # an order node with its lines' properties costs ~147 points: a page stays < 1000
 ORDER_LINES: Final = 25
 PRODUCT_PAGE: Final = 100
 
@@ -59,8 +59,16 @@ _ORDER_FIELDS: Final = f"""
       currencyCode
       totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
       customer {{ displayName }}
+      note
+      phone
+      customAttributes {{ key value }}
+      shippingAddress {{ address1 address2 zip city phone }}
+      totalOutstandingSet {{ shopMoney {{ amount }} }}
       lineItems(first: {ORDER_LINES}) {{
-        nodes {{ id sku name quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }} }}
+        nodes {{
+          id sku name variantTitle quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }}
+          customAttributes {{ key value }} product {{ productType tags }}
+        }}
       }}
       fulfillmentOrders(first: 5) {{ nodes {{ id status deliveryMethod {{ methodType }} }} }}
 """
@@ -73,6 +81,24 @@ ORDERS: Final = (
 )
 
 ORDER: Final = "query Order($id: ID!) {\n  order(id: $id) {" + _ORDER_FIELDS + "  }\n}\n"
+
+ORDER_ATTRIBUTES: Final = """
+query OrderAttributes($id: ID!) {
+  order(id: $id) { customAttributes { key value } }
+}
+"""
+
+ORDER_UPDATE: Final = """
+mutation OrderUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) { order { id } userErrors { field message } }
+}
+"""
+
+PREPARED_FOR_PICKUP: Final = """
+mutation Prepared($input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
+  fulfillmentOrderLineItemsPreparedForPickup(input: $input) { userErrors { field message } }
+}
+"""
 
 FULFILLMENT_ORDERS: Final = """
 query FulfillmentOrders($id: ID!) {
@@ -117,9 +143,10 @@ def variants_cost(first: int) -> int:
 
 
 def _order_node_cost() -> int:
-    lines = 2 + ORDER_LINES * 3
+    lines = 2 + ORDER_LINES * 5
     fulfillment_orders = 2 + 5 * 2
-    return 1 + 2 + 1 + lines + fulfillment_orders
+    floor = 1 + 1 + 2  # customAttributes, shippingAddress, totalOutstandingSet
+    return 1 + 2 + 1 + floor + lines + fulfillment_orders
 
 
 def orders_cost() -> int:

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 from firmware_agent.config.check import check_config
 from firmware_agent.config.schema import MqttConfig, WebConfig
 from firmware_agent.core import CoreLoop
-from firmware_agent.link.commands import CommandFailed
-from firmware_agent.link.remote import RemoteBox
 from firmware_agent.printing import PrintRequest
+from firmware_agent.store.orders import StageRefused
 from firmware_agent.tickets import layouts
 from firmware_agent.web.facts import Activity, Found, Pairing, Snapshot, search, snapshot
 from firmware_agent.web.page import BoxActions, make_app
@@ -50,7 +49,12 @@ class BoxPage:
         self.core = core
         core.listeners.append(self.activity)
         actions = BoxActions(
-            self._snapshot, self._test_print, self._reprint, self._check_config, search=self._search
+            self._snapshot,
+            self._test_print,
+            self._reprint,
+            self._check_config,
+            search=self._search,
+            move=self._move,
         )
         app = make_app(actions, self.activity, self.web.pin.reveal())
         self.server = PageServer(app, self.web.listen, threads=6, name="box-page").start()
@@ -78,16 +82,33 @@ class BoxPage:
         return "Self-test queued for the printer."
 
     def _reprint(self, order_id: str) -> str:
-        link = self.services.link
-        if link is None:
+        desk = self.services.floor()
+        if desk is None:
             return "Orders come through the cloud link, and this box has none."
         try:
-            RemoteBox(link).reprint(order_id, None)
-        except CommandFailed as exc:
-            return str(exc)
-        if self.services.printing is not None:
-            self.services.printing.wake()
-        return f"Order #{order_id} queued for printing again."
+            jobs = desk.reprint(order_id)
+        except StageRefused as exc:
+            return f"Not reprinted: {exc}."
+        self._wake_printers()
+        return f"Order #{order_id} queued for printing again ({len(jobs)} of its tickets)."
+
+    def _move(self, order_id: str, stage: str, eta_min: int | None) -> str:
+        """`FloorDesk.move`: journaled in the commit that records it, so the shop hears it once, in order."""
+        desk = self.services.floor()
+        if desk is None:
+            return "Orders come through the cloud link, and this box has none."
+        try:
+            moved = desk.move(order_id, stage, eta_min=eta_min, source="web")
+        except StageRefused as exc:
+            return f"Not moved: {exc}."
+        self.activity.bump()
+        eta = f", ready in about {moved.eta_min} min" if moved.eta_min and moved.stage == "accepted" else ""
+        return f"Order #{moved.order.number or moved.order_id} is {moved.stage}{eta}."
+
+    def _wake_printers(self) -> None:
+        for service in (self.services.printing, *self.services.stations):
+            if service is not None:
+                service.wake()
 
     def _check_config(self) -> list[str]:
         if self.config_path is None:

@@ -1,0 +1,93 @@
+"""Orders on the shop floor, on a real core loop and store: the board lists them by stage, a move is journaled
+once and in order, a step back or a cancelled order is refused by name, reprints come out marked."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+from firmware_agent.floor import FloorDesk
+from firmware_agent.store.orders import StageRefused, store_order
+from tests.core_helpers import running_core
+from wire import Order, OrderLine
+
+TS = "2024-05-01T12:34:56.789Z"
+
+
+def order(order_id: str = "1042", **kw: object) -> Order:
+    base = Order(order_id, TS, "pickup", (OrderLine("MARG", "Pizza Margarita", 1, 950),), 950, customer="Ana")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def stages_journaled(tmp_path) -> list[dict[str, object]]:
+    with sqlite3.connect(tmp_path / "tillbridge.db") as conn:
+        rows = conn.execute("SELECT data FROM journal WHERE kind = 'order_stage' ORDER BY seq").fetchall()
+    return [json.loads(row[0]) for row in rows]
+
+
+def desk(box) -> FloorDesk:
+    return FloorDesk(box.core.call, lambda o: {"": f"ticket {o.order_id}".encode()}, 3600)
+
+
+def keep(box, *orders: Order) -> None:
+    box.core.call(lambda store: [store_order(store, o.to_json(), b"ticket", 3600) for o in orders])
+
+
+def test_an_order_moves_new_accepted_ready_collected_and_each_step_is_journaled_for_the_shop(tmp_path):
+    with running_core(tmp_path) as box:
+        keep(box, order("1042"), order("1043", kind="delivery"))
+        floor = desk(box)
+        assert [o.order_id for o in floor.orders(["new"])] == ["1042", "1043"]
+        accepted = floor.move("1042", "accepted", eta_min=20, source="web")
+        assert (accepted.stage, accepted.eta_min, accepted.next_stage) == ("accepted", 20, "ready")
+        assert floor.move("1042", source="scan").stage == "ready"  # the ticket's barcode: the next stage
+        assert [o.order_id for o in floor.orders(["ready"])] == ["1042"]
+        assert floor.move("1042", source="button").stage == "collected"
+        assert floor.move("1043", "ready").next_stage == "delivered"  # a delivery ends delivered
+    assert stages_journaled(tmp_path) == [
+        {"order_id": "1042", "stage": "accepted", "source": "web", "eta_min": 20},
+        {"order_id": "1042", "stage": "ready", "source": "scan"},
+        {"order_id": "1042", "stage": "collected", "source": "button"},
+        {"order_id": "1043", "stage": "ready", "source": "web"},
+    ]
+
+
+def test_a_step_back_a_second_scan_and_a_cancelled_order_are_refused_by_name_and_journal_nothing(tmp_path):
+    with running_core(tmp_path) as box:
+        keep(box, order("1042"), order("1044"))
+        keep(box, order("1044", rev=2, state="cancelled"))
+        floor = desk(box)
+        floor.move("1042", "ready")
+        with pytest.raises(StageRefused, match="order 1042 is already ready: it cannot go to accepted"):
+            floor.move("1042", "accepted")
+        with pytest.raises(StageRefused, match="order 1044 was cancelled"):
+            floor.move("1044", "accepted")
+        with pytest.raises(StageRefused, match="order 9999 is not on this box"):
+            floor.move("9999")
+        with pytest.raises(StageRefused, match="unknown order stage 'cooking'"):
+            floor.move("1042", "cooking")
+        floor.move("1042")
+        with pytest.raises(StageRefused, match="already collected: nothing follows"):
+            floor.move("1042")
+        assert [o.order_id for o in floor.orders(["cancelled"])] == ["1044"]
+    assert [e["stage"] for e in stages_journaled(tmp_path)] == ["ready", "collected"]
+
+
+def test_a_reprint_queues_each_station_s_ticket_again_marked_as_a_copy(tmp_path):
+    with running_core(tmp_path) as box:
+        box.core.call(
+            lambda s: store_order(s, order().to_json(), {"": b"counter", "kitchen": b"pizzas"}, 3600)
+        )
+        floor = FloorDesk(box.core.call, lambda o: {"": b"counter", "kitchen": b"pizzas"}, 3600)
+        kept = floor.order("1042")
+        assert kept is not None and kept.printed == {"": False, "kitchen": False}
+        [job] = floor.reprint("1042", "kitchen")
+        jobs = box.core.call(lambda s: s.print_jobs(["queued"]))
+        assert [(j.kind, j.payload, j.reprint) for j in jobs if j.id == job] == [
+            ("order@kitchen", b"pizzas", True)
+        ]
+        with pytest.raises(StageRefused, match="no ticket for station 'bar'"):
+            floor.reprint("1042", "bar")
