@@ -22,7 +22,7 @@ from typing import Any, Final
 from firmware_agent.errors import AgentError
 from firmware_agent.store.database import Store
 from firmware_agent.store.records import JournalRecord, PrintJobRecord
-from wire import OrderPrintedEntry, OrderStageEntry, pickup_matches
+from wire import OrderPrintedEntry, OrderRequestEntry, OrderStageEntry, pickup_matches
 
 ORDER_JOB_KIND = "order"
 KEY_SETTING: Final = "pickup_key.{}"
@@ -369,6 +369,13 @@ def move_stage(
     if stage in ("collected", "delivered"):
         mark_collected(store, shown, record.seq)
     return record
+
+
+def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
+    """Journals a phone order for the bridge to create in the online shop (`order_request`); its `ref` is
+    the box id and the entry's seq, unique for ever on this box, so the shop creates it once."""
+    ref = f"{store.setting('epoch') or 'box'}-{store.last_seq + 1}"
+    return store.append(OrderRequestEntry(ref=ref, order=order))
 
 
 def list_orders(store: Store, stages: Iterable[str] | None = None, *, limit: int = 200) -> list[StoredOrder]:
