@@ -8,6 +8,7 @@ A station with no line of the order gets no ticket.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ class Routing:
 
     counter: PageSetup
     stations: tuple[tuple[str, frozenset[str], PageSetup], ...] = ()
+    sku_patterns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # station -> shell patterns of skus
     language: str = "es"
     timezone: str = ""
     lead_time_s: float = 20 * 60
@@ -55,15 +57,20 @@ class Routing:
                 )
                 for s in orders.station
             ),
+            sku_patterns=tuple((s.name, s.skus) for s in orders.station if s.skus),
             language=orders.language,
             timezone=orders.timezone,
             lead_time_s=orders.lead_time_min * 60.0,
         )
 
     def station_of(self, line: WireLine) -> str:
+        """The first station one of whose tags the line has, else whose sku patterns it matches."""
         tags = {t.casefold() for t in line.tags}
         for name, wanted, _ in self.stations:
             if tags & wanted:
+                return name
+        for name, patterns in self.sku_patterns:
+            if any(fnmatch.fnmatchcase(line.sku, pattern) for pattern in patterns):
                 return name
         return MAIN_STATION
 
