@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from devices.barcodes import OrderCopy, OrderStep, encode_command
+from devices.errors import BarcodeError
 from devices.printers import PageSetup
 from firmware_agent.config import AgentConfig, OrdersConfig
 from firmware_agent.store.orders import MAIN_STATION
@@ -121,8 +123,18 @@ def _ticket(
         paid=order.paid,
         due_cents=order.due_cents,
         qr=pickup_payload(order) if station == MAIN_STATION else "",
+        scan_code=_code(OrderStep, order.order_id),
+        copy_code=_code(OrderCopy, order.order_id) if station == MAIN_STATION else "",
         other_stations=others,
     )
+
+
+def _code(kind: type[OrderStep] | type[OrderCopy], order_id: str) -> str:
+    """The command barcode for the order, or "" for an id a barcode cannot carry (a Shopify gid)."""
+    try:
+        return encode_command(kind(order_id.upper()))
+    except BarcodeError:
+        return ""
 
 
 def _line(line: WireLine) -> KitchenLine:
