@@ -142,6 +142,11 @@ def _line(line: WireLine) -> KitchenLine:
     return KitchenLine(line.qty, line.name, line.price_cents, options, line.note)
 
 
+def when(order: Order, timezone: str, language: str = "en") -> str:
+    """When the order is wanted, as its tickets say it (the web page's order board shows the same)."""
+    return _due(order, language, _zone(order.tz or timezone))
+
+
 def _due(order: Order, language: str, zone: ZoneInfo | None) -> str:
     due = parse_ts(order.due_at) if order.due_at else None
     if due is None:
