@@ -91,3 +91,30 @@ def test_a_reprint_queues_each_station_s_ticket_again_marked_as_a_copy(tmp_path)
         ]
         with pytest.raises(StageRefused, match="no ticket for station 'bar'"):
             floor.reprint("1042", "bar")
+
+
+def test_scanning_the_ticket_s_code_moves_the_order_on_and_its_copy_code_prints_the_tickets_again(tmp_path):
+    with running_core(tmp_path) as box:
+        box.core.call(
+            lambda s: store_order(s, order("WC-9").to_json(), {"": b"counter", "kitchen": b"pizzas"}, 60)
+        )
+        box.next()  # the call's own notification
+        [accepted, ready] = box.scan("TBGOWC-9", "tbgowc-9")  # a wedge with Caps Lock sends lower case
+        assert (accepted.outcome.feedback.value, accepted.outcome.message) == ("ok", "order WC-9 accepted")
+        assert ready.outcome.message == "order WC-9 ready"
+        [copy] = box.scan("TBRPWC-9")
+        assert copy.outcome.message == "order WC-9: 2 ticket(s) again"
+        jobs = box.core.call(lambda s: s.print_jobs(["queued"]))
+        assert sorted((j.kind, j.payload, j.reprint) for j in jobs if j.reprint) == [
+            ("order", b"counter", True),
+            ("order@kitchen", b"pizzas", True),
+        ]
+        box.next()
+        [collected, again, unknown] = box.scan("TBGOWC-9", "TBGOWC-9", "TBGO404")
+        assert collected.outcome.message == "order WC-9 collected"
+        assert (again.outcome.feedback.value, again.outcome.message) == (
+            "error",
+            "order WC-9 is already collected: nothing follows",
+        )
+        assert unknown.outcome.message == "order 404 is not on this box"
+    assert [e["source"] for e in stages_journaled(tmp_path)] == ["scan", "scan", "scan"]

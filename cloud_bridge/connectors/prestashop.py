@@ -38,11 +38,15 @@ from cloud_bridge.connectors._values import (
 )
 from cloud_bridge.connectors.base import (
     BatchLimits,
+    FloorStage,
     ItemResult,
+    LineOption,
+    OrderDraft,
     OrderLine,
     OrderState,
     ShopOrder,
     ShopProduct,
+    StageChange,
     StockChange,
     StockDelta,
     StockLevel,
@@ -140,6 +144,8 @@ class PrestaShopConnector:
         currency: str = "EUR",
         pickup_carriers: Sequence[int] = (),
         completed_state: int = 5,
+        accepted_state: int = 3,
+        ready_state: int = 0,
         states: Mapping[int, OrderState] | None = None,
         use_patch: bool = False,
         unit_field: str = "",
@@ -155,6 +161,7 @@ class PrestaShopConnector:
         self.currency = currency
         self.pickup_carriers = frozenset(str(c) for c in pickup_carriers)
         self.completed_state = str(completed_state)
+        self.stage_states = {FloorStage.ACCEPTED: accepted_state, FloorStage.READY: ready_state}
         self.states = dict(states or DEFAULT_STATES)
         self.use_patch = use_patch
         self.options = options
@@ -425,6 +432,42 @@ class PrestaShopConnector:
         self.http.send(Call("POST", "/order_histories", data=body, headers=_XML), what)
         return self.get_order(order_id)
 
+    # --- orders on the shop floor (base.FloorOrders) ----------------------------------------------------
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """A message on the order the customer can see (`private` 0) on their order page."""
+        body = psxml.document(
+            "message", {"id_order": str(_numeric(order_id, self.shop)), "message": text, "private": "0"}
+        )
+        self.http.send(
+            Call("POST", "/messages", data=body, headers=_XML), f"POST /messages (order {order_id})"
+        )
+
+    def set_stage(self, change: StageChange) -> None:
+        """An order state per stage (its template mail goes to the customer): accepted → `accepted_state`
+        (3, "Processing in progress"), ready → `ready_state` (0: none, PrestaShop has no such state until the
+        shop adds one; the message says it), collected / delivered → `completed_state`; plus the message."""
+        if change.stage in (FloorStage.COLLECTED, FloorStage.DELIVERED):
+            self.complete_order(change.order_id)
+        else:
+            state = self.stage_states.get(change.stage, 0)
+            if state:
+                self._set_state(change.order_id, str(state))
+        if change.message:
+            self.tell_customer(change.order_id, change.message)
+
+    def _set_state(self, order_id: str, state: str) -> None:
+        body = psxml.document("order_history", {"id_order": order_id, "id_order_state": state})
+        self.http.send(
+            Call("POST", "/order_histories", data=body, headers=_XML),
+            f"POST /order_histories (order {order_id})",
+        )
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        raise UnsupportedOperation(
+            self.shop, "phone orders are not created in PrestaShop shops yet (take them in the back office)"
+        )
+
     def _order(self, row: dict[str, Any]) -> ShopOrder:
         return order_or_problem(row, lambda: self._full_order(row), lambda: self._stock_facts(row))
 
@@ -535,14 +578,29 @@ def _id_target(key: str) -> tuple[str, str] | None:
 
 
 def _line(obj: dict[str, Any]) -> OrderLine:
+    """An order row; a combination's name carries its attributes ("Pizza - Tamaño : Familiar, Masa : Fina"):
+    the product's name before " - ", the attributes as the line's options."""
     qty = as_int(get(obj, "product_quantity", "order row"), "order row product_quantity")
+    name = opt_str(obj.get("product_name"), "order row product_name")
+    base, options = _attributes(name)
     return OrderLine(
         line_id=as_id(get(obj, "id", "order row"), "order row id"),
         sku=opt_str(obj.get("product_reference"), "order row product_reference"),
-        name=opt_str(obj.get("product_name"), "order row product_name"),
+        name=base,
         qty=qty,
         unit_price_cents=cents(obj.get("unit_price_tax_incl") or "0", "order row unit_price_tax_incl"),
+        options=options,
     )
+
+
+def _attributes(name: str) -> tuple[str, tuple[LineOption, ...]]:
+    base, sep, rest = name.rpartition(" - ")
+    if not sep or " : " not in rest:
+        return name, ()
+    pairs = [part.partition(" : ") for part in rest.split(", ")]
+    if not all(sep2 and key.strip() and value.strip() for key, sep2, value in pairs):
+        return name, ()
+    return base, tuple(LineOption(key.strip(), value.strip()) for key, _, value in pairs)
 
 
 def _language_text(value: Any) -> str:
