@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from firmware_agent.web.page import _phone_order
 from tests.bridge_helpers import wait_for
 from tests.mqtt_helpers import rows
-from tests.web_helpers import Floor, floor
+from tests.web_helpers import TOKEN, Floor, floor
 
 __all__ = ["floor"]  # fixtures
 
@@ -57,6 +57,11 @@ def test_a_bad_estimate_an_unknown_stage_and_a_missing_token_are_refused_and_mov
     assert forged.status_code == 400 and "CSRF" in forged.text
     elsewhere = http.post(floor.url + "orders/move", data={**form, "order_id": "999999"}, timeout=5)
     assert "Not moved: order 999999 is not on this box" in elsewhere.text
+    stranger = requests.Session()  # a token from the login page, but no PIN entered
+    token = TOKEN.search(stranger.get(floor.url + "login", timeout=5).text)
+    assert token
+    locked = stranger.post(floor.url + "orders/move", data={**form, "csrf_token": token.group(1)}, timeout=5)
+    assert locked.url.endswith("/login")
     assert moves(floor) == []
 
 
@@ -118,6 +123,9 @@ def test_a_phone_order_without_what_it_needs_is_refused_saying_why_and_nothing_i
     unknown = add(floor, http, "NOPE")
     assert unknown.status_code == 400 and "no product &#39;NOPE&#39;" in unknown.text
     assert add(floor, http, "SKU-001", 0).status_code == 400
+    assert add(floor, http, "SKU-002").status_code == 200
+    data = {"csrf_token": floor.token(http), "sku": "SKU-002"}
+    assert 'id="cart"' not in http.post(floor.url + "phone/remove", data=data, timeout=5).text
     assert add(floor, http, "SKU-001").status_code == 200
     form = {"csrf_token": floor.token(http), "customer": "Ana", "phone": "600", "kind": "delivery"}
     for change, why in (
