@@ -132,6 +132,33 @@ def test_the_floor_accepts_an_order_with_an_estimate_marks_it_ready_and_collecte
     assert no_sideways_scroll(browser)
 
 
+def test_a_phone_order_entered_from_the_catalog_reaches_the_shop_and_is_printed(floor: Floor, browser, shots):
+    enter_pin(browser, floor.url)
+    search = browser.find_element(By.CSS_SELECTOR, "#catalog input[name=q]")
+    search.send_keys("Item 2")
+    search.submit()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-sku="SKU-002"]'))
+    qty = browser.find_element(By.CSS_SELECTOR, '[data-sku="SKU-002"] input[name=qty]')
+    qty.clear()
+    qty.send_keys("3")
+    browser.find_element(By.CSS_SELECTOR, '[data-sku="SKU-002"] form.add button').click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.ID, "cart"))
+    assert "3 × Item 2" in browser.find_element(By.ID, "cart").text
+    form = browser.find_element(By.CSS_SELECTOR, "form.phone-form")
+    form.find_element(By.NAME, "customer").send_keys("Nuria Ibáñez")
+    form.find_element(By.NAME, "phone").send_keys("+34 611 222 333")
+    form.find_element(By.NAME, "allergies").send_keys("frutos secos")
+    shot(browser, shots, "box-phone-order")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: "Phone order for Nuria Ibáñez sent" in d.page_source)
+    [ticket] = floor.printer.wait_for_tickets(1, timeout=30)
+    assert "PEDIDO TELÉFONO" in ticket.text and "Nuria Ibáñez" in ticket.text and "3 x Item 2" in ticket.text
+    assert "frutos secos" in ticket.text
+    WebDriverWait(browser, WAIT_S).until(lambda d: "Nuria Ibáñez" in d.find_element(By.ID, "orders").text)
+    shot(browser, shots, "box-phone-order-on-the-board")
+    assert no_sideways_scroll(browser)
+
+
 def test_the_owner_logs_in_and_retries_a_parked_problem_in_a_browser(page: Page, browser, shots, request):
     with page.db.write():
         park("corner", "sku/BREAD", "sku", "the shop refused the write", time.time(), box="till-1")
