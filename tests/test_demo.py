@@ -72,9 +72,6 @@ def test_remote_support_reaches_the_demo_box_with_mosquitto_rr(tmp_path):
 
 
 def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_collected(tmp_path):
-    """The demo shop is a Spanish grocer: its order ticket prints as PEDIDO ONLINE (`[orders] language`
-    defaults to es), and the customer still collects it (the demo once waited for 'ONLINE ORDER' forever).
-    """
     args = [
         "--interval",
         "0.3",
@@ -90,10 +87,10 @@ def test_a_sale_reaches_the_online_shop_and_an_online_order_is_printed_and_colle
     assert (
         "online shop: Jamón serrano al corte 5,000→4,650 kg" in out
     )  # still sold by weight after the shop's catalog
-    assert "click & collect order" in out and "virtual printer: 'PEDIDO ONLINE'" in out
+    assert "click & collect order" in out and "virtual printer: 'ONLINE ORDER'" in out
     collected = [line for line in out.splitlines() if " counter " in line]
     assert len(collected) == 1 and "collected" in collected[0]
-    assert out.index("virtual printer: 'PEDIDO ONLINE'") < out.index(collected[0])
+    assert out.index("virtual printer: 'ONLINE ORDER'") < out.index(collected[0])
     assert "is completed" in out  # the hand-over at the till closed the order in the shop
 
 
