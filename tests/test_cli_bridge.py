@@ -23,7 +23,12 @@ def _config(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "action",
-    [["retry", "cornr"], ["retry", "cornr", "sku/X"], ["import", "cornr", "x.csv"], ["login", "cornr", "ana"]],
+    [
+        ["retry", "cornr"],
+        ["retry", "cornr", "sku/X"],
+        ["import", "cornr", "x.csv"],
+        ["login", "cornr", "ana"],
+    ],
 )
 def test_a_mistyped_shop_is_named_with_the_shops_the_config_has(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], action: list[str]

@@ -152,7 +152,7 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
         if args.action == "retry":
             _shop_of(config, args, "the shop id and optionally the parked key")
             if len(args.target) > 2:
-                print("tillbridge bridge retry: give the shop id and optionally the parked key", file=sys.stderr)
+                print("tillbridge bridge retry: give the shop id and at most one parked key", file=sys.stderr)
                 return 2
             with db.write():
                 cleared = retry_parked(*args.target)
