@@ -55,8 +55,14 @@ def register(sub: Any) -> None:
 
 def _listen_address(text: str) -> str:
     """`--listen HOST:PORT`, checked before anything opens (a bad port was a traceback, 99999 another)."""
+    from tillbridge.cli import port_number
+
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    try:
+        port_number(port)
+    except argparse.ArgumentTypeError:
+        host = ""
+    if not host:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not HOST:PORT with a port 0-65535, e.g. 127.0.0.1:8480"
         )
