@@ -42,7 +42,7 @@ from configspec.rules import (
     positive,
 )
 
-PLATFORMS: Final = ("woocommerce", "prestashop", "shopify", "oscar")
+PLATFORMS: Final = ("woocommerce", "prestashop", "shopify", "oscar", "magento")
 DEFAULT_CONFIG_PATH: Final = Path("/etc/tillbridge/bridge.toml")
 DEFAULT_DATABASE: Final = "sqlite:////var/lib/tillbridge/bridge.db"
 _DEFAULT_DATABASE_URL: Final = SecretUrl(DEFAULT_DATABASE)

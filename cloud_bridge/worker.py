@@ -85,7 +85,7 @@ class Worker:
         self._woken: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
-        self._snapshots: dict[str, set[str]] = {}  # shop → boxes that asked for the catalog (under _wake)
+        self._snapshots: dict[str, dict[str, CatalogRequest]] = {}  # shop → box → its catalog request
         self._reported = 0.0
         self.webhooks: WebhookServer | None = None
         self._file_lock: WorkerLock | None = None
@@ -342,7 +342,7 @@ class Worker:
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
         with self._wake:  # built on the shop thread: a snapshot is big, and journals must not wait for it
-            self._snapshots.setdefault(shop, set()).add(box)
+            self._snapshots.setdefault(shop, {})[box] = request
             self._woken.add(shop)
             self._wake.notify_all()
 
@@ -357,7 +357,7 @@ class Worker:
                     log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
                     continue
                 with self.db.write():
-                    catalog.queue_snapshot(shop, sorted(boxes), now)
+                    catalog.answer_requests(shop, boxes, now)
                 for box in sorted(boxes):
                     self._send_all_levels(shop, box, now)
             except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
@@ -400,6 +400,9 @@ class Worker:
                 if shop_id in woken or time.monotonic() >= due[shop_id]:
                     mine = self._drive(shop_id)
                     due[shop_id] = time.monotonic() + (self.config.timing.poll_s if mine else RETRY_LOCK_S)
+                    look = self.drivers[shop_id].next_look  # a coalescing window closing before that
+                    if mine and look is not None:
+                        due[shop_id] = min(due[shop_id], time.monotonic() + max(0.0, look - self.clock()))
             wait = max(0.0, min(due.values(), default=time.monotonic() + 1) - time.monotonic())
             with self._wake:
                 if not self._woken and not self.stopping.is_set():

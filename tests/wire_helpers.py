@@ -242,6 +242,13 @@ messages = st.one_of(
     snapshot_chunks(),
     catalog_deltas(),
     st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),
+    st.builds(  # a box resuming a streamed snapshot names the chunks it lacks
+        CatalogRequest,
+        have_version=st.none() | counts,
+        reason=ids,
+        version=st.integers(1, 2**40),
+        missing=st.lists(st.integers(0, 99_999), min_size=1, max_size=50, unique=True).map(tuple),
+    ),
     orders,
     pickup_keys,
     order_acks,

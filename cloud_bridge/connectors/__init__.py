@@ -46,6 +46,8 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
             "currency": str,
             "pickup_carriers": list,
             "completed_state": int,
+            "accepted_state": int,
+            "ready_state": int,
             "use_patch": bool,
             "unit_field": str,
         },
@@ -55,6 +57,12 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "ShopifyConnector",
         ("base_url", "access_token", "location_id"),
         {"api_version": str, "webhook_secrets": list, "reason": str, "unit_metafield": str},
+    ),
+    "magento": (
+        "cloud_bridge.connectors.magento",
+        "MagentoConnector",
+        ("base_url", "access_token"),
+        {"source_code": str, "stock_id": int, "barcode_attributes": list, "pickup_methods": list},
     ),
     "oscar": (
         "cloud_bridge.connectors.oscar",

@@ -58,7 +58,8 @@ from firmware_agent.link.remote import RemoteBox
 from firmware_agent.link.settings import link_settings
 from firmware_agent.link.ticket import Routing, page_of, station_tickets
 from firmware_agent.link.trial import ConfigTrial
-from firmware_agent.store import Store, levels
+from firmware_agent.store import Store, catalog_stage, levels
+from firmware_agent.store.catalog_stage import Staged
 from firmware_agent.store.outbox import Outbox, Pruned
 from firmware_agent.updates.health import note_link_up
 from firmware_agent.updates.layout import DEFAULT_ROOT, Layout
@@ -76,6 +77,9 @@ __all__ = ["AUDIT_NAME", "LINK_DEVICE", "Link", "LinkStopped"]
 
 class Link:
     """A `Service` (see `firmware_agent.agent`): `start(core)` before the loop runs, `stop()` after it."""
+
+    catalog_missing_after_s = 10.0
+    """How long a half-staged catalog snapshot waits for its next chunk before the box asks for the rest."""
 
     def __init__(
         self,
@@ -199,7 +203,7 @@ class Link:
     def _load(self) -> None:
         core = self.core_loop()
 
-        def load(store: Store) -> tuple[int, int, int, int | None, str, Path]:
+        def load(store: Store) -> tuple[int, int, int, int | None, str, Path, Staged | None]:
             boot = int(store.setting(BOOT_KEY) or 0) + 1
             store.set_setting(BOOT_KEY, str(boot))
             first = store.journal_after(0, 1)
@@ -212,12 +216,20 @@ class Link:
                 cat.stored_version(store),
                 store.epoch,
                 store.path,
+                catalog_stage.staged(store),
             )
 
-        self.boot, acked, last_seq, version, self.epoch, path = self.call(load)
+        self.boot, acked, last_seq, version, self.epoch, path, staged = self.call(load)
         self.drain = self._new_drain(acked, last_seq)
         self.journal = Outbox(path, self.epoch, acked)
-        self.catalog = cat.CatalogSync(version)
+        self.catalog = cat.CatalogSync(version, staged, missing_after_s=self.catalog_missing_after_s)
+        if staged is not None:
+            log.info(
+                "catalog snapshot %d half staged (%d of %d chunks): the rest is asked for if it stays away",
+                staged.version,
+                len(staged.have),
+                staged.chunks,
+            )
         self.trial.resume(self.clock())
         self.port.start(self.settings, self.boot)
         log.info(
@@ -331,7 +343,7 @@ class Link:
                 self.journal.close()
 
     def request_catalog(self, request: cat.RequestResync) -> None:
-        message = CatalogRequest(request.have_version, request.reason)
+        message = CatalogRequest(request.have_version, request.reason, request.version, request.missing)
         self.port.send(Kind.CATALOG_REQUEST, encode(message), 1)
 
     def send(self, kind: Kind, payload: bytes, qos: int) -> None:
@@ -371,6 +383,14 @@ class Link:
 
     def _tick(self, now: float) -> None:
         self.drain.tick(now)
+        if self.connected and (request := self.catalog.tick(now)) is not None:
+            log.warning(
+                "catalog snapshot %s: no chunk for %.0f s, asking for %s",
+                request.version,
+                self.catalog.missing_after_s,
+                f"chunks {list(request.missing)[:10]}" if request.missing else "all of it",
+            )
+            self.request_catalog(request)
         if self.journal is not None:
             self._pruned(self.journal.tick(now))
         if self.connected and now >= self._next_telemetry:

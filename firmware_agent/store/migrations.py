@@ -108,11 +108,28 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX order_ticket_job ON order_ticket (print_job);
     CREATE INDEX order_ticket_due ON order_ticket (print_at) WHERE print_job IS NULL;
     """,
+    # 7: a catalog snapshot staged chunk by chunk beside the live catalog until it is whole (see
+    # store/catalog_stage.py). `barcodes` is a JSON list; NULL `stock` or `unit` means the shop did not say.
+    """
+    CREATE TABLE catalog_stage (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        barcodes TEXT NOT NULL,
+        stock INTEGER,
+        unit TEXT
+    );
+    CREATE TABLE catalog_stage_chunk (
+        chunk INTEGER PRIMARY KEY,
+        version INTEGER NOT NULL,
+        chunks INTEGER NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)
 
-READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1)
+READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1)
 """For each schema version, the oldest release schema that can still read and write it. Additive migrations
 keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
 a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""

@@ -14,10 +14,12 @@ directive required for adjustments from 2026-04 and `changeFromQuantity` require
 orders moving units from `available` to `committed` and fulfilment taking them off `on_hand`; webhooks with
 REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times.
 
-Not modelled: one location only, no refunds, no returns; the search index lag after product changes; the
-cost refund for pages shorter than `first`; selection cost of anything but connections and objects;
-fragments; per-field deprecations; bulk operations; REST Admin; webhook subscriptions through GraphQL (use
-`subscribe()`); Shopify's hours-long retry schedule (retries come `retry_delay` apart).
+Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
+location moves no stock here. Not modelled: other locations' stock, no refunds, no returns; the search
+index lag after product changes; the cost refund for pages shorter than `first`; selection cost of
+anything but connections and objects; fragments; per-field deprecations; bulk operations; REST Admin;
+webhook subscriptions through GraphQL (use `subscribe()`); Shopify's hours-long retry schedule (retries
+come `retry_delay` apart).
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ class Product:
     updated: datetime
     variant_ids: list[int]
     metafields: dict[str, str] = field(default_factory=dict)
+    product_type: str = ""
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +112,9 @@ class Line:
     id: int
     variant_id: int
     qty: int
+    properties: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # line-item properties (`customAttributes`)
 
 
 @dataclass
@@ -121,6 +128,14 @@ class Order:
     updated: datetime
     cancelled: datetime | None = None
     fulfilled: bool = False
+    location: str = LOCATION  # where its fulfillment order is assigned
+    note: str = ""
+    attributes: list[tuple[str, str]] = field(default_factory=list)  # note attributes
+    phone: str = ""
+    address: dict[str, str] = field(default_factory=dict)
+    paid: bool = True
+    prepared_for_pickup: bool = False  # "ready for pickup": Shopify notifies the customer
+    notifications: list[str] = field(default_factory=list)  # what Shopify sent the customer
 
 
 @dataclass
@@ -282,15 +297,28 @@ class ShopifySimulator(ShopSimulator):
         with self.lock:
             self.subscriptions.append((topic, url))
 
-    def place_order(self, sku: str, qty: int, *, pickup: bool = False, customer: str = "Ana Pérez") -> str:
-        """A paid order: units move from `available` to `committed`; fires orders/create."""
+    def place_order(
+        self,
+        sku: str,
+        qty: int,
+        *,
+        pickup: bool = False,
+        customer: str = "Ana Pérez",
+        location: str = LOCATION,
+    ) -> str:
+        """A paid order: units move from `available` to `committed`; fires orders/create. An order routed to
+        another `location` takes its units there (that location's stock is not modelled).
+        """
         with self.lock:
             variant = self._variant(sku)
-            if variant.tracked and variant.available < qty:
-                raise OutOfStock(f"shopify simulator: {qty} × {sku} wanted, {variant.available} available")
-            variant.available -= qty
-            variant.committed += qty
-            variant.updated = now_s()
+            if location == LOCATION:
+                if variant.tracked and variant.available < qty:
+                    raise OutOfStock(
+                        f"shopify simulator: {qty} × {sku} wanted, {variant.available} available"
+                    )
+                variant.available -= qty
+                variant.committed += qty
+                variant.updated = now_s()
             number = next(self._ids)
             order = Order(
                 number,
@@ -300,15 +328,58 @@ class ShopifySimulator(ShopSimulator):
                 customer,
                 now_s(),
                 now_s(),
+                location=location,
             )
             self.orders[order.id] = order
             self._fire("orders/create", self._order_rest(order))
             return gid("Order", order.id)
 
+    def place_food_order(
+        self,
+        items: list[tuple[str, int, dict[str, str]]],
+        *,
+        pickup: bool = True,
+        customer: str = "Ana Pérez",
+        note: str = "",
+        attributes: dict[str, str] | None = None,
+        phone: str = "",
+        address: dict[str, str] | None = None,
+        paid: bool = True,
+    ) -> str:
+        """A take-away order: items of (sku, qty, line-item properties: options, toppings, a note), the
+        order's note and note attributes (a slot app's "Pickup time"), phone, shipping address; `paid`
+        False leaves it all outstanding (pay at pickup). Fires orders/create."""
+        with self.lock:
+            lines = []
+            for sku, qty, properties in items:
+                variant = self._variant(sku)
+                variant.available -= qty
+                variant.committed += qty
+                variant.updated = now_s()
+                lines.append(Line(next(self._ids), variant.id, qty, list(properties.items())))
+            number = next(self._ids)
+            order = Order(number, number, lines, pickup, customer, now_s(), now_s())
+            order.note, order.attributes, order.phone = note, list((attributes or {}).items()), phone
+            order.address, order.paid = dict(address or {}), paid
+            self.orders[order.id] = order
+            self._fire("orders/create", self._order_rest(order))
+            return gid("Order", order.id)
+
+    def categorise(self, sku: str, product_type: str, tags: list[str] = []) -> None:  # noqa: B006 - read only
+        with self.lock:
+            product = self.products[self._variant(sku).product_id]
+            product.product_type, product.tags = product_type, list(tags)
+
+    def customer_view(self, order_gid: str) -> tuple[bool, list[tuple[str, str]], list[str]]:
+        """(prepared for pickup, note attributes, notifications sent) of an order."""
+        with self.lock:
+            order = self.orders[_num(order_gid, "Order") or 0]
+            return order.prepared_for_pickup, list(order.attributes), list(order.notifications)
+
     def cancel_order(self, order_gid: str) -> None:
         with self.lock:
             order = self.orders[_num(order_gid, "Order") or 0]
-            for line in order.lines:
+            for line in order.lines if order.location == LOCATION else []:
                 variant = self.variants[line.variant_id]
                 variant.available += line.qty
                 variant.committed -= line.qty
@@ -398,6 +469,8 @@ class ShopifySimulator(ShopSimulator):
             ("mutation", "inventoryAdjustQuantities"): self._adjust,
             ("mutation", "inventorySetQuantities"): self._set,
             ("mutation", "fulfillmentCreate"): self._fulfill,
+            ("mutation", "orderUpdate"): self._order_update,
+            ("mutation", "fulfillmentOrderLineItemsPreparedForPickup"): self._prepared,
         }
         resolver = resolvers.get((kind, f.name))
         if resolver is None:
@@ -485,6 +558,18 @@ class ShopifySimulator(ShopSimulator):
             "currencyCode": "EUR",
             "totalPriceSet": {"shopMoney": {"amount": decimal(total), "currencyCode": "EUR"}},
             "customer": {"displayName": o.customer},
+            "note": o.note or None,
+            "phone": o.phone or None,
+            "customAttributes": [{"key": k, "value": v} for k, v in o.attributes],
+            "shippingAddress": {
+                **{k: None for k in ("address1", "address2", "zip", "city", "phone")},
+                **o.address,
+            }
+            if o.address
+            else None,
+            "totalOutstandingSet": {
+                "shopMoney": {"amount": decimal(0 if o.paid else total), "currencyCode": "EUR"}
+            },
             "lineItems": lambda args: _connection(o.lines, args, self._line_node),
             "fulfillmentOrders": lambda args: _connection([o], args, self._fulfillment_order_node),
         }
@@ -496,9 +581,15 @@ class ShopifySimulator(ShopSimulator):
             "id": gid("LineItem", line.id),
             "sku": variant.sku,
             "name": self.products[variant.product_id].title,
+            "variantTitle": None if variant.title == "Default Title" else variant.title,
             "quantity": line.qty,
             "originalUnitPriceSet": price,
             "discountedUnitPriceSet": price,
+            "customAttributes": [{"key": k, "value": v} for k, v in line.properties],
+            "product": {
+                "productType": self.products[variant.product_id].product_type,
+                "tags": list(self.products[variant.product_id].tags),
+            },
         }
 
     def _fulfillment_order_node(self, o: Order) -> Obj:
@@ -508,6 +599,7 @@ class ShopifySimulator(ShopSimulator):
             "id": gid("FulfillmentOrder", o.id),
             "status": status,
             "deliveryMethod": {"methodType": method},
+            "assignedLocation": {"location": {"id": o.location}},
         }
 
     # mutations
@@ -640,6 +732,32 @@ class ShopifySimulator(ShopSimulator):
             "item": {"id": gid("InventoryItem", variant.item_id), "sku": variant.sku},
             "location": {"id": LOCATION},
         }
+
+    def _order_update(self, f: Field, version: str) -> Obj:
+        """`orderUpdate(input: {id, customAttributes})`: the attributes are replaced as a whole."""
+        data = f.args.get("input") or {}
+        order = self.orders.get(_num(data.get("id"), "Order") or 0)
+        if order is None:
+            return {"order": None, "userErrors": [{"field": ["id"], "message": "Order does not exist"}]}
+        if "customAttributes" in data:
+            order.attributes = [(str(a["key"]), str(a["value"])) for a in data["customAttributes"] or []]
+        if "note" in data:
+            order.note = str(data["note"] or "")
+        order.updated = now_s()
+        return {"order": {"id": gid("Order", order.id)}, "userErrors": []}
+
+    def _prepared(self, f: Field, version: str) -> Obj:
+        """Marks fulfillment orders ready for pickup; Shopify then sends the "ready for pickup" mail."""
+        groups = (f.args.get("input") or {}).get("lineItemsByFulfillmentOrder") or []
+        for group in groups:
+            order = self.orders.get(_num(group.get("fulfillmentOrderId"), "FulfillmentOrder") or 0)
+            if order is None or order.fulfilled or order.cancelled or not order.pickup:
+                message = "Fulfillment order is not an open local pickup."
+                return {"userErrors": [{"field": ["input"], "message": message}]}
+            order.prepared_for_pickup = True
+            order.notifications.append("ready_for_pickup")
+            order.updated = now_s()
+        return {"userErrors": []}
 
     def _fulfill(self, f: Field, version: str) -> Obj:
         groups = (f.args.get("fulfillment") or {}).get("lineItemsByFulfillmentOrder") or []
