@@ -30,6 +30,7 @@ from tests.web_helpers import Floor, floor
 __all__ = ["box", "database", "floor", "page", "postgres"]  # fixtures
 
 PHONE = (390, 844)
+TABLET = (820, 1180)
 WAIT_S = 20
 
 
@@ -57,6 +58,11 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def phone(driver: webdriver.Chrome, height: int) -> None:
     metrics = {"width": PHONE[0], "height": height, "deviceScaleFactor": 1, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+def tablet(driver: webdriver.Chrome) -> None:
+    metrics = {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": True}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
 
 
@@ -117,6 +123,11 @@ def test_the_floor_accepts_an_order_with_an_estimate_marks_it_ready_and_collecte
     WebDriverWait(browser, WAIT_S).until(lambda d: at("accepted"))
     assert "ready in about 20 min" in browser.find_element(By.CSS_SELECTOR, card).text
     shot(browser, shots, "box-order-accepted")
+    tablet(browser)  # the stages side by side on a counter's tablet
+    stages = browser.find_elements(By.CSS_SELECTOR, ".stages .stage")
+    assert len({s.location["y"] for s in stages}) == 1 and len({s.location["x"] for s in stages}) == 3
+    browser.save_screenshot(str(shots / "box-order-board-tablet-820x1180.png"))
+    phone(browser, PHONE[1])
     notes = len(floor.woo.order_notes(int(order_id)))
     browser.find_element(By.CSS_SELECTOR, f"{card} button.next").click()  # Ready
     WebDriverWait(browser, WAIT_S).until(lambda d: at("ready"))

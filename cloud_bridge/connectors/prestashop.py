@@ -77,6 +77,7 @@ from cloud_bridge.errors import (
     ShopConfigError,
     ShopError,
     StaleStock,
+    StockNotManaged,
     UnknownSku,
     UnsupportedOperation,
 )
@@ -115,6 +116,15 @@ class _Item:
     stock_id: int
     quantity: int
     row: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the whole stock row, for a PUT
+    combined: bool = False  # a product's own row while it has combinations: PrestaShop keeps their sum
+
+    def unmanaged(self) -> str | None:
+        """Why a quantity written to this row would not stick, or None (PrestaShop 8's stock model)."""
+        if self.combined:
+            return "its stock is kept per combination (the product's row is their sum); sell the combinations"
+        if str(self.row.get("depends_on_stock", "0")) == "1":
+            return "depends_on_stock is 1: PrestaShop computes its quantity from physical stock"
+        return None
 
 
 class PrestaShopConnector:
@@ -221,6 +231,9 @@ class PrestaShopConnector:
         raise UnsupportedOperation(self.shop, "the PrestaShop Webservice has no stock deltas; use set_stock")
 
     def _write(self, item: _Item, change: StockChange) -> int:
+        why = item.unmanaged()
+        if why is not None:
+            raise StockNotManaged(self.shop, f"sku {item.sku!r}: {why}")
         if change.expected is not None and item.quantity != change.expected:
             raise StaleStock(
                 self.shop, f"sku {item.sku!r} is at {item.quantity}, not {change.expected}", item.quantity
@@ -347,8 +360,15 @@ class PrestaShopConnector:
                 as_int(get(row, "quantity", what), what),
                 row,
             )
+        with_combinations = {product for product, attribute in by_pair if attribute != "0"}
         found = {
-            sku: _Item(sku, pair[0], pair[1], *by_pair[pair])
+            sku: _Item(
+                sku,
+                pair[0],
+                pair[1],
+                *by_pair[pair],
+                combined=pair[1] == "0" and pair[0] in with_combinations,
+            )
             for sku, pair in targets.items()
             if pair in by_pair
         }

@@ -10,7 +10,9 @@ without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose
 validation, polled by `date_upd`, with state changes through `order_histories`. With `version="1.7"`,
 PATCH answers 405 (code 23).
 
-Not modelled: multishop, `physical_quantity`/`reserved_quantity`, stock movements, `Content-Sha1`
+A product with combinations keeps its own row (`id_product_attribute` 0) at the sum of theirs, whatever is
+written to it (StockAvailable::synchronize); `depends_on_stock` is kept as sent. Not modelled: multishop,
+`physical_quantity`/`reserved_quantity`, stock movements, `Content-Sha1`
 caching, combinations' price impacts, taxes (prices are tax excluded, as PrestaShop stores them),
 `language=` filtering, and webhooks (PrestaShop has none in core).
 """
@@ -164,7 +166,23 @@ class PrestaShopSimulator(ShopSimulator):
             }
             self._add_stock_row(product_id, cid, stock)
             self.rows["products"][product_id]["date_upd"] = _stamp(now_s())
+            self._synchronize()
             return cid
+
+    def _synchronize(self) -> None:
+        """PrestaShop 8 keeps a product's own row (`id_product_attribute` 0) at the sum of its combinations'
+        rows (StockAvailable::synchronize): whatever was written to it, the sum comes back.
+        """
+        rows = self.rows["stock_availables"].values()
+        sums: dict[tuple[str, str], int] = {}
+        for row in rows:
+            if row["id_product_attribute"] != "0":
+                key = (row["id_product"], row["id_shop"])
+                sums[key] = sums.get(key, 0) + int(row["quantity"])
+        for row in rows:
+            key = (row["id_product"], row["id_shop"])
+            if row["id_product_attribute"] == "0" and key in sums:
+                row["quantity"] = str(sums[key])
 
     def _add_stock_row(self, product_id: int, attribute_id: int, stock: int) -> None:
         sid = next(self._ids)
@@ -189,6 +207,7 @@ class PrestaShopSimulator(ShopSimulator):
         with self.lock:
             row = self._stock_row(reference)
             row["quantity"] = str(int(row["quantity"]) + delta)
+            self._synchronize()
             return int(row["quantity"])
 
     def stock_row(self, reference: str) -> Row:
@@ -259,6 +278,7 @@ class PrestaShopSimulator(ShopSimulator):
                     f"prestashop simulator: {qty} × {reference} wanted, {row['quantity']} in stock"
                 )
             row["quantity"] = str(int(row["quantity"]) - qty)
+            self._synchronize()
             product = self.rows["products"][int(row["id_product"])]
             oid = next(self._ids)
             price = int(product["price"].replace(".", "")[:-4])
@@ -404,6 +424,7 @@ class PrestaShopSimulator(ShopSimulator):
         _check_int(given, "quantity")
         for name in STOCK_FIELDS:
             row[name] = given.get(name, STOCK_DEFAULTS.get(name, ""))
+        self._synchronize()
         return self._get(request, table, row_id, as_json)
 
     def _patch(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
@@ -411,6 +432,7 @@ class PrestaShopSimulator(ShopSimulator):
         given = {k: v for k, v in _parse_body(request, table).items() if k in STOCK_FIELDS}
         _check_int({**row, **given}, "quantity")
         row.update(given)
+        self._synchronize()
         return self._get(request, table, row_id, as_json)
 
     def _post(self, request: Request, table: Table, as_json: bool) -> Response:
@@ -425,6 +447,7 @@ class PrestaShopSimulator(ShopSimulator):
             for line in order["rows"]:
                 row = self._stock_row(line["product_reference"])
                 row["quantity"] = str(int(row["quantity"]) + int(line["product_quantity"]))
+            self._synchronize()
         order["current_state"] = state
         order["date_upd"] = _stamp(now_s())
         hid = next(self._ids)
