@@ -34,7 +34,9 @@ from wire import (
     ModeChangedEntry,
     OrderCollectedEntry,
     OrderPrintedEntry,
+    OrderRequestEntry,
     OrderStageEntry,
+    PhoneOrder,
     StockEntry,
     StoreRecoveredEntry,
     UnknownBarcodeEntry,
@@ -48,6 +50,7 @@ Fact = (
     OrderPrintedEntry
     | OrderCollectedEntry
     | OrderStageEntry
+    | OrderRequestEntry
     | ModeChangedEntry
     | UnknownBarcodeEntry
     | StoreRecoveredEntry
@@ -247,6 +250,8 @@ class _Run:
                 self._order_collected(entry, body)
             case OrderStageEntry():
                 self._order_stage(entry, body)
+            case OrderRequestEntry():
+                self._order_request(entry, body)
             case ModeChangedEntry():
                 m.Box.update(mode=body.mode).where(m.Box.shop == self.shop, m.Box.box == self.box).execute()
             case UnknownBarcodeEntry() | StoreRecoveredEntry():
@@ -288,6 +293,17 @@ class _Run:
             entry_ref(self.box, self.key, entry.seq),
             self.now,
         )
+        return None
+
+    def _order_request(self, entry: JournalEntry, body: OrderRequestEntry) -> None:
+        """A phone order to create in the shop: checked, then queued with the floor's other news for the
+        shop (in order); the order comes back through the orders feed and prints like an online one."""
+        try:
+            request = PhoneOrder.from_json(dict(body.order))
+        except WireError as exc:
+            return self._park(entry, f"phone order {body.ref!r} cannot be created: {exc}")
+        ref = f"{self.box}-{body.ref}"
+        orders.note_request(self.shop, ref, request, entry_ref(self.box, self.key, entry.seq), self.now)
         return None
 
     def _park(self, entry: JournalEntry, problem: str) -> None:

@@ -21,16 +21,20 @@ from typing import Any, Final
 from cloud_bridge import delivery, ledger, parking
 from cloud_bridge import models as m
 from cloud_bridge.connectors.base import (
+    DraftLine,
     FloorOrders,
     FloorStage,
+    OrderDraft,
     OrderState,
     ShopConnector,
     ShopOrder,
     StageChange,
 )
+from cloud_bridge.connectors.base import LineOption as ShopOption
 from cloud_bridge.connectors.base import OrderLine as ShopLine
 from cloud_bridge.connectors.orderfacts import screen
-from wire import LineOption, Order, OrderLine, format_ts
+from cloud_bridge.errors import UnsupportedOperation
+from wire import LineOption, Order, OrderLine, PhoneOrder, format_ts, parse_ts
 from wire._fields import ID_LEN as ID
 from wire._fields import TEXT_LEN as TEXT
 from wire.orders import MAX_OPTIONS, MAX_WARNINGS, NOTE_LEN, ORDER_SOURCES
@@ -228,6 +232,37 @@ def note_code(shop: str, order_id: str, code: str, now: float) -> None:
     ).on_conflict_ignore().execute()
 
 
+CREATE: Final = "create"  # the notice that creates a phone order in the shop
+
+
+def note_request(shop: str, ref: str, request: PhoneOrder, source: str, now: float) -> None:
+    """Queues a phone order's creation in the shop (`ref` makes it one order however often it is sent)."""
+    text = json.dumps({"ref": ref, "order": request.to_json()}, ensure_ascii=False)
+    m.OrderNotice.insert(
+        shop=shop, order_id=ref[:300], stage=CREATE, text=text, source=source, created_at=now
+    ).on_conflict_ignore().execute()
+
+
+def draft_of(text: str) -> OrderDraft:
+    """The connector's draft from a queued phone order (as `note_request` wrote it)."""
+    saved = json.loads(text)
+    request = PhoneOrder.from_json(saved["order"])
+    return OrderDraft(
+        ref=str(saved["ref"]),
+        lines=tuple(
+            DraftLine(line.sku, line.qty, tuple(ShopOption(o.name, o.value) for o in line.options), line.note)
+            for line in request.lines
+        ),
+        customer=request.customer,
+        phone=request.phone,
+        pickup=request.pickup,
+        address=request.address,
+        requested_at=parse_ts(request.due_at) if request.due_at else None,
+        note=request.note,
+        allergies=request.allergies,
+    )
+
+
 def pending_notices(shop: str) -> list[Any]:
     query = m.OrderNotice.select().where(m.OrderNotice.shop == shop, m.OrderNotice.state == "pending")
     return list(query.order_by(m.OrderNotice.id).limit(NOTICE_BATCH))
@@ -236,6 +271,14 @@ def pending_notices(shop: str) -> list[Any]:
 def send_notice(connector: ShopConnector, notice: Any) -> None:
     """Tells the shop one notice. A connector without `FloorOrders` can still complete a handed-over order;
     the rest it cannot say (logged). Raises the connector's `ShopError`."""
+    if notice.stage == CREATE:
+        if not isinstance(connector, FloorOrders):
+            raise UnsupportedOperation(connector.shop, "this shop's connector cannot create phone orders")
+        created = connector.create_order(draft_of(notice.text))
+        log.info(
+            "shop %s: phone order %s created as order %s", connector.shop, notice.order_id, created.order_id
+        )
+        return
     if not isinstance(connector, FloorOrders):
         if notice.stage in ("collected", "delivered"):
             connector.complete_order(notice.order_id)

@@ -104,11 +104,12 @@ class ShopDriver:
         self.rules = shopplan.Rules(
             window_s=shop.write_window_s,
             low_stock=shop.low_stock,
-            tick_s=timing.poll_s,  # the worker looks at least this often
+            tick_s=0.0,  # the worker looks again at `next_look`; the time a write takes is added per pass
             batch_writes=connector.limits.batch_writes,
         )
         self._drained_at: float | None = None  # the pass (its `now`) that last read the orders feed
         self._write_s = 0.0  # how long the last push that wrote took (the window closes this much early)
+        self.next_look: float | None = None  # when the write planner wants a pass again (None: on a change)
 
     # --- the pass ----------------------------------------------------------------------------------------
 
@@ -408,21 +409,36 @@ class ShopDriver:
             waiting |= set(_dirty_skus(self.id))
         waiting -= self._parked_skus(now)
         opened = get_time(self.id, Timer.WRITES_OPEN)
-        # the window closes early by the loop's interval and the time the last write took, so a change is
-        # in the shop by the window's end, not a write's length after it
+        # the window closes early by the time the last write took, so a change is in the shop by the
+        # window's end, not a write's length after it
         rules = replace(self.rules, tick_s=self.rules.tick_s + self._write_s)
         decision = shopplan.decide([shopplan.Pending(s, None) for s in waiting], opened, rules, now)
-        if decision.reason is shopplan.Reason.WAITING:  # only then can a low level change the answer
-            found = ledger.levels(self.id, waiting)
-            buffer = self.shop.safety_buffer
-            pending = [
-                shopplan.Pending(sku, found[sku].target(buffer, clamp=False) if sku in found else None)
-                for sku in waiting
-            ]
-            decision = shopplan.decide(pending, opened, rules, now)
+        if decision.reason is shopplan.Reason.WAITING or not rules.batch_writes:
+            decision = shopplan.decide(self._pending(waiting), opened, rules, now)  # with the facts
         if decision.opened_at != opened:
             self._set_timer(Timer.WRITES_OPEN, decision.opened_at)
+        self.next_look = decision.next_at
         return decision
+
+    def _pending(self, skus: set[str]) -> list[shopplan.Pending]:
+        """What the planner weighs per sku: its available level (the low-stock rule) and, where the API
+        writes one sku per call, when it was last written (at most one write per sku per window).
+        """
+        found = ledger.levels(self.id, skus)
+        written: dict[str, float | None] = {}
+        if not self.rules.batch_writes:
+            for chunk in shopplan.batches(sorted(skus), ledger.IN_CHUNK):
+                query = m.Stock.select(m.Stock.sku, m.Stock.written_at).where(
+                    m.Stock.shop == self.id, m.Stock.sku.in_(list(chunk))
+                )
+                written.update({row.sku: row.written_at for row in query})
+        buffer = self.shop.safety_buffer
+        return [
+            shopplan.Pending(
+                sku, found[sku].target(buffer, clamp=False) if sku in found else None, written.get(sku)
+            )
+            for sku in skus
+        ]
 
     def claim(self, now: float, skus: Iterable[str] | None = None) -> list[int]:
         """Moves unclaimed box movements (of `skus`, default all, with a baseline) into new ShopWrites;
@@ -593,7 +609,8 @@ class ShopDriver:
                 log.info("shop %s: %s changed in the shop during our write; writing again", self.id, sku)
                 again.add(sku)
             shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
-            m.Stock.update(written=p.write, written_at=now, dirty=out.again).where(
+            # written_at: when the answer came, so one-sku-per-call shops space a sku's writes from it
+            m.Stock.update(written=p.write, written_at=self.clock(), dirty=out.again).where(
                 m.Stock.shop == self.id, m.Stock.sku == sku
             ).execute()
         return again

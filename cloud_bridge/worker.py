@@ -400,6 +400,9 @@ class Worker:
                 if shop_id in woken or time.monotonic() >= due[shop_id]:
                     mine = self._drive(shop_id)
                     due[shop_id] = time.monotonic() + (self.config.timing.poll_s if mine else RETRY_LOCK_S)
+                    look = self.drivers[shop_id].next_look  # a coalescing window closing before that
+                    if mine and look is not None:
+                        due[shop_id] = min(due[shop_id], time.monotonic() + max(0.0, look - self.clock()))
             wait = max(0.0, min(due.values(), default=time.monotonic() + 1) - time.monotonic())
             with self._wake:
                 if not self._woken and not self.stopping.is_set():

@@ -11,11 +11,11 @@ The web page calls it from its request threads; nothing here touches the store o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from firmware_agent.store import Store
+from firmware_agent.store import JournalRecord, Store
 from firmware_agent.store.orders import (
     STAGES,
     StageRefused,
@@ -24,9 +24,10 @@ from firmware_agent.store.orders import (
     list_orders,
     move_stage,
     printed_by_station,
+    request_phone_order,
     requeue_ticket,
 )
-from wire import Order
+from wire import Order, PhoneOrder
 
 SOURCES: Final = frozenset({"button", "scan", "remote", "web", "box"})
 
@@ -129,6 +130,15 @@ class FloorDesk:
 
         moved: FloorOrder = self.call(run)
         return moved
+
+    def phone_order(self, order: Mapping[str, Any]) -> str:
+        """Takes a phone order (the web page's form, `tillbridge order add`): checked here, so a mistake is
+        named at once (`MalformedMessage`: the field), then journaled for the bridge, which creates it in
+        the online shop; it comes back and prints like an online order. Returns its ref. Offline, the
+        request waits in the journal and goes when the link is back."""
+        checked = PhoneOrder.from_json(dict(order)).to_json()
+        record: JournalRecord = self.call(lambda store: request_phone_order(store, checked))
+        return str(record.data["ref"])
 
     def reprint(self, order_id: str, station: str | None = None) -> list[int]:
         """Prints the order's tickets again, marked as a copy: one station's (`station`; "" the box's own

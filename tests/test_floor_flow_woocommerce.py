@@ -24,6 +24,7 @@ from tests.bridge_helpers import (
 )
 from tests.floor_flow import notices, pizzeria_box, running_worker
 from tests.mqtt_helpers import SHOP
+from tillbridge.cli import main
 
 
 @pytest.fixture
@@ -89,3 +90,55 @@ def test_an_online_order_prints_at_two_stations_goes_ready_and_is_collected_with
         assert [o.order_id for o in box.floor.orders(["collected"])] == [order_id]
         assert notices(worker, order_id) == [("code", "done"), ("accepted", "done"), ("ready", "done")]
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1  # each printed once
+
+
+def test_a_phone_order_taken_with_the_cli_is_created_in_the_shop_and_prints_like_an_online_one(
+    tmp_path: Path, broker: Broker, woo: WooCommerceSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, woo, ["till-1"])]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        argv = ["order", "add", "till-1", "--shop", SHOP, "--url", broker.url, "--customer", "Luis Peña"]
+        argv += [
+            "--phone",
+            "600111222",
+            "--line",
+            "PIZ-MARG x2 Extra=Aceitunas; sin cebolla",
+            "--line",
+            "CANA",
+        ]
+        argv += ["--delivery", "Calle Mayor 1, Madrid", "--note", "Paga con tarjeta"]
+        assert main(argv) == 0
+        assert '"ok": true' in capsys.readouterr().out
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
+        assert "> sin cebolla" in kitchen.text and "DELIVERY" in kitchen.text
+        assert (
+            "Calle Mayor 1, Madrid" in counter.text
+            and "TO PAY" in counter.text
+            and "1 x Caña" in counter.text
+        )
+        [order_id] = list(woo.orders)
+        assert woo.stock("PIZ-MARG") == 28  # one stock truth: the shop took the units
+        assert woo.order_status(order_id) == "processing"
+
+        with pytest.raises(SystemExit):  # a line without a product is refused before anything is sent
+            main(["order", "add", "till-1", "--shop", SHOP, "--customer", "X"])
+        bad = [
+            "order",
+            "add",
+            "till-1",
+            "--shop",
+            SHOP,
+            "--url",
+            broker.url,
+            "--customer",
+            "X",
+            "--line",
+            "CANA x0",
+        ]
+        assert main(bad) == 1
+        assert "lines[0].qty" in capsys.readouterr().out
+        assert len(woo.orders) == 1

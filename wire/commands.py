@@ -26,6 +26,7 @@ COMMANDS: Final = frozenset(
         "print.test",
         "print.reprint",
         "order.stage",
+        "order.add",
         "labels.print",
         "catalog.resync",
         "journal.resend",

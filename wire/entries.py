@@ -24,6 +24,7 @@ from wire._fields import (
     as_bool,
     as_count,
     as_id,
+    as_object,
     as_qty,
     as_qty_count,
     as_str,
@@ -49,6 +50,7 @@ class EntryKind(enum.StrEnum):
     ORDER_PRINTED = "order_printed"
     ORDER_COLLECTED = "order_collected"
     ORDER_STAGE = "order_stage"
+    ORDER_REQUEST = "order_request"
     STORE_RECOVERED = "store_recovered"
 
 
@@ -189,6 +191,16 @@ class OrderStageEntry(EntryBody, kind=EntryKind.ORDER_STAGE):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRequestEntry(EntryBody, kind=EntryKind.ORDER_REQUEST):
+    """A phone order taken at the shop, for the bridge to create in the online shop (so stock has one
+    truth); it comes back like an online order and prints the same way. `ref` is the box's id for it (the
+    shop creates one order per ref); `order` is the request (docs/orders.md, "Phone orders")."""
+
+    ref: str = _req(as_id)
+    order: Mapping[str, JSON] = _req(as_object)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoreRecoveredEntry(EntryBody, kind=EntryKind.STORE_RECOVERED):
     """A store was lost or moved aside (`moved_to`, `reason`): entries after `lost_after_seq` that the cloud
     had not acknowledged are lost."""
@@ -209,6 +221,7 @@ Entry: TypeAlias = (
     | OrderPrintedEntry
     | OrderCollectedEntry
     | OrderStageEntry
+    | OrderRequestEntry
     | StoreRecoveredEntry
 )
 """The body of an entry of any kind this side knows."""
@@ -224,6 +237,7 @@ _BODIES: Final[tuple[type[EntryBody], ...]] = (
     OrderPrintedEntry,
     OrderCollectedEntry,
     OrderStageEntry,
+    OrderRequestEntry,
     StoreRecoveredEntry,
 )
 

@@ -305,3 +305,80 @@ class OrderAck:
         return compact(
             {"order_id": self.order_id, "rev": self.rev, "key_id": self.key_id, "refused": self.refused}
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneLine:
+    sku: str
+    qty: int
+    options: tuple[LineOption, ...] = ()
+    note: str = ""
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> PhoneLine:
+        return cls(
+            sku=req(obj, "sku", as_id),
+            qty=req(obj, "qty", as_int, lo=1, hi=MAX_PHONE_QTY),
+            options=opt(obj, "options", as_tuple, item=_OPTION, max_items=MAX_OPTIONS) or (),
+            note=opt(obj, "note", as_text) or "",
+        )
+
+    def to_json(self) -> Obj:
+        return compact(
+            {
+                "sku": self.sku,
+                "qty": self.qty,
+                "options": [o.to_json() for o in self.options] or None,
+                "note": self.note or None,
+            }
+        )
+
+
+MAX_PHONE_QTY: Final = 999
+_PHONE_LINE: Final = nested(PhoneLine.from_json)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneOrder:
+    """A phone order taken at the shop (`tillbridge order add`, the web page): journaled by the box as
+    `order_request`, created in the online shop by the bridge, then printed like an online order. A
+    delivery needs its `address`; `due_at` is the slot (absent: as soon as possible)."""
+
+    lines: tuple[PhoneLine, ...]
+    customer: str
+    phone: str = ""
+    pickup: bool = True
+    address: str = ""
+    due_at: str | None = None
+    note: str = ""
+    allergies: str = ""
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> PhoneOrder:
+        order = cls(
+            lines=req(obj, "lines", as_tuple, item=_PHONE_LINE, min_items=1, max_items=MAX_LINES),
+            customer=req(obj, "customer", as_str),
+            phone=opt(obj, "phone", as_text) or "",
+            pickup=opt(obj, "pickup", as_bool) is not False,
+            address=opt(obj, "address", as_text) or "",
+            due_at=opt(obj, "due_at", as_ts),
+            note=opt(obj, "note", as_str, min_len=0, max_len=NOTE_LEN) or "",
+            allergies=opt(obj, "allergies", as_str, min_len=0, max_len=NOTE_LEN) or "",
+        )
+        if not order.pickup and not order.address.strip():
+            raise MalformedMessage("address", "required field is missing (a delivery needs its address)")
+        return order
+
+    def to_json(self) -> Obj:
+        return compact(
+            {
+                "lines": [line.to_json() for line in self.lines],
+                "customer": self.customer,
+                "phone": self.phone or None,
+                "pickup": self.pickup,
+                "address": self.address or None,
+                "due_at": self.due_at,
+                "note": self.note or None,
+                "allergies": self.allergies or None,
+            }
+        )

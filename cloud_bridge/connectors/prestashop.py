@@ -38,11 +38,15 @@ from cloud_bridge.connectors._values import (
 )
 from cloud_bridge.connectors.base import (
     BatchLimits,
+    FloorStage,
     ItemResult,
+    LineOption,
+    OrderDraft,
     OrderLine,
     OrderState,
     ShopOrder,
     ShopProduct,
+    StageChange,
     StockChange,
     StockDelta,
     StockLevel,
@@ -72,6 +76,7 @@ from cloud_bridge.errors import (
     ShopConfigError,
     ShopError,
     StaleStock,
+    StockNotManaged,
     UnknownSku,
     UnsupportedOperation,
 )
@@ -110,6 +115,15 @@ class _Item:
     stock_id: int
     quantity: int
     row: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the whole stock row, for a PUT
+    combined: bool = False  # a product's own row while it has combinations: PrestaShop keeps their sum
+
+    def unmanaged(self) -> str | None:
+        """Why a quantity written to this row would not stick, or None (PrestaShop 8's stock model)."""
+        if self.combined:
+            return "its stock is kept per combination (the product's row is their sum); sell the combinations"
+        if str(self.row.get("depends_on_stock", "0")) == "1":
+            return "depends_on_stock is 1: PrestaShop computes its quantity from physical stock"
+        return None
 
 
 class PrestaShopConnector:
@@ -130,6 +144,8 @@ class PrestaShopConnector:
         currency: str = "EUR",
         pickup_carriers: Sequence[int] = (),
         completed_state: int = 5,
+        accepted_state: int = 3,
+        ready_state: int = 0,
         states: Mapping[int, OrderState] | None = None,
         use_patch: bool = False,
         unit_field: str = "",
@@ -145,6 +161,7 @@ class PrestaShopConnector:
         self.currency = currency
         self.pickup_carriers = frozenset(str(c) for c in pickup_carriers)
         self.completed_state = str(completed_state)
+        self.stage_states = {FloorStage.ACCEPTED: accepted_state, FloorStage.READY: ready_state}
         self.states = dict(states or DEFAULT_STATES)
         self.use_patch = use_patch
         self.options = options
@@ -213,6 +230,9 @@ class PrestaShopConnector:
         raise UnsupportedOperation(self.shop, "the PrestaShop Webservice has no stock deltas; use set_stock")
 
     def _write(self, item: _Item, change: StockChange) -> int:
+        why = item.unmanaged()
+        if why is not None:
+            raise StockNotManaged(self.shop, f"sku {item.sku!r}: {why}")
         if change.expected is not None and item.quantity != change.expected:
             raise StaleStock(
                 self.shop, f"sku {item.sku!r} is at {item.quantity}, not {change.expected}", item.quantity
@@ -339,8 +359,15 @@ class PrestaShopConnector:
                 as_int(get(row, "quantity", what), what),
                 row,
             )
+        with_combinations = {product for product, attribute in by_pair if attribute != "0"}
         found = {
-            sku: _Item(sku, pair[0], pair[1], *by_pair[pair])
+            sku: _Item(
+                sku,
+                pair[0],
+                pair[1],
+                *by_pair[pair],
+                combined=pair[1] == "0" and pair[0] in with_combinations,
+            )
             for sku, pair in targets.items()
             if pair in by_pair
         }
@@ -404,6 +431,42 @@ class PrestaShopConnector:
         what = f"POST /order_histories (order {order_id})"
         self.http.send(Call("POST", "/order_histories", data=body, headers=_XML), what)
         return self.get_order(order_id)
+
+    # --- orders on the shop floor (base.FloorOrders) ----------------------------------------------------
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """A message on the order the customer can see (`private` 0) on their order page."""
+        body = psxml.document(
+            "message", {"id_order": str(_numeric(order_id, self.shop)), "message": text, "private": "0"}
+        )
+        self.http.send(
+            Call("POST", "/messages", data=body, headers=_XML), f"POST /messages (order {order_id})"
+        )
+
+    def set_stage(self, change: StageChange) -> None:
+        """An order state per stage (its template mail goes to the customer): accepted → `accepted_state`
+        (3, "Processing in progress"), ready → `ready_state` (0: none, PrestaShop has no such state until the
+        shop adds one; the message says it), collected / delivered → `completed_state`; plus the message."""
+        if change.stage in (FloorStage.COLLECTED, FloorStage.DELIVERED):
+            self.complete_order(change.order_id)
+        else:
+            state = self.stage_states.get(change.stage, 0)
+            if state:
+                self._set_state(change.order_id, str(state))
+        if change.message:
+            self.tell_customer(change.order_id, change.message)
+
+    def _set_state(self, order_id: str, state: str) -> None:
+        body = psxml.document("order_history", {"id_order": order_id, "id_order_state": state})
+        self.http.send(
+            Call("POST", "/order_histories", data=body, headers=_XML),
+            f"POST /order_histories (order {order_id})",
+        )
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        raise UnsupportedOperation(
+            self.shop, "phone orders are not created in PrestaShop shops yet (take them in the back office)"
+        )
 
     def _order(self, row: dict[str, Any]) -> ShopOrder:
         return order_or_problem(row, lambda: self._full_order(row), lambda: self._stock_facts(row))
@@ -515,14 +578,29 @@ def _id_target(key: str) -> tuple[str, str] | None:
 
 
 def _line(obj: dict[str, Any]) -> OrderLine:
+    """An order row; a combination's name carries its attributes ("Pizza - Tamaño : Familiar, Masa : Fina"):
+    the product's name before " - ", the attributes as the line's options."""
     qty = as_int(get(obj, "product_quantity", "order row"), "order row product_quantity")
+    name = opt_str(obj.get("product_name"), "order row product_name")
+    base, options = _attributes(name)
     return OrderLine(
         line_id=as_id(get(obj, "id", "order row"), "order row id"),
         sku=opt_str(obj.get("product_reference"), "order row product_reference"),
-        name=opt_str(obj.get("product_name"), "order row product_name"),
+        name=base,
         qty=qty,
         unit_price_cents=cents(obj.get("unit_price_tax_incl") or "0", "order row unit_price_tax_incl"),
+        options=options,
     )
+
+
+def _attributes(name: str) -> tuple[str, tuple[LineOption, ...]]:
+    base, sep, rest = name.rpartition(" - ")
+    if not sep or " : " not in rest:
+        return name, ()
+    pairs = [part.partition(" : ") for part in rest.split(", ")]
+    if not all(sep2 and key.strip() and value.strip() for key, sep2, value in pairs):
+        return name, ()
+    return base, tuple(LineOption(key.strip(), value.strip()) for key, _, value in pairs)
 
 
 def _language_text(value: Any) -> str:

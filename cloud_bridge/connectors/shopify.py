@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -86,6 +86,8 @@ log = logging.getLogger(__name__)
 
 NOTICE_ATTRIBUTE: Final = "Tillbridge"  # the note attribute the floor's news for the customer goes in
 LOOKUP_CHUNK: Final = 50
+STATUS_FIELDS: Final = ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
+LIST_PAGES: Final = 40  # listing pages per call: 10,000 orders changed inside one overlap window
 WRITE_CHUNK: Final = 250
 KEY_NAMESPACE: Final = uuid.UUID("5a1e4c3e-7d0b-4f49-9c55-0d3c1f6b2a11")
 TRANSIENT_CODES: Final = frozenset(
@@ -407,13 +409,58 @@ class ShopifyConnector:
     # --- orders and products ---------------------------------------------------------------------------
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        """Orders changed since the cursor, in two steps so that re-reading the overlap window stays cheap
+        however many orders fall in it: a listing of ids, times and statuses (250 orders for ~253 cost
+        points a page), then the full orders (~930 points per 6) only for versions the cursor has not
+        returned, at most `max_pages` × 6 per call (the rest come on the next call). Orders whose
+        fulfillment orders are all assigned to another location are not this store's: not returned.
+        """
         window = PollWindow.decode(cursor)
         since = window.query_from()
         search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        nodes = self._pages("orders", q.ORDERS, {"query": search, "first": q.ORDER_PAGE}, q.orders_cost())
-        orders = [read_order(node) for node in nodes]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
-        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+        listed = self._listing(search)
+        budget = self.options.max_pages * q.ORDER_PAGE
+        fresh = [entry for entry in listed if window.is_new(*entry)]
+        wanted = fresh[:budget]
+        cut = listed.index(fresh[budget]) if len(fresh) > budget else len(listed)
+        details = self._orders_by_id([order_id for order_id, _, _ in wanted])
+        orders = [details[order_id] for order_id, _, _ in wanted if order_id in details]
+        return [order for order, where in orders if self._here(where)], window.advance(listed[:cut])
+
+    def _listing(self, search: str | None) -> list[tuple[str, datetime, str]]:
+        """(id, update time, status) of every order the search finds, oldest change first."""
+        variables = {"query": search, "first": q.LIST_PAGE}
+        nodes = self._pages(
+            "orders", q.ORDER_LIST, variables, q.order_list_cost(), LIST_PAGES, "orders listing"
+        )
+        listed: list[tuple[str, datetime, str]] = []
+        with reading(self.shop, "orders listing"):
+            for raw in nodes:
+                node = as_obj(raw, "orders node")
+                status = "|".join(
+                    str(node.get(k))
+                    for k in ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
+                )
+                updated = as_time(get(node, "updatedAt", "order"), "order updatedAt")
+                listed.append((as_id(get(node, "id", "order"), "order id"), updated, status))
+        return listed
+
+    def _orders_by_id(self, order_ids: Sequence[str]) -> dict[str, tuple[ShopOrder, frozenset[str]]]:
+        """Full orders, six a query (`id:` searches OR-ed), each with the locations it is assigned to."""
+        found: dict[str, tuple[ShopOrder, frozenset[str]]] = {}
+        for chunk in chunked(list(order_ids), q.ORDER_PAGE):
+            search = " OR ".join(f"id:{_order_gid(i, self.shop).rpartition('/')[2]}" for i in chunk)
+            variables = {"query": search, "first": q.ORDER_PAGE}
+            for node in self._pages("orders", q.ORDERS, variables, q.orders_cost(), 1):
+                order = read_order(node)
+                found[order.order_id] = (order, assigned_locations(node))
+        return found
+
+    def _here(self, locations: frozenset[str]) -> bool:
+        """Whether an order is this store's: one of its fulfillment orders is assigned to the configured
+        location (or Shopify did not say where).
+        """
+        return not locations or self.location in locations
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -428,11 +475,22 @@ class ShopifyConnector:
         fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
         return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
-    def _pages(self, field: str, query: str, variables: dict[str, Any], estimate: float) -> list[Any]:
+    def _pages(
+        self,
+        field: str,
+        query: str,
+        variables: dict[str, Any],
+        estimate: float,
+        pages: int = 0,
+        operation: str = "",
+    ) -> list[Any]:
+        """Nodes of a connection, up to `pages` pages (default `max_pages`). `operation` names the query for
+        the cost budget when one field is asked in queries of different costs.
+        """
         found: list[Any] = []
         after = None
-        for _ in range(self.options.max_pages):
-            data = self.run(field, query, {**variables, "after": after}, estimate)
+        for _ in range(pages or self.options.max_pages):
+            data = self.run(operation or field, query, {**variables, "after": after}, estimate)
             with reading(self.shop, field):
                 connection = as_obj(get(data, field, "data"), field)
                 found.extend(as_list(get(connection, "nodes", field), f"{field} nodes"))
@@ -633,6 +691,18 @@ def parse_order(raw: Any) -> ShopOrder:
         pickup="PICK_UP" in methods,
         **_floor_facts(node, facts, total_cents=_money(total, "totalPriceSet") if total is not None else 0),
     )
+
+
+def assigned_locations(raw: Any) -> frozenset[str]:
+    """The location ids an order node's fulfillment orders are assigned to (empty when it does not say)."""
+    nodes = obj_or_empty(obj_or_empty(raw).get("fulfillmentOrders")).get("nodes")
+    found: set[str] = set()
+    for fo in nodes if isinstance(nodes, list) else []:
+        assigned = obj_or_empty(obj_or_empty(fo).get("assignedLocation"))
+        location_id = obj_or_empty(assigned.get("location")).get("id")
+        if isinstance(location_id, str):
+            found.add(location_id)
+    return frozenset(found)
 
 
 def _floor_facts(node: dict[str, Any], facts: ShopOrder, total_cents: int) -> dict[str, Any]:

@@ -607,6 +607,7 @@ def parse_order(
         paid=paid,
         due_cents=0 if paid else total,
         allergies=of.allergies_of(meta, note, *(line.note for line in lines)),
+        source="phone" if any(key == REF_META for key, _ in meta) else "online",
     )
 
 

@@ -38,6 +38,7 @@ EFFECTS: Final = frozenset(
         "print.test",
         "print.reprint",
         "order.stage",
+        "order.add",
         "labels.print",
         "catalog.resync",
         "journal.resend",
@@ -72,6 +73,7 @@ class Box(Protocol):
     def print_test(self) -> JSON: ...
     def reprint(self, order_id: str | None, job: int | None, station: str | None = None) -> JSON: ...
     def order_stage(self, order_id: str, stage: str | None, eta_min: int | None) -> JSON: ...
+    def order_add(self, order: Mapping[str, Any]) -> JSON: ...
     def print_labels(self) -> JSON: ...
     def catalog_resync(self) -> JSON: ...
     def journal_resend(self) -> JSON: ...
@@ -196,6 +198,8 @@ class CommandRunner:
             case "order.stage":
                 stage = _opt_str(args, "stage")
                 return box.order_stage(_str(args, "order_id"), stage, _opt_int(args, "eta_min"))
+            case "order.add":
+                return box.order_add(args)
             case "labels.print":
                 return box.print_labels()
             case "catalog.resync":

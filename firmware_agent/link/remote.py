@@ -28,7 +28,7 @@ from firmware_agent.store import Store, levels
 from firmware_agent.store.orders import StageRefused
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
-from wire import JSON
+from wire import JSON, WireError
 
 TEST_TICKET_TTL_S = 600.0
 T = TypeVar("T")
@@ -179,6 +179,14 @@ class RemoteBox:
         except StageRefused as exc:
             raise CommandFailed(f"order.stage: {exc}") from exc
         return {"order_id": moved.order_id, "stage": moved.stage, "eta_min": moved.eta_min}
+
+    def order_add(self, order: Mapping[str, Any]) -> JSON:
+        """A phone order from `tillbridge order add` (docs/orders.md): journaled for the bridge to create."""
+        try:
+            ref = self.link.floor().phone_order(order)
+        except WireError as exc:
+            raise CommandFailed(f"order.add: {exc}") from exc
+        return {"ref": ref}
 
     def _reprint_job(self, job: int) -> int:
         def requeue(store: Store) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Final
 from firmware_agent.errors import AgentError
 from firmware_agent.store.database import Store
 from firmware_agent.store.records import JournalRecord, PrintJobRecord
-from wire import OrderPrintedEntry, OrderStageEntry, pickup_matches
+from wire import OrderPrintedEntry, OrderRequestEntry, OrderStageEntry, pickup_matches
 
 ORDER_JOB_KIND = "order"
 KEY_SETTING: Final = "pickup_key.{}"
@@ -74,6 +74,7 @@ class Stored:
 
 
 _COLUMNS = "order_id, payload, received_at, print_job, printed_seq, collected_seq, stage, stage_at, eta_min"
+COPY_TTL_S: Final = 3600.0  # a copy asked for at the counter: wanted now, not hours later
 MAIN_STATION: Final = ""
 """The station of the box's own `[printer]`; other stations print on their own printers."""
 
@@ -369,6 +370,45 @@ def move_stage(
     if stage in ("collected", "delivered"):
         mark_collected(store, shown, record.seq)
     return record
+
+
+def step(store: Store, order_id: str, *, source: str) -> str:
+    """Moves the order to its next stage (accepted, ready, then collected or delivered by its kind);
+    returns the stage. What a scan of the order ticket's code does."""
+    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    following = {"new": "accepted", "accepted": "ready"}.get(kept.stage)
+    if following is None and kept.stage == "ready":
+        following = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    if following is None:
+        raise StageRefused(f"order {kept.order_id} is already {kept.stage}: nothing follows")
+    move_stage(store, kept.order_id, following, source=source)
+    return following
+
+
+def copy_tickets(store: Store, order_id: str) -> int:
+    """Queues every ticket the order printed (or will print) again, as kept, marked as a copy; returns
+    how many. What a scan of the order's copy code does (no rendering: the tickets are in the store)."""
+    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    rows = store.sql(
+        "SELECT station, payload FROM order_ticket WHERE order_id = ? ORDER BY station", (kept.order_id,)
+    ).fetchall()
+    if not rows:
+        raise StageRefused(f"order {kept.order_id} has no ticket on this box")
+    requeue_ticket(
+        store, kept.order_id, {str(station): bytes(payload) for station, payload in rows}, COPY_TTL_S
+    )
+    return len(rows)
+
+
+def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
+    """Journals a phone order for the bridge to create in the online shop (`order_request`); its `ref` is
+    the box id and the entry's seq, unique for ever on this box, so the shop creates it once."""
+    ref = f"{store.setting('epoch') or 'box'}-{store.last_seq + 1}"
+    return store.append(OrderRequestEntry(ref=ref, order=order))
 
 
 def list_orders(store: Store, stages: Iterable[str] | None = None, *, limit: int = 200) -> list[StoredOrder]:

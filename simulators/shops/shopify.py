@@ -14,10 +14,12 @@ directive required for adjustments from 2026-04 and `changeFromQuantity` require
 orders moving units from `available` to `committed` and fulfilment taking them off `on_hand`; webhooks with
 REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times.
 
-Not modelled: one location only, no refunds, no returns; the search index lag after product changes; the
-cost refund for pages shorter than `first`; selection cost of anything but connections and objects;
-fragments; per-field deprecations; bulk operations; REST Admin; webhook subscriptions through GraphQL (use
-`subscribe()`); Shopify's hours-long retry schedule (retries come `retry_delay` apart).
+Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
+location moves no stock here. Not modelled: other locations' stock, no refunds, no returns; the search
+index lag after product changes; the cost refund for pages shorter than `first`; selection cost of
+anything but connections and objects; fragments; per-field deprecations; bulk operations; REST Admin;
+webhook subscriptions through GraphQL (use `subscribe()`); Shopify's hours-long retry schedule (retries
+come `retry_delay` apart).
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class Order:
     updated: datetime
     cancelled: datetime | None = None
     fulfilled: bool = False
+    location: str = LOCATION  # where its fulfillment order is assigned
     note: str = ""
     attributes: list[tuple[str, str]] = field(default_factory=list)  # note attributes
     phone: str = ""
@@ -294,15 +297,28 @@ class ShopifySimulator(ShopSimulator):
         with self.lock:
             self.subscriptions.append((topic, url))
 
-    def place_order(self, sku: str, qty: int, *, pickup: bool = False, customer: str = "Ana Pérez") -> str:
-        """A paid order: units move from `available` to `committed`; fires orders/create."""
+    def place_order(
+        self,
+        sku: str,
+        qty: int,
+        *,
+        pickup: bool = False,
+        customer: str = "Ana Pérez",
+        location: str = LOCATION,
+    ) -> str:
+        """A paid order: units move from `available` to `committed`; fires orders/create. An order routed to
+        another `location` takes its units there (that location's stock is not modelled).
+        """
         with self.lock:
             variant = self._variant(sku)
-            if variant.tracked and variant.available < qty:
-                raise OutOfStock(f"shopify simulator: {qty} × {sku} wanted, {variant.available} available")
-            variant.available -= qty
-            variant.committed += qty
-            variant.updated = now_s()
+            if location == LOCATION:
+                if variant.tracked and variant.available < qty:
+                    raise OutOfStock(
+                        f"shopify simulator: {qty} × {sku} wanted, {variant.available} available"
+                    )
+                variant.available -= qty
+                variant.committed += qty
+                variant.updated = now_s()
             number = next(self._ids)
             order = Order(
                 number,
@@ -312,6 +328,7 @@ class ShopifySimulator(ShopSimulator):
                 customer,
                 now_s(),
                 now_s(),
+                location=location,
             )
             self.orders[order.id] = order
             self._fire("orders/create", self._order_rest(order))
@@ -362,7 +379,7 @@ class ShopifySimulator(ShopSimulator):
     def cancel_order(self, order_gid: str) -> None:
         with self.lock:
             order = self.orders[_num(order_gid, "Order") or 0]
-            for line in order.lines:
+            for line in order.lines if order.location == LOCATION else []:
                 variant = self.variants[line.variant_id]
                 variant.available += line.qty
                 variant.committed -= line.qty
@@ -582,6 +599,7 @@ class ShopifySimulator(ShopSimulator):
             "id": gid("FulfillmentOrder", o.id),
             "status": status,
             "deliveryMethod": {"methodType": method},
+            "assignedLocation": {"location": {"id": o.location}},
         }
 
     # mutations

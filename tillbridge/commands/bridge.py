@@ -106,13 +106,27 @@ def _web(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shop_of(config: Any, args: argparse.Namespace, usage: str) -> Any:
+    """The shop the command names; a `UserError` that says which shops the config has when it names none."""
+    from tillbridge.cli import UserError
+
+    if not args.target:
+        raise UserError(f"{args.action}: give {usage}")
+    shop = config.shop(args.target[0])
+    if shop is None:
+        known = ", ".join(s.id for s in config.shops) or "no shops"
+        raise UserError(f"{args.action}: no shop {args.target[0]!r} in {args.config} (it has: {known})")
+    return shop
+
+
 def _login(db: Any, config: Any, args: argparse.Namespace) -> int:
     import getpass
 
     from cloud_bridge.owner.logins import set_login
 
-    if len(args.target) != 2 or config.shop(args.target[0]) is None:
-        print("tillbridge bridge login: give a shop id from the config and a user name")
+    _shop_of(config, args, "a shop id from the config and a user name")
+    if len(args.target) != 2:
+        print("tillbridge bridge login: give a shop id from the config and a user name", file=sys.stderr)
         return 2
     shop, user = args.target
     if sys.stdin.isatty():
@@ -136,8 +150,9 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
         if args.action == "login":
             return _login(db, config, args)
         if args.action == "retry":
-            if not 1 <= len(args.target) <= 2:
-                print("tillbridge bridge retry: give the shop id and optionally the parked key")
+            _shop_of(config, args, "the shop id and optionally the parked key")
+            if len(args.target) > 2:
+                print("tillbridge bridge retry: give the shop id and at most one parked key", file=sys.stderr)
                 return 2
             with db.write():
                 cleared = retry_parked(*args.target)
@@ -159,12 +174,13 @@ def _import(db: Any, config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge import catalog
     from tillbridge.commands.catalog import read_plan
 
-    if len(args.target) != 2 or config.shop(args.target[0]) is None:
+    shop = _shop_of(config, args, "a shop id from the config and the file, e.g. import corner x.csv")
+    if len(args.target) != 2:
         print(
-            "tillbridge bridge import: give a shop id from the config and the file, e.g. import corner x.csv"
+            "tillbridge bridge import: give a shop id from the config and the file, e.g. import corner x.csv",
+            file=sys.stderr,
         )
         return 2
-    shop = config.shop(args.target[0])
     plan = read_plan(Path(args.target[1]), args.map)
     if plan is None:
         return 1

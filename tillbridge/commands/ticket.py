@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-KINDS = ("order", "handover", "control", "selftest", "prices")
+KINDS = ("order", "counter", "kitchen", "handover", "control", "selftest", "prices")
 
 
 def register(subparsers: Any) -> None:
