@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ from tests.bridge_helpers import (
     start_simulator,
     wait_for,
 )
-from wire import JournalEntry
+from wire import JournalEntry, format_ts
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -174,3 +175,30 @@ def test_one_item_refused_in_a_windows_batch_parks_only_that_sku_naming_it(
         problems = open_problems("shop")
         assert [p.key for p in problems] == ["sku/SKU-001"]
         assert "SKU-001" in problems[0].error
+
+
+def test_the_window_counts_from_the_sale_at_the_till_not_from_when_the_bridge_saw_it(
+    database: Database,
+) -> None:
+    """A sale that took 4 s to reach the bridge (a slow link, a busy broker) waits only the rest of the
+    window; one older than the window (a backlog after an outage) goes at once.
+    """
+    with shop("woocommerce", database) as (sim, d, clock):
+        made = datetime.fromtimestamp(clock() - 4.0, UTC)
+        journal(
+            database,
+            JournalEntry(1, "sale", format_ts(made), {"sku": "SKU-001", "delta": -1, "stock_after": 0}),
+        )
+        run(d, clock, 0.1)
+        assert sim.stock("SKU-001") == 20
+        run(d, clock, 5.0)  # 9.1 s after the sale
+        assert sim.stock("SKU-001") == 20
+        run(d, clock, 1.0)  # 10.1 s after it, 6 s after the bridge saw it
+        assert sim.stock("SKU-001") == 19
+        old = datetime.fromtimestamp(clock() - 3600.0, UTC)
+        journal(
+            database,
+            JournalEntry(2, "sale", format_ts(old), {"sku": "SKU-002", "delta": -1, "stock_after": 0}),
+        )
+        run(d, clock, 0.1)
+        assert sim.stock("SKU-002") == 19
