@@ -69,7 +69,10 @@ def _page(config: AgentConfig, services: Services, config_path: Path | None) -> 
         return []
     from firmware_agent.web.service import BoxPage
 
-    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path, config.mqtt)]
+    page = BoxPage(
+        config.web, config.box.id, config.box.shop, services, config_path, config.mqtt, config.orders.timezone
+    )
+    return [page]
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:

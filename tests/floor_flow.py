@@ -48,7 +48,15 @@ def pizzeria_box(tmp_path: Path, broker: Broker, box: str = "till-1") -> Iterato
                 "printer": {"url": counter.url, "paper_mm": 80},
                 "orders": {
                     "language": "en",
-                    "station": [{"name": "kitchen", "url": kitchen.url, "tags": ["Pizzas"], "paper_mm": 58}],
+                    "station": [
+                        {
+                            "name": "kitchen",
+                            "url": kitchen.url,
+                            "tags": ["Pizzas"],
+                            "skus": ["PIZ-*"],
+                            "paper_mm": 58,
+                        }
+                    ],
                 },
             },
             "test",

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_agent.web.page import _phone_order
 from tests.bridge_helpers import wait_for
 from tests.mqtt_helpers import rows
-from tests.web_helpers import Floor, floor
+from tests.web_helpers import TOKEN, Floor, floor
 
 __all__ = ["floor"]  # fixtures
 
@@ -56,6 +57,11 @@ def test_a_bad_estimate_an_unknown_stage_and_a_missing_token_are_refused_and_mov
     assert forged.status_code == 400 and "CSRF" in forged.text
     elsewhere = http.post(floor.url + "orders/move", data={**form, "order_id": "999999"}, timeout=5)
     assert "Not moved: order 999999 is not on this box" in elsewhere.text
+    stranger = requests.Session()  # a token from the login page, but no PIN entered
+    token = TOKEN.search(stranger.get(floor.url + "login", timeout=5).text)
+    assert token
+    locked = stranger.post(floor.url + "orders/move", data={**form, "csrf_token": token.group(1)}, timeout=5)
+    assert locked.url.endswith("/login")
     assert moves(floor) == []
 
 
@@ -80,3 +86,57 @@ def test_any_phone_order_form_is_taken_as_one_line_fields_within_limits_or_refus
     assert order.customer and order.phone and order.lines == tuple(cart)
     assert order.pickup or order.address
     assert order.at == "" or (len(order.at) == 5 and 0 <= int(order.at[:2]) < 24 and order.at[2] == ":")
+
+
+def add(floor: Floor, http: requests.Session, sku: str, qty: int = 1) -> requests.Response:
+    data = {"csrf_token": floor.token(http), "sku": sku, "qty": str(qty)}
+    return http.post(floor.url + "phone/add", data=data, timeout=5)
+
+
+def test_a_phone_order_taken_on_the_page_is_created_in_the_shop_and_printed(floor: Floor) -> None:
+    http = floor.session()
+    wait_for(lambda: 'data-sku="SKU-001"' in http.get(floor.url, params={"q": "SKU-001"}, timeout=5).text)
+    assert add(floor, http, "SKU-001", 2).status_code == 200
+    page = add(floor, http, "SKU-002").text
+    cart = page[page.index('id="cart"') :]
+    assert "2 × Item 1" in cart and "1 × Item 2" in cart
+    form = {
+        "csrf_token": floor.token(http),
+        "customer": "Rocío Peña",
+        "phone": "+34 600 111 222",
+        "kind": "pickup",
+        "note": "sin cebolla\x1b[2J",  # an escape sequence is not kept
+    }
+    sent = http.post(floor.url + "phone/send", data=form, timeout=5)
+    assert sent.status_code == 200 and "Phone order for Rocío Peña sent to the shop" in sent.text
+    assert 'id="cart"' not in sent.text  # taken: the next call starts afresh
+    [ticket] = floor.printer.wait_for_tickets(1, timeout=30)
+    assert (
+        "PEDIDO TELÉFONO" in ticket.text and "Rocío Peña" in ticket.text and "sin cebolla [2J" in ticket.text
+    )
+    assert len(floor.woo.orders) == 1  # created once in the online shop: stock has one truth
+
+
+def test_a_phone_order_without_what_it_needs_is_refused_saying_why_and_nothing_is_sent(floor: Floor) -> None:
+    http = floor.session()
+    wait_for(lambda: 'data-sku="SKU-001"' in http.get(floor.url, params={"q": "SKU-001"}, timeout=5).text)
+    unknown = add(floor, http, "NOPE")
+    assert unknown.status_code == 400 and "no product &#39;NOPE&#39;" in unknown.text
+    assert add(floor, http, "SKU-001", 0).status_code == 400
+    assert add(floor, http, "SKU-002").status_code == 200
+    data = {"csrf_token": floor.token(http), "sku": "SKU-002"}
+    assert 'id="cart"' not in http.post(floor.url + "phone/remove", data=data, timeout=5).text
+    assert add(floor, http, "SKU-001").status_code == 200
+    form = {"csrf_token": floor.token(http), "customer": "Ana", "phone": "600", "kind": "delivery"}
+    for change, why in (
+        ({}, "a delivery needs an address"),
+        ({"kind": "pickup", "at": "25:00"}, "the time must be HH:MM (24 h), not &#39;25:00&#39;"),
+        ({"kind": "pickup", "customer": " "}, "the customer&#39;s name and phone are needed"),
+    ):
+        refused = http.post(floor.url + "phone/send", data={**form, **change}, timeout=5)
+        assert refused.status_code == 400 and why in refused.text
+    forged = http.post(
+        floor.url + "phone/send", data={**form, "csrf_token": "x", "kind": "pickup"}, timeout=5
+    )
+    assert forged.status_code == 400 and "CSRF" in forged.text
+    assert rows(floor.data_dir, "SELECT COUNT(*) FROM journal WHERE kind = 'order_request'") == [(0,)]

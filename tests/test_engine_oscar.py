@@ -144,3 +144,22 @@ def test_an_order_the_shop_cancelled_is_not_collected_and_the_error_names_its_st
     with pytest.raises(RequestRejected, match="stayed 'Cancelled'"):
         connector.complete_order(pk)
     assert shop.order(pk)["status"] == "Cancelled"
+
+
+def test_the_bridge_signs_in_once_and_again_only_when_the_shop_forgot_its_session(
+    shop: OscarShop, records: dict[str, int]
+) -> None:
+    """Basic auth made Django hash the password on every call (a noticeable CPU cost to the shop); one
+    session serves every call, and a session the shop no longer knows is signed in again once."""
+    connector = _connector(shop, shop.bridge_user, shop.bridge_password)
+    try:
+        for _ in range(3):
+            assert connector.get_stock(["APL-1"])["APL-1"].quantity is not None
+        assert connector.calls == 1 + 3  # one sign-in, three reads
+        connector.http.session.cookies.clear()  # the shop's sessions were flushed
+        [result] = connector.set_stock([StockChange("APL-1", 7)])
+        record = shop.record(records["APL-1"])
+        assert result.ok and record["num_in_stock"] - record["num_allocated"] == 7
+        assert connector.calls == 4 + 4  # the refused read, a sign-in, the read, the write
+    finally:
+        connector.close()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import replace
 
 import pytest
 
 from firmware_agent.floor import FloorDesk
-from firmware_agent.store.orders import StageRefused, store_order
+from firmware_agent.store.orders import StageRefused, release_due, store_order
 from tests.core_helpers import running_core
 from wire import Order, OrderLine
 
@@ -91,3 +92,56 @@ def test_a_reprint_queues_each_station_s_ticket_again_marked_as_a_copy(tmp_path)
         ]
         with pytest.raises(StageRefused, match="no ticket for station 'bar'"):
             floor.reprint("1042", "bar")
+
+
+def test_scanning_the_ticket_s_code_moves_the_order_on_and_its_copy_code_prints_the_tickets_again(tmp_path):
+    with running_core(tmp_path) as box:
+        box.core.call(
+            lambda s: store_order(s, order("WC-9").to_json(), {"": b"counter", "kitchen": b"pizzas"}, 60)
+        )
+        box.next()  # the call's own notification
+        [accepted, ready] = box.scan("TBGOWC-9", "tbgowc-9")  # a wedge with Caps Lock sends lower case
+        assert (accepted.outcome.feedback.value, accepted.outcome.message) == ("ok", "order WC-9 accepted")
+        assert ready.outcome.message == "order WC-9 ready"
+        [copy] = box.scan("TBRPWC-9")
+        assert copy.outcome.message == "order WC-9: 2 ticket(s) again"
+        jobs = box.core.call(lambda s: s.print_jobs(["queued"]))
+        assert sorted((j.kind, j.payload, j.reprint) for j in jobs if j.reprint) == [
+            ("order", b"counter", True),
+            ("order@kitchen", b"pizzas", True),
+        ]
+        box.next()
+        [collected, again, unknown] = box.scan("TBGOWC-9", "TBGOWC-9", "TBGO404")
+        assert collected.outcome.message == "order WC-9 collected"
+        assert (again.outcome.feedback.value, again.outcome.message) == (
+            "error",
+            "order WC-9 is already collected: nothing follows",
+        )
+        assert unknown.outcome.message == "order 404 is not on this box"
+    assert [e["source"] for e in stages_journaled(tmp_path)] == ["scan", "scan", "scan"]
+
+
+def test_a_timed_order_s_tickets_wait_in_the_store_until_their_print_time_and_are_queued_once(tmp_path):
+    slot = time.time() + 3600  # the tickets print at the slot less the lead time: here, in an hour
+    with running_core(tmp_path) as box:
+        stored = box.core.call(
+            lambda s: store_order(s, order("T-1").to_json(), {"": b"counter", "kitchen": b"pizzas"}, 60, slot)
+        )
+        assert stored.timed and stored.new_jobs == ()
+        assert box.core.call(lambda s: release_due(s, slot - 1, 60)) == []  # not yet
+        assert box.core.call(lambda s: s.print_jobs(["queued"])) == []
+        first = box.core.call(lambda s: release_due(s, slot, 60))
+        again = box.core.call(lambda s: release_due(s, slot + 60, 60))
+        assert len(first) == 2 and again == []  # each station's ticket queued once
+        kinds = sorted(j.kind for j in box.core.call(lambda s: s.print_jobs(["queued"])))
+        assert kinds == ["order", "order@kitchen"]
+
+
+def test_a_timed_order_cancelled_before_its_time_never_prints(tmp_path):
+    slot = time.time() + 3600
+    with running_core(tmp_path) as box:
+        box.core.call(lambda s: store_order(s, order("T-2").to_json(), b"counter", 60, slot))
+        box.core.call(
+            lambda s: store_order(s, order("T-2", rev=2, state="cancelled").to_json(), b"counter", 60, slot)
+        )
+        assert box.core.call(lambda s: release_due(s, slot, 60)) == []

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from cloud_bridge.connectors import ConnectorOptions, StockChange, StockDelta
 from cloud_bridge.connectors._values import Invalid
 from cloud_bridge.connectors.base import ShopConnector
+from cloud_bridge.connectors.magento import MagentoConnector
 from cloud_bridge.connectors.oscar import OscarConnector
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.prestashop_xml import parse as parse_xml
@@ -325,6 +326,7 @@ def _connectors(url: str) -> list[ShopConnector]:
         PrestaShopConnector("p", url, "K" * 32, options=options),
         ShopifyConnector("s", url, "t", "1", webhook_secrets=("s",), options=options),
         OscarConnector("o", url, "u", "pw", options=options),
+        MagentoConnector("m", url, "t", options=options),
     ]
 
 
@@ -390,7 +392,7 @@ def test_unsigned_or_garbled_webhooks_are_rejected_or_pinged(headers: dict[str, 
 
 
 @given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(mutated)))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # a loaded machine, not the parser, sets how long one takes
 def test_order_parsers_raise_only_invalid(payload: Any) -> None:
     for parse in (parse_woo_order, parse_order, parse_rest_order):
         with contextlib.suppress(Invalid):

@@ -30,6 +30,7 @@ from tests.web_helpers import Floor, floor
 __all__ = ["box", "database", "floor", "page", "postgres"]  # fixtures
 
 PHONE = (390, 844)
+TABLET = (820, 1180)
 WAIT_S = 20
 
 
@@ -57,6 +58,11 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def phone(driver: webdriver.Chrome, height: int) -> None:
     metrics = {"width": PHONE[0], "height": height, "deviceScaleFactor": 1, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+
+
+def tablet(driver: webdriver.Chrome) -> None:
+    metrics = {"width": TABLET[0], "height": TABLET[1], "deviceScaleFactor": 1, "mobile": True}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
 
 
@@ -117,6 +123,11 @@ def test_the_floor_accepts_an_order_with_an_estimate_marks_it_ready_and_collecte
     WebDriverWait(browser, WAIT_S).until(lambda d: at("accepted"))
     assert "ready in about 20 min" in browser.find_element(By.CSS_SELECTOR, card).text
     shot(browser, shots, "box-order-accepted")
+    tablet(browser)  # the stages side by side on a counter's tablet
+    stages = browser.find_elements(By.CSS_SELECTOR, ".stages .stage")
+    assert len({s.location["y"] for s in stages}) == 1 and len({s.location["x"] for s in stages}) == 3
+    browser.save_screenshot(str(shots / "box-order-board-tablet-820x1180.png"))
+    phone(browser, PHONE[1])
     notes = len(floor.woo.order_notes(int(order_id)))
     browser.find_element(By.CSS_SELECTOR, f"{card} button.next").click()  # Ready
     WebDriverWait(browser, WAIT_S).until(lambda d: at("ready"))
@@ -129,6 +140,33 @@ def test_the_floor_accepts_an_order_with_an_estimate_marks_it_ready_and_collecte
     browser.find_element(By.CSS_SELECTOR, f"{card} button.next").click()  # Collected
     WebDriverWait(browser, WAIT_S).until(lambda d: at("done"))
     wait_for(lambda: floor.woo.order_status(int(order_id)) == "completed", WAIT_S, "the order completed")
+    assert no_sideways_scroll(browser)
+
+
+def test_a_phone_order_entered_from_the_catalog_reaches_the_shop_and_is_printed(floor: Floor, browser, shots):
+    enter_pin(browser, floor.url)
+    search = browser.find_element(By.CSS_SELECTOR, "#catalog input[name=q]")
+    search.send_keys("Item 2")
+    search.submit()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-sku="SKU-002"]'))
+    qty = browser.find_element(By.CSS_SELECTOR, '[data-sku="SKU-002"] input[name=qty]')
+    qty.clear()
+    qty.send_keys("3")
+    browser.find_element(By.CSS_SELECTOR, '[data-sku="SKU-002"] form.add button').click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.ID, "cart"))
+    assert "3 × Item 2" in browser.find_element(By.ID, "cart").text
+    form = browser.find_element(By.CSS_SELECTOR, "form.phone-form")
+    form.find_element(By.NAME, "customer").send_keys("Nuria Ibáñez")
+    form.find_element(By.NAME, "phone").send_keys("+34 611 222 333")
+    form.find_element(By.NAME, "allergies").send_keys("frutos secos")
+    shot(browser, shots, "box-phone-order")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: "Phone order for Nuria Ibáñez sent" in d.page_source)
+    [ticket] = floor.printer.wait_for_tickets(1, timeout=30)
+    assert "PEDIDO TELÉFONO" in ticket.text and "Nuria Ibáñez" in ticket.text and "3 x Item 2" in ticket.text
+    assert "frutos secos" in ticket.text
+    WebDriverWait(browser, WAIT_S).until(lambda d: "Nuria Ibáñez" in d.find_element(By.ID, "orders").text)
+    shot(browser, shots, "box-phone-order-on-the-board")
     assert no_sideways_scroll(browser)
 
 

@@ -46,6 +46,8 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
             "currency": str,
             "pickup_carriers": list,
             "completed_state": int,
+            "accepted_state": int,
+            "ready_state": int,
             "use_patch": bool,
             "unit_field": str,
         },

@@ -1,4 +1,4 @@
-"""django-oscar through django-oscar-api's admin API (`/api/admin/`), Basic auth as a staff account.
+"""django-oscar through django-oscar-api's admin API (`/api/admin/`), signed in as a staff account.
 
 Oscar keeps stock per partner in a stock record: `num_in_stock` units on the shelf, `num_allocated` of them
 promised to placed orders and not yet shipped. Buyers see `num_in_stock − num_allocated`, so that is the
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -54,7 +54,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, Reply, ShopHttp
 from cloud_bridge.connectors.oscar_orders import (
     Reading,
     Statuses,
@@ -122,16 +122,16 @@ class OscarConnector:
         self.credentials = (username, password)
         self.statuses = Statuses(collected=collected_status)
         self.pickup_methods = tuple(pickup_methods)
+        # A session of its own (its cookies are this shop's sign-in), not a pooled one.
         self.http = ShopHttp(
             shop,
-            base_url.rstrip("/") + API,
+            self.site,
             options.retrier(),
             describe_oscar,
             timeout=options.timeout,
-            auth=(username, password),
             headers={"Accept": "application/json"},
-            session=options.session,
         )
+        self._signed_in = False
 
     @property
     def calls(self) -> int:
@@ -139,6 +139,41 @@ class OscarConnector:
 
     def close(self) -> None:
         self.http.close()
+
+    # --- the signed-in session -------------------------------------------------------------------------
+
+    def _send(self, call: Call, what: str) -> Reply:
+        """An admin API call on the signed-in session. Signing in once instead of sending Basic auth on
+        every call spares the shop a password hash per request (Django's PBKDF2 costs a noticeable share
+        of a CPU each time); a session the shop no longer knows is signed in again once.
+        """
+        for attempt in range(2):
+            if not self._signed_in:
+                self._sign_in()
+            try:
+                return self.http.send(self._csrf(replace(call, path=API + call.path)), what)
+            except ShopAuthError:
+                self._signed_in = False
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _sign_in(self) -> None:
+        """django-oscar-api's session login (`POST /api/login/`); refused credentials: `ShopAuthError`."""
+        username, password = self.credentials
+        self.http.session.cookies.clear()
+        call = Call("POST", "/api/login/", json={"username": username, "password": password})
+        self.http.send(call, "POST /api/login/")
+        self._signed_in = True
+
+    def _csrf(self, call: Call) -> Call:
+        """Django checks a session's unsafe requests for its CSRF token (and, over HTTPS, the Referer)."""
+        if call.method in ("GET", "HEAD", "OPTIONS"):
+            return call
+        token = self.http.session.cookies.get("csrftoken") or ""
+        return replace(
+            call, headers={**(call.headers or {}), "X-CSRFToken": token, "Referer": self.site + "/"}
+        )
 
     # --- stock -----------------------------------------------------------------------------------------
 
@@ -171,7 +206,7 @@ class OscarConnector:
         path = f"/stockrecords/{record.record_id}/"
         what = f"PATCH {path}"
         try:
-            reply = self.http.send(Call("PATCH", path, json={"num_in_stock": level + record.allocated}), what)
+            reply = self._send(Call("PATCH", path, json={"num_in_stock": level + record.allocated}), what)
             with reading(self.shop, what):
                 answer = as_obj(load_json(reply.body, self.shop, what), what)
                 in_stock = opt_int(answer.get("num_in_stock"), f"{what} num_in_stock")
@@ -216,7 +251,7 @@ class OscarConnector:
     def _records(self) -> dict[str, _Record]:
         """Every sku of the configured partner (the first partner's records when none is configured)."""
         what = "GET /products/"
-        reply = self.http.send(Call("GET", "/products/"), what)
+        reply = self._send(Call("GET", "/products/"), what)
         found: dict[str, _Record] = {}
         twice: set[str] = set()
         with reading(self.shop, what):
@@ -263,7 +298,7 @@ class OscarConnector:
         """
         window = StatusWindow.decode(cursor)
         what = "GET /orders/"
-        reply = self.http.send(Call("GET", "/orders/"), what)
+        reply = self._send(Call("GET", "/orders/"), what)
         with reading(self.shop, what):
             listed = as_list(load_json(reply.body, self.shop, what), what)
         changed = changed_orders(listed, window)
@@ -282,7 +317,7 @@ class OscarConnector:
     def get_order(self, order_id: str) -> ShopOrder:
         pk = _pk(order_id, self.shop)
         what = f"GET /orders/{pk}/"
-        raw = load_json(self.http.send(Call("GET", f"/orders/{pk}/"), what).body, self.shop, what)
+        raw = load_json(self._send(Call("GET", f"/orders/{pk}/"), what).body, self.shop, what)
         return self._read(raw, pk, self._reading())
 
     def complete_order(self, order_id: str) -> ShopOrder:
@@ -304,42 +339,31 @@ class OscarConnector:
         return after
 
     def _dashboard_status(self, number: str, status: str) -> None:
-        """Signs in (django-oscar-api's session login) and posts the dashboard's order status form."""
-        site = ShopHttp(
-            self.shop,
-            self.site,
-            self.options.retrier(),
-            describe_oscar,
-            timeout=self.options.timeout,
-            headers={"Accept": "application/json"},
+        """Posts the dashboard's order status form on the signed-in session, as staff would."""
+        if not self._signed_in:
+            self._sign_in()
+        page = f"/dashboard/orders/{number}/"
+        form = {
+            "order_action": "change_order_status",
+            "new_status": status,
+            "csrfmiddlewaretoken": self.http.session.cookies.get("csrftoken") or "",
+        }
+        post = Call(
+            "POST",
+            page,
+            data=urlencode(form).encode(),
+            headers={
+                "Referer": self.site + page,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "text/html",
+            },
         )
         try:
-            username, password = self.credentials
-            call = Call("POST", "/api/login/", json={"username": username, "password": password})
-            site.send(call, "POST /api/login/")
-            page = f"/dashboard/orders/{number}/"
-            form = {
-                "order_action": "change_order_status",
-                "new_status": status,
-                "csrfmiddlewaretoken": site.session.cookies.get("csrftoken") or "",
-            }
-            post = Call(
-                "POST",
-                page,
-                data=urlencode(form).encode(),
-                headers={
-                    "Referer": self.site + page,
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "text/html",
-                },
-            )
-            try:
-                site.send(post, f"POST {page} change_order_status")
-            except RequestRejected as exc:
-                if exc.status != 302:  # the form's answer is a redirect back to the order page
-                    raise
-        finally:
-            site.close()
+            self.http.send(post, f"POST {page} change_order_status")
+        except RequestRejected as exc:
+            if exc.status != 302:  # the form's answer is a redirect back to the order page
+                raise
+            # a redirect to the sign-in page means the session had expired: the read-back tells
 
     def _reading(self) -> Reading:
         skus = {r.record_id: (r.sku, r.title) for r in self._records().values()}
@@ -347,7 +371,7 @@ class OscarConnector:
 
     def _read(self, raw: Any, pk: str, context: Reading) -> ShopOrder:
         what = f"GET /orders/{pk}/lines/"
-        reply = self.http.send(Call("GET", f"/orders/{pk}/lines/"), what)
+        reply = self._send(Call("GET", f"/orders/{pk}/lines/"), what)
         return read_order(raw, load_json(reply.body, self.shop, what), context)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -86,6 +86,8 @@ log = logging.getLogger(__name__)
 
 NOTICE_ATTRIBUTE: Final = "Tillbridge"  # the note attribute the floor's news for the customer goes in
 LOOKUP_CHUNK: Final = 50
+STATUS_FIELDS: Final = ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
+LIST_PAGES: Final = 40  # listing pages per call: 10,000 orders changed inside one overlap window
 WRITE_CHUNK: Final = 250
 KEY_NAMESPACE: Final = uuid.UUID("5a1e4c3e-7d0b-4f49-9c55-0d3c1f6b2a11")
 TRANSIENT_CODES: Final = frozenset(
@@ -407,13 +409,79 @@ class ShopifyConnector:
     # --- orders and products ---------------------------------------------------------------------------
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        """Orders changed since the cursor, in two steps so that re-reading the overlap window stays cheap
+        however many orders fall in it: a listing of ids, times and statuses (250 orders for ~253 cost
+        points a page), then the full orders (~930 points per 6) only for versions the cursor has not
+        returned, at most `max_pages` × 6 per call (the rest come on the next call). Orders whose
+        fulfillment orders are all assigned to another location are not this store's: not returned.
+        """
         window = PollWindow.decode(cursor)
         since = window.query_from()
         search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        nodes = self._pages("orders", q.ORDERS, {"query": search, "first": q.ORDER_PAGE}, q.orders_cost())
-        orders = [read_order(node) for node in nodes]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
-        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+        listed = self._listing(search)
+        budget = self.options.max_pages * q.ORDER_PAGE
+        fresh = [entry for entry in listed if window.is_new(*entry)]
+        wanted = fresh[:budget]
+        cut = listed.index(fresh[budget]) if len(fresh) > budget else len(listed)
+        details = self._orders_by_id([order_id for order_id, _, _ in wanted])
+        orders = [details[order_id] for order_id, _, _ in wanted if order_id in details]
+        here = [self._local(order, where) for order, where in orders if self._here(where)]
+        return here, window.advance(listed[:cut])
+
+    def _listing(self, search: str | None) -> list[tuple[str, datetime, str]]:
+        """(id, update time, status) of every order the search finds, oldest change first."""
+        variables = {"query": search, "first": q.LIST_PAGE}
+        nodes = self._pages(
+            "orders", q.ORDER_LIST, variables, q.order_list_cost(), LIST_PAGES, "orders listing"
+        )
+        listed: list[tuple[str, datetime, str]] = []
+        with reading(self.shop, "orders listing"):
+            for raw in nodes:
+                node = as_obj(raw, "orders node")
+                status = "|".join(
+                    str(node.get(k))
+                    for k in ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
+                )
+                updated = as_time(get(node, "updatedAt", "order"), "order updatedAt")
+                listed.append((as_id(get(node, "id", "order"), "order id"), updated, status))
+        return listed
+
+    def _orders_by_id(self, order_ids: Sequence[str]) -> dict[str, tuple[ShopOrder, frozenset[str]]]:
+        """Full orders, six a query (`id:` searches OR-ed), each with the locations it is assigned to."""
+        found: dict[str, tuple[ShopOrder, frozenset[str]]] = {}
+        for chunk in chunked(list(order_ids), q.ORDER_PAGE):
+            search = " OR ".join(f"id:{_order_gid(i, self.shop).rpartition('/')[2]}" for i in chunk)
+            variables = {"query": search, "first": q.ORDER_PAGE}
+            for node in self._pages("orders", q.ORDERS, variables, q.orders_cost(), 1):
+                order = read_order(node)
+                found[order.order_id] = (order, assigned_locations(node))
+        return found
+
+    def _here(self, locations: frozenset[str]) -> bool:
+        """Whether an order is this store's: one of its fulfillment orders is assigned to the configured
+        location (or Shopify did not say where).
+        """
+        return not locations or self.location in locations
+
+    def _local(self, order: ShopOrder, locations: frozenset[str]) -> ShopOrder:
+        """The part of an order this store ships. An order split over several locations (one fulfillment
+        order each) keeps only the lines and quantities of the fulfillment orders assigned here, read in a
+        second query (~278 cost points) that orders at one location never pay.
+        """
+        if len(locations) < 2 or order.problem is not None:
+            return order
+        gid = _order_gid(order.order_id, self.shop)
+        data = self.run("order split lines", q.SPLIT_LINES, {"id": gid}, q.split_lines_cost())
+        with reading(self.shop, "fulfillmentOrders lineItems"):
+            quantities = local_quantities(data.get("order"), self.location)
+        lines = tuple(
+            replace(line, qty=quantities[line.line_id][0])
+            for line in order.lines
+            if quantities.get(line.line_id, (0, 0))[0]
+        )
+        shipped = bool(lines) and not any(quantities[line.line_id][1] for line in lines)
+        state = OrderState.COMPLETED if shipped and order.state is OrderState.PAID else order.state
+        return replace(order, lines=lines, state=state)
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -428,11 +496,22 @@ class ShopifyConnector:
         fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
         return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
-    def _pages(self, field: str, query: str, variables: dict[str, Any], estimate: float) -> list[Any]:
+    def _pages(
+        self,
+        field: str,
+        query: str,
+        variables: dict[str, Any],
+        estimate: float,
+        pages: int = 0,
+        operation: str = "",
+    ) -> list[Any]:
+        """Nodes of a connection, up to `pages` pages (default `max_pages`). `operation` names the query for
+        the cost budget when one field is asked in queries of different costs.
+        """
         found: list[Any] = []
         after = None
-        for _ in range(self.options.max_pages):
-            data = self.run(field, query, {**variables, "after": after}, estimate)
+        for _ in range(pages or self.options.max_pages):
+            data = self.run(operation or field, query, {**variables, "after": after}, estimate)
             with reading(self.shop, field):
                 connection = as_obj(get(data, field, "data"), field)
                 found.extend(as_list(get(connection, "nodes", field), f"{field} nodes"))
@@ -447,7 +526,7 @@ class ShopifyConnector:
         node = data.get("order")
         if node is None:
             raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
-        return read_order(node)
+        return self._local(read_order(node), assigned_locations(node))
 
     def complete_order(self, order_id: str) -> ShopOrder:
         open_ids = self._open_fulfillment_orders(order_id)
@@ -459,8 +538,10 @@ class ShopifyConnector:
         return self.get_order(order_id)
 
     def _open_fulfillment_orders(self, order_id: str) -> list[str]:
+        """The order's open fulfillment orders assigned to this location (another location's part of a
+        split order is theirs to fulfil)."""
         gid = _order_gid(order_id, self.shop)
-        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, 20)
+        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, q.fulfillment_orders_cost())
         with reading(self.shop, "fulfillmentOrders"):
             order = data.get("order")
             if order is None:
@@ -472,7 +553,9 @@ class ShopifyConnector:
             return [
                 as_str(get(as_obj(f, "fo"), "id", "fo"), "fo id")
                 for f in fos
-                if isinstance(f, dict) and f.get("status") == "OPEN"
+                if isinstance(f, dict)
+                and f.get("status") == "OPEN"
+                and _location_of(f) in (None, self.location)
             ]
 
     def _log_user_errors(self, data: dict[str, Any], field: str, order_id: str) -> None:
@@ -633,6 +716,43 @@ def parse_order(raw: Any) -> ShopOrder:
         pickup="PICK_UP" in methods,
         **_floor_facts(node, facts, total_cents=_money(total, "totalPriceSet") if total is not None else 0),
     )
+
+
+def _fulfillment_orders(raw: Any) -> list[Any]:
+    nodes = obj_or_empty(obj_or_empty(raw).get("fulfillmentOrders")).get("nodes")
+    return nodes if isinstance(nodes, list) else []
+
+
+def _location_of(fo: Any) -> str | None:
+    """The location id a fulfillment order is assigned to (None when it does not say)."""
+    assigned = obj_or_empty(obj_or_empty(fo).get("assignedLocation"))
+    location_id = obj_or_empty(assigned.get("location")).get("id")
+    return location_id if isinstance(location_id, str) else None
+
+
+def assigned_locations(raw: Any) -> frozenset[str]:
+    """The location ids an order node's fulfillment orders are assigned to (empty when it does not say)."""
+    return frozenset(filter(None, (_location_of(fo) for fo in _fulfillment_orders(raw))))
+
+
+def local_quantities(raw: Any, location: str) -> dict[str, tuple[int, int]]:
+    """Line item id → (units, units still to fulfil) of the order's fulfillment orders assigned to
+    `location` (`totalQuantity`, `remainingQuantity`, summed; a cancelled fulfillment order holds none)."""
+    found: dict[str, tuple[int, int]] = {}
+    for fo in _fulfillment_orders(raw):
+        if _location_of(fo) != location or as_obj(fo, "fulfillmentOrder").get("status") == "CANCELLED":
+            continue
+        rows = as_obj(get(fo, "lineItems", "fulfillmentOrder"), "lineItems")
+        for raw_row in as_list(rows.get("nodes") or [], "lineItems nodes"):
+            row = as_obj(raw_row, "fulfillmentOrderLineItem")
+            line = as_obj(get(row, "lineItem", "fulfillmentOrderLineItem"), "lineItem")
+            line_id = as_id(get(line, "id", "lineItem"), "lineItem id")
+            total, remaining = found.get(line_id, (0, 0))
+            found[line_id] = (
+                total + as_int(get(row, "totalQuantity", "row"), "totalQuantity"),
+                remaining + as_int(row.get("remainingQuantity") or 0, "remainingQuantity"),
+            )
+    return found
 
 
 def _floor_facts(node: dict[str, Any], facts: ShopOrder, total_cents: int) -> dict[str, Any]:

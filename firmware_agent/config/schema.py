@@ -344,14 +344,20 @@ def time_zone(value: str) -> str | None:
 class StationConfig(Section):
     """A station's own printer (kitchen, bar): it gets the order lines whose product category or tag is
     one of `tags`, on a ticket of its own (docs/printers.md, "Stations"). The box's `[printer]` is the
-    counter: it prints the whole order with its pickup code."""
+    counter: it prints the whole order with its pickup code. `skus` (shell patterns, "PIZ-*") route lines
+    of a shop whose orders do not say the product's category."""
 
     name: str = field(metadata=rule(ident))
     url: str = field(metadata=rule(printer_url))
-    tags: tuple[str, ...] = field(metadata=rule(nonempty, each=nonempty))
+    tags: tuple[str, ...] = field(default=(), metadata=rule(each=nonempty))
+    skus: tuple[str, ...] = field(default=(), metadata=rule(each=nonempty))  # patterns: "PIZ-*"
     paper_mm: Literal[58, 80] = 80
     codepage: str = field(default="CP858", metadata=rule(codepage))
     profile: str = field(default="default", metadata=rule(nonempty))
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if not self.tags and not self.skus:
+            yield "tags", "give the categories / tags (or skus) whose lines print at this station"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,11 +8,14 @@ A station with no line of the order gets no ticket.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from devices.barcodes import OrderCopy, OrderStep, encode_command
+from devices.errors import BarcodeError
 from devices.printers import PageSetup
 from firmware_agent.config import AgentConfig, OrdersConfig
 from firmware_agent.store.orders import MAIN_STATION
@@ -38,6 +41,7 @@ class Routing:
 
     counter: PageSetup
     stations: tuple[tuple[str, frozenset[str], PageSetup], ...] = ()
+    sku_patterns: tuple[tuple[str, tuple[str, ...]], ...] = ()  # station -> shell patterns of skus
     language: str = "es"
     timezone: str = ""
     lead_time_s: float = 20 * 60
@@ -55,15 +59,20 @@ class Routing:
                 )
                 for s in orders.station
             ),
+            sku_patterns=tuple((s.name, s.skus) for s in orders.station if s.skus),
             language=orders.language,
             timezone=orders.timezone,
             lead_time_s=orders.lead_time_min * 60.0,
         )
 
     def station_of(self, line: WireLine) -> str:
+        """The first station one of whose tags the line has, else whose sku patterns it matches."""
         tags = {t.casefold() for t in line.tags}
         for name, wanted, _ in self.stations:
             if tags & wanted:
+                return name
+        for name, patterns in self.sku_patterns:
+            if any(fnmatch.fnmatchcase(line.sku, pattern) for pattern in patterns):
                 return name
         return MAIN_STATION
 
@@ -114,13 +123,28 @@ def _ticket(
         paid=order.paid,
         due_cents=order.due_cents,
         qr=pickup_payload(order) if station == MAIN_STATION else "",
+        scan_code=_code(OrderStep, order.order_id),
+        copy_code=_code(OrderCopy, order.order_id) if station == MAIN_STATION else "",
         other_stations=others,
     )
+
+
+def _code(kind: type[OrderStep] | type[OrderCopy], order_id: str) -> str:
+    """The command barcode for the order, or "" for an id a barcode cannot carry (a Shopify gid)."""
+    try:
+        return encode_command(kind(order_id.upper()))
+    except BarcodeError:
+        return ""
 
 
 def _line(line: WireLine) -> KitchenLine:
     options = tuple(f"{o.name}: {o.value}" if o.name else f"+ {o.value}" for o in line.options)
     return KitchenLine(line.qty, line.name, line.price_cents, options, line.note)
+
+
+def when(order: Order, timezone: str, language: str = "en") -> str:
+    """When the order is wanted, as its tickets say it (the web page's order board shows the same)."""
+    return _due(order, language, _zone(order.tz or timezone))
 
 
 def _due(order: Order, language: str, zone: ZoneInfo | None) -> str:

@@ -74,6 +74,7 @@ class Stored:
 
 
 _COLUMNS = "order_id, payload, received_at, print_job, printed_seq, collected_seq, stage, stage_at, eta_min"
+COPY_TTL_S: Final = 3600.0  # a copy asked for at the counter: wanted now, not hours later
 MAIN_STATION: Final = ""
 """The station of the box's own `[printer]`; other stations print on their own printers."""
 
@@ -369,6 +370,38 @@ def move_stage(
     if stage in ("collected", "delivered"):
         mark_collected(store, shown, record.seq)
     return record
+
+
+def step(store: Store, order_id: str, *, source: str) -> str:
+    """Moves the order to its next stage (accepted, ready, then collected or delivered by its kind);
+    returns the stage. What a scan of the order ticket's code does."""
+    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    following = {"new": "accepted", "accepted": "ready"}.get(kept.stage)
+    if following is None and kept.stage == "ready":
+        following = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    if following is None:
+        raise StageRefused(f"order {kept.order_id} is already {kept.stage}: nothing follows")
+    move_stage(store, kept.order_id, following, source=source)
+    return following
+
+
+def copy_tickets(store: Store, order_id: str) -> int:
+    """Queues every ticket the order printed (or will print) again, as kept, marked as a copy; returns
+    how many. What a scan of the order's copy code does (no rendering: the tickets are in the store)."""
+    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    rows = store.sql(
+        "SELECT station, payload FROM order_ticket WHERE order_id = ? ORDER BY station", (kept.order_id,)
+    ).fetchall()
+    if not rows:
+        raise StageRefused(f"order {kept.order_id} has no ticket on this box")
+    requeue_ticket(
+        store, kept.order_id, {str(station): bytes(payload) for station, payload in rows}, COPY_TTL_S
+    )
+    return len(rows)
 
 
 def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:

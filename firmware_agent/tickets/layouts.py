@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from devices.errors import BarcodeError
 from devices.printers import TicketBuilder
 from devices.printers.text import pair, wrap
 from firmware_agent.tickets.model import (
@@ -102,10 +103,14 @@ def kitchen_ticket(order: KitchenTicket, style: TicketStyle = DEFAULT_STYLE) -> 
         if order.qr:
             ticket.feed()
             ticket.qr(order.qr)
-    if order.scan_code:
-        ticket.feed()
-        ticket.code128(order.scan_code)
-        ticket.line(w("scan"), align="center")
+    for code, label in ((order.scan_code, w("scan")), (order.copy_code, w("copy"))):
+        if code:
+            ticket.feed()
+            try:
+                ticket.code128(code)
+            except BarcodeError:  # too long for this paper's bars: staff type or pick it on the page
+                ticket.line(code, align="center")
+            ticket.line(label, align="center")
     ticket.line(f"{w('order')} #{order.number}", align="center")
     ticket.cut()
     return ticket.getvalue()

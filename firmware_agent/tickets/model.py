@@ -82,7 +82,8 @@ class KitchenTicket:
     paid: bool = True
     due_cents: int = 0
     qr: str = ""  # what the counter ticket's QR holds
-    scan_code: str = ""  # the barcode that moves the order on (see devices.barcodes.encode_order_step)
+    scan_code: str = ""  # the barcode that moves the order on (devices.barcodes.OrderStep)
+    copy_code: str = ""  # the barcode that prints the order's tickets again (devices.barcodes.OrderCopy)
     other_stations: tuple[str, ...] = ()
 
     @property

@@ -30,6 +30,7 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "station": "Station",
         "counter": "COUNTER",
         "scan": "Scan: next step",
+        "copy": "Scan: print again",
         "more": "Other stations",
     },
     "es": {
@@ -52,6 +53,7 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "station": "Puesto",
         "counter": "MOSTRADOR",
         "scan": "Escanear: siguiente paso",
+        "copy": "Escanear: imprimir copia",
         "more": "Otros puestos",
     },
 }

@@ -17,6 +17,7 @@ from firmware_agent import labels
 from firmware_agent.config.schema import MqttConfig
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.floor import FloorDesk, FloorOrder
+from firmware_agent.link.ticket import when
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import local_ip
 from firmware_agent.store import Store
@@ -128,7 +129,7 @@ class BoardOrder:
     printed: bool  # every station's ticket is out
 
     @classmethod
-    def of(cls, found: FloorOrder, now: float) -> BoardOrder:
+    def of(cls, found: FloorOrder, now: float, timezone: str = "") -> BoardOrder:
         order = found.order
         return cls(
             order_id=order.order_id,
@@ -142,7 +143,7 @@ class BoardOrder:
             lines=tuple(_line(line) for line in order.lines),
             notes=order.notes,
             allergies=order.allergies,
-            when=_slot(order.due_at),
+            when=when(order, timezone).lower(),
             received_at=_hhmm(found.received_at),
             age_min=max(0, int((now - found.received_at) // 60)),
             stage_at=_hhmm(found.stage_at) if found.stage_at else "",
@@ -163,10 +164,10 @@ class Board:
     linked: bool = False  # False: no cloud link, so no orders come to this box
 
     @classmethod
-    def of(cls, desk: FloorDesk | None, now: float) -> Board:
+    def of(cls, desk: FloorDesk | None, now: float, timezone: str = "") -> Board:
         if desk is None:
             return cls()
-        shown = [BoardOrder.of(found, now) for found in desk.orders(BOARD_STAGES)]
+        shown = [BoardOrder.of(found, now, timezone) for found in desk.orders(BOARD_STAGES)]
         by = {stage: tuple(o for o in shown if o.stage == stage) for stage in ("new", "accepted", "ready")}
         done = [o for o in shown if o.stage not in by]
         return cls(by["new"], by["accepted"], by["ready"], tuple(reversed(done[-DONE_SHOWN:])), linked=True)
@@ -177,13 +178,6 @@ def _line(line: OrderLine) -> str:
     if line.options:
         text += " (" + ", ".join(f"{o.name}: {o.value}" if o.name else o.value for o in line.options) + ")"
     return f"{text} — {line.note}" if line.note else text
-
-
-def _slot(due_at: str | None) -> str:
-    """The slot's time of day as the shop wrote it (its own time zone), or as soon as possible."""
-    if not due_at:
-        return "as soon as possible"
-    return due_at[11:16] if len(due_at) >= 16 else due_at
 
 
 def _hhmm(at: float) -> str:
@@ -265,6 +259,7 @@ def snapshot(
     services: Services,
     activity: Activity,
     pairing: Pairing | None = None,
+    timezone: str = "",
 ) -> Snapshot:
     link = services.link
 
@@ -291,7 +286,7 @@ def snapshot(
         mode=core.state.mode.value,
         devices=tuple(sorted((n, d.state.value, d.detail) for n, d in dict(core.devices).items())),
         printer=core.handles(PrintRequest),
-        board=Board.of(services.floor(), time.time()),
+        board=Board.of(services.floor(), time.time(), timezone),
         labels=tuple(facts["labels"]),
         recent=tuple(activity.entries),
         readings=tuple(sorted(activity.readings.values(), key=lambda r: r.device)),

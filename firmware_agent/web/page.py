@@ -192,6 +192,8 @@ def make_app(
         catalog, never from the form)."""
         if not signed_in():
             return redirect(url_for("login_form"))
+        if actions.phone_order is None:
+            return render_template("box_message.html", text="Phone orders need the cloud link."), 400
         sku, qty = request.form.get("sku", "")[:100], _quantity(request.form.get("qty", "1"))
         product = next((p for p in actions.search(sku) if p.sku == sku), None)
         if product is None or qty is None:
