@@ -6,6 +6,7 @@ config with two virtual printers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
