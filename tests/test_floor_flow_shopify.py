@@ -17,6 +17,9 @@ from tests.bridge_helpers import bridge_config, customer_code, seed, shop_config
 from tests.floor_flow import notices, pizzeria_box, running_worker
 from tests.mqtt_helpers import SHOP
 
+HERE = "gid://shopify/Location/1"
+OTHER_STORE = "gid://shopify/Location/2"
+
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
@@ -73,3 +76,32 @@ def test_an_online_order_prints_at_two_stations_and_ready_sends_shopify_s_pickup
         done = [("code", "done"), ("accepted", "done"), ("ready", "done"), ("collected", "done")]
         wait_for(lambda: notices(worker, order_id) == done, what="every notice told")
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
+
+
+def test_an_order_split_with_another_location_prints_and_fulfils_only_this_store_s_lines(
+    tmp_path: Path, broker: Broker, shop: ShopifySimulator
+) -> None:
+    """Shopify assigned the pizza and the beers here and the wine to the other store: the tickets used to
+    carry the wine too, and collecting at the counter fulfilled the other store's part."""
+    shop.add_product("VINO", "Vino tinto", 1800, 40)
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, shop, ["till-1"])]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        order_gid = shop.place_split_order(
+            [("PIZ-MARG", 1, HERE), ("VINO", 3, OTHER_STORE), ("CANA", 2, HERE)], pickup=True
+        )
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=20)
+        [counter] = box.counter.wait_for_tickets(1, timeout=20)
+        assert "1 x Pizza Margarita" in kitchen.text and "2 x Caña" in counter.text
+        assert "Vino" not in kitchen.text + counter.text
+        [order] = box.floor.orders(["new"])
+        assert shop.stock("VINO") == 40  # its units are the other store's
+
+        box.floor.move(order.order_id, "accepted", eta_min=10)
+        box.floor.move(order.order_id, "ready")
+        assert box.floor.move(order.order_id).stage == "collected"
+        wait_for(lambda: shop.split_closed(order_gid)[HERE], what="this store's part fulfilled")
+        assert shop.split_closed(order_gid) == {HERE: True, OTHER_STORE: False}
+        assert not shop.is_fulfilled(order_gid)
+        assert shop.on_hand("VINO") == 40 and shop.on_hand("CANA") == 88
