@@ -290,7 +290,7 @@ class ShopDriver:
         a transient failure stops here and the rest wait behind it; a permanent one is parked, the rest go."""
         for notice in orders.pending_notices(self.id):
             try:
-                orders.send_notice(self.connector, notice)
+                orders.send_notice(self.connector, notice, self.shop.language)
                 state = "done"
             except PermanentShopError as exc:
                 park(

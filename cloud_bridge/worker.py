@@ -86,6 +86,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
         self._snapshots: dict[str, dict[str, CatalogRequest]] = {}  # shop → box → its catalog request
+        self._back: dict[str, set[str]] = {}  # shop → boxes back online, owed every level (under _wake)
         self._reported = 0.0
         self.webhooks: WebhookServer | None = None
         self._file_lock: WorkerLock | None = None
@@ -276,7 +277,7 @@ class Worker:
                 back = fleet.on_state(topic.shop, topic.box, msg, now)
                 returned = delivery.sync_presence(topic.shop, topic.box, now)
             if back:
-                self._send_all_levels(topic.shop, topic.box, now)
+                self._levels_for(topic.shop, topic.box)
             if returned:
                 self.wake(topic.shop)  # the orders waiting for it go out now
         elif isinstance(msg, Telemetry):
@@ -346,6 +347,30 @@ class Worker:
             self._woken.add(shop)
             self._wake.notify_all()
 
+    def _levels_for(self, shop: str, box: str) -> None:
+        """A box back online gets every level, pushed from the shop thread: a push reads every sku of the
+        shop, and after a broker restart every box comes back at once; on the apply thread those pushes
+        held up the journals (and so the acks) of the whole fleet.
+        """
+        with self._wake:
+            self._back.setdefault(shop, set()).add(box)
+            self._woken.add(shop)
+            self._wake.notify_all()
+
+    def _send_levels_to_returned(self) -> None:
+        with self._wake:
+            back, self._back = self._back, {}
+        now = self.clock()
+        for shop, boxes in back.items():
+            for box in sorted(boxes):
+                try:
+                    self._send_all_levels(shop, box, now)
+                except (pw.OperationalError, pw.InterfaceError) as exc:  # tried again at the next pass
+                    log.error("database error while sending every level to %s/%s: %s", shop, box, exc)
+                    self._reset_db()
+                    with self._wake:
+                        self._back.setdefault(shop, set()).add(box)
+
     def _send_snapshots(self) -> None:
         """One snapshot per shop for every box that asked since the last time, however many asked."""
         with self._wake:
@@ -392,6 +417,7 @@ class Worker:
     def _shop_loop(self) -> None:
         due = dict.fromkeys(self.drivers, 0.0)
         while not self.stopping.is_set():
+            self._send_levels_to_returned()
             self._send_snapshots()
             self._report()
             with self._wake:

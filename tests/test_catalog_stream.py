@@ -186,6 +186,7 @@ def test_a_broker_restart_mid_stream_loses_no_staged_chunk(tmp_path, own_broker)
             own_broker.start()
             assert box.link.online.wait(WAIT_S), "the box did not reconnect"
             cloud.wait_for(Kind.STATE, births + 1)  # the cloud is back too: it sees the box's birth again
+            wait_until(cloud.client.is_connected, "the cloud peer to be connected")
             cloud.send(second)
             cloud.send(last)
             settle(box, lambda: live_version(tmp_path) == str(VERSION), what="version 7 live")

@@ -4,6 +4,7 @@ is named, with the ids it does have, instead of "0 parked problems cleared" or a
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,25 @@ def test_retry_without_a_shop_says_what_to_give(tmp_path: Path, capsys: pytest.C
 def test_retry_of_a_known_shop_still_clears(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bridge", "retry", "corner", "--config", str(_config(tmp_path))]) == 0
     assert "0 parked problems cleared" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("listen", ["nonsense", "127.0.0.1:99999", "127.0.0.1:", ":8480"])
+def test_web_with_a_bad_listen_address_says_so_before_opening_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], listen: str
+) -> None:
+    """`nonsense` was a ValueError traceback; 99999 served the page on whatever port it wrapped round to."""
+    with pytest.raises(SystemExit) as exited:
+        main(["bridge", "web", "--listen", listen, "--config", str(_config(tmp_path))])
+    assert exited.value.code == 2
+    assert f"--listen: {listen!r} is not HOST:PORT" in capsys.readouterr().err
+
+
+def test_web_on_a_port_already_taken_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        assert main(["bridge", "web", "--listen", listen, "--config", str(_config(tmp_path))]) == 2
+    assert f"web: cannot listen on {listen}: Address already in use" in capsys.readouterr().err

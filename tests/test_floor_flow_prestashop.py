@@ -41,11 +41,15 @@ def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_
         f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
     )
     with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
-        order_id = str(presta.place_food_order([("PIZ-BARB", 1, {"Tamaño": "Familiar"}), ("CANA", 2, {})]))
+        items = [("PIZ-BARB", 1, {"Tamaño": "Familiar"}), ("CANA", 2, {})]
+        order_id = str(presta.place_food_order(items, note="Sin cebolla. Alergia al apio"))
         [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
         [counter] = box.counter.wait_for_tickets(1, timeout=30)
         assert "1 x Pizza barbacoa" in kitchen.text and "Tamaño: Familiar" in kitchen.text
         assert "Caña" not in kitchen.text and "2 x Caña" in counter.text
+        assert "Sin cebolla" in kitchen.text and "ALLERGIES: Alergia al apio" in " ".join(
+            kitchen.text.split()
+        )
 
         box.floor.move(order_id, "accepted", eta_min=20)
         box.floor.move(order_id, "ready")

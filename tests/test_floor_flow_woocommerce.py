@@ -142,3 +142,33 @@ def test_a_phone_order_taken_with_the_cli_is_created_in_the_shop_and_prints_like
         assert main(bad) == 1
         assert "lines[0].qty" in capsys.readouterr().out
         assert len(woo.orders) == 1
+
+
+def test_stages_moved_while_the_box_is_cut_off_reach_the_shop_in_order_once_it_is_back(
+    tmp_path: Path, broker: Broker, woo: WooCommerceSimulator
+) -> None:
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, woo, ["till-1"])]
+    )
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        order_id = str(
+            woo.place_food_order(
+                [("PIZ-MARG", 1, {})], pickup=False, paid=False, address={"address_1": "C/ Luna 3"}
+            )
+        )
+        box.counter.wait_for_tickets(1, timeout=20)
+        broker.stop()  # the shop's internet is down: the box keeps working
+        box.floor.move(order_id, "accepted", eta_min=30)
+        box.floor.move(order_id, "ready")
+        box.floor.move(order_id, "delivered")
+        assert [o.order_id for o in box.floor.orders(["delivered"])] == [order_id]
+        broker.restart()
+        done = [("accepted", "done"), ("ready", "done"), ("delivered", "done")]
+        wait_for(lambda: notices(worker, order_id) == done, timeout=60, what="the moves told to the shop")
+        mailed = [n["note"] for n in woo.order_notes(int(order_id))]
+        assert mailed == [
+            "Hemos aceptado tu pedido: estará listo en unos 30 minutos.",
+            "Tu pedido está listo y sale hacia ti.",
+            "Pedido entregado. ¡Gracias!",
+        ]
+        assert woo.order_status(int(order_id)) == "completed"

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from cloud_bridge.connectors import shopify_queries as q
+from cloud_bridge.connectors.base import OrderState
 from cloud_bridge.connectors.shopify import ShopifyConnector
 from simulators.shops import ManualClock, ShopifySimulator
 from tests.shop_helpers import many, shopify
 
+LOCATION = "gid://shopify/Location/1"
 OTHER_STORE = "gid://shopify/Location/2"
 
 
@@ -72,3 +74,39 @@ def test_an_order_assigned_to_another_location_is_not_this_stores(
     found, _, _ = drain(connector, cursor)
     assert found == [ours] and theirs not in found
     assert sim.stock("SKU-0000") == 1000  # its units came from the other location
+
+
+def test_an_order_split_over_two_locations_holds_and_completes_only_this_stores_lines(
+    sim: ShopifySimulator, connector: ShopifyConnector
+) -> None:
+    """Shopify assigned two of three lines here and one to the other store: the order used to count whole
+    here (the other store's units held, on the ticket, fulfilled by this till)."""
+    _, cursor, _ = drain(connector, None)
+    split = sim.place_split_order(
+        [("SKU-0000", 2, LOCATION), ("SKU-0001", 5, OTHER_STORE), ("SKU-0002", 1, LOCATION)]
+    )
+    orders, _ = connector.orders_since(cursor)
+    assert [o.order_id for o in orders] == [split]
+    assert sorted((line.sku, line.qty) for line in orders[0].lines) == [("SKU-0000", 2), ("SKU-0002", 1)]
+    assert connector.get_order(split).lines == orders[0].lines
+    split_cost = connector.budget.costs["order split lines"]
+    assert split_cost == q.split_lines_cost() <= 300  # the simulator's count of the second query
+
+    done = connector.complete_order(split)
+    assert sim.split_closed(split) == {LOCATION: True, OTHER_STORE: False}
+    assert not sim.is_fulfilled(split)  # the other store still ships its line
+    assert done.state is OrderState.COMPLETED and len(done.lines) == 2
+    assert sim.on_hand("SKU-0000") == 998 and sim.on_hand("SKU-0002") == 999
+    assert sim.stock("SKU-0001") == 1000 and sim.on_hand("SKU-0001") == 1000  # the other store's units
+
+
+def test_an_order_at_one_location_costs_no_second_query(
+    sim: ShopifySimulator, connector: ShopifyConnector
+) -> None:
+    _, cursor, _ = drain(connector, None)
+    sim.place_order("SKU-0000", 2)
+    before = connector.calls
+    orders, _ = connector.orders_since(cursor)
+    assert [(line.sku, line.qty) for line in orders[0].lines] == [("SKU-0000", 2)]
+    assert connector.calls - before == 2  # the listing and the full order
+    assert "order split lines" not in connector.budget.costs

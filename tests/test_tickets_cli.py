@@ -1,5 +1,6 @@
 """`tillbridge ticket …` as an installer would run it."""
 
+import socket
 import subprocess
 import sys
 
@@ -75,3 +76,17 @@ def test_virtual_printer_command_shows_what_it_is_sent():
         out = server.stdout.read()
         assert server.wait(timeout=30) == 0
     assert "Año 10,50 €" in out
+
+
+def test_virtual_printer_on_a_port_taken_or_out_of_range_says_so_in_one_line(capsys):
+    """Both were tracebacks (OSError: address in use; OverflowError for 99999)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["ticket", "virtual-printer", "--port", str(port)]) == 2
+    assert f"virtual printer: cannot listen on port {port}: Address already in use" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["ticket", "virtual-printer", "--port", "99999"])
+    assert exited.value.code == 2
+    assert "--port: '99999' is not a port number 0-65535" in capsys.readouterr().err

@@ -23,6 +23,13 @@ class UserError(Exception):
     """A problem the user can fix (bad config, missing device): printed as one line, no traceback."""
 
 
+def port_number(text: str) -> int:
+    """An argparse type for a TCP port (0: any free one), so 99999 is refused rather than wrapped round."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number 0-65535")
+    return int(text)
+
+
 def _known_errors() -> tuple[type[BaseException], ...]:
     """The roots of every package's exception tree: these end the command with a message, not a traceback."""
     from cloud_bridge.errors import BridgeError

@@ -425,7 +425,8 @@ class ShopifyConnector:
         cut = listed.index(fresh[budget]) if len(fresh) > budget else len(listed)
         details = self._orders_by_id([order_id for order_id, _, _ in wanted])
         orders = [details[order_id] for order_id, _, _ in wanted if order_id in details]
-        return [order for order, where in orders if self._here(where)], window.advance(listed[:cut])
+        here = [self._local(order, where) for order, where in orders if self._here(where)]
+        return here, window.advance(listed[:cut])
 
     def _listing(self, search: str | None) -> list[tuple[str, datetime, str]]:
         """(id, update time, status) of every order the search finds, oldest change first."""
@@ -461,6 +462,26 @@ class ShopifyConnector:
         location (or Shopify did not say where).
         """
         return not locations or self.location in locations
+
+    def _local(self, order: ShopOrder, locations: frozenset[str]) -> ShopOrder:
+        """The part of an order this store ships. An order split over several locations (one fulfillment
+        order each) keeps only the lines and quantities of the fulfillment orders assigned here, read in a
+        second query (~278 cost points) that orders at one location never pay.
+        """
+        if len(locations) < 2 or order.problem is not None:
+            return order
+        gid = _order_gid(order.order_id, self.shop)
+        data = self.run("order split lines", q.SPLIT_LINES, {"id": gid}, q.split_lines_cost())
+        with reading(self.shop, "fulfillmentOrders lineItems"):
+            quantities = local_quantities(data.get("order"), self.location)
+        lines = tuple(
+            replace(line, qty=quantities[line.line_id][0])
+            for line in order.lines
+            if quantities.get(line.line_id, (0, 0))[0]
+        )
+        shipped = bool(lines) and not any(quantities[line.line_id][1] for line in lines)
+        state = OrderState.COMPLETED if shipped and order.state is OrderState.PAID else order.state
+        return replace(order, lines=lines, state=state)
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -505,7 +526,7 @@ class ShopifyConnector:
         node = data.get("order")
         if node is None:
             raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
-        return read_order(node)
+        return self._local(read_order(node), assigned_locations(node))
 
     def complete_order(self, order_id: str) -> ShopOrder:
         open_ids = self._open_fulfillment_orders(order_id)
@@ -517,8 +538,10 @@ class ShopifyConnector:
         return self.get_order(order_id)
 
     def _open_fulfillment_orders(self, order_id: str) -> list[str]:
+        """The order's open fulfillment orders assigned to this location (another location's part of a
+        split order is theirs to fulfil)."""
         gid = _order_gid(order_id, self.shop)
-        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, 20)
+        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, q.fulfillment_orders_cost())
         with reading(self.shop, "fulfillmentOrders"):
             order = data.get("order")
             if order is None:
@@ -530,7 +553,9 @@ class ShopifyConnector:
             return [
                 as_str(get(as_obj(f, "fo"), "id", "fo"), "fo id")
                 for f in fos
-                if isinstance(f, dict) and f.get("status") == "OPEN"
+                if isinstance(f, dict)
+                and f.get("status") == "OPEN"
+                and _location_of(f) in (None, self.location)
             ]
 
     def _log_user_errors(self, data: dict[str, Any], field: str, order_id: str) -> None:
@@ -693,16 +718,41 @@ def parse_order(raw: Any) -> ShopOrder:
     )
 
 
+def _fulfillment_orders(raw: Any) -> list[Any]:
+    nodes = obj_or_empty(obj_or_empty(raw).get("fulfillmentOrders")).get("nodes")
+    return nodes if isinstance(nodes, list) else []
+
+
+def _location_of(fo: Any) -> str | None:
+    """The location id a fulfillment order is assigned to (None when it does not say)."""
+    assigned = obj_or_empty(obj_or_empty(fo).get("assignedLocation"))
+    location_id = obj_or_empty(assigned.get("location")).get("id")
+    return location_id if isinstance(location_id, str) else None
+
+
 def assigned_locations(raw: Any) -> frozenset[str]:
     """The location ids an order node's fulfillment orders are assigned to (empty when it does not say)."""
-    nodes = obj_or_empty(obj_or_empty(raw).get("fulfillmentOrders")).get("nodes")
-    found: set[str] = set()
-    for fo in nodes if isinstance(nodes, list) else []:
-        assigned = obj_or_empty(obj_or_empty(fo).get("assignedLocation"))
-        location_id = obj_or_empty(assigned.get("location")).get("id")
-        if isinstance(location_id, str):
-            found.add(location_id)
-    return frozenset(found)
+    return frozenset(filter(None, (_location_of(fo) for fo in _fulfillment_orders(raw))))
+
+
+def local_quantities(raw: Any, location: str) -> dict[str, tuple[int, int]]:
+    """Line item id → (units, units still to fulfil) of the order's fulfillment orders assigned to
+    `location` (`totalQuantity`, `remainingQuantity`, summed; a cancelled fulfillment order holds none)."""
+    found: dict[str, tuple[int, int]] = {}
+    for fo in _fulfillment_orders(raw):
+        if _location_of(fo) != location or as_obj(fo, "fulfillmentOrder").get("status") == "CANCELLED":
+            continue
+        rows = as_obj(get(fo, "lineItems", "fulfillmentOrder"), "lineItems")
+        for raw_row in as_list(rows.get("nodes") or [], "lineItems nodes"):
+            row = as_obj(raw_row, "fulfillmentOrderLineItem")
+            line = as_obj(get(row, "lineItem", "fulfillmentOrderLineItem"), "lineItem")
+            line_id = as_id(get(line, "id", "lineItem"), "lineItem id")
+            total, remaining = found.get(line_id, (0, 0))
+            found[line_id] = (
+                total + as_int(get(row, "totalQuantity", "row"), "totalQuantity"),
+                remaining + as_int(row.get("remainingQuantity") or 0, "remainingQuantity"),
+            )
+    return found
 
 
 def _floor_facts(node: dict[str, Any], facts: ShopOrder, total_cents: int) -> dict[str, Any]:

@@ -114,8 +114,23 @@ mutation Prepared($input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
 
 FULFILLMENT_ORDERS: Final = """
 query FulfillmentOrders($id: ID!) {
-  order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } } }
+  order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status assignedLocation { location { id } } } } }
 }
+"""
+
+SPLIT_LINES: Final = f"""
+query SplitLines($id: ID!) {{
+  order(id: $id) {{
+    fulfillmentOrders(first: 5) {{
+      nodes {{
+        id status assignedLocation {{ location {{ id }} }}
+        lineItems(first: {ORDER_LINES}) {{
+          nodes {{ lineItem {{ id sku }} totalQuantity remainingQuantity }}
+        }}
+      }}
+    }}
+  }}
+}}
 """
 
 FULFILL: Final = """
@@ -159,6 +174,16 @@ def _order_node_cost() -> int:
     fulfillment_orders = 2 + 5 * 4  # deliveryMethod, assignedLocation { location }
     floor = 1 + 1 + 2  # customAttributes, shippingAddress, totalOutstandingSet
     return 1 + 2 + 1 + floor + lines + fulfillment_orders
+
+
+def fulfillment_orders_cost() -> int:
+    return 1 + 2 + 5 * (1 + 2)  # order, fulfillmentOrders; each: assignedLocation { location }
+
+
+def split_lines_cost() -> int:
+    """278 points: an order's fulfillment orders with their line items (each with its order line)."""
+    lines = 2 + ORDER_LINES * 2
+    return 1 + 2 + 5 * (1 + 2 + lines)
 
 
 def orders_cost() -> int:

@@ -182,9 +182,8 @@ def stage_chunk(store: Store, decision: StageChunk) -> int | None:
 
 def switch_staged(store: Store, version: int) -> int:
     """The staged snapshot replaces the catalog, as version `version`; price changes become shelf labels."""
-    changed = catalog_stage.repriced(store, list(pending(store)))
-    for start in range(0, len(changed), catalog.SCAN_PAST):  # lookups each, never the whole table at once
-        note_price_changes(store, changed[start : start + catalog.SCAN_PAST])
+    for changed in catalog_stage.repriced(store, list(pending(store)), catalog.SCAN_PAST):
+        note_price_changes(store, changed)  # a few hundred lookups each, never the whole table at once
     count = catalog_stage.switch(store)
     store.set_setting(VERSION_KEY, str(version))
     return count

@@ -13,7 +13,7 @@ Every function runs on the core loop inside its transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from firmware_agent.store import levels
@@ -68,19 +68,23 @@ def stage(
     )
 
 
-def repriced(store: Store, pending: Sequence[str] = ()) -> list[Product]:
+def repriced(store: Store, pending: Sequence[str] = (), batch: int = 500) -> Iterator[list[Product]]:
     """Staged products whose price differs from the live one, and those among `pending` (skus with a shelf
-    label waiting): the only ones the label list needs to see."""
+    label waiting): the only ones the label list needs to see. In lists of at most `batch`, read as they
+    are needed: a snapshot that changes every price never has 50,000 products in memory at once."""
     wanted = set(pending)
     rows = store.sql(
         "SELECT s.sku, s.name, s.price_cents, s.barcodes, p.price_cents FROM catalog_stage s "
         "JOIN product p ON p.sku = s.sku"
     )
-    return [
-        Product(sku, name, price, tuple(json.loads(codes)))
-        for sku, name, price, codes, live in rows
-        if price != live or sku in wanted
-    ]
+    while part := rows.fetchmany(batch * 4):
+        changed = [
+            Product(sku, name, price, tuple(json.loads(codes)))
+            for sku, name, price, codes, live in part
+            if price != live or sku in wanted
+        ]
+        for start in range(0, len(changed), batch):
+            yield changed[start : start + batch]
 
 
 def switch(store: Store) -> int:

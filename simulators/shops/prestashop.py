@@ -222,10 +222,15 @@ class PrestaShopSimulator(ShopSimulator):
             product["date_upd"] = _stamp(now_s())
 
     def place_food_order(
-        self, items: list[tuple[str, int, dict[str, str]]], *, pickup: bool = True, customer: str = "Ana"
+        self,
+        items: list[tuple[str, int, dict[str, str]]],
+        *,
+        pickup: bool = True,
+        customer: str = "Ana",
+        note: str = "",
     ) -> int:
         """An order of several lines; each line's attributes show in its `product_name` as PrestaShop
-        names a combination ("Pizza - Tamaño : Familiar")."""
+        names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout."""
         first, qty, _ = items[0]
         oid = self.place_order(first, qty, pickup=pickup, customer=customer)
         with self.lock:
@@ -252,6 +257,16 @@ class PrestaShopSimulator(ShopSimulator):
                     }
                 )
             order["total_paid"] = _price(total)
+            if note:
+                mid = next(self._ids)
+                self.rows["messages"][mid] = {
+                    "id": mid,
+                    "id_order": str(oid),
+                    "id_employee": "0",
+                    "message": note,
+                    "private": "0",
+                    "date_add": order["date_add"],
+                }
             return oid
 
     def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
@@ -456,6 +471,7 @@ class PrestaShopSimulator(ShopSimulator):
         message = {
             "id": mid,
             "id_order": given["id_order"],
+            "id_employee": given.get("id_employee", "0"),
             "message": given["message"],
             "private": given.get("private", "1"),
             "date_add": _stamp(now_s()),
@@ -476,7 +492,7 @@ class PrestaShopSimulator(ShopSimulator):
             shown = [
                 m["message"]
                 for m in self.rows["messages"].values()
-                if m["id_order"] == str(order_id) and m["private"] == "0"
+                if m["id_order"] == str(order_id) and m["private"] == "0" and m["id_employee"] != "0"
             ]
             return states, shown
 

@@ -15,8 +15,11 @@ orders moving units from `available` to `committed` and fulfilment taking them o
 REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times.
 
 Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
-location moves no stock here. Not modelled: other locations' stock, no refunds, no returns; the search
-index lag after product changes; the cost refund for pages shorter than `first`; selection cost of
+location moves no stock here. A split order (`place_split_order`) has one fulfillment order per assigned
+location, each with its line items and quantities (`totalQuantity`, `remainingQuantity`); fulfilling one
+closes only that one, and the order is FULFILLED when all are (PARTIALLY_FULFILLED before). Not
+modelled: other locations' stock, no refunds, no returns; the search index lag after product changes; the
+cost refund for pages shorter than `first`; selection cost of
 anything but connections and objects; fragments; per-field deprecations; bulk operations; REST Admin;
 webhook subscriptions through GraphQL (use `subscribe()`); Shopify's hours-long retry schedule (retries
 come `retry_delay` apart).
@@ -118,6 +121,16 @@ class Line:
 
 
 @dataclass
+class Split:
+    """One fulfillment order of a split order: the lines (line id, quantity) one location ships."""
+
+    id: int
+    location: str
+    lines: list[tuple[int, int]]
+    closed: bool = False
+
+
+@dataclass
 class Order:
     id: int
     number: int
@@ -136,6 +149,7 @@ class Order:
     paid: bool = True
     prepared_for_pickup: bool = False  # "ready for pickup": Shopify notifies the customer
     notifications: list[str] = field(default_factory=list)  # what Shopify sent the customer
+    splits: list[Split] = field(default_factory=list)  # a split order's fulfillment orders (else one: itself)
 
 
 @dataclass
@@ -334,6 +348,32 @@ class ShopifySimulator(ShopSimulator):
             self._fire("orders/create", self._order_rest(order))
             return gid("Order", order.id)
 
+    def place_split_order(self, items: list[tuple[str, int, str]], *, pickup: bool = True) -> str:
+        """A paid order whose items (sku, qty, location) Shopify assigned to several locations: one line
+        per item, one fulfillment order per location. Only this store's lines take units here."""
+        with self.lock:
+            number = next(self._ids)
+            order = Order(number, number, [], pickup, "Ana Pérez", now_s(), now_s())
+            by_location: dict[str, list[tuple[int, int]]] = {}
+            for sku, qty, location in items:
+                variant = self._variant(sku)
+                if location == LOCATION:
+                    variant.available -= qty
+                    variant.committed += qty
+                    variant.updated = now_s()
+                line = Line(next(self._ids), variant.id, qty)
+                order.lines.append(line)
+                by_location.setdefault(location, []).append((line.id, qty))
+            order.splits = [Split(next(self._ids), where, lines) for where, lines in by_location.items()]
+            self.orders[order.id] = order
+            self._fire("orders/create", self._order_rest(order))
+            return gid("Order", order.id)
+
+    def split_closed(self, order_gid: str) -> dict[str, bool]:
+        """Location → whether its fulfillment order of a split order is closed (fulfilled)."""
+        with self.lock:
+            return {s.location: s.closed for s in self.orders[_num(order_gid, "Order") or 0].splits}
+
     def place_food_order(
         self,
         items: list[tuple[str, int, dict[str, str]]],
@@ -379,7 +419,10 @@ class ShopifySimulator(ShopSimulator):
     def cancel_order(self, order_gid: str) -> None:
         with self.lock:
             order = self.orders[_num(order_gid, "Order") or 0]
+            here = {i for s in order.splits if s.location == LOCATION for i, _ in s.lines}
             for line in order.lines if order.location == LOCATION else []:
+                if order.splits and line.id not in here:
+                    continue  # another location's line of a split order: its units are there
                 variant = self.variants[line.variant_id]
                 variant.available += line.qty
                 variant.committed -= line.qty
@@ -547,6 +590,8 @@ class ShopifySimulator(ShopSimulator):
     def _order_node(self, o: Order) -> Obj:
         total = sum(self.variants[line.variant_id].price_cents * line.qty for line in o.lines)
         status = "FULFILLED" if o.fulfilled else "UNFULFILLED"
+        if not o.fulfilled and any(s.closed for s in o.splits):
+            status = "PARTIALLY_FULFILLED"
         return {
             "id": gid("Order", o.id),
             "name": f"#{o.number}",
@@ -571,7 +616,9 @@ class ShopifySimulator(ShopSimulator):
                 "shopMoney": {"amount": decimal(0 if o.paid else total), "currencyCode": "EUR"}
             },
             "lineItems": lambda args: _connection(o.lines, args, self._line_node),
-            "fulfillmentOrders": lambda args: _connection([o], args, self._fulfillment_order_node),
+            "fulfillmentOrders": lambda args: _connection(
+                [(o, s) for s in o.splits] or [(o, None)], args, self._fulfillment_order_node
+            ),
         }
 
     def _line_node(self, line: Line) -> Obj:
@@ -592,15 +639,41 @@ class ShopifySimulator(ShopSimulator):
             },
         }
 
-    def _fulfillment_order_node(self, o: Order) -> Obj:
-        status = "CLOSED" if o.fulfilled or o.cancelled else "OPEN"
-        method = "PICK_UP" if o.pickup else "SHIPPING"
+    def _fulfillment_order_node(self, pair: tuple[Order, Split | None]) -> Obj:
+        """A fulfillment order: the order's only one (its id is the order's number), or one of its splits."""
+        o, split = pair
+        closed = o.fulfilled or o.cancelled is not None or (split is not None and split.closed)
+        lines = split.lines if split is not None else [(line.id, line.qty) for line in o.lines]
+        number = split.id if split is not None else o.id
         return {
-            "id": gid("FulfillmentOrder", o.id),
-            "status": status,
-            "deliveryMethod": {"methodType": method},
-            "assignedLocation": {"location": {"id": o.location}},
+            "id": gid("FulfillmentOrder", number),
+            "status": "CLOSED" if closed else "OPEN",
+            "deliveryMethod": {"methodType": "PICK_UP" if o.pickup else "SHIPPING"},
+            "assignedLocation": {"location": {"id": split.location if split is not None else o.location}},
+            "lineItems": lambda args: _connection(
+                lines, args, lambda entry: self._fulfillment_line_node(entry, number, closed)
+            ),
         }
+
+    def _fulfillment_line_node(self, entry: tuple[int, int], fo_number: int, closed: bool) -> Obj:
+        line_id, qty = entry
+        line = next(line for o in self.orders.values() for line in o.lines if line.id == line_id)
+        return {
+            "id": gid("FulfillmentOrderLineItem", fo_number * 1000 + line_id),
+            "lineItem": {"id": gid("LineItem", line_id), "sku": self.variants[line.variant_id].sku},
+            "totalQuantity": qty,
+            "remainingQuantity": 0 if closed else qty,
+        }
+
+    def _fulfillment_order(self, fo_gid: Any) -> tuple[Order, Split | None] | None:
+        """The order (and split) a fulfillment order id names."""
+        number = _num(fo_gid, "FulfillmentOrder") or 0
+        for order in self.orders.values():
+            for split in order.splits:
+                if split.id == number:
+                    return order, split
+        whole = self.orders.get(number)
+        return None if whole is None or whole.splits else (whole, None)
 
     # mutations
 
@@ -750,7 +823,8 @@ class ShopifySimulator(ShopSimulator):
         """Marks fulfillment orders ready for pickup; Shopify then sends the "ready for pickup" mail."""
         groups = (f.args.get("input") or {}).get("lineItemsByFulfillmentOrder") or []
         for group in groups:
-            order = self.orders.get(_num(group.get("fulfillmentOrderId"), "FulfillmentOrder") or 0)
+            found = self._fulfillment_order(group.get("fulfillmentOrderId"))
+            order: Order | None = found[0] if found is not None else None
             if order is None or order.fulfilled or order.cancelled or not order.pickup:
                 message = "Fulfillment order is not an open local pickup."
                 return {"userErrors": [{"field": ["input"], "message": message}]}
@@ -763,17 +837,27 @@ class ShopifySimulator(ShopSimulator):
         groups = (f.args.get("fulfillment") or {}).get("lineItemsByFulfillmentOrder") or []
         fulfilled = []
         for group in groups:
-            order = self.orders.get(_num(group.get("fulfillmentOrderId"), "FulfillmentOrder") or 0)
-            if order is None or order.fulfilled or order.cancelled:
+            found = self._fulfillment_order(group.get("fulfillmentOrderId"))
+            if found is None or found[0].fulfilled or found[0].cancelled or (found[1] and found[1].closed):
                 message = "Fulfillment order does not exist or is not open."
                 return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
-            fulfilled.append(order)
-        for order in fulfilled:
-            order.fulfilled = True
+            fulfilled.append(found)
+        for order, split in fulfilled:
             order.updated = now_s()
-            for line in order.lines:
-                self.variants[line.variant_id].committed -= line.qty
-            self._fire("orders/fulfilled", self._order_rest(order))
+            if split is None:
+                order.fulfilled = True
+                taken = [(line.variant_id, line.qty) for line in order.lines]
+            else:
+                split.closed = True
+                order.fulfilled = all(s.closed for s in order.splits)
+                by_id = {line.id: line.variant_id for line in order.lines}
+                taken = [(by_id[i], qty) for i, qty in split.lines] if split.location == LOCATION else []
+            for variant_id, qty in taken:
+                self.variants[variant_id].committed -= qty
+            self._fire(
+                "orders/fulfilled" if order.fulfilled else "orders/partially_fulfilled",
+                self._order_rest(order),
+            )
         number = next(self._ids)
         return {"fulfillment": {"id": gid("Fulfillment", number), "status": "SUCCESS"}, "userErrors": []}
 

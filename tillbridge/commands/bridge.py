@@ -40,7 +40,10 @@ def register(sub: Any) -> None:
         "--map", action="append", default=[], metavar="FIELD=COLUMN", help="import: take FIELD from COLUMN"
     )
     parser.add_argument(
-        "--listen", default="127.0.0.1:8480", help="web: address of the owner's page (%(default)s)"
+        "--listen",
+        default="127.0.0.1:8480",
+        type=_listen_address,
+        help="web: address of the owner's page (%(default)s)",
     )
     parser.add_argument(
         "--plain-http",
@@ -48,6 +51,22 @@ def register(sub: Any) -> None:
         help="web: session cookies over plain HTTP too (only without the TLS proxy, e.g. on localhost)",
     )
     parser.set_defaults(func=run)
+
+
+def _listen_address(text: str) -> str:
+    """`--listen HOST:PORT`, checked before anything opens (a bad port was a traceback, 99999 another)."""
+    from tillbridge.cli import port_number
+
+    host, _, port = text.rpartition(":")
+    try:
+        port_number(port)
+    except argparse.ArgumentTypeError:
+        host = ""
+    if not host:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not HOST:PORT with a port 0-65535, e.g. 127.0.0.1:8480"
+        )
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,12 +112,17 @@ def _web(config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge.db import Database
     from cloud_bridge.owner.app import make_app
     from firmware_agent.web.server import PageServer
+    from tillbridge.cli import UserError
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     db = Database(config.database_url.reveal()).open()
-    page = PageServer(make_app(config, db, secure_cookies=not args.plain_http), args.listen).start()
+    try:
+        page = PageServer(make_app(config, db, secure_cookies=not args.plain_http), args.listen).start()
+    except OSError as exc:
+        db.close()
+        raise UserError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from exc
     print(f"owner's page on {page.url}", flush=True)
     stop.wait()
     page.stop()
