@@ -144,6 +144,8 @@ class ShopConfig(Section):
     write_window_s: float = field(default=10.0, metadata=rule(between(0, 3600)))
     # a changed sku at or below this many available units is written at once, whatever the window
     low_stock: int = field(default=2, metadata=rule(not_negative))
+    # the language of what the shop tells the customer about their order (docs/orders.md)
+    language: str = field(default="es", metadata=rule(one_of(("es", "en"))))
 
     def __post_init__(self) -> None:
         if not isinstance(self.credentials, SecretTable):  # built in code from a plain dict

@@ -388,7 +388,8 @@ class OwnerLogin(_Model):
 class OrderNotice(_Model):
     """Outbox to a shop of what happened to an order on the floor (docs/orders.md): a stage the box moved
     it to (`stage`), or the pickup code for the customer (`stage` "code"). Sent in `id` order, so an
-    offline box's moves reach the shop in the order they were made; `text` is the customer-facing line."""
+    offline box's moves reach the shop in the order they were made; `text` is the pickup code ("code") or
+    the phone order ("create"): the customer's line is written when sent, in the shop's language."""
 
     id = pw.BigAutoField()
     shop = pw.TextField()

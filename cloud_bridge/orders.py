@@ -215,20 +215,17 @@ def notice_text(
 
 
 def note_stage(shop: str, order_id: str, stage: str, eta_min: int | None, source: str, now: float) -> None:
-    """Queues the shop's news of a stage (once per journal entry `source`), in the caller's transaction."""
-    row = m.ShopOrder.get_or_none(m.ShopOrder.shop == shop, m.ShopOrder.order_id == order_id)
-    pickup = True if row is None or not row.message else json.loads(row.message).get("kind") != "delivery"
-    text = notice_text(stage, eta_min=eta_min, pickup=pickup)
+    """Queues the shop's news of a stage (once per journal entry `source`), in the caller's transaction;
+    its text is written when it is sent, in the shop's language."""
     m.OrderNotice.insert(
-        shop=shop, order_id=order_id, stage=stage, eta_min=eta_min, text=text, source=source, created_at=now
+        shop=shop, order_id=order_id, stage=stage, eta_min=eta_min, text="", source=source, created_at=now
     ).on_conflict_ignore().execute()
 
 
 def note_code(shop: str, order_id: str, code: str, now: float) -> None:
     """Queues the customer's pickup code as a customer-visible note on the order (the shop's mail)."""
-    text = notice_text(CODE, code=code)
     m.OrderNotice.insert(
-        shop=shop, order_id=order_id, stage=CODE, text=text, source=f"code/{order_id}"[:300], created_at=now
+        shop=shop, order_id=order_id, stage=CODE, text=code, source=f"code/{order_id}"[:300], created_at=now
     ).on_conflict_ignore().execute()
 
 
@@ -268,9 +265,10 @@ def pending_notices(shop: str) -> list[Any]:
     return list(query.order_by(m.OrderNotice.id).limit(NOTICE_BATCH))
 
 
-def send_notice(connector: ShopConnector, notice: Any) -> None:
-    """Tells the shop one notice. A connector without `FloorOrders` can still complete a handed-over order;
-    the rest it cannot say (logged). Raises the connector's `ShopError`."""
+def send_notice(connector: ShopConnector, notice: Any, language: str = "es") -> None:
+    """Tells the shop one notice, the customer's line in `language`. A connector without `FloorOrders` can
+    still complete a handed-over order; the rest it cannot say (logged). Raises the connector's
+    `ShopError`."""
     if notice.stage == CREATE:
         if not isinstance(connector, FloorOrders):
             raise UnsupportedOperation(connector.shop, "this shop's connector cannot create phone orders")
@@ -286,9 +284,9 @@ def send_notice(connector: ShopConnector, notice: Any) -> None:
             log.info("shop %s cannot be told order %s is %s", connector.shop, notice.order_id, notice.stage)
         return
     if notice.stage == CODE:
-        connector.tell_customer(notice.order_id, notice.text)
+        connector.tell_customer(notice.order_id, notice_text(CODE, code=notice.text, language=language))
         return
     row = m.ShopOrder.get_or_none(m.ShopOrder.shop == notice.shop, m.ShopOrder.order_id == notice.order_id)
     pickup = True if row is None or not row.message else json.loads(row.message).get("kind") != "delivery"
-    change = StageChange(notice.order_id, FloorStage(notice.stage), notice.text, pickup, notice.eta_min)
-    connector.set_stage(change)
+    text = notice_text(notice.stage, eta_min=notice.eta_min, pickup=pickup, language=language)
+    connector.set_stage(StageChange(notice.order_id, FloorStage(notice.stage), text, pickup, notice.eta_min))

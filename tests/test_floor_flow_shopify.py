@@ -6,6 +6,7 @@ config with two virtual printers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,8 @@ def shop() -> Iterator[ShopifySimulator]:
 def test_an_online_order_prints_at_two_stations_and_ready_sends_shopify_s_pickup_notification(
     tmp_path: Path, broker: Broker, shop: ShopifySimulator
 ) -> None:
-    config = bridge_config(
-        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, shop, ["till-1"])]
-    )
+    english = replace(shop_config(SHOP, shop, ["till-1"]), language="en")  # what the shop tells customers
+    config = bridge_config(f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [english])
     with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
         order_gid = shop.place_food_order(
             [("PIZ-MARG", 1, {"Extra": "Albahaca"}), ("CANA", 2, {})],
@@ -68,6 +68,8 @@ def test_an_online_order_prints_at_two_stations_and_ready_sends_shopify_s_pickup
             lambda: shop.customer_view(order_gid)[2] == ["ready_for_pickup"], what="Shopify's notification"
         )
         assert not shop.is_fulfilled(order_gid)
+        said = ("Tillbridge", "We have accepted your order: it will be ready in about 10 minutes.")
+        assert said in shop.customer_view(order_gid)[1]
 
         # a Shopify order id (a gid) does not fit the pickup barcode: the counter hands it over on the page
         assert box.floor.move(order_id).stage == "collected"

@@ -274,6 +274,9 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
             watcher.start()
         box_page, pin = _box_page(services, config)
         view.note(f"🌐  the box's page on http://{box_page.web.listen}/ (PIN {pin})")
+        view.note(
+            f"🧾  its order board (accept, ready, collected, phone orders) on http://{box_page.web.listen}/#orders"
+        )
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
