@@ -29,6 +29,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
+import peewee as pw
+
 from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
@@ -56,7 +58,7 @@ from cloud_bridge.errors import (
 )
 from cloud_bridge.parking import park, resolve
 from cloud_bridge.state import Timer, get_time, get_value, set_time, set_value
-from wire import Kind, build_topic
+from wire import Kind, build_topic, parse_ts
 
 log = logging.getLogger(__name__)
 
@@ -408,17 +410,32 @@ class ShopDriver:
         if self.absolute:
             waiting |= set(_dirty_skus(self.id))
         waiting -= self._parked_skus(now)
-        opened = get_time(self.id, Timer.WRITES_OPEN)
+        stored = get_time(self.id, Timer.WRITES_OPEN)
+        opened = stored if stored is not None or not waiting else self._first_sale(now)
         # the window closes early by the time the last write took, so a change is in the shop by the
         # window's end, not a write's length after it
         rules = replace(self.rules, tick_s=self.rules.tick_s + self._write_s)
         decision = shopplan.decide([shopplan.Pending(s, None) for s in waiting], opened, rules, now)
         if decision.reason is shopplan.Reason.WAITING or not rules.batch_writes:
             decision = shopplan.decide(self._pending(waiting), opened, rules, now)  # with the facts
-        if decision.opened_at != opened:
+        if decision.opened_at != stored:
             self._set_timer(Timer.WRITES_OPEN, decision.opened_at)
         self.next_look = decision.next_at
         return decision
+
+    def _first_sale(self, now: float) -> float:
+        """When a window opens: at the till's time of the oldest movement not yet in the shop, so the time
+        it took to reach the bridge counts against the window; never before `now − window` (a backlog goes
+        out at once) nor after `now` (a box whose clock runs ahead, an order's change: from now).
+        """
+        oldest = (
+            m.Movement.select(pw.fn.MIN(m.Movement.at))
+            .where(m.Movement.shop == self.id, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
+            .scalar()
+        )
+        moment = parse_ts(oldest) if isinstance(oldest, str) else None
+        at = now if moment is None else moment.timestamp()
+        return min(now, max(now - self.rules.window_s, at))
 
     def _pending(self, skus: set[str]) -> list[shopplan.Pending]:
         """What the planner weighs per sku: its available level (the low-stock rule) and, where the API

@@ -74,6 +74,28 @@ def provision(
     return FirstBootResult(Outcome.APPLIED, prov, done)
 
 
+def check(config_path: Path, prov: Path, root: Path = Path("/")) -> list[str]:
+    """`agent --check-config` with a provisioning file waiting: its host tables checked as first boot checks
+    them, its agent tables merged over the config as the agent will run it; one line per problem, each
+    naming the installer's file (the agent's own check alone refused `[wifi]` and `[system]`)."""
+    from firmware_agent.config import check_config
+
+    try:
+        host_data, agent_data = split_host_tables(read_toml(prov))
+    except ConfigError as exc:
+        return [str(exc)]
+    try:
+        parse_host(host_data, str(prov), root)
+        problems: list[str] = []
+    except InvalidConfig as exc:
+        problems = [str(p) for p in exc.problems]
+    with tempfile.TemporaryDirectory(prefix="tillbridge-check-") as tmp:
+        copy = Path(tmp) / prov.name
+        copy.write_text(dumps(agent_data), encoding="utf-8")
+        problems += [line.replace(str(copy), str(prov)) for line in check_config(config_path, copy)]
+    return problems
+
+
 def _apply(config_path: Path, prov: Path, root: Path) -> tuple[HostSettings, list[str]]:
     """Host tables checked, then the agent tables applied through the agent's own provisioning."""
     host_data, agent_data = split_host_tables(read_toml(prov))

@@ -47,6 +47,9 @@ def bridge_for(
                 "boxes": list(boxes),
                 "credentials": {"consumer_key": shop.consumer_key, "consumer_secret": shop.consumer_secret},
                 "catalog": {"barcode_meta": ["_ean"], "unit_meta": "_unit"},
+                # each sale reaches the shop at the next pass, as the demo narrates them one by one (a
+                # shop's default is a 10 s window: the sales of 10 s in one write)
+                "write_window_s": 0.0,
             }
         ],
     }
