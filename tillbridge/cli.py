@@ -71,6 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return _reader_went_away()
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # a file the user named is missing, a folder, not theirs to read: one line, as a shell tool says it
+        # (`update pack`, `update keygen` were tracebacks); --verbose keeps the traceback for a developer
+        logging.getLogger("tillbridge").debug("%s", exc, exc_info=True)
+        print(f"tillbridge {args.command}: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return result
 
 
