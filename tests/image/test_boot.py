@@ -14,8 +14,9 @@ import pytest
 
 from tests.image_helpers import (
     ARCH,
+    BOOT_TIMEOUT_S,
+    BUILD_TIMEOUT_S,
     SECTOR,
-    SLOWER,
     Disk,
     accelerator,
     boot,
@@ -52,8 +53,8 @@ BOOTS = 2
 # The image is written onto a card this much larger than the image: the data partition takes the rest.
 CARD_EXTRA_MB = 256
 # Building (cold: a Debian bootstrap) and two boots under TCG take minutes (an arm64 image, under emulation,
-# four times as many).
-pytestmark = pytest.mark.timeout(2400 * SLOWER)
+# about four times as many): the test may take as long as its steps' own limits.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_S + BOOTS * BOOT_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
