@@ -144,7 +144,11 @@ def test_the_image_units_pass_systemd_analyze_verify() -> None:
         dropin = root / "etc/systemd/system/systemd-remount-fs.service.d"
         dropin.mkdir(parents=True)
         shutil.copy(FILES / "remount-fs.conf", dropin / "tillbridge.conf")
-        for unit in (*units, "systemd-remount-fs.service"):
+        agent = root / "etc/systemd/system/tillbridge-agent.service.d"  # test images' allowance
+        agent.mkdir(parents=True)
+        shutil.copy(IMAGE / "test/emulation.conf", agent / "emulation.conf")
+        shutil.copy(IMAGE.parent / "systemd/tillbridge-agent.service", root / "usr/lib/systemd/system")
+        for unit in (*units, "systemd-remount-fs.service", "tillbridge-agent.service"):
             clean(in_root(root, "systemd-analyze", "verify", "--man=no", unit), unit)
 
 
