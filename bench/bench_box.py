@@ -14,13 +14,22 @@ this shared virtual machine an fsync's cost moves several-fold from one second t
 difference between the two sides. The backlog must still be draining when the first turn starts, and the
 bridge must ack the last scan afterwards, or the benchmark fails.
 
+`rss_catalog_wire` — the box's peak resident memory while a new version of a 50,000-product catalog
+arrives over MQTT and a cashier scans every 20 ms: a box process (store with the old version, core loop,
+link) gets the snapshot's 50 chunks of 1,000 products (the bridge's chunk size), published at once with
+QoS 1 as the bridge's outbox does, until the new version is live; RSS sampled every 20 ms from /proc.
+Baseline, in the same run: the same process, same store, online and scanning, before the first chunk.
+
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and mosquitto. `TILLBRIDGE_BENCH_BOX_ROUNDS` and
 `TILLBRIDGE_BENCH_BOX_SCANS` shorten it while iterating.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,15 +40,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.bench_core import raw_inserts, raw_journal
-from bench.common import Result, alternate, running_broker
+from bench.bench_link import _client, _rss_mb, _sample
+from bench.common import Result, alternate, duration, running_broker
 from devices.barcodes import BarcodeConfig
 from devices.readings import ScanRead
 from firmware_agent.catalog import load_products
 from firmware_agent.core import Applied, CoreLoop
 from firmware_agent.events import Stop
 from firmware_agent.link import Link
+from firmware_agent.link.catalog import VERSION_KEY
 from firmware_agent.store import Store
-from simulators.catalog import SAMPLE_CATALOG
+from simulators.catalog import SAMPLE_CATALOG, generated_catalog
 from tests.bridge_helpers import (
     FAST,
     PostgresServer,
@@ -50,21 +61,105 @@ from tests.bridge_helpers import (
     start_simulator,
 )
 from tests.mqtt_helpers import SHOP, link_config, seed_journal
+from wire import CatalogSnapshotChunk, Kind, Product, build_topic, encode
 
 ROUNDS = int(os.environ.get("TILLBRIDGE_BENCH_BOX_ROUNDS", "30"))
 SCANS = int(os.environ.get("TILLBRIDGE_BENCH_BOX_SCANS", "100"))
 BACKLOG = 50_000  # entries waiting when the link comes up: it drains them while the cashier scans
 BARCODE = "8410000000023"
+PRODUCTS = 50_000
+CHUNK = 1_000  # products per snapshot chunk, as the bridge cuts them (cloud_bridge/catalog.py)
 WAIT_S = 120.0
 
 
 def run() -> list[Result]:
+    with tempfile.TemporaryDirectory() as tmp:
+        results = rss_catalog_wire(Path(tmp))
     server = PostgresServer()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            return [scan_vs_sqlite_online(server, Path(tmp))]
+            return [scan_vs_sqlite_online(server, Path(tmp)), *results]
     finally:
         server.drop()
+
+
+def rss_catalog_wire(folder: Path) -> list[Result]:
+    """(peak RSS while the catalog streams in, against the same box idle) and how long it took."""
+    box = "rss-box"
+    data = folder / "box"
+    store = Store.open(data / "tillbridge.db")
+    load_products(store, generated_catalog(PRODUCTS))
+    with store.transaction():
+        store.set_setting(VERSION_KEY, "1")
+    store.close()
+    chunks = [
+        encode(CatalogSnapshotChunk(2, index, PRODUCTS // CHUNK, _products(index * CHUNK)))
+        for index in range(PRODUCTS // CHUNK)
+    ]
+    with running_broker(folder) as broker:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.catalog_box", str(data), str(broker.port), SHOP, box],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "online":
+                raise AssertionError("the box process did not come online")
+            idle = statistics.median(_rss_samples(process.pid, 2.0))
+            peak, stop = [idle], threading.Event()
+            sampler = threading.Thread(target=_sample, args=(process.pid, peak, stop), daemon=True)
+            sampler.start()
+            cloud = _client(broker.port, "rss-cloud")
+            started = time.perf_counter()
+            topic = build_topic(SHOP, box, Kind.CATALOG)
+            sent = [cloud.publish(topic, payload, 1) for payload in chunks]
+            for info in sent:
+                info.wait_for_publish(WAIT_S)
+            _wait_for(lambda: _live_version(data) == "2", "the new catalog did not go live")
+            elapsed = time.perf_counter() - started
+            stop.set()
+            sampler.join()
+            cloud.disconnect()
+            cloud.loop_stop()
+            scanned = _scans(data)
+        finally:
+            process.kill()
+            process.wait()
+    if scanned == 0:
+        raise AssertionError("the box recorded no scan while the catalog streamed in")
+    return [
+        duration("rss_catalog_wire", max(peak), idle, "MB"),
+        duration("rss_catalog_wire.seconds_to_live", elapsed, None, "s"),
+    ]
+
+
+def _products(start: int) -> tuple[Product, ...]:
+    """1,000 products of the new version: every price up by one cent."""
+    return tuple(
+        Product(p.sku, p.name, p.price_cents + 1, p.barcodes, p.stock)
+        for p in itertools.islice(generated_catalog(PRODUCTS), start, start + CHUNK)
+    )
+
+
+def _live_version(data: Path) -> str | None:
+    with sqlite3.connect(data / "tillbridge.db") as conn:
+        row = conn.execute("SELECT value FROM setting WHERE key = ?", (VERSION_KEY,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _scans(data: Path) -> int:
+    with sqlite3.connect(data / "tillbridge.db") as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'sale'").fetchone()[0])
+
+
+def _rss_samples(pid: int, seconds: float) -> list[float]:
+    samples, until = [], time.monotonic() + seconds
+    while time.monotonic() < until:
+        samples.append(_rss_mb(pid))
+        time.sleep(0.02)
+    return samples
 
 
 def scan_vs_sqlite_online(server: PostgresServer, folder: Path) -> Result:

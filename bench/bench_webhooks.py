@@ -15,14 +15,12 @@ import hmac
 import os
 import socket
 import statistics
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from bench.common import Result, alternate
 from cloud_bridge.connectors import make_connector
 from cloud_bridge.webhooks import WebhookServer
+from tests.slowloris import slow_clients
 
 SECRET = "whsec-bench"
 ROUNDS = int(os.environ.get("BENCH_WEBHOOK_ROUNDS", "5"))
@@ -59,30 +57,6 @@ def _answer_ms(port: int, request: bytes) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-@contextmanager
-def _crowd(port: int, count: int) -> Iterator[None]:
-    """`count` slow clients, each with a request begun and never finished, a header line every 0.5 s."""
-    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
-    done = threading.Event()
-
-    def drip() -> None:
-        for sock in held:
-            sock.sendall(b"POST /webhooks/corner HTTP/1.1\r\nContent-Length: 50\r\n")
-        while not done.wait(0.5):
-            for sock in held:
-                sock.sendall(b"X-Slow: 1\r\n")
-
-    feeder = threading.Thread(target=drip, daemon=True)
-    feeder.start()
-    try:
-        yield
-    finally:
-        done.set()
-        feeder.join()
-        for sock in held:
-            sock.close()
-
-
 def run() -> list[Result]:
     settings = {"base_url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs"}
     connector = make_connector("corner", "woocommerce", {**settings, "webhook_secrets": [SECRET]})
@@ -90,7 +64,7 @@ def run() -> list[Result]:
     request = _request()
 
     def round_ms(slow: int) -> float:
-        with _crowd(hooks.port, slow):
+        with slow_clients(hooks.port, slow):
             deadline = time.monotonic() + 10
             while len(hooks.server.active_channels) < slow:  # the crowd is in before the measured webhooks
                 if time.monotonic() > deadline:

@@ -4,7 +4,9 @@ A real box runs one paho client with its own network thread. A thousand of those
 benchmark's threads, not the bridge, so here each client's socket is watched by one selector and its
 `loop_read` / `loop_write` / `loop_misc` called when it is due (paho's documented external-loop use).
 Each light box speaks the wire contract as the real one does: a persistent session, journal batches in seq
-order, everything unacknowledged sent again when no ack came within `ack_timeout`. It records, per entry, the
+order, everything unacknowledged sent again when no ack came within `ack_timeout`, that timeout doubling
+while the cloud stays silent and reset by an ack that moves on (the real drain's rule, so a late bridge is
+not flooded with resends it then has to skip). It records, per entry, the
 time from its PUBLISH to the application ack that covers it.
 """
 
@@ -46,6 +48,8 @@ class LightBox:
     unacked: list[JournalEntry] = field(default_factory=list)
     sent_at: dict[int, float] = field(default_factory=dict)
     resent_at: float = 0.0
+    backoff: float = 1.0  # the ack timeout's multiplier: doubles per resend, back to 1 on progress
+    resends: int = 0
     acked: int = 0
     latencies: list[float] = field(default_factory=list)
     connected: bool = False
@@ -58,13 +62,17 @@ class LightBox:
         self._publish([entry], now)
 
     def resend_if_late(self, now: float, ack_timeout: float) -> None:
-        if self.unacked and self.connected and now - max(self.resent_at, self._oldest(now)) > ack_timeout:
+        late = now - max(self.resent_at, self._oldest(now)) > ack_timeout * self.backoff
+        if self.unacked and self.connected and late:
+            self.backoff = min(self.backoff * 2, 20.0)
+            self.resends += 1
             self._publish(self.unacked, now)
 
     def on_ack(self, upto: int, now: float) -> None:
         if upto <= self.acked:
             return
         self.acked = upto
+        self.backoff = 1.0
         for entry in [e for e in self.unacked if e.seq <= upto]:
             self.latencies.append(now - self.sent_at.pop(entry.seq))
         self.unacked = [e for e in self.unacked if e.seq > upto]

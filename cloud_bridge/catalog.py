@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from cloud_bridge import ledger
@@ -26,8 +26,10 @@ from cloud_bridge.parking import park, resolve
 from cloud_bridge.state import get_int, set_value
 from wire import (
     MAX_MESSAGE_BYTES,
+    QTY_MAX,
     UNITS,
     CatalogDelta,
+    CatalogRequest,
     CatalogSnapshotChunk,
     MalformedMessage,
     Message,
@@ -217,6 +219,31 @@ def queue_snapshot(shop: str, boxes: Iterable[str], now: float) -> None:
         queue_for_boxes(shop, boxes, chunk, now)
 
 
+def answer_requests(shop: str, requests: Mapping[str, CatalogRequest], now: float) -> None:
+    """One snapshot built for every box that asked: a box staging this very version that names the chunks
+    it misses gets only those (a box resuming after a restart or a broker drop); any other, all of them.
+    The chunks of one version are cut the same way every time (`_split` ignores stock), so chunk 7 sent
+    now holds the same skus as chunk 7 sent before.
+    """
+    chunks = snapshot(shop)
+    everything = [box for box, request in sorted(requests.items()) if not _resumes(request, chunks)]
+    for chunk in chunks:
+        boxes = everything + [
+            box
+            for box, request in sorted(requests.items())
+            if _resumes(request, chunks) and chunk.chunk in request.missing
+        ]
+        queue_for_boxes(shop, boxes, chunk, now)
+
+
+def _resumes(request: CatalogRequest, chunks: Sequence[CatalogSnapshotChunk]) -> bool:
+    return (
+        bool(request.missing)
+        and request.version == chunks[0].version
+        and all(index < chunks[0].chunks for index in request.missing)
+    )
+
+
 def queue_for_boxes(shop: str, boxes: Iterable[str], msg: Message, now: float | None = None) -> None:
     """Puts one message for each box into the outbox (published in order by the shop's driver)."""
     payload = encode(msg)
@@ -247,7 +274,8 @@ def _item(shop: str, product: Product, version: int) -> dict[str, Any]:
 
 
 def _split(products: Sequence[Product]) -> Iterable[Sequence[Product]]:
-    """Runs of products whose message stays well under the wire's size limit."""
+    """Runs of products whose message stays well under the wire's size limit. Sized as if every stock
+    were the widest number there is, so the cut depends on the products, not on their stock of the moment."""
     start = 0
     while start < len(products):
         size = min(CHUNK_PRODUCTS, len(products) - start)
@@ -258,4 +286,5 @@ def _split(products: Sequence[Product]) -> Iterable[Sequence[Product]]:
 
 
 def _size(products: Sequence[Product]) -> int:
-    return len(encode(CatalogSnapshotChunk(1, 0, 1, tuple(products)), max_bytes=2**31))
+    widest = tuple(replace(product, stock=-QTY_MAX) for product in products)
+    return len(encode(CatalogSnapshotChunk(1, 0, 1, widest), max_bytes=2**31))

@@ -42,7 +42,7 @@ from configspec.rules import (
     positive,
 )
 
-PLATFORMS: Final = ("woocommerce", "prestashop", "shopify")
+PLATFORMS: Final = ("woocommerce", "prestashop", "shopify", "oscar", "magento")
 DEFAULT_CONFIG_PATH: Final = Path("/etc/tillbridge/bridge.toml")
 DEFAULT_DATABASE: Final = "sqlite:////var/lib/tillbridge/bridge.db"
 _DEFAULT_DATABASE_URL: Final = SecretUrl(DEFAULT_DATABASE)
@@ -121,6 +121,7 @@ class Timing(Section):
     retry_base_s: float = field(default=0.5, metadata=rule(positive))
     retry_max_s: float = field(default=30.0, metadata=rule(positive))
     orders_resend_s: float = field(default=30.0, metadata=rule(positive))  # an order a box has not acked
+    history_days: float = field(default=90.0, metadata=rule(positive))  # settled history kept row by row
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ class ShopConfig(Section):
     write_window_s: float = field(default=10.0, metadata=rule(between(0, 3600)))
     # a changed sku at or below this many available units is written at once, whatever the window
     low_stock: int = field(default=2, metadata=rule(not_negative))
+    # the language of what the shop tells the customer about their order (docs/orders.md)
+    language: str = field(default="es", metadata=rule(one_of(("es", "en"))))
 
     def __post_init__(self) -> None:
         if not isinstance(self.credentials, SecretTable):  # built in code from a plain dict

@@ -7,28 +7,40 @@ queue are applied together: one transaction holding every box's lock, the stream
 statement, the movements inserted in one, the positions written back in two. Each batch's result (its ack,
 its skus) is exactly what `journal.apply_batch` would have given; the acks go out after the one commit.
 
-Only the plain case takes this path: a stream already started, nothing held, the batch's entries the next
-seqs in order, each a stock movement that is not an absolute count. Every other batch (a new stream, a
-duplicate, a hole, a count, an order entry, a parked entry) is applied by `journal.apply_locked`, the one
-set of rules, inside the same transaction and in its turn, so the order within a stream never changes.
+Only the plain case takes this path: a stream already started, nothing held, the batch's new entries the
+next seqs in order, each a stock movement that is not an absolute count. Entries the stream has applied
+already are skipped here as the general rules skip them: a box whose ack came late sends everything after
+its last ack again (go-back-N), so under load most batches start with duplicates, and sending those down
+the general path (eight statements and a flush each) is what turned a late ack into a queue that never
+emptied. A stream's first batch takes this path too when nothing else is known of its box (no stream, no
+position from before streams) or a birth announced it: a fleet coming online at once starts a thousand
+streams, and each taken alone held every other box's lock in the group for a dozen statements. Every other
+batch (a box's next store, a hole, a count, an order entry, a parked entry) is applied by
+`journal.apply_locked`, the one set of rules, inside the same transaction and in its turn, so the order
+within a stream never changes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
 from cloud_bridge.journal import Applied, apply_locked
+from cloud_bridge.seqrules import start_of
 from cloud_bridge.streams import source_of, stream_key
 from wire import STOCK_KINDS, EntryKind, JournalBatch
+
+log = logging.getLogger(__name__)
 
 MAX_GROUP: Final = 500  # batches per transaction: bounds the transaction, and the wait of its first ack
 
 _StreamKey = tuple[str, str, str]  # shop, box, epoch key
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,15 @@ class Item:
 
 @dataclass
 class _Position:
-    last_seq: int
+    """Where a stream stands. `last_seq` None: it has no batch yet (a birth announced it, or, with `new`, the
+    bridge knows nothing of its box); its first plain batch starts it where the box says (`start_of`).
+    """
+
+    last_seq: int | None
+    first_seq: int
     current: bool
+    new: bool = False  # no row yet: the first batch inserts it
+    starting: bool = False  # started by this group: its row is written at the next flush
     applied: int = 0  # entries applied by this group, written back at the end
 
 
@@ -65,36 +84,62 @@ class _Group:
         for item in items:
             key = _key(item)
             position = self.positions.get(key)
-            if position is not None and _plain(item.batch, position.last_seq):
+            if position is not None and position.last_seq is None:
+                self._start(key, position, item.batch)
+            if position is not None and _plain(item.batch, position):
                 out.append(self._fast(item, key, position))
                 continue
             self._flush()  # the general rules read the database: it must hold everything before this batch
             out.append(apply_locked(item.shop, item.box, item.batch, item.payload, self.now))
-            # The general rules may have started a stream, which ends the box's other streams being current:
-            # every stream of the box in this group is read again.
-            again = {k for k in keys if k[:2] == key[:2]}
-            for k in again:
-                self.positions.pop(k, None)
-            self.positions.update(_load(again))
+            self._reload(key, keys)
         self._flush()
         return out
 
+    def _start(self, key: _StreamKey, position: _Position, batch: JournalBatch) -> None:
+        """A stream's first batch: where it starts, as `apply_locked` would set it. Only if the batch is plain
+        from there does the stream start here; a new box's other keys in the group are then no longer new.
+        """
+        start = start_of(batch.acked)
+        trial = _Position(start, start + 1, position.current)
+        if not _plain(batch, trial):
+            return
+        position.last_seq, position.first_seq, position.starting = start, start + 1, True
+        if position.new:
+            for other in [k for k, p in self.positions.items() if k[:2] == key[:2] and k != key and p.new]:
+                del self.positions[other]  # a second store of a box in one group: the general rules
+
+    def _reload(self, key: _StreamKey, keys: set[_StreamKey]) -> None:
+        """The general rules may have started a stream, which ends the box's other streams being current:
+        every stream of the box in this group is read again.
+        """
+        again = {k for k in keys if k[:2] == key[:2]}
+        for k in again:
+            self.positions.pop(k, None)
+        self.positions.update(_load(again))
+
     def _fast(self, item: Item, key: _StreamKey, position: _Position) -> Applied:
         shop, box, epoch = key
+        assert position.last_seq is not None  # `_plain` said so
         skus = set()
-        for entry in item.batch.entries:
+        fresh = [entry for entry in item.batch.entries if entry.seq > position.last_seq]
+        for entry in fresh:
             sku, delta = entry.data["sku"], entry.data["delta"]
             assert isinstance(sku, str) and isinstance(delta, int)  # the wire checked both
             skus.add(sku)
             source = source_of(box, epoch, entry.seq)
             self.rows.append(ledger.movement_row(shop, sku, source, entry.kind, delta, entry.ts, push=True))
-        count = len(item.batch.entries)
+        count = len(fresh)
         position.last_seq += count
         position.applied += count
         return Applied(position.last_seq, count, False, frozenset(skus), item.batch.epoch)
 
     def _flush(self) -> None:
-        """Writes the movements and stream positions gathered so far."""
+        """Writes the streams started, the movements and the stream positions gathered so far."""
+        starting = {key: p for key, p in self.positions.items() if p.starting}
+        if starting:
+            _write_starts(starting, self.now)
+            for position in starting.values():
+                position.new = position.starting = False
         ledger.add_movements(self.rows)
         self.rows = []
         moved = {key: p for key, p in self.positions.items() if p.applied}
@@ -109,11 +154,17 @@ def _key(item: Item) -> _StreamKey:
     return item.shop, item.box, stream_key(item.batch.epoch)
 
 
-def _plain(batch: JournalBatch, last_seq: int) -> bool:
-    """The batch is the next seqs of its stream, each a plain stock movement, and says nothing new."""
-    if not batch.entries or (batch.acked is not None and batch.acked > last_seq):
+def _plain(batch: JournalBatch, position: _Position) -> bool:
+    """Past the entries already applied, the batch is the next seqs of its stream, each a plain stock
+    movement, and says nothing new (entries below where the stream started are parked: the general rules).
+    """
+    last_seq = position.last_seq
+    if last_seq is None or not batch.entries or batch.entries[0].seq < position.first_seq:
         return False
-    for offset, entry in enumerate(batch.entries, start=1):
+    if batch.acked is not None and batch.acked > last_seq:
+        return False
+    fresh = [entry for entry in batch.entries if entry.seq > last_seq]
+    for offset, entry in enumerate(fresh, start=1):
         if entry.seq != last_seq + offset or entry.problem is not None or entry.kind not in STOCK_KINDS:
             return False
         if entry.kind == EntryKind.COUNT:  # counts change the stock row, and may be absolute
@@ -122,22 +173,82 @@ def _plain(batch: JournalBatch, last_seq: int) -> bool:
 
 
 def _load(keys: Iterable[_StreamKey]) -> dict[_StreamKey, _Position]:
-    """Positions of the started streams with nothing held (the others take the general rules)."""
+    """Positions of the streams with nothing held (the others take the general rules), announced ones
+    included, and a `new` position for each stream of a box the bridge knows nothing of.
+    """
     wanted = sorted(keys)
     db = m.database.obj
     out: dict[_StreamKey, _Position] = {}
-    for start in range(0, len(wanted), ledger.IN_CHUNK):
-        chunk = wanted[start : start + ledger.IN_CHUNK]
-        values = ", ".join([f"({db.param}, {db.param}, {db.param})"] * len(chunk))
+    for chunk in _chunks(wanted):
         cursor = db.execute_sql(
-            'SELECT "shop", "box", "epoch", "last_seq", "current" FROM "stream" '
-            f'WHERE ("shop", "box", "epoch") IN (VALUES {values}) '
-            'AND "last_seq" IS NOT NULL AND "pending" = 0',
+            'SELECT "shop", "box", "epoch", "last_seq", "first_seq", "current" FROM "stream" '
+            f'WHERE ("shop", "box", "epoch") IN (VALUES {_tuples(db, 3, len(chunk))}) AND "pending" = 0',
             [part for key in chunk for part in key],
         )
-        for shop, box, epoch, last_seq, current in cursor.fetchall():
-            out[(shop, box, epoch)] = _Position(int(last_seq), bool(current))
+        for shop, box, epoch, last_seq, first_seq, current in cursor.fetchall():
+            if last_seq is None:
+                out[(shop, box, epoch)] = _Position(None, 0, bool(current))
+            else:
+                start = int(first_seq) if first_seq is not None else 0
+                out[(shop, box, epoch)] = _Position(int(last_seq), start, bool(current))
+    unknown = sorted({key[:2] for key in wanted if key not in out})
+    known: set[tuple[str, str]] = set()
+    for pairs in _chunks(unknown):
+        values = _tuples(db, 2, len(pairs))
+        cursor = db.execute_sql(
+            f'SELECT "shop", "box" FROM "stream" WHERE ("shop", "box") IN (VALUES {values}) '
+            f'UNION SELECT "shop", "box" FROM "box" WHERE ("shop", "box") IN (VALUES {values}) '
+            'AND "last_seq" > 0',
+            [part for pair in pairs for part in pair] * 2,
+        )
+        known.update((shop, box) for shop, box in cursor.fetchall())
+    for key in wanted:
+        if key not in out and key[:2] not in known:
+            out[key] = _Position(None, 0, True, new=True)
     return out
+
+
+def _write_starts(starting: dict[_StreamKey, _Position], now: float) -> None:
+    """The rows of streams this group started, standing where they start (their entries follow in `_save`):
+    a new box's stream and its fleet-view row inserted, an announced stream given its start.
+    """
+    new = [(key, p) for key, p in sorted(starting.items()) if p.new]
+    for start in range(0, len(new), ledger.IN_CHUNK):
+        chunk = new[start : start + ledger.IN_CHUNK]
+        m.Stream.insert_many(
+            [
+                {
+                    "shop": shop,
+                    "box": box,
+                    "epoch": epoch,
+                    "last_seq": p.first_seq - 1,
+                    "first_seq": p.first_seq,
+                    "current": True,
+                    "started_at": now,
+                }
+                for (shop, box, epoch), p in chunk
+            ]
+        ).execute()
+        m.Box.insert_many(
+            [{"shop": shop, "box": box} for (shop, box, _), _ in chunk]
+        ).on_conflict_ignore().execute()
+    for (shop, box, epoch), _ in new:
+        log.info("box %s/%s: first journal stream recorded (epoch %s)", shop, box, epoch or "none")
+    for (shop, box, epoch), p in sorted(starting.items()):
+        if not p.new:
+            m.Stream.update(last_seq=p.first_seq - 1, first_seq=p.first_seq).where(
+                m.Stream.shop == shop, m.Stream.box == box, m.Stream.epoch == epoch
+            ).execute()
+
+
+def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), ledger.IN_CHUNK):
+        yield items[start : start + ledger.IN_CHUNK]
+
+
+def _tuples(db: Any, width: int, count: int) -> str:
+    """`(%s, %s), (%s, %s)…`: `count` rows of `width` parameters for a VALUES list."""
+    return ", ".join(["(" + ", ".join([db.param] * width) + ")"] * count)
 
 
 def _save(moved: dict[_StreamKey, _Position]) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, assert_never
 
-from cloud_bridge import ledger
+from cloud_bridge import ledger, orders
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
 from cloud_bridge.parking import park
@@ -34,6 +34,9 @@ from wire import (
     ModeChangedEntry,
     OrderCollectedEntry,
     OrderPrintedEntry,
+    OrderRequestEntry,
+    OrderStageEntry,
+    PhoneOrder,
     StockEntry,
     StoreRecoveredEntry,
     UnknownBarcodeEntry,
@@ -43,7 +46,15 @@ from wire import (
 
 log = logging.getLogger(__name__)
 
-Fact = OrderPrintedEntry | OrderCollectedEntry | ModeChangedEntry | UnknownBarcodeEntry | StoreRecoveredEntry
+Fact = (
+    OrderPrintedEntry
+    | OrderCollectedEntry
+    | OrderStageEntry
+    | OrderRequestEntry
+    | ModeChangedEntry
+    | UnknownBarcodeEntry
+    | StoreRecoveredEntry
+)
 """Every kind that is not a stock movement: each has its case in `_Run._apply`."""
 MAX_HELD: Final = 64  # batches held per stream; past that the box's resend fills the hole
 
@@ -237,6 +248,10 @@ class _Run:
                 ).execute()
             case OrderCollectedEntry():
                 self._order_collected(entry, body)
+            case OrderStageEntry():
+                self._order_stage(entry, body)
+            case OrderRequestEntry():
+                self._order_request(entry, body)
             case ModeChangedEntry():
                 m.Box.update(mode=body.mode).where(m.Box.shop == self.shop, m.Box.box == self.box).execute()
             case UnknownBarcodeEntry() | StoreRecoveredEntry():
@@ -255,6 +270,40 @@ class _Run:
         mine = (m.ShopOrder.shop == self.shop) & (m.ShopOrder.order_id == order_id)
         m.ShopOrder.update(collected_by=self.box).where(mine).execute()  # polling may update the rest now
         m.ShopOrder.update(completion="wanted").where(mine & (m.ShopOrder.completion == "none")).execute()
+        return None
+
+    def _order_stage(self, entry: JournalEntry, body: OrderStageEntry) -> None:
+        """An order moved on the floor: the shop is told (`OrderNotice`, sent in order by the shop's loop);
+        handed over (collected / delivered), its units leave the ledger as a collection's do."""
+        mine = (m.ShopOrder.shop == self.shop) & (m.ShopOrder.order_id == body.order_id)
+        if m.ShopOrder.get_or_none(mine) is None:
+            return self._park(
+                entry, f"order {body.order_id!r} moved to {body.stage} but the bridge does not know it"
+            )
+        if body.stage not in orders.STAGE_NAMES:
+            return self._park(entry, f"order {body.order_id!r}: unknown stage {body.stage!r}")
+        if body.stage in ("collected", "delivered"):
+            self.skus |= ledger.consume(self.shop, body.order_id, entry.ts, body.stage)
+            m.ShopOrder.update(collected_by=self.box).where(mine).execute()
+        orders.note_stage(
+            self.shop,
+            body.order_id,
+            body.stage,
+            body.eta_min,
+            entry_ref(self.box, self.key, entry.seq),
+            self.now,
+        )
+        return None
+
+    def _order_request(self, entry: JournalEntry, body: OrderRequestEntry) -> None:
+        """A phone order to create in the shop: checked, then queued with the floor's other news for the
+        shop (in order); the order comes back through the orders feed and prints like an online one."""
+        try:
+            request = PhoneOrder.from_json(dict(body.order))
+        except WireError as exc:
+            return self._park(entry, f"phone order {body.ref!r} cannot be created: {exc}")
+        ref = f"{self.box}-{body.ref}"
+        orders.note_request(self.shop, ref, request, entry_ref(self.box, self.key, entry.seq), self.now)
         return None
 
     def _park(self, entry: JournalEntry, problem: str) -> None:

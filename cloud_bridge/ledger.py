@@ -25,6 +25,7 @@ import peewee as pw
 from cloud_bridge import models as m
 
 IN_CHUNK: Final = 500  # skus per IN (...) list
+COMPACT_ROWS: Final = 5_000  # movements folded per transaction: bounds the time a compaction holds the shop
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,58 @@ def _balances(shop: str, skus: Sequence[str]) -> dict[str, int]:
     return {row.sku: int(row.moved) for row in query}
 
 
+def _compacted(shop: str, skus: Sequence[str]) -> dict[str, int]:
+    query = m.Balance.select(m.Balance.sku, m.Balance.compacted).where(
+        m.Balance.shop == shop, m.Balance.sku.in_(list(skus)), m.Balance.compacted != 0
+    )
+    return {row.sku: int(row.compacted) for row in query}
+
+
+def compact(shop: str, before: str, *, limit: int = COMPACT_ROWS) -> int:
+    """Folds up to `limit` movements of `shop` recorded before `before` (a wire timestamp) into their skus'
+    balances and deletes them; returns how many. So the movement table holds a shop's recent history, not
+    its lifetime, and nothing that reads the ledger sees a difference:
+
+    - only movements nothing needs one by one: settled (an order's, or a box's whose write to the shop is
+      done), already sent to the boxes (a level version), of a sku with a baseline;
+    - `Balance.moved` already holds them; `Balance.compacted` keeps their sum for the settled level
+      (`levels(settled=True)`), which sums movements;
+    - exactly-once does not rest on the rows: a box entry is skipped by its stream's position (`seqrules`)
+      before its source key is ever tried, and an order's movements come from its reservations, which stay
+      consumed.
+
+    A count made against levels older than the retention (a box offline that long) keeps the movements it
+    could not know only as far as they are still kept (`count_delta`). Runs in the caller's transaction,
+    under the shop's lock (the shop's driver reads settled levels in several statements).
+    """
+    done = m.ShopWrite.select(m.ShopWrite.id).where(m.ShopWrite.shop == shop, m.ShopWrite.state == "done")
+    based = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)
+    rows = list(
+        m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta)
+        .where(
+            m.Movement.shop == shop,
+            m.Movement.at < before,
+            m.Movement.level_version.is_null(False),
+            (m.Movement.push == False) | m.Movement.write.in_(done),  # noqa: E712
+            m.Movement.sku.in_(based),
+        )
+        .order_by(m.Movement.id)
+        .limit(limit)
+        .tuples()
+    )
+    folded: dict[str, int] = {}
+    for _, sku, delta in rows:
+        folded[sku] = folded.get(sku, 0) + int(delta)
+    for sku, total in sorted(folded.items()):
+        m.Balance.update(compacted=m.Balance.compacted + total).where(
+            m.Balance.shop == shop, m.Balance.sku == sku
+        ).execute()
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), IN_CHUNK):
+        m.Movement.delete().where(m.Movement.id.in_(ids[start : start + IN_CHUNK])).execute()
+    return len(rows)
+
+
 def mark_levels(shop: str, skus: Iterable[str]) -> None:
     """These skus' levels changed: the next levels push sends them to every box of the shop."""
     db = m.database.obj
@@ -152,9 +205,12 @@ def levels(shop: str, skus: Iterable[str], *, settled: bool = False) -> dict[str
         base = {
             s.sku: s.baseline for s in m.Stock.select().where(m.Stock.shop == shop, m.Stock.sku.in_(chunk))
         }
-        moved = (
-            _sums(m.Movement, m.Movement.delta, shop, chunk, *where) if settled else _balances(shop, chunk)
-        )
+        if settled:  # compacted movements were settled: their sum counts whole
+            moved = _sums(m.Movement, m.Movement.delta, shop, chunk, *where)
+            for sku, compacted in _compacted(shop, chunk).items():
+                moved[sku] = moved.get(sku, 0) + compacted
+        else:
+            moved = _balances(shop, chunk)
         held = _sums(m.Reservation, m.Reservation.qty, shop, chunk, m.Reservation.state == "open")
         for sku, baseline in base.items():
             out[sku] = Level(sku, baseline + moved.get(sku, 0), held.get(sku, 0))

@@ -147,6 +147,9 @@ class Balance(_Model):
     shop = pw.TextField()
     sku = pw.TextField()
     moved = pw.BigIntegerField(default=0)
+    # The part of `moved` whose movements were compacted away (`ledger.compact`): settled, sent to the boxes
+    # and older than the retention, so their sum is all that anything still reads of them.
+    compacted = pw.BigIntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])  # raw inserts leave it out
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "sku")
@@ -382,6 +385,26 @@ class OwnerLogin(_Model):
     created_at = pw.DoubleField()
 
 
+class OrderNotice(_Model):
+    """Outbox to a shop of what happened to an order on the floor (docs/orders.md): a stage the box moved
+    it to (`stage`), or the pickup code for the customer (`stage` "code"). Sent in `id` order, so an
+    offline box's moves reach the shop in the order they were made; `text` is the pickup code ("code") or
+    the phone order ("create"): the customer's line is written when sent, in the shop's language."""
+
+    id = pw.BigAutoField()
+    shop = pw.TextField()
+    order_id = pw.TextField()
+    stage = pw.TextField()
+    eta_min = pw.IntegerField(null=True)
+    text = pw.TextField()
+    source = pw.TextField()  # entry/<box>/<seq> or "bridge": one notice per cause
+    state = pw.TextField(default="pending")  # pending, done, parked
+    created_at = pw.DoubleField()
+
+    class Meta:
+        indexes = ((("shop", "source"), True), (("shop", "state", "id"), False))
+
+
 MODELS: tuple[type[Any], ...] = (
     Meta,
     Box,
@@ -405,4 +428,5 @@ MODELS: tuple[type[Any], ...] = (
     Delivery,
     Presence,
     OwnerLogin,
+    OrderNotice,
 )

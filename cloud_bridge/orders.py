@@ -15,13 +15,29 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
-from cloud_bridge import delivery, ledger
+from cloud_bridge import delivery, ledger, parking
 from cloud_bridge import models as m
-from cloud_bridge.connectors.base import OrderState, ShopOrder
-from wire import Order, OrderLine, format_ts
+from cloud_bridge.connectors.base import (
+    DraftLine,
+    FloorOrders,
+    FloorStage,
+    OrderDraft,
+    OrderState,
+    ShopConnector,
+    ShopOrder,
+    StageChange,
+)
+from cloud_bridge.connectors.base import LineOption as ShopOption
+from cloud_bridge.connectors.base import OrderLine as ShopLine
+from cloud_bridge.connectors.orderfacts import screen
+from cloud_bridge.errors import UnsupportedOperation
+from wire import LineOption, Order, OrderLine, PhoneOrder, format_ts, parse_ts
+from wire._fields import ID_LEN as ID
+from wire._fields import TEXT_LEN as TEXT
+from wire.orders import MAX_OPTIONS, MAX_WARNINGS, NOTE_LEN, ORDER_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +73,15 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         and order.holds_stock
         and order.lines
     ):
-        message = to_wire(order)
+        screened = screen(order)
+        message = to_wire(screened)
+        if screened.warnings:  # it prints anyway, warnings on the ticket; the owner sees why
+            warned = "; ".join(screened.warnings)
+            log.warning("shop %s: order %s prints with warnings: %s", shop, order.order_id, warned[:300])
+            parking.park(shop, f"order/{order.order_id}/warnings"[:300], "order", warned, now)
         delivery.add_order(shop, order.order_id, now)
+        if row.pickup_code:  # the customer learns their code from the shop's own mail
+            note_code(shop, order.order_id, row.pickup_code, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
     # Only the columns polling owns: a till may be recording the hand-over of this order right now.
@@ -89,21 +112,45 @@ def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
     return touched
 
 
-def to_wire(order: ShopOrder) -> Order:
-    """The order for the boxes, before `delivery` gives each box its view (state, ticket, pickup hash)."""
-    lines = tuple(
-        OrderLine(line.sku or "-", line.name or line.sku or "-", line.qty, max(0, line.unit_price_cents))
-        for line in order.lines
-        if line.qty > 0
-    )
+def to_wire(order: ShopOrder, tz: str = "") -> Order:
+    """The order for the boxes, before `delivery` gives each box its view (state, ticket, pickup hash).
+
+    Everything the kitchen needs travels (options, notes, slot, address, payment); text is clipped to the
+    wire's limits, never refused: an odd order prints with its warnings rather than not at all.
+    """
+    lines = tuple(_wire_line(line) for line in order.lines if line.qty > 0)
     return Order(
         order_id=order.order_id,
         placed_at=format_ts(order.placed_at),
         kind="pickup" if order.pickup else "delivery",
         lines=lines,
         total_cents=max(0, order.total_cents),
-        customer=order.customer[:1024],
-        notes=f"#{order.number}"[:4096],
+        customer=order.customer[:TEXT],
+        notes=order.note[:NOTE_LEN],
+        number=order.number[:ID] if order.number and order.number != order.order_id else "",
+        due_at=format_ts(order.requested_at) if order.requested_at is not None else None,
+        tz=tz[:ID],
+        phone=order.phone[:TEXT],
+        address=order.address[:TEXT],
+        paid=order.paid,
+        due_cents=0 if order.paid else max(0, order.due_cents),
+        allergies=order.allergies[:NOTE_LEN],
+        warnings=tuple(w[:TEXT] for w in order.warnings[:MAX_WARNINGS]),
+        source=order.source if order.source in ORDER_SOURCES else "online",
+    )
+
+
+def _wire_line(line: ShopLine) -> OrderLine:
+    return OrderLine(
+        (line.sku or "-")[:ID],
+        (line.name or line.sku or "-")[:TEXT],
+        line.qty,
+        max(0, line.unit_price_cents),
+        options=tuple(
+            LineOption(o.name[:TEXT], o.value[:TEXT]) for o in line.options[:MAX_OPTIONS] if o.value
+        ),
+        note=line.note[:TEXT],
+        tags=tuple(t[:ID] for t in line.tags[:MAX_OPTIONS] if t),
     )
 
 
@@ -126,3 +173,120 @@ def wanted_completions(shop: str) -> list[Any]:
     """Orders handed over at a till whose completion has not reached the shop yet."""
     query = m.ShopOrder.select().where(m.ShopOrder.shop == shop, m.ShopOrder.completion == "wanted")
     return list(query.order_by(m.ShopOrder.updated_at))
+
+
+# --- the floor's news for the shop and its customer ------------------------------------------------------
+
+STAGE_NAMES: Final = frozenset(stage.value for stage in FloorStage)
+CODE: Final = "code"  # the notice that gives the customer their pickup code
+NOTICE_BATCH: Final = 50
+_TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
+    "es": {
+        CODE: "Tu código de recogida: {code}. Enséñalo en la tienda al recoger el pedido.",
+        "accepted": "Hemos aceptado tu pedido.",
+        "accepted_eta": "Hemos aceptado tu pedido: estará listo en unos {eta} minutos.",
+        "ready": "Tu pedido está listo para recoger.",
+        "ready_delivery": "Tu pedido está listo y sale hacia ti.",
+        "collected": "Pedido recogido. ¡Gracias!",
+        "delivered": "Pedido entregado. ¡Gracias!",
+    },
+    "en": {
+        CODE: "Your pickup code: {code}. Show it in the shop when you collect your order.",
+        "accepted": "We have accepted your order.",
+        "accepted_eta": "We have accepted your order: it will be ready in about {eta} minutes.",
+        "ready": "Your order is ready to collect.",
+        "ready_delivery": "Your order is ready and on its way.",
+        "collected": "Order collected. Thank you!",
+        "delivered": "Order delivered. Thank you!",
+    },
+}
+
+
+def notice_text(
+    stage: str, *, eta_min: int | None = None, pickup: bool = True, code: str = "", language: str = "es"
+) -> str:
+    """The line the customer reads (the shop mails it), in the shop's language."""
+    words = _TEXTS.get(language, _TEXTS["en"])
+    if stage == "accepted" and eta_min:
+        return words["accepted_eta"].format(eta=eta_min)
+    if stage == "ready" and not pickup:
+        return words["ready_delivery"]
+    return words[stage].format(code=code)
+
+
+def note_stage(shop: str, order_id: str, stage: str, eta_min: int | None, source: str, now: float) -> None:
+    """Queues the shop's news of a stage (once per journal entry `source`), in the caller's transaction;
+    its text is written when it is sent, in the shop's language."""
+    m.OrderNotice.insert(
+        shop=shop, order_id=order_id, stage=stage, eta_min=eta_min, text="", source=source, created_at=now
+    ).on_conflict_ignore().execute()
+
+
+def note_code(shop: str, order_id: str, code: str, now: float) -> None:
+    """Queues the customer's pickup code as a customer-visible note on the order (the shop's mail)."""
+    m.OrderNotice.insert(
+        shop=shop, order_id=order_id, stage=CODE, text=code, source=f"code/{order_id}"[:300], created_at=now
+    ).on_conflict_ignore().execute()
+
+
+CREATE: Final = "create"  # the notice that creates a phone order in the shop
+
+
+def note_request(shop: str, ref: str, request: PhoneOrder, source: str, now: float) -> None:
+    """Queues a phone order's creation in the shop (`ref` makes it one order however often it is sent)."""
+    text = json.dumps({"ref": ref, "order": request.to_json()}, ensure_ascii=False)
+    m.OrderNotice.insert(
+        shop=shop, order_id=ref[:300], stage=CREATE, text=text, source=source, created_at=now
+    ).on_conflict_ignore().execute()
+
+
+def draft_of(text: str) -> OrderDraft:
+    """The connector's draft from a queued phone order (as `note_request` wrote it)."""
+    saved = json.loads(text)
+    request = PhoneOrder.from_json(saved["order"])
+    return OrderDraft(
+        ref=str(saved["ref"]),
+        lines=tuple(
+            DraftLine(line.sku, line.qty, tuple(ShopOption(o.name, o.value) for o in line.options), line.note)
+            for line in request.lines
+        ),
+        customer=request.customer,
+        phone=request.phone,
+        pickup=request.pickup,
+        address=request.address,
+        requested_at=parse_ts(request.due_at) if request.due_at else None,
+        note=request.note,
+        allergies=request.allergies,
+    )
+
+
+def pending_notices(shop: str) -> list[Any]:
+    query = m.OrderNotice.select().where(m.OrderNotice.shop == shop, m.OrderNotice.state == "pending")
+    return list(query.order_by(m.OrderNotice.id).limit(NOTICE_BATCH))
+
+
+def send_notice(connector: ShopConnector, notice: Any, language: str = "es") -> None:
+    """Tells the shop one notice, the customer's line in `language`. A connector without `FloorOrders` can
+    still complete a handed-over order; the rest it cannot say (logged). Raises the connector's
+    `ShopError`."""
+    if notice.stage == CREATE:
+        if not isinstance(connector, FloorOrders):
+            raise UnsupportedOperation(connector.shop, "this shop's connector cannot create phone orders")
+        created = connector.create_order(draft_of(notice.text))
+        log.info(
+            "shop %s: phone order %s created as order %s", connector.shop, notice.order_id, created.order_id
+        )
+        return
+    if not isinstance(connector, FloorOrders):
+        if notice.stage in ("collected", "delivered"):
+            connector.complete_order(notice.order_id)
+        else:
+            log.info("shop %s cannot be told order %s is %s", connector.shop, notice.order_id, notice.stage)
+        return
+    if notice.stage == CODE:
+        connector.tell_customer(notice.order_id, notice_text(CODE, code=notice.text, language=language))
+        return
+    row = m.ShopOrder.get_or_none(m.ShopOrder.shop == notice.shop, m.ShopOrder.order_id == notice.order_id)
+    pickup = True if row is None or not row.message else json.loads(row.message).get("kind") != "delivery"
+    text = notice_text(notice.stage, eta_min=notice.eta_min, pickup=pickup, language=language)
+    connector.set_stage(StageChange(notice.order_id, FloorStage(notice.stage), text, pickup, notice.eta_min))

@@ -8,11 +8,11 @@ as few calls as the shop's API allows. The shop then lags the tills by at most t
 One rule beats the window: a changed sku whose available level has reached the shop's low-stock threshold is
 written at once, so the last units are never sold twice online while the window holds. On a shop whose API
 writes many skus per call the rest of the window rides along in the same call (it costs nothing more); on
-one that writes a sku per call (PrestaShop) only the low ones go early, so each other sku is still written
-at most once per window.
+one that writes a sku per call (PrestaShop) only the low ones go early, and a sku written less than a
+window ago waits until a window has passed since, so each sku is written at most once per window.
 
 The driver (`cloud_bridge.sync`) gathers the facts, asks `decide`, keeps `Decision.opened_at` in the shop's
-state, and writes what it says, in the chunks `batches` cuts.
+state, writes what it says in the chunks `batches` cuts, and has the worker look again at `next_at`.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ class Reason(StrEnum):
 @dataclass(frozen=True)
 class Rules:
     """A shop's write rules. `window_s` 0 writes every change at the next pass (the behaviour before
-    coalescing). `tick_s`: the loop looks at least this often, so a window that would close before the
-    next look closes now, and a change never waits longer than the window. `batch_writes`: one call writes
-    many skus (WooCommerce, Shopify), so early writes take the whole window along.
+    coalescing). `tick_s`: how early a window closes (the time a write takes, and how late the loop may
+    look), so a change is in the shop by the window's end. `batch_writes`: one call writes many skus
+    (WooCommerce, Shopify), so early writes take the whole window along; without it (PrestaShop), a sku is
+    not written again within a window of its last write.
     """
 
     window_s: float = DEFAULT_WINDOW_S
@@ -63,6 +64,7 @@ class Pending:
 
     sku: str
     available: int | None
+    written_at: float | None = None  # when the shop last took a write of it (None: not known)
 
     def low(self, threshold: int) -> bool:
         return self.available is not None and self.available <= threshold
@@ -71,12 +73,14 @@ class Pending:
 @dataclass(frozen=True)
 class Decision:
     """`write`: the skus to write now, sorted. `opened_at`: when the window holding the rest opened, to
-    keep until the next decision (None: no window open).
+    keep until the next decision (None: no window open). `next_at`: when to decide again (None: when a
+    change comes).
     """
 
     write: tuple[str, ...]
     opened_at: float | None
     reason: Reason
+    next_at: float | None = None
 
     def closes_at(self, rules: Rules) -> float | None:
         return None if self.opened_at is None else self.opened_at + rules.window_s
@@ -89,15 +93,30 @@ def decide(pending: Iterable[Pending], opened_at: float | None, rules: Rules, no
         return Decision((), None, Reason.IDLE)
     # A window seen opening in the future (a clock stepped back) counts from now, so it still closes.
     opened = now if opened_at is None else min(opened_at, now)
-    everything = tuple(sorted(waiting))
-    if opened + rules.window_s <= now + rules.tick_s:
-        return Decision(everything, None, Reason.WINDOW)
-    low = tuple(sorted(sku for sku, p in waiting.items() if p.low(rules.low_stock)))
+    closes = opened + rules.window_s - rules.tick_s
+    low = {sku for sku, p in waiting.items() if p.low(rules.low_stock)}
+    if closes <= now:
+        if rules.batch_writes:
+            return Decision(tuple(sorted(waiting)), None, Reason.WINDOW)
+        # one sku per call: a sku written less than a window ago waits for its window (unless low)
+        written = {s: min(p.written_at, now) for s, p in waiting.items() if p.written_at is not None}
+        spaced = {
+            sku: at + rules.window_s
+            for sku, at in written.items()
+            if sku not in low and at + rules.window_s > now
+        }
+        write = tuple(sorted(set(waiting) - set(spaced)))
+        if not spaced:
+            return Decision(write, None, Reason.WINDOW)
+        # the rest waits in a window that closes when the first of them may be written again: changes
+        # coming meanwhile wait with them, instead of going one by one
+        ready = min(spaced.values())
+        return Decision(write, ready - rules.window_s + rules.tick_s, Reason.WINDOW, ready)
     if not low:
-        return Decision((), opened, Reason.WAITING)
-    if rules.batch_writes or len(low) == len(everything):
-        return Decision(everything, None, Reason.LOW_STOCK)
-    return Decision(low, opened, Reason.LOW_STOCK)
+        return Decision((), opened, Reason.WAITING, closes)
+    if rules.batch_writes or len(low) == len(waiting):
+        return Decision(tuple(sorted(waiting)), None, Reason.LOW_STOCK)
+    return Decision(tuple(sorted(low)), opened, Reason.LOW_STOCK, closes)
 
 
 def batches(items: Sequence[T], limit: int) -> list[tuple[T, ...]]:

@@ -29,6 +29,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
+import peewee as pw
+
 from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
@@ -56,7 +58,7 @@ from cloud_bridge.errors import (
 )
 from cloud_bridge.parking import park, resolve
 from cloud_bridge.state import Timer, get_time, get_value, set_time, set_value
-from wire import Kind, build_topic
+from wire import Kind, build_topic, parse_ts
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +106,12 @@ class ShopDriver:
         self.rules = shopplan.Rules(
             window_s=shop.write_window_s,
             low_stock=shop.low_stock,
-            tick_s=timing.poll_s,  # the worker looks at least this often
+            tick_s=0.0,  # the worker looks again at `next_look`; the time a write takes is added per pass
             batch_writes=connector.limits.batch_writes,
         )
         self._drained_at: float | None = None  # the pass (its `now`) that last read the orders feed
         self._write_s = 0.0  # how long the last push that wrote took (the window closes this much early)
+        self.next_look: float | None = None  # when the write planner wants a pass again (None: on a change)
 
     # --- the pass ----------------------------------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class ShopDriver:
             self.initialise(now)
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
+        self.send_notices(now)
         if now >= self._due(Timer.ORDERS):
             self.poll_orders(now)
             self._set_timer(Timer.ORDERS, now + self.timing.orders_s)
@@ -283,6 +287,32 @@ class ShopDriver:
                     m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
                 ).execute()
 
+    def send_notices(self, now: float) -> None:
+        """What happened to orders on the floor, told to the shop in the order it happened (docs/orders.md):
+        a transient failure stops here and the rest wait behind it; a permanent one is parked, the rest go."""
+        for notice in orders.pending_notices(self.id):
+            try:
+                orders.send_notice(self.connector, notice, self.shop.language)
+                state = "done"
+            except PermanentShopError as exc:
+                park(
+                    self.id,
+                    f"notice/{notice.order_id}/{notice.stage}"[:300],
+                    "order",
+                    f"shop not told: {exc}",
+                    now,
+                )
+                state = "parked"
+            except ShopError as exc:
+                log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
+                return
+            with self.db.write():
+                m.OrderNotice.update(state=state).where(m.OrderNotice.id == notice.id).execute()
+                if state == "done" and notice.stage in ("collected", "delivered"):
+                    m.ShopOrder.update(completion="done").where(
+                        m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
+                    ).execute()
+
     def send_levels(self, now: float) -> int:
         """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""
         return levels.push_due(self.db, self.id, self.shop.boxes, now)
@@ -380,22 +410,52 @@ class ShopDriver:
         if self.absolute:
             waiting |= set(_dirty_skus(self.id))
         waiting -= self._parked_skus(now)
-        opened = get_time(self.id, Timer.WRITES_OPEN)
-        # the window closes early by the loop's interval and the time the last write took, so a change is
-        # in the shop by the window's end, not a write's length after it
+        stored = get_time(self.id, Timer.WRITES_OPEN)
+        opened = stored if stored is not None or not waiting else self._first_sale(now)
+        # the window closes early by the time the last write took, so a change is in the shop by the
+        # window's end, not a write's length after it
         rules = replace(self.rules, tick_s=self.rules.tick_s + self._write_s)
         decision = shopplan.decide([shopplan.Pending(s, None) for s in waiting], opened, rules, now)
-        if decision.reason is shopplan.Reason.WAITING:  # only then can a low level change the answer
-            found = ledger.levels(self.id, waiting)
-            buffer = self.shop.safety_buffer
-            pending = [
-                shopplan.Pending(sku, found[sku].target(buffer, clamp=False) if sku in found else None)
-                for sku in waiting
-            ]
-            decision = shopplan.decide(pending, opened, rules, now)
-        if decision.opened_at != opened:
+        if decision.reason is shopplan.Reason.WAITING or not rules.batch_writes:
+            decision = shopplan.decide(self._pending(waiting), opened, rules, now)  # with the facts
+        if decision.opened_at != stored:
             self._set_timer(Timer.WRITES_OPEN, decision.opened_at)
+        self.next_look = decision.next_at
         return decision
+
+    def _first_sale(self, now: float) -> float:
+        """When a window opens: at the till's time of the oldest movement not yet in the shop, so the time
+        it took to reach the bridge counts against the window; never before `now − window` (a backlog goes
+        out at once) nor after `now` (a box whose clock runs ahead, an order's change: from now).
+        """
+        oldest = (
+            m.Movement.select(pw.fn.MIN(m.Movement.at))
+            .where(m.Movement.shop == self.id, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
+            .scalar()
+        )
+        moment = parse_ts(oldest) if isinstance(oldest, str) else None
+        at = now if moment is None else moment.timestamp()
+        return min(now, max(now - self.rules.window_s, at))
+
+    def _pending(self, skus: set[str]) -> list[shopplan.Pending]:
+        """What the planner weighs per sku: its available level (the low-stock rule) and, where the API
+        writes one sku per call, when it was last written (at most one write per sku per window).
+        """
+        found = ledger.levels(self.id, skus)
+        written: dict[str, float | None] = {}
+        if not self.rules.batch_writes:
+            for chunk in shopplan.batches(sorted(skus), ledger.IN_CHUNK):
+                query = m.Stock.select(m.Stock.sku, m.Stock.written_at).where(
+                    m.Stock.shop == self.id, m.Stock.sku.in_(list(chunk))
+                )
+                written.update({row.sku: row.written_at for row in query})
+        buffer = self.shop.safety_buffer
+        return [
+            shopplan.Pending(
+                sku, found[sku].target(buffer, clamp=False) if sku in found else None, written.get(sku)
+            )
+            for sku in skus
+        ]
 
     def claim(self, now: float, skus: Iterable[str] | None = None) -> list[int]:
         """Moves unclaimed box movements (of `skus`, default all, with a baseline) into new ShopWrites;
@@ -566,7 +626,8 @@ class ShopDriver:
                 log.info("shop %s: %s changed in the shop during our write; writing again", self.id, sku)
                 again.add(sku)
             shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
-            m.Stock.update(written=p.write, written_at=now, dirty=out.again).where(
+            # written_at: when the answer came, so one-sku-per-call shops space a sku's writes from it
+            m.Stock.update(written=p.write, written_at=self.clock(), dirty=out.again).where(
                 m.Stock.shop == self.id, m.Stock.sku == sku
             ).execute()
         return again

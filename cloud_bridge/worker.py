@@ -12,12 +12,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from typing import Final, TypeVar
 
 import peewee as pw
 
-from cloud_bridge import catalog, delivery, fleet, levels
+from cloud_bridge import catalog, delivery, fleet, ledger, levels
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -44,6 +45,7 @@ from wire import (
     WireError,
     decode,
     decode_journal,
+    format_ts,
     parse_topic,
     publication,
 )
@@ -58,6 +60,7 @@ DB_RETRY_S: Final = 1.0
 REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge status` reads them
 MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
+COMPACT_S: Final = 3600.0  # how often a worker folds a shop's old history into its balances
 
 
 class Worker:
@@ -82,10 +85,12 @@ class Worker:
         self._woken: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
-        self._snapshots: dict[str, set[str]] = {}  # shop → boxes that asked for the catalog (under _wake)
+        self._snapshots: dict[str, dict[str, CatalogRequest]] = {}  # shop → box → its catalog request
+        self._back: dict[str, set[str]] = {}  # shop → boxes back online, owed every level (under _wake)
         self._reported = 0.0
         self.webhooks: WebhookServer | None = None
         self._file_lock: WorkerLock | None = None
+        self._compact_due: dict[str, float] = {}  # shop → monotonic time of its next compaction
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -272,7 +277,7 @@ class Worker:
                 back = fleet.on_state(topic.shop, topic.box, msg, now)
                 returned = delivery.sync_presence(topic.shop, topic.box, now)
             if back:
-                self._send_all_levels(topic.shop, topic.box, now)
+                self._levels_for(topic.shop, topic.box)
             if returned:
                 self.wake(topic.shop)  # the orders waiting for it go out now
         elif isinstance(msg, Telemetry):
@@ -338,9 +343,33 @@ class Worker:
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
         with self._wake:  # built on the shop thread: a snapshot is big, and journals must not wait for it
-            self._snapshots.setdefault(shop, set()).add(box)
+            self._snapshots.setdefault(shop, {})[box] = request
             self._woken.add(shop)
             self._wake.notify_all()
+
+    def _levels_for(self, shop: str, box: str) -> None:
+        """A box back online gets every level, pushed from the shop thread: a push reads every sku of the
+        shop, and after a broker restart every box comes back at once; on the apply thread those pushes
+        held up the journals (and so the acks) of the whole fleet.
+        """
+        with self._wake:
+            self._back.setdefault(shop, set()).add(box)
+            self._woken.add(shop)
+            self._wake.notify_all()
+
+    def _send_levels_to_returned(self) -> None:
+        with self._wake:
+            back, self._back = self._back, {}
+        now = self.clock()
+        for shop, boxes in back.items():
+            for box in sorted(boxes):
+                try:
+                    self._send_all_levels(shop, box, now)
+                except (pw.OperationalError, pw.InterfaceError) as exc:  # tried again at the next pass
+                    log.error("database error while sending every level to %s/%s: %s", shop, box, exc)
+                    self._reset_db()
+                    with self._wake:
+                        self._back.setdefault(shop, set()).add(box)
 
     def _send_snapshots(self) -> None:
         """One snapshot per shop for every box that asked since the last time, however many asked."""
@@ -353,7 +382,7 @@ class Worker:
                     log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
                     continue
                 with self.db.write():
-                    catalog.queue_snapshot(shop, sorted(boxes), now)
+                    catalog.answer_requests(shop, boxes, now)
                 for box in sorted(boxes):
                     self._send_all_levels(shop, box, now)
             except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
@@ -388,6 +417,7 @@ class Worker:
     def _shop_loop(self) -> None:
         due = dict.fromkeys(self.drivers, 0.0)
         while not self.stopping.is_set():
+            self._send_levels_to_returned()
             self._send_snapshots()
             self._report()
             with self._wake:
@@ -396,6 +426,9 @@ class Worker:
                 if shop_id in woken or time.monotonic() >= due[shop_id]:
                     mine = self._drive(shop_id)
                     due[shop_id] = time.monotonic() + (self.config.timing.poll_s if mine else RETRY_LOCK_S)
+                    look = self.drivers[shop_id].next_look  # a coalescing window closing before that
+                    if mine and look is not None:
+                        due[shop_id] = min(due[shop_id], time.monotonic() + max(0.0, look - self.clock()))
             wait = max(0.0, min(due.values(), default=time.monotonic() + 1) - time.monotonic())
             with self._wake:
                 if not self._woken and not self.stopping.is_set():
@@ -407,6 +440,7 @@ class Worker:
             with self.db.shop_lock(shop_id) as mine:
                 if mine:
                     self.drivers[shop_id].run_pass()
+                    self._compact(shop_id)
                 return bool(mine)
         except (pw.OperationalError, pw.InterfaceError) as exc:
             log.error("database error while driving shop %s: %s", shop_id, exc)
@@ -416,6 +450,21 @@ class Worker:
         except Exception:
             log.exception("shop %s: pass failed", shop_id)
             return True
+
+    def _compact(self, shop_id: str) -> None:
+        """Folds a chunk of the shop's settled history past `history_days` into its balances (under the shop's
+        lock, which `_drive` holds); due again at once while chunks come back full.
+        """
+        if time.monotonic() < self._compact_due.get(shop_id, 0.0):
+            return
+        kept_s = self.config.timing.history_days * 86400
+        cutoff = format_ts(datetime.fromtimestamp(self.clock() - kept_s, UTC))
+        with self.db.write():
+            folded = ledger.compact(shop_id, cutoff)
+        if folded:
+            log.info("shop %s: %d movements before %s folded into the balances", shop_id, folded, cutoff)
+        full = folded >= ledger.COMPACT_ROWS
+        self._compact_due[shop_id] = time.monotonic() + (0.0 if full else COMPACT_S)
 
     # --- helpers -------------------------------------------------------------------------------------------
 

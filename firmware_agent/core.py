@@ -21,6 +21,8 @@ from devices.barcodes import (
     BarcodeConfig,
     Cancel,
     Command,
+    OrderCopy,
+    OrderStep,
     PrintLabels,
     Quantity,
     Return,
@@ -33,7 +35,7 @@ from firmware_agent.domain import BoxState, Feedback, Mode, Outcome
 from firmware_agent.errors import AgentError, StoreError
 from firmware_agent.events import Call, ModeRequest, PrintShelfLabels, StockAdjust, Stop
 from firmware_agent.facts import apply_fact
-from firmware_agent.store import JournalRecord, Store
+from firmware_agent.store import JournalRecord, Store, orders
 from firmware_agent.store.orders import check_pickup
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,11 @@ class CoreLoop:
     def on(self, event_type: type, handler: Handler) -> None:
         """Let a service handle its own event type on the loop (registered before the loop runs)."""
         self._handlers[event_type] = handler
+
+    def handler(self, event_type: type) -> Handler | None:
+        """The handler `event_type` has now: a service taking over part of another's events (the bump
+        button's short press) hands the rest on to it."""
+        return self._handlers.get(event_type)
 
     def handles(self, event_type: type) -> bool:
         """Whether a service answers `event_type` (a print request without a printer is only queued)."""
@@ -222,6 +229,8 @@ class CoreLoop:
         if barcode.command is not None:
             if isinstance(barcode.command, PrintLabels):
                 return self._print_labels(state)
+            if isinstance(barcode.command, OrderStep | OrderCopy):
+                return self._order_code(state, barcode.command)
             return _command_outcome(state, barcode.command)
         if barcode.pickup is not None:
             order_id, problem = check_pickup(self.store, barcode.pickup.order_id, barcode.pickup.code)
@@ -240,6 +249,20 @@ class CoreLoop:
         return domain.product_scanned(
             state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents
         )
+
+    def _order_code(self, state: BoxState, command: OrderStep | OrderCopy) -> Outcome:
+        """An order ticket's code: the order to its next stage (journaled with the scan, in this
+        transaction), or its tickets again as copies. A refusal says why, with the error beep."""
+        try:
+            if isinstance(command, OrderCopy):
+                jobs = orders.copy_tickets(self.store, command.order_id)
+                return Outcome(
+                    state, feedback=Feedback.INFO, message=f"order {command.order_id}: {jobs} ticket(s) again"
+                )
+            stage = orders.step(self.store, command.order_id, source="scan")
+        except orders.StageRefused as exc:
+            return Outcome(state, feedback=Feedback.ERROR, message=str(exc))
+        return Outcome(state, feedback=Feedback.OK, message=f"order {command.order_id} {stage}")
 
     def _print_labels(self, state: BoxState) -> Outcome:
         """`TBLABELS`: the print service prints the shelf label list (posted: it runs after this scan)."""
@@ -297,5 +320,5 @@ def _command_outcome(state: BoxState, command: Command) -> Outcome:
             return domain.mark_return(state)
         case Cancel():
             return domain.cancel_prefixes(state)
-        case PrintLabels():  # needs the print service: handled by the loop before it gets here
+        case PrintLabels() | OrderStep() | OrderCopy():  # handled by the loop before it gets here
             return Outcome(state, feedback=Feedback.INFO)

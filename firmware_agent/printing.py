@@ -29,6 +29,7 @@ from firmware_agent import labels
 from firmware_agent.core import CoreLoop
 from firmware_agent.events import PrintShelfLabels
 from firmware_agent.store import PrintJobRecord, Store
+from firmware_agent.store.orders import ORDER_JOB_KIND, release_due
 from firmware_agent.tickets import layouts
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.tickets.model import PriceChangeList, SelfTest, TicketStyle
@@ -68,8 +69,15 @@ class PrintService:
         selftest: SelfTestSource,
         retry_s: float = 2.0,
         status_timeout_s: float = 1.0,
+        station: str = "",
+        stations: frozenset[str] = frozenset(),
     ) -> None:
+        """`station` names the order station this printer serves ("" the box's own printer, which takes
+        every other job too); `stations` are all the stations with a printer of their own, so the box's
+        printer leaves their tickets to them (and prints those of a station without one)."""
         self.printer = printer
+        self.station = station
+        self.stations = stations
         self.selftest = selftest
         self.retry_s = retry_s
         self.status_timeout_s = status_timeout_s
@@ -77,7 +85,9 @@ class PrintService:
         self.core: CoreLoop | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="printer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._work, name=f"printer{'-' + station if station else ''}", daemon=True
+        )
         self._last_status: DeviceStatus | None = None
         self._printing_labels: dict[str, dict[str, Any]] = {}  # what the queued label list shows
 
@@ -89,11 +99,19 @@ class PrintService:
 
     def start(self, core: CoreLoop) -> None:
         self.core = core
-        core.on(PrintRequest, self._enqueue)
-        core.on(ButtonPressed, self._button)
-        core.on(PrintShelfLabels, self._labels)
+        if not self.station:  # a station's printer only prints its tickets
+            core.on(PrintRequest, self._enqueue)
+            core.on(ButtonPressed, self._button)
+            core.on(PrintShelfLabels, self._labels)
         self.on_printed["labels"] = self._labels_printed
         self._thread.start()
+
+    def serves(self, kind: str) -> bool:
+        """Whether this printer prints jobs of `kind` (an order ticket for a station is "order@station")."""
+        _, _, station = kind.partition("@")
+        if self.station:
+            return station == self.station
+        return station not in self.stations
 
     def wake(self) -> None:
         """A job was queued outside `PrintRequest` (an inbound order): look now, not at the next retry."""
@@ -109,7 +127,7 @@ class PrintService:
 
     def _enqueue(self, request: PrintRequest) -> str:
         assert self.core is not None
-        ttl = TTL_S.get(request.kind, DEFAULT_TTL_S)
+        ttl = TTL_S.get(request.kind.partition("@")[0], DEFAULT_TTL_S)
         job = self.core.store.enqueue_print(request.kind, request.payload, ttl, reprint=request.reprint)
         self._wake.set()
         return f"print job {job} queued ({request.kind})"
@@ -146,15 +164,21 @@ class PrintService:
     def _recover(self, store: Store) -> None:
         """Jobs found `printing` at start were cut short by a crash or power cut: they go again, marked."""
         for job in store.print_jobs(["printing"]):
+            if not self.serves(job.kind):
+                continue
             store.mark_reprint(job.id)
             log.warning(
                 "print job %d (%s) was cut short by a restart: it prints again as a REPRINT", job.id, job.kind
             )
 
     def _claim(self, store: Store) -> PrintJobRecord | None:
-        """Expire what is too old, then take the oldest waiting job and mark it `printing`."""
+        """Queue the timed orders' tickets now due, expire what is too old, then take the oldest waiting job
+        of this printer's and mark it `printing`."""
         now = time.time()
+        release_due(store, now, TTL_S[ORDER_JOB_KIND])
         for job in store.print_jobs(["queued"]):
+            if not self.serves(job.kind):
+                continue
             if job.expires_at < now:
                 store.set_print_state(job.id, "expired", "not printed in time")
                 log.warning("print job %d (%s) expired unprinted", job.id, job.kind)
@@ -166,7 +190,7 @@ class PrintService:
     def _settle(self, store: Store, job: PrintJobRecord, error: str | None, reprint: bool) -> None:
         if error is None:
             store.set_print_state(job.id, "done")
-            hook = self.on_printed.get(job.kind)
+            hook = self.on_printed.get(job.kind.partition("@")[0])
             if hook is not None:
                 hook(store, job)
         elif reprint:

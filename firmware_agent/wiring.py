@@ -18,6 +18,7 @@ from devices.receipts import preset
 from devices.scales import codec_class
 from devices.scanners import open_scanner
 from firmware_agent.agent import Agent, AgentSettings, DeviceRunner, Service
+from firmware_agent.bump import BumpButton
 from firmware_agent.config import (
     AgentConfig,
     EvdevScannerConfig,
@@ -25,6 +26,7 @@ from firmware_agent.config import (
     SerialScannerConfig,
     SimScannerConfig,
 )
+from firmware_agent.floor import FloorDesk
 from firmware_agent.forwarding import forward_committed
 from firmware_agent.indicators import Indicators
 from firmware_agent.link import Link, build_link, on_order_printed
@@ -68,7 +70,10 @@ def _page(config: AgentConfig, services: Services, config_path: Path | None) -> 
         return []
     from firmware_agent.web.service import BoxPage
 
-    return [BoxPage(config.web, config.box.id, config.box.shop, services, config_path, config.mqtt)]
+    page = BoxPage(
+        config.web, config.box.id, config.box.shop, services, config_path, config.mqtt, config.orders.timezone
+    )
+    return [page]
 
 
 def build_devices(config: AgentConfig) -> list[DeviceRunner]:
@@ -117,6 +122,8 @@ class Services:
     link: Link | None = None
     receipts: ReceiptService | None = None
     scale_tap: ScaleTapService | None = None
+    stations: tuple[PrintService, ...] = ()  # the order stations' own printers (kitchen, bar)
+    bump: BumpButton | None = None  # `[gpio] button_press = "bump"`: the short press moves orders
 
     @classmethod
     def build(cls, config: AgentConfig, config_path: Path | None) -> Services:
@@ -129,8 +136,11 @@ class Services:
             scale=scale_service(config) if config.scale is not None else None,
             link=build_link(config, config_path),
         )
+        if services.indicators is not None and g.button_press == "bump":
+            services.bump = BumpButton(services.indicators)
         if config.printer is not None:
             services.printing = print_service(config, services.link_state)
+            services.stations = station_services(config)
         if config.receipts is not None:
             r = config.receipts
             services.receipts = ReceiptService(
@@ -155,12 +165,14 @@ class Services:
         link, printing, indicators = self.link, self.printing, self.indicators
         if link is None:
             return
-        if printing is not None:
-            printing.on_printed["order"] = on_order_printed  # journals `order_printed`
+        for service in (printing, *self.stations):
+            if service is not None:
+                service.on_printed["order"] = on_order_printed  # journals `order_printed`
 
         def new_order() -> None:
-            if printing is not None:
-                printing.wake()
+            for service in (printing, *self.stations):
+                if service is not None:
+                    service.wake()
             if indicators is not None:
                 indicators.new_order()
 
@@ -168,14 +180,28 @@ class Services:
         if indicators is not None:
             indicators.link = link
 
+    def floor(self) -> FloorDesk | None:
+        """The orders-on-the-floor API (list by stage, move, reprint) for the web page (None: no link)."""
+        return None if self.link is None else self.link.floor()
+
     def link_state(self) -> str:
         if self.link is None:
             return "no cloud link configured"
         return "online" if self.link.online.is_set() else "offline"
 
     def in_start_order(self) -> list[Service]:
-        """Indicators first (the LED shows "starting"); printing after them, as it takes over the button."""
-        parts = (self.indicators, self.scale, self.scale_tap, self.printing, self.receipts, self.link)
+        """Indicators first (the LED shows "starting"); printing after them, as it takes over the button;
+        the bump button after printing, as it takes the short press over and leaves it the long one."""
+        parts = (
+            self.indicators,
+            self.scale,
+            self.scale_tap,
+            self.printing,
+            *self.stations,
+            self.bump,
+            self.receipts,
+            self.link,
+        )
         return [part for part in parts if part is not None]
 
 
@@ -194,5 +220,31 @@ def print_service(config: AgentConfig, link_state: Callable[[], str]) -> PrintSe
             PrinterConfig.from_url(url.url), paper_mm=url.paper_mm, codepage=url.codepage, profile=url.profile
         )
     )
-    service = PrintService(printer, selftest=lambda: selftest(config.box.id, service.core, link=link_state()))
+    names = frozenset(s.name for s in config.orders.station)
+    service = PrintService(
+        printer, selftest=lambda: selftest(config.box.id, service.core, link=link_state()), stations=names
+    )
     return service
+
+
+def station_services(config: AgentConfig) -> tuple[PrintService, ...]:
+    """A print worker per order station (`[[orders.station]]`), each taking only its own tickets."""
+    names = frozenset(s.name for s in config.orders.station)
+    services = []
+    for station in config.orders.station:
+        printer = Printer(
+            replace(
+                PrinterConfig.from_url(station.url),
+                paper_mm=station.paper_mm,
+                codepage=station.codepage,
+                profile=station.profile,
+            )
+        )
+        service = PrintService(
+            printer,
+            selftest=lambda: selftest(config.box.id, None, link=""),
+            station=station.name,
+            stations=names,
+        )
+        services.append(service)
+    return tuple(services)

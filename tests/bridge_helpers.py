@@ -35,7 +35,13 @@ from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
 from configspec import Secret, SecretUrl
-from simulators.shops import Item, PrestaShopSimulator, ShopifySimulator, WooCommerceSimulator
+from simulators.shops import (
+    Item,
+    MagentoSimulator,
+    PrestaShopSimulator,
+    ShopifySimulator,
+    WooCommerceSimulator,
+)
 from wire import (
     Ack,
     JournalBatch,
@@ -175,7 +181,7 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
 
 def shop_config(
     shop_id: str,
-    sim: Simulator,
+    sim: Simulator | MagentoSimulator,
     boxes: Sequence[str],
     buffer: int = 0,
     catalog: dict[str, Any] | None = None,
@@ -191,6 +197,8 @@ def shop_config(
         platform = "woocommerce"
     elif isinstance(sim, PrestaShopSimulator):
         creds, platform = {"key": sim.key}, "prestashop"
+    elif isinstance(sim, MagentoSimulator):
+        creds, platform = {"access_token": sim.access_token}, "magento"
     else:
         creds = {"access_token": sim.access_token, "location_id": "1", "webhook_secrets": [sim.client_secret]}
         platform = "shopify"

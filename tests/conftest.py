@@ -6,6 +6,12 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check behaviour, not speed: on a loaded machine (CI beside other jobs, a Pi) an example may
+# take long, and that is no failure. Each test still sets its own number of examples.
+settings.register_profile("tillbridge", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tillbridge")
 
 
 class _FormatCheckingHandler(logging.Handler):

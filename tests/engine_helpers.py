@@ -22,7 +22,8 @@ OSCAR_VENV = ROOT / ".venv-oscar"
 OSCAR_SHOP = ROOT / "simulators" / "engines" / "oscar_shop"
 START_S = 60.0
 # The shop owner (a superuser, who seeds the shop) and the bridge's account with the least rights that
-# docs/shops.md tells owners to give it: staff, viewing products, changing stock records, nothing else.
+# docs/shops.md tells owners to give it: staff, viewing products and orders, changing stock records,
+# nothing else.
 ACCOUNTS = """
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -32,6 +33,7 @@ bridge = User.objects.create_user("bridge", "bridge@example.invalid", "bridge-pw
 bridge.user_permissions.set(
     Permission.objects.filter(content_type__app_label="catalogue", codename="view_product")
     | Permission.objects.filter(content_type__app_label="partner", codename="change_stockrecord")
+    | Permission.objects.filter(content_type__app_label="order", codename__in=["view_order", "view_line"])
 )
 """
 
@@ -55,8 +57,11 @@ class OscarShop:
         return reply.json() if reply.content else None
 
     def seed(self, products: list[tuple[str, str, str, str, int]]) -> dict[str, int]:
-        """A product class, a partner and (sku, title, upc, price, stock) products; record ids by sku."""
-        self.admin("POST", "/productclasses/", {"name": "Goods", "slug": "goods", "track_stock": True})
+        """A product class (nothing to ship: the shop's online orders are collected in store), a partner and
+        (sku, title, upc, price, stock) products; stock record ids by sku.
+        """
+        goods = {"name": "Goods", "slug": "goods", "track_stock": True, "requires_shipping": False}
+        self.admin("POST", "/productclasses/", goods)  # sold for collection in the store
         partner = self.admin("POST", "/partners/", {"name": "Store"})["url"]
         ids: dict[str, int] = {}
         for sku, title, upc, price, stock in products:
@@ -79,6 +84,33 @@ class OscarShop:
     def record(self, record_id: int) -> dict[str, Any]:
         found: dict[str, Any] = self.admin("GET", f"/stockrecords/{record_id}/")
         return found
+
+    def place_order(
+        self, record_id: int, quantity: int, email: str = "ana@example.invalid"
+    ) -> dict[str, Any]:
+        """A guest's order through the engine's own store API (basket, add product, checkout), as the
+        shop's web front end places it; the order as the checkout answers it.
+        """
+        buyer = requests.Session()
+        product = f"{self.url}/api/products/{self.record(record_id)['product']}/"
+        try:
+            basket = self._store(buyer, "GET", "/basket/")
+            self._store(buyer, "POST", "/basket/add-product/", {"url": product, "quantity": quantity})
+            placed: dict[str, Any] = self._store(
+                buyer, "POST", "/checkout/", {"basket": basket["url"], "guest_email": email}
+            )
+        finally:
+            buyer.close()
+        return placed
+
+    def order(self, pk: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.admin("GET", f"/orders/{pk}/")
+        return found
+
+    def _store(self, buyer: requests.Session, method: str, path: str, body: Any = None) -> Any:
+        reply = buyer.request(method, f"{self.url}/api{path}", json=body, timeout=30)
+        assert reply.ok, f"{method} {path}: HTTP {reply.status_code} {reply.text[:300]}"
+        return reply.json()
 
 
 def _ensure_installed() -> Path:

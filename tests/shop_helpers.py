@@ -52,6 +52,7 @@ def woo(sim: WooCommerceSimulator, clock: ManualClock, **kw: Any) -> WooCommerce
         kw.pop("consumer_key", sim.consumer_key),
         kw.pop("consumer_secret", sim.consumer_secret),
         webhook_secrets=secrets,
+        timezone=kw.pop("timezone", ""),
         options=options(clock, **kw),
     )
 

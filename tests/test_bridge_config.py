@@ -43,7 +43,7 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         orders_s = -1
         [[shop]]
         id = "a"
-        platform = "magento"
+        platform = "shopware"
         base_url = "https://a.example"
         boxes = ["t1", "t1"]
         [[shop]]
@@ -64,7 +64,7 @@ def test_every_problem_is_reported_at_once_with_its_key() -> None:
         "b.toml: timing.pol_s: unknown key (did you mean poll_s?)",
         "b.toml: timing.orders_s: -1.0 must be greater than 0",
         "b.toml: shop[2].id: 'a' is already used by shop[0]",
-        "b.toml: shop[0].platform: 'magento' is not one of woocommerce, prestashop, shopify",
+        "b.toml: shop[0].platform: 'shopware' is not one of woocommerce, prestashop, shopify, oscar, magento",
         "b.toml: shop[1].id: missing (required)",
         "b.toml: shop[1].base_url: 'ftp://b' is not an http(s) URL",
         "b.toml: shop[1].orders_failover_s: 1.0 must be at least 5",

@@ -13,12 +13,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cloud_bridge import fleet
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
 from cloud_bridge.grouped import Item, apply_group
 from cloud_bridge.journal import Applied, apply_batch
 from tests.bridge_helpers import PostgresServer, batch, database, postgres, sale
-from wire import JSON, JournalEntry, now_ts
+from wire import JSON, JournalEntry, State, now_ts
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -77,18 +78,26 @@ def _state(shop: str) -> dict[str, Any]:
 _RUNS = iter(range(10**9))
 
 
-@given(items=deliveries(), cuts=st.lists(st.integers(1, 8), min_size=1, max_size=10))
+@given(
+    items=deliveries(),
+    cuts=st.lists(st.integers(1, 8), min_size=1, max_size=10),
+    births=st.lists(st.tuples(st.sampled_from(["t1", "t2"]), st.sampled_from(EPOCHS)), max_size=2),
+)
 @settings(
     max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_grouped_apply_ends_as_one_by_one(
-    database: Database, items: list[tuple[str, Item]], cuts: list[int]
+    database: Database, items: list[tuple[str, Item]], cuts: list[int], births: list[tuple[str, str]]
 ) -> None:
     run = next(_RUNS)
     alone, grouped = f"alone-{run}", f"grouped-{run}"
     now = time.time()
+    for shop in (alone, grouped):  # a birth names a store before its first batch comes (or not at all)
+        for box, epoch in births:
+            with database.box_transaction(shop, box):
+                fleet.on_state(shop, box, State(True, "1.0", 1, "cafe", now_ts(), epoch=epoch), now)
     one_by_one: list[Applied] = [
         apply_batch(database, alone, box, item.batch, item.payload, now) for box, item in items
     ]

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from cloud_bridge.connectors import WebhookEvent, make_connector
 from cloud_bridge.errors import ShopConfigError, WebhookRejected
 from cloud_bridge.webhooks import MAX_BODY, WebhookServer
+from tests.slowloris import slow_clients
 
 SECRET = "whsec-test"
 ANSWER_S = 8.0  # every answer must come well within this (a silent connection is answered after 4 s)
@@ -325,32 +326,17 @@ def test_many_slow_clients_do_not_hold_up_a_real_webhook(server):
     """A slow-loris client holds a socket, not a thread: with far more of them open than the server has
     threads (and than the old endpoint's 32 connections), a shop's webhook is still answered at once."""
     hooks = WebhookServer("127.0.0.1:0", server.connectors, lambda s, e: None).start()
-    held = [socket.create_connection(("127.0.0.1", hooks.port), timeout=ANSWER_S) for _ in range(120)]
-    done = threading.Event()
-
-    def dribble() -> None:  # a header line now and then: each held request stays open, never complete
-        for sock in held:
-            sock.sendall(b"POST /webhooks/corner HTTP/1.1\r\nContent-Length: 50\r\n")
-        while not done.wait(0.5):
-            for sock in held:
-                sock.sendall(b"X-Slow: 1\r\n")
-
-    feeder = threading.Thread(target=dribble, daemon=True)
-    feeder.start()
     try:
-        deadline = time.monotonic() + ANSWER_S
-        while len(hooks.server.active_channels) < len(held):  # every slow client is connected and read
-            assert time.monotonic() < deadline, "the slow clients were not all accepted"
-            time.sleep(0.01)
-        body = b'{"id": 7, "status": "processing", "line_items": []}'
-        started = time.monotonic()
-        status, _ = status_of(exchange(hooks.port, post(signed(body)), then=body))
-        assert status == 200 and time.monotonic() - started < 2.0
+        with slow_clients(hooks.port, 120):
+            deadline = time.monotonic() + ANSWER_S
+            while len(hooks.server.active_channels) < 120:  # every slow client is connected and read
+                assert time.monotonic() < deadline, "the slow clients were not all accepted"
+                time.sleep(0.01)
+            body = b'{"id": 7, "status": "processing", "line_items": []}'
+            started = time.monotonic()
+            status, _ = status_of(exchange(hooks.port, post(signed(body)), then=body))
+            assert status == 200 and time.monotonic() - started < 2.0
     finally:
-        done.set()
-        feeder.join()
-        for sock in held:
-            sock.close()
         hooks.stop()
 
 
@@ -360,33 +346,19 @@ def test_connections_beyond_the_limit_wait_and_are_answered_once_slow_ones_reach
     hooks = WebhookServer(
         "127.0.0.1:0", server.connectors, lambda s, e: None, max_connections=8, connection_deadline_s=2
     ).start()
-    held = [socket.create_connection(("127.0.0.1", hooks.port), timeout=ANSWER_S) for _ in range(8)]
-    done = threading.Event()
-
-    def dribble() -> None:
-        while not done.wait(0.3):
-            for sock in held:
-                with contextlib.suppress(OSError):
-                    sock.sendall(b"X")
-
-    feeder = threading.Thread(target=dribble, daemon=True)
-    feeder.start()
     try:
-        deadline = time.monotonic() + ANSWER_S
-        while not hooks.server.in_connection_overflow:
-            assert time.monotonic() < deadline, "the slow clients did not fill the connections"
-            time.sleep(0.01)
-        assert len(hooks.server.active_channels) == 8
-        body = b'{"id": 7, "status": "processing", "line_items": []}'
-        started = time.monotonic()
-        status, _ = status_of(exchange(hooks.port, post(signed(body)), then=body))
-        assert status == 200 and time.monotonic() - started < 2 + 2 + 1.5  # deadline, clean-up, slack
-        assert hooks.refused >= 8, "every slow client was answered 408 and counted"
+        with slow_clients(hooks.port, 8, every_s=0.3, drip=b"X"):
+            deadline = time.monotonic() + ANSWER_S
+            while not hooks.server.in_connection_overflow:
+                assert time.monotonic() < deadline, "the slow clients did not fill the connections"
+                time.sleep(0.01)
+            assert len(hooks.server.active_channels) == 8
+            body = b'{"id": 7, "status": "processing", "line_items": []}'
+            started = time.monotonic()
+            status, _ = status_of(exchange(hooks.port, post(signed(body)), then=body))
+            assert status == 200 and time.monotonic() - started < 2 + 2 + 1.5  # deadline, clean-up, slack
+            assert hooks.refused >= 8, "every slow client was answered 408 and counted"
     finally:
-        done.set()
-        feeder.join()
-        for sock in held:
-            sock.close()
         hooks.stop()
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ from tests.bridge_helpers import (
     start_simulator,
     wait_for,
 )
-from wire import JournalEntry
+from wire import JournalEntry, format_ts
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -70,6 +71,12 @@ def journal(db: Database, *entries: JournalEntry) -> None:
     apply_batch(db, "shop", "till-1", b, payload, time.time())
 
 
+def sold(seq: int, sku: str, clock: Clock) -> JournalEntry:
+    """A sale made at the till at the driver's time (a window counts from the sale's time at the till)."""
+    at = format_ts(datetime.fromtimestamp(clock(), UTC))
+    return JournalEntry(seq, "sale", at, {"sku": sku, "delta": -1, "stock_after": 0})
+
+
 def run(d: ShopDriver, clock: Clock, seconds: float) -> None:
     clock.advance(seconds)
     assert d.run_pass(force=True)
@@ -80,7 +87,7 @@ def test_sales_at_live_pace_wait_for_the_window_and_go_together(database: Databa
     with shop(platform, database) as (sim, d, clock):
         before = sim.total_calls
         for seq in range(1, 6):  # a sale every 1.5 s, passes between them as the worker makes them
-            journal(database, sale(seq, f"SKU-00{seq % 3}"))
+            journal(database, sold(seq, f"SKU-00{seq % 3}", clock))
             run(d, clock, 1.5)
             assert [sim.stock(f"SKU-00{i}") for i in range(3)] == [20, 20, 20], "written before the window"
         waited = sim.total_calls - before
@@ -101,7 +108,7 @@ def test_a_sale_taking_a_sku_to_the_low_stock_threshold_reaches_the_shop_at_once
         journal(database, sale(1, "SKU-001", 5, "receive"))  # SKU-001 now 8: not low
         run(d, clock, 0.1)
         assert sim.stock("SKU-001") == 3  # the window holds
-        journal(database, sale(2, "SKU-000"))  # SKU-000 3 → 2: the last units
+        journal(database, sold(2, "SKU-000", clock))  # SKU-000 3 → 2: the last units
         run(d, clock, 0.1)
         assert sim.stock("SKU-000") == 2  # at once, not at the window's end
         # a batch write takes the rest of the window along; PrestaShop writes a sku per call, so the
@@ -166,7 +173,7 @@ def test_one_item_refused_in_a_windows_batch_parks_only_that_sku_naming_it(
         else:
             assert isinstance(sim, ShopifySimulator)
             sim.unstock("SKU-001")  # a userError for that item; the others of the mutation not applied
-        journal(database, *(sale(seq, f"SKU-00{seq % 3}") for seq in range(1, 7)))
+        journal(database, *(sold(seq, f"SKU-00{seq % 3}", clock) for seq in range(1, 7)))
         run(d, clock, 0.5)
         run(d, clock, WINDOW)  # the window closes: one batch with the three skus
         run(d, clock, 0.5)  # a delta shop sends the items held back by the refused one with a new key
@@ -174,3 +181,26 @@ def test_one_item_refused_in_a_windows_batch_parks_only_that_sku_naming_it(
         problems = open_problems("shop")
         assert [p.key for p in problems] == ["sku/SKU-001"]
         assert "SKU-001" in problems[0].error
+
+
+def test_the_window_counts_from_the_sale_at_the_till_not_from_when_the_bridge_saw_it(
+    database: Database,
+) -> None:
+    """A sale that took 4 s to reach the bridge (a slow link, a busy broker) waits only the rest of the
+    window; one older than the window (a backlog after an outage) goes at once.
+    """
+    with shop("woocommerce", database) as (sim, d, clock):
+        clock.advance(-4.0)
+        journal(database, sold(1, "SKU-001", clock))  # made 4 s before the bridge sees it
+        clock.advance(4.0)
+        run(d, clock, 0.1)
+        assert sim.stock("SKU-001") == 20
+        run(d, clock, 5.0)  # 9.1 s after the sale
+        assert sim.stock("SKU-001") == 20
+        run(d, clock, 1.0)  # 10.1 s after it, 6 s after the bridge saw it
+        assert sim.stock("SKU-001") == 19
+        clock.advance(-3600.0)
+        journal(database, sold(2, "SKU-002", clock))  # made an hour ago: a backlog after an outage
+        clock.advance(3600.0)
+        run(d, clock, 0.1)
+        assert sim.stock("SKU-002") == 19

@@ -9,7 +9,7 @@ import typing
 
 from firmware_agent.config import AgentConfig, ScannerConfig, sample_text, validate
 
-_HEADER = re.compile(r"#?\s*\[\[?([a-z_]+)\]\]?\s*$")
+_HEADER = re.compile(r"#?\s*\[\[?([a-z_.]+)\]\]?\s*$")
 _KEY = re.compile(r"#?\s*([a-z_]+)\s*=")
 
 
@@ -20,6 +20,9 @@ def documented_keys() -> dict[str, set[str]]:
     for line in sample_text().splitlines():
         if header := _HEADER.match(line):
             section = header.group(1)
+            parent, _, child = section.rpartition(".")
+            if parent:  # [[orders.station]] documents the key `station` of [orders]
+                keys.setdefault(parent, set()).add(child)
         elif key := _KEY.match(line):
             keys.setdefault(section, set()).add(key.group(1))
     return keys

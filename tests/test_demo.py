@@ -114,6 +114,13 @@ def test_both_tills_and_the_shop_agree_after_click_and_collect_and_a_sale_at_the
     agreed = [i for i, match in board if match and len(set(match.groups())) == 1]
     assert any(i > second for i in agreed), "after the second till's sale, both boxes and the shop agree"
     assert "📦  at the end: both boxes and the online shop agree on all 9 products" in out
+    end = out.index("📦  at the end")
+    last_shown = {}  # each product's last board line above the closing line
+    for line in out[:end].splitlines():
+        if line.startswith("   📦  ") and ": box 1 " in line:
+            last_shown[line.split(": box 1 ")[0]] = line
+    disagreeing = [line for line in last_shown.values() if "✔ agree" not in line]
+    assert not disagreeing, "the closing line says they agree; the rows above it must show it too"
 
 
 def test_a_demo_without_data_dir_leaves_nothing_behind_and_stops_without_warnings(tmp_path):

@@ -16,6 +16,7 @@ from tests.test_owner_page import TOKEN
 DEMO = [sys.executable, "-m", "tillbridge", "demo"]
 OWNER = re.compile(r"owner's page on (http://\S+) \(user (\S+), password (\S+)\)")
 BOX = re.compile(r"the box's page on (http://\S+) \(PIN (\d+)\)")
+BOARD = re.compile(r"order board .* on (http://\S+)#orders")
 
 
 def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
@@ -23,7 +24,7 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
         "--interval",
         "0.3",
         "--scans",
-        "25",
+        "40",  # the demo lives long enough for its online order to reach the board
         "--data-dir",
         str(tmp_path),
         "--mqtt-port",
@@ -32,13 +33,15 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
     demo = subprocess.Popen([*DEMO, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert demo.stdout is not None
-        found, box = None, None
+        found, box, board = None, None, None
         for line in demo.stdout:
             found = found or OWNER.search(line)
             box = box or BOX.search(line)
-            if found and box:
+            board = board or BOARD.search(line)
+            if found and box and board:
                 break
-        assert found and box, "the demo never printed both pages"
+        assert found and box and board, "the demo never printed both pages and the order board"
+        assert board.group(1) == box.group(1)
         url, user, password = found.groups()
         http = requests.Session()
         token = TOKEN.search(http.get(url + "login", timeout=10).text)
@@ -56,6 +59,8 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
         assert page.status_code == 200 and "demo-box-1" in page.text
         assert 'id="pairing-code">demo/demo-box-1<' in page.text  # the demo's box has its cloud link
         wait_for(lambda: "yes: the bridge has" in floor.get(box.group(1), timeout=10).text, 60, "paired")
+        shown = lambda: floor.get(box.group(1), timeout=10).text  # noqa: E731
+        wait_for(lambda: "data-order=" in shown() and "Lucía Fernández" in shown(), 60, "the online order")
         demo.stdout.read()
         assert demo.wait(timeout=120) == 0
     finally:

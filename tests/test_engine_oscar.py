@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from cloud_bridge.connectors import StockChange, make_connector
+from cloud_bridge.connectors import OrderState, StockChange, make_connector
 from cloud_bridge.connectors.oscar import OscarConnector
-from cloud_bridge.errors import StaleStock, UnknownSku
+from cloud_bridge.errors import RequestRejected, StaleStock, UnknownSku
 from tests.engine_helpers import OscarShop, oscar_shop
 
 PRODUCTS = [
@@ -31,14 +31,17 @@ def records(shop: OscarShop) -> dict[str, int]:
     return shop.seed(PRODUCTS)
 
 
-@pytest.fixture
-def connector(shop: OscarShop, records: dict[str, int]) -> Iterator[OscarConnector]:
+def _connector(shop: OscarShop, username: str, password: str, **settings: object) -> OscarConnector:
     made = make_connector(
-        "oscar-shop",
-        "oscar",
-        {"base_url": shop.url, "username": shop.bridge_user, "password": shop.bridge_password},
+        "oscar-shop", "oscar", {"base_url": shop.url, "username": username, "password": password, **settings}
     )
     assert isinstance(made, OscarConnector)
+    return made
+
+
+@pytest.fixture
+def connector(shop: OscarShop, records: dict[str, int]) -> Iterator[OscarConnector]:
+    made = _connector(shop, shop.bridge_user, shop.bridge_password)
     yield made
     made.close()
 
@@ -103,3 +106,60 @@ def test_the_bridges_account_cannot_change_a_product(shop: OscarShop, records: d
         timeout=30,
     )
     assert reply.status_code == 403
+
+
+def test_a_web_order_is_read_once_with_its_skus_and_collecting_it_closes_it_in_oscar(
+    shop: OscarShop, records: dict[str, int], connector: OscarConnector
+) -> None:
+    _, cursor = connector.orders_since(None)
+    placed = shop.place_order(records["APL-1"], 3, email="luis@example.invalid")
+    [order], cursor = connector.orders_since(cursor)
+    assert (order.number, order.state, order.pickup, order.customer) == (
+        placed["number"],
+        OrderState.PAID,
+        True,
+        "luis@example.invalid",
+    )
+    assert [(line.sku, line.qty, line.unit_price_cents) for line in order.lines] == [("APL-1", 3, 249)]
+    assert connector.orders_since(cursor)[0] == []
+
+    done = connector.complete_order(order.order_id)
+    assert (done.state, shop.order(order.order_id)["status"]) == (OrderState.COMPLETED, "Collected")
+    assert connector.complete_order(order.order_id).state is OrderState.COMPLETED  # a retry is harmless
+    [moved], cursor = connector.orders_since(cursor)
+    assert (moved.order_id, moved.status) == (order.order_id, "Collected")
+    assert connector.orders_since(cursor)[0] == []
+
+
+def test_an_order_the_shop_cancelled_is_not_collected_and_the_error_names_its_status(
+    shop: OscarShop, records: dict[str, int], connector: OscarConnector
+) -> None:
+    placed = shop.place_order(records["APL-1"], 1)
+    pk = placed["url"].rstrip("/").rpartition("/")[2]
+    staff = _connector(shop, shop.username, shop.password, collected_status="Cancelled")
+    try:
+        staff.complete_order(pk)  # the shop's staff cancel it in the dashboard
+    finally:
+        staff.close()
+    with pytest.raises(RequestRejected, match="stayed 'Cancelled'"):
+        connector.complete_order(pk)
+    assert shop.order(pk)["status"] == "Cancelled"
+
+
+def test_the_bridge_signs_in_once_and_again_only_when_the_shop_forgot_its_session(
+    shop: OscarShop, records: dict[str, int]
+) -> None:
+    """Basic auth made Django hash the password on every call (a noticeable CPU cost to the shop); one
+    session serves every call, and a session the shop no longer knows is signed in again once."""
+    connector = _connector(shop, shop.bridge_user, shop.bridge_password)
+    try:
+        for _ in range(3):
+            assert connector.get_stock(["APL-1"])["APL-1"].quantity is not None
+        assert connector.calls == 1 + 3  # one sign-in, three reads
+        connector.http.session.cookies.clear()  # the shop's sessions were flushed
+        [result] = connector.set_stock([StockChange("APL-1", 7)])
+        record = shop.record(records["APL-1"])
+        assert result.ok and record["num_in_stock"] - record["num_allocated"] == 7
+        assert connector.calls == 4 + 4  # the refused read, a sign-in, the read, the write
+    finally:
+        connector.close()

@@ -15,7 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware_agent.link import AUDIT_NAME, service
+from firmware_agent.link import AUDIT_NAME
+from firmware_agent.link.inbound import dispatch, orders
 from simulators.broker import Broker
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, new_box_id, running_box
 from tests.test_link_commands import config_file
@@ -57,9 +58,9 @@ def test_orders_the_store_keeps_refusing_are_dropped_with_a_reason_and_commands_
     def disk_full(*_args: object) -> None:  # what SQLite says when the data partition is full
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(service, "store_order", disk_full)
-    monkeypatch.setattr(service, "RETRY_EVERY_S", 0.05)
-    monkeypatch.setattr(service, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(orders, "store_order", disk_full)
+    monkeypatch.setattr(dispatch, "RETRY_EVERY_S", 0.05)
+    monkeypatch.setattr(dispatch, "MAX_ATTEMPTS", 3)
     dropped = LogWatch("dropped after 3 attempt(s)")
     with dropped, running_box(tmp_path, broker.url, new_box_id()) as box:
         cloud = CloudPeer(broker.port, box=box.id)

@@ -16,12 +16,13 @@ from firmware_agent.config import load_config
 from firmware_agent.config.tomlfile import dumps, merged_text
 from firmware_agent.link import configset
 from firmware_agent.link.audit import masked
-from firmware_agent.link.catalog import ApplyDelta, ApplySnapshot, CatalogSync, RequestResync
+from firmware_agent.link.catalog import ApplyDelta, CatalogSync, RequestResync, StageChunk
 from firmware_agent.link.client import Backoff, ClientOptions, MqttClient
 from firmware_agent.link.commands import CommandFailed
 from firmware_agent.link.events import Connected, Received, Subscribed
 from firmware_agent.link.logring import RingLog
 from firmware_agent.link.ticket import pickup_payload
+from firmware_agent.store.catalog_stage import Staged
 from tests.mqtt_helpers import FAST, SHOP, CloudPeer, LogWatch, broker, link_config, new_box_id, running_box
 from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Order, OrderLine, Product
 
@@ -42,29 +43,60 @@ def test_a_box_without_a_catalog_asks_at_every_connection():
     assert CatalogSync(5).on_connected(0.0) is None
 
 
-def test_a_snapshot_is_applied_only_whole_and_in_chunk_order():
+def feed(sync: CatalogSync, chunk: CatalogSnapshotChunk, now: float = 0.0) -> StageChunk | None:
+    """A chunk through the sync as the link does: decided, staged (committed), told."""
+    decision = sync.on_snapshot(chunk, now)
+    if decision is not None:
+        sync.staged(decision)
+    return decision
+
+
+def test_a_snapshot_goes_live_only_with_its_last_chunk_in_any_order():
     sync = CatalogSync(None)
-    assert sync.on_snapshot(CatalogSnapshotChunk(3, 1, 2, products("B"))) is None
-    assert sync.on_snapshot(CatalogSnapshotChunk(3, 1, 2, products("B"))) is None  # a redelivery
-    decision = sync.on_snapshot(CatalogSnapshotChunk(3, 0, 2, products("A")))
-    assert decision == ApplySnapshot(3, products("A", "B"))
+    first = feed(sync, CatalogSnapshotChunk(3, 1, 2, products("B")))
+    assert first is not None and first.fresh and not first.completes
+    again = feed(sync, CatalogSnapshotChunk(3, 1, 2, products("B")))  # a redelivery: staged again, harmless
+    assert again is not None and not again.fresh and not again.completes
+    last = feed(sync, CatalogSnapshotChunk(3, 0, 2, products("A")))
+    assert last is not None and last.completes and sync.version == 3 and sync.staging is None
 
 
-def test_a_newer_snapshot_replaces_the_staged_one_and_an_older_is_dropped():
+def test_a_newer_snapshot_restarts_the_stage_and_an_older_is_dropped():
     sync = CatalogSync(2)
-    sync.on_snapshot(CatalogSnapshotChunk(4, 0, 2, products("OLD")))
-    sync.on_snapshot(CatalogSnapshotChunk(5, 0, 2, products("A")))
-    assert sync.on_snapshot(CatalogSnapshotChunk(4, 1, 2, products("LATE"))) is None
-    assert sync.on_snapshot(CatalogSnapshotChunk(5, 1, 2, products("B"))) == ApplySnapshot(
-        5, products("A", "B")
-    )
+    feed(sync, CatalogSnapshotChunk(4, 0, 2, products("OLD")))
+    newer = feed(sync, CatalogSnapshotChunk(5, 0, 2, products("A")))
+    assert newer is not None and newer.fresh
+    assert feed(sync, CatalogSnapshotChunk(4, 1, 2, products("LATE"))) is None
+    last = feed(sync, CatalogSnapshotChunk(5, 1, 2, products("B")))
+    assert last is not None and last.completes and not last.fresh and sync.version == 5
 
 
 def test_a_snapshot_older_than_the_catalog_is_ignored_unless_a_resync_was_asked_for():
     sync = CatalogSync(9)
     assert sync.on_snapshot(CatalogSnapshotChunk(8, 0, 1, products("A"))) is None
     sync.on_command(0.0)
-    assert sync.on_snapshot(CatalogSnapshotChunk(8, 0, 1, products("A"))) == ApplySnapshot(8, products("A"))
+    decision = sync.on_snapshot(CatalogSnapshotChunk(8, 0, 1, products("A")))
+    assert decision == StageChunk(CatalogSnapshotChunk(8, 0, 1, products("A")), True, True)
+
+
+def test_a_half_staged_snapshot_asks_for_exactly_its_missing_chunks_once_they_stop_coming():
+    sync = CatalogSync(1, Staged(4, 5, frozenset({0, 2})), resync_every_s=30.0, missing_after_s=10.0)
+    assert sync.on_connected(100.0) is None  # the broker's queue gets its chance first
+    assert sync.tick(109.0) is None
+    assert sync.tick(110.0) == RequestResync(1, "missing", 4, (1, 3, 4))
+    assert sync.tick(119.0) is None  # asked 9 s ago
+    feed(sync, CatalogSnapshotChunk(4, 1, 5, products("B")), 115.0)
+    assert sync.tick(124.0) is None  # one came 9 s ago
+    assert sync.tick(125.0) == RequestResync(1, "missing", 4, (3, 4))
+    feed(sync, CatalogSnapshotChunk(4, 3, 5, products("D")), 126.0)
+    done = feed(sync, CatalogSnapshotChunk(4, 4, 5, products("E")), 127.0)
+    assert done is not None and done.completes and sync.tick(999.0) is None
+
+
+def test_a_snapshot_missing_more_chunks_than_a_request_may_name_is_asked_for_whole():
+    sync = CatalogSync(None, Staged(4, 5000, frozenset({0})), missing_after_s=1.0)
+    sync.on_connected(0.0)
+    assert sync.tick(2.0) == RequestResync(None, "missing")
 
 
 def test_deltas_follow_the_version_redeliveries_are_ignored_gaps_ask_once_per_interval():

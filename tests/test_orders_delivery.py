@@ -251,7 +251,9 @@ def test_a_box_killed_between_receiving_an_order_and_printing_it_prints_it_once_
         wait_for(lambda: _online(worker, "till-1"), what="till-1 online")
         order_id = str(woo.place_order("SKU-001", 1, pickup=True))
         wait_for(lambda: delivered(worker, "till-1", order_id), what="the order on the box's disk")
-        assert [state for _, state in rows(data_dir, "SELECT id, state FROM print_job")] == ["queued"]
+        # not printed: queued, or "printing" while the worker tries the printer that is not there
+        [(state,)] = rows(data_dir, "SELECT state FROM print_job")
+        assert state in ("queued", "printing")
     finally:
         first.kill()
     with VirtualPrinter() as printer:

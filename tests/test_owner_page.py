@@ -148,6 +148,38 @@ def test_no_shop_credential_or_pickup_code_reaches_the_page(page):
     assert SHOP_SECRET not in home and "SECRETQR" not in home and "ck_key" not in home
 
 
+def test_the_owner_sees_where_the_floor_has_each_order_waiting_for_pickup(page):
+    with page.db.write():
+        for order_id, customer in (("78", "Iker"), ("79", "Sara")):
+            m.ShopOrder.insert(
+                shop="corner",
+                order_id=order_id,
+                state="paid",
+                status="processing",
+                pickup_code="CODE",
+                message=f'{{"placed_at": "2026-01-01T10:00:00.000Z", "customer": "{customer}"}}',
+                sent=True,
+                updated_at=time.time(),
+            ).execute()
+        for stage, eta in (("accepted", 20), ("ready", None)):  # the box's moves, in the order made
+            source = f"entry/till-1/{stage}"
+            m.OrderNotice.insert(
+                shop="corner", order_id="78", stage=stage, eta_min=eta, text="", source=source,
+                created_at=time.time(),
+            ).execute()  # fmt: skip
+        m.OrderNotice.insert(
+            shop="corner", order_id="79", stage="accepted", eta_min=15, text="", source="entry/till-1/9",
+            created_at=time.time(),
+        ).execute()  # fmt: skip
+    home = page.session("ana").get(page.server.url, timeout=5).text
+    orders = home[home.index('<section id="orders">') :]
+    iker, sara = orders[orders.index("Iker") :], orders[orders.index("Sara") :]
+    assert re.match(r'[^<]*<br>.*?<b class="stage ready">ready</b></li>', iker)
+    assert re.match(
+        r'[^<]*<br>.*?<b class="stage accepted">accepted</b> \(ready in about 15 min\)</li>', sara
+    )
+
+
 def test_a_form_posted_without_its_csrf_token_is_refused(page):
     http = page.session("ana")
     with page.db.write():

@@ -66,3 +66,19 @@ def test_unmatched_lists_the_lines_no_product_matched_from_the_boxs_store(tmp_pa
 def test_unmatched_without_a_store_says_so(tmp_path, capsys):
     assert main(["receipts", "unmatched", "--data-dir", str(tmp_path)]) == 1
     assert "no store at" in capsys.readouterr().err
+
+
+def test_learn_names_a_capture_or_rules_file_it_cannot_read_in_one_line(tmp_path, capsys):
+    """A mistyped file name was a FileNotFoundError traceback, a broken rules file a TOMLDecodeError one."""
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(receipt_bytes(SALE, "code-columns", codepage_slot=16))
+    broken = tmp_path / "rules.toml"
+    broken.write_text("sale = = 1\n")
+    missing = tmp_path / "captur.bin"
+    assert main(["receipts", "learn", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"tillbridge receipts: {missing}: No such file or directory"
+    assert main(["receipts", "learn", str(capture), "--rules", str(tmp_path / "none.toml")]) == 2
+    assert f"{tmp_path / 'none.toml'}: No such file or directory" in capsys.readouterr().err
+    assert main(["receipts", "learn", str(capture), "--rules", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tillbridge receipts: {broken}: ") and "line 1" in err and "Traceback" not in err

@@ -17,10 +17,17 @@ from hypothesis import strategies as st
 from cloud_bridge.connectors import ConnectorOptions, StockChange, StockDelta
 from cloud_bridge.connectors._values import Invalid
 from cloud_bridge.connectors.base import ShopConnector
+from cloud_bridge.connectors.magento import MagentoConnector
 from cloud_bridge.connectors.oscar import OscarConnector
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.prestashop_xml import parse as parse_xml
-from cloud_bridge.connectors.shopify import ShopifyConnector, parse_order, parse_rest_order, read_order
+from cloud_bridge.connectors.shopify import (
+    ShopifyConnector,
+    local_quantities,
+    parse_order,
+    parse_rest_order,
+    read_order,
+)
 from cloud_bridge.connectors.woocommerce import WooCommerceConnector
 from cloud_bridge.connectors.woocommerce import parse_order as parse_woo_order
 from cloud_bridge.connectors.woocommerce import read_order as read_woo_order
@@ -208,6 +215,27 @@ SHOPIFY_ORDER = {
         ]
     },
 }
+SHOPIFY_SPLIT = {  # a split order's fulfillment orders with their line items (`SPLIT_LINES`)
+    "fulfillmentOrders": {
+        "nodes": [
+            {
+                "id": f"gid://shopify/FulfillmentOrder/{n}",
+                "status": "OPEN",
+                "assignedLocation": {"location": {"id": f"gid://shopify/Location/{n}"}},
+                "lineItems": {
+                    "nodes": [
+                        {
+                            "lineItem": {"id": f"gid://shopify/LineItem/{n}", "sku": "OIL-1L"},
+                            "totalQuantity": 2,
+                            "remainingQuantity": 1,
+                        }
+                    ]
+                },
+            }
+            for n in (1, 2)
+        ]
+    }
+}
 SHOPIFY = {
     "data": {
         "productVariants": {
@@ -325,6 +353,7 @@ def _connectors(url: str) -> list[ShopConnector]:
         PrestaShopConnector("p", url, "K" * 32, options=options),
         ShopifyConnector("s", url, "t", "1", webhook_secrets=("s",), options=options),
         OscarConnector("o", url, "u", "pw", options=options),
+        MagentoConnector("m", url, "t", options=options),
     ]
 
 
@@ -390,11 +419,19 @@ def test_unsigned_or_garbled_webhooks_are_rejected_or_pinged(headers: dict[str, 
 
 
 @given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(mutated)))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # a loaded machine, not the parser, sets how long one takes
 def test_order_parsers_raise_only_invalid(payload: Any) -> None:
     for parse in (parse_woo_order, parse_order, parse_rest_order):
         with contextlib.suppress(Invalid):
             parse(payload)
+
+
+@given(st.one_of(json_like, mutated(SHOPIFY_SPLIT)))
+@settings(max_examples=200, deadline=None)
+def test_the_split_order_reader_raises_only_invalid(payload: Any) -> None:
+    with contextlib.suppress(Invalid):
+        found = local_quantities(payload, "gid://shopify/Location/1")
+        assert all(isinstance(k, str) and len(v) == 2 for k, v in found.items())
 
 
 @given(st.binary(max_size=200) | xml_like.map(str.encode))

@@ -13,7 +13,12 @@ from cloud_bridge.shopplan import Decision, Pending, Reason, Rules, batches, dec
 
 SKUS = st.text("ABCDEFGH0123", min_size=1, max_size=4)
 PENDING = st.lists(
-    st.builds(Pending, SKUS, st.one_of(st.none(), st.integers(-5, 50))),
+    st.builds(
+        Pending,
+        SKUS,
+        st.one_of(st.none(), st.integers(-5, 50)),
+        st.one_of(st.none(), st.floats(0, 10_000)),
+    ),
     max_size=20,
     unique_by=lambda p: p.sku,
 )
@@ -65,6 +70,16 @@ def test_nothing_waiting_closes_the_window() -> None:
     assert decide([], 3.0, Rules(), 9.0) == Decision((), None, Reason.IDLE)
 
 
+def test_a_shop_writing_one_sku_per_call_writes_a_sku_at_most_once_per_window() -> None:
+    rules = Rules(window_s=10.0, batch_writes=False)
+    pending = [Pending("A", 30, written_at=95.0), Pending("B", 30, written_at=80.0)]
+    got = decide(pending, 90.0, rules, 100.0)
+    assert (got.write, got.next_at) == (("B",), 105.0)  # A was written 5 s ago: again at 105
+    assert decide([Pending("A", 30, 95.0), Pending("C", 30)], got.opened_at, rules, 101.0).write == ()
+    assert decide([Pending("A", 30, 95.0), Pending("C", 30)], got.opened_at, rules, 105.0).write == ("A", "C")
+    assert decide([Pending("A", 1, 99.0)], None, rules, 100.0).write == ("A",)  # the last units: at once
+
+
 def test_a_window_opened_in_the_future_still_closes() -> None:
     """A clock stepped back must not hold the changes for as long as it stepped."""
     got = decide([Pending("A", 40)], 10_000.0, Rules(window_s=10.0), 100.0)
@@ -92,13 +107,19 @@ def test_decisions_hold_no_change_past_the_window_and_write_only_what_waits(
     left = waiting - set(got.write)
     assert (got.opened_at is None) == (not left)  # a window stays open exactly while something waits
     if got.opened_at is not None:
-        assert got.opened_at <= now
-        # whatever is left goes out before the window has closed by the next look
-        assert got.opened_at + rules.window_s > now + rules.tick_s
-        if opened is not None:
+        assert got.opened_at <= now + rules.tick_s
+        # whatever is left is looked at again before its window closes
+        assert got.next_at is not None and got.next_at > now
+        assert got.next_at == pytest.approx(got.opened_at + rules.window_s - rules.tick_s)
+        if opened is not None and got.reason is not Reason.WINDOW:
             assert got.opened_at == min(opened, now)  # later changes never push the window back
     if not rules.batch_writes and got.reason is Reason.LOW_STOCK:
         assert set(got.write) == low  # one call per sku: the others still wait for their window
+    if got.reason is Reason.WINDOW:  # what is left was written less than a window ago (one sku per call)
+        by_sku = {p.sku: p for p in pending}
+        for sku in left:
+            written = by_sku[sku].written_at
+            assert not rules.batch_writes and written is not None and min(written, now) + rules.window_s > now
 
 
 @given(st.lists(st.integers(), max_size=300), st.integers(1, 120))

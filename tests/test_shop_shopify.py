@@ -180,3 +180,33 @@ def test_the_simulator_requires_idempotency_from_2026_04(sim: ShopifySimulator) 
         timeout=5,
     ).json()
     assert older["data"]["inventoryAdjustQuantities"] == {"userErrors": []}
+
+
+def test_a_write_of_600_skus_goes_in_mutations_of_at_most_250(clock: ManualClock) -> None:
+    with ShopifySimulator(many(600), clock=clock, bucket_size=20000, restore_rate=20000) as sim:
+        connector = shopify(sim, clock)
+        skus = [f"SKU-{i:04d}" for i in range(600)]
+        results = connector.adjust_stock([StockDelta(s, -1) for s in skus], "burst")
+        assert all(r.ok for r in results) and {sim.stock(s) for s in skus} == {9}
+        assert sim.calls["graphql inventoryAdjustQuantities"] == 3  # 250 + 250 + 100
+        results = connector.set_stock([StockChange(s, 4, expected=9) for s in skus])
+        assert all(r.ok for r in results) and sim.calls["graphql inventorySetQuantities"] == 3
+
+
+def test_the_simulator_refuses_more_than_250_changes_in_one_mutation(sim: ShopifySimulator) -> None:
+    changes = ", ".join(
+        '{delta: -1, inventoryItemId: "gid://shopify/InventoryItem/1", locationId: "gid://shopify/Location/1"}'
+        for _ in range(251)
+    )
+    query = (
+        'mutation { inventoryAdjustQuantities(input: {reason: "correction", name: "available", '
+        f"changes: [{changes}]}}) {{ userErrors {{ code message }} }} }}"
+    )
+    reply = requests.post(
+        f"{sim.url}/admin/api/2025-10/graphql.json",
+        json={"query": query},
+        headers={"X-Shopify-Access-Token": sim.access_token},
+        timeout=5,
+    )
+    assert "greater than the maximum allowed of 250" in reply.json()["errors"][0]["message"]
+    assert sim.stock("OIL-1L") == 24  # nothing applied

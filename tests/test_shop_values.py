@@ -99,8 +99,8 @@ def test_connectors_are_made_from_config_tables_that_name_bad_keys() -> None:
         make_connector("p2", "prestashop", {"base_url": "https://p", "key": "k", "shop_id": "1"})
     with pytest.raises(ShopConfigError, match=r"shops\.p3\.colour"):
         make_connector("p3", "prestashop", {"base_url": "https://p", "key": "k", "colour": "red"})
-    with pytest.raises(ShopConfigError, match="magento"):
-        make_connector("m", "magento", {})
+    with pytest.raises(ShopConfigError, match="shopware"):
+        make_connector("m", "shopware", {})
     with pytest.raises(ShopConfigError, match="timezone"):
         make_connector("p4", "prestashop", {"base_url": "https://p", "key": "k", "timezone": "Mars/Olympus"})
 

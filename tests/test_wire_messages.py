@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -457,3 +458,26 @@ def test_pack_journal_keeps_what_any_batch_says(batch: JournalBatch) -> None:
 def test_a_full_levels_message_of_the_longest_skus_and_numbers_fits_one_message() -> None:
     worst = tuple(SkuLevel(f"{index:04d}" + "x" * 124, -(2**62), 2**62 - 1) for index in range(MAX_LEVELS))
     assert len(encode(Levels(2**63 - 1, worst, 2**63 - 1))) < MAX_MESSAGE_BYTES
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (b'{"v":1,"reason":"missing","missing":[1]}', "catalog/request.missing: names chunks without"),
+        (b'{"v":1,"reason":"missing","version":3,"missing":[1,1]}', "names a chunk more than once"),
+        (b'{"v":1,"reason":"missing","version":3,"missing":[100000]}', "catalog/request.missing[0]"),
+        (
+            b'{"v":1,"reason":"missing","version":3,"missing":'
+            + b"["
+            + b",".join(b"%d" % i for i in range(1001))
+            + b"]}",
+            "expected 0 to 1000 items",
+        ),
+        (b'{"v":1,"reason":"missing","version":0,"missing":[1]}', "catalog/request.version"),
+    ],
+)
+def test_a_request_for_missing_chunks_is_bounded_and_names_what_is_wrong(
+    payload: bytes, problem: str
+) -> None:
+    with pytest.raises(MalformedMessage, match=re.escape(problem)):
+        decode(Kind.CATALOG_REQUEST, payload)

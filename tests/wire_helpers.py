@@ -22,6 +22,7 @@ from wire import (
     JournalBatch,
     JournalEntry,
     Levels,
+    LineOption,
     Order,
     OrderAck,
     OrderLine,
@@ -33,6 +34,7 @@ from wire import (
     format_ts,
 )
 from wire._fields import INT_MAX, INT_MIN, QTY_MAX
+from wire.orders import ORDER_SOURCES
 
 TS = "2024-05-01T12:34:56.789Z"
 
@@ -131,7 +133,17 @@ def catalog_deltas(draw: st.DrawFn) -> CatalogDelta:
     return CatalogDelta(from_version, draw(st.integers(from_version + 1, INT_MAX)), upserts, deletes)
 
 
-order_lines = st.builds(OrderLine, sku=ids, name=ids, qty=st.integers(1, 1000), price_cents=counts)
+line_options = st.builds(LineOption, name=texts, value=ids)
+order_lines = st.builds(
+    OrderLine,
+    sku=ids,
+    name=ids,
+    qty=st.integers(1, 1000),
+    price_cents=counts,
+    options=st.lists(line_options, max_size=3).map(tuple),
+    note=texts,
+    tags=st.lists(ids, max_size=2).map(tuple),
+)
 orders = st.builds(
     Order,
     order_id=ids,
@@ -144,6 +156,16 @@ orders = st.builds(
     rev=st.integers(1, INT_MAX),
     state=st.sampled_from(sorted(ORDER_STATES)),
     ticket=st.booleans(),
+    number=st.just("") | ids,
+    due_at=st.none() | timestamps,
+    tz=st.just("") | st.just("Europe/Madrid"),
+    phone=texts,
+    address=texts,
+    paid=st.booleans(),
+    due_cents=counts,
+    allergies=texts,
+    warnings=st.lists(texts, max_size=2).map(tuple),
+    source=st.sampled_from(sorted(ORDER_SOURCES)),
 ).flatmap(
     lambda order: st.one_of(
         st.just(order),
@@ -220,6 +242,13 @@ messages = st.one_of(
     snapshot_chunks(),
     catalog_deltas(),
     st.builds(CatalogRequest, have_version=st.none() | counts, reason=ids),
+    st.builds(  # a box resuming a streamed snapshot names the chunks it lacks
+        CatalogRequest,
+        have_version=st.none() | counts,
+        reason=ids,
+        version=st.integers(1, 2**40),
+        missing=st.lists(st.integers(0, 99_999), min_size=1, max_size=50, unique=True).map(tuple),
+    ),
     orders,
     pickup_keys,
     order_acks,

@@ -23,6 +23,13 @@ class UserError(Exception):
     """A problem the user can fix (bad config, missing device): printed as one line, no traceback."""
 
 
+def port_number(text: str) -> int:
+    """An argparse type for a TCP port (0: any free one), so 99999 is refused rather than wrapped round."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number 0-65535")
+    return int(text)
+
+
 def _known_errors() -> tuple[type[BaseException], ...]:
     """The roots of every package's exception tree: these end the command with a message, not a traceback."""
     from cloud_bridge.errors import BridgeError
@@ -64,6 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return _reader_went_away()
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # a file the user named is missing, a folder, not theirs to read: one line, as a shell tool says it
+        # (`update pack`, `update keygen` were tracebacks); --verbose keeps the traceback for a developer
+        logging.getLogger("tillbridge").debug("%s", exc, exc_info=True)
+        print(f"tillbridge {args.command}: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return result
 
 

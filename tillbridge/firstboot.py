@@ -15,16 +15,18 @@ import logging
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from firmware_agent.config import (
     InvalidConfig,
+    Problem,
     ProvisioningStatus,
     apply_provisioning,
     load_config,
     provisioning_path_for,
 )
 from firmware_agent.config.atomic import atomic_write
-from firmware_agent.config.provisioning import replace_applied
+from firmware_agent.config.provisioning import Merge, replace_applied
 from firmware_agent.config.tomlfile import dumps, read_toml
 from firmware_agent.errors import ConfigError
 from tillbridge.hostsetup import HostSettings, apply_host, parse_host, split_host_tables
@@ -74,10 +76,35 @@ def provision(
     return FirstBootResult(Outcome.APPLIED, prov, done)
 
 
+def check(config_path: Path, prov: Path, root: Path = Path("/")) -> list[str]:
+    """`agent --check-config` with a provisioning file waiting: its host tables checked as first boot checks
+    them, its agent tables merged over the config as the agent will run it; one line per problem, each
+    naming the installer's file (the agent's own check alone refused `[wifi]` and `[system]`)."""
+    from firmware_agent.config import check_config
+
+    try:
+        host_data, agent_data = split_host_tables(read_toml(prov))
+    except ConfigError as exc:
+        return [str(exc)]
+    try:
+        parse_host(host_data, str(prov), root)
+        problems: list[str] = []
+    except InvalidConfig as exc:
+        problems = [str(p) for p in exc.problems]
+    with tempfile.TemporaryDirectory(prefix="tillbridge-check-") as tmp:
+        copy = Path(tmp) / prov.name
+        copy.write_text(dumps(agent_data), encoding="utf-8")
+        problems += [line.replace(str(copy), str(prov)) for line in check_config(config_path, copy)]
+    return problems
+
+
 def _apply(config_path: Path, prov: Path, root: Path) -> tuple[HostSettings, list[str]]:
     """Host tables checked, then the agent tables applied through the agent's own provisioning."""
     host_data, agent_data = split_host_tables(read_toml(prov))
-    host = parse_host(host_data, str(prov), root)
+    try:
+        host = parse_host(host_data, str(prov), root)
+    except InvalidConfig as exc:  # every problem at once: the agent tables' too, so one fix-and-reboot does
+        raise InvalidConfig([*exc.problems, *_agent_problems(config_path, prov, agent_data)]) from exc
     with tempfile.TemporaryDirectory(prefix="tillbridge-provision-") as tmp:
         copy = Path(tmp) / prov.name
         copy.write_text(dumps(agent_data), encoding="utf-8")
@@ -86,6 +113,16 @@ def _apply(config_path: Path, prov: Path, root: Path) -> tuple[HostSettings, lis
             raise _attributed(result.error, copy, prov)
         _name_source(config_path, copy, prov)
     return host, [f"agent config written to {config_path}"]
+
+
+def _agent_problems(config_path: Path, prov: Path, agent_data: dict[str, Any]) -> list[Problem]:
+    """What the agent tables would be refused for, merged over the config; nothing is written."""
+    main = read_toml(config_path) if config_path.exists() else {}
+    try:
+        Merge(config_path, prov, main, agent_data).validate()
+    except InvalidConfig as exc:
+        return list(exc.problems)
+    return []
 
 
 def _name_source(config_path: Path, copy: Path, prov: Path) -> None:

@@ -8,7 +8,7 @@ on top of `from_version`; anything else (a gap, a corrupt store, a first boot) m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from wire._fields import (
     Obj,
@@ -31,6 +31,8 @@ UNITS: Final = frozenset({"each", "kg", "l", "m"})
 BASE_UNITS: Final = {"each": "", "kg": "g", "l": "ml", "m": "mm"}  # what `stock` and a journal delta count
 MAX_PRODUCTS: Final = 20_000  # per message; the byte limit usually binds first
 MAX_BARCODES: Final = 32
+MAX_CHUNKS: Final = 100_000  # chunks of one snapshot
+MAX_MISSING: Final = 1_000  # chunk numbers one request may name; a box missing more asks for them all
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ class CatalogSnapshotChunk:
     @classmethod
     def from_json(cls, obj: Obj) -> CatalogSnapshotChunk:
         version = req(obj, "version", as_int, lo=1)
-        chunks = req(obj, "chunks", as_int, lo=1, hi=100_000)
+        chunks = req(obj, "chunks", as_int, lo=1, hi=MAX_CHUNKS)
         chunk = req(obj, "chunk", as_int, lo=0, hi=chunks - 1)
         products = req(obj, "products", as_tuple, item=_PRODUCT, max_items=MAX_PRODUCTS)
         no_duplicates("products", [product.sku for product in products])
@@ -147,17 +149,39 @@ class CatalogRequest:
     """The box asks for a full snapshot; `have_version` None means it has no usable catalog at all.
 
     `reason` is for the fleet view: `boot`, `gap` (a delta did not follow the box's version), `corrupt`,
-    `command` (support asked for `catalog.resync`).
+    `command` (support asked for `catalog.resync`), `missing` (a snapshot the box is staging lacks chunks).
+    With `missing`, `version` names the snapshot being staged and `missing` its chunks that never came: a
+    bridge whose catalog is still at that version sends only those; any other bridge (one older than these
+    fields ignores them) sends the whole snapshot of its current version, which the box stages afresh.
     """
 
     KIND: ClassVar[Kind] = Kind.CATALOG_REQUEST
 
     have_version: int | None
     reason: str
+    version: int | None = None
+    missing: tuple[int, ...] = ()
 
     @classmethod
     def from_json(cls, obj: Obj) -> CatalogRequest:
-        return cls(opt(obj, "have_version", as_count), req(obj, "reason", as_id))
+        version = opt(obj, "version", as_int, lo=1)
+        missing = opt(obj, "missing", as_tuple, item=_chunk_number, max_items=MAX_MISSING) or ()
+        if missing and version is None:
+            raise MalformedMessage("missing", "names chunks without the snapshot's `version`")
+        if len(set(missing)) != len(missing):
+            raise MalformedMessage("missing", "names a chunk more than once")
+        return cls(opt(obj, "have_version", as_count), req(obj, "reason", as_id), version, missing)
 
     def to_json(self) -> Obj:
-        return compact({"have_version": self.have_version, "reason": self.reason})
+        return compact(
+            {
+                "have_version": self.have_version,
+                "reason": self.reason,
+                "version": self.version,
+                "missing": list(self.missing) or None,
+            }
+        )
+
+
+def _chunk_number(value: Any, path: str) -> int:
+    return as_int(value, path, lo=0, hi=MAX_CHUNKS - 1)

@@ -25,6 +25,8 @@ COMMANDS: Final = frozenset(
         "config.set",
         "print.test",
         "print.reprint",
+        "order.stage",
+        "order.add",
         "labels.print",
         "catalog.resync",
         "journal.resend",

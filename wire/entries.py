@@ -24,6 +24,7 @@ from wire._fields import (
     as_bool,
     as_count,
     as_id,
+    as_object,
     as_qty,
     as_qty_count,
     as_str,
@@ -48,6 +49,8 @@ class EntryKind(enum.StrEnum):
     MODE_CHANGED = "mode_changed"
     ORDER_PRINTED = "order_printed"
     ORDER_COLLECTED = "order_collected"
+    ORDER_STAGE = "order_stage"
+    ORDER_REQUEST = "order_request"
     STORE_RECOVERED = "store_recovered"
 
 
@@ -161,9 +164,11 @@ class ModeChangedEntry(EntryBody, kind=EntryKind.MODE_CHANGED):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPrintedEntry(EntryBody, kind=EntryKind.ORDER_PRINTED):
-    """An online order's ticket came out of the box's printer (the shop sees it as being prepared)."""
+    """An online order's ticket came out of a printer (the shop sees it as being prepared): the box's own,
+    or `station`'s (kitchen, bar), each once."""
 
     order_id: str = _req(as_id)
+    station: str | None = _opt(as_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +177,27 @@ class OrderCollectedEntry(EntryBody, kind=EntryKind.ORDER_COLLECTED):
 
     order_id: str = _req(as_id)
     pickup_code: str = _req(as_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStageEntry(EntryBody, kind=EntryKind.ORDER_STAGE):
+    """An order moved on the shop floor to `stage` (accepted, ready, collected, delivered), by `source`
+    (button, scan, remote, web), with the estimate `eta_min` given on acceptance (docs/orders.md)."""
+
+    order_id: str = _req(as_id)
+    stage: str = _req(as_id)
+    source: str | None = _opt(as_id)
+    eta_min: int | None = _opt(as_count)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRequestEntry(EntryBody, kind=EntryKind.ORDER_REQUEST):
+    """A phone order taken at the shop, for the bridge to create in the online shop (so stock has one
+    truth); it comes back like an online order and prints the same way. `ref` is the box's id for it (the
+    shop creates one order per ref); `order` is the request (docs/orders.md, "Phone orders")."""
+
+    ref: str = _req(as_id)
+    order: Mapping[str, JSON] = _req(as_object)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,6 +220,8 @@ Entry: TypeAlias = (
     | ModeChangedEntry
     | OrderPrintedEntry
     | OrderCollectedEntry
+    | OrderStageEntry
+    | OrderRequestEntry
     | StoreRecoveredEntry
 )
 """The body of an entry of any kind this side knows."""
@@ -208,6 +236,8 @@ _BODIES: Final[tuple[type[EntryBody], ...]] = (
     ModeChangedEntry,
     OrderPrintedEntry,
     OrderCollectedEntry,
+    OrderStageEntry,
+    OrderRequestEntry,
     StoreRecoveredEntry,
 )
 

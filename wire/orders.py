@@ -43,7 +43,11 @@ from wire.topics import Kind
 
 ORDER_KINDS: Final = frozenset({"pickup", "delivery", "kitchen"})
 ORDER_STATES: Final = frozenset({"open", "cancelled", "collected"})
+ORDER_SOURCES: Final = frozenset({"online", "phone"})
 MAX_LINES: Final = 500
+MAX_OPTIONS: Final = 50  # choices on one line (size, base, toppings, …)
+MAX_WARNINGS: Final = 20
+NOTE_LEN: Final = 4096
 HASH_HEX: Final = 64  # HMAC-SHA256 in lower-case hex
 KEY_HEX: Final = 64  # a 32-byte pickup key in lower-case hex
 _HEX: Final = frozenset("0123456789abcdef")
@@ -67,13 +71,41 @@ def pickup_matches(key: bytes, order_id: str, code: str, expected: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class LineOption:
+    """One choice the customer made on a line, as the shop names it: a variant attribute ("Size": "Large"),
+    an option or a topping ("Extra": "Olives"). `name` may be empty when the shop gives only the value.
+    """
+
+    name: str
+    value: str
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> LineOption:
+        return cls(name=opt(obj, "name", as_text) or "", value=req(obj, "value", as_str))
+
+    def to_json(self) -> Obj:
+        return {"name": self.name, "value": self.value} if self.name else {"value": self.value}
+
+
+_OPTION: Final = nested(LineOption.from_json)
+
+
+@dataclass(frozen=True, slots=True)
 class OrderLine:
-    """`qty` units of one product at `price_cents` each (the price the customer paid, not the list price)."""
+    """`qty` units of one product at `price_cents` each (the price the customer paid, not the list price).
+
+    `options` are the customer's choices (toppings, size), `note` what they wrote for this line ("well
+    done"), `tags` the product's categories and tags as the shop names them: what routes the line to a
+    station's printer (pizza → kitchen, drinks → counter).
+    """
 
     sku: str
     name: str
     qty: int
     price_cents: int
+    options: tuple[LineOption, ...] = ()
+    note: str = ""
+    tags: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, obj: Obj) -> OrderLine:
@@ -82,10 +114,23 @@ class OrderLine:
             name=req(obj, "name", as_str),
             qty=req(obj, "qty", as_int, lo=1),
             price_cents=req(obj, "price_cents", as_count),
+            options=opt(obj, "options", as_tuple, item=_OPTION, max_items=MAX_OPTIONS) or (),
+            note=opt(obj, "note", as_text) or "",
+            tags=opt(obj, "tags", as_tuple, item=as_id, max_items=MAX_OPTIONS) or (),
         )
 
     def to_json(self) -> Obj:
-        return {"sku": self.sku, "name": self.name, "qty": self.qty, "price_cents": self.price_cents}
+        return compact(
+            {
+                "sku": self.sku,
+                "name": self.name,
+                "qty": self.qty,
+                "price_cents": self.price_cents,
+                "options": [o.to_json() for o in self.options] or None,
+                "note": self.note or None,
+                "tags": list(self.tags) or None,
+            }
+        )
 
 
 _LINE: Final = nested(OrderLine.from_json)
@@ -97,6 +142,13 @@ class Order:
     included, so it need not equal the sum of the lines. `ticket` says whether this box prints its ticket
     (only the box holding the shop's `orders` role does); every box of the shop gets the order, so its
     pickup code is verified at any till.
+
+    What the kitchen works from: `number` (the shop's order number, printed big; the id when absent),
+    `notes` (the customer's note, as written), `due_at` (the slot asked for; absent: as soon as possible),
+    `tz` (the shop's time zone, to print the slot in), `phone` and `address` (delivery), `paid` (paid
+    online) or `due_cents` (to pay at hand-over), `allergies` (printed so they stand out), `warnings` (what
+    the bridge found odd in the order and printed anyway: the owner has it parked), `source` (online or a
+    phone order entered at the shop).
     """
 
     KIND: ClassVar[Kind] = Kind.ORDERS
@@ -114,6 +166,21 @@ class Order:
     ticket: bool = True
     pickup_hash: str | None = None
     pickup_key: int | None = None
+    number: str = ""
+    due_at: str | None = None
+    tz: str = ""
+    phone: str = ""
+    address: str = ""
+    paid: bool = True
+    due_cents: int = 0
+    allergies: str = ""
+    warnings: tuple[str, ...] = ()
+    source: str = "online"
+
+    @property
+    def shown_number(self) -> str:
+        """The number staff and customer say: the shop's order number, else the order id."""
+        return self.number or self.order_id
 
     @classmethod
     def from_json(cls, obj: Obj) -> Order:
@@ -124,12 +191,22 @@ class Order:
             lines=req(obj, "lines", as_tuple, item=_LINE, min_items=1, max_items=MAX_LINES),
             total_cents=req(obj, "total_cents", as_count),
             customer=opt(obj, "customer", as_text) or "",
-            notes=opt(obj, "notes", as_str, min_len=0, max_len=4096) or "",
+            notes=opt(obj, "notes", as_str, min_len=0, max_len=NOTE_LEN) or "",
             rev=req(obj, "rev", as_int, lo=1),
             state=req(obj, "state", as_choice, choices=ORDER_STATES),
             ticket=req(obj, "ticket", as_bool),
             pickup_hash=opt(obj, "pickup_hash", as_hex, length=HASH_HEX),
             pickup_key=opt(obj, "pickup_key", as_int, lo=1),
+            number=opt(obj, "number", as_id) or "",
+            due_at=opt(obj, "due_at", as_ts),
+            tz=opt(obj, "tz", as_id) or "",
+            phone=opt(obj, "phone", as_text) or "",
+            address=opt(obj, "address", as_text) or "",
+            paid=opt(obj, "paid", as_bool) is not False,
+            due_cents=opt(obj, "due_cents", as_count) or 0,
+            allergies=opt(obj, "allergies", as_str, min_len=0, max_len=NOTE_LEN) or "",
+            warnings=opt(obj, "warnings", as_tuple, item=as_text, max_items=MAX_WARNINGS) or (),
+            source=opt(obj, "source", as_choice, choices=ORDER_SOURCES) or "online",
         )
         if (order.pickup_hash is None) != (order.pickup_key is None):
             path = "pickup_key" if order.pickup_key is None else "pickup_hash"
@@ -152,6 +229,16 @@ class Order:
                 "ticket": self.ticket,
                 "pickup_hash": self.pickup_hash,
                 "pickup_key": self.pickup_key,
+                "number": self.number or None,
+                "due_at": self.due_at,
+                "tz": self.tz or None,
+                "phone": self.phone or None,
+                "address": self.address or None,
+                "paid": None if self.paid else False,
+                "due_cents": self.due_cents or None,
+                "allergies": self.allergies or None,
+                "warnings": list(self.warnings) or None,
+                "source": None if self.source == "online" else self.source,
             }
         )
 
@@ -217,4 +304,81 @@ class OrderAck:
     def to_json(self) -> Obj:
         return compact(
             {"order_id": self.order_id, "rev": self.rev, "key_id": self.key_id, "refused": self.refused}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneLine:
+    sku: str
+    qty: int
+    options: tuple[LineOption, ...] = ()
+    note: str = ""
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> PhoneLine:
+        return cls(
+            sku=req(obj, "sku", as_id),
+            qty=req(obj, "qty", as_int, lo=1, hi=MAX_PHONE_QTY),
+            options=opt(obj, "options", as_tuple, item=_OPTION, max_items=MAX_OPTIONS) or (),
+            note=opt(obj, "note", as_text) or "",
+        )
+
+    def to_json(self) -> Obj:
+        return compact(
+            {
+                "sku": self.sku,
+                "qty": self.qty,
+                "options": [o.to_json() for o in self.options] or None,
+                "note": self.note or None,
+            }
+        )
+
+
+MAX_PHONE_QTY: Final = 999
+_PHONE_LINE: Final = nested(PhoneLine.from_json)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneOrder:
+    """A phone order taken at the shop (`tillbridge order add`, the web page): journaled by the box as
+    `order_request`, created in the online shop by the bridge, then printed like an online order. A
+    delivery needs its `address`; `due_at` is the slot (absent: as soon as possible)."""
+
+    lines: tuple[PhoneLine, ...]
+    customer: str
+    phone: str = ""
+    pickup: bool = True
+    address: str = ""
+    due_at: str | None = None
+    note: str = ""
+    allergies: str = ""
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> PhoneOrder:
+        order = cls(
+            lines=req(obj, "lines", as_tuple, item=_PHONE_LINE, min_items=1, max_items=MAX_LINES),
+            customer=req(obj, "customer", as_str),
+            phone=opt(obj, "phone", as_text) or "",
+            pickup=opt(obj, "pickup", as_bool) is not False,
+            address=opt(obj, "address", as_text) or "",
+            due_at=opt(obj, "due_at", as_ts),
+            note=opt(obj, "note", as_str, min_len=0, max_len=NOTE_LEN) or "",
+            allergies=opt(obj, "allergies", as_str, min_len=0, max_len=NOTE_LEN) or "",
+        )
+        if not order.pickup and not order.address.strip():
+            raise MalformedMessage("address", "required field is missing (a delivery needs its address)")
+        return order
+
+    def to_json(self) -> Obj:
+        return compact(
+            {
+                "lines": [line.to_json() for line in self.lines],
+                "customer": self.customer,
+                "phone": self.phone or None,
+                "pickup": self.pickup,
+                "address": self.address or None,
+                "due_at": self.due_at,
+                "note": self.note or None,
+                "allergies": self.allergies or None,
+            }
         )

@@ -34,7 +34,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         "cloud_bridge.connectors.woocommerce",
         "WooCommerceConnector",
         ("base_url", "consumer_key", "consumer_secret"),
-        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str},
+        {"webhook_secrets": list, "barcode_meta": list, "unit_meta": str, "timezone": str},
     ),
     "prestashop": (
         "cloud_bridge.connectors.prestashop",
@@ -46,6 +46,8 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
             "currency": str,
             "pickup_carriers": list,
             "completed_state": int,
+            "accepted_state": int,
+            "ready_state": int,
             "use_patch": bool,
             "unit_field": str,
         },
@@ -56,11 +58,17 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
         ("base_url", "access_token", "location_id"),
         {"api_version": str, "webhook_secrets": list, "reason": str, "unit_metafield": str},
     ),
+    "magento": (
+        "cloud_bridge.connectors.magento",
+        "MagentoConnector",
+        ("base_url", "access_token"),
+        {"source_code": str, "stock_id": int, "barcode_attributes": list, "pickup_methods": list},
+    ),
     "oscar": (
         "cloud_bridge.connectors.oscar",
         "OscarConnector",
         ("base_url", "username", "password"),
-        {"partner": str},
+        {"partner": str, "pickup_methods": list, "collected_status": str},
     ),
 }
 

@@ -95,12 +95,30 @@ class OrderState(StrEnum):
 
 
 @dataclass(frozen=True)
+class LineOption:
+    """One choice on a line as the shop names it: a variant attribute ("Size": "Large"), an option or a
+    topping ("Extra": "Olives") from WooCommerce item meta, Shopify line-item properties or a PrestaShop
+    customization. `name` is empty when the shop gives only the value.
+    """
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class OrderLine:
+    """One line of an order. `options` and `note` are what the kitchen must see; `tags` are the product's
+    categories / tags where the shop says them (what routes the line to a station's printer).
+    """
+
     line_id: str
     sku: str
     name: str
     qty: int
     unit_price_cents: int  # what the customer paid per unit, tax included where the platform says
+    options: tuple[LineOption, ...] = ()
+    note: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,14 @@ class ShopOrder:
     `problem` says what the connector could not read in this order (a missing `total`): the bridge parks it
     and the feed goes on. Its stock facts (status and lines) are still there when they were readable, so
     the ledger counts the units the shop took; `stock_known` is False when even those were not.
+
+    What the floor needs besides (empty where the shop did not say): `note` is the customer's note as they
+    wrote it; `requested_at` the slot they asked for (None: as soon as possible); `phone` and `address`
+    for delivery; `paid` whether it was paid online, else `due_cents` is to pay at hand-over; `allergies`
+    what the customer said about allergies (printed so it stands out); `warnings` what the connector found
+    odd but could print around (an absurd quantity, control characters, a line without a product): the
+    order still prints, with the warnings, and the bridge parks it for the owner; `source` is "phone" for
+    an order entered at the shop (`create_order`).
     """
 
     order_id: str
@@ -128,6 +154,15 @@ class ShopOrder:
     holds_stock: bool = True
     problem: str | None = None
     stock_known: bool = True
+    note: str = ""
+    requested_at: datetime | None = None
+    phone: str = ""
+    address: str = ""
+    paid: bool = True
+    due_cents: int = 0
+    allergies: str = ""
+    warnings: tuple[str, ...] = ()
+    source: str = "online"
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -181,6 +216,75 @@ class WebhookEvent:
     order: ShopOrder | None = None
     products: tuple[ShopProduct, ...] = ()
     payload: Mapping[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+
+class FloorStage(StrEnum):
+    """Where an order is on the shop floor, as the box moves it (docs/orders.md). The shop is told of each
+    step the way its customers expect: WooCommerce a status and a customer note (its own mails), Shopify
+    the pickup-ready notification and a fulfillment, PrestaShop an order state (its template mail).
+    """
+
+    ACCEPTED = "accepted"  # the kitchen took it (with an estimated time, optionally)
+    READY = "ready"  # ready to collect / to go out
+    COLLECTED = "collected"  # handed to the customer at the counter
+    DELIVERED = "delivered"  # delivered to the customer's address
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """Tell the shop (and through it the customer) that order `order_id` reached `stage`. `message` is the
+    customer-facing sentence, in the shop's language; `eta_minutes` the estimate given on acceptance.
+    """
+
+    order_id: str
+    stage: FloorStage
+    message: str
+    pickup: bool = True
+    eta_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    sku: str
+    qty: int
+    options: tuple[LineOption, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """A phone order taken at the shop, to create in the online shop so stock has one truth. `ref` is the
+    box's id for it: creating the same `ref` twice must give the same order (the request may be repeated).
+    """
+
+    ref: str
+    lines: tuple[DraftLine, ...]
+    customer: str
+    phone: str = ""
+    pickup: bool = True
+    address: str = ""
+    requested_at: datetime | None = None
+    note: str = ""
+    allergies: str = ""
+
+
+@runtime_checkable
+class FloorOrders(Protocol):
+    """What a connector offers for orders on the shop floor, besides `ShopConnector`. A connector without
+    it still prints orders; the bridge then only logs that the shop cannot be told.
+    """
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """A note on the order the customer sees (the shop mails it): their pickup code, an estimate."""
+        ...
+
+    def set_stage(self, change: StageChange) -> None:
+        """Moves the order in the shop to match `change` (status / fulfillment / state and its mail)."""
+        ...
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        """Creates a phone order in the shop (idempotent on `draft.ref`) and returns it as the shop has it."""
+        ...
 
 
 @runtime_checkable

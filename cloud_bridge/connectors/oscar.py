@@ -1,4 +1,4 @@
-"""django-oscar through django-oscar-api's admin API (`/api/admin/`), Basic auth as a staff account.
+"""django-oscar through django-oscar-api's admin API (`/api/admin/`), signed in as a staff account.
 
 Oscar keeps stock per partner in a stock record: `num_in_stock` units on the shelf, `num_allocated` of them
 promised to placed orders and not yet shipped. Buyers see `num_in_stock − num_allocated`, so that is the
@@ -7,18 +7,21 @@ record: the API has no batch and no compare-and-swap, so an expected level is ch
 The SKU is the stock record's `partner_sku` for the configured partner, the barcode the product's `upc`,
 the price the stock record's `price`. Oscar sends no webhooks; the bridge polls.
 
-Not yet read: orders. Oscar's admin API lists orders but cannot change their status, so the feed and
-`complete_order` answer `UnsupportedOperation` until the bridge has a way to close an order in Oscar.
+Orders are read from the admin API (`oscar_orders` says how, without a change time). The admin API cannot
+change an order's status, so a collected order is closed the way the shop's staff close it: through
+Oscar's dashboard order page (`change_order_status`), which runs the shop's own status pipeline; the
+bridge signs in with the same account (a session, as a browser would) and reads the order back to check.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from cloud_bridge.connectors._values import (
     amount,
@@ -51,7 +54,14 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, Reply, ShopHttp
+from cloud_bridge.connectors.oscar_orders import (
+    Reading,
+    Statuses,
+    StatusWindow,
+    changed_orders,
+    read_order,
+)
 from cloud_bridge.errors import (
     NotApplied,
     RequestRejected,
@@ -63,9 +73,7 @@ from cloud_bridge.errors import (
 )
 
 API: Final = "/api/admin"
-NO_ORDERS: Final = (
-    "Oscar's admin API cannot change an order's status; the Oscar connector reads no orders yet"
-)
+PICKUP_METHODS: Final = ("no-shipping-required",)  # a basket with nothing to ship is collected in store
 
 
 @dataclass(frozen=True)
@@ -103,21 +111,27 @@ class OscarConnector:
         password: str,
         *,
         partner: str = "",
+        pickup_methods: Sequence[str] = PICKUP_METHODS,
+        collected_status: str = Statuses.collected,
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
         self.partner = partner
         self.options = options
+        self.site = base_url.rstrip("/")
+        self.credentials = (username, password)
+        self.statuses = Statuses(collected=collected_status)
+        self.pickup_methods = tuple(pickup_methods)
+        # A session of its own (its cookies are this shop's sign-in), not a pooled one.
         self.http = ShopHttp(
             shop,
-            base_url.rstrip("/") + API,
+            self.site,
             options.retrier(),
             describe_oscar,
             timeout=options.timeout,
-            auth=(username, password),
             headers={"Accept": "application/json"},
-            session=options.session,
         )
+        self._signed_in = False
 
     @property
     def calls(self) -> int:
@@ -125,6 +139,41 @@ class OscarConnector:
 
     def close(self) -> None:
         self.http.close()
+
+    # --- the signed-in session -------------------------------------------------------------------------
+
+    def _send(self, call: Call, what: str) -> Reply:
+        """An admin API call on the signed-in session. Signing in once instead of sending Basic auth on
+        every call spares the shop a password hash per request (Django's PBKDF2 costs a noticeable share
+        of a CPU each time); a session the shop no longer knows is signed in again once.
+        """
+        for attempt in range(2):
+            if not self._signed_in:
+                self._sign_in()
+            try:
+                return self.http.send(self._csrf(replace(call, path=API + call.path)), what)
+            except ShopAuthError:
+                self._signed_in = False
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _sign_in(self) -> None:
+        """django-oscar-api's session login (`POST /api/login/`); refused credentials: `ShopAuthError`."""
+        username, password = self.credentials
+        self.http.session.cookies.clear()
+        call = Call("POST", "/api/login/", json={"username": username, "password": password})
+        self.http.send(call, "POST /api/login/")
+        self._signed_in = True
+
+    def _csrf(self, call: Call) -> Call:
+        """Django checks a session's unsafe requests for its CSRF token (and, over HTTPS, the Referer)."""
+        if call.method in ("GET", "HEAD", "OPTIONS"):
+            return call
+        token = self.http.session.cookies.get("csrftoken") or ""
+        return replace(
+            call, headers={**(call.headers or {}), "X-CSRFToken": token, "Referer": self.site + "/"}
+        )
 
     # --- stock -----------------------------------------------------------------------------------------
 
@@ -157,7 +206,7 @@ class OscarConnector:
         path = f"/stockrecords/{record.record_id}/"
         what = f"PATCH {path}"
         try:
-            reply = self.http.send(Call("PATCH", path, json={"num_in_stock": level + record.allocated}), what)
+            reply = self._send(Call("PATCH", path, json={"num_in_stock": level + record.allocated}), what)
             with reading(self.shop, what):
                 answer = as_obj(load_json(reply.body, self.shop, what), what)
                 in_stock = opt_int(answer.get("num_in_stock"), f"{what} num_in_stock")
@@ -202,7 +251,7 @@ class OscarConnector:
     def _records(self) -> dict[str, _Record]:
         """Every sku of the configured partner (the first partner's records when none is configured)."""
         what = "GET /products/"
-        reply = self.http.send(Call("GET", "/products/"), what)
+        reply = self._send(Call("GET", "/products/"), what)
         found: dict[str, _Record] = {}
         twice: set[str] = set()
         with reading(self.shop, what):
@@ -244,16 +293,95 @@ class OscarConnector:
     # --- orders and webhooks ---------------------------------------------------------------------------
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
-        raise UnsupportedOperation(self.shop, NO_ORDERS)
+        """Orders new to the cursor or whose status moved, oldest first (see `oscar_orders`). The list has
+        no filter, so each poll reads it whole; lines and stock records are read only when one changed.
+        """
+        window = StatusWindow.decode(cursor)
+        what = "GET /orders/"
+        reply = self._send(Call("GET", "/orders/"), what)
+        with reading(self.shop, what):
+            listed = as_list(load_json(reply.body, self.shop, what), what)
+        changed = changed_orders(listed, window)
+        if not changed:
+            return [], window.advance(())
+        context = self._reading()
+        pairs: list[tuple[str, ShopOrder]] = []
+        for raw, pk in changed:
+            if pk is None:  # too broken to follow: read once for its problem, and parked
+                broken = read_order(raw, [], context)
+                pairs.append((broken.order_id, broken))
+            else:
+                pairs.append((pk, self._read(raw, pk, context)))
+        return [order for _, order in pairs], window.advance(pairs)
 
     def get_order(self, order_id: str) -> ShopOrder:
-        raise UnsupportedOperation(self.shop, NO_ORDERS)
+        pk = _pk(order_id, self.shop)
+        what = f"GET /orders/{pk}/"
+        raw = load_json(self._send(Call("GET", f"/orders/{pk}/"), what).body, self.shop, what)
+        return self._read(raw, pk, self._reading())
 
     def complete_order(self, order_id: str) -> ShopOrder:
-        raise UnsupportedOperation(self.shop, NO_ORDERS)
+        """Moves the order to the collected status through the dashboard's order form, as staff would, and
+        reads it back: Oscar answers the form with a redirect whether or not its pipeline allowed the move.
+        """
+        order = self.get_order(order_id)
+        if order.status == self.statuses.collected:
+            return order  # a retry after the first attempt's answer was lost
+        self._dashboard_status(order.number, self.statuses.collected)
+        after = self.get_order(order_id)
+        if after.status != self.statuses.collected:
+            problem = (
+                f"order {order.number} stayed {after.status!r}: the shop's status pipeline does not "
+                f"allow {after.status!r} → {self.statuses.collected!r}, or the account may not use "
+                "the dashboard's orders (order.view_order)"
+            )
+            raise RequestRejected(self.shop, problem, 409, "status_not_changed")
+        return after
+
+    def _dashboard_status(self, number: str, status: str) -> None:
+        """Posts the dashboard's order status form on the signed-in session, as staff would."""
+        if not self._signed_in:
+            self._sign_in()
+        page = f"/dashboard/orders/{number}/"
+        form = {
+            "order_action": "change_order_status",
+            "new_status": status,
+            "csrfmiddlewaretoken": self.http.session.cookies.get("csrftoken") or "",
+        }
+        post = Call(
+            "POST",
+            page,
+            data=urlencode(form).encode(),
+            headers={
+                "Referer": self.site + page,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "text/html",
+            },
+        )
+        try:
+            self.http.send(post, f"POST {page} change_order_status")
+        except RequestRejected as exc:
+            if exc.status != 302:  # the form's answer is a redirect back to the order page
+                raise
+            # a redirect to the sign-in page means the session had expired: the read-back tells
+
+    def _reading(self) -> Reading:
+        skus = {r.record_id: (r.sku, r.title) for r in self._records().values()}
+        return Reading(self.statuses, self.pickup_methods, skus)
+
+    def _read(self, raw: Any, pk: str, context: Reading) -> ShopOrder:
+        what = f"GET /orders/{pk}/lines/"
+        reply = self._send(Call("GET", f"/orders/{pk}/lines/"), what)
+        return read_order(raw, load_json(reply.body, self.shop, what), context)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent | None:
         raise UnsupportedOperation(self.shop, "Oscar sends no webhooks; the bridge polls it")
+
+
+def _pk(order_id: str, shop: str) -> str:
+    if not order_id.isdigit() or len(order_id) > 18:
+        raise RequestRejected(shop, f"order id {order_id[:40]!r} is not an Oscar order id", 404)
+    return order_id
 
 
 def _record_id(obj: dict[str, Any], what: str) -> int:

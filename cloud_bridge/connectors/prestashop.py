@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
@@ -38,11 +39,15 @@ from cloud_bridge.connectors._values import (
 )
 from cloud_bridge.connectors.base import (
     BatchLimits,
+    FloorStage,
     ItemResult,
+    LineOption,
+    OrderDraft,
     OrderLine,
     OrderState,
     ShopOrder,
     ShopProduct,
+    StageChange,
     StockChange,
     StockDelta,
     StockLevel,
@@ -72,6 +77,7 @@ from cloud_bridge.errors import (
     ShopConfigError,
     ShopError,
     StaleStock,
+    StockNotManaged,
     UnknownSku,
     UnsupportedOperation,
 )
@@ -110,6 +116,15 @@ class _Item:
     stock_id: int
     quantity: int
     row: Mapping[str, Any] = field(default_factory=dict, compare=False)  # the whole stock row, for a PUT
+    combined: bool = False  # a product's own row while it has combinations: PrestaShop keeps their sum
+
+    def unmanaged(self) -> str | None:
+        """Why a quantity written to this row would not stick, or None (PrestaShop 8's stock model)."""
+        if self.combined:
+            return "its stock is kept per combination (the product's row is their sum); sell the combinations"
+        if str(self.row.get("depends_on_stock", "0")) == "1":
+            return "depends_on_stock is 1: PrestaShop computes its quantity from physical stock"
+        return None
 
 
 class PrestaShopConnector:
@@ -130,6 +145,8 @@ class PrestaShopConnector:
         currency: str = "EUR",
         pickup_carriers: Sequence[int] = (),
         completed_state: int = 5,
+        accepted_state: int = 3,
+        ready_state: int = 0,
         states: Mapping[int, OrderState] | None = None,
         use_patch: bool = False,
         unit_field: str = "",
@@ -145,6 +162,7 @@ class PrestaShopConnector:
         self.currency = currency
         self.pickup_carriers = frozenset(str(c) for c in pickup_carriers)
         self.completed_state = str(completed_state)
+        self.stage_states = {FloorStage.ACCEPTED: accepted_state, FloorStage.READY: ready_state}
         self.states = dict(states or DEFAULT_STATES)
         self.use_patch = use_patch
         self.options = options
@@ -213,6 +231,9 @@ class PrestaShopConnector:
         raise UnsupportedOperation(self.shop, "the PrestaShop Webservice has no stock deltas; use set_stock")
 
     def _write(self, item: _Item, change: StockChange) -> int:
+        why = item.unmanaged()
+        if why is not None:
+            raise StockNotManaged(self.shop, f"sku {item.sku!r}: {why}")
         if change.expected is not None and item.quantity != change.expected:
             raise StaleStock(
                 self.shop, f"sku {item.sku!r} is at {item.quantity}, not {change.expected}", item.quantity
@@ -339,8 +360,15 @@ class PrestaShopConnector:
                 as_int(get(row, "quantity", what), what),
                 row,
             )
+        with_combinations = {product for product, attribute in by_pair if attribute != "0"}
         found = {
-            sku: _Item(sku, pair[0], pair[1], *by_pair[pair])
+            sku: _Item(
+                sku,
+                pair[0],
+                pair[1],
+                *by_pair[pair],
+                combined=pair[1] == "0" and pair[0] in with_combinations,
+            )
             for sku, pair in targets.items()
             if pair in by_pair
         }
@@ -359,8 +387,33 @@ class PrestaShopConnector:
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
         window = PollWindow.decode(cursor)
         orders = [self._order(row) for row in self._changed("orders", "full", window)]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        fresh = self._with_notes(
+            [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        )
         return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+
+    def _with_notes(self, orders: list[ShopOrder]) -> list[ShopOrder]:
+        """The customer's message at checkout as each order's note (`messages` written by the customer,
+        `id_employee` 0: the shop's own messages are not the customer's note), one request per 50 orders.
+        A shop that does not answer leaves the notes empty: the orders still print."""
+        ids = [o.order_id for o in orders if o.order_id.isdigit() and o.problem is None]
+        notes: dict[str, list[str]] = {}
+        for chunk in chunked(ids, LOOKUP_CHUNK):
+            params = {"filter[id_order]": "[" + "|".join(chunk) + "]", "display": "full", **JSON}
+            try:
+                rows = self._rows("messages", params)
+            except ShopError as exc:
+                log.warning("shop %s: order messages not read (%s): notes left empty", self.shop, exc)
+                return orders
+            for row in sorted(rows, key=lambda r: str(r.get("id", "")).zfill(12)):
+                if str(row.get("id_employee", "0")) == "0" and of.text(row.get("message")):
+                    notes.setdefault(str(row.get("id_order")), []).append(of.text(row.get("message")))
+        return [
+            replace(o, note=" / ".join(notes[o.order_id]), allergies=of.allergies_of([], *notes[o.order_id]))
+            if o.order_id in notes
+            else o
+            for o in orders
+        ]
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -394,7 +447,7 @@ class PrestaShopConnector:
         reply = self.http.send(Call("GET", f"/orders/{_numeric(order_id, self.shop)}", params=JSON), what)
         with reading(self.shop, what):
             row = as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "order", what), what)
-        return self._order(row)
+        return self._with_notes([self._order(row)])[0]
 
     def complete_order(self, order_id: str) -> ShopOrder:
         order = self.get_order(order_id)
@@ -404,6 +457,46 @@ class PrestaShopConnector:
         what = f"POST /order_histories (order {order_id})"
         self.http.send(Call("POST", "/order_histories", data=body, headers=_XML), what)
         return self.get_order(order_id)
+
+    # --- orders on the shop floor (base.FloorOrders) ----------------------------------------------------
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """A message on the order the customer can see (`private` 0) on their order page."""
+        fields = {
+            "id_order": str(_numeric(order_id, self.shop)),
+            "id_employee": "1",
+            "message": text,
+            "private": "0",
+        }
+        body = psxml.document("message", fields)
+        self.http.send(
+            Call("POST", "/messages", data=body, headers=_XML), f"POST /messages (order {order_id})"
+        )
+
+    def set_stage(self, change: StageChange) -> None:
+        """An order state per stage (its template mail goes to the customer): accepted → `accepted_state`
+        (3, "Processing in progress"), ready → `ready_state` (0: none, PrestaShop has no such state until the
+        shop adds one; the message says it), collected / delivered → `completed_state`; plus the message."""
+        if change.stage in (FloorStage.COLLECTED, FloorStage.DELIVERED):
+            self.complete_order(change.order_id)
+        else:
+            state = self.stage_states.get(change.stage, 0)
+            if state:
+                self._set_state(change.order_id, str(state))
+        if change.message:
+            self.tell_customer(change.order_id, change.message)
+
+    def _set_state(self, order_id: str, state: str) -> None:
+        body = psxml.document("order_history", {"id_order": order_id, "id_order_state": state})
+        self.http.send(
+            Call("POST", "/order_histories", data=body, headers=_XML),
+            f"POST /order_histories (order {order_id})",
+        )
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        raise UnsupportedOperation(
+            self.shop, "phone orders are not created in PrestaShop shops yet (take them in the back office)"
+        )
 
     def _order(self, row: dict[str, Any]) -> ShopOrder:
         return order_or_problem(row, lambda: self._full_order(row), lambda: self._stock_facts(row))
@@ -515,14 +608,29 @@ def _id_target(key: str) -> tuple[str, str] | None:
 
 
 def _line(obj: dict[str, Any]) -> OrderLine:
+    """An order row; a combination's name carries its attributes ("Pizza - Tamaño : Familiar, Masa : Fina"):
+    the product's name before " - ", the attributes as the line's options."""
     qty = as_int(get(obj, "product_quantity", "order row"), "order row product_quantity")
+    name = opt_str(obj.get("product_name"), "order row product_name")
+    base, options = _attributes(name)
     return OrderLine(
         line_id=as_id(get(obj, "id", "order row"), "order row id"),
         sku=opt_str(obj.get("product_reference"), "order row product_reference"),
-        name=opt_str(obj.get("product_name"), "order row product_name"),
+        name=base,
         qty=qty,
         unit_price_cents=cents(obj.get("unit_price_tax_incl") or "0", "order row unit_price_tax_incl"),
+        options=options,
     )
+
+
+def _attributes(name: str) -> tuple[str, tuple[LineOption, ...]]:
+    base, sep, rest = name.rpartition(" - ")
+    if not sep or " : " not in rest:
+        return name, ()
+    pairs = [part.partition(" : ") for part in rest.split(", ")]
+    if not all(sep2 and key.strip() and value.strip() for key, sep2, value in pairs):
+        return name, ()
+    return base, tuple(LineOption(key.strip(), value.strip()) for key, _, value in pairs)
 
 
 def _language_text(value: Any) -> str:

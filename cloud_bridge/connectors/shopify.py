@@ -15,9 +15,11 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors import shopify_queries as q
 from cloud_bridge.connectors._values import (
     amount,
@@ -36,11 +38,14 @@ from cloud_bridge.connectors._values import (
 )
 from cloud_bridge.connectors.base import (
     BatchLimits,
+    FloorStage,
     ItemResult,
+    OrderDraft,
     OrderLine,
     OrderState,
     ShopOrder,
     ShopProduct,
+    StageChange,
     StockChange,
     StockDelta,
     StockLevel,
@@ -73,12 +78,16 @@ from cloud_bridge.errors import (
     StockNotManaged,
     TransientShopError,
     UnknownSku,
+    UnsupportedOperation,
     WebhookRejected,
 )
 
 log = logging.getLogger(__name__)
 
+NOTICE_ATTRIBUTE: Final = "Tillbridge"  # the note attribute the floor's news for the customer goes in
 LOOKUP_CHUNK: Final = 50
+STATUS_FIELDS: Final = ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
+LIST_PAGES: Final = 40  # listing pages per call: 10,000 orders changed inside one overlap window
 WRITE_CHUNK: Final = 250
 KEY_NAMESPACE: Final = uuid.UUID("5a1e4c3e-7d0b-4f49-9c55-0d3c1f6b2a11")
 TRANSIENT_CODES: Final = frozenset(
@@ -400,13 +409,79 @@ class ShopifyConnector:
     # --- orders and products ---------------------------------------------------------------------------
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
+        """Orders changed since the cursor, in two steps so that re-reading the overlap window stays cheap
+        however many orders fall in it: a listing of ids, times and statuses (250 orders for ~253 cost
+        points a page), then the full orders (~930 points per 6) only for versions the cursor has not
+        returned, at most `max_pages` × 6 per call (the rest come on the next call). Orders whose
+        fulfillment orders are all assigned to another location are not this store's: not returned.
+        """
         window = PollWindow.decode(cursor)
         since = window.query_from()
         search = None if since is None else f"updated_at:>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
-        nodes = self._pages("orders", q.ORDERS, {"query": search, "first": q.ORDER_PAGE}, q.orders_cost())
-        orders = [read_order(node) for node in nodes]
-        fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
-        return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+        listed = self._listing(search)
+        budget = self.options.max_pages * q.ORDER_PAGE
+        fresh = [entry for entry in listed if window.is_new(*entry)]
+        wanted = fresh[:budget]
+        cut = listed.index(fresh[budget]) if len(fresh) > budget else len(listed)
+        details = self._orders_by_id([order_id for order_id, _, _ in wanted])
+        orders = [details[order_id] for order_id, _, _ in wanted if order_id in details]
+        here = [self._local(order, where) for order, where in orders if self._here(where)]
+        return here, window.advance(listed[:cut])
+
+    def _listing(self, search: str | None) -> list[tuple[str, datetime, str]]:
+        """(id, update time, status) of every order the search finds, oldest change first."""
+        variables = {"query": search, "first": q.LIST_PAGE}
+        nodes = self._pages(
+            "orders", q.ORDER_LIST, variables, q.order_list_cost(), LIST_PAGES, "orders listing"
+        )
+        listed: list[tuple[str, datetime, str]] = []
+        with reading(self.shop, "orders listing"):
+            for raw in nodes:
+                node = as_obj(raw, "orders node")
+                status = "|".join(
+                    str(node.get(k))
+                    for k in ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
+                )
+                updated = as_time(get(node, "updatedAt", "order"), "order updatedAt")
+                listed.append((as_id(get(node, "id", "order"), "order id"), updated, status))
+        return listed
+
+    def _orders_by_id(self, order_ids: Sequence[str]) -> dict[str, tuple[ShopOrder, frozenset[str]]]:
+        """Full orders, six a query (`id:` searches OR-ed), each with the locations it is assigned to."""
+        found: dict[str, tuple[ShopOrder, frozenset[str]]] = {}
+        for chunk in chunked(list(order_ids), q.ORDER_PAGE):
+            search = " OR ".join(f"id:{_order_gid(i, self.shop).rpartition('/')[2]}" for i in chunk)
+            variables = {"query": search, "first": q.ORDER_PAGE}
+            for node in self._pages("orders", q.ORDERS, variables, q.orders_cost(), 1):
+                order = read_order(node)
+                found[order.order_id] = (order, assigned_locations(node))
+        return found
+
+    def _here(self, locations: frozenset[str]) -> bool:
+        """Whether an order is this store's: one of its fulfillment orders is assigned to the configured
+        location (or Shopify did not say where).
+        """
+        return not locations or self.location in locations
+
+    def _local(self, order: ShopOrder, locations: frozenset[str]) -> ShopOrder:
+        """The part of an order this store ships. An order split over several locations (one fulfillment
+        order each) keeps only the lines and quantities of the fulfillment orders assigned here, read in a
+        second query (~278 cost points) that orders at one location never pay.
+        """
+        if len(locations) < 2 or order.problem is not None:
+            return order
+        gid = _order_gid(order.order_id, self.shop)
+        data = self.run("order split lines", q.SPLIT_LINES, {"id": gid}, q.split_lines_cost())
+        with reading(self.shop, "fulfillmentOrders lineItems"):
+            quantities = local_quantities(data.get("order"), self.location)
+        lines = tuple(
+            replace(line, qty=quantities[line.line_id][0])
+            for line in order.lines
+            if quantities.get(line.line_id, (0, 0))[0]
+        )
+        shipped = bool(lines) and not any(quantities[line.line_id][1] for line in lines)
+        state = OrderState.COMPLETED if shipped and order.state is OrderState.PAID else order.state
+        return replace(order, lines=lines, state=state)
 
     def products_since(self, cursor: str | None) -> tuple[list[ShopProduct], str]:
         window = PollWindow.decode(cursor)
@@ -421,11 +496,22 @@ class ShopifyConnector:
         fresh = [p for p in products if window.is_new(p.product_id, p.updated_at, p.fingerprint)]
         return fresh, window.advance((p.product_id, p.updated_at, p.fingerprint) for p in products)
 
-    def _pages(self, field: str, query: str, variables: dict[str, Any], estimate: float) -> list[Any]:
+    def _pages(
+        self,
+        field: str,
+        query: str,
+        variables: dict[str, Any],
+        estimate: float,
+        pages: int = 0,
+        operation: str = "",
+    ) -> list[Any]:
+        """Nodes of a connection, up to `pages` pages (default `max_pages`). `operation` names the query for
+        the cost budget when one field is asked in queries of different costs.
+        """
         found: list[Any] = []
         after = None
-        for _ in range(self.options.max_pages):
-            data = self.run(field, query, {**variables, "after": after}, estimate)
+        for _ in range(pages or self.options.max_pages):
+            data = self.run(operation or field, query, {**variables, "after": after}, estimate)
             with reading(self.shop, field):
                 connection = as_obj(get(data, field, "data"), field)
                 found.extend(as_list(get(connection, "nodes", field), f"{field} nodes"))
@@ -440,11 +526,22 @@ class ShopifyConnector:
         node = data.get("order")
         if node is None:
             raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
-        return read_order(node)
+        return self._local(read_order(node), assigned_locations(node))
 
     def complete_order(self, order_id: str) -> ShopOrder:
+        open_ids = self._open_fulfillment_orders(order_id)
+        if open_ids:
+            groups = [{"fulfillmentOrderId": fo} for fo in open_ids]
+            variables = {"fulfillment": {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": False}}
+            data = self.run("fulfillmentCreate", q.FULFILL, variables, q.MUTATION_COST)
+            self._log_user_errors(data, "fulfillmentCreate", order_id)
+        return self.get_order(order_id)
+
+    def _open_fulfillment_orders(self, order_id: str) -> list[str]:
+        """The order's open fulfillment orders assigned to this location (another location's part of a
+        split order is theirs to fulfil)."""
         gid = _order_gid(order_id, self.shop)
-        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, 20)
+        data = self.run("order", q.FULFILLMENT_ORDERS, {"id": gid}, q.fulfillment_orders_cost())
         with reading(self.shop, "fulfillmentOrders"):
             order = data.get("order")
             if order is None:
@@ -453,25 +550,69 @@ class ShopifyConnector:
                 get(as_obj(get(as_obj(order, "order"), "fulfillmentOrders", "order"), "fo"), "nodes", "fo"),
                 "nodes",
             )
-            open_ids = [
+            return [
                 as_str(get(as_obj(f, "fo"), "id", "fo"), "fo id")
                 for f in fos
-                if isinstance(f, dict) and f.get("status") == "OPEN"
+                if isinstance(f, dict)
+                and f.get("status") == "OPEN"
+                and _location_of(f) in (None, self.location)
             ]
-        if open_ids:
-            groups = [{"fulfillmentOrderId": fo} for fo in open_ids]
-            variables = {"fulfillment": {"lineItemsByFulfillmentOrder": groups, "notifyCustomer": False}}
-            data = self.run("fulfillmentCreate", q.FULFILL, variables, q.MUTATION_COST)
-            errors = (
-                (data.get("fulfillmentCreate") or {}).get("userErrors")
-                if isinstance(data.get("fulfillmentCreate"), dict)
-                else None
-            )
-            if errors:
-                log.warning(
-                    "shop %s: fulfillmentCreate for %s answered %s", self.shop, order_id, str(errors)[:200]
+
+    def _log_user_errors(self, data: dict[str, Any], field: str, order_id: str) -> None:
+        answer = data.get(field)
+        errors = answer.get("userErrors") if isinstance(answer, dict) else None
+        if errors:
+            log.warning("shop %s: %s for %s answered %s", self.shop, field, order_id, str(errors)[:200])
+
+    # --- orders on the shop floor (base.FloorOrders) ----------------------------------------------------
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """A note attribute on the order (`Tillbridge`), which its page and order status show; the order's
+        own note stays the customer's. Other attributes are kept (read, then written back with this one)."""
+        gid = _order_gid(order_id, self.shop)
+        data = self.run("order", q.ORDER_ATTRIBUTES, {"id": gid}, 2)
+        with reading(self.shop, "customAttributes"):
+            order = as_obj(data.get("order") or {}, "order")
+            kept = [
+                {"key": str(a.get("key")), "value": str(a.get("value"))}
+                for a in as_list(order.get("customAttributes") or [], "customAttributes")
+                if isinstance(a, dict) and a.get("key") != NOTICE_ATTRIBUTE
+            ]
+        attributes = [*kept, {"key": NOTICE_ATTRIBUTE, "value": text}]
+        answer = self.run(
+            "orderUpdate",
+            q.ORDER_UPDATE,
+            {"input": {"id": gid, "customAttributes": attributes}},
+            q.MUTATION_COST,
+        )
+        self._log_user_errors(answer, "orderUpdate", order_id)
+
+    def set_stage(self, change: StageChange) -> None:
+        """Ready for a pickup order: its fulfillment orders are marked prepared for pickup, which makes
+        Shopify send the customer its "ready for pickup" notification. Collected / delivered: fulfilled.
+        Accepted (and ready for a delivery): a note attribute with the message."""
+        if change.stage is FloorStage.READY and change.pickup:
+            groups = [{"fulfillmentOrderId": fo} for fo in self._open_fulfillment_orders(change.order_id)]
+            if groups:
+                variables = {"input": {"lineItemsByFulfillmentOrder": groups}}
+                data = self.run(
+                    "fulfillmentOrderLineItemsPreparedForPickup",
+                    q.PREPARED_FOR_PICKUP,
+                    variables,
+                    q.MUTATION_COST,
                 )
-        return self.get_order(order_id)
+                self._log_user_errors(data, "fulfillmentOrderLineItemsPreparedForPickup", change.order_id)
+            return
+        if change.stage in (FloorStage.COLLECTED, FloorStage.DELIVERED):
+            self.complete_order(change.order_id)
+            return
+        if change.message:
+            self.tell_customer(change.order_id, change.message)
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        raise UnsupportedOperation(
+            self.shop, "phone orders are not created in Shopify shops yet (take them in the Shopify admin)"
+        )
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -573,7 +714,84 @@ def parse_order(raw: Any) -> ShopOrder:
             "customer",
         ),
         pickup="PICK_UP" in methods,
+        **_floor_facts(node, facts, total_cents=_money(total, "totalPriceSet") if total is not None else 0),
     )
+
+
+def _fulfillment_orders(raw: Any) -> list[Any]:
+    nodes = obj_or_empty(obj_or_empty(raw).get("fulfillmentOrders")).get("nodes")
+    return nodes if isinstance(nodes, list) else []
+
+
+def _location_of(fo: Any) -> str | None:
+    """The location id a fulfillment order is assigned to (None when it does not say)."""
+    assigned = obj_or_empty(obj_or_empty(fo).get("assignedLocation"))
+    location_id = obj_or_empty(assigned.get("location")).get("id")
+    return location_id if isinstance(location_id, str) else None
+
+
+def assigned_locations(raw: Any) -> frozenset[str]:
+    """The location ids an order node's fulfillment orders are assigned to (empty when it does not say)."""
+    return frozenset(filter(None, (_location_of(fo) for fo in _fulfillment_orders(raw))))
+
+
+def local_quantities(raw: Any, location: str) -> dict[str, tuple[int, int]]:
+    """Line item id → (units, units still to fulfil) of the order's fulfillment orders assigned to
+    `location` (`totalQuantity`, `remainingQuantity`, summed; a cancelled fulfillment order holds none)."""
+    found: dict[str, tuple[int, int]] = {}
+    for fo in _fulfillment_orders(raw):
+        if _location_of(fo) != location or as_obj(fo, "fulfillmentOrder").get("status") == "CANCELLED":
+            continue
+        rows = as_obj(get(fo, "lineItems", "fulfillmentOrder"), "lineItems")
+        for raw_row in as_list(rows.get("nodes") or [], "lineItems nodes"):
+            row = as_obj(raw_row, "fulfillmentOrderLineItem")
+            line = as_obj(get(row, "lineItem", "fulfillmentOrderLineItem"), "lineItem")
+            line_id = as_id(get(line, "id", "lineItem"), "lineItem id")
+            total, remaining = found.get(line_id, (0, 0))
+            found[line_id] = (
+                total + as_int(get(row, "totalQuantity", "row"), "totalQuantity"),
+                remaining + as_int(row.get("remainingQuantity") or 0, "remainingQuantity"),
+            )
+    return found
+
+
+def _floor_facts(node: dict[str, Any], facts: ShopOrder, total_cents: int) -> dict[str, Any]:
+    """The order's note, note attributes (slot, allergies), phone, shipping address and what is still to
+    pay (`totalOutstandingSet`), as `ShopOrder` fields (see `orderfacts`)."""
+    attributes = _pairs(node.get("customAttributes"))
+    note = of.text(node.get("note"))
+    address = obj_or_empty(node.get("shippingAddress"))
+    outstanding = node.get("totalOutstandingSet")
+    due = _money(outstanding, "totalOutstandingSet") if isinstance(outstanding, dict) else 0
+    return {
+        "note": note,
+        "requested_at": of.slot_of(attributes, UTC),
+        "phone": of.text(node.get("phone")) or of.text(address.get("phone")),
+        "address": ", ".join(
+            filter(
+                None,
+                (
+                    of.text(address.get("address1")),
+                    of.text(address.get("address2")),
+                    " ".join(filter(None, (of.text(address.get("zip")), of.text(address.get("city"))))),
+                ),
+            )
+        ),
+        "paid": due <= 0,
+        "due_cents": max(0, min(due, total_cents or due)),
+        "allergies": of.allergies_of(attributes, note),
+    }
+
+
+def _pairs(value: Any) -> list[tuple[str, Any]]:
+    """GraphQL `customAttributes` ({key, value} objects) or REST properties ({name, value}) as pairs."""
+    pairs: list[tuple[str, Any]] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict):
+            key = item.get("key", item.get("name"))
+            if isinstance(key, str):
+                pairs.append((key, item.get("value")))
+    return pairs
 
 
 def _stock_facts(raw: Any) -> ShopOrder:
@@ -611,13 +829,24 @@ def _state(financial: str, fulfillment: str, cancelled: bool) -> OrderState:
 
 
 def _line(node: dict[str, Any]) -> OrderLine:
+    """A line item; its properties (`customAttributes`) are the customer's options and note (`_`-keys are
+    apps' own), the product's type and tags what routes it to a station."""
     price = node.get("discountedUnitPriceSet") or node.get("originalUnitPriceSet")
+    options, note = of.split_line_meta(_pairs(node.get("customAttributes")))
+    product = obj_or_empty(node.get("product"))
+    tags = [
+        of.text(product.get("productType")),
+        *(of.text(t) for t in product.get("tags") or [] if isinstance(t, str)),
+    ]
     return OrderLine(
         line_id=as_id(get(node, "id", "line"), "line id"),
         sku=opt_str(node.get("sku"), "line sku"),
         name=opt_str(node.get("name"), "line name"),
         qty=as_int(get(node, "quantity", "line"), "line quantity"),
         unit_price_cents=_money(price, "unit price") if price is not None else 0,
+        options=options,
+        note=note,
+        tags=tuple(t for t in tags if t)[:10],
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Final
 
 MUTATION_COST: Final = 10
-ORDER_PAGE: Final = 10
+ORDER_PAGE: Final = 6  # an order node with its lines' properties costs ~157 points: a page stays < 1000
+LIST_PAGE: Final = 250  # orders a listing query (1 point each): Shopify's largest page
 ORDER_LINES: Final = 25
 PRODUCT_PAGE: Final = 100
 
@@ -59,10 +60,20 @@ _ORDER_FIELDS: Final = f"""
       currencyCode
       totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
       customer {{ displayName }}
+      note
+      phone
+      customAttributes {{ key value }}
+      shippingAddress {{ address1 address2 zip city phone }}
+      totalOutstandingSet {{ shopMoney {{ amount }} }}
       lineItems(first: {ORDER_LINES}) {{
-        nodes {{ id sku name quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }} }}
+        nodes {{
+          id sku name variantTitle quantity discountedUnitPriceSet {{ shopMoney {{ amount }} }}
+          customAttributes {{ key value }} product {{ productType tags }}
+        }}
       }}
-      fulfillmentOrders(first: 5) {{ nodes {{ id status deliveryMethod {{ methodType }} }} }}
+      fulfillmentOrders(first: 5) {{
+        nodes {{ id status deliveryMethod {{ methodType }} assignedLocation {{ location {{ id }} }} }}
+      }}
 """
 
 ORDERS: Final = (
@@ -72,12 +83,54 @@ ORDERS: Final = (
     "    pageInfo { hasNextPage endCursor }\n  }\n}\n"
 )
 
+ORDER_LIST: Final = """
+query OrderList($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes { id updatedAt displayFinancialStatus displayFulfillmentStatus cancelledAt }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 ORDER: Final = "query Order($id: ID!) {\n  order(id: $id) {" + _ORDER_FIELDS + "  }\n}\n"
+
+ORDER_ATTRIBUTES: Final = """
+query OrderAttributes($id: ID!) {
+  order(id: $id) { customAttributes { key value } }
+}
+"""
+
+ORDER_UPDATE: Final = """
+mutation OrderUpdate($input: OrderInput!) {
+  orderUpdate(input: $input) { order { id } userErrors { field message } }
+}
+"""
+
+PREPARED_FOR_PICKUP: Final = """
+mutation Prepared($input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
+  fulfillmentOrderLineItemsPreparedForPickup(input: $input) { userErrors { field message } }
+}
+"""
 
 FULFILLMENT_ORDERS: Final = """
 query FulfillmentOrders($id: ID!) {
-  order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } } }
+  order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status assignedLocation { location { id } } } } }
 }
+"""
+
+SPLIT_LINES: Final = f"""
+query SplitLines($id: ID!) {{
+  order(id: $id) {{
+    fulfillmentOrders(first: 5) {{
+      nodes {{
+        id status assignedLocation {{ location {{ id }} }}
+        lineItems(first: {ORDER_LINES}) {{
+          nodes {{ lineItem {{ id sku }} totalQuantity remainingQuantity }}
+        }}
+      }}
+    }}
+  }}
+}}
 """
 
 FULFILL: Final = """
@@ -117,13 +170,28 @@ def variants_cost(first: int) -> int:
 
 
 def _order_node_cost() -> int:
-    lines = 2 + ORDER_LINES * 3
-    fulfillment_orders = 2 + 5 * 2
-    return 1 + 2 + 1 + lines + fulfillment_orders
+    lines = 2 + ORDER_LINES * 5
+    fulfillment_orders = 2 + 5 * 4  # deliveryMethod, assignedLocation { location }
+    floor = 1 + 1 + 2  # customAttributes, shippingAddress, totalOutstandingSet
+    return 1 + 2 + 1 + floor + lines + fulfillment_orders
+
+
+def fulfillment_orders_cost() -> int:
+    return 1 + 2 + 5 * (1 + 2)  # order, fulfillmentOrders; each: assignedLocation { location }
+
+
+def split_lines_cost() -> int:
+    """278 points: an order's fulfillment orders with their line items (each with its order line)."""
+    lines = 2 + ORDER_LINES * 2
+    return 1 + 2 + 5 * (1 + 2 + lines)
 
 
 def orders_cost() -> int:
     return 2 + ORDER_PAGE * _order_node_cost() + 1
+
+
+def order_list_cost() -> int:
+    return 2 + LIST_PAGE * 1 + 1
 
 
 def order_cost() -> int:

@@ -13,9 +13,12 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final
 
+from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors._values import (
     amount,
     as_code,
@@ -33,11 +36,14 @@ from cloud_bridge.connectors._values import (
 )
 from cloud_bridge.connectors.base import (
     BatchLimits,
+    FloorStage,
     ItemResult,
+    OrderDraft,
     OrderLine,
     OrderState,
     ShopOrder,
     ShopProduct,
+    StageChange,
     StockChange,
     StockDelta,
     StockLevel,
@@ -99,6 +105,8 @@ STATES: Final = {
 }
 STOCK_HOLDING: Final = frozenset({"processing", "on-hold", "completed"})
 PICKUP_METHODS: Final = frozenset({"local_pickup", "pickup_location"})
+REF_META: Final = "_tillbridge_ref"  # a phone order's id on the box: what makes creating it idempotent
+REF_WINDOW: Final = timedelta(hours=24)
 _PING: Final = re.compile(rb"webhook_id=\d{1,20}")
 
 
@@ -139,6 +147,7 @@ class WooCommerceConnector:
         webhook_secrets: Sequence[str] = (),
         barcode_meta: Sequence[str] = (),
         unit_meta: str = "",
+        timezone: str = "",
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
@@ -155,6 +164,8 @@ class WooCommerceConnector:
             session=options.session,
         )
         self._items: dict[str, _Item] = {}
+        self._tags: dict[str, tuple[str, ...]] = {}  # product id -> category names
+        self.zone = of.zone(timezone)
         self._read = ReadTimes(options.clock)
 
     @property
@@ -324,7 +335,9 @@ class WooCommerceConnector:
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
         window = PollWindow.decode(cursor)
         params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
-        orders = [self._order(raw) for raw in self._pages("/orders", params, window)]
+        raws = self._pages("/orders", params, window)
+        tags = self._categories(raws)
+        orders = [read_order(raw, self.zone, tags) for raw in raws]
         fresh = [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
         return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
 
@@ -385,7 +398,122 @@ class WooCommerceConnector:
         return self._order(load_json(self.http.send(call, what).body, self.shop, what))
 
     def _order(self, raw: Any) -> ShopOrder:
-        return read_order(raw)
+        return read_order(raw, self.zone, self._categories([raw]))
+
+    # --- orders on the shop floor (base.FloorOrders) ----------------------------------------------------
+
+    def tell_customer(self, order_id: str, text: str) -> None:
+        """An order note with `customer_note: true`: WooCommerce mails it to the customer."""
+        what = f"POST /orders/{order_id}/notes"
+        call = Call(
+            "POST",
+            f"/orders/{_numeric(order_id, self.shop)}/notes",
+            json={"note": text, "customer_note": True},
+        )
+        self.http.send(call, what)
+
+    def set_stage(self, change: StageChange) -> None:
+        """Accepted and ready are customer notes (core WooCommerce has no such statuses; the note's mail is
+        what the customer sees); collected and delivered complete the order (its "completed" mail)."""
+        if change.stage in (FloorStage.COLLECTED, FloorStage.DELIVERED):
+            self.complete_order(change.order_id)
+        if change.message:
+            self.tell_customer(change.order_id, change.message)
+
+    def create_order(self, draft: OrderDraft) -> ShopOrder:
+        """`POST /orders`, processing and unpaid (paid at the counter), the slot and the box's `ref` in the
+        order's meta; a `ref` already in a recent order gives that order back instead of a second one."""
+        existing = self._order_with_ref(draft.ref)
+        if existing is not None:
+            return existing
+        first, _, last = draft.customer.partition(" ")
+        meta = [{"key": REF_META, "value": draft.ref}]
+        if draft.requested_at is not None:
+            meta.append(
+                {
+                    "key": "pickup_time" if draft.pickup else "delivery_time",
+                    "value": draft.requested_at.isoformat(),
+                }
+            )
+        if draft.allergies:
+            meta.append({"key": "allergies", "value": draft.allergies})
+        body = {
+            "status": "processing",
+            "set_paid": False,
+            "payment_method": "cod",
+            "created_via": "tillbridge",
+            "customer_note": draft.note,
+            "billing": {"first_name": first, "last_name": last, "phone": draft.phone},
+            "shipping": {"first_name": first, "last_name": last, "address_1": draft.address},
+            "shipping_lines": [
+                {
+                    "method_id": "local_pickup" if draft.pickup else "flat_rate",
+                    "method_title": "",
+                    "total": "0.00",
+                }
+            ],
+            "line_items": [
+                {
+                    "sku": line.sku,
+                    "quantity": line.qty,
+                    "meta_data": [{"key": o.name or "Extra", "value": o.value} for o in line.options]
+                    + ([{"key": "Note", "value": line.note}] if line.note else []),
+                }
+                for line in draft.lines
+            ],
+            "meta_data": meta,
+        }
+        what = "POST /orders (phone order)"
+        return self._order(
+            load_json(self.http.send(Call("POST", "/orders", json=body), what).body, self.shop, what)
+        )
+
+    def _order_with_ref(self, ref: str) -> ShopOrder | None:
+        since = datetime.now(UTC) - REF_WINDOW
+        params = {
+            "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
+            "dates_are_gmt": "true",
+            "per_page": "100",
+        }
+        what = "GET /orders (phone order ref)"
+        found = load_json(self.http.send(Call("GET", "/orders", params=params), what).body, self.shop, what)
+        for raw in found if isinstance(found, list) else []:
+            if isinstance(raw, dict) and (REF_META, ref) in _meta_pairs(raw):
+                return self._order(raw)
+        return None
+
+    def _categories(self, raws: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+        """The category names of the products in these orders, by product id: what routes a line to a
+        station's printer. Looked up once per product (`GET /products?include=…`) and kept; a shop that
+        does not answer leaves the lines untagged (they print at the counter), never the order unread."""
+        wanted = {
+            str(line.get("product_id"))
+            for raw in raws
+            if isinstance(raw, dict)
+            for line in raw.get("line_items") or []
+            if isinstance(line, dict) and isinstance(line.get("product_id"), int) and line.get("product_id")
+        } - set(self._tags)
+        for chunk in chunked(sorted(wanted, key=int), 100):
+            what = "GET /products categories"
+            params = {"include": ",".join(chunk), "per_page": str(len(chunk))}
+            try:
+                found = load_json(
+                    self.http.send(Call("GET", "/products", params=params), what).body, self.shop, what
+                )
+            except ShopError as exc:
+                log.warning(
+                    "shop %s: product categories not read (%s): lines print at the counter", self.shop, exc
+                )
+                break
+            for product in found if isinstance(found, list) else []:
+                if isinstance(product, dict):
+                    names = [
+                        of.text(c.get("name")) for c in product.get("categories") or [] if isinstance(c, dict)
+                    ]
+                    self._tags[str(product.get("id"))] = tuple(n for n in names if n)
+            for key in chunk:
+                self._tags.setdefault(key, ())
+        return self._tags
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -425,19 +553,33 @@ def _event(topic: str, payload: dict[str, Any], delivery_id: str) -> WebhookEven
     return WebhookEvent("woocommerce", topic, kind, rid, event_id, order, products, payload)
 
 
-def read_order(raw: Any) -> ShopOrder:
+def read_order(
+    raw: Any, shop_zone: tzinfo = UTC, tags: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+) -> ShopOrder:
     """An order, or what could be read of it with its problem (see `unreadable`)."""
-    return order_or_problem(raw, lambda: parse_order(raw), lambda: _stock_facts(raw))
+    return order_or_problem(raw, lambda: parse_order(raw, shop_zone, tags), lambda: _stock_facts(raw))
 
 
-def parse_order(raw: Any) -> ShopOrder:
+def parse_order(
+    raw: Any, shop_zone: tzinfo = UTC, tags: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+) -> ShopOrder:
+    """The whole order: stock facts, then what the floor needs (`orderfacts`): each line's visible
+    `meta_data` as options (a note key as its note), `customer_note`, the slot from the order's meta (naive
+    times in `shop_zone`), the shipping address and phone, and whether it was paid (`date_paid_gmt`).
+    `tags` are the products' category names by product id (line items do not carry them)."""
     obj = as_obj(raw, "order")
     facts = _stock_facts(obj)
     lines = tuple(
-        _line(as_obj(x, "order line_items[]")) for x in as_list(get(obj, "line_items", "order"), "line_items")
+        _line(as_obj(x, "order line_items[]"), tags)
+        for x in as_list(get(obj, "line_items", "order"), "line_items")
     )
     billing = obj_or_empty(obj.get("billing"))
     shipping = [x for x in as_list(obj.get("shipping_lines") or [], "shipping_lines") if isinstance(x, dict)]
+    address = obj_or_empty(obj.get("shipping")) or billing
+    meta = _meta_pairs(obj)
+    note = of.text(obj.get("customer_note"))
+    total = cents(get(obj, "total", "order"), "order total")
+    paid = bool(obj.get("date_paid_gmt")) or facts.state is OrderState.COMPLETED
     return replace(
         facts,
         number=opt_str(obj.get("number"), "order number") or facts.order_id,
@@ -449,7 +591,37 @@ def parse_order(raw: Any) -> ShopOrder:
             filter(None, (str(billing.get("first_name") or ""), str(billing.get("last_name") or "")))
         ),
         pickup=any(str(line.get("method_id")) in PICKUP_METHODS for line in shipping),
+        note=note,
+        requested_at=of.slot_of(meta, shop_zone),
+        phone=of.text(billing.get("phone")) or of.text(address.get("phone")),
+        address=", ".join(
+            filter(
+                None,
+                (
+                    of.text(address.get("address_1")),
+                    of.text(address.get("address_2")),
+                    " ".join(filter(None, (of.text(address.get("postcode")), of.text(address.get("city"))))),
+                ),
+            )
+        ),
+        paid=paid,
+        due_cents=0 if paid else total,
+        allergies=of.allergies_of(meta, note, *(line.note for line in lines)),
+        source="phone" if any(key == REF_META for key, _ in meta) else "online",
     )
+
+
+def _meta_pairs(obj: dict[str, Any]) -> list[tuple[str, Any]]:
+    """`meta_data` as (key, value) pairs, the label the shop shows (`display_key`) where it gives one."""
+    pairs: list[tuple[str, Any]] = []
+    for entry in obj.get("meta_data") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            key = entry["key"]
+            shown = entry.get("display_key")
+            label = shown if isinstance(shown, str) and shown and not key.startswith("_") else key
+            value = entry.get("display_value", entry.get("value"))
+            pairs.append((label, value))
+    return pairs
 
 
 def _stock_facts(raw: Any) -> ShopOrder:
@@ -475,15 +647,19 @@ def _stock_facts(raw: Any) -> ShopOrder:
     )
 
 
-def _line(obj: dict[str, Any]) -> OrderLine:
+def _line(obj: dict[str, Any], tags: Mapping[str, tuple[str, ...]]) -> OrderLine:
     qty = as_int(get(obj, "quantity", "line"), "line quantity")
     paid = cents(obj.get("total") or "0", "line total") + cents(obj.get("total_tax") or "0", "line total_tax")
+    options, note = of.split_line_meta(_meta_pairs(obj))
     return OrderLine(
         line_id=as_id(get(obj, "id", "line"), "line id"),
         sku=opt_str(obj.get("sku"), "line sku"),
         name=opt_str(obj.get("name"), "line name"),
         qty=qty,
         unit_price_cents=round(paid / qty) if qty else 0,
+        options=options,
+        note=note,
+        tags=tags.get(str(obj.get("product_id")), ()),
     )
 
 

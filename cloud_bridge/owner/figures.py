@@ -68,6 +68,8 @@ class Waiting:
     placed_at: str
     age_s: float
     printed: bool
+    stage: str = ""  # where the floor has it (accepted, ready), from the box's last move; "" none yet
+    eta_min: int | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ def waiting_orders(shop: str, now: float) -> list[Waiting]:
         m.ShopOrder.collected_by.is_null(),
         m.ShopOrder.completion == "none",
     )
+    rows = list(rows)
+    stages = _floor_stages(shop, [row.order_id for row in rows])
     found = []
     for row in rows:
         message = _message(row.message)
@@ -213,9 +217,21 @@ def waiting_orders(shop: str, now: float) -> list[Waiting]:
                 placed_at=time.strftime("%a %H:%M", time.localtime(at)),
                 age_s=max(0.0, now - at),
                 printed=row.printed_by is not None,
+                stage=stages.get(row.order_id, ("", None))[0],
+                eta_min=stages.get(row.order_id, ("", None))[1],
             )
         )
     return sorted(found, key=lambda w: -w.age_s)
+
+
+def _floor_stages(shop: str, order_ids: list[str]) -> dict[str, tuple[str, int | None]]:
+    """order id → (stage, estimate) of the last move a box made on the floor (its notices to the shop)."""
+    if not order_ids:
+        return {}
+    notices = m.OrderNotice.select().where(
+        m.OrderNotice.shop == shop, m.OrderNotice.order_id.in_(order_ids), m.OrderNotice.stage != "code"
+    )
+    return {n.order_id: (n.stage, n.eta_min) for n in notices.order_by(m.OrderNotice.id)}
 
 
 def problems(shop: str) -> list[Problem]:

@@ -11,11 +11,14 @@ Quantities have three digits, so every command has exactly one spelling and `enc
     TBCANCEL                                               drop a pending quantity
     TBRETURN                                               the next scan is a customer's return
     TBLABELS                                               print the shelf labels whose prices changed
+    TBGO1042                                               order 1042 to its next stage (its ticket's code)
+    TBRP1042                                               print order 1042's tickets again (a copy)
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from devices.errors import BarcodeError
@@ -26,6 +29,9 @@ _QTY = PREFIX + "QTY"
 _CANCEL = PREFIX + "CANCEL"
 _RETURN = PREFIX + "RETURN"
 _LABELS = PREFIX + "LABELS"
+_STEP = PREFIX + "GO"
+_COPY = PREFIX + "RP"
+_ORDER_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
 MAX_QUANTITY = 999
 
 
@@ -72,7 +78,35 @@ class PrintLabels:
     """Print the list of shelf labels to change (and clear it once printed)."""
 
 
-Command = SetMode | Quantity | Cancel | Return | PrintLabels
+@dataclass(frozen=True)
+class OrderStep:
+    """Move order `order_id` to its next stage on the floor (accepted, ready, collected / delivered): the
+    code printed on each of the order's tickets (docs/orders.md)."""
+
+    order_id: str
+
+    def __post_init__(self) -> None:
+        _check_order_id(self.order_id)
+
+
+@dataclass(frozen=True)
+class OrderCopy:
+    """Print order `order_id`'s tickets again, marked as a copy."""
+
+    order_id: str
+
+    def __post_init__(self) -> None:
+        _check_order_id(self.order_id)
+
+
+def _check_order_id(order_id: str) -> None:
+    if not _ORDER_ID.fullmatch(order_id):
+        raise BarcodeError(
+            f"order id {order_id!r} must be 1 to 40 of A-Z, 0-9 and '-' (not first), upper case"
+        )
+
+
+Command = SetMode | Quantity | Cancel | Return | PrintLabels | OrderStep | OrderCopy
 _BARE: dict[str, Command] = {_CANCEL: Cancel(), _RETURN: Return(), _LABELS: PrintLabels()}
 
 
@@ -89,6 +123,10 @@ def encode_command(command: Command) -> str:
             return _RETURN
         case PrintLabels():
             return _LABELS
+        case OrderStep(order_id):
+            return _STEP + order_id
+        case OrderCopy(order_id):
+            return _COPY + order_id
 
 
 def decode_command(text: str) -> Command | None:
@@ -97,6 +135,12 @@ def decode_command(text: str) -> Command | None:
         return _decode_mode(text)
     if text.startswith(_QTY):
         return _decode_quantity(text)
+    if text.startswith((_STEP, _COPY)):
+        order_id = text[len(_STEP) :]
+        try:
+            return OrderStep(order_id) if text.startswith(_STEP) else OrderCopy(order_id)
+        except BarcodeError as exc:
+            raise BarcodeError(f"command barcode {text!r}: {exc}") from exc
     for word, command in _BARE.items():
         if text.startswith(word):
             if text != word:

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from devices.barcodes.commands import Cancel, Command, PrintLabels, Quantity, Return, SetMode
+from devices.barcodes.commands import (
+    Cancel,
+    Command,
+    OrderCopy,
+    OrderStep,
+    PrintLabels,
+    Quantity,
+    Return,
+    SetMode,
+)
 from devices.barcodes.gtin import shorter_forms
 from devices.barcodes.pickup import Pickup
 
@@ -118,3 +127,7 @@ def command_to_dict(command: Command) -> dict[str, Any]:
             return {"command": "return"}
         case PrintLabels():
             return {"command": "labels"}
+        case OrderStep(order_id):
+            return {"command": "order_step", "order_id": order_id}
+        case OrderCopy(order_id):
+            return {"command": "order_copy", "order_id": order_id}

@@ -36,6 +36,7 @@ from firmware_agent.config.schema import (
     EvdevScannerConfig,
     ForwardConfig,
     GpioConfig,
+    OrdersConfig,
     PrinterConfig,
     ProvisioningConfig,
     ReceiptsConfig,
@@ -43,6 +44,7 @@ from firmware_agent.config.schema import (
     ScannerConfig,
     SerialScannerConfig,
     SimScannerConfig,
+    StationConfig,
     StoreConfig,
 )
 
@@ -56,6 +58,7 @@ __all__ = [
     "ForwardConfig",
     "GpioConfig",
     "InvalidConfig",
+    "OrdersConfig",
     "PrinterConfig",
     "Problem",
     "ProvisioningConfig",
@@ -67,6 +70,7 @@ __all__ = [
     "Secret",
     "SerialScannerConfig",
     "SimScannerConfig",
+    "StationConfig",
     "StoreConfig",
     "apply_provisioning",
     "check_config",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devices.receipts.template import ReceiptTemplate, TemplateError
 from firmware_agent.config.rules import (
@@ -168,6 +169,7 @@ class ReceiptRulesConfig(Section):
 
 
 ReceiptCombine = Literal["scans", "receipts", "confirm"]
+ButtonPress = Literal["reprint", "bump"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +200,8 @@ class GpioConfig(Section):
     button_pin: int | None = field(default=None, metadata=rule(bcm_pin))
     buzzer_pin: int | None = field(default=None, metadata=rule(bcm_pin))
     hold_time_s: float = field(default=2.0, metadata=rule(not_negative))
+    button_press: ButtonPress = "reprint"
+    """The short press: reprint the last ticket, or bump the oldest kitchen order to ready."""
 
     def problems(self) -> Iterator[tuple[str, str]]:
         seen: dict[int, str] = {}
@@ -329,6 +333,48 @@ class WebConfig(Section):
     pin: Secret = field(metadata=rule(pin_code))
 
 
+def time_zone(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "is not a time zone name (Europe/Madrid, …)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StationConfig(Section):
+    """A station's own printer (kitchen, bar): it gets the order lines whose product category or tag is
+    one of `tags`, on a ticket of its own (docs/printers.md, "Stations"). The box's `[printer]` is the
+    counter: it prints the whole order with its pickup code. `skus` (shell patterns, "PIZ-*") route lines
+    of a shop whose orders do not say the product's category."""
+
+    name: str = field(metadata=rule(ident))
+    url: str = field(metadata=rule(printer_url))
+    tags: tuple[str, ...] = field(default=(), metadata=rule(each=nonempty))
+    skus: tuple[str, ...] = field(default=(), metadata=rule(each=nonempty))  # patterns: "PIZ-*"
+    paper_mm: Literal[58, 80] = 80
+    codepage: str = field(default="CP858", metadata=rule(codepage))
+    profile: str = field(default="default", metadata=rule(nonempty))
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        if not self.tags and not self.skus:
+            yield "tags", "give the categories / tags (or skus) whose lines print at this station"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrdersConfig(Section):
+    """Online and phone orders on the shop floor (docs/orders.md): the tickets' language, how long before
+    a timed order's slot its tickets print, the shop's time zone for slots (empty: the box's own), and the
+    stations' printers."""
+
+    language: Literal["es", "en"] = "es"
+    lead_time_min: int = field(default=20, metadata=rule(not_negative))
+    timezone: str = field(default="", metadata=rule(time_zone))
+    station: tuple[StationConfig, ...] = field(default=(), metadata=rule(unique="name"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentConfig(Section):
     """The whole validated config of one box."""
@@ -346,3 +392,4 @@ class AgentConfig(Section):
     provisioning: ProvisioningConfig = ProvisioningConfig()
     mqtt: MqttConfig | None = None
     web: WebConfig | None = None
+    orders: OrdersConfig = OrdersConfig()

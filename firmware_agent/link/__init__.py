@@ -9,7 +9,8 @@ Public surface:
   `order_printed` once per order (`record_printed(store, job_id)` underneath).
 - `Drain`, `CatalogSync`: the sans-IO state machines, for tests and the curious.
 
-Only `client.py` imports paho.
+Only `client.py` imports paho; the rest of the link reaches MQTT through `mqttport.py`. The parts import
+downwards only (docs/architecture.md, "The box's MQTT link").
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
-"""The catalog from the cloud: snapshots that go live whole, deltas that must follow the box's version.
+"""The catalog from the cloud: snapshots staged as they stream in and switched in whole, deltas that must
+follow the box's version.
 
-`CatalogSync` is sans-IO: chunks and deltas in, decisions out (`ApplySnapshot`, `ApplyDelta`,
-`RequestResync`). Chunks of a snapshot are staged in memory and only a complete set is applied, in one
-transaction that replaces the catalog, so a till never sells from half a catalog. Staged chunks are
-acknowledged on arrival (the broker would stop sending after its in-flight window otherwise); a box that
-restarts with a half-staged snapshot still has its previous catalog and asks again at the next gap.
-A catalog's stock never replaces the box's own unacknowledged movements (`_keep_own_movements`).
-The functions below them run on the core loop, inside its transaction.
+`CatalogSync` is sans-IO: chunks and deltas in, decisions out (`StageChunk`, `ApplyDelta`, `RequestResync`).
+Each chunk of a snapshot is written to the store's stage as it arrives (store/catalog_stage.py) and
+acknowledged to the broker after that commit, so the box holds one chunk in memory, never the snapshot.
+The chunk that completes the set also switches the staged snapshot in, in the same transaction: a till
+never sells from half a catalog, and until then it sells from the old one. A restart or a broker drop
+mid-stream loses nothing staged; when no chunk has come for `missing_after_s` while some are missing, the
+box asks for exactly those (`CatalogRequest` with `version` and `missing`). A catalog's stock never replaces
+the box's own unacknowledged movements (store/levels.py). The functions below `CatalogSync` run on the core
+loop, inside its transaction.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from firmware_agent.labels import note_price_changes
-from firmware_agent.store import ProductRecord, Store, catalog, levels
+from firmware_agent.labels import note_price_changes, pending
+from firmware_agent.store import ProductRecord, Store, catalog, catalog_stage, levels
+from firmware_agent.store.catalog_stage import Staged
 from wire import CatalogDelta, CatalogSnapshotChunk, Product
+from wire.catalog import MAX_MISSING
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +30,12 @@ VERSION_KEY = "catalog_version"
 
 
 @dataclass(frozen=True)
-class ApplySnapshot:
-    version: int
-    products: tuple[Product, ...]
+class StageChunk:
+    """Write `chunk` to the stage (emptied first when `fresh`); `completes`: then switch the snapshot in."""
+
+    chunk: CatalogSnapshotChunk
+    fresh: bool
+    completes: bool
 
 
 @dataclass(frozen=True)
@@ -38,55 +46,87 @@ class ApplyDelta:
 @dataclass(frozen=True)
 class RequestResync:
     have_version: int | None
-    reason: str  # "boot", "gap", "command"
+    reason: str  # "boot", "gap", "command", "missing"
+    version: int | None = None  # with "missing": the snapshot being staged
+    missing: tuple[int, ...] = ()
 
 
-Decision = ApplySnapshot | ApplyDelta | RequestResync
+Decision = StageChunk | ApplyDelta | RequestResync
 
 
 @dataclass
 class _Staging:
     version: int
     chunks: int
-    parts: dict[int, tuple[Product, ...]] = field(default_factory=dict)
+    have: set[int] = field(default_factory=set)
 
 
 class CatalogSync:
-    """What to do with each catalog message, given the version the box has."""
+    """What to do with each catalog message, given the version the box has and the snapshot it stages."""
 
-    def __init__(self, version: int | None, *, resync_every_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        version: int | None,
+        staged: Staged | None = None,
+        *,
+        resync_every_s: float = 30.0,
+        missing_after_s: float = 10.0,
+    ) -> None:
         self.version = version
         self.resync_every_s = resync_every_s
+        self.missing_after_s = missing_after_s
         self.resync_wanted = version is None
-        self._staging: _Staging | None = None
+        self._staging = _Staging(staged.version, staged.chunks, set(staged.have)) if staged else None
         self._requested_at: float | None = None
+        self._progress_at: float | None = None  # the last chunk staged (or the connection that may bring one)
+
+    @property
+    def staging(self) -> tuple[int, int, int] | None:
+        """(version, chunks staged, chunks) of the snapshot being staged, for status and logs."""
+        s = self._staging
+        return None if s is None else (s.version, len(s.have), s.chunks)
 
     def on_connected(self, now: float) -> RequestResync | None:
-        """A box without a catalog asks for one whenever it (re)connects."""
+        """A box without a catalog asks for one whenever it (re)connects; one staging a snapshot gives the
+        broker's queue `missing_after_s` to bring the rest before asking for what is missing."""
+        self._progress_at = now
         if self.version is None and self._staging is None:
             return self._request("boot", now, force=True)
         return None
 
-    def on_snapshot(self, chunk: CatalogSnapshotChunk) -> ApplySnapshot | None:
+    def on_snapshot(self, chunk: CatalogSnapshotChunk, now: float = 0.0) -> StageChunk | None:
         staging = self._staging
-        if staging is None or chunk.version > staging.version or chunk.chunks != staging.chunks:
-            if staging is not None and chunk.version < staging.version:
-                log.info(
-                    "catalog chunk of old version %d ignored (staging %d)", chunk.version, staging.version
-                )
-                return None
-            staging = self._staging = _Staging(chunk.version, chunk.chunks)
-        elif chunk.version < staging.version:
+        if staging is not None and chunk.version < staging.version:
+            log.info("catalog chunk of old version %d ignored (staging %d)", chunk.version, staging.version)
             return None
-        staging.parts[chunk.chunk] = chunk.products
-        if len(staging.parts) < staging.chunks:
+        if staging is None and not self._wanted(chunk.version):
+            log.info("catalog snapshot %d ignored: the box has version %s", chunk.version, self.version)
             return None
-        self._staging = None
-        if not self._wanted(staging.version):
-            log.info("catalog snapshot %d ignored: the box has version %s", staging.version, self.version)
+        fresh = staging is None or chunk.version > staging.version or chunk.chunks != staging.chunks
+        have = set() if fresh or staging is None else staging.have
+        self._progress_at = now
+        return StageChunk(chunk, fresh, len(have | {chunk.chunk}) >= chunk.chunks)
+
+    def staged(self, decision: StageChunk) -> None:
+        """The stage committed `decision`; a completing one has switched the snapshot in."""
+        chunk = decision.chunk
+        if decision.fresh or self._staging is None:
+            self._staging = _Staging(chunk.version, chunk.chunks)
+        self._staging.have.add(chunk.chunk)
+        if decision.completes:
+            self._staging = None
+            self.applied(chunk.version)
+
+    def tick(self, now: float) -> RequestResync | None:
+        """Asks for the chunks still missing once none has come for `missing_after_s`."""
+        staging = self._staging
+        if staging is None or self._progress_at is None or now - self._progress_at < self.missing_after_s:
             return None
-        products = tuple(p for index in range(staging.chunks) for p in staging.parts[index])
-        return ApplySnapshot(staging.version, products)
+        missing = tuple(index for index in range(staging.chunks) if index not in staging.have)
+        self._progress_at = now  # the next ask, if still needed, after as long again
+        if len(missing) > MAX_MISSING:  # more than one request may name: the whole snapshot again
+            return RequestResync(self.version, "missing")
+        return RequestResync(self.version, "missing", staging.version, missing)
 
     def on_delta(self, delta: CatalogDelta, now: float) -> ApplyDelta | RequestResync | None:
         if self.version is not None and delta.version <= self.version:
@@ -131,27 +171,36 @@ def stored_version(store: Store) -> int | None:
     return int(text) if text else None
 
 
-def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
-    """The whole catalog becomes `products`; local stock survives for products the shop does not track,
-    local barcodes for products the shop sends without any (many shops keep no barcodes at all), and the
-    box's own unit for products whose unit the shop does not say (shops have no notion of "sold by weight"
-    unless the bridge is told where they keep it)."""
-    note_price_changes(store, products)
-    local = catalog.stock_of(store, (p.sku for p in products if p.stock is None), everything=True)
-    codes = catalog.barcodes_by_sku(store) if any(not p.barcodes for p in products) else {}
-    units = catalog.units_by_weight(store)
-    catalog.clear(store)
-    count = store.upsert_products(_records(products, local, codes, units))
-    _keep_own_movements(store, products)
+def stage_chunk(store: Store, decision: StageChunk) -> int | None:
+    """Stages the chunk; the one that completes the snapshot switches it in: returns its product count."""
+    chunk = decision.chunk
+    catalog_stage.stage(store, chunk.version, chunk.chunks, chunk.chunk, chunk.products, fresh=decision.fresh)
+    if not decision.completes:
+        return None
+    return switch_staged(store, chunk.version)
+
+
+def switch_staged(store: Store, version: int) -> int:
+    """The staged snapshot replaces the catalog, as version `version`; price changes become shelf labels."""
+    for changed in catalog_stage.repriced(store, list(pending(store)), catalog.SCAN_PAST):
+        note_price_changes(store, changed)  # a few hundred lookups each, never the whole table at once
+    count = catalog_stage.switch(store)
     store.set_setting(VERSION_KEY, str(version))
     return count
+
+
+def replace_catalog(store: Store, products: Sequence[Product], version: int) -> int:
+    """The whole catalog becomes `products` at once (a snapshot that is already whole: tests, tools): one
+    chunk staged, then switched in like any streamed snapshot."""
+    catalog_stage.stage(store, version, 1, 0, products, fresh=True)
+    return switch_staged(store, version)
 
 
 def apply_delta(store: Store, delta: CatalogDelta) -> None:
     note_price_changes(store, delta.upserts)
     catalog.delete_products(store, delta.deletes)
     local = catalog.stock_of(store, (p.sku for p in delta.upserts if p.stock is None))
-    store.upsert_products(_records(delta.upserts, local, units=catalog.units_by_weight(store)))
+    store.upsert_products(_records(delta.upserts, local, catalog.units_by_weight(store)))
     _keep_own_movements(store, delta.upserts)
     store.set_setting(VERSION_KEY, str(delta.version))
 
@@ -166,13 +215,10 @@ def _keep_own_movements(store: Store, products: Sequence[Product]) -> None:
 
 
 def _records(
-    products: Iterable[Product],
-    local: dict[str, int],
-    codes: dict[str, list[str]] | None = None,
-    units: dict[str, str] | None = None,
+    products: Iterable[Product], local: dict[str, int], units: dict[str, str]
 ) -> Iterable[tuple[ProductRecord, Sequence[str]]]:
+    """A product without barcodes keeps the ones the box has (`Store.upsert_products`)."""
     for p in products:
         stock = p.stock if p.stock is not None else local.get(p.sku, 0)
-        barcodes = p.barcodes or (codes or {}).get(p.sku, ())
-        unit = p.unit if p.unit is not None else (units or {}).get(p.sku, "each")
-        yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), barcodes
+        unit = p.unit if p.unit is not None else units.get(p.sku, "each")
+        yield ProductRecord(p.sku, p.name, p.price_cents, unit, stock), p.barcodes

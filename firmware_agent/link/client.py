@@ -34,6 +34,10 @@ from firmware_agent.link.events import Connected, ConnectFailed, Disconnected, R
 log = logging.getLogger(__name__)
 
 MAX_QUEUED: Final = 1000  # outgoing messages paho may hold in RAM; the journal itself waits in SQLite
+RECEIVE_MAXIMUM = 20
+"""Inbound QoS 1 messages the broker may have in flight to the box at once (MQTT 5's Receive Maximum; a
+3.1.1 broker's own window is 20 by default too): a 50-chunk catalog snapshot queues on the broker, not in the
+box's memory, and each is acknowledged once the box has stored it."""
 P = ParamSpec("P")
 _GENERATIONS = itertools.count(
     1
@@ -174,6 +178,7 @@ class MqttClient:
         else:
             props = _properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = o.session_expiry_s
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
             self._client.connect_async(
                 o.host, o.port, o.keepalive_s, clean_start=o.clean_start, properties=props
             )

@@ -37,6 +37,8 @@ EFFECTS: Final = frozenset(
         "config.set",
         "print.test",
         "print.reprint",
+        "order.stage",
+        "order.add",
         "labels.print",
         "catalog.resync",
         "journal.resend",
@@ -69,7 +71,9 @@ class Box(Protocol):
     def config_get(self) -> JSON: ...
     def config_set(self, values: Mapping[str, Any], request: Request) -> None: ...
     def print_test(self) -> JSON: ...
-    def reprint(self, order_id: str | None, job: int | None) -> JSON: ...
+    def reprint(self, order_id: str | None, job: int | None, station: str | None = None) -> JSON: ...
+    def order_stage(self, order_id: str, stage: str | None, eta_min: int | None) -> JSON: ...
+    def order_add(self, order: Mapping[str, Any]) -> JSON: ...
     def print_labels(self) -> JSON: ...
     def catalog_resync(self) -> JSON: ...
     def journal_resend(self) -> JSON: ...
@@ -187,7 +191,15 @@ class CommandRunner:
                 order_id, job = _opt_str(args, "order_id"), _opt_int(args, "job")
                 if (order_id is None) == (job is None):
                     raise CommandFailed("print.reprint needs args.order_id or args.job (one of them)")
-                return box.reprint(order_id, job)
+                station = _opt_str(args, "station")
+                if station is not None and order_id is None:
+                    raise CommandFailed("print.reprint: args.station goes with args.order_id")
+                return box.reprint(order_id, job, station)
+            case "order.stage":
+                stage = _opt_str(args, "stage")
+                return box.order_stage(_str(args, "order_id"), stage, _opt_int(args, "eta_min"))
+            case "order.add":
+                return box.order_add(args)
             case "labels.print":
                 return box.print_labels()
             case "catalog.resync":

@@ -4,34 +4,76 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
-from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePath
+from typing import Any, Protocol, TypeVar
 
+from devices.printers import PageSetup
 from firmware_agent import labels
-from firmware_agent.config import Secret
+from firmware_agent.config import AgentConfig, Secret
+from firmware_agent.core import CoreLoop
 from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest, PrintShelfLabels
+from firmware_agent.floor import FloorDesk
 from firmware_agent.link import configset
 from firmware_agent.link.audit import MASK
+from firmware_agent.link.catalog import CatalogSync, RequestResync
 from firmware_agent.link.commands import CommandFailed, Request
-from firmware_agent.link.ticket import order_ticket
+from firmware_agent.link.drain import Drain
+from firmware_agent.link.logring import RingLog
+from firmware_agent.link.settings import LinkSettings
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
 from firmware_agent.store import Store, levels
-from firmware_agent.store.orders import find_order, requeue_ticket
+from firmware_agent.store.orders import StageRefused
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
-from wire import JSON, Order
-
-if TYPE_CHECKING:
-    from firmware_agent.link.service import Link
+from wire import JSON, WireError
 
 TEST_TICKET_TTL_S = 600.0
+T = TypeVar("T")
+
+
+class RemoteLink(Protocol):
+    """What the remote commands need of the link (link/service.py's `Link` is one), so this module does
+    not import the link's service and the two do not import each other."""
+
+    config: AgentConfig
+    config_path: Path | None
+    settings: LinkSettings
+    page: PageSetup
+    ring: RingLog
+    drain: Drain
+    catalog: CatalogSync
+    restart_pending: bool
+    boot: int
+    started_at: float
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def on_trial(self) -> bool: ...
+
+    def clock(self) -> float: ...
+
+    def core_loop(self) -> CoreLoop: ...
+
+    def call(self, fn: Callable[[Store], T], timeout: float = ...) -> T: ...
+
+    def update_layout(self) -> Layout: ...
+
+    def request_catalog(self, request: RequestResync) -> None: ...
+
+    def begin_trial(self, new: AgentConfig, changed: list[str], request: Request) -> None: ...
+
+    def floor(self) -> FloorDesk: ...
 
 
 class RemoteBox:
-    def __init__(self, link: Link) -> None:
+    """The `Box` that `CommandRunner` drives: each command, on the link it is given."""
+
+    def __init__(self, link: RemoteLink) -> None:
         self.link = link
 
     def status(self) -> JSON:
@@ -120,22 +162,31 @@ class RemoteBox:
         job: int = link.call(enqueue)
         return {"job": job, "printer_configured": core.handles(PrintRequest)}
 
-    def reprint(self, order_id: str | None, job: int | None) -> JSON:
+    def reprint(self, order_id: str | None, job: int | None, station: str | None = None) -> JSON:
         if job is not None:
             return {"job": self._reprint_job(job)}
         assert order_id is not None
-        page, ttl = self.link.page, self.link.settings.order_ttl_s
+        try:
+            jobs = self.link.floor().reprint(order_id, station)
+        except StageRefused as exc:
+            raise CommandFailed(f"print.reprint: {exc}") from exc
+        return {"job": jobs[0] if jobs else None, "jobs": list(jobs), "order_id": order_id}
 
-        def requeue(store: Store) -> int | None:
-            stored = find_order(store, order_id)
-            if stored is None:
-                return None
-            return requeue_ticket(store, order_id, order_ticket(Order.from_json(stored.order), page), ttl)
+    def order_stage(self, order_id: str, stage: str | None, eta_min: int | None) -> JSON:
+        """Moves an order on the floor from support / the owner's page (docs/orders.md)."""
+        try:
+            moved = self.link.floor().move(order_id, stage, eta_min=eta_min, source="remote")
+        except StageRefused as exc:
+            raise CommandFailed(f"order.stage: {exc}") from exc
+        return {"order_id": moved.order_id, "stage": moved.stage, "eta_min": moved.eta_min}
 
-        new_job = self.link.call(requeue)
-        if new_job is None:
-            raise CommandFailed(f"print.reprint: order {order_id!r} is not on this box")
-        return {"job": new_job, "order_id": order_id}
+    def order_add(self, order: Mapping[str, Any]) -> JSON:
+        """A phone order from `tillbridge order add` (docs/orders.md): journaled for the bridge to create."""
+        try:
+            ref = self.link.floor().phone_order(order)
+        except WireError as exc:
+            raise CommandFailed(f"order.add: {exc}") from exc
+        return {"ref": ref}
 
     def _reprint_job(self, job: int) -> int:
         def requeue(store: Store) -> bool:

@@ -30,16 +30,9 @@ def units_by_weight(store: Store) -> dict[str, str]:
     return dict(store.sql("SELECT sku, unit FROM product WHERE unit != 'each'").fetchall())
 
 
-def barcodes_by_sku(store: Store) -> dict[str, list[str]]:
-    codes: dict[str, list[str]] = {}
-    for code, sku in store.sql("SELECT code, sku FROM barcode"):
-        codes.setdefault(sku, []).append(code)
-    return codes
-
-
-def stock_of(store: Store, skus: Iterable[str], *, everything: bool = False) -> dict[str, int]:
-    """sku → local stock of those of `skus` the box has; `everything`: a snapshot's worth, one scan."""
-    return {sku: stock for sku, stock in _products(store, "stock", set(skus), everything)}
+def stock_of(store: Store, skus: Iterable[str]) -> dict[str, int]:
+    """sku → local stock of those of `skus` the box has."""
+    return {sku: stock for sku, stock in _products(store, "stock", set(skus))}
 
 
 def prices_of(store: Store, skus: Iterable[str]) -> dict[str, tuple[int, str]]:
@@ -47,11 +40,11 @@ def prices_of(store: Store, skus: Iterable[str]) -> dict[str, tuple[int, str]]:
     return {sku: (price, unit) for sku, price, unit in _products(store, "price_cents, unit", set(skus))}
 
 
-def _products(store: Store, columns: str, wanted: set[str], everything: bool = False) -> list[Any]:
+def _products(store: Store, columns: str, wanted: set[str]) -> list[Any]:
     """(sku, *columns) rows of the `wanted` skus the box has."""
     if not wanted:
         return []
-    if everything or len(wanted) > SCAN_PAST:
+    if len(wanted) > SCAN_PAST:
         rows = store.sql(f"SELECT sku, {columns} FROM product").fetchall()
         return [row for row in rows if row[0] in wanted]
     marks = ",".join("?" * len(wanted))

@@ -96,6 +96,13 @@ def refresh_stock(store: Store, skus: Iterable[str] | None = None) -> None:
     )
 
 
+_ADD_BACK = (
+    "UPDATE product SET stock = stock + "
+    "(SELECT COALESCE(SUM(delta), 0) FROM local_move WHERE local_move.sku = product.sku) "
+    "WHERE sku IN ({}) AND sku NOT IN (SELECT sku FROM level)"
+)
+
+
 def add_back_unsettled(store: Store, skus: Iterable[str]) -> None:
     """Stock just taken from a catalog snapshot, for skus without a level: plus the box's own movements the
     cloud has not acknowledged yet (the snapshot cannot contain them).
@@ -103,12 +110,13 @@ def add_back_unsettled(store: Store, skus: Iterable[str]) -> None:
     wanted = tuple(skus)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        store.sql(
-            "UPDATE product SET stock = stock + "
-            "(SELECT COALESCE(SUM(delta), 0) FROM local_move WHERE local_move.sku = product.sku) "
-            f"WHERE sku IN ({_marks(chunk)}) AND sku NOT IN (SELECT sku FROM level)",
-            chunk,
-        )
+        store.sql(_ADD_BACK.format(_marks(chunk)), chunk)
+
+
+def add_back_unsettled_selected(store: Store, select: str) -> None:
+    """`add_back_unsettled` for the skus an SQL `select` names: a staged snapshot's 50,000 skus are never
+    listed in memory."""
+    store.sql(_ADD_BACK.format(select))
 
 
 def forget_acked(store: Store, seq: int) -> None:

@@ -90,11 +90,46 @@ MIGRATIONS: tuple[str, ...] = (
             OR EXISTS (SELECT 1 FROM setting WHERE key = 'boot_counter')
         THEN '0000000000000000' ELSE lower(hex(randomblob(8))) END;
     """,
+    # 6: orders on the shop floor (see store/orders.py): where each order is (new, accepted, ready,
+    # collected, delivered) and its ticket for each station's printer, printed once per station.
+    """
+    ALTER TABLE inbound_order ADD COLUMN stage TEXT NOT NULL DEFAULT 'new';
+    ALTER TABLE inbound_order ADD COLUMN stage_at REAL;
+    ALTER TABLE inbound_order ADD COLUMN eta_min INTEGER;
+    CREATE TABLE order_ticket (
+        order_id TEXT NOT NULL,
+        station TEXT NOT NULL,
+        print_at REAL NOT NULL,
+        payload BLOB NOT NULL,
+        print_job INTEGER,
+        printed_seq INTEGER,
+        PRIMARY KEY (order_id, station)
+    );
+    CREATE INDEX order_ticket_job ON order_ticket (print_job);
+    CREATE INDEX order_ticket_due ON order_ticket (print_at) WHERE print_job IS NULL;
+    """,
+    # 7: a catalog snapshot staged chunk by chunk beside the live catalog until it is whole (see
+    # store/catalog_stage.py). `barcodes` is a JSON list; NULL `stock` or `unit` means the shop did not say.
+    """
+    CREATE TABLE catalog_stage (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        barcodes TEXT NOT NULL,
+        stock INTEGER,
+        unit TEXT
+    );
+    CREATE TABLE catalog_stage_chunk (
+        chunk INTEGER PRIMARY KEY,
+        version INTEGER NOT NULL,
+        chunks INTEGER NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)
 
-READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1)
+READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1)
 """For each schema version, the oldest release schema that can still read and write it. Additive migrations
 keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
 a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from firmware_agent.errors import AgentError
 from firmware_agent.store.database import Store
 from firmware_agent.store.records import JournalRecord, PrintJobRecord
-from wire import OrderPrintedEntry, pickup_matches
+from wire import OrderPrintedEntry, OrderRequestEntry, OrderStageEntry, pickup_matches
 
 ORDER_JOB_KIND = "order"
 KEY_SETTING: Final = "pickup_key.{}"
+
+
+STAGES: Final = ("new", "accepted", "ready", "collected", "delivered")
+"""Where an order is on the shop floor, in the only order it moves (docs/orders.md)."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,11 @@ class StoredOrder:
     order: dict[str, Any]  # the order as the wire carried it (wire.Order.to_json()), at its latest rev
     received_at: float
     print_job: int | None
-    printed_seq: int | None  # seq of its `order_printed` journal entry, once printed
+    printed_seq: int | None  # seq of its first `order_printed` journal entry, once a ticket printed
     collected_seq: int | None  # seq of its `order_collected` entry, once handed over
+    stage: str = "new"
+    stage_at: float | None = None
+    eta_min: int | None = None
 
     @property
     def rev(self) -> int:
@@ -50,23 +59,47 @@ class StoredOrder:
 
 @dataclass(frozen=True)
 class Stored:
-    """What `store_order` did: `new_job` is a ticket now queued, `withdrawn` one taken back unprinted."""
+    """What `store_order` did: `new_job` is a ticket now queued, `withdrawn` one taken back unprinted
+    (the first of `new_jobs` / `withdrawn_jobs` when the order has a ticket per station); `timed` says a
+    ticket waits for its print time (`release_due` queues it then)."""
 
     order_id: str
     rev: int
     changed: bool
     new_job: int | None = None
     withdrawn: int | None = None
+    new_jobs: tuple[int, ...] = ()
+    withdrawn_jobs: tuple[int, ...] = ()
+    timed: bool = False
 
 
-_COLUMNS = "order_id, payload, received_at, print_job, printed_seq, collected_seq"
+_COLUMNS = "order_id, payload, received_at, print_job, printed_seq, collected_seq, stage, stage_at, eta_min"
+COPY_TTL_S: Final = 3600.0  # a copy asked for at the counter: wanted now, not hours later
+MAIN_STATION: Final = ""
+"""The station of the box's own `[printer]`; other stations print on their own printers."""
 
 
-def store_order(store: Store, order: dict[str, Any], ticket: bytes, ttl_s: float) -> Stored:
-    """Keeps an order at its revision and queues or withdraws its ticket to match.
+def job_kind(station: str) -> str:
+    """The print job kind of an order ticket for `station`: what tells each printer's worker its jobs."""
+    return ORDER_JOB_KIND if station == MAIN_STATION else f"{ORDER_JOB_KIND}@{station}"
 
+
+def store_order(
+    store: Store,
+    order: dict[str, Any],
+    tickets: bytes | Mapping[str, bytes],
+    ttl_s: float,
+    print_at: float = 0.0,
+) -> Stored:
+    """Keeps an order at its revision and queues or withdraws its tickets to match.
+
+    `tickets` is the ticket per station (bytes alone: the box's own printer). Each station's ticket is a
+    row of its own, written in this same transaction, so a kill -9 between two stations' prints loses
+    neither and prints neither twice unmarked. A ticket whose `print_at` (a timed order's slot less the
+    lead time) is still ahead waits in the store; `release_due` queues it when the time comes.
     A revision at or below the one kept is a redelivery: nothing changes (the link still acks it).
     """
+    per_station = {MAIN_STATION: tickets} if isinstance(tickets, bytes) else dict(tickets)
     order_id, rev = str(order["order_id"]), int(order.get("rev", 1))
     payload = json.dumps(order, ensure_ascii=False, separators=(",", ":"))
     kept = find_order(store, order_id)
@@ -74,26 +107,95 @@ def store_order(store: Store, order: dict[str, Any], ticket: bytes, ttl_s: float
         return Stored(order_id, kept.rev, changed=False)
     if kept is None:
         store.sql(
-            "INSERT INTO inbound_order (order_id, payload, received_at) VALUES (?, ?, ?)",
-            (order_id, payload, time.time()),
+            "INSERT INTO inbound_order (order_id, payload, received_at, stage_at) VALUES (?, ?, ?, ?)",
+            (order_id, payload, time.time(), time.time()),
         )
         kept = find_order(store, order_id)
         assert kept is not None
     else:
         store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
-    now = StoredOrder(order_id, order, kept.received_at, kept.print_job, kept.printed_seq, kept.collected_seq)
-    if now.wants_ticket and now.print_job is None and now.printed_seq is None:
-        job = store.enqueue_print(ORDER_JOB_KIND, ticket, ttl_s)
-        store.sql("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (job, order_id))
-        return Stored(order_id, rev, changed=True, new_job=job)
-    if not now.wants_ticket and now.print_job is not None and now.printed_seq is None:
-        cursor = store.sql(
-            "UPDATE print_job SET state = 'withdrawn' WHERE id = ? AND state = 'queued'", (now.print_job,)
+    wants = kept.collected_seq is None and StoredOrder(order_id, order, 0, None, None, None).wants_ticket
+    if wants:
+        return _add_tickets(store, order_id, rev, per_station, ttl_s, print_at)
+    return _withdraw_tickets(store, order_id, rev)
+
+
+def _add_tickets(
+    store: Store, order_id: str, rev: int, tickets: Mapping[str, bytes], ttl_s: float, print_at: float
+) -> Stored:
+    known = {row[0] for row in store.sql("SELECT station FROM order_ticket WHERE order_id = ?", (order_id,))}
+    for station, ticket in tickets.items():
+        if station not in known:
+            store.sql(
+                "INSERT INTO order_ticket (order_id, station, print_at, payload) VALUES (?, ?, ?, ?)",
+                (order_id, station, print_at, ticket),
+            )
+    jobs = release_due(store, time.time(), ttl_s, order_id=order_id)
+    timed = bool(
+        store.sql(
+            "SELECT 1 FROM order_ticket WHERE order_id = ? AND print_job IS NULL", (order_id,)
+        ).fetchone()
+    )
+    return Stored(
+        order_id, rev, changed=True, new_job=jobs[0] if jobs else None, new_jobs=tuple(jobs), timed=timed
+    )
+
+
+def _withdraw_tickets(store: Store, order_id: str, rev: int) -> Stored:
+    """Takes back every ticket of the order not printed yet: queued jobs, and timed ones not due yet."""
+    withdrawn: list[int] = []
+    rows = store.sql(
+        "SELECT station, print_job FROM order_ticket WHERE order_id = ? AND printed_seq IS NULL", (order_id,)
+    )
+    for station, job in rows.fetchall():
+        if job is not None:
+            cursor = store.sql(
+                "UPDATE print_job SET state = 'withdrawn' WHERE id = ? AND state = 'queued'", (job,)
+            )
+            if not cursor.rowcount:
+                continue  # printing right now, or already out: it stays
+            withdrawn.append(job)
+        store.sql("DELETE FROM order_ticket WHERE order_id = ? AND station = ?", (order_id, station))
+    if withdrawn:
+        store.sql(
+            "UPDATE inbound_order SET print_job = NULL WHERE order_id = ? AND printed_seq IS NULL",
+            (order_id,),
         )
-        if cursor.rowcount:
-            store.sql("UPDATE inbound_order SET print_job = NULL WHERE order_id = ?", (order_id,))
-            return Stored(order_id, rev, changed=True, withdrawn=now.print_job)
-    return Stored(order_id, rev, changed=True)
+    return Stored(
+        order_id,
+        rev,
+        changed=True,
+        withdrawn=withdrawn[0] if withdrawn else None,
+        withdrawn_jobs=tuple(withdrawn),
+    )
+
+
+def release_due(store: Store, now: float, ttl_s: float, *, order_id: str | None = None) -> list[int]:
+    """Queues the tickets whose print time has come (all of them, or only `order_id`'s); returns the jobs.
+
+    Runs on the core loop at every tick: a timed order's tickets wait in the store through restarts and
+    are queued once, in the transaction that records their job.
+    """
+    where = "print_job IS NULL AND printed_seq IS NULL AND print_at <= ?"
+    args: tuple[Any, ...] = (now,)
+    if order_id is not None:
+        where, args = f"{where} AND order_id = ?", (now, order_id)
+    rows = store.sql(
+        f"SELECT order_id, station, payload FROM order_ticket WHERE {where} "
+        "ORDER BY print_at, order_id, station",
+        args,
+    )
+    jobs: list[int] = []
+    for oid, station, payload in rows.fetchall():
+        job = store.enqueue_print(job_kind(station), bytes(payload), ttl_s)
+        store.sql(
+            "UPDATE order_ticket SET print_job = ? WHERE order_id = ? AND station = ?", (job, oid, station)
+        )
+        store.sql(
+            "UPDATE inbound_order SET print_job = ? WHERE order_id = ? AND print_job IS NULL", (job, oid)
+        )
+        jobs.append(job)
+    return jobs
 
 
 def store_pickup_key(store: Store, key_id: int, key_hex: str) -> None:
@@ -141,7 +243,11 @@ def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | Non
 
 def mark_collected(store: Store, order_id: str, seq: int) -> None:
     """The `order_collected` entry `seq` handed the order over: a second scan of its code is refused."""
-    store.sql("UPDATE inbound_order SET collected_seq = ? WHERE order_id = ?", (seq, order_id))
+    store.sql(
+        "UPDATE inbound_order SET collected_seq = ?, stage = CASE stage WHEN 'delivered' THEN stage "
+        "ELSE 'collected' END, stage_at = ? WHERE order_id = ?",
+        (seq, time.time(), order_id),
+    )
 
 
 def find_order(store: Store, order_id: str) -> StoredOrder | None:
@@ -150,40 +256,190 @@ def find_order(store: Store, order_id: str) -> StoredOrder | None:
 
 
 def order_for_job(store: Store, job_id: int) -> StoredOrder | None:
-    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE print_job = ?", (job_id,))
-    return _record(row.fetchone())
+    found = station_of_job(store, job_id)
+    return None if found is None else find_order(store, found[0])
+
+
+def station_of_job(store: Store, job_id: int) -> tuple[str, str] | None:
+    """(order id, station) of the order ticket that print job `job_id` prints, if it is one."""
+    row = store.sql("SELECT order_id, station FROM order_ticket WHERE print_job = ?", (job_id,))
+    found = row.fetchone()
+    return None if found is None else (str(found[0]), str(found[1]))
 
 
 def record_printed(store: Store, job_id: int) -> JournalRecord | None:
     """For the print worker: call (on the core loop) once print job `job_id` has come out of the printer.
 
-    If the job is an order's ticket that was not printed before, this journals `order_printed` (so the shop
-    sees it online) and returns the entry; any other job, or a reprint, returns None.
+    If the job is an order's ticket for a station that had not printed it before, this journals
+    `order_printed` (so the shop sees it online; `station` names the printer when it is not the box's
+    own) and returns the entry; any other job, or a reprint, returns None.
     """
-    order = order_for_job(store, job_id)
-    if order is None or order.printed_seq is not None:
+    found = station_of_job(store, job_id)
+    if found is None:
         return None
-    record = store.append(OrderPrintedEntry(order_id=order.order_id))
-    store.sql("UPDATE inbound_order SET printed_seq = ? WHERE order_id = ?", (record.seq, order.order_id))
+    order_id, station = found
+    row = store.sql(
+        "SELECT printed_seq FROM order_ticket WHERE order_id = ? AND station = ?", (order_id, station)
+    ).fetchone()
+    if row is None or row[0] is not None:
+        return None
+    record = store.append(OrderPrintedEntry(order_id=order_id, station=station or None))
+    store.sql(
+        "UPDATE order_ticket SET printed_seq = ? WHERE order_id = ? AND station = ?",
+        (record.seq, order_id, station),
+    )
+    store.sql(
+        "UPDATE inbound_order SET printed_seq = ? WHERE order_id = ? AND printed_seq IS NULL",
+        (record.seq, order_id),
+    )
     return record
 
 
 def on_order_printed(store: Store, job: PrintJobRecord) -> None:
-    """The print worker's hook for kind "order": `PrintService.on_printed["order"] = on_order_printed`."""
+    """The print worker's hook for order tickets: `PrintService.on_printed["order"] = on_order_printed`."""
     record_printed(store, job.id)
 
 
-def requeue_ticket(store: Store, order_id: str, ticket: bytes, ttl_s: float) -> int | None:
-    """Prints an order's ticket again (support's `print.reprint`); None if the order is unknown."""
+def printed_by_station(store: Store, order_id: str) -> dict[str, bool]:
+    """Each station's ticket of the order ("" the box's own printer): printed yet or not."""
+    rows = store.sql(
+        "SELECT station, printed_seq FROM order_ticket WHERE order_id = ? ORDER BY station", (order_id,)
+    )
+    return {str(name): seq is not None for name, seq in rows.fetchall()}
+
+
+def requeue_ticket(
+    store: Store, order_id: str, ticket: bytes | Mapping[str, bytes], ttl_s: float
+) -> int | None:
+    """Prints an order's tickets again, marked REPRINT (support's `print.reprint`, the web page, a command
+    barcode); None if the order is unknown. `ticket` per station, or bytes for the box's own printer.
+    Returns the first new job.
+    """
     if find_order(store, order_id) is None:
         return None
-    job = store.enqueue_print(ORDER_JOB_KIND, ticket, ttl_s, reprint=True)
-    store.sql("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (job, order_id))
-    return job
+    per_station = {MAIN_STATION: ticket} if isinstance(ticket, bytes) else dict(ticket)
+    jobs: list[int] = []
+    for station, payload in per_station.items():
+        job = store.enqueue_print(job_kind(station), payload, ttl_s, reprint=True)
+        cursor = store.sql(
+            "UPDATE order_ticket SET print_job = ? WHERE order_id = ? AND station = ?",
+            (job, order_id, station),
+        )
+        if not cursor.rowcount:
+            store.sql(
+                "INSERT INTO order_ticket (order_id, station, print_at, payload, print_job) "
+                "VALUES (?, ?, 0, ?, ?)",
+                (order_id, station, payload, job),
+            )
+        jobs.append(job)
+    store.sql("UPDATE inbound_order SET print_job = ? WHERE order_id = ?", (jobs[0], order_id))
+    return jobs[0] if jobs else None
+
+
+class StageRefused(AgentError):
+    """A stage change that cannot happen (unknown order, a step back, a cancelled order): says why."""
+
+
+def move_stage(
+    store: Store, order_id: str, stage: str, *, eta_min: int | None = None, source: str = "box"
+) -> JournalRecord:
+    """Moves an order on the floor (new → accepted → ready → collected / delivered) and journals
+    `order_stage`, which the bridge turns into the shop's status and its mail to the customer. Steps may
+    be skipped, never taken back; a repeated move (a second scan of the ticket) is refused by name.
+    `source` says what moved it (button, scan, remote, web) for the owner's record.
+    """
+    if stage not in STAGES[1:]:
+        raise StageRefused(f"unknown order stage {stage!r}: one of {', '.join(STAGES[1:])}")
+    if eta_min is not None and not 0 < eta_min <= 24 * 60:
+        raise StageRefused(f"estimated time {eta_min} min: give 1 to 1440 minutes")
+    order = find_order(store, order_id) or _find_nocase(store, order_id)
+    if order is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    shown = order.order_id
+    if order.state == "cancelled":
+        raise StageRefused(f"order {shown} was cancelled: it does not move")
+    if STAGES.index(stage) <= STAGES.index(order.stage):
+        raise StageRefused(f"order {shown} is already {order.stage}: it cannot go to {stage}")
+    if order.stage in ("collected", "delivered") or order.collected_seq is not None:
+        raise StageRefused(f"order {shown} was already handed over")
+    record = store.append(OrderStageEntry(order_id=shown, stage=stage, source=source, eta_min=eta_min))
+    store.sql(
+        "UPDATE inbound_order SET stage = ?, stage_at = ?, eta_min = COALESCE(?, eta_min) WHERE order_id = ?",
+        (stage, time.time(), eta_min, shown),
+    )
+    if stage in ("collected", "delivered"):
+        mark_collected(store, shown, record.seq)
+    return record
+
+
+def step(store: Store, order_id: str, *, source: str) -> str:
+    """Moves the order to its next stage (accepted, ready, then collected or delivered by its kind);
+    returns the stage. What a scan of the order ticket's code does."""
+    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    following = {"new": "accepted", "accepted": "ready"}.get(kept.stage)
+    if following is None and kept.stage == "ready":
+        following = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    if following is None:
+        raise StageRefused(f"order {kept.order_id} is already {kept.stage}: nothing follows")
+    move_stage(store, kept.order_id, following, source=source)
+    return following
+
+
+def copy_tickets(store: Store, order_id: str) -> int:
+    """Queues every ticket the order printed (or will print) again, as kept, marked as a copy; returns
+    how many. What a scan of the order's copy code does (no rendering: the tickets are in the store)."""
+    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    rows = store.sql(
+        "SELECT station, payload FROM order_ticket WHERE order_id = ? ORDER BY station", (kept.order_id,)
+    ).fetchall()
+    if not rows:
+        raise StageRefused(f"order {kept.order_id} has no ticket on this box")
+    requeue_ticket(
+        store, kept.order_id, {str(station): bytes(payload) for station, payload in rows}, COPY_TTL_S
+    )
+    return len(rows)
+
+
+def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
+    """Journals a phone order for the bridge to create in the online shop (`order_request`); its `ref` is
+    the box id and the entry's seq, unique for ever on this box, so the shop creates it once."""
+    ref = f"{store.setting('epoch') or 'box'}-{store.last_seq + 1}"
+    return store.append(OrderRequestEntry(ref=ref, order=order))
+
+
+def list_orders(store: Store, stages: Iterable[str] | None = None, *, limit: int = 200) -> list[StoredOrder]:
+    """The orders on the floor, oldest first: those at `stages` (all when None), cancelled ones left out
+    unless asked for with the pseudo-stage "cancelled". What the web page's order board shows.
+    """
+    wanted = set(stages) if stages is not None else set(STAGES)
+    rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at, order_id")
+    found: list[StoredOrder] = []
+    for row in rows.fetchall():
+        order = _record(row)
+        assert order is not None
+        stage = "cancelled" if order.state == "cancelled" else order.stage
+        if order.stage == "new" and order.collected_seq is not None:
+            stage = "collected"  # handed over by its pickup code before the floor moved it
+        if stage in wanted:
+            found.append(order)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _find_nocase(store: Store, order_id: str) -> StoredOrder | None:
+    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,))
+    return _record(row.fetchone())
 
 
 def _record(row: tuple[Any, ...] | None) -> StoredOrder | None:
     if row is None:
         return None
-    order_id, payload, received_at, job, printed, collected = row
-    return StoredOrder(order_id, json.loads(payload), received_at, job, printed, collected)
+    order_id, payload, received_at, job, printed, collected, stage, stage_at, eta = row
+    return StoredOrder(
+        order_id, json.loads(payload), received_at, job, printed, collected, stage, stage_at, eta
+    )

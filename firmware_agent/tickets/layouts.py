@@ -6,19 +6,23 @@ long product name wraps instead of pushing its price onto the next line.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
+from devices.errors import BarcodeError
 from devices.printers import TicketBuilder
 from devices.printers.text import pair, wrap
 from firmware_agent.tickets.model import (
     ControlSheet,
     Handover,
+    KitchenTicket,
     OnlineOrder,
     OrderLine,
     PriceChangeList,
     SelfTest,
     TicketStyle,
 )
+from firmware_agent.tickets.words import word
 
 DEFAULT_STYLE = TicketStyle()
 CODEPAGE_SAMPLE = "€ ñ Ñ á é í ó ú ü ç Ç à è ò ß"
@@ -37,6 +41,77 @@ def order_ticket(order: OnlineOrder, style: TicketStyle = DEFAULT_STYLE) -> byte
     ticket.feed()
     ticket.qr(order.pickup_payload)
     ticket.line(f"Order #{order.order_id}", align="center")
+    ticket.cut()
+    return ticket.getvalue()
+
+
+def kitchen_ticket(order: KitchenTicket, style: TicketStyle = DEFAULT_STYLE) -> bytes:
+    """The ticket a kitchen works from: a big order number, pickup or delivery and when, every line with
+    its options and note, the customer's note, allergies that stand out (inverted: bold, double size),
+    what the bridge found odd (so nobody trusts a strange quantity blindly), and at the counter the total,
+    the payment and the pickup QR. Each station's copy lists only its own lines.
+    """
+    w = functools.partial(word, order.language)
+    ticket = TicketBuilder(style.page)
+    if style.header:
+        ticket.line(style.header, bold=True, align="center")
+    ticket.line(w(order.source), bold=True, align="center")
+    ticket.line(f"#{order.number}", bold=True, size="double", align="center")
+    where = w("counter") if order.counter else order.station.upper()
+    ticket.line(f"{w('station')}: {where}", align="center")
+    ticket.rule("=")
+    ticket.line(w("pickup") if order.pickup else w("delivery"), bold=True, size="tall")
+    ticket.line(f"{w('for')}: {order.due}", bold=True, size="tall")
+    _facts(
+        ticket,
+        [
+            ("", order.customer),
+            (w("phone_no"), order.phone),
+            (w("address"), "" if order.pickup else order.address),
+            (w("placed"), order.placed_at),
+        ],
+    )
+    if order.allergies:
+        ticket.rule("!")
+        ticket.line(f"{w('allergies')}: {order.allergies}", bold=True, size="tall")
+        ticket.rule("!")
+    for warning in order.warnings:
+        ticket.line(f"!! {w('warning')}: {warning}", bold=True)
+    ticket.rule()
+    for line in order.lines:
+        if order.counter:
+            ticket.lines(
+                pair(f"{line.qty} x {line.name}", style.money(line.total_cents), ticket.columns), bold=True
+            )
+        else:
+            ticket.line(f"{line.qty} x {line.name}", bold=True, size="tall")
+        ticket.lines(f"   {text}" for option in line.options for text in wrap(option, ticket.columns - 3))
+        if line.note:
+            ticket.lines(f"   > {text}" for text in wrap(line.note, ticket.columns - 5))
+    ticket.rule()
+    if order.note:
+        ticket.line(f"{w('note')}:", bold=True)
+        ticket.line(order.note)
+    if order.counter:
+        _total(ticket, order.total_cents, style)
+        if order.paid:
+            ticket.line(w("paid"), bold=True)
+        else:
+            ticket.lines(pair(w("due"), style.money(order.due_cents), ticket.columns), bold=True, size="tall")
+        if order.other_stations:
+            ticket.line(f"{w('more')}: {', '.join(order.other_stations)}")
+        if order.qr:
+            ticket.feed()
+            ticket.qr(order.qr)
+    for code, label in ((order.scan_code, w("scan")), (order.copy_code, w("copy"))):
+        if code:
+            ticket.feed()
+            try:
+                ticket.code128(code)
+            except BarcodeError:  # too long for this paper's bars: staff type or pick it on the page
+                ticket.line(code, align="center")
+            ticket.line(label, align="center")
+    ticket.line(f"{w('order')} #{order.number}", align="center")
     ticket.cut()
     return ticket.getvalue()
 
@@ -132,10 +207,10 @@ def _start(style: TicketStyle, *titles: str) -> TicketBuilder:
 
 
 def _facts(ticket: TicketBuilder, facts: Iterable[tuple[str, str]]) -> None:
-    """`Label: value` lines, skipping empty values."""
+    """`Label: value` lines (the value alone without a label), skipping empty values."""
     for label, value in facts:
         if value:
-            ticket.line(f"{label}: {value}")
+            ticket.line(f"{label}: {value}" if label else value)
 
 
 def _section(ticket: TicketBuilder, title: str) -> None:

@@ -42,6 +42,56 @@ class OnlineOrder:
 
 
 @dataclass(frozen=True)
+class KitchenLine:
+    """A line as the kitchen makes it: `options` already as printed ("Size: Large", "+ Olives")."""
+
+    qty: int
+    name: str
+    unit_price_cents: int
+    options: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def total_cents(self) -> int:
+        return self.qty * self.unit_price_cents
+
+
+@dataclass(frozen=True)
+class KitchenTicket:
+    """One station's ticket for one order (docs/orders.md). The counter's ticket (`counter`) lists the
+    whole order with its total, the payment and the pickup QR; a station's lists only its lines. Texts are
+    already in the shop's language and time zone (`due`: "18:30" or "as soon as possible").
+    """
+
+    order_id: str
+    number: str
+    language: str
+    source: str  # "online" or "phone"
+    pickup: bool
+    due: str
+    lines: tuple[KitchenLine, ...]
+    station: str = ""  # "" for the counter
+    customer: str = ""
+    phone: str = ""
+    address: str = ""
+    note: str = ""
+    allergies: str = ""
+    warnings: tuple[str, ...] = ()
+    placed_at: str = ""
+    total_cents: int = 0
+    paid: bool = True
+    due_cents: int = 0
+    qr: str = ""  # what the counter ticket's QR holds
+    scan_code: str = ""  # the barcode that moves the order on (devices.barcodes.OrderStep)
+    copy_code: str = ""  # the barcode that prints the order's tickets again (devices.barcodes.OrderCopy)
+    other_stations: tuple[str, ...] = ()
+
+    @property
+    def counter(self) -> bool:
+        return not self.station
+
+
+@dataclass(frozen=True)
 class Handover:
     """A click & collect order given to the customer: the shop's record of it."""
 

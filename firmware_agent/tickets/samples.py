@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from devices.barcodes import encode_pickup
+from devices.barcodes import OrderCopy, OrderStep, encode_command, encode_pickup
 from devices.readings import DeviceState, DeviceStatus
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.tickets.layouts import (
     control_sheet,
     handover_ticket,
+    kitchen_ticket,
     order_ticket,
     price_list,
     selftest_ticket,
 )
 from firmware_agent.tickets.model import (
     Handover,
+    KitchenLine,
+    KitchenTicket,
     OnlineOrder,
     OrderLine,
     PriceChange,
@@ -73,8 +76,49 @@ PRICES = PriceChangeList(
     effective="2024-05-04",
 )
 
+KITCHEN_LINES = (
+    KitchenLine(2, "Pizza margarita", 950, ("Masa: Fina", "+ Aceitunas"), "sin cebolla, por favor"),
+    KitchenLine(1, "Caña de cerveza", 250),
+)
+COUNTER = KitchenTicket(  # a phone order as the counter prints it: every line, the total, the pickup QR
+    order_id="1043",
+    number="1043",
+    language="es",
+    source="phone",
+    pickup=True,
+    due="21:30",
+    lines=KITCHEN_LINES,
+    customer="Luis Peña",
+    phone="600 111 222",
+    allergies="frutos secos",
+    placed_at="20:58",
+    total_cents=2150,
+    paid=False,
+    due_cents=2150,
+    qr="1043",  # the order id, never the pickup code (docs/orders.md)
+    scan_code=encode_command(OrderStep("1043")),
+    copy_code=encode_command(OrderCopy("1043")),
+    other_stations=("cocina",),
+)
+KITCHEN = KitchenTicket(  # the same order as the kitchen station prints it: its lines only, no prices
+    order_id="1043",
+    number="1043",
+    language="es",
+    source="phone",
+    pickup=True,
+    due="21:30",
+    lines=KITCHEN_LINES[:1],
+    station="cocina",
+    customer="Luis Peña",
+    allergies="frutos secos",
+    placed_at="20:58",
+    scan_code=encode_command(OrderStep("1043")),
+)
+
 SAMPLES: dict[str, Callable[[TicketStyle], bytes]] = {
     "order": lambda style: order_ticket(ORDER, style),
+    "counter": lambda style: kitchen_ticket(COUNTER, style),
+    "kitchen": lambda style: kitchen_ticket(KITCHEN, style),
     "handover": lambda style: handover_ticket(HANDOVER, style),
     "control": lambda style: control_sheet(default_control_sheet(), style),
     "selftest": lambda style: selftest_ticket(SELFTEST, style),

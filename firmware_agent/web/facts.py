@@ -16,17 +16,21 @@ from devices.readings import ScanRead
 from firmware_agent import labels
 from firmware_agent.config.schema import MqttConfig
 from firmware_agent.core import Applied, CoreLoop
+from firmware_agent.floor import FloorDesk, FloorOrder
+from firmware_agent.link.ticket import when
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import local_ip
 from firmware_agent.store import Store
-from firmware_agent.store.orders import recent_orders
 from firmware_agent.version import VERSION
+from wire import OrderLine
 
 if TYPE_CHECKING:
     from firmware_agent.wiring import Services
 
 RECENT: Final = 12  # journal entries the page lists
-ORDERS: Final = 40
+OPEN_STAGES: Final = ("new", "accepted", "ready")
+DONE_STAGES: Final = ("collected", "delivered", "cancelled")
+DONE_SHOWN: Final = 8  # orders handed over or cancelled that the board still shows, newest first
 READINGS: Final = 16  # devices whose last reading is kept
 
 
@@ -104,13 +108,84 @@ class Entry:
 
 @dataclass(frozen=True)
 class BoardOrder:
+    """One order on the floor's board, as `FloorDesk` (firmware_agent/floor.py) has it, in words to show."""
+
     order_id: str
-    state: str  # new (not printed), printed, collected, cancelled
+    number: str
+    stage: str  # new, accepted, ready, collected, delivered, cancelled
+    next_stage: str | None
     customer: str
-    kind: str
-    items: str
-    received_at: str
+    phone: str
+    kind: str  # pickup or delivery
+    source: str  # online or phone
+    lines: tuple[str, ...]  # "2 × Margarita (Extra: olives) — well done"
+    notes: str
+    allergies: str
+    when: str  # "as soon as possible" or the slot, HH:MM
+    received_at: str  # local HH:MM
     age_min: int
+    stage_at: str  # local HH:MM the order reached its stage
+    eta_min: int | None
+    to_pay_cents: int  # 0: paid online
+    printed: bool  # every station's ticket is out
+
+    @classmethod
+    def of(cls, found: FloorOrder, now: float, timezone: str = "") -> BoardOrder:
+        order = found.order
+        return cls(
+            order_id=order.order_id,
+            number=order.number or order.order_id,
+            stage=found.stage,
+            next_stage=found.next_stage,
+            customer=order.customer,
+            phone=order.phone,
+            kind=order.kind,
+            source=order.source,
+            lines=tuple(_line(line) for line in order.lines),
+            notes=order.notes,
+            allergies=order.allergies,
+            when=when(order, timezone).lower(),
+            received_at=_hhmm(found.received_at),
+            age_min=max(0, int((now - found.received_at) // 60)),
+            stage_at=_hhmm(found.stage_at) if found.stage_at else "",
+            eta_min=found.eta_min,
+            to_pay_cents=0 if order.paid else order.due_cents,
+            printed=all(found.printed.values()) if found.printed else False,
+        )
+
+
+@dataclass(frozen=True)
+class Board:
+    """The order board: what is open, by stage, oldest first, and the last few handed over or cancelled."""
+
+    new: tuple[BoardOrder, ...] = ()
+    accepted: tuple[BoardOrder, ...] = ()
+    ready: tuple[BoardOrder, ...] = ()
+    done: tuple[BoardOrder, ...] = ()
+    linked: bool = False  # False: no cloud link, so no orders come to this box
+
+    @classmethod
+    def of(cls, desk: FloorDesk | None, now: float, timezone: str = "") -> Board:
+        if desk is None:
+            return cls()
+        # Open orders are asked for on their own: `FloorDesk.orders` lists at most 200, oldest first, and a
+        # day's handed-over orders must never push a new one off the board.
+        shown = [BoardOrder.of(found, now, timezone) for found in desk.orders(OPEN_STAGES)]
+        by = {stage: tuple(o for o in shown if o.stage == stage) for stage in OPEN_STAGES}
+        done = sorted(desk.orders(DONE_STAGES), key=lambda o: o.stage_at or o.received_at)[-DONE_SHOWN:]
+        recent = tuple(BoardOrder.of(found, now, timezone) for found in reversed(done))
+        return cls(by["new"], by["accepted"], by["ready"], recent, linked=True)
+
+
+def _line(line: OrderLine) -> str:
+    text = f"{line.qty} × {line.name}"
+    if line.options:
+        text += " (" + ", ".join(f"{o.name}: {o.value}" if o.name else o.value for o in line.options) + ")"
+    return f"{text} — {line.note}" if line.note else text
+
+
+def _hhmm(at: float) -> str:
+    return time.strftime("%H:%M", time.localtime(at))
 
 
 @dataclass(frozen=True)
@@ -126,7 +201,7 @@ class Snapshot:
     mode: str
     devices: tuple[tuple[str, str, str], ...]  # (name, state, detail)
     printer: bool
-    orders: tuple[BoardOrder, ...]
+    board: Board
     labels: tuple[tuple[str, int, int], ...]  # (name, old cents, new cents)
     recent: tuple[Entry, ...]
     readings: tuple[Reading, ...] = ()
@@ -188,6 +263,7 @@ def snapshot(
     services: Services,
     activity: Activity,
     pairing: Pairing | None = None,
+    timezone: str = "",
 ) -> Snapshot:
     link = services.link
 
@@ -195,7 +271,6 @@ def snapshot(
         return {
             "last_seq": store.last_seq,
             "products": store.product_count(),
-            "orders": _orders(store),
             "labels": [
                 (v.get("name", sku), int(v.get("old", 0)), int(v.get("new", 0)))
                 for sku, v in labels.pending(store).items()
@@ -215,7 +290,7 @@ def snapshot(
         mode=core.state.mode.value,
         devices=tuple(sorted((n, d.state.value, d.detail) for n, d in dict(core.devices).items())),
         printer=core.handles(PrintRequest),
-        orders=tuple(facts["orders"]),
+        board=Board.of(services.floor(), time.time(), timezone),
         labels=tuple(facts["labels"]),
         recent=tuple(activity.entries),
         readings=tuple(sorted(activity.readings.values(), key=lambda r: r.device)),
@@ -227,38 +302,6 @@ def snapshot(
 def _printable(text: str) -> str:
     """A scanned code as text to show (GS and other control characters as ·)."""
     return "".join(c if c.isprintable() else "·" for c in text)
-
-
-def _orders(store: Store) -> list[BoardOrder]:
-    now = time.time()
-    found = []
-    for stored in recent_orders(store, ORDERS):
-        order, received_at = stored.order, stored.received_at
-        printed, collected = stored.printed_seq, stored.collected_seq
-        state = str(order.get("state", "open"))
-        shown = (
-            "collected"
-            if collected or state == "collected"
-            else "cancelled"
-            if state == "cancelled"
-            else ("printed" if printed else "new")
-        )
-        items = ", ".join(
-            f"{line.get('qty', 1)} × {line.get('name', line.get('sku', '?'))}"
-            for line in order.get("lines", [])
-        )
-        found.append(
-            BoardOrder(
-                order_id=stored.order_id,
-                state=shown,
-                customer=str(order.get("customer", "")),
-                kind=str(order.get("kind", "")),
-                items=items[:300],
-                received_at=time.strftime("%H:%M", time.localtime(received_at)),
-                age_min=max(0, int((now - received_at) // 60)),
-            )
-        )
-    return found
 
 
 def _entry(seq: int, kind: str, ts: str, data: dict[str, Any]) -> Entry:

@@ -10,7 +10,9 @@ without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose
 validation, polled by `date_upd`, with state changes through `order_histories`. With `version="1.7"`,
 PATCH answers 405 (code 23).
 
-Not modelled: multishop, `physical_quantity`/`reserved_quantity`, stock movements, `Content-Sha1`
+A product with combinations keeps its own row (`id_product_attribute` 0) at the sum of theirs, whatever is
+written to it (StockAvailable::synchronize); `depends_on_stock` is kept as sent. Not modelled: multishop,
+`physical_quantity`/`reserved_quantity`, stock movements, `Content-Sha1`
 caching, combinations' price impacts, taxes (prices are tax excluded, as PrestaShop stores them),
 `language=` filtering, and webhooks (PrestaShop has none in core).
 """
@@ -76,6 +78,7 @@ TABLES: Final = {
         Table("stock_availables", "stock_available"),
         Table("orders", "order"),
         Table("order_histories", "order_history"),
+        Table("messages", "message"),
     )
 }
 
@@ -163,7 +166,23 @@ class PrestaShopSimulator(ShopSimulator):
             }
             self._add_stock_row(product_id, cid, stock)
             self.rows["products"][product_id]["date_upd"] = _stamp(now_s())
+            self._synchronize()
             return cid
+
+    def _synchronize(self) -> None:
+        """PrestaShop 8 keeps a product's own row (`id_product_attribute` 0) at the sum of its combinations'
+        rows (StockAvailable::synchronize): whatever was written to it, the sum comes back.
+        """
+        rows = self.rows["stock_availables"].values()
+        sums: dict[tuple[str, str], int] = {}
+        for row in rows:
+            if row["id_product_attribute"] != "0":
+                key = (row["id_product"], row["id_shop"])
+                sums[key] = sums.get(key, 0) + int(row["quantity"])
+        for row in rows:
+            key = (row["id_product"], row["id_shop"])
+            if row["id_product_attribute"] == "0" and key in sums:
+                row["quantity"] = str(sums[key])
 
     def _add_stock_row(self, product_id: int, attribute_id: int, stock: int) -> None:
         sid = next(self._ids)
@@ -188,6 +207,7 @@ class PrestaShopSimulator(ShopSimulator):
         with self.lock:
             row = self._stock_row(reference)
             row["quantity"] = str(int(row["quantity"]) + delta)
+            self._synchronize()
             return int(row["quantity"])
 
     def stock_row(self, reference: str) -> Row:
@@ -201,6 +221,54 @@ class PrestaShopSimulator(ShopSimulator):
             product["price"] = _price(price_cents)
             product["date_upd"] = _stamp(now_s())
 
+    def place_food_order(
+        self,
+        items: list[tuple[str, int, dict[str, str]]],
+        *,
+        pickup: bool = True,
+        customer: str = "Ana",
+        note: str = "",
+    ) -> int:
+        """An order of several lines; each line's attributes show in its `product_name` as PrestaShop
+        names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout."""
+        first, qty, _ = items[0]
+        oid = self.place_order(first, qty, pickup=pickup, customer=customer)
+        with self.lock:
+            order = self.rows["orders"][oid]
+            order["rows"] = []
+            total = 0
+            for reference, count, attrs in items:
+                row = self._stock_row(reference)
+                if reference != first:
+                    row["quantity"] = str(int(row["quantity"]) - count)
+                product = self.rows["products"][int(row["id_product"])]
+                price = int(product["price"].replace(".", "")[:-4])
+                total += price * count
+                suffix = ", ".join(f"{k} : {v}" for k, v in attrs.items())
+                order["rows"].append(
+                    {
+                        "id": str(next(self._ids)),
+                        "product_id": row["id_product"],
+                        "product_attribute_id": row["id_product_attribute"],
+                        "product_quantity": str(count),
+                        "product_name": f"{product['name']} - {suffix}" if suffix else product["name"],
+                        "product_reference": reference,
+                        "unit_price_tax_incl": _price(price),
+                    }
+                )
+            order["total_paid"] = _price(total)
+            if note:
+                mid = next(self._ids)
+                self.rows["messages"][mid] = {
+                    "id": mid,
+                    "id_order": str(oid),
+                    "id_employee": "0",
+                    "message": note,
+                    "private": "0",
+                    "date_add": order["date_add"],
+                }
+            return oid
+
     def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
         """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation."""
         with self.lock:
@@ -210,6 +278,7 @@ class PrestaShopSimulator(ShopSimulator):
                     f"prestashop simulator: {qty} × {reference} wanted, {row['quantity']} in stock"
                 )
             row["quantity"] = str(int(row["quantity"]) - qty)
+            self._synchronize()
             product = self.rows["products"][int(row["id_product"])]
             oid = next(self._ids)
             price = int(product["price"].replace(".", "")[:-4])
@@ -319,8 +388,8 @@ class PrestaShopSimulator(ShopSimulator):
             return method in ("GET", "PUT", "HEAD") or (
                 method == "PATCH" and not self.version.startswith("1.")
             )
-        if table.resource == "order_histories":
-            return method == "POST"
+        if table.resource in ("order_histories", "messages"):
+            return method in ("POST", "GET")
         return method == "GET"
 
     def _list(self, request: Request, table: Table, as_json: bool) -> Response:
@@ -355,6 +424,7 @@ class PrestaShopSimulator(ShopSimulator):
         _check_int(given, "quantity")
         for name in STOCK_FIELDS:
             row[name] = given.get(name, STOCK_DEFAULTS.get(name, ""))
+        self._synchronize()
         return self._get(request, table, row_id, as_json)
 
     def _patch(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
@@ -362,9 +432,12 @@ class PrestaShopSimulator(ShopSimulator):
         given = {k: v for k, v in _parse_body(request, table).items() if k in STOCK_FIELDS}
         _check_int({**row, **given}, "quantity")
         row.update(given)
+        self._synchronize()
         return self._get(request, table, row_id, as_json)
 
     def _post(self, request: Request, table: Table, as_json: bool) -> Response:
+        if table.resource == "messages":
+            return self._post_message(request, table, as_json)
         given = _parse_body(request, table)
         order = self.rows["orders"].get(int(given.get("id_order", "0") or "0"))
         state = given.get("id_order_state", "")
@@ -374,6 +447,7 @@ class PrestaShopSimulator(ShopSimulator):
             for line in order["rows"]:
                 row = self._stock_row(line["product_reference"])
                 row["quantity"] = str(int(row["quantity"]) + int(line["product_quantity"]))
+            self._synchronize()
         order["current_state"] = state
         order["date_upd"] = _stamp(now_s())
         hid = next(self._ids)
@@ -383,9 +457,44 @@ class PrestaShopSimulator(ShopSimulator):
             "id_order_state": state,
             "date_add": order["date_upd"],
         }
+        self.rows["order_histories"][hid] = history  # the state's template mail goes to the customer
         if as_json:
             return Response.of_json(201, {table.element: history})
         return _xml_response(201, _object_xml(table, history), {})
+
+    def _post_message(self, request: Request, table: Table, as_json: bool) -> Response:
+        """`POST /messages`: a message on an order; `private` 0 shows it to the customer."""
+        given = _parse_body(request, table)
+        if int(given.get("id_order", "0") or "0") not in self.rows["orders"] or not given.get("message"):
+            raise ApiError(400, 41, 'parameter "id_order" and "message" required')
+        mid = next(self._ids)
+        message = {
+            "id": mid,
+            "id_order": given["id_order"],
+            "id_employee": given.get("id_employee", "0"),
+            "message": given["message"],
+            "private": given.get("private", "1"),
+            "date_add": _stamp(now_s()),
+        }
+        self.rows["messages"][mid] = message
+        if as_json:
+            return Response.of_json(201, {table.element: message})
+        return _xml_response(201, _object_xml(table, message), {})
+
+    def order_story(self, order_id: int) -> tuple[list[str], list[str]]:
+        """(the states the order went through after it was placed, the messages the customer can see)."""
+        with self.lock:
+            states = [
+                h["id_order_state"]
+                for h in self.rows["order_histories"].values()
+                if h["id_order"] == str(order_id)
+            ]
+            shown = [
+                m["message"]
+                for m in self.rows["messages"].values()
+                if m["id_order"] == str(order_id) and m["private"] == "0" and m["id_employee"] != "0"
+            ]
+            return states, shown
 
     def _row(self, table: Table, row_id: int) -> Row:
         row = self.rows[table.resource].get(row_id)

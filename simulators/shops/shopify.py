@@ -6,17 +6,23 @@ charged up front, `extensions.cost.throttleStatus` on every answer, THROTTLED wi
 lacks the points, MAX_COST_EXCEEDED above 1000); `productVariants`/`orders` connections with `first` ≤ 250,
 `after` cursors and the search syntax the connector uses (`sku:`, `updated_at:>'…'`, `OR`);
 `inventoryAdjustQuantities` (relative) and `inventorySetQuantities` (absolute) with `changeFromQuantity`
-compare-and-swap (CHANGE_FROM_QUANTITY_STALE), all-or-nothing `userErrors`, and `@idempotent(key:)`
+compare-and-swap (CHANGE_FROM_QUANTITY_STALE), at most 250 items per input array (more refused as a
+whole), all-or-nothing `userErrors` (each naming its item's index), and `@idempotent(key:)`
 deduplication (same key and input: the first result again, nothing applied; other input:
 IDEMPOTENCY_KEY_PARAMETER_MISMATCH; after a failed attempt: IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED), the
 directive required for adjustments from 2026-04 and `changeFromQuantity` required per quantity for sets;
 orders moving units from `available` to `committed` and fulfilment taking them off `on_hand`; webhooks with
 REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times.
 
-Not modelled: one location only, no refunds, no returns; the search index lag after product changes; the
-cost refund for pages shorter than `first`; selection cost of anything but connections and objects;
-fragments; per-field deprecations; bulk operations; REST Admin; webhook subscriptions through GraphQL (use
-`subscribe()`); Shopify's hours-long retry schedule (retries come `retry_delay` apart).
+Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
+location moves no stock here. A split order (`place_split_order`) has one fulfillment order per assigned
+location, each with its line items and quantities (`totalQuantity`, `remainingQuantity`); fulfilling one
+closes only that one, and the order is FULFILLED when all are (PARTIALLY_FULFILLED before). Not
+modelled: other locations' stock, no refunds, no returns; the search index lag after product changes; the
+cost refund for pages shorter than `first`; selection cost of
+anything but connections and objects; fragments; per-field deprecations; bulk operations; REST Admin;
+webhook subscriptions through GraphQL (use `subscribe()`); Shopify's hours-long retry schedule (retries
+come `retry_delay` apart).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ LOCATION: Final = "gid://shopify/Location/1"
 MAX_QUERY_COST: Final = 1000
 MUTATION_COST: Final = 10
 MAX_PAGE: Final = 250
+MAX_INPUT: Final = 250  # items of an input array (inventory changes and quantities per mutation)
 REASONS: Final = frozenset(
     {
         "correction",
@@ -99,6 +106,8 @@ class Product:
     updated: datetime
     variant_ids: list[int]
     metafields: dict[str, str] = field(default_factory=dict)
+    product_type: str = ""
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +115,19 @@ class Line:
     id: int
     variant_id: int
     qty: int
+    properties: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # line-item properties (`customAttributes`)
+
+
+@dataclass
+class Split:
+    """One fulfillment order of a split order: the lines (line id, quantity) one location ships."""
+
+    id: int
+    location: str
+    lines: list[tuple[int, int]]
+    closed: bool = False
 
 
 @dataclass
@@ -119,6 +141,15 @@ class Order:
     updated: datetime
     cancelled: datetime | None = None
     fulfilled: bool = False
+    location: str = LOCATION  # where its fulfillment order is assigned
+    note: str = ""
+    attributes: list[tuple[str, str]] = field(default_factory=list)  # note attributes
+    phone: str = ""
+    address: dict[str, str] = field(default_factory=dict)
+    paid: bool = True
+    prepared_for_pickup: bool = False  # "ready for pickup": Shopify notifies the customer
+    notifications: list[str] = field(default_factory=list)  # what Shopify sent the customer
+    splits: list[Split] = field(default_factory=list)  # a split order's fulfillment orders (else one: itself)
 
 
 @dataclass
@@ -280,15 +311,28 @@ class ShopifySimulator(ShopSimulator):
         with self.lock:
             self.subscriptions.append((topic, url))
 
-    def place_order(self, sku: str, qty: int, *, pickup: bool = False, customer: str = "Ana Pérez") -> str:
-        """A paid order: units move from `available` to `committed`; fires orders/create."""
+    def place_order(
+        self,
+        sku: str,
+        qty: int,
+        *,
+        pickup: bool = False,
+        customer: str = "Ana Pérez",
+        location: str = LOCATION,
+    ) -> str:
+        """A paid order: units move from `available` to `committed`; fires orders/create. An order routed to
+        another `location` takes its units there (that location's stock is not modelled).
+        """
         with self.lock:
             variant = self._variant(sku)
-            if variant.tracked and variant.available < qty:
-                raise OutOfStock(f"shopify simulator: {qty} × {sku} wanted, {variant.available} available")
-            variant.available -= qty
-            variant.committed += qty
-            variant.updated = now_s()
+            if location == LOCATION:
+                if variant.tracked and variant.available < qty:
+                    raise OutOfStock(
+                        f"shopify simulator: {qty} × {sku} wanted, {variant.available} available"
+                    )
+                variant.available -= qty
+                variant.committed += qty
+                variant.updated = now_s()
             number = next(self._ids)
             order = Order(
                 number,
@@ -298,15 +342,87 @@ class ShopifySimulator(ShopSimulator):
                 customer,
                 now_s(),
                 now_s(),
+                location=location,
             )
             self.orders[order.id] = order
             self._fire("orders/create", self._order_rest(order))
             return gid("Order", order.id)
 
+    def place_split_order(self, items: list[tuple[str, int, str]], *, pickup: bool = True) -> str:
+        """A paid order whose items (sku, qty, location) Shopify assigned to several locations: one line
+        per item, one fulfillment order per location. Only this store's lines take units here."""
+        with self.lock:
+            number = next(self._ids)
+            order = Order(number, number, [], pickup, "Ana Pérez", now_s(), now_s())
+            by_location: dict[str, list[tuple[int, int]]] = {}
+            for sku, qty, location in items:
+                variant = self._variant(sku)
+                if location == LOCATION:
+                    variant.available -= qty
+                    variant.committed += qty
+                    variant.updated = now_s()
+                line = Line(next(self._ids), variant.id, qty)
+                order.lines.append(line)
+                by_location.setdefault(location, []).append((line.id, qty))
+            order.splits = [Split(next(self._ids), where, lines) for where, lines in by_location.items()]
+            self.orders[order.id] = order
+            self._fire("orders/create", self._order_rest(order))
+            return gid("Order", order.id)
+
+    def split_closed(self, order_gid: str) -> dict[str, bool]:
+        """Location → whether its fulfillment order of a split order is closed (fulfilled)."""
+        with self.lock:
+            return {s.location: s.closed for s in self.orders[_num(order_gid, "Order") or 0].splits}
+
+    def place_food_order(
+        self,
+        items: list[tuple[str, int, dict[str, str]]],
+        *,
+        pickup: bool = True,
+        customer: str = "Ana Pérez",
+        note: str = "",
+        attributes: dict[str, str] | None = None,
+        phone: str = "",
+        address: dict[str, str] | None = None,
+        paid: bool = True,
+    ) -> str:
+        """A take-away order: items of (sku, qty, line-item properties: options, toppings, a note), the
+        order's note and note attributes (a slot app's "Pickup time"), phone, shipping address; `paid`
+        False leaves it all outstanding (pay at pickup). Fires orders/create."""
+        with self.lock:
+            lines = []
+            for sku, qty, properties in items:
+                variant = self._variant(sku)
+                variant.available -= qty
+                variant.committed += qty
+                variant.updated = now_s()
+                lines.append(Line(next(self._ids), variant.id, qty, list(properties.items())))
+            number = next(self._ids)
+            order = Order(number, number, lines, pickup, customer, now_s(), now_s())
+            order.note, order.attributes, order.phone = note, list((attributes or {}).items()), phone
+            order.address, order.paid = dict(address or {}), paid
+            self.orders[order.id] = order
+            self._fire("orders/create", self._order_rest(order))
+            return gid("Order", order.id)
+
+    def categorise(self, sku: str, product_type: str, tags: list[str] = []) -> None:  # noqa: B006 - read only
+        with self.lock:
+            product = self.products[self._variant(sku).product_id]
+            product.product_type, product.tags = product_type, list(tags)
+
+    def customer_view(self, order_gid: str) -> tuple[bool, list[tuple[str, str]], list[str]]:
+        """(prepared for pickup, note attributes, notifications sent) of an order."""
+        with self.lock:
+            order = self.orders[_num(order_gid, "Order") or 0]
+            return order.prepared_for_pickup, list(order.attributes), list(order.notifications)
+
     def cancel_order(self, order_gid: str) -> None:
         with self.lock:
             order = self.orders[_num(order_gid, "Order") or 0]
-            for line in order.lines:
+            here = {i for s in order.splits if s.location == LOCATION for i, _ in s.lines}
+            for line in order.lines if order.location == LOCATION else []:
+                if order.splits and line.id not in here:
+                    continue  # another location's line of a split order: its units are there
                 variant = self.variants[line.variant_id]
                 variant.available += line.qty
                 variant.committed -= line.qty
@@ -396,6 +512,8 @@ class ShopifySimulator(ShopSimulator):
             ("mutation", "inventoryAdjustQuantities"): self._adjust,
             ("mutation", "inventorySetQuantities"): self._set,
             ("mutation", "fulfillmentCreate"): self._fulfill,
+            ("mutation", "orderUpdate"): self._order_update,
+            ("mutation", "fulfillmentOrderLineItemsPreparedForPickup"): self._prepared,
         }
         resolver = resolvers.get((kind, f.name))
         if resolver is None:
@@ -472,6 +590,8 @@ class ShopifySimulator(ShopSimulator):
     def _order_node(self, o: Order) -> Obj:
         total = sum(self.variants[line.variant_id].price_cents * line.qty for line in o.lines)
         status = "FULFILLED" if o.fulfilled else "UNFULFILLED"
+        if not o.fulfilled and any(s.closed for s in o.splits):
+            status = "PARTIALLY_FULFILLED"
         return {
             "id": gid("Order", o.id),
             "name": f"#{o.number}",
@@ -483,8 +603,22 @@ class ShopifySimulator(ShopSimulator):
             "currencyCode": "EUR",
             "totalPriceSet": {"shopMoney": {"amount": decimal(total), "currencyCode": "EUR"}},
             "customer": {"displayName": o.customer},
+            "note": o.note or None,
+            "phone": o.phone or None,
+            "customAttributes": [{"key": k, "value": v} for k, v in o.attributes],
+            "shippingAddress": {
+                **{k: None for k in ("address1", "address2", "zip", "city", "phone")},
+                **o.address,
+            }
+            if o.address
+            else None,
+            "totalOutstandingSet": {
+                "shopMoney": {"amount": decimal(0 if o.paid else total), "currencyCode": "EUR"}
+            },
             "lineItems": lambda args: _connection(o.lines, args, self._line_node),
-            "fulfillmentOrders": lambda args: _connection([o], args, self._fulfillment_order_node),
+            "fulfillmentOrders": lambda args: _connection(
+                [(o, s) for s in o.splits] or [(o, None)], args, self._fulfillment_order_node
+            ),
         }
 
     def _line_node(self, line: Line) -> Obj:
@@ -494,19 +628,52 @@ class ShopifySimulator(ShopSimulator):
             "id": gid("LineItem", line.id),
             "sku": variant.sku,
             "name": self.products[variant.product_id].title,
+            "variantTitle": None if variant.title == "Default Title" else variant.title,
             "quantity": line.qty,
             "originalUnitPriceSet": price,
             "discountedUnitPriceSet": price,
+            "customAttributes": [{"key": k, "value": v} for k, v in line.properties],
+            "product": {
+                "productType": self.products[variant.product_id].product_type,
+                "tags": list(self.products[variant.product_id].tags),
+            },
         }
 
-    def _fulfillment_order_node(self, o: Order) -> Obj:
-        status = "CLOSED" if o.fulfilled or o.cancelled else "OPEN"
-        method = "PICK_UP" if o.pickup else "SHIPPING"
+    def _fulfillment_order_node(self, pair: tuple[Order, Split | None]) -> Obj:
+        """A fulfillment order: the order's only one (its id is the order's number), or one of its splits."""
+        o, split = pair
+        closed = o.fulfilled or o.cancelled is not None or (split is not None and split.closed)
+        lines = split.lines if split is not None else [(line.id, line.qty) for line in o.lines]
+        number = split.id if split is not None else o.id
         return {
-            "id": gid("FulfillmentOrder", o.id),
-            "status": status,
-            "deliveryMethod": {"methodType": method},
+            "id": gid("FulfillmentOrder", number),
+            "status": "CLOSED" if closed else "OPEN",
+            "deliveryMethod": {"methodType": "PICK_UP" if o.pickup else "SHIPPING"},
+            "assignedLocation": {"location": {"id": split.location if split is not None else o.location}},
+            "lineItems": lambda args: _connection(
+                lines, args, lambda entry: self._fulfillment_line_node(entry, number, closed)
+            ),
         }
+
+    def _fulfillment_line_node(self, entry: tuple[int, int], fo_number: int, closed: bool) -> Obj:
+        line_id, qty = entry
+        line = next(line for o in self.orders.values() for line in o.lines if line.id == line_id)
+        return {
+            "id": gid("FulfillmentOrderLineItem", fo_number * 1000 + line_id),
+            "lineItem": {"id": gid("LineItem", line_id), "sku": self.variants[line.variant_id].sku},
+            "totalQuantity": qty,
+            "remainingQuantity": 0 if closed else qty,
+        }
+
+    def _fulfillment_order(self, fo_gid: Any) -> tuple[Order, Split | None] | None:
+        """The order (and split) a fulfillment order id names."""
+        number = _num(fo_gid, "FulfillmentOrder") or 0
+        for order in self.orders.values():
+            for split in order.splits:
+                if split.id == number:
+                    return order, split
+        whole = self.orders.get(number)
+        return None if whole is None or whole.splits else (whole, None)
 
     # mutations
 
@@ -561,6 +728,11 @@ class ShopifySimulator(ShopSimulator):
         return self._idempotent(f, version, False, lambda: self._apply(payload, "quantities", relative=False))
 
     def _apply(self, payload: Obj, list_name: str, *, relative: bool) -> Obj:
+        size = len(payload.get(list_name) or [])
+        if size > MAX_INPUT:  # refused as a whole, before anything is applied
+            raise GraphQLError(
+                f"The input array size of {size} is greater than the maximum allowed of {MAX_INPUT}."
+            )
         errors, changes = [], []
         if payload.get("reason") not in REASONS:
             errors.append(
@@ -634,21 +806,58 @@ class ShopifySimulator(ShopSimulator):
             "location": {"id": LOCATION},
         }
 
+    def _order_update(self, f: Field, version: str) -> Obj:
+        """`orderUpdate(input: {id, customAttributes})`: the attributes are replaced as a whole."""
+        data = f.args.get("input") or {}
+        order = self.orders.get(_num(data.get("id"), "Order") or 0)
+        if order is None:
+            return {"order": None, "userErrors": [{"field": ["id"], "message": "Order does not exist"}]}
+        if "customAttributes" in data:
+            order.attributes = [(str(a["key"]), str(a["value"])) for a in data["customAttributes"] or []]
+        if "note" in data:
+            order.note = str(data["note"] or "")
+        order.updated = now_s()
+        return {"order": {"id": gid("Order", order.id)}, "userErrors": []}
+
+    def _prepared(self, f: Field, version: str) -> Obj:
+        """Marks fulfillment orders ready for pickup; Shopify then sends the "ready for pickup" mail."""
+        groups = (f.args.get("input") or {}).get("lineItemsByFulfillmentOrder") or []
+        for group in groups:
+            found = self._fulfillment_order(group.get("fulfillmentOrderId"))
+            order: Order | None = found[0] if found is not None else None
+            if order is None or order.fulfilled or order.cancelled or not order.pickup:
+                message = "Fulfillment order is not an open local pickup."
+                return {"userErrors": [{"field": ["input"], "message": message}]}
+            order.prepared_for_pickup = True
+            order.notifications.append("ready_for_pickup")
+            order.updated = now_s()
+        return {"userErrors": []}
+
     def _fulfill(self, f: Field, version: str) -> Obj:
         groups = (f.args.get("fulfillment") or {}).get("lineItemsByFulfillmentOrder") or []
         fulfilled = []
         for group in groups:
-            order = self.orders.get(_num(group.get("fulfillmentOrderId"), "FulfillmentOrder") or 0)
-            if order is None or order.fulfilled or order.cancelled:
+            found = self._fulfillment_order(group.get("fulfillmentOrderId"))
+            if found is None or found[0].fulfilled or found[0].cancelled or (found[1] and found[1].closed):
                 message = "Fulfillment order does not exist or is not open."
                 return {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}
-            fulfilled.append(order)
-        for order in fulfilled:
-            order.fulfilled = True
+            fulfilled.append(found)
+        for order, split in fulfilled:
             order.updated = now_s()
-            for line in order.lines:
-                self.variants[line.variant_id].committed -= line.qty
-            self._fire("orders/fulfilled", self._order_rest(order))
+            if split is None:
+                order.fulfilled = True
+                taken = [(line.variant_id, line.qty) for line in order.lines]
+            else:
+                split.closed = True
+                order.fulfilled = all(s.closed for s in order.splits)
+                by_id = {line.id: line.variant_id for line in order.lines}
+                taken = [(by_id[i], qty) for i, qty in split.lines] if split.location == LOCATION else []
+            for variant_id, qty in taken:
+                self.variants[variant_id].committed -= qty
+            self._fire(
+                "orders/fulfilled" if order.fulfilled else "orders/partially_fulfilled",
+                self._order_rest(order),
+            )
         number = next(self._ids)
         return {"fulfillment": {"id": gid("Fulfillment", number), "status": "SUCCESS"}, "userErrors": []}
 

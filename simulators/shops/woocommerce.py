@@ -57,6 +57,7 @@ class Product:
     variations: list[int] = field(default_factory=list)
     global_unique_id: str = ""  # "GTIN, UPC, EAN or ISBN" (WooCommerce 9.2+), on products and variations
     meta: dict[str, str] = field(default_factory=dict)  # meta_data, where barcode plugins keep theirs
+    categories: list[str] = field(default_factory=list)  # category names ("Pizzas", "Bebidas")
 
 
 @dataclass
@@ -71,6 +72,9 @@ class Order:
     customer: str
     stock_reduced: bool = False
     omitted: frozenset[str] = frozenset()  # fields left out of its JSON (a plugin that broke the order)
+    paid_online: bool = True  # False: cash on delivery / at pickup (`date_paid_gmt` stays null)
+    extra: dict[str, Any] = field(default_factory=dict)  # customer_note, meta_data, shipping, billing.phone
+    notes: list[dict[str, Any]] = field(default_factory=list)  # order notes (`customer_note` ones mailed)
 
 
 @dataclass
@@ -142,6 +146,7 @@ class WooCommerceSimulator(ShopSimulator):
         *,
         barcode: str = "",
         meta: Mapping[str, str] | None = None,
+        categories: Sequence[str] = (),
     ) -> int:
         with self.lock:
             product = Product(
@@ -156,6 +161,7 @@ class WooCommerceSimulator(ShopSimulator):
                 now_s(),
                 global_unique_id=barcode,
                 meta=dict(meta or {}),
+                categories=list(categories),
             )
             self.products[product.id] = product
             return product.id
@@ -247,6 +253,72 @@ class WooCommerceSimulator(ShopSimulator):
             self._fire("order.created", order_id)
             return order_id
 
+    def place_food_order(
+        self,
+        items: Sequence[tuple[str, int, Mapping[str, str]]],
+        *,
+        pickup: bool = True,
+        customer: str = "Ana",
+        note: str = "",
+        meta: Mapping[str, str] | None = None,
+        phone: str = "",
+        address: Mapping[str, str] | None = None,
+        paid: bool = True,
+    ) -> int:
+        """A take-away order as a food-ordering plugin makes it: items of (sku, qty, item meta — the
+        customer's options, toppings and note, as `meta_data` with `display_key` / `display_value`), the
+        customer's note, order meta (the slot plugins' keys), billing phone, shipping address; `paid`
+        False is cash on delivery (processing, `date_paid_gmt` null). Fires `order.created`.
+        """
+        with self.lock:
+            lines = [self._food_line(sku, qty, item_meta) for sku, qty, item_meta in items]
+            now = now_s()
+            total = sum(_cents(self._by_sku(sku).regular_price) * qty for sku, qty, _ in items)
+            order = Order(
+                next(self._ids), "pending", lines, total, now, now, pickup, customer, paid_online=paid
+            )
+            order.extra = {
+                "customer_note": note,
+                "meta_data": [
+                    {"id": i, "key": k, "value": v} for i, (k, v) in enumerate((meta or {}).items(), 1)
+                ],
+                "phone": phone,
+                "shipping": dict(address or {}),
+                "payment_method": "stripe" if paid else "cod",
+            }
+            self.orders[order.id] = order
+            self._set_order_status(order, "processing")
+            self._fire("order.created", order.id)
+            return order.id
+
+    def _food_line(self, sku: str, qty: int, item_meta: Mapping[str, str]) -> dict[str, Any]:
+        product = self._by_sku(sku)
+        if product.manage_stock and (product.stock_quantity or 0) < qty:
+            raise OutOfStock(
+                f"woocommerce simulator: {qty} × {sku} wanted, {product.stock_quantity} in stock"
+            )
+        price = _cents(product.regular_price)
+        return {
+            "id": next(self._ids),
+            "name": product.name,
+            "product_id": product.parent_id or product.id,
+            "variation_id": product.id if product.parent_id else 0,
+            "quantity": qty,
+            "sku": product.sku,
+            "price": float(product.regular_price),
+            "subtotal": decimal(price * qty),
+            "total": decimal(price * qty),
+            "total_tax": "0.00",
+            "meta_data": [
+                {"id": i, "key": k, "value": v, "display_key": k, "display_value": v}
+                for i, (k, v) in enumerate(item_meta.items(), 1)
+            ],
+        }
+
+    def order_notes(self, order_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(n) for n in self.orders[order_id].notes]
+
     def cancel_order(self, order_id: int) -> None:
         with self.lock:
             self._set_order_status(self.orders[order_id], "cancelled")
@@ -299,6 +371,9 @@ class WooCommerceSimulator(ShopSimulator):
             ("GET", r"/orders", self._list_orders),
             ("GET", r"/orders/(\d+)", self._get_order),
             ("PUT", r"/orders/(\d+)", self._put_order),
+            ("POST", r"/orders", self._create_order),
+            ("GET", r"/orders/(\d+)/notes", self._list_notes),
+            ("POST", r"/orders/(\d+)/notes", self._add_note),
             ("POST", r"/webhooks", self._create_webhook),
             ("GET", r"/webhooks/(\d+)", self._get_webhook),
             ("PUT", r"/webhooks/(\d+)", self._put_webhook),
@@ -327,8 +402,11 @@ class WooCommerceSimulator(ShopSimulator):
     # products
 
     def _list_products(self, request: Request) -> Response:
-        skus = request.arg("sku")
-        if skus:
+        skus, include = request.arg("sku"), request.arg("include")
+        if include:
+            ids = {int(x) for x in include.split(",") if x.strip().isdigit()}
+            found = [p for p in self.products.values() if p.id in ids]
+        elif skus:
             wanted = set(skus.split(","))
             found = [p for p in self.products.values() if p.sku and p.sku in wanted]
         else:
@@ -446,6 +524,9 @@ class WooCommerceSimulator(ShopSimulator):
             "variations": list(p.variations),
             "global_unique_id": p.global_unique_id,
             "meta_data": [{"id": i, "key": k, "value": v} for i, (k, v) in enumerate(p.meta.items(), 1)],
+            "categories": [
+                {"id": 100 + i, "name": name, "slug": name.lower()} for i, name in enumerate(p.categories)
+            ],
         }
 
     # orders
@@ -466,6 +547,83 @@ class WooCommerceSimulator(ShopSimulator):
 
     def _get_order(self, request: Request, order_id: int) -> Response:
         return Response.of_json(200, self._order_json(self._order(order_id)))
+
+    def _add_note(self, request: Request, order_id: int) -> Response:
+        """`POST /orders/<id>/notes {"note", "customer_note"}`: a customer note is mailed to the customer."""
+        order = self._order(order_id)
+        body = _json_object(request)
+        text = body.get("note")
+        if not isinstance(text, str) or not text:
+            raise ApiError(400, "rest_missing_callback_param", "Missing parameter(s): note")
+        note = {
+            "id": next(self._ids),
+            "note": text,
+            "customer_note": bool(body.get("customer_note")),
+            "date_created_gmt": _stamp(now_s()),
+        }
+        order.notes.append(note)
+        return Response.of_json(201, note)
+
+    def _list_notes(self, request: Request, order_id: int) -> Response:
+        return Response.of_json(200, [dict(n) for n in reversed(self._order(order_id).notes)])
+
+    def _create_order(self, request: Request) -> Response:
+        """`POST /orders`: line_items by `sku` or `product_id` with `quantity` and `meta_data`, billing,
+        shipping, shipping_lines, customer_note, meta_data, `set_paid`, `status` (default pending)."""
+        body = _json_object(request)
+        items = body.get("line_items")
+        if not isinstance(items, list) or not items:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): line_items")
+        lines = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("quantity"), int):
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): line_items")
+            product = (
+                self._by_sku(str(item.get("sku")))
+                if item.get("sku")
+                else self._product(int(item.get("product_id") or 0))
+            )
+            meta = {
+                str(m.get("key")): str(m.get("value"))
+                for m in item.get("meta_data") or []
+                if isinstance(m, dict)
+            }
+            lines.append(self._food_line(product.sku, item["quantity"], meta))
+        billing: dict[str, Any] = body["billing"] if isinstance(body.get("billing"), dict) else {}
+        methods = [x.get("method_id") for x in body.get("shipping_lines") or [] if isinstance(x, dict)]
+        total = sum(_cents(str(line["total"])) for line in lines)
+        name = " ".join(filter(None, (billing.get("first_name"), billing.get("last_name"))))
+        paid = bool(body.get("set_paid"))
+        now = now_s()
+        order = Order(
+            next(self._ids),
+            "pending",
+            lines,
+            total,
+            now,
+            now,
+            "local_pickup" in methods,
+            name,
+            paid_online=paid,
+        )
+        order.extra = {
+            "customer_note": str(body.get("customer_note") or ""),
+            "meta_data": [
+                {"id": i, "key": m.get("key"), "value": m.get("value")}
+                for i, m in enumerate(body.get("meta_data") or [], 1)
+                if isinstance(m, dict)
+            ],
+            "phone": str(billing.get("phone") or ""),
+            "shipping": body.get("shipping") if isinstance(body.get("shipping"), dict) else {},
+            "payment_method": str(body.get("payment_method") or ("" if paid else "cod")),
+        }
+        self.orders[order.id] = order
+        status = body.get("status") or ("processing" if paid else "pending")
+        if status not in ORDER_STATUSES:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): status")
+        self._set_order_status(order, status)
+        self._fire("order.created", order.id)
+        return Response.of_json(201, self._order_json(order))
 
     def _put_order(self, request: Request, order_id: int) -> Response:
         order = self._order(order_id)
@@ -497,7 +655,7 @@ class WooCommerceSimulator(ShopSimulator):
         return order
 
     def _order_json(self, o: Order) -> dict[str, Any]:
-        paid = o.status in ("processing", "completed")
+        paid = o.status in ("processing", "completed") and (o.paid_online or o.status == "completed")
         first, _, last = o.customer.partition(" ")
         method = "local_pickup" if o.pickup else "flat_rate"
         shown = {
@@ -511,7 +669,11 @@ class WooCommerceSimulator(ShopSimulator):
             "date_modified": _stamp(o.modified),
             "date_modified_gmt": _stamp(o.modified),
             "date_paid_gmt": _stamp(o.created) if paid else None,
-            "billing": {"first_name": first, "last_name": last},
+            "billing": {"first_name": first, "last_name": last, "phone": o.extra.get("phone", "")},
+            "shipping": o.extra.get("shipping") or {},
+            "customer_note": o.extra.get("customer_note", ""),
+            "payment_method": o.extra.get("payment_method", "stripe"),
+            "meta_data": list(o.extra.get("meta_data") or []),
             "line_items": [dict(line) for line in o.lines],
             "shipping_lines": [
                 {"id": o.id * 10, "method_id": method, "method_title": method, "total": "0.00"}

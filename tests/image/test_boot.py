@@ -125,7 +125,9 @@ def test_the_box_gets_neither_the_bridge_dependencies_nor_the_simulators(booted:
     installed = booted.reports[0]["release_lib"].split()
     assert "tillbridge" in installed and "firmware_agent" in installed, booted.explain(1)
     unwanted = [
-        name for name in installed if name.split("-")[0].lower() in {"psycopg2", "requests", "simulators"}
+        name
+        for name in installed
+        if name.split("-")[0].lower() in {"psycopg2", "requests", "peewee", "simulators"}
     ]
     assert not unwanted, booted.explain(1)
 

@@ -29,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from firmware_agent.config import apply_provisioning, check_config, check_devices, load_config
 
     if args.check_config:
-        problems = check_config(args.config, args.provisioning)
+        from firmware_agent.config import provisioning_path_for
+        from tillbridge import firstboot
+
+        prov = args.provisioning or provisioning_path_for(args.config)
+        problems = firstboot.check(args.config, prov) if prov.exists() else check_config(args.config)
         for line in problems:
             print(line)
         if not problems:

@@ -40,7 +40,10 @@ def register(sub: Any) -> None:
         "--map", action="append", default=[], metavar="FIELD=COLUMN", help="import: take FIELD from COLUMN"
     )
     parser.add_argument(
-        "--listen", default="127.0.0.1:8480", help="web: address of the owner's page (%(default)s)"
+        "--listen",
+        default="127.0.0.1:8480",
+        type=_listen_address,
+        help="web: address of the owner's page (%(default)s)",
     )
     parser.add_argument(
         "--plain-http",
@@ -48,6 +51,22 @@ def register(sub: Any) -> None:
         help="web: session cookies over plain HTTP too (only without the TLS proxy, e.g. on localhost)",
     )
     parser.set_defaults(func=run)
+
+
+def _listen_address(text: str) -> str:
+    """`--listen HOST:PORT`, checked before anything opens (a bad port was a traceback, 99999 another)."""
+    from tillbridge.cli import port_number
+
+    host, _, port = text.rpartition(":")
+    try:
+        port_number(port)
+    except argparse.ArgumentTypeError:
+        host = ""
+    if not host:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not HOST:PORT with a port 0-65535, e.g. 127.0.0.1:8480"
+        )
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,12 +112,17 @@ def _web(config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge.db import Database
     from cloud_bridge.owner.app import make_app
     from firmware_agent.web.server import PageServer
+    from tillbridge.cli import UserError
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     db = Database(config.database_url.reveal()).open()
-    page = PageServer(make_app(config, db, secure_cookies=not args.plain_http), args.listen).start()
+    try:
+        page = PageServer(make_app(config, db, secure_cookies=not args.plain_http), args.listen).start()
+    except OSError as exc:
+        db.close()
+        raise UserError(f"web: cannot listen on {args.listen}: {exc.strerror or exc}") from exc
     print(f"owner's page on {page.url}", flush=True)
     stop.wait()
     page.stop()
@@ -106,13 +130,27 @@ def _web(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shop_of(config: Any, args: argparse.Namespace, usage: str) -> Any:
+    """The shop the command names; a `UserError` that says which shops the config has when it names none."""
+    from tillbridge.cli import UserError
+
+    if not args.target:
+        raise UserError(f"{args.action}: give {usage}")
+    shop = config.shop(args.target[0])
+    if shop is None:
+        known = ", ".join(s.id for s in config.shops) or "no shops"
+        raise UserError(f"{args.action}: no shop {args.target[0]!r} in {args.config} (it has: {known})")
+    return shop
+
+
 def _login(db: Any, config: Any, args: argparse.Namespace) -> int:
     import getpass
 
     from cloud_bridge.owner.logins import set_login
 
-    if len(args.target) != 2 or config.shop(args.target[0]) is None:
-        print("tillbridge bridge login: give a shop id from the config and a user name")
+    _shop_of(config, args, "a shop id from the config and a user name")
+    if len(args.target) != 2:
+        print("tillbridge bridge login: give a shop id from the config and a user name", file=sys.stderr)
         return 2
     shop, user = args.target
     if sys.stdin.isatty():
@@ -136,8 +174,9 @@ def _inspect(config: Any, args: argparse.Namespace) -> int:
         if args.action == "login":
             return _login(db, config, args)
         if args.action == "retry":
-            if not 1 <= len(args.target) <= 2:
-                print("tillbridge bridge retry: give the shop id and optionally the parked key")
+            _shop_of(config, args, "the shop id and optionally the parked key")
+            if len(args.target) > 2:
+                print("tillbridge bridge retry: give the shop id and at most one parked key", file=sys.stderr)
                 return 2
             with db.write():
                 cleared = retry_parked(*args.target)
@@ -159,12 +198,13 @@ def _import(db: Any, config: Any, args: argparse.Namespace) -> int:
     from cloud_bridge import catalog
     from tillbridge.commands.catalog import read_plan
 
-    if len(args.target) != 2 or config.shop(args.target[0]) is None:
+    shop = _shop_of(config, args, "a shop id from the config and the file, e.g. import corner x.csv")
+    if len(args.target) != 2:
         print(
-            "tillbridge bridge import: give a shop id from the config and the file, e.g. import corner x.csv"
+            "tillbridge bridge import: give a shop id from the config and the file, e.g. import corner x.csv",
+            file=sys.stderr,
         )
         return 2
-    shop = config.shop(args.target[0])
     plan = read_plan(Path(args.target[1]), args.map)
     if plan is None:
         return 1

@@ -38,9 +38,13 @@ def _labels(args: argparse.Namespace) -> int:
     from firmware_agent.tickets import TicketStyle
     from firmware_agent.tickets.layouts import price_list
     from firmware_agent.tickets.model import PriceChangeList
+    from tillbridge.cli import UserError
 
     data_dir, configured = _where(args)
-    store = Store.open(data_dir / "tillbridge.db")
+    path = data_dir / "tillbridge.db"
+    if not path.exists():  # a mistyped folder would get a new, empty store and "no shelf labels to change"
+        raise UserError(f"no store at {path}: give the box's data folder (--data-dir, or box.data_dir)")
+    store = Store.open(path)
     try:
         pending = labels.pending(store)
         if not pending:

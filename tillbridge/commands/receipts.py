@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -43,14 +46,29 @@ def register(subparsers: Any) -> None:
     sample.set_defaults(func=_sample)
 
 
+def _read(path: Path, parse: Callable[[bytes], T]) -> T:
+    """A file the user named, parsed; what is wrong with it (missing, a folder, not TOML) as one line."""
+    import tomllib
+
+    from tillbridge.cli import UserError
+
+    try:
+        return parse(path.read_bytes())
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"{path}: {exc}") from exc
+
+
 def _learn(args: argparse.Namespace) -> int:
     import tomllib
 
     from devices.receipts import PRESETS, ParsedReceipt, ReceiptTemplate, preset, read_receipts
 
-    data = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
+    data = sys.stdin.buffer.read() if str(args.file) == "-" else _read(args.file, bytes)
     if args.rules is not None:
-        templates = [ReceiptTemplate.from_mapping(args.rules.name, tomllib.loads(args.rules.read_text()))]
+        rules = _read(args.rules, lambda raw: tomllib.loads(raw.decode("utf-8")))
+        templates = [ReceiptTemplate.from_mapping(args.rules.name, rules)]
     else:
         templates = [preset(args.template)] if args.template else list(PRESETS.values())
     receipts = read_receipts(data)

@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         payload = request_reply(_options(args), topic, encode(command), reply_topic, args.timeout)
     except TimeoutError as exc:
-        print(f"tillbridge support: box {args.box} did not answer: {exc}", file=sys.stderr)
+        print(f"tillbridge {args.command}: box {args.box} did not answer: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:
         raise UserError(f"broker {args.url}: {exc}") from exc

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-KINDS = ("order", "handover", "control", "selftest", "prices")
+from tillbridge.cli import port_number
+
+KINDS = ("order", "counter", "kitchen", "handover", "control", "selftest", "prices")
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +31,7 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=_status)
 
     serve = sub.add_parser("virtual-printer", help="run a virtual network printer, showing what it prints")
-    serve.add_argument("--port", type=int, default=9100, help="TCP port; 0 picks a free one")
+    serve.add_argument("--port", type=port_number, default=9100, help="TCP port; 0 picks a free one")
     serve.add_argument("--count", type=int, default=0, help="stop after this many tickets (0: never)")
     _page_options(serve)
     serve.set_defaults(func=_serve)
@@ -82,9 +84,14 @@ def _status(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from devices.printers import PageSetup
     from simulators.printer import VirtualPrinter
+    from tillbridge.cli import UserError
 
     columns = PageSetup(args.width).columns
-    with VirtualPrinter(port=args.port) as printer:
+    try:
+        printer = VirtualPrinter(port=args.port).start()
+    except OSError as exc:
+        raise UserError(f"virtual printer: cannot listen on port {args.port}: {exc.strerror or exc}") from exc
+    try:
         print(f"virtual printer on {printer.url}; Ctrl-C stops it", flush=True)
         shown = 0
         while not args.count or shown < args.count:
@@ -92,4 +99,6 @@ def _serve(args: argparse.Namespace) -> int:
             for ticket in tickets[shown:]:
                 print(ticket.render(columns) + "\n" + "-" * columns + " (cut)", flush=True)
             shown = len(tickets)
+    finally:
+        printer.stop()
     return 0

@@ -206,7 +206,10 @@ def _pack(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     from firmware_agent.updates.signing import file_sha256, sign
+    from tillbridge.cli import UserError
 
+    if not Path(args.key).is_file():  # else openssl's own lines about a store loader
+        raise UserError(f"{args.key}: no such key file (make one with `tillbridge update keygen --out K`)")
     sha256 = file_sha256(args.file)
     signature = sign(args.key, sha256)
     print(json.dumps({"file": str(args.file), "sha256": sha256, "signature": signature}))

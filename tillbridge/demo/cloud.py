@@ -18,6 +18,7 @@ from cloud_bridge.owner.app import connected, make_app
 from cloud_bridge.owner.logins import set_login
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
+from firmware_agent.floor import FloorDesk
 from firmware_agent.tickets.measure import change_text
 from firmware_agent.web.server import PageServer
 from simulators.catalog import SAMPLE_CATALOG
@@ -46,6 +47,9 @@ def bridge_for(
                 "boxes": list(boxes),
                 "credentials": {"consumer_key": shop.consumer_key, "consumer_secret": shop.consumer_secret},
                 "catalog": {"barcode_meta": ["_ean"], "unit_meta": "_unit"},
+                # each sale reaches the shop at the next pass, as the demo narrates them one by one (a
+                # shop's default is a 10 s window: the sales of 10 s in one write)
+                "write_window_s": 0.0,
             }
         ],
     }
@@ -66,6 +70,7 @@ def watch_shop(shop: WooCommerceSimulator, view: LiveView, stop: threading.Event
     names = {p.sku: p.name for p in SAMPLE_CATALOG}
     last = {sku: shop.stock(sku) for sku in names}
     statuses: dict[int, str] = {}
+    mailed: dict[int, int] = {}  # customer notes shown, per order
     ordered = False
     while not stop.wait(0.3):
         for sku, name in names.items():
@@ -87,19 +92,33 @@ def watch_shop(shop: WooCommerceSimulator, view: LiveView, stop: threading.Event
             if statuses.get(order_id) != order.status:
                 statuses[order_id] = order.status
                 view.note(f"🛒  online shop: order #{order_id} is {order.status}")
+            for note in shop.order_notes(order_id)[mailed.get(order_id, 0) :]:
+                view.note(f"✉  the shop mails the customer of #{order_id}: {note['note']!r}")
+                mailed[order_id] = mailed.get(order_id, 0) + 1
 
 
 def collect_at_the_till(
-    scan: Callable[[str], None], view: LiveView, code_of: Callable[[str], str | None]
+    scan: Callable[[str], None],
+    view: LiveView,
+    code_of: Callable[[str], str | None],
+    floor: Callable[[], FloorDesk | None] = lambda: None,
 ) -> Callable[[str], None]:
-    """Given a printed ticket's text: if it is an order ticket, its customer comes in and shows the pickup
-    QR code of their confirmation (`code_of`: the code the bridge made for the order; the box never has it,
-    so the shop's ticket cannot be used to collect the order).
+    """Given a printed ticket's text: if it is an order ticket, the floor accepts it and makes it ready
+    (the shop mails the customer each step, docs/orders.md), then its customer comes in and shows the
+    pickup QR code of their confirmation (`code_of`: the code the bridge made for the order; the box never
+    has it, so the shop's ticket cannot be used to collect the order).
     """
 
     def on_ticket(text: str) -> None:
         match = ORDER_QR.search(text) if "ONLINE ORDER" in text else None
         code = code_of(match.group(1)) if match else None
+        desk = floor()
+        if match and desk is not None:
+            accepted = desk.move(match.group(1), "accepted", eta_min=10, source="web")
+            view.note(
+                f"   the floor accepts order #{accepted.order_id} (ready in 10 min), then marks it ready"
+            )
+            desk.move(match.group(1), "ready", source="web")
         if match and code:
             view.note("   the customer comes in and shows the pickup QR code from their confirmation")
             scan(encode_pickup(match.group(1).upper(), code))

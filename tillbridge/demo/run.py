@@ -180,7 +180,11 @@ def _box_page(services: Services, config: AgentConfig) -> tuple[BoxPage, str]:
 def demo_config(data_dir: Path, mqtt_url: str) -> AgentConfig:
     """The demo box's config, as an installer would write it (the devices are the simulated ones)."""
     return validate(
-        {"box": {"id": BOX_ID, "shop": SHOP_ID, "data_dir": str(data_dir)}, "mqtt": {"url": mqtt_url}},
+        {
+            "box": {"id": BOX_ID, "shop": SHOP_ID, "data_dir": str(data_dir)},
+            "mqtt": {"url": mqtt_url},
+            "orders": {"language": "en"},
+        },
         "demo",
     )
 
@@ -251,7 +255,7 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
                     printer,
                     view,
                     stop_watching,
-                    collect_at_the_till(counter.scan, view, customer_code(bridge, SHOP_ID)),
+                    collect_at_the_till(counter.scan, view, customer_code(bridge, SHOP_ID), services.floor),
                 ),
                 daemon=True,
             ),
@@ -270,6 +274,9 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
             watcher.start()
         box_page, pin = _box_page(services, config)
         view.note(f"🌐  the box's page on http://{box_page.web.listen}/ (PIN {pin})")
+        view.note(
+            f"🧾  its order board (accept, ready, collected, phone orders) on http://{box_page.web.listen}/#orders"
+        )
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,

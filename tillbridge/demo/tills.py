@@ -95,13 +95,21 @@ class StockBoard:
     def __init__(self, boxes: Mapping[str, Path], shop: WooCommerceSimulator, view: LiveView) -> None:
         self.boxes, self.shop, self.view = dict(boxes), shop, view
         self._last: dict[str, tuple[int | None, ...]] = {}
+        self._showing = threading.Lock()  # the watcher and the summary both show changes
 
     def watch(self, stop: threading.Event) -> None:
         while not stop.wait(0.3):
-            for sku, row in self.rows().items():
+            self.show_changes()
+
+    def show_changes(self) -> dict[str, tuple[int | None, ...]]:
+        """Prints the rows that changed since last shown; returns every row as it was read."""
+        with self._showing:
+            rows = self.rows()
+            for sku, row in rows.items():
                 if self._last.get(sku) != row and None not in row:
                     self._last[sku] = row
                     self.view.note(f"📦  {self._line(sku, row)}")
+            return rows
 
     def rows(self) -> dict[str, tuple[int | None, ...]]:
         """sku → (what each box shows, …, what the shop shows); None where a box has no such product yet."""
@@ -117,7 +125,8 @@ class StockBoard:
         return False
 
     def summary(self) -> str:
-        rows = self.rows()
+        """The closing line, after the rows it sums up: it must never say "agree" under rows that do not."""
+        rows = self.show_changes()
         off = [self._line(sku, row) for sku, row in rows.items() if not _agree(row)]
         if not off:
             return f"📦  at the end: both boxes and the online shop agree on all {len(rows)} products"

@@ -2,7 +2,8 @@
 
 Runs from its own virtualenv (`./dev oscar`), never imported by the bridge. SQLite in the folder named by
 OSCAR_SHOP_DATA, so each test run gets a fresh shop. The admin API is open to staff (Basic auth), as a shop
-owner would open it for the bridge's account.
+owner would open it for the bridge's account. Oscar's own pages are served too: the bridge closes a
+collected order through the dashboard's order status form, as staff would.
 """
 
 import os
@@ -84,6 +85,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "oscar.apps.search.context_processors.search_form",
+                "oscar.apps.checkout.context_processors.checkout",
+                "oscar.apps.communication.notifications.context_processors.notifications",
+                "oscar.core.context_processors.metadata",
             ]
         },
     }
@@ -100,10 +105,15 @@ REST_FRAMEWORK = {
 OSCARAPI_BLOCK_ADMIN_API_ACCESS = False
 OSCAR_DEFAULT_CURRENCY = "EUR"
 OSCAR_ALLOW_ANON_CHECKOUT = True
+# Orders placed through the store API start as paid (this shop takes payment in its checkout step).
 OSCAR_INITIAL_ORDER_STATUS = "Paid"
+OSCARAPI_INITIAL_ORDER_STATUS = "Paid"
 OSCAR_ORDER_STATUS_PIPELINE = {
     "Paid": ("Ready for pickup", "Collected", "Cancelled"),
     "Ready for pickup": ("Collected", "Cancelled"),
     "Collected": (),
     "Cancelled": (),
 }
+# Django's documented fast hasher for test runs: with the default PBKDF2, every Basic-auth request spends
+# most of a second hashing the password on a loaded CI machine (a production shop pays that per request).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

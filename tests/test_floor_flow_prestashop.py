@@ -1,0 +1,66 @@
+"""A PrestaShop pizzeria end to end: an order whose combination names carry the options → the kitchen's
+ticket (routed by sku pattern: PrestaShop's order rows do not say the category) and the counter's →
+accepted (order state "Processing in progress", its template mail) → ready (a message the customer sees)
+→ collected → the completed state in the shop. Real mosquitto, the bridge, the PrestaShop simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulators.broker import Broker
+from simulators.shops import PrestaShopSimulator
+from tests.bridge_helpers import bridge_config, seed, shop_config, start_simulator, wait_for
+from tests.floor_flow import notices, pizzeria_box, running_worker
+from tests.mqtt_helpers import SHOP
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def presta() -> Iterator[PrestaShopSimulator]:
+    sim = start_simulator("prestashop", seed(2, 10))
+    assert isinstance(sim, PrestaShopSimulator)
+    sim.add_product("PIZ-BARB", "Pizza barbacoa", 1050, 30)
+    sim.add_product("CANA", "Caña", 250, 90)
+    yield sim
+    sim.stop()
+
+
+def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_messages(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator
+) -> None:
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
+    )
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        items = [("PIZ-BARB", 1, {"Tamaño": "Familiar"}), ("CANA", 2, {})]
+        order_id = str(presta.place_food_order(items, note="Sin cebolla. Alergia al apio"))
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "1 x Pizza barbacoa" in kitchen.text and "Tamaño: Familiar" in kitchen.text
+        assert "Caña" not in kitchen.text and "2 x Caña" in counter.text
+        assert "Sin cebolla" in kitchen.text and "ALLERGIES: Alergia al apio" in " ".join(
+            kitchen.text.split()
+        )
+
+        box.floor.move(order_id, "accepted", eta_min=20)
+        box.floor.move(order_id, "ready")
+        box.floor.move(order_id, "delivered")
+        done = [("accepted", "done"), ("ready", "done"), ("delivered", "done")]
+        wait_for(lambda: notices(worker, order_id) == done, what="every stage told to the shop")
+        states, shown = presta.order_story(int(order_id))
+        assert states == ["3", "5"]  # processing in progress, then delivered: each with its template mail
+        assert shown == [
+            "Hemos aceptado tu pedido: estará listo en unos 20 minutos.",
+            "Tu pedido está listo y sale hacia ti.",
+            "Pedido entregado. ¡Gracias!",
+        ]
+        assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1

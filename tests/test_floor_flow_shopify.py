@@ -1,0 +1,108 @@
+"""A Shopify pizzeria end to end: an online order → the kitchen's ticket and the counter's → accepted → ready
+(Shopify's "ready for pickup" notification seen by the simulator) → collected at the counter (the page) →
+fulfilled in the shop. Real mosquitto, the bridge, the Shopify simulator, a box wired from its
+config with two virtual printers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from simulators.broker import Broker
+from simulators.shops import ShopifySimulator
+from tests.bridge_helpers import bridge_config, customer_code, seed, shop_config, start_simulator, wait_for
+from tests.floor_flow import notices, pizzeria_box, running_worker
+from tests.mqtt_helpers import SHOP
+
+HERE = "gid://shopify/Location/1"
+OTHER_STORE = "gid://shopify/Location/2"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def shop() -> Iterator[ShopifySimulator]:
+    sim = start_simulator("shopify", seed(2, 10))
+    assert isinstance(sim, ShopifySimulator)
+    sim.add_product("PIZ-MARG", "Pizza Margarita", 950, 30)
+    sim.categorise("PIZ-MARG", "Pizzas")
+    sim.add_product("CANA", "Caña", 250, 90)
+    yield sim
+    sim.stop()
+
+
+def test_an_online_order_prints_at_two_stations_and_ready_sends_shopify_s_pickup_notification(
+    tmp_path: Path, broker: Broker, shop: ShopifySimulator
+) -> None:
+    english = replace(shop_config(SHOP, shop, ["till-1"]), language="en")  # what the shop tells customers
+    config = bridge_config(f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [english])
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        order_gid = shop.place_food_order(
+            [("PIZ-MARG", 1, {"Extra": "Albahaca"}), ("CANA", 2, {})],
+            pickup=True,
+            note="Sin prisa",
+            attributes={"Pickup time": "asap"},
+        )
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=20)
+        [counter] = box.counter.wait_for_tickets(1, timeout=20)
+        assert "1 x Pizza Margarita" in kitchen.text and "Extra: Albahaca" in kitchen.text
+        assert "Caña" not in kitchen.text and "2 x Caña" in counter.text and "Sin prisa" in counter.text
+        [order] = box.floor.orders(["new"])
+        order_id = order.order_id
+        code = customer_code(SHOP, order_id)
+        wait_for(
+            lambda: any(code in v for _, v in shop.customer_view(order_gid)[1]), what="the code on the order"
+        )
+
+        box.floor.move(order_id, "accepted", eta_min=10)
+        box.floor.move(order_id, "ready")
+        wait_for(
+            lambda: shop.customer_view(order_gid)[2] == ["ready_for_pickup"], what="Shopify's notification"
+        )
+        assert not shop.is_fulfilled(order_gid)
+        said = ("Tillbridge", "We have accepted your order: it will be ready in about 10 minutes.")
+        assert said in shop.customer_view(order_gid)[1]
+
+        # a Shopify order id (a gid) does not fit the pickup barcode: the counter hands it over on the page
+        assert box.floor.move(order_id).stage == "collected"
+        wait_for(lambda: shop.is_fulfilled(order_gid), what="fulfilled in the shop")
+        done = [("code", "done"), ("accepted", "done"), ("ready", "done"), ("collected", "done")]
+        wait_for(lambda: notices(worker, order_id) == done, what="every notice told")
+        assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
+
+
+def test_an_order_split_with_another_location_prints_and_fulfils_only_this_store_s_lines(
+    tmp_path: Path, broker: Broker, shop: ShopifySimulator
+) -> None:
+    """Shopify assigned the pizza and the beers here and the wine to the other store: the tickets used to
+    carry the wine too, and collecting at the counter fulfilled the other store's part."""
+    shop.add_product("VINO", "Vino tinto", 1800, 40)
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, shop, ["till-1"])]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        order_gid = shop.place_split_order(
+            [("PIZ-MARG", 1, HERE), ("VINO", 3, OTHER_STORE), ("CANA", 2, HERE)], pickup=True
+        )
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=20)
+        [counter] = box.counter.wait_for_tickets(1, timeout=20)
+        assert "1 x Pizza Margarita" in kitchen.text and "2 x Caña" in counter.text
+        assert "Vino" not in kitchen.text + counter.text
+        [order] = box.floor.orders(["new"])
+        assert shop.stock("VINO") == 40  # its units are the other store's
+
+        box.floor.move(order.order_id, "accepted", eta_min=10)
+        box.floor.move(order.order_id, "ready")
+        assert box.floor.move(order.order_id).stage == "collected"
+        wait_for(lambda: shop.split_closed(order_gid)[HERE], what="this store's part fulfilled")
+        assert shop.split_closed(order_gid) == {HERE: True, OTHER_STORE: False}
+        assert not shop.is_fulfilled(order_gid)
+        assert shop.on_hand("VINO") == 40 and shop.on_hand("CANA") == 88

@@ -1,0 +1,103 @@
+"""A pizzeria's Shopify orders as the kitchen needs them, against the Shopify simulator over real HTTP:
+line-item properties as toppings, the order's note kept, the slot from a note attribute, the outstanding
+amount; "ready" marks the pickup prepared (Shopify's own "ready for pickup" notification)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloud_bridge.connectors.base import FloorStage, LineOption, StageChange
+from cloud_bridge.connectors.shopify import read_order
+from simulators.shops import ManualClock, ShopifySimulator
+from tests.shop_helpers import SMALL, shopify
+
+
+@pytest.fixture
+def sim() -> Iterator[ShopifySimulator]:
+    with ShopifySimulator(SMALL, clock=ManualClock()) as shop:
+        shop.add_product("PIZ-4Q", "Pizza cuatro quesos", 1150, 40)
+        shop.categorise("PIZ-4Q", "Pizzas", ["horno"])
+        yield shop
+
+
+def test_a_food_order_reads_with_properties_note_slot_address_and_what_is_due(sim: ShopifySimulator) -> None:
+    order_gid = sim.place_food_order(
+        [("PIZ-4Q", 2, {"Masa": "Fina", "Extra": "Champiñones", "Note": "bien hecha", "_app_id": "x"})],
+        pickup=False,
+        customer="Begoña Núñez",
+        note="Timbre 2ºB",
+        attributes={"Delivery time": "2026-12-06T21:30:00+01:00", "Alergias": "frutos secos"},
+        phone="+34 600 123 456",
+        address={"address1": "Calle Año Nuevo 5", "zip": "28013", "city": "Madrid"},
+        paid=False,
+    )
+    order = shopify(sim, ManualClock()).get_order(order_gid)
+    [pizza] = order.lines
+    assert pizza.options == (LineOption("Masa", "Fina"), LineOption("Extra", "Champiñones"))
+    assert (pizza.note, pizza.tags) == ("bien hecha", ("Pizzas", "horno"))
+    assert (order.note, order.allergies, order.phone) == ("Timbre 2ºB", "frutos secos", "+34 600 123 456")
+    assert order.requested_at == datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
+    assert order.address == "Calle Año Nuevo 5, 28013 Madrid"
+    assert (order.pickup, order.paid, order.due_cents) == (False, False, 2300)
+
+
+def test_ready_sends_shopify_s_pickup_notification_and_the_code_goes_in_a_note_attribute(
+    sim: ShopifySimulator,
+) -> None:
+    order_gid = sim.place_food_order([("PIZ-4Q", 1, {})], pickup=True, attributes={"Pickup time": "asap"})
+    connector = shopify(sim, ManualClock())
+    connector.tell_customer(order_gid, "Your pickup code: K7Q2XZ4A")
+    connector.set_stage(StageChange(order_gid, FloorStage.ACCEPTED, "Ready in 15 min", eta_minutes=15))
+    prepared, attributes, _ = sim.customer_view(order_gid)
+    assert not prepared and attributes == [("Pickup time", "asap"), ("Tillbridge", "Ready in 15 min")]
+    connector.set_stage(StageChange(order_gid, FloorStage.READY, "Ready to collect"))
+    assert sim.customer_view(order_gid)[0] is True and sim.customer_view(order_gid)[2] == ["ready_for_pickup"]
+    connector.set_stage(StageChange(order_gid, FloorStage.COLLECTED, "Thanks"))
+    assert sim.is_fulfilled(order_gid)
+
+
+PAIRS = st.lists(
+    st.fixed_dictionaries(
+        {"key": st.text(max_size=10), "value": st.none() | st.text(max_size=20) | st.integers()}
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    attributes=PAIRS, properties=PAIRS, note=st.none() | st.text(max_size=30), outstanding=st.text(max_size=6)
+)
+def test_any_properties_attributes_or_amounts_read_or_name_their_problem(
+    attributes, properties, note, outstanding
+):
+    node = {
+        "id": "gid://shopify/Order/9",
+        "name": "#1009",
+        "createdAt": "2026-12-06T19:00:00Z",
+        "updatedAt": "2026-12-06T19:00:00Z",
+        "displayFinancialStatus": "PAID",
+        "displayFulfillmentStatus": "UNFULFILLED",
+        "note": note,
+        "customAttributes": attributes,
+        "totalOutstandingSet": {"shopMoney": {"amount": outstanding}},
+        "lineItems": {
+            "nodes": [
+                {
+                    "id": "gid://shopify/LineItem/1",
+                    "sku": "PIZ",
+                    "quantity": 1,
+                    "customAttributes": properties,
+                }
+            ]
+        },
+    }
+    order = read_order(node)
+    assert order.problem is None or "totalOutstandingSet" in order.problem or order.problem
+    if order.problem is None:
+        assert all(o.value for o in order.lines[0].options)
