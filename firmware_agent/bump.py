@@ -4,7 +4,9 @@ the oldest order waiting in the kitchen (new or accepted) to ready, as a kitchen
 The move goes through `FloorDesk`, so it is journaled (`order_stage`, source "button") and reaches the shop
 like a move from the web page. The press is handled on the core loop, inside its transaction, so the desk
 runs its work in place instead of posting it (posting to the loop from the loop would wait on itself).
-The long press keeps doing what it did before (the print service's self-test ticket).
+The beep that answers the press sounds after the loop committed, as every acknowledgement on the box does:
+a move a power cut could still take back is never confirmed. The long press keeps doing what it did before
+(the print service's self-test ticket).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from devices.gpio import ButtonPressed, BuzzPattern
-from firmware_agent.core import CoreLoop, Handler
+from firmware_agent.core import Applied, CoreLoop, Handler
 from firmware_agent.floor import FloorDesk
 from firmware_agent.indicators import Indicators
 from wire import Order
@@ -30,11 +32,13 @@ class BumpButton:
         self.core: CoreLoop | None = None
         self.long_press: Handler | None = None
         self.desk = FloorDesk(self._in_place, _no_tickets, 0.0)  # a bump never reprints
+        self._answer: tuple[ButtonPressed, BuzzPattern] | None = None  # the press's beep, once committed
 
     def start(self, core: CoreLoop) -> None:
         self.core = core
         self.long_press = core.handler(ButtonPressed)
         core.on(ButtonPressed, self._press)
+        core.listeners.append(self._after_commit)
 
     def stop(self) -> None:
         """Nothing of its own to close: the button and buzzer belong to the indicators."""
@@ -48,11 +52,20 @@ class BumpButton:
             return self.long_press(press) if self.long_press is not None else "button: long press"
         waiting = self.desk.orders(WAITING)
         if not waiting:
-            self.indicators.beep(BuzzPattern.ERROR)
+            self._answer = (press, BuzzPattern.ERROR)
             return "button: no order waiting to bump"
         moved = self.desk.move(waiting[0].order_id, BUMPED_TO, source="button")
-        self.indicators.beep(BuzzPattern.CONFIRM)
+        self._answer = (press, BuzzPattern.CONFIRM)
         return f"button: order {moved.order_id} bumped to {moved.stage}"
+
+    def _after_commit(self, applied: Applied) -> None:
+        """Sound the press's answer once its move is on disk (a failed one beeps through the indicators)."""
+        if self._answer is None or applied.event is not self._answer[0]:
+            return
+        pattern = self._answer[1]
+        self._answer = None
+        if applied.error is None:
+            self.indicators.beep(pattern)
 
 
 def _no_tickets(order: Order) -> dict[str, bytes]:
