@@ -172,8 +172,8 @@ class Board:
         # day's handed-over orders must never push a new one off the board.
         shown = [BoardOrder.of(found, now, timezone) for found in desk.orders(OPEN_STAGES)]
         by = {stage: tuple(o for o in shown if o.stage == stage) for stage in OPEN_STAGES}
-        done = sorted(desk.orders(DONE_STAGES), key=lambda o: o.stage_at or o.received_at)[-DONE_SHOWN:]
-        recent = tuple(BoardOrder.of(found, now, timezone) for found in reversed(done))
+        done = desk.orders(DONE_STAGES, newest=DONE_SHOWN)
+        recent = tuple(BoardOrder.of(found, now, timezone) for found in done)
         return cls(by["new"], by["accepted"], by["ready"], recent, linked=True)
 
 
