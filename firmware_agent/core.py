@@ -104,6 +104,11 @@ class CoreLoop:
         """Let a service handle its own event type on the loop (registered before the loop runs)."""
         self._handlers[event_type] = handler
 
+    def handler(self, event_type: type) -> Handler | None:
+        """The handler `event_type` has now: a service taking over part of another's events (the bump
+        button's short press) hands the rest on to it."""
+        return self._handlers.get(event_type)
+
     def handles(self, event_type: type) -> bool:
         """Whether a service answers `event_type` (a print request without a printer is only queued)."""
         return event_type in self._handlers

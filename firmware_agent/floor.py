@@ -95,13 +95,14 @@ class FloorDesk:
         self.render = render
         self.ttl_s = ttl_s
 
-    def orders(self, stages: Iterable[str] | None = None) -> list[FloorOrder]:
-        """Orders at `stages` (all when None; "cancelled" too when named), oldest first."""
+    def orders(self, stages: Iterable[str] | None = None, *, newest: int | None = None) -> list[FloorOrder]:
+        """Orders at `stages` (all when None; "cancelled" too when named), oldest first; with `newest`,
+        only that many of the latest (newest first: the board's handed-over orders)."""
         wanted = None if stages is None else tuple(stages)
         unknown = set(wanted or ()) - {*STAGES, "cancelled"}
         if unknown:
             raise StageRefused(f"unknown order stage {sorted(unknown)[0]!r}: one of {', '.join(STAGES)}")
-        found: list[FloorOrder] = self.call(lambda store: _floor_orders(store, wanted))
+        found: list[FloorOrder] = self.call(lambda store: _floor_orders(store, wanted, newest))
         return found
 
     def order(self, order_id: str) -> FloorOrder | None:
@@ -165,7 +166,11 @@ class FloorDesk:
         return jobs
 
 
-def _floor_orders(store: Store, stages: tuple[str, ...] | None) -> list[FloorOrder]:
+def _floor_orders(
+    store: Store, stages: tuple[str, ...] | None, newest: int | None = None
+) -> list[FloorOrder]:
+    if newest is not None:
+        return [_view(store, kept) for kept in list_orders(store, stages, limit=newest, newest_first=True)]
     return [_view(store, kept) for kept in list_orders(store, stages)]
 
 

@@ -48,8 +48,12 @@ class Indicators:
 
     def new_order(self) -> None:
         """An online order arrived: the shop floor should hear it."""
+        self.beep(BuzzPattern.NEW_ORDER)
+
+    def beep(self, pattern: BuzzPattern) -> None:
+        """Acknowledge something done on the loop (a bump: CONFIRM; nothing to bump: ERROR)."""
         if self.gpio is not None:
-            self.gpio.buzzer.alert(BuzzPattern.NEW_ORDER)
+            self.gpio.buzzer.alert(pattern)
 
     def on_applied(self, applied: Applied) -> None:
         """Runs after every commit: keep the LED true and sound an error for a scan that was not recorded."""

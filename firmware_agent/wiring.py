@@ -18,6 +18,7 @@ from devices.receipts import preset
 from devices.scales import codec_class
 from devices.scanners import open_scanner
 from firmware_agent.agent import Agent, AgentSettings, DeviceRunner, Service
+from firmware_agent.bump import BumpButton
 from firmware_agent.config import (
     AgentConfig,
     EvdevScannerConfig,
@@ -122,6 +123,7 @@ class Services:
     receipts: ReceiptService | None = None
     scale_tap: ScaleTapService | None = None
     stations: tuple[PrintService, ...] = ()  # the order stations' own printers (kitchen, bar)
+    bump: BumpButton | None = None  # `[gpio] button_press = "bump"`: the short press moves orders
 
     @classmethod
     def build(cls, config: AgentConfig, config_path: Path | None) -> Services:
@@ -134,6 +136,8 @@ class Services:
             scale=scale_service(config) if config.scale is not None else None,
             link=build_link(config, config_path),
         )
+        if services.indicators is not None and g.button_press == "bump":
+            services.bump = BumpButton(services.indicators)
         if config.printer is not None:
             services.printing = print_service(config, services.link_state)
             services.stations = station_services(config)
@@ -186,13 +190,15 @@ class Services:
         return "online" if self.link.online.is_set() else "offline"
 
     def in_start_order(self) -> list[Service]:
-        """Indicators first (the LED shows "starting"); printing after them, as it takes over the button."""
+        """Indicators first (the LED shows "starting"); printing after them, as it takes over the button;
+        the bump button after printing, as it takes the short press over and leaves it the long one."""
         parts = (
             self.indicators,
             self.scale,
             self.scale_tap,
             self.printing,
             *self.stations,
+            self.bump,
             self.receipts,
             self.link,
         )

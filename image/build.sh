@@ -8,7 +8,8 @@
 #   build.sh [--cache DIR] [--key PRIVATE_KEY] [--probe] OUT_DIR
 # --cache DIR  keep the bootstrapped Debian base there (build-rootfs.sh)
 # --key KEY    sign the release with KEY and make the image trust KEY.pub (default: a throwaway key)
-# --probe      add the boot-test probe (test images only: it powers the machine off once booted)
+# --probe      add the boot-test probe (test images only: it powers the machine off once booted) and
+#              the agent start limits an emulated boot needs (test/emulation.conf)
 # OUT_DIR also gets the signed release (release/), the artifact an update would send.
 # Runs as root. Environment: see common.sh (ARCH, SUITE, sizes, labels), PYTHON for build-wheels.sh.
 set -eu
@@ -48,6 +49,7 @@ if [ -n "$PROBE" ]; then
     install -D -m 0755 "$IMAGE_DIR/test/probe.sh" "$ROOT/usr/lib/tillbridge/probe.sh"
     install -D -m 0644 "$IMAGE_DIR/test/tillbridge-probe.service" "$ROOT/etc/systemd/system/tillbridge-probe.service"
     ln -sfn ../tillbridge-probe.service "$ROOT/etc/systemd/system/multi-user.target.wants/tillbridge-probe.service"
+    install -D -m 0644 "$IMAGE_DIR/test/emulation.conf" "$ROOT/etc/systemd/system/tillbridge-agent.service.d/emulation.conf"
 fi
 
 # The kernel and initramfs for qemu's -kernel/-initrd (a Raspberry Pi's firmware reads its own from the

@@ -123,6 +123,13 @@ read_only_root() {
     in_root update-initramfs -u -k all
 }
 
+# The data partition takes the rest of the card at the first boot (grow-data.py says why it is safe).
+grow_data() {
+    put 0755 "$FILES/grow-data.py" usr/lib/tillbridge/grow-data
+    put 0644 "$FILES/tillbridge-growdata.service" usr/lib/systemd/system/tillbridge-growdata.service
+    in_root systemctl enable --quiet tillbridge-growdata.service
+}
+
 boot_files() {
     put 0644 "$FILES/boot/README.txt" "$BOOT_MOUNT/README.txt"
     put 0644 "$FILES/boot/tillbridge.toml.example" "$BOOT_MOUNT/tillbridge.toml.example"
@@ -142,6 +149,7 @@ install_units
 data_layout
 install_release
 write_fstab
+grow_data
 read_only_root
 boot_files
 # Last: marks /etc and /var up to date with /usr, or ldconfig and the journal catalog would be rebuilt at

@@ -112,3 +112,9 @@ def notices(worker: Worker, order_id: str) -> list[tuple[str, str]]:
 
     found: list[tuple[str, str]] = query(worker, read)
     return found
+
+
+def phone_order_argv(url: str) -> list[str]:
+    """`tillbridge order add` for the flow tests: two pizzas with an extra and a note, and a beer."""
+    argv = ["order", "add", "till-1", "--shop", SHOP, "--url", url, "--customer", "Luis Peña", "--phone"]
+    return [*argv, "600111222", "--line", "PIZ-MARG x2 Extra=Aceitunas; sin cebolla", "--line", "CANA"]

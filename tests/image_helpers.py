@@ -35,6 +35,10 @@ SOURCES = (
     "configspec",
 )
 SOURCES_EXTRA = ("simulators", "pyproject.toml")
+# The image's architecture: amd64 (the default, CI) or arm64 (a Raspberry Pi's), from `./dev image-test
+# --arch`. An arm64 image is built and booted on any host: its root through qemu-user (binfmt_misc), its
+# boots under qemu-system-aarch64's software emulation.
+ARCH = os.environ.get("TILLBRIDGE_IMAGE_ARCH", "amd64")
 # Host tools and the Debian packages that provide them.
 TOOLS = {
     "mmdebstrap": "mmdebstrap",
@@ -43,10 +47,16 @@ TOOLS = {
     "mkfs.vfat": "dosfstools",
     "mcopy": "mtools",
     "sfdisk": "fdisk",
-    "qemu-system-x86_64": "qemu-system-x86",
+    **(
+        {"qemu-system-aarch64": "qemu-system-arm"}
+        if ARCH == "arm64"
+        else {"qemu-system-x86_64": "qemu-system-x86"}
+    ),
 }
-BUILD_TIMEOUT_S = 1800
-BOOT_TIMEOUT_S = 900  # one boot: about 70 s under TCG on 2 cores, 15 s with KVM
+# Under emulation the arm64 image's build (its root's package scripts, its initramfs) and boots take longer.
+SLOWER = 4 if ARCH == "arm64" and os.uname().machine != "aarch64" else 1
+BUILD_TIMEOUT_S = 1800 * SLOWER
+BOOT_TIMEOUT_S = 1800 * SLOWER  # one amd64 boot: 70 s under TCG on 2 idle cores, 12 min on busy ones
 SECTOR = 512
 
 
@@ -61,6 +71,13 @@ def image_cache() -> Path:
 
 def require_tools() -> None:
     require(os.geteuid() == 0, "the image build runs mmdebstrap and chroot: run the image test as root")
+    require(ARCH in ("amd64", "arm64"), f"TILLBRIDGE_IMAGE_ARCH={ARCH}: amd64 or arm64")
+    if ARCH == "arm64" and os.uname().machine != "aarch64":
+        require(
+            Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
+            "an arm64 root on this host needs qemu-user through binfmt_misc: install the Debian packages "
+            "qemu-user-static binfmt-support (./dev image-test --arch arm64 does)",
+        )
     for tool, package in TOOLS.items():
         found = shutil.which(tool) is not None or any(Path(d, tool).exists() for d in ("/usr/sbin", "/sbin"))
         require(found, f"{tool} not found: install the Debian package {package}")
@@ -112,8 +129,8 @@ def built_test_image() -> BuiltImage:
     Debian base is cached separately, so a change in the app rebuilds in about a minute, not two."""
     cache = image_cache()
     cache.mkdir(parents=True, exist_ok=True)
-    built = BuiltImage(cache / f"test-image-{source_digest()}")
-    with _locked(cache / "test-image.lock"):
+    built = BuiltImage(cache / f"test-image-{ARCH}-{source_digest()}")
+    with _locked(cache / f"test-image-{ARCH}.lock"):
         if built.disk.exists():
             progress(f"image from the cache: {built.folder}")
             return built
@@ -122,11 +139,10 @@ def built_test_image() -> BuiltImage:
         progress(f"building the image into {partial} (a few minutes the first time)")
         started = time.monotonic()
         command = [str(IMAGE / "build.sh"), "--cache", str(cache), "--probe", str(partial)]
-        done = subprocess.run(
-            command, env={**os.environ, "PYTHON": sys.executable}, timeout=BUILD_TIMEOUT_S, check=False
-        )
+        env = {**os.environ, "PYTHON": sys.executable, "ARCH": ARCH}
+        done = subprocess.run(command, env=env, timeout=BUILD_TIMEOUT_S, check=False)
         require(done.returncode == 0, f"image/build.sh failed (exit {done.returncode}); its output is above")
-        for old in cache.glob("test-image-*"):
+        for old in cache.glob(f"test-image-{ARCH}-*"):
             if old.is_dir() and old != partial:
                 shutil.rmtree(old, ignore_errors=True)
         partial.rename(built.folder)
@@ -197,8 +213,8 @@ def accelerator(image: BuiltImage) -> str:
     chosen = os.environ.get("TILLBRIDGE_QEMU_ACCEL", "auto")
     if chosen != "auto":
         return chosen
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return "tcg"
+    if SLOWER > 1 or not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "tcg"  # an arm64 guest on another host: emulation only
     command = [*_qemu_base("kvm"), "-m", "256", "-kernel", str(image.kernel)]
     command += ["-append", "console=ttyS0 panic=-1", "-serial", "stdio"]
     try:
@@ -209,9 +225,14 @@ def accelerator(image: BuiltImage) -> str:
 
 
 def _qemu_base(accel: str) -> list[str]:
-    cpu = "host" if accel == "kvm" else "max"
-    machine = ["qemu-system-x86_64", "-accel", accel, "-cpu", cpu, "-smp", "2", "-no-reboot"]
-    return [*machine, "-display", "none", "-monitor", "none", "-nic", "none"]
+    if ARCH == "arm64":
+        # qemu's generic board; a Cortex-A72 is the Raspberry Pi 4's core (and emulates faster than "max",
+        # whose pointer authentication costs every call)
+        cpu = "host" if accel == "kvm" else "cortex-a72"
+        machine = ["qemu-system-aarch64", "-M", "virt", "-accel", accel, "-cpu", cpu]
+    else:
+        machine = ["qemu-system-x86_64", "-accel", accel, "-cpu", "host" if accel == "kvm" else "max"]
+    return [*machine, "-smp", "2", "-no-reboot", "-display", "none", "-monitor", "none", "-nic", "none"]
 
 
 def boot(image: BuiltImage, disk: Path, serial_log: Path, accel: str) -> float:
@@ -225,7 +246,14 @@ def boot(image: BuiltImage, disk: Path, serial_log: Path, accel: str) -> float:
         "-serial",
         f"file:{serial_log}",
     ]
-    command += ["-kernel", str(image.kernel), "-initrd", str(image.initrd), "-append", image.cmdline]
+    # Under emulation on a busy host udev can take minutes to start: waits a Pi never needs (its 90 s
+    # defaults stay in the image) are lengthened for the test's boots only.
+    slow = (
+        " systemd.default_device_timeout_sec=900 systemd.default_timeout_start_sec=900"
+        if accel == "tcg"
+        else ""
+    )
+    command += ["-kernel", str(image.kernel), "-initrd", str(image.initrd), "-append", image.cmdline + slow]
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S, check=False)

@@ -8,10 +8,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cloud_bridge.connectors import ConnectorOptions
+from cloud_bridge.connectors.base import DraftLine, LineOption, OrderDraft
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.shopify import ShopifyConnector
 from cloud_bridge.connectors.woocommerce import WooCommerceConnector
@@ -189,3 +191,16 @@ class CannedShop:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def phone_draft(sku: str, qty: int) -> OrderDraft:
+    """The phone order the connector tests create: a pizza with an extra and a note, for pickup at 20:00."""
+    return OrderDraft(
+        ref="till-1-p7",
+        lines=(DraftLine(sku, qty, (LineOption("Extra", "Aceitunas"),), "sin cebolla"),),
+        customer="Luis Peña",
+        phone="600111222",
+        pickup=True,
+        requested_at=datetime(2026, 12, 6, 20, 0, tzinfo=UTC),
+        note="Paga en tienda",
+    )

@@ -6,15 +6,22 @@ an unknown stage, a step back and a form without its CSRF token are refused, say
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware_agent.floor import FloorDesk
+from firmware_agent.store.orders import move_stage, store_order
+from firmware_agent.web.facts import Board
 from firmware_agent.web.page import _phone_order
 from tests.bridge_helpers import wait_for
 from tests.mqtt_helpers import rows
+from tests.store_helpers import open_store
 from tests.web_helpers import TOKEN, Floor, floor
+from wire import Order, OrderLine
 
 __all__ = ["floor"]  # fixtures
 
@@ -140,3 +147,26 @@ def test_a_phone_order_without_what_it_needs_is_refused_saying_why_and_nothing_i
     )
     assert forged.status_code == 400 and "CSRF" in forged.text
     assert rows(floor.data_dir, "SELECT COUNT(*) FROM journal WHERE kind = 'order_request'") == [(0,)]
+
+
+def test_a_new_order_stays_on_the_board_after_a_day_of_handed_over_orders(tmp_path) -> None:
+    """`FloorDesk.orders` lists 200 at most, oldest first: asked for every stage at once, a busy day's
+    collected orders pushed the newest order off the board."""
+    store = open_store(tmp_path)
+    desk = FloorDesk(lambda fn: fn(store), lambda order: {"": b"ticket"}, 3600)
+    try:
+        with store.transaction():
+            for n in range(250):
+                store_order(store, replace(ORDER, order_id=f"D{n:03d}").to_json(), b"ticket", 3600)
+                move_stage(store, f"D{n:03d}", "collected", source="scan")
+            store_order(store, replace(ORDER, order_id="NEW1").to_json(), b"ticket", 3600)
+        board = Board.of(desk, time.time())
+        assert [o.order_id for o in board.new] == ["NEW1"]
+        assert [o.order_id for o in board.done] == [f"D{n:03d}" for n in range(249, 241, -1)]  # newest first
+    finally:
+        store.close()
+
+
+ORDER = Order(
+    "X", "2026-12-06T10:00:00.000Z", "pickup", (OrderLine("BREAD", "Pan", 1, 180),), 180, customer="Eva"
+)

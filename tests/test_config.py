@@ -207,6 +207,7 @@ BROKEN = [
     (BOX + "[gpio]\nled_pin = 28\n", "gpio.led_pin", "28 is not a BCM GPIO pin (0..27)"),
     (BOX + "[gpio]\nled_pin = 17\nbutton_pin = 17\n", "gpio.button_pin", "pin 17 is already used by led_pin"),
     (BOX + "[gpio]\nhold_time_s = -0.5\n", "gpio.hold_time_s", "-0.5 must be 0 or more"),
+    (BOX + '[gpio]\nbutton_press = "bumb"\n', "gpio.button_press", "'bumb'"),
     (
         BOX + '[forward]\nenabled = "true"\n',
         "forward.enabled",

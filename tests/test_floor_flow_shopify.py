@@ -14,8 +14,9 @@ import pytest
 from simulators.broker import Broker
 from simulators.shops import ShopifySimulator
 from tests.bridge_helpers import bridge_config, customer_code, seed, shop_config, start_simulator, wait_for
-from tests.floor_flow import notices, pizzeria_box, running_worker
+from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_worker
 from tests.mqtt_helpers import SHOP
+from tillbridge.cli import main
 
 HERE = "gid://shopify/Location/1"
 OTHER_STORE = "gid://shopify/Location/2"
@@ -106,3 +107,25 @@ def test_an_order_split_with_another_location_prints_and_fulfils_only_this_store
         assert shop.split_closed(order_gid) == {HERE: True, OTHER_STORE: False}
         assert not shop.is_fulfilled(order_gid)
         assert shop.on_hand("VINO") == 40 and shop.on_hand("CANA") == 88
+
+
+def test_a_phone_order_taken_with_the_cli_is_created_in_shopify_once_and_prints_with_the_amount_due(
+    tmp_path: Path, broker: Broker, shop: ShopifySimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shopify shops used to park phone orders ("not created in Shopify shops yet"): nothing printed."""
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, shop, ["till-1"])]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        argv = phone_order_argv(broker.url)
+        assert main(argv) == 0
+        assert '"ok": true' in capsys.readouterr().out
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
+        assert "> sin cebolla" in kitchen.text
+        assert "TO PAY" in counter.text and "21.50" in counter.text.replace(",", ".")
+        assert "1 x Caña" in counter.text and "Luis Peña" in counter.text
+        [order] = shop.orders.values()
+        assert order.tags == ["tillbridge-phone"] and order.payment_pending
+        assert shop.stock("PIZ-MARG") == 28  # one stock truth: the shop took the units

@@ -22,7 +22,7 @@ from tests.bridge_helpers import (
     start_simulator,
     wait_for,
 )
-from tests.floor_flow import notices, pizzeria_box, running_worker
+from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_worker
 from tests.mqtt_helpers import SHOP
 from tillbridge.cli import main
 
@@ -99,15 +99,7 @@ def test_a_phone_order_taken_with_the_cli_is_created_in_the_shop_and_prints_like
         f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, woo, ["till-1"])]
     )
     with running_worker(config), pizzeria_box(tmp_path, broker) as box:
-        argv = ["order", "add", "till-1", "--shop", SHOP, "--url", broker.url, "--customer", "Luis Peña"]
-        argv += [
-            "--phone",
-            "600111222",
-            "--line",
-            "PIZ-MARG x2 Extra=Aceitunas; sin cebolla",
-            "--line",
-            "CANA",
-        ]
+        argv = phone_order_argv(broker.url)
         argv += ["--delivery", "Calle Mayor 1, Madrid", "--note", "Paga con tarjeta"]
         assert main(argv) == 0
         assert '"ok": true' in capsys.readouterr().out

@@ -11,10 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud_bridge.connectors.base import FloorStage, LineOption, StageChange
+from cloud_bridge.connectors.base import (
+    DraftLine,
+    FloorStage,
+    LineOption,
+    OrderDraft,
+    OrderState,
+    StageChange,
+)
 from cloud_bridge.connectors.shopify import read_order
+from cloud_bridge.errors import RequestRejected, UnknownSku
 from simulators.shops import ManualClock, ShopifySimulator
-from tests.shop_helpers import SMALL, shopify
+from tests.shop_helpers import SMALL, phone_draft, shopify
 
 
 @pytest.fixture
@@ -101,3 +109,47 @@ def test_any_properties_attributes_or_amounts_read_or_name_their_problem(
     assert order.problem is None or "totalOutstandingSet" in order.problem or order.problem
     if order.problem is None:
         assert all(o.value for o in order.lines[0].options)
+
+
+def test_a_phone_order_is_created_once_per_ref_unpaid_and_reads_back_as_a_phone_order(
+    sim: ShopifySimulator,
+) -> None:
+    connector = shopify(sim, ManualClock())
+    draft = phone_draft("PIZ-4Q", 2)
+    first = connector.create_order(draft)
+    again = connector.create_order(draft)  # the request repeated after a lost answer
+    assert first.order_id == again.order_id and len(sim.orders) == 1 and len(sim.drafts) == 1
+    assert (
+        first.lines[0].options == (LineOption("Extra", "Aceitunas"),) and first.lines[0].note == "sin cebolla"
+    )
+    assert (first.source, first.pickup, first.customer, first.phone) == (
+        "phone",
+        True,
+        "Luis Peña",
+        "600111222",
+    )
+    assert (first.state, first.paid, first.due_cents) == (OrderState.PAID, False, 2300)  # made now, paid here
+    assert first.requested_at == datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
+    assert sim.stock("PIZ-4Q") == 38  # one stock truth: the shop took the units
+
+
+def test_a_phone_order_whose_completion_failed_completes_its_draft_on_resend_not_a_second_one(
+    sim: ShopifySimulator,
+) -> None:
+    connector = shopify(sim, ManualClock())
+    sim.fail_next(400, match="draftOrderComplete")
+    with pytest.raises(RequestRejected):
+        connector.create_order(phone_draft("PIZ-4Q", 1))
+    assert len(sim.drafts) == 1 and sim.orders == {} and sim.stock("PIZ-4Q") == 40  # a draft holds nothing
+    created = connector.create_order(phone_draft("PIZ-4Q", 1))
+    assert len(sim.drafts) == 1 and list(sim.orders) == [int(created.order_id.rpartition("/")[2])]
+    assert sim.stock("PIZ-4Q") == 39
+
+
+def test_a_phone_order_the_shop_refuses_names_the_sku_or_the_field(sim: ShopifySimulator) -> None:
+    connector = shopify(sim, ManualClock())
+    with pytest.raises(UnknownSku, match="NOPE"):
+        connector.create_order(OrderDraft("r1", (DraftLine("NOPE", 1),), "Ana"))
+    with pytest.raises(RequestRejected, match=r"lineItems\.0\.quantity"):
+        connector.create_order(OrderDraft("r2", (DraftLine("PIZ-4Q", 0),), "Ana"))
+    assert sim.orders == {} and sim.stock("PIZ-4Q") == 40

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud_bridge.connectors.base import DraftLine, FloorStage, LineOption, OrderDraft, StageChange
+from cloud_bridge.connectors.base import FloorStage, LineOption, StageChange
 from cloud_bridge.connectors.orderfacts import screen
 from cloud_bridge.connectors.woocommerce import parse_order, read_order
 from simulators.shops import ManualClock, WooCommerceSimulator
-from tests.shop_helpers import SMALL, woo
+from tests.shop_helpers import SMALL, phone_draft, woo
 
 
 @pytest.fixture
@@ -77,15 +77,7 @@ def test_a_phone_order_is_created_in_the_shop_once_per_ref_and_reads_back_like_a
     sim: WooCommerceSimulator,
 ) -> None:
     connector = woo(sim, ManualClock())
-    draft = OrderDraft(
-        ref="till-1-p7",
-        lines=(DraftLine("PIZ-4Q", 1, (LineOption("Extra", "Aceitunas"),), "sin cebolla"),),
-        customer="Luis Peña",
-        phone="600111222",
-        pickup=True,
-        requested_at=datetime(2026, 12, 6, 20, 0, tzinfo=UTC),
-        note="Paga en tienda",
-    )
+    draft = phone_draft("PIZ-4Q", 1)
     first = connector.create_order(draft)
     again = connector.create_order(draft)  # the request repeated after a lost answer
     assert first.order_id == again.order_id and len(sim.orders) == 1

@@ -5,11 +5,13 @@ built and booted by tests/image/ (`./dev image-test`)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,6 +130,7 @@ def test_the_image_units_pass_systemd_analyze_verify() -> None:
     with scratch_root() as root:
         units = {
             "tillbridge-persist.service": "usr/lib/systemd/system",
+            "tillbridge-growdata.service": "usr/lib/systemd/system",
             "tillbridge-probe.service": "etc/systemd/system",
         }
         for unit, folder in units.items():
@@ -136,12 +139,60 @@ def test_the_image_units_pass_systemd_analyze_verify() -> None:
         scripts = root / "usr/lib/tillbridge"
         scripts.mkdir(parents=True, exist_ok=True)
         shutil.copy(FILES / "persist-state.sh", scripts)
+        shutil.copy(FILES / "grow-data.py", scripts / "grow-data")
         shutil.copy(IMAGE / "test/probe.sh", scripts)
         dropin = root / "etc/systemd/system/systemd-remount-fs.service.d"
         dropin.mkdir(parents=True)
         shutil.copy(FILES / "remount-fs.conf", dropin / "tillbridge.conf")
-        for unit in (*units, "systemd-remount-fs.service"):
+        agent = root / "etc/systemd/system/tillbridge-agent.service.d"  # test images' allowance
+        agent.mkdir(parents=True)
+        shutil.copy(IMAGE / "test/emulation.conf", agent / "emulation.conf")
+        shutil.copy(IMAGE.parent / "systemd/tillbridge-agent.service", root / "usr/lib/systemd/system")
+        for unit in (*units, "systemd-remount-fs.service", "tillbridge-agent.service"):
             clean(in_root(root, "systemd-analyze", "verify", "--man=no", unit), unit)
+
+
+def _grow_data() -> Any:
+    """image/files/grow-data.py, the script the image runs at boot, loaded as a module."""
+    spec = importlib.util.spec_from_file_location("grow_data", FILES / "grow-data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_data_partition_grows_to_the_end_of_a_larger_card_once(disk: Disk, tmp_path: Path) -> None:
+    """What the first boot does to the partition table of an image written onto a larger card (the boot
+    test boots one); the file system's growth is checked there, where it happens online."""
+    grow = _grow_data()
+    card = tmp_path / "card.img"
+    shutil.copy(disk.path, card)
+    before = json.loads(run("sfdisk", "--json", str(card)))["partitiontable"]["partitions"]
+    with card.open("r+b") as file:
+        file.truncate(disk.path.stat().st_size + 20 * 1024 * 1024 + 4096)  # a card of no round size
+    sectors = card.stat().st_size // 512
+    new_size = grow.grow_table(str(card), 3, sectors)
+    after = json.loads(run("sfdisk", "--json", str(card)))["partitiontable"]["partitions"]
+    assert after[:2] == before[:2] and after[2]["start"] == before[2]["start"]
+    assert after[2]["start"] + after[2]["size"] == sectors // 2048 * 2048  # to the card's last whole MiB
+    assert after[2]["size"] == new_size == before[2]["size"] + 20 * 2048
+    table = card.read_bytes()[:512]
+    assert grow.grow_table(str(card), 3, sectors) is None  # a second boot writes nothing
+    assert card.read_bytes()[:512] == table
+    assert Disk(card).read(Disk.DATA, "/tillbridge/marker") == "kept"  # the file system as it was
+
+
+def test_only_the_last_primary_partition_of_an_mbr_is_grown(disk: Disk) -> None:
+    grow = _grow_data()
+    mbr = disk.path.read_bytes()[:512]
+    sectors = disk.path.stat().st_size // 512 + 8192
+    with pytest.raises(grow.CannotGrow, match="not the last"):
+        grow.grown_mbr(mbr, 2, sectors)
+    with pytest.raises(grow.CannotGrow, match="empty"):
+        grow.grown_mbr(mbr, 4, sectors)
+    with pytest.raises(grow.CannotGrow, match="no MBR"):
+        grow.grown_mbr(b"\0" * 512, 3, sectors)
+    assert grow.grown_mbr(mbr, 3, disk.path.stat().st_size // 512) is None  # already at the end
 
 
 def test_the_image_config_is_valid_and_unprovisioned() -> None:

@@ -78,13 +78,14 @@ from cloud_bridge.errors import (
     StockNotManaged,
     TransientShopError,
     UnknownSku,
-    UnsupportedOperation,
     WebhookRejected,
 )
 
 log = logging.getLogger(__name__)
 
 NOTICE_ATTRIBUTE: Final = "Tillbridge"  # the note attribute the floor's news for the customer goes in
+REF_ATTRIBUTE: Final = "_tillbridge_ref"  # a phone order's id on the box: what makes creating it idempotent
+CUSTOMER_ATTRIBUTE: Final = "Customer"  # a phone order's customer (a draft order needs no customer record)
 LOOKUP_CHUNK: Final = 50
 STATUS_FIELDS: Final = ("displayFinancialStatus", "displayFulfillmentStatus", "cancelledAt")
 LIST_PAGES: Final = 40  # listing pages per call: 10,000 orders changed inside one overlap window
@@ -110,6 +111,7 @@ class _Item:
     stocked: bool
     quantity: int | None
     updated: str | None
+    variant_id: str = ""
 
 
 class ShopifyConnector:
@@ -610,9 +612,63 @@ class ShopifyConnector:
             self.tell_customer(change.order_id, change.message)
 
     def create_order(self, draft: OrderDraft) -> ShopOrder:
-        raise UnsupportedOperation(
-            self.shop, "phone orders are not created in Shopify shops yet (take them in the Shopify admin)"
+        """`draftOrderCreate` (variants found by sku, the box's `ref` as a note attribute, tagged
+        `tillbridge-phone`) then `draftOrderComplete(paymentPending: true)`: an order with the whole amount
+        due, paid at the counter. A `ref` already in a recent phone order gives that order back instead."""
+        existing = self._phone_order(draft.ref)
+        if existing is not None:
+            return self.get_order(existing)
+        found, problems = self._lookup([line.sku for line in draft.lines])
+        for line in draft.lines:
+            if line.sku in problems:
+                raise problems[line.sku]
+            if line.sku not in found:
+                raise UnknownSku(self.shop, line.sku)
+        draft_id = self._with_ref(
+            "draftOrders", q.OPEN_DRAFTS, f"tag:{q.PHONE_TAG} AND status:open", draft.ref
         )
+        if draft_id is None:  # (an open one is a draft whose completion was not answered: finish that one)
+            data = self.run("draftOrderCreate", q.DRAFT_CREATE, {"input": _draft_input(draft, found)}, 10)
+            draft_id = self._created(data, "draftOrderCreate", ("draftOrder", "id"))
+        data = self.run("draftOrderComplete", q.DRAFT_COMPLETE, {"id": draft_id}, q.MUTATION_COST)
+        try:
+            order_id = self._created(data, "draftOrderComplete", ("draftOrder", "order", "id"))
+        except RequestRejected:
+            # a retried completion whose first attempt was applied ("This order has been paid")
+            order_id = self._phone_order(draft.ref) or ""
+            if not order_id:
+                raise
+        return self.get_order(order_id)
+
+    def _phone_order(self, ref: str) -> str | None:
+        """The id of the recent phone order carrying `ref`, if one was created already."""
+        return self._with_ref("orders", q.PHONE_ORDERS, f"tag:{q.PHONE_TAG}", ref)
+
+    def _with_ref(self, field: str, query: str, search: str, ref: str) -> str | None:
+        """The id of the first `field` node (orders, draft orders) found by `search` that carries `ref`."""
+        variables = {"first": q.PHONE_LOOKUP, "query": search}
+        data = self.run(field, query, variables, q.phone_orders_cost())
+        with reading(self.shop, field):
+            orders = as_obj(get(data, field, "data"), field)
+            for node in as_list(get(orders, "nodes", field), "nodes"):
+                if (REF_ATTRIBUTE, ref) in _pairs(obj_or_empty(node).get("customAttributes")):
+                    return as_str(get(as_obj(node, "order"), "id", "order"), "order id")
+        return None
+
+    def _created(self, data: dict[str, Any], field: str, path: tuple[str, ...]) -> str:
+        """The id a mutation answered, or its first userError as `RequestRejected` naming the field."""
+        with reading(self.shop, field):
+            answer = as_obj(get(data, field, "data"), field)
+            errors = as_list(answer.get("userErrors") or [], "userErrors")
+            if errors:
+                first = obj_or_empty(errors[0])
+                where = ".".join(str(p) for p in first.get("field") or []) or "input"
+                problem = f"{field}: {where}: {str(first.get('message'))[:200]}"
+                raise RequestRejected(self.shop, problem, None, str(first.get("code") or "")[:60])
+            value: Any = answer
+            for key in path:
+                value = obj_or_empty(value).get(key)
+            return as_str(value, f"{field} {'.'.join(path)}")
 
     # --- webhooks --------------------------------------------------------------------------------------
 
@@ -630,6 +686,45 @@ class ShopifyConnector:
         payload = load_json(body, self.shop, f"webhook {topic}", MalformedWebhook)
         with reading(self.shop, f"webhook {topic}", MalformedWebhook):
             return _event(topic, as_obj(payload, "webhook body"), event_id)
+
+
+def _draft_input(draft: OrderDraft, items: Mapping[str, _Item]) -> dict[str, Any]:
+    """A `DraftOrderInput`: lines by variant with the options and note as line properties; the slot and
+    allergies as note attributes (how slot apps write them, so the order reads back like an online one)."""
+    attributes = [
+        {"key": REF_ATTRIBUTE, "value": draft.ref},
+        {"key": CUSTOMER_ATTRIBUTE, "value": draft.customer},
+    ]
+    if draft.requested_at is not None:
+        slot = "Pickup time" if draft.pickup else "Delivery time"
+        attributes.append({"key": slot, "value": draft.requested_at.isoformat()})
+    if draft.allergies:
+        attributes.append({"key": "Allergies", "value": draft.allergies})
+    first, _, last = draft.customer.partition(" ")
+    body: dict[str, Any] = {
+        "note": draft.note,
+        "tags": [q.PHONE_TAG],
+        "customAttributes": attributes,
+        "lineItems": [
+            {
+                "variantId": items[line.sku].variant_id,
+                "quantity": line.qty,
+                "customAttributes": [{"key": o.name or "Extra", "value": o.value} for o in line.options]
+                + ([{"key": "Note", "value": line.note}] if line.note else []),
+            }
+            for line in draft.lines
+        ],
+    }
+    if draft.phone:
+        body["phone"] = draft.phone
+    if not draft.pickup:
+        body["shippingAddress"] = {
+            "address1": draft.address,
+            "firstName": first,
+            "lastName": last,
+            "phone": draft.phone or None,
+        }
+    return body
 
 
 def _search_term(sku: str) -> str:
@@ -676,6 +771,7 @@ def _item(node: dict[str, Any]) -> _Item:
         stocked=isinstance(level, dict),
         quantity=quantity if tracked else None,
         updated=updated,
+        variant_id=opt_str(node.get("id"), "variant id"),
     )
 
 
@@ -698,6 +794,7 @@ def parse_order(raw: Any) -> ShopOrder:
     nodes = as_list(fos.get("nodes") or [], "fulfillmentOrders nodes")
     methods = [obj_or_empty(obj_or_empty(f).get("deliveryMethod")).get("methodType") for f in nodes]
     total = node.get("totalPriceSet")
+    phone = _is_phone(node)
     return replace(
         facts,
         number=opt_str(node.get("name"), "order name"),
@@ -712,8 +809,10 @@ def parse_order(raw: Any) -> ShopOrder:
             if isinstance(node.get("customer"), dict)
             else None,
             "customer",
-        ),
-        pickup="PICK_UP" in methods,
+        )
+        or (of.text(dict(_pairs(node.get("customAttributes"))).get(CUSTOMER_ATTRIBUTE)) if phone else ""),
+        pickup="PICK_UP" in methods or (phone and not node.get("shippingAddress")),
+        source="phone" if phone else "online",
         **_floor_facts(node, facts, total_cents=_money(total, "totalPriceSet") if total is not None else 0),
     )
 
@@ -794,10 +893,17 @@ def _pairs(value: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
+def _is_phone(node: dict[str, Any]) -> bool:
+    """A phone order the bridge created (`create_order`): it carries the box's ref as a note attribute."""
+    return any(key == REF_ATTRIBUTE for key, _ in _pairs(node.get("customAttributes")))
+
+
 def _stock_facts(raw: Any) -> ShopOrder:
     """What an order took out of the shop's stock (id, status, lines' sku and quantity), read alone."""
     node = as_obj(raw, "order")
     financial = opt_str(node.get("displayFinancialStatus"), "displayFinancialStatus")
+    if financial == "PENDING" and _is_phone(node):
+        financial = "PAY_AT_COUNTER"  # a phone order is paid at hand-over: it is made (and prints) now
     fulfillment = opt_str(node.get("displayFulfillmentStatus"), "displayFulfillmentStatus")
     cancelled = node.get("cancelledAt") is not None
     lines_conn = as_obj(get(node, "lineItems", "order"), "lineItems")

@@ -200,3 +200,42 @@ def order_cost() -> int:
 
 def catalog_cost() -> int:
     return 2 + PRODUCT_PAGE * 4 + 1
+
+
+PHONE_TAG: Final = "tillbridge-phone"  # the tag every phone order the bridge creates carries
+PHONE_LOOKUP: Final = 50  # recent phone orders searched for a ref before creating one
+
+PHONE_ORDERS: Final = """
+query PhoneOrders($first: Int!, $query: String!) {
+  orders(first: $first, query: $query, sortKey: CREATED_AT, reverse: true) {
+    nodes { id customAttributes { key value } }
+  }
+}
+"""
+
+OPEN_DRAFTS: Final = """
+query OpenDrafts($first: Int!, $query: String!) {
+  draftOrders(first: $first, query: $query, sortKey: UPDATED_AT, reverse: true) {
+    nodes { id customAttributes { key value } }
+  }
+}
+"""
+
+DRAFT_CREATE: Final = """
+mutation DraftCreate($input: DraftOrderInput!) {
+  draftOrderCreate(input: $input) { draftOrder { id } userErrors { field message } }
+}
+"""
+
+DRAFT_COMPLETE: Final = """
+mutation DraftComplete($id: ID!) {
+  draftOrderComplete(id: $id, paymentPending: true) {
+    draftOrder { id order { id } }
+    userErrors { field message }
+  }
+}
+"""
+
+
+def phone_orders_cost() -> int:
+    return 2 + PHONE_LOOKUP * 2

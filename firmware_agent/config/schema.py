@@ -169,6 +169,7 @@ class ReceiptRulesConfig(Section):
 
 
 ReceiptCombine = Literal["scans", "receipts", "confirm"]
+ButtonPress = Literal["reprint", "bump"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,6 +200,8 @@ class GpioConfig(Section):
     button_pin: int | None = field(default=None, metadata=rule(bcm_pin))
     buzzer_pin: int | None = field(default=None, metadata=rule(bcm_pin))
     hold_time_s: float = field(default=2.0, metadata=rule(not_negative))
+    button_press: ButtonPress = "reprint"
+    """The short press: reprint the last ticket, or bump the oldest kitchen order to ready."""
 
     def problems(self) -> Iterator[tuple[str, str]]:
         seen: dict[int, str] = {}

@@ -411,12 +411,16 @@ def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
     return store.append(OrderRequestEntry(ref=ref, order=order))
 
 
-def list_orders(store: Store, stages: Iterable[str] | None = None, *, limit: int = 200) -> list[StoredOrder]:
-    """The orders on the floor, oldest first: those at `stages` (all when None), cancelled ones left out
-    unless asked for with the pseudo-stage "cancelled". What the web page's order board shows.
+def list_orders(
+    store: Store, stages: Iterable[str] | None = None, *, limit: int = 200, newest_first: bool = False
+) -> list[StoredOrder]:
+    """The orders on the floor, oldest first (`newest_first`: the latest first): those at `stages` (all
+    when None), cancelled ones left out unless asked for with the pseudo-stage "cancelled". What the web
+    page's order board shows.
     """
     wanted = set(stages) if stages is not None else set(STAGES)
-    rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at, order_id")
+    by = "received_at DESC, order_id DESC" if newest_first else "received_at, order_id"
+    rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY {by}")
     found: list[StoredOrder] = []
     for row in rows.fetchall():
         order = _record(row)

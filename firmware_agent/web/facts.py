@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from firmware_agent.wiring import Services
 
 RECENT: Final = 12  # journal entries the page lists
-BOARD_STAGES: Final = ("new", "accepted", "ready", "collected", "delivered", "cancelled")
+OPEN_STAGES: Final = ("new", "accepted", "ready")
+DONE_STAGES: Final = ("collected", "delivered", "cancelled")
 DONE_SHOWN: Final = 8  # orders handed over or cancelled that the board still shows, newest first
 READINGS: Final = 16  # devices whose last reading is kept
 
@@ -167,10 +168,13 @@ class Board:
     def of(cls, desk: FloorDesk | None, now: float, timezone: str = "") -> Board:
         if desk is None:
             return cls()
-        shown = [BoardOrder.of(found, now, timezone) for found in desk.orders(BOARD_STAGES)]
-        by = {stage: tuple(o for o in shown if o.stage == stage) for stage in ("new", "accepted", "ready")}
-        done = [o for o in shown if o.stage not in by]
-        return cls(by["new"], by["accepted"], by["ready"], tuple(reversed(done[-DONE_SHOWN:])), linked=True)
+        # Open orders are asked for on their own: `FloorDesk.orders` lists at most 200, oldest first, and a
+        # day's handed-over orders must never push a new one off the board.
+        shown = [BoardOrder.of(found, now, timezone) for found in desk.orders(OPEN_STAGES)]
+        by = {stage: tuple(o for o in shown if o.stage == stage) for stage in OPEN_STAGES}
+        done = desk.orders(DONE_STAGES, newest=DONE_SHOWN)
+        recent = tuple(BoardOrder.of(found, now, timezone) for found in done)
+        return cls(by["new"], by["accepted"], by["ready"], recent, linked=True)
 
 
 def _line(line: OrderLine) -> str:

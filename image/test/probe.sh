@@ -10,6 +10,8 @@ MARKER=/etc/tillbridge-probe-marker # written to the root: a read-only root forg
 
 kv() { printf '%s=%s\n' "$1" "$2"; }
 
+data_device() { readlink -f "$(findmnt -n -o SOURCE /data)"; }
+
 journal_kind() {
     if [ -d /run/log/journal ] && [ -z "$(ls -A /var/log/journal 2>/dev/null)" ]; then
         echo volatile
@@ -34,6 +36,11 @@ report=$OUT_DIR/boot-$boot.txt
     kv ready "$(journalctl -b -o cat -u tillbridge-agent.service | grep -m 1 'ready in')"
     kv root_fstype "$(findmnt -n -o FSTYPE /)"
     kv data_mount "$(findmnt -n -o FSTYPE,OPTIONS /data)"
+    kv data_sectors "$(cat "/sys/class/block/$(basename "$(data_device)")/size")"
+    kv data_fs "$(dumpe2fs -h "$(data_device)" 2>/dev/null | sed -n 's/^Block count: *//p; s/^Block size: *//p' |
+        tr '\n' ' ')"
+    kv growdata "$(journalctl -b -o cat -u tillbridge-growdata.service | tr '\n' ' ')"
+    kv growdata_result "$(systemctl show -P Result tillbridge-growdata.service)"
     kv store_mount "$(findmnt -n -o SOURCE /var/lib/tillbridge)"
     kv config_mount "$(findmnt -n -o SOURCE /etc/tillbridge)"
     kv boot_mount "$(findmnt -n -o FSTYPE,OPTIONS /boot/firmware)"
@@ -53,7 +60,8 @@ report=$OUT_DIR/boot-$boot.txt
     # shellcheck disable=SC2046 # one word per failed unit
     systemctl status --no-pager --full tillbridge-agent.service $(failed_units)
     journalctl -b --no-pager -o short-monotonic -p warning
-    journalctl -b --no-pager -o short-monotonic -u tillbridge-agent.service -u tillbridge-firstboot.service
+    journalctl -b --no-pager -o short-monotonic -u tillbridge-agent.service -u tillbridge-firstboot.service \
+        -u tillbridge-growdata.service
 } >"$OUT_DIR/boot-$boot.log" 2>&1
 touch "$MARKER"
 sed 's/^/TBPROBE /' "$report" >/dev/console

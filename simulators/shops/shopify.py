@@ -12,7 +12,10 @@ deduplication (same key and input: the first result again, nothing applied; othe
 IDEMPOTENCY_KEY_PARAMETER_MISMATCH; after a failed attempt: IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED), the
 directive required for adjustments from 2026-04 and `changeFromQuantity` required per quantity for sets;
 orders moving units from `available` to `committed` and fulfilment taking them off `on_hand`; webhooks with
-REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times.
+REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times;
+`draftOrderCreate` (lines by `variantId`, userErrors naming the line's field) and `draftOrderComplete(
+paymentPending: true)` (an order PENDING with everything outstanding, its units committed), mutations at 10
+points; `orders(query: "tag:…")`, `draftOrders(query: "tag:… AND status:open")`.
 
 Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
 location moves no stock here. A split order (`place_split_order`) has one fulfillment order per assigned
@@ -150,6 +153,18 @@ class Order:
     prepared_for_pickup: bool = False  # "ready for pickup": Shopify notifies the customer
     notifications: list[str] = field(default_factory=list)  # what Shopify sent the customer
     splits: list[Split] = field(default_factory=list)  # a split order's fulfillment orders (else one: itself)
+    tags: list[str] = field(default_factory=list)
+    payment_pending: bool = False  # completed from a draft with `paymentPending: true`: PENDING, all due
+    method: str = ""  # the fulfillment order's delivery method when not PICK_UP / SHIPPING (a draft's: NONE)
+
+
+@dataclass
+class Draft:
+    """A draft order (`draftOrderCreate`): holds no stock until `draftOrderComplete` makes it an order."""
+
+    id: int
+    input: Obj
+    order_id: int | None = None
 
 
 @dataclass
@@ -218,6 +233,7 @@ class ShopifySimulator(ShopSimulator):
         self.products: dict[int, Product] = {}
         self.variants: dict[int, Variant] = {}
         self.orders: dict[int, Order] = {}
+        self.drafts: dict[int, Draft] = {}
         self.idempotency: dict[str, Idempotent] = {}
         self.subscriptions: list[tuple[str, str]] = []
         self._ids = itertools.count(1001)
@@ -509,11 +525,14 @@ class ShopifySimulator(ShopSimulator):
             ("query", "productVariants"): self._product_variants,
             ("query", "orders"): self._orders,
             ("query", "order"): self._order,
+            ("query", "draftOrders"): self._draft_orders,
             ("mutation", "inventoryAdjustQuantities"): self._adjust,
             ("mutation", "inventorySetQuantities"): self._set,
             ("mutation", "fulfillmentCreate"): self._fulfill,
             ("mutation", "orderUpdate"): self._order_update,
             ("mutation", "fulfillmentOrderLineItemsPreparedForPickup"): self._prepared,
+            ("mutation", "draftOrderCreate"): self._draft_create,
+            ("mutation", "draftOrderComplete"): self._draft_complete,
         }
         resolver = resolvers.get((kind, f.name))
         if resolver is None:
@@ -540,6 +559,12 @@ class ShopifySimulator(ShopSimulator):
         order = self.orders.get(_num(f.args.get("id"), "Order") or 0)
         return None if order is None else self._order_node(order)
 
+    def _draft_orders(self, f: Field, version: str) -> Obj:
+        """`draftOrders(query: "tag:… AND status:open")`, newest first with `reverse`."""
+        found = [d for d in self.drafts.values() if _matches(f.args.get("query"), _draft_facts(d))]
+        found.sort(key=lambda d: d.id, reverse=bool(f.args.get("reverse")))
+        return _connection(found, f.args, _draft_node)
+
     def _variant_facts(self, v: Variant) -> Obj:
         return {
             "sku": v.sku,
@@ -549,7 +574,12 @@ class ShopifySimulator(ShopSimulator):
         }
 
     def _order_facts(self, o: Order) -> Obj:
-        return {"updated_at": _stamp(o.updated), "created_at": _stamp(o.created), "id": str(o.id)}
+        return {
+            "updated_at": _stamp(o.updated),
+            "created_at": _stamp(o.created),
+            "id": str(o.id),
+            "tag": list(o.tags),
+        }
 
     def _variant_node(self, v: Variant) -> Obj:
         product = self.products[v.product_id]
@@ -598,7 +628,7 @@ class ShopifySimulator(ShopSimulator):
             "createdAt": _stamp(o.created),
             "updatedAt": _stamp(o.updated),
             "cancelledAt": _stamp(o.cancelled) if o.cancelled else None,
-            "displayFinancialStatus": "PAID",
+            "displayFinancialStatus": "PENDING" if o.payment_pending else "PAID",
             "displayFulfillmentStatus": status,
             "currencyCode": "EUR",
             "totalPriceSet": {"shopMoney": {"amount": decimal(total), "currencyCode": "EUR"}},
@@ -648,7 +678,7 @@ class ShopifySimulator(ShopSimulator):
         return {
             "id": gid("FulfillmentOrder", number),
             "status": "CLOSED" if closed else "OPEN",
-            "deliveryMethod": {"methodType": "PICK_UP" if o.pickup else "SHIPPING"},
+            "deliveryMethod": {"methodType": o.method or ("PICK_UP" if o.pickup else "SHIPPING")},
             "assignedLocation": {"location": {"id": split.location if split is not None else o.location}},
             "lineItems": lambda args: _connection(
                 lines, args, lambda entry: self._fulfillment_line_node(entry, number, closed)
@@ -861,6 +891,75 @@ class ShopifySimulator(ShopSimulator):
         number = next(self._ids)
         return {"fulfillment": {"id": gid("Fulfillment", number), "status": "SUCCESS"}, "userErrors": []}
 
+    def _draft_create(self, f: Field, version: str) -> Obj:
+        """`draftOrderCreate(input:)`: lines by `variantId` (an unknown one is a userError naming its index),
+        note, tags, customAttributes, phone, shippingAddress. Nothing is reserved yet."""
+        data = f.args.get("input") or {}
+        lines = data.get("lineItems") or []
+        if not lines:
+            return {
+                "draftOrder": None,
+                "userErrors": [{"field": ["lineItems"], "message": "Add at least 1 product"}],
+            }
+        for index, line in enumerate(lines):
+            if self.variants.get(_num(line.get("variantId"), "ProductVariant") or 0) is None:
+                message = "Product with ID could not be found"
+                return {
+                    "draftOrder": None,
+                    "userErrors": [{"field": ["lineItems", str(index), "variantId"], "message": message}],
+                }
+            if not isinstance(line.get("quantity"), int) or line["quantity"] < 1:
+                message = "Quantity must be greater than or equal to 1"
+                return {
+                    "draftOrder": None,
+                    "userErrors": [{"field": ["lineItems", str(index), "quantity"], "message": message}],
+                }
+        draft = Draft(next(self._ids), data)
+        self.drafts[draft.id] = draft
+        return {"draftOrder": {"id": gid("DraftOrder", draft.id)}, "userErrors": []}
+
+    def _draft_complete(self, f: Field, version: str) -> Obj:
+        """`draftOrderComplete(id:, paymentPending: true)`: the draft becomes an order with the whole amount
+        outstanding (PENDING); its units move to `committed`; orders/create fires. Completing a completed
+        draft is a userError."""
+        draft = self.drafts.get(_num(f.args.get("id"), "DraftOrder") or 0)
+        if draft is None or draft.order_id is not None:
+            message = "Draft order does not exist" if draft is None else "This order has been paid"
+            return {"draftOrder": None, "userErrors": [{"field": ["id"], "message": message}]}
+        data = draft.input
+        lines = []
+        for line in data["lineItems"]:
+            variant = self.variants[_num(line["variantId"], "ProductVariant") or 0]
+            variant.available -= line["quantity"]
+            variant.committed += line["quantity"]
+            variant.updated = now_s()
+            properties = [(str(a["key"]), str(a["value"])) for a in line.get("customAttributes") or []]
+            lines.append(Line(next(self._ids), variant.id, line["quantity"], properties))
+        address = {
+            k: str(v)
+            for k, v in (data.get("shippingAddress") or {}).items()
+            if k in ("address1", "address2", "zip", "city", "phone") and v
+        }
+        order = Order(next(self._ids), 0, lines, False, "", now_s(), now_s())
+        order.number = order.id
+        order.note, order.phone, order.address = (
+            str(data.get("note") or ""),
+            str(data.get("phone") or ""),
+            address,
+        )
+        order.attributes = [(str(a["key"]), str(a["value"])) for a in data.get("customAttributes") or []]
+        order.tags = [str(t) for t in data.get("tags") or []]
+        order.payment_pending = bool(f.args.get("paymentPending"))
+        order.paid = not order.payment_pending
+        order.method = "" if address else "NONE"
+        self.orders[order.id] = order
+        draft.order_id = order.id
+        self._fire("orders/create", self._order_rest(order))
+        return {
+            "draftOrder": {"id": gid("DraftOrder", draft.id), "order": {"id": gid("Order", order.id)}},
+            "userErrors": [],
+        }
+
     # webhooks
 
     def _fire(self, topic: str, payload: Obj) -> None:
@@ -904,7 +1003,7 @@ class ShopifySimulator(ShopSimulator):
             "created_at": node["createdAt"],
             "updated_at": node["updatedAt"],
             "cancelled_at": node["cancelledAt"],
-            "financial_status": "paid",
+            "financial_status": node["displayFinancialStatus"].lower(),
             "fulfillment_status": "fulfilled" if o.fulfilled else None,
             "currency": "EUR",
             "total_price": node["totalPriceSet"]["shopMoney"]["amount"],
@@ -940,6 +1039,22 @@ def _metafield(metafields: dict[str, str], args: Obj) -> Obj | None:
     full = f"{args['namespace']}.{key}" if args.get("namespace") else key
     value = metafields.get(full)
     return None if value is None else {"namespace": full.rpartition(".")[0], "key": key, "value": value}
+
+
+def _draft_facts(d: Draft) -> Obj:
+    tags = [str(t) for t in d.input.get("tags") or []]
+    return {"id": str(d.id), "tag": tags, "status": "open" if d.order_id is None else "completed"}
+
+
+def _draft_node(d: Draft) -> Obj:
+    return {
+        "id": gid("DraftOrder", d.id),
+        "status": "OPEN" if d.order_id is None else "COMPLETED",
+        "customAttributes": [
+            {"key": str(a["key"]), "value": str(a["value"])} for a in d.input.get("customAttributes") or []
+        ],
+        "order": None if d.order_id is None else {"id": gid("Order", d.order_id)},
+    }
 
 
 def _fixed(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
@@ -1001,6 +1116,8 @@ def _term(facts: Obj, name: str, op: str, value: str) -> bool:
     have = facts.get(name)
     if have is None:
         return False
+    if isinstance(have, list):  # `tag:x`: one of the tags
+        return op == "=" and value in have
     if name.endswith("_at"):
         value = value.replace("+00:00", "Z")
     return bool(

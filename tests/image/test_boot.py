@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.image_helpers import (
+    ARCH,
+    BOOT_TIMEOUT_S,
+    BUILD_TIMEOUT_S,
+    SECTOR,
     Disk,
     accelerator,
     boot,
@@ -46,8 +50,11 @@ password = "{WIFI_PASSWORD}"
 timezone = "Europe/Madrid"
 """
 BOOTS = 2
-# Building (cold: a Debian bootstrap) and two boots under TCG take minutes.
-pytestmark = pytest.mark.timeout(2400)
+# The image is written onto a card this much larger than the image: the data partition takes the rest.
+CARD_EXTRA_MB = 256
+# Building (cold: a Debian bootstrap) and two boots under TCG take minutes (an arm64 image, under emulation,
+# about four times as many): the test may take as long as its steps' own limits.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_S + BOOTS * BOOT_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class Booted:
     logs: list[str]  # the probe's log of each boot: the agent's status, warnings, the journal
     boot_files_after_first: list[str]
     applied: str  # tillbridge.toml.applied after the first boot
+    tables: list[bytes]  # the card's MBR after each boot
+    card_sectors: int
 
     def explain(self, boot: int) -> str:
         return f"probe report: {self.reports[boot - 1]}\nprobe log:\n{self.logs[boot - 1][-6000:]}"
@@ -74,24 +83,26 @@ def _build_and_boot(work: Path) -> Booted:
     image = built_test_image()
     disk_file = work / "disk.img"
     run("cp", "--sparse=always", str(image.disk), str(disk_file))  # 1.2 GB, mostly holes
+    run("truncate", "--size", f"+{CARD_EXTRA_MB}M", str(disk_file))  # "flashed" onto a larger card
     disk = Disk(disk_file)
     provisioning = work / "tillbridge.toml"
     provisioning.write_text(PROVISIONING)
     disk.boot_write(provisioning, "tillbridge.toml")
     accel = accelerator(image)
-    reports, logs, after_first, applied = [], [], [], ""
+    reports, logs, after_first, applied, tables = [], [], [], "", []
     for n in range(1, BOOTS + 1):
-        progress(f"boot {n} of {BOOTS} ({accel}), console in {work / f'console-{n}.log'}")
+        progress(f"boot {n} of {BOOTS} ({ARCH}, {accel}), console in {work / f'console-{n}.log'}")
         seconds = boot(image, disk_file, work / f"console-{n}.log", accel)
         progress(f"boot {n} powered off after {seconds:.0f} s")
         reports.append(parse_report(disk.read(Disk.DATA, f"/probe/boot-{n}.txt")))
         logs.append(disk.read(Disk.DATA, f"/probe/boot-{n}.log"))
+        tables.append(disk_file.read_bytes()[:SECTOR])
         if n == 1:
             after_first = disk.boot_files()
             applied = (
                 disk.boot_read("tillbridge.toml.applied") if "tillbridge.toml.applied" in after_first else ""
             )
-    return Booted(disk, reports, logs, after_first, applied)
+    return Booted(disk, reports, logs, after_first, applied, tables, disk_file.stat().st_size // SECTOR)
 
 
 def test_the_agent_reaches_ready_under_systemd_at_every_boot(booted: Booted) -> None:
@@ -169,3 +180,21 @@ def test_machine_id_and_time_zone_survive_a_reboot(booted: Booted) -> None:
     assert len(first["machine_id"]) == 32 and first["machine_id"] == second["machine_id"]
     assert second["timezone"] == "Europe/Madrid", booted.explain(2)
     assert second["localtime"] == "/usr/share/zoneinfo/Europe/Madrid", booted.explain(2)
+
+
+def test_the_data_partition_grows_to_fill_the_card_at_the_first_boot_only(booted: Booted) -> None:
+    """The image has a DATA_MB data partition whatever the card; the first boot gives it the rest of the
+    card, partition and file system (online, image/files/grow-data.py); the second finds nothing to do."""
+    first, second = booted.reports
+    table = json.loads(run("sfdisk", "--json", str(booted.disk.path)))["partitiontable"]["partitions"]
+    data = table[Disk.DATA - 1]
+    assert data["start"] + data["size"] == booted.card_sectors // 2048 * 2048  # the card's last whole MiB
+    assert data["size"] * SECTOR > CARD_EXTRA_MB * 1024 * 1024
+    for n, report in enumerate(booted.reports, 1):
+        assert report["growdata_result"] == "success", booted.explain(n)
+        assert int(report["data_sectors"]) == data["size"], booted.explain(n)
+        blocks, block_size = map(int, report["data_fs"].split())
+        assert blocks * block_size == data["size"] * SECTOR, booted.explain(n)  # the file system too
+    assert "partition grown" in first["growdata"] and "file system grown" in first["growdata"]
+    assert "nothing to do" in second["growdata"], booted.explain(2)
+    assert booted.tables[0] == booted.tables[1]  # the second boot wrote no partition table
