@@ -214,3 +214,16 @@ def test_a_sale_at_a_till_shows_in_todays_till_takings_and_lowers_the_stock(page
     assert till and "7.00" in till.group(0)  # 2 × 3.50, today and this week
     assert re.search(r"Sourdough loaf<small>BREAD</small></td><td>2</td>", home)
     assert "<rect" in home  # the week's chart has its bar
+
+
+def test_a_weighed_product_shows_in_kg_and_is_low_by_its_kilos_not_its_grams(page):
+    """The stock list showed a ham's 4,650 g as "4650", and listed nothing as low until 5 g were left."""
+    with page.db.write():
+        m.CatalogItem.insert(
+            shop="corner", sku="HAM", name="Jamón serrano", price_cents=2490, version=1, unit="kg"
+        ).execute()
+        ledger.set_baseline("corner", "HAM", 4650, time.time())
+    home = page.session("ana").get(page.server.url, timeout=5).text
+    assert re.search(r"Jamón serrano<small>HAM</small></td><td>4.650 kg</td>", home)
+    low = re.search(r'<ul class="low">.*?</ul>', home, re.S)
+    assert low and "<span>Jamón serrano</span> <b>4.650 kg</b>" in low.group(0)

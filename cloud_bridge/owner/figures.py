@@ -22,7 +22,7 @@ from cloud_bridge.status import BoxView, fleet_view
 from wire import EntryKind
 
 CHANNELS: Final = ("till", "online", "phone")
-LOW_STOCK: Final = 5  # available units at or below this are listed as low
+LOW_STOCK: Final = 5  # available units (kg, l, m of a measured product) at or below this are listed as low
 MEASURED: Final = frozenset({"kg", "l", "m"})  # deltas in grams (millilitres, millimetres), prices per unit
 STOCK_SHOWN: Final = 200
 
@@ -58,6 +58,12 @@ class StockRow:
     available: int
     unit: str
     low: bool
+
+    def amount(self, base_units: int) -> str:
+        """A level as the shop floor says it: `4.650 kg` for a weighed product (kept in grams), `12` else."""
+        if self.unit in MEASURED:
+            return f"{base_units / 1000:.3f} {self.unit}"
+        return str(base_units)
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ def stock(shop: str, search: str = "") -> tuple[list[StockRow], list[StockRow]]:
                 reserved=level.reserved,
                 available=level.available,
                 unit=item.unit if item else "each",
-                low=level.available <= LOW_STOCK,
+                low=level.available <= LOW_STOCK * (1000 if item and item.unit in MEASURED else 1),
             )
         )
     rows.sort(key=lambda r: (r.name.casefold(), r.sku))
