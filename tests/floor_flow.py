@@ -85,6 +85,11 @@ def pizzeria_box(tmp_path: Path, broker: Broker, box: str = "till-1") -> Iterato
             store.close()
 
 
+def wait_for_catalog(box: FloorBox, sku: str = "PIZ-MARG") -> None:
+    """A phone order names products of the box's catalog, which comes from the shop after the box starts."""
+    wait_for(lambda: box.core.call(lambda store: store.product(sku)) is not None, 30, f"{sku} in the catalog")
+
+
 @contextlib.contextmanager
 def running_worker(config: BridgeConfig) -> Iterator[Worker]:
     worker = Worker(config).start()

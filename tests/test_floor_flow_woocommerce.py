@@ -22,7 +22,7 @@ from tests.bridge_helpers import (
     start_simulator,
     wait_for,
 )
-from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_worker
+from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_worker, wait_for_catalog
 from tests.mqtt_helpers import SHOP
 from tillbridge.cli import main
 
@@ -101,6 +101,7 @@ def test_a_phone_order_taken_with_the_cli_is_created_in_the_shop_and_prints_like
     with running_worker(config), pizzeria_box(tmp_path, broker) as box:
         argv = phone_order_argv(broker.url)
         argv += ["--delivery", "Calle Mayor 1, Madrid", "--note", "Paga con tarjeta"]
+        wait_for_catalog(box)
         assert main(argv) == 0
         assert '"ok": true' in capsys.readouterr().out
         [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)

@@ -145,3 +145,20 @@ def test_a_timed_order_cancelled_before_its_time_never_prints(tmp_path):
             lambda s: store_order(s, order("T-2", rev=2, state="cancelled").to_json(), b"counter", 60, slot)
         )
         assert box.core.call(lambda s: release_due(s, slot, 60)) == []
+
+
+def test_a_phone_order_for_a_product_the_catalog_lacks_is_refused_at_once_naming_the_line(tmp_path):
+    """It used to be journaled, and the bridge retried the shop's refusal for ever with nobody to hear it."""
+    from firmware_agent.floor import FloorDesk
+    from firmware_agent.store.orders import PhoneOrderRefused
+    from tests.core_helpers import running_core
+
+    with running_core(tmp_path) as box:
+        desk = FloorDesk(box.core.call, lambda order: {}, 0.0)
+        lines = [{"sku": "MILK", "qty": 1}, {"sku": "NOPE", "qty": 2}]
+        with pytest.raises(
+            PhoneOrderRefused, match="line 2: no product with sku 'NOPE' in this box's catalog"
+        ):
+            desk.phone_order({"lines": lines, "customer": "Luis", "phone": "600"})
+        assert box.core.call(lambda store: store.journal_after(0, 10)) == []
+        assert desk.phone_order({"lines": lines[:1], "customer": "Luis", "phone": "600"})

@@ -133,6 +133,19 @@ def test_a_phone_order_is_created_once_per_ref_unpaid_and_reads_back_as_a_phone_
     assert sim.stock("PIZ-4Q") == 38  # one stock truth: the shop took the units
 
 
+def test_a_phone_order_whose_completion_failed_completes_its_draft_on_resend_not_a_second_one(
+    sim: ShopifySimulator,
+) -> None:
+    connector = shopify(sim, ManualClock())
+    sim.fail_next(400, match="draftOrderComplete")
+    with pytest.raises(RequestRejected):
+        connector.create_order(phone_draft("PIZ-4Q", 1))
+    assert len(sim.drafts) == 1 and sim.orders == {} and sim.stock("PIZ-4Q") == 40  # a draft holds nothing
+    created = connector.create_order(phone_draft("PIZ-4Q", 1))
+    assert len(sim.drafts) == 1 and list(sim.orders) == [int(created.order_id.rpartition("/")[2])]
+    assert sim.stock("PIZ-4Q") == 39
+
+
 def test_a_phone_order_the_shop_refuses_names_the_sku_or_the_field(sim: ShopifySimulator) -> None:
     connector = shopify(sim, ManualClock())
     with pytest.raises(UnknownSku, match="NOPE"):

@@ -139,3 +139,15 @@ def _raw_order(lines: list[dict[str, Any]]) -> dict[str, Any]:
         "line_items": lines,
         "shipping_lines": [],
     }
+
+
+def test_a_phone_order_for_a_product_the_shop_no_longer_has_is_refused_not_retried(
+    sim: WooCommerceSimulator,
+) -> None:
+    """The simulator answered 500 (a server error the bridge retries for ever); WooCommerce answers 400."""
+    from cloud_bridge.errors import RequestRejected
+
+    connector = woo(sim, ManualClock())
+    with pytest.raises(RequestRejected, match="woocommerce_rest_product_invalid_id"):
+        connector.create_order(phone_draft("GONE-1", 1))
+    assert sim.orders == {}

@@ -624,18 +624,33 @@ class ShopifyConnector:
                 raise problems[line.sku]
             if line.sku not in found:
                 raise UnknownSku(self.shop, line.sku)
-        data = self.run("draftOrderCreate", q.DRAFT_CREATE, {"input": _draft_input(draft, found)}, 10)
-        draft_id = self._created(data, "draftOrderCreate", ("draftOrder", "id"))
+        draft_id = self._with_ref(
+            "draftOrders", q.OPEN_DRAFTS, f"tag:{q.PHONE_TAG} AND status:open", draft.ref
+        )
+        if draft_id is None:  # (an open one is a draft whose completion was not answered: finish that one)
+            data = self.run("draftOrderCreate", q.DRAFT_CREATE, {"input": _draft_input(draft, found)}, 10)
+            draft_id = self._created(data, "draftOrderCreate", ("draftOrder", "id"))
         data = self.run("draftOrderComplete", q.DRAFT_COMPLETE, {"id": draft_id}, q.MUTATION_COST)
-        return self.get_order(self._created(data, "draftOrderComplete", ("draftOrder", "order", "id")))
+        try:
+            order_id = self._created(data, "draftOrderComplete", ("draftOrder", "order", "id"))
+        except RequestRejected:
+            # a retried completion whose first attempt was applied ("This order has been paid")
+            order_id = self._phone_order(draft.ref) or ""
+            if not order_id:
+                raise
+        return self.get_order(order_id)
 
     def _phone_order(self, ref: str) -> str | None:
         """The id of the recent phone order carrying `ref`, if one was created already."""
-        variables = {"first": q.PHONE_LOOKUP, "query": f"tag:{q.PHONE_TAG}"}
-        data = self.run("orders", q.PHONE_ORDERS, variables, q.phone_orders_cost())
-        with reading(self.shop, "phone orders"):
-            orders = as_obj(get(data, "orders", "data"), "orders")
-            for node in as_list(get(orders, "nodes", "orders"), "nodes"):
+        return self._with_ref("orders", q.PHONE_ORDERS, f"tag:{q.PHONE_TAG}", ref)
+
+    def _with_ref(self, field: str, query: str, search: str, ref: str) -> str | None:
+        """The id of the first `field` node (orders, draft orders) found by `search` that carries `ref`."""
+        variables = {"first": q.PHONE_LOOKUP, "query": search}
+        data = self.run(field, query, variables, q.phone_orders_cost())
+        with reading(self.shop, field):
+            orders = as_obj(get(data, field, "data"), field)
+            for node in as_list(get(orders, "nodes", field), "nodes"):
                 if (REF_ATTRIBUTE, ref) in _pairs(obj_or_empty(node).get("customAttributes")):
                     return as_str(get(as_obj(node, "order"), "id", "order"), "order id")
         return None

@@ -213,6 +213,14 @@ query PhoneOrders($first: Int!, $query: String!) {
 }
 """
 
+OPEN_DRAFTS: Final = """
+query OpenDrafts($first: Int!, $query: String!) {
+  draftOrders(first: $first, query: $query, sortKey: UPDATED_AT, reverse: true) {
+    nodes { id customAttributes { key value } }
+  }
+}
+"""
+
 DRAFT_CREATE: Final = """
 mutation DraftCreate($input: DraftOrderInput!) {
   draftOrderCreate(input: $input) { draftOrder { id } userErrors { field message } }

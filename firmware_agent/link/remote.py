@@ -25,7 +25,7 @@ from firmware_agent.link.settings import LinkSettings
 from firmware_agent.printing import PrintRequest
 from firmware_agent.selftest import selftest
 from firmware_agent.store import Store, levels
-from firmware_agent.store.orders import StageRefused
+from firmware_agent.store.orders import PhoneOrderRefused, StageRefused
 from firmware_agent.tickets import TicketStyle, selftest_ticket
 from firmware_agent.updates import Layout, Source, UpdateError, read_status, request_update
 from wire import JSON, WireError
@@ -184,7 +184,7 @@ class RemoteBox:
         """A phone order from `tillbridge order add` (docs/orders.md): journaled for the bridge to create."""
         try:
             ref = self.link.floor().phone_order(order)
-        except WireError as exc:
+        except (WireError, PhoneOrderRefused) as exc:
             raise CommandFailed(f"order.add: {exc}") from exc
         return {"ref": ref}
 

@@ -340,6 +340,10 @@ class StageRefused(AgentError):
     """A stage change that cannot happen (unknown order, a step back, a cancelled order): says why."""
 
 
+class PhoneOrderRefused(AgentError):
+    """A phone order the box will not send (a product not in its catalog): says which line."""
+
+
 def move_stage(
     store: Store, order_id: str, stage: str, *, eta_min: int | None = None, source: str = "box"
 ) -> JournalRecord:
@@ -406,7 +410,14 @@ def copy_tickets(store: Store, order_id: str) -> int:
 
 def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
     """Journals a phone order for the bridge to create in the online shop (`order_request`); its `ref` is
-    the box id and the entry's seq, unique for ever on this box, so the shop creates it once."""
+    the box id and the entry's seq, unique for ever on this box, so the shop creates it once. A line whose
+    sku the catalog lacks is refused here, while the caller is on the phone: the shop would refuse it too,
+    later, with nobody there to hear it."""
+    for number, line in enumerate(order["lines"], 1):
+        if store.product(str(line["sku"])) is None:
+            raise PhoneOrderRefused(
+                f"line {number}: no product with sku {line['sku']!r} in this box's catalog"
+            )
     ref = f"{store.setting('epoch') or 'box'}-{store.last_seq + 1}"
     return store.append(OrderRequestEntry(ref=ref, order=order))
 

@@ -15,7 +15,7 @@ from firmware_agent.config.check import check_config
 from firmware_agent.config.schema import MqttConfig, WebConfig
 from firmware_agent.core import CoreLoop
 from firmware_agent.printing import PrintRequest
-from firmware_agent.store.orders import StageRefused
+from firmware_agent.store.orders import PhoneOrderRefused, StageRefused
 from firmware_agent.tickets import layouts
 from firmware_agent.web.facts import Activity, Found, Pairing, Snapshot, search, snapshot
 from firmware_agent.web.page import BoxActions, PhoneOrder, make_app
@@ -136,7 +136,7 @@ class BoxPage:
             request["due_at"] = due.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         try:
             ref = desk.phone_order(request)
-        except MalformedMessage as exc:
+        except (MalformedMessage, PhoneOrderRefused) as exc:
             return f"Not sent: {exc}."
         self.activity.bump()
         return (

@@ -15,7 +15,7 @@ orders moving units from `available` to `committed` and fulfilment taking them o
 REST-shaped bodies signed base64 HMAC-SHA256 with the app secret, retried `webhook_retries` times;
 `draftOrderCreate` (lines by `variantId`, userErrors naming the line's field) and `draftOrderComplete(
 paymentPending: true)` (an order PENDING with everything outstanding, its units committed), mutations at 10
-points; `orders(query: "tag:…")`.
+points; `orders(query: "tag:…")`, `draftOrders(query: "tag:… AND status:open")`.
 
 Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
 location moves no stock here. A split order (`place_split_order`) has one fulfillment order per assigned
@@ -525,6 +525,7 @@ class ShopifySimulator(ShopSimulator):
             ("query", "productVariants"): self._product_variants,
             ("query", "orders"): self._orders,
             ("query", "order"): self._order,
+            ("query", "draftOrders"): self._draft_orders,
             ("mutation", "inventoryAdjustQuantities"): self._adjust,
             ("mutation", "inventorySetQuantities"): self._set,
             ("mutation", "fulfillmentCreate"): self._fulfill,
@@ -557,6 +558,12 @@ class ShopifySimulator(ShopSimulator):
     def _order(self, f: Field, version: str) -> Obj | None:
         order = self.orders.get(_num(f.args.get("id"), "Order") or 0)
         return None if order is None else self._order_node(order)
+
+    def _draft_orders(self, f: Field, version: str) -> Obj:
+        """`draftOrders(query: "tag:… AND status:open")`, newest first with `reverse`."""
+        found = [d for d in self.drafts.values() if _matches(f.args.get("query"), _draft_facts(d))]
+        found.sort(key=lambda d: d.id, reverse=bool(f.args.get("reverse")))
+        return _connection(found, f.args, _draft_node)
 
     def _variant_facts(self, v: Variant) -> Obj:
         return {
@@ -1032,6 +1039,22 @@ def _metafield(metafields: dict[str, str], args: Obj) -> Obj | None:
     full = f"{args['namespace']}.{key}" if args.get("namespace") else key
     value = metafields.get(full)
     return None if value is None else {"namespace": full.rpartition(".")[0], "key": key, "value": value}
+
+
+def _draft_facts(d: Draft) -> Obj:
+    tags = [str(t) for t in d.input.get("tags") or []]
+    return {"id": str(d.id), "tag": tags, "status": "open" if d.order_id is None else "completed"}
+
+
+def _draft_node(d: Draft) -> Obj:
+    return {
+        "id": gid("DraftOrder", d.id),
+        "status": "OPEN" if d.order_id is None else "COMPLETED",
+        "customAttributes": [
+            {"key": str(a["key"]), "value": str(a["value"])} for a in d.input.get("customAttributes") or []
+        ],
+        "order": None if d.order_id is None else {"id": gid("Order", d.order_id)},
+    }
 
 
 def _fixed(headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:

@@ -497,6 +497,14 @@ class WooCommerceSimulator(ShopSimulator):
             raise ApiError(400, "woocommerce_rest_product_variation_invalid_id", "Invalid ID.")
         return variation
 
+    def _sku_in_order(self, sku: str) -> Product:
+        """An order's line names a product the shop does not have: refused as WooCommerce refuses an
+        unknown product (400, the order not created), never a server error that invites retries."""
+        try:
+            return self._by_sku(sku)
+        except KeyError:
+            raise ApiError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.") from None
+
     def _by_sku(self, sku: str) -> Product:
         for product in self.products.values():
             if product.sku == sku:
@@ -579,7 +587,7 @@ class WooCommerceSimulator(ShopSimulator):
             if not isinstance(item, dict) or not isinstance(item.get("quantity"), int):
                 raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): line_items")
             product = (
-                self._by_sku(str(item.get("sku")))
+                self._sku_in_order(str(item.get("sku")))
                 if item.get("sku")
                 else self._product(int(item.get("product_id") or 0))
             )

@@ -8,15 +8,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tillbridge.cli import port_number
+
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("demo", help="run the box on simulated devices")
     parser.add_argument("--data-dir", type=Path, help="keep the store here (default: a throw-away folder)")
-    parser.add_argument("--interval", type=float, default=1.5, help="seconds between scans (%(default)s)")
-    parser.add_argument("--scans", type=int, help="stop after this many scans (default: run until Ctrl-C)")
+    parser.add_argument("--interval", type=_seconds, default=1.5, help="seconds between scans (%(default)s)")
+    parser.add_argument("--scans", type=_count, help="stop after this many scans (default: run until Ctrl-C)")
     parser.add_argument("--seed", type=int, help="random seed for the sales after the scripted morning")
-    parser.add_argument("--mqtt-port", type=int, default=1883, help="the demo broker's port (%(default)s)")
+    parser.add_argument(
+        "--mqtt-port", type=port_number, default=1883, help="the demo broker's port (%(default)s)"
+    )
     parser.set_defaults(func=run)
+
+
+def _count(text: str) -> int:
+    """--scans: 1 or more (a negative count ran the demo until it was killed)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of scans, 1 or more")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
