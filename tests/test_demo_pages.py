@@ -64,5 +64,10 @@ def test_the_demo_prints_both_pages_and_their_logins_work(tmp_path):
         demo.stdout.read()
         assert demo.wait(timeout=120) == 0
     finally:
-        demo.kill()
-        demo.wait()
+        if demo.poll() is None:  # a failed check: stop it as Ctrl-C would, so it takes its broker down too
+            demo.terminate()
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
