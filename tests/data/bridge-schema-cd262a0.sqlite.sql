@@ -1,0 +1,34 @@
+-- The bridge's schema as release cd262a0 (version 0.1.0, before this schema's Balance.compacted and
+-- OrderNotice) created it on SQLite: tests/test_bridge_upgrade.py opens a database made from it.
+CREATE TABLE "balance" ("shop" TEXT NOT NULL, "sku" TEXT NOT NULL, "moved" INTEGER NOT NULL, PRIMARY KEY ("shop", "sku"));
+CREATE TABLE "box" ("shop" TEXT NOT NULL, "box" TEXT NOT NULL, "last_seq" INTEGER NOT NULL, "pending" INTEGER NOT NULL, "applied" INTEGER NOT NULL, "online" INTEGER, "boot" INTEGER, "version" TEXT, "config_hash" TEXT, "state_ts" TEXT, "mode" TEXT, "telemetry" TEXT, "telemetry_at" REAL, "seen_at" REAL, PRIMARY KEY ("shop", "box"));
+CREATE TABLE "catalog_item" ("shop" TEXT NOT NULL, "sku" TEXT NOT NULL, "name" TEXT NOT NULL, "price_cents" INTEGER NOT NULL, "barcodes" TEXT NOT NULL, "unit" TEXT NOT NULL, "version" INTEGER NOT NULL, "deleted" INTEGER NOT NULL, PRIMARY KEY ("shop", "sku"));
+CREATE TABLE "delivery" ("shop" TEXT NOT NULL, "box" TEXT NOT NULL, "ref" TEXT NOT NULL, "rev" INTEGER NOT NULL, "payload" BLOB, "acked" INTEGER NOT NULL, "sent" INTEGER NOT NULL, "sent_at" REAL, "refused" TEXT, PRIMARY KEY ("shop", "box", "ref"));
+CREATE TABLE "held_batch" ("shop" TEXT NOT NULL, "box" TEXT NOT NULL, "epoch" TEXT NOT NULL, "first_seq" INTEGER NOT NULL, "last_seq" INTEGER NOT NULL, "payload" BLOB NOT NULL, "received_at" REAL NOT NULL, PRIMARY KEY ("shop", "box", "epoch", "first_seq"));
+CREATE TABLE "level_due" ("shop" TEXT NOT NULL, "sku" TEXT NOT NULL, PRIMARY KEY ("shop", "sku"));
+CREATE TABLE "loss_window" ("id" INTEGER NOT NULL PRIMARY KEY, "shop" TEXT NOT NULL, "box" TEXT NOT NULL, "epoch" TEXT NOT NULL, "after_seq" INTEGER, "upto_seq" INTEGER, "new_epoch" TEXT, "reason" TEXT NOT NULL, "at" REAL NOT NULL);
+CREATE INDEX "loss_window_shop_box" ON "loss_window" ("shop", "box");
+CREATE TABLE "meta" ("key" TEXT NOT NULL PRIMARY KEY, "value" TEXT NOT NULL);
+CREATE TABLE "movement" ("id" INTEGER NOT NULL PRIMARY KEY, "shop" TEXT NOT NULL, "sku" TEXT NOT NULL, "source" TEXT NOT NULL, "kind" TEXT NOT NULL, "delta" INTEGER NOT NULL, "at" TEXT NOT NULL, "push" INTEGER NOT NULL, "write" INTEGER, "level_version" INTEGER);
+CREATE UNIQUE INDEX "movement_shop_source" ON "movement" ("shop", "source");
+CREATE INDEX "movement_shop_sku" ON "movement" ("shop", "sku");
+CREATE INDEX "movement_shop_write_push" ON "movement" ("shop", "write", "push");
+CREATE INDEX "movement_unsent" ON "movement" ("shop", "sku") WHERE ("level_version" IS NULL);
+CREATE TABLE "order_ticket" ("shop" TEXT NOT NULL, "order_id" TEXT NOT NULL, "box" TEXT, "assigned_at" REAL, "created_at" REAL NOT NULL, "done" INTEGER NOT NULL, PRIMARY KEY ("shop", "order_id"));
+CREATE INDEX "order_ticket_shop_done" ON "order_ticket" ("shop", "done");
+CREATE TABLE "outbound" ("id" INTEGER NOT NULL PRIMARY KEY, "shop" TEXT NOT NULL, "box" TEXT NOT NULL, "kind" TEXT NOT NULL, "payload" BLOB NOT NULL, "created_at" REAL NOT NULL, "published_at" REAL);
+CREATE INDEX "outbound_shop_published_at" ON "outbound" ("shop", "published_at");
+CREATE TABLE "owner_login" ("user" TEXT NOT NULL PRIMARY KEY, "shop" TEXT NOT NULL, "password_hash" TEXT NOT NULL, "created_at" REAL NOT NULL);
+CREATE TABLE "parked" ("id" INTEGER NOT NULL PRIMARY KEY, "shop" TEXT NOT NULL, "box" TEXT, "key" TEXT NOT NULL, "what" TEXT NOT NULL, "error" TEXT NOT NULL, "payload" TEXT, "count" INTEGER NOT NULL, "first_at" REAL NOT NULL, "last_at" REAL NOT NULL, "resolved" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "parked_shop_key" ON "parked" ("shop", "key");
+CREATE TABLE "presence" ("shop" TEXT NOT NULL, "box" TEXT NOT NULL, "online" INTEGER NOT NULL, "since" REAL NOT NULL, PRIMARY KEY ("shop", "box"));
+CREATE TABLE "reservation" ("shop" TEXT NOT NULL, "order_id" TEXT NOT NULL, "line_id" TEXT NOT NULL, "sku" TEXT NOT NULL, "qty" INTEGER NOT NULL, "state" TEXT NOT NULL, PRIMARY KEY ("shop", "order_id", "line_id"));
+CREATE INDEX "reservation_shop_sku_state" ON "reservation" ("shop", "sku", "state");
+CREATE TABLE "shop_order" ("shop" TEXT NOT NULL, "order_id" TEXT NOT NULL, "state" TEXT NOT NULL, "status" TEXT NOT NULL, "pickup_code" TEXT, "message" TEXT, "sent" INTEGER NOT NULL, "printed_by" TEXT, "collected_by" TEXT, "completion" TEXT NOT NULL, "updated_at" REAL NOT NULL, PRIMARY KEY ("shop", "order_id"));
+CREATE TABLE "shop_side" ("shop" TEXT NOT NULL, "sku" TEXT NOT NULL, "level" INTEGER NOT NULL, "orders" INTEGER NOT NULL, "doubt_until" REAL NOT NULL, "at" REAL NOT NULL, PRIMARY KEY ("shop", "sku"));
+CREATE TABLE "shop_state" ("shop" TEXT NOT NULL, "name" TEXT NOT NULL, "value" TEXT NOT NULL, PRIMARY KEY ("shop", "name"));
+CREATE TABLE "shop_write" ("id" INTEGER NOT NULL PRIMARY KEY, "shop" TEXT NOT NULL, "deltas" TEXT NOT NULL, "state" TEXT NOT NULL, "attempts" INTEGER NOT NULL, "next_at" REAL NOT NULL, "created_at" REAL NOT NULL, "last_error" TEXT);
+CREATE INDEX "shop_write_shop_state" ON "shop_write" ("shop", "state");
+CREATE TABLE "stock" ("shop" TEXT NOT NULL, "sku" TEXT NOT NULL, "baseline" INTEGER NOT NULL, "baseline_at" REAL NOT NULL, "counted" INTEGER, "counted_at" TEXT, "written" INTEGER, "written_at" REAL, "dirty" INTEGER NOT NULL, PRIMARY KEY ("shop", "sku"));
+CREATE TABLE "stream" ("shop" TEXT NOT NULL, "box" TEXT NOT NULL, "epoch" TEXT NOT NULL, "last_seq" INTEGER, "first_seq" INTEGER, "pending" INTEGER NOT NULL, "applied" INTEGER NOT NULL, "current" INTEGER NOT NULL, "started_at" REAL NOT NULL, PRIMARY KEY ("shop", "box", "epoch"));
+CREATE TABLE "webhook_seen" ("shop" TEXT NOT NULL, "event_id" TEXT NOT NULL, "at" REAL NOT NULL, PRIMARY KEY ("shop", "event_id"));
