@@ -119,8 +119,14 @@ read_only_root() {
     # Each box generates its own machine id at its first boot (persist-state.sh keeps it).
     : >"$ROOT/etc/machine-id"
     rm -f "$ROOT/var/lib/dbus/machine-id"
-    log "rebuilding the initramfs with overlayroot and the state restore"
-    in_root update-initramfs -u -k all
+    # A root bootstrapped by build-rootfs.sh has none yet (made once, here); Raspberry Pi OS's has its own.
+    if find "$ROOT/boot" -maxdepth 1 -name 'initrd.img-*' | grep -q .; then
+        log "rebuilding the initramfs with overlayroot and the state restore"
+        in_root update-initramfs -u -k all
+    else
+        log "making the initramfs, with overlayroot and the state restore"
+        in_root update-initramfs -c -k all
+    fi
 }
 
 # The data partition takes the rest of the card at the first boot (grow-data.py says why it is safe).
