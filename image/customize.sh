@@ -50,8 +50,11 @@ install_release() {
     # Root's folder, not the agent's: root runs these programs (docs/updates.md).
     releases=$DATA_MOUNT/opt/tillbridge
     log "installing $name into $releases/releases with its own updater"
+    # The self-check (the release's own --version) gets 15 minutes, not a box's 60 s: an arm64 root built
+    # on another host runs it under qemu-user, compiling every module it imports, which took longer.
     in_root "$seed/unpacked/bin/tillbridge" update install --file "$seed/$name.tar.gz" \
-        --sha256 "$sha256" --signature "$signature" --root "$releases" --no-restart >/dev/null
+        --sha256 "$sha256" --signature "$signature" --root "$releases" --no-restart \
+        --check-timeout 900 >/dev/null
     rm -rf "${ROOT:?}$seed"
     # Byte code compiled by the box's Python now: the agent cannot write it into the release later.
     in_root python3 -m compileall -q "$releases/current/lib" >/dev/null
