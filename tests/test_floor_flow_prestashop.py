@@ -12,16 +12,11 @@ import pytest
 
 from simulators.broker import Broker
 from simulators.shops import PrestaShopSimulator
-from tests.bridge_helpers import bridge_config, seed, shop_config, start_simulator, wait_for
+from tests.bridge_helpers import bridge_config, broker, seed, shop_config, start_simulator, wait_for
 from tests.floor_flow import notices, pizzeria_box, running_worker
 from tests.mqtt_helpers import SHOP
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
+__all__ = ["broker"]  # fixtures
 
 
 @pytest.fixture
