@@ -13,8 +13,9 @@ import pytest
 from simulators.broker import Broker
 from simulators.shops import PrestaShopSimulator
 from tests.bridge_helpers import bridge_config, seed, shop_config, start_simulator, wait_for
-from tests.floor_flow import notices, pizzeria_box, running_worker
+from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_worker, wait_for_catalog
 from tests.mqtt_helpers import SHOP
+from tillbridge.cli import main
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ def presta() -> Iterator[PrestaShopSimulator]:
     sim = start_simulator("prestashop", seed(2, 10))
     assert isinstance(sim, PrestaShopSimulator)
     sim.add_product("PIZ-BARB", "Pizza barbacoa", 1050, 30)
+    sim.add_product("PIZ-MARG", "Pizza Margarita", 950, 30)
     sim.add_product("CANA", "Caña", 250, 90)
     yield sim
     sim.stop()
@@ -63,4 +65,37 @@ def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_
             "Tu pedido está listo y sale hacia ti.",
             "Pedido entregado. ¡Gracias!",
         ]
+        assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
+
+
+def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_collected_there(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PrestaShop shops used to park phone orders ("not created in PrestaShop shops yet"): nothing printed."""
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
+    )
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        wait_for_catalog(box)
+        assert main(phone_order_argv(broker.url)) == 0
+        assert '"ok": true' in capsys.readouterr().out
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
+        assert "Extra: Aceitunas" in kitchen.text and "> sin cebolla" in kitchen.text
+        assert "Caña" not in kitchen.text and "1 x Caña" in counter.text
+        assert "TO PAY" in counter.text and "21.50" in counter.text.replace(",", ".")
+        assert "Luis Peña" in counter.text
+        [order_id] = [str(i) for i in presta.rows["orders"]]
+        assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89  # the shop took them, once
+
+        box.floor.move(order_id, "ready")
+        box.floor.move(order_id, "collected")
+        done = [("code", "done"), ("ready", "done"), ("collected", "done")]
+        wait_for(lambda: notices(worker, order_id) == done, what="every stage told to the shop")
+        states, shown = presta.order_story(int(order_id))
+        assert states == ["5"]  # collected: the completed state, its template mail
+        assert shown[0].startswith("Tu código de recogida: ")  # a pickup: the code to show at the counter
+        assert shown[1:] == ["Tu pedido está listo para recoger.", "Pedido recogido. ¡Gracias!"]
+        assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
