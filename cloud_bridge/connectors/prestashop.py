@@ -70,7 +70,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, OverHttp, ShopHttp
 from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
     AmbiguousSku,
@@ -129,7 +129,7 @@ class _Item:
         return None
 
 
-class PrestaShopConnector:
+class PrestaShopConnector(OverHttp):
     platform = "prestashop"
     supports_deltas = False
     limits = BatchLimits(reads=LOOKUP_CHUNK, writes=1)  # no batch write in the Webservice
@@ -194,13 +194,6 @@ class PrestaShopConnector:
         self._field_names: dict[str, str] = {}  # customization field id -> its name
         self._read = ReadTimes(options.clock)
         self._looked_up = ReadTimes(options.clock, LOOKUP_TTL_S)
-
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def close(self) -> None:
-        self.http.close()
 
     # --- stock -----------------------------------------------------------------------------------------
 
