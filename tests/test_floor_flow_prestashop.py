@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cloud_bridge import ledger
 from cloud_bridge import models as m
 from simulators.broker import Broker
 from simulators.shops import PrestaShopSimulator
@@ -99,6 +100,12 @@ def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_colle
         [order_id] = [str(i) for i in presta.rows["orders"]]
         assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89  # the shop took them, once
 
+        def level(sku: str) -> tuple[int, int]:
+            found = query(worker, lambda: ledger.levels(SHOP, [sku])[sku])
+            return found.on_hand, found.available
+
+        assert level("PIZ-MARG") == (30, 28)  # the bridge holds them as the order's, not as a second sale
+
         box.floor.move(order_id, "ready")
         box.floor.move(order_id, "collected")
         done = [("code", "done"), ("ready", "done"), ("collected", "done")]
@@ -107,6 +114,7 @@ def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_colle
         assert states == ["5"]  # collected: the completed state, its template mail
         assert shown[0].startswith("Tu código de recogida: ")  # a pickup: the code to show at the counter
         assert shown[1:] == ["Tu pedido está listo para recoger.", "Pedido recogido. ¡Gracias!"]
+        wait_for(lambda: level("PIZ-MARG") == (28, 28), what="the collected order's units gone once")
         assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
 

@@ -122,9 +122,9 @@ def with_facts(order: ShopOrder, facts: Mapping[str, Any]) -> ShopOrder:
     """The order as the phone call made it: to pay at hand-over (so it prints while PrestaShop calls it
     unpaid), with the customer, slot, notes and each line's options and note (matched by sku, in order)."""
     wanted: list[tuple[str, tuple[LineOption, ...], str]] = []
-    for item in facts.get("lines") or []:
+    for item in _listed(facts.get("lines")):
         item = obj_or_empty(item)
-        pairs = [p for p in item.get("options") or [] if isinstance(p, list) and len(p) == 2]
+        pairs = [p for p in _listed(item.get("options")) if isinstance(p, list) and len(p) == 2]
         options = tuple(LineOption(of.text(n), of.text(v)) for n, v in pairs if of.text(v))
         wanted.append((of.text(item.get("sku")), options, of.text(item.get("note"))))
     lines: list[OrderLine] = []
@@ -151,6 +151,10 @@ def with_facts(order: ShopOrder, facts: Mapping[str, Any]) -> ShopOrder:
         note=note or order.note,
         allergies=of.text(facts.get("allergies")) or of.allergies_of([], note),
     )
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _moment(value: str) -> datetime | None:
