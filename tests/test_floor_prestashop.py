@@ -129,3 +129,17 @@ def test_a_line_s_customizations_are_its_options_and_note(sim: PrestaShopSimulat
     assert pizza.note == "bien hecha" and bread.options == () and bread.note == ""
     [polled], _ = presta(sim, ManualClock()).orders_since(None)
     assert polled.lines == order.lines
+
+
+def test_an_order_prestashop_totals_differently_is_refused_naming_payment_error_also_when_retried(
+    sim: PrestaShopSimulator,
+) -> None:
+    """A cart rule the bridge cannot see makes the cart's total differ from the prices' sum: PrestaShop
+    makes the order in "Payment error" without taking stock; that must not pass as created."""
+    sim.cart_rule_cents = 100
+    connector = presta(sim, ManualClock())
+    with pytest.raises(RequestRejected, match="Payment error"):
+        connector.create_order(phone_draft("PIZ-4Q", 1))
+    with pytest.raises(RequestRejected, match="Payment error"):
+        connector.create_order(phone_draft("PIZ-4Q", 1))
+    assert sim.phone_order_parts()["orders"] == 1 and sim.stock("PIZ-4Q") == 40

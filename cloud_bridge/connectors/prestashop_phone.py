@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors import prestashop_xml as psxml
-from cloud_bridge.connectors._values import as_id, as_obj, get, obj_or_empty
+from cloud_bridge.connectors._values import amount, as_id, as_int, as_list, as_obj, get, obj_or_empty
 from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderLine, OrderState, ShopOrder
 from cloud_bridge.connectors.common import load_json, reading
 from cloud_bridge.connectors.http import Call, ShopHttp
@@ -122,9 +122,9 @@ def with_facts(order: ShopOrder, facts: Mapping[str, Any]) -> ShopOrder:
     """The order as the phone call made it: to pay at hand-over (so it prints while PrestaShop calls it
     unpaid), with the customer, slot, notes and each line's options and note (matched by sku, in order)."""
     wanted: list[tuple[str, tuple[LineOption, ...], str]] = []
-    for item in facts.get("lines") or []:
+    for item in _listed(facts.get("lines")):
         item = obj_or_empty(item)
-        pairs = [p for p in item.get("options") or [] if isinstance(p, list) and len(p) == 2]
+        pairs = [p for p in _listed(item.get("options")) if isinstance(p, list) and len(p) == 2]
         options = tuple(LineOption(of.text(n), of.text(v)) for n, v in pairs if of.text(v))
         wanted.append((of.text(item.get("sku")), options, of.text(item.get("note"))))
     lines: list[OrderLine] = []
@@ -151,6 +151,10 @@ def with_facts(order: ShopOrder, facts: Mapping[str, Any]) -> ShopOrder:
         note=note or order.note,
         allergies=of.text(facts.get("allergies")) or of.allergies_of([], note),
     )
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _moment(value: str) -> datetime | None:
@@ -202,9 +206,9 @@ class PhoneOrderMaker:
                 return order
             return self._order(self._get("carts", cart), draft.pickup)
         targets = resolve()
-        customer = self._customer(draft)
+        customer, secure_key = self._customer(draft)
         address = self._address(draft, customer)
-        cart_row = self._cart(targets, customer, address, str(self.settings.carrier))
+        cart_row = self._cart(targets, customer, secure_key, address)
         cart_id = as_id(get(cart_row, "id", "cart"), "cart id")
         self._post("messages", {"id_cart": cart_id, "id_customer": customer, "message": text, "private": "1"})
         return self._order(cart_row, draft.pickup)
@@ -220,16 +224,26 @@ class PhoneOrderMaker:
         return None
 
     def _order_of_cart(self, cart: str) -> str | None:
-        rows = self._list("orders", {"filter[id_cart]": f"[{cart}]", "display": "[id]", **_JSON})
-        return str(rows[0]["id"]) if rows else None
+        """The order made from the cart, if any; one made in "Payment error" is refused again, naming it."""
+        params = {"filter[id_cart]": f"[{cart}]", "display": "[id,current_state]", **_JSON}
+        rows = self._list("orders", params)
+        if not rows:
+            return None
+        order_id = str(rows[0].get("id"))
+        if str(rows[0].get("current_state")) == PAYMENT_ERROR:
+            raise RequestRejected(self.shop, f"order {order_id} was made in 'Payment error' (see the order)")
+        return order_id
 
-    def _customer(self, draft: OrderDraft) -> str:
-        """The guest made for this phone number (found by its e-mail), else a new one."""
+    def _customer(self, draft: OrderDraft) -> tuple[str, str]:
+        """(id, secure_key) of the guest made for this phone number (found by its e-mail), else of a new
+        one. The cart must carry the customer's `secure_key`: validateOrder refuses a cart whose key
+        does not match ("Secure key does not match")."""
         digits = "".join(ch for ch in draft.phone if ch.isdigit())[:20]
         email = f"phone-{digits or 'anonymous'}@{self.settings.guest_domain}"
-        found = self._list("customers", {"filter[email]": f"[{email}]", "display": "[id]", **_JSON})
+        params = {"filter[email]": f"[{email}]", "display": "[id,secure_key]", **_JSON}
+        found = self._list("customers", params)
         if found:
-            return str(found[0]["id"])
+            return str(found[0].get("id")), str(found[0].get("secure_key") or "")
         first, last = customer_name(draft.customer)
         fields = {
             "firstname": first,
@@ -242,7 +256,9 @@ class PhoneOrderMaker:
             "id_default_group": "2",  # PrestaShop's Guest group
             "note": "phone orders taken at the shop (tillbridge)",
         }
-        return as_id(get(self._post("customers", fields), "id", "customer"), "customer id")
+        made = self._post("customers", fields)
+        with reading(self.shop, "POST /customers"):
+            return as_id(get(made, "id", "customer"), "customer id"), str(made.get("secure_key") or "")
 
     def _address(self, draft: OrderDraft, customer: str) -> str:
         first, last = customer_name(draft.customer)
@@ -256,17 +272,22 @@ class PhoneOrderMaker:
             "city": self.settings.city,
             "phone": phone_text(draft.phone),
         }
-        return as_id(get(self._post("addresses", fields), "id", "address"), "address id")
+        made = self._post("addresses", fields)
+        with reading(self.shop, "POST /addresses"):
+            return as_id(get(made, "id", "address"), "address id")
 
-    def _cart(self, targets: Sequence[Target], customer: str, address: str, carrier: str) -> dict[str, Any]:
+    def _cart(
+        self, targets: Sequence[Target], customer: str, secure_key: str, address: str
+    ) -> dict[str, Any]:
         fields = {
             "id_currency": str(self.settings.currency_id),
             "id_lang": str(self.settings.lang_id),
             "id_customer": customer,
             "id_address_delivery": address,
             "id_address_invoice": address,
-            "id_carrier": carrier,
+            "id_carrier": str(self.settings.carrier),
             "id_shop": self.shop_id,
+            "secure_key": secure_key,
         }
         rows = [
             {
@@ -281,12 +302,22 @@ class PhoneOrderMaker:
 
     def _order(self, cart: Mapping[str, Any], pickup: bool) -> str:
         """`POST /orders` from the cart, its totals read from the shop's prices first."""
-        what = "cart"
-        rows = [as_obj(r, what) for r in obj_or_empty(cart.get("associations")).get("cart_rows") or []]
+        what = f"cart {cart.get('id')}"
+        with reading(self.shop, what):
+            rows = [
+                (
+                    as_id(get(r, "id_product", what), what),
+                    str(r.get("id_product_attribute") or "0"),
+                    as_int(get(r, "quantity", what), what),
+                )
+                for r in (
+                    as_obj(x, what)
+                    for x in as_list(obj_or_empty(cart.get("associations")).get("cart_rows") or [], what)
+                )
+            ]
         gross, net = Decimal(0), Decimal(0)
-        for row in rows:
-            with_tax, without = self._price(str(row.get("id_product")), str(row.get("id_product_attribute")))
-            qty = int(str(row.get("quantity", "0")))
+        for product, attribute, qty in rows:
+            with_tax, without = self._price(product, attribute)
             gross += (with_tax * qty).quantize(Decimal("0.01"))
             net += (without * qty).quantize(Decimal("0.01"))
         total = f"{gross:.2f}"
@@ -346,7 +377,7 @@ class PhoneOrderMaker:
         reply = self.http.send(Call("GET", f"/products/{int(product)}", params=params), what)
         with reading(self.shop, what):
             row = as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "product", what), what)
-            return Decimal(str(get(row, "tb_gross", what))), Decimal(str(get(row, "tb_net", what)))
+            return amount(get(row, "tb_gross", what), what), amount(get(row, "tb_net", what), what)
 
     def _get(self, resource: str, row_id: str) -> dict[str, Any]:
         what = f"GET /{resource}/{row_id}"

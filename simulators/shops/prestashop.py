@@ -113,6 +113,7 @@ class PrestaShopSimulator(ShopSimulator):
         super().__init__(**options)
         self.key = key
         self.version = version
+        self.cart_rule_cents = 0  # an automatic cart rule taking this off every cart (0: none)
         self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
         self._ids = itertools.count(1)
         for item in items(seed):
@@ -567,6 +568,7 @@ class PrestaShopSimulator(ShopSimulator):
             "id": cid,
             **{name: given.get(name, "0") or "0" for name in (*fields, "id_carrier")},
             "id_shop": given.get("id_shop", str(SHOP_ID)) or str(SHOP_ID),
+            "secure_key": given.get("secure_key", ""),
             "date_add": _stamp(now_s()),
             "rows": rows,
         }
@@ -585,6 +587,8 @@ class PrestaShopSimulator(ShopSimulator):
         if given["module"] not in checkout.PAYMENT_MODULES:
             raise ApiError(500, 0, f"Payment module '{given['module']}' not found")
         customer = self.rows["customers"].get(int(given["id_customer"]))
+        if customer is not None and cart["secure_key"] != customer["secure_key"]:
+            raise ApiError(500, 0, "Secure key does not match")
         if customer is None or cart["id_customer"] != given["id_customer"] or not cart["rows"]:
             raise ApiError(
                 500, 0, "Cart cannot be loaded or an order has already been placed using this cart"
@@ -600,6 +604,7 @@ class PrestaShopSimulator(ShopSimulator):
                 reference = combination["reference"] or reference
             total += price * int(row["quantity"])
             lines.append((row, product, reference, price))
+        total = max(0, total - self.cart_rule_cents)
         paid = int(Decimal(given["total_paid"]) * 100)
         state = checkout.STATE_WS_PAYMENT if paid == total else checkout.STATE_ERROR
         oid = next(self._ids)

@@ -5,9 +5,10 @@ An order is never written directly: `POST /orders` names a cart, and PrestaShop 
 `validateOrder` on it (`Order::addWs`), which builds the order rows from the cart, takes the stock, and puts
 the order in "Remote payment accepted" (`PS_OS_WS_PAYMENT`, 11) whatever `current_state` says; a
 `total_paid` other than the cart's total gives an order in "Payment error" (8) that takes no stock. A cart
-already ordered is refused. So a client creates, in order: a customer (`passwd`, names and e-mail
-required; `is_guest` for a guest), an address (`id_country`, `alias`, names, `address1`, `city`), a cart
-(`id_currency`, `id_lang`, rows in `associations/cart_rows`), then the order.
+already ordered, or whose `secure_key` is not its customer's, is refused. So a client creates, in order: a
+customer (`passwd`, names and e-mail required; `is_guest` for a guest; PrestaShop makes its `secure_key`),
+an address (`id_country`, `alias`, names, `address1`, `city`), a cart (`id_currency`, `id_lang`, the
+customer's `secure_key`, rows in `associations/cart_rows`), then the order.
 
 Validation follows the fields' validators (docs' resource tables): a missing required field answers 400,
 code 41, `parameter "x" required`; a value its validator refuses answers 400, code 41,
@@ -19,6 +20,7 @@ their essentials (not every Unicode rule).
 from __future__ import annotations
 
 import re
+import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -119,6 +121,7 @@ def new_customer(given: Mapping[str, str], cid: int, stamp: str) -> Row:
         "id_lang": given.get("id_lang", "1") or "1",
         "active": given.get("active", "1") or "1",
         "note": given.get("note", ""),
+        "secure_key": secrets.token_hex(16),  # read-only: made by PrestaShop, what a cart must carry
         "date_add": stamp,
         "date_upd": stamp,
     }
