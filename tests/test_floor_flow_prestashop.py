@@ -16,7 +16,7 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from simulators.broker import Broker
 from simulators.shops import PrestaShopSimulator
-from tests.bridge_helpers import bridge_config, seed, shop_config, start_simulator, wait_for
+from tests.bridge_helpers import bridge_config, broker, seed, shop_config, start_simulator, wait_for
 from tests.floor_flow import (
     notices,
     phone_order_argv,
@@ -28,12 +28,7 @@ from tests.floor_flow import (
 from tests.mqtt_helpers import SHOP
 from tillbridge.cli import main
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
+__all__ = ["broker"]  # fixtures
 
 
 @pytest.fixture

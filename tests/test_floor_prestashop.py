@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloud_bridge.connectors.base import DraftLine, LineOption, OrderDraft, OrderState
+from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderState
 from cloud_bridge.connectors.prestashop import _line
 from cloud_bridge.errors import RequestRejected, ShopTimeout, UnknownSku
 from simulators.shops import ManualClock, PrestaShopSimulator
 from tests.shop_helpers import SMALL, phone_draft, presta
+from wire import PhoneLine
 
 ROW = {"id": "7", "product_quantity": "2", "product_reference": "PIZ", "unit_price_tax_incl": "9.500000"}
 
@@ -92,9 +93,9 @@ def test_a_phone_order_the_shop_cannot_fill_is_refused_naming_the_line_before_an
 ) -> None:
     connector = presta(sim, ManualClock())
     with pytest.raises(UnknownSku, match="NOPE"):
-        connector.create_order(OrderDraft("r1", (DraftLine("NOPE", 1),), "Ana"))
+        connector.create_order(OrderDraft(ref="r1", lines=(PhoneLine("NOPE", 1),), customer="Ana"))
     with pytest.raises(RequestRejected, match="999 x PIZ-4Q: the shop has 40"):
-        connector.create_order(OrderDraft("r2", (DraftLine("PIZ-4Q", 999),), "Ana"))
+        connector.create_order(OrderDraft(ref="r2", lines=(PhoneLine("PIZ-4Q", 999),), customer="Ana"))
     assert sim.phone_order_parts() == {"customers": 0, "addresses": 0, "carts": 0, "orders": 0}
 
 
@@ -104,9 +105,9 @@ def test_control_characters_and_markup_in_a_phone_order_reach_the_shop_as_valid_
     """The names PrestaShop validates lose what it refuses; the notes travel whole, escaped."""
     connector = presta(sim, ManualClock())
     draft = OrderDraft(
-        "r3",
-        (DraftLine("PIZ-4Q", 1, (LineOption("Sin", "onion=<b>yes</b>"),), "no\x07te javascript:x"),),
-        "Luis\x00 P3ña <script>",
+        ref="r3",
+        lines=(PhoneLine("PIZ-4Q", 1, (LineOption("Sin", "onion=<b>yes</b>"),), "no\x07te javascript:x"),),
+        customer="Luis\x00 P3ña <script>",
         phone="+34 600\x1b111",
         note="llamar al <llegar> & pagar",
     )

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cloud_bridge.connectors import prestashop_custom as custom
 from cloud_bridge.connectors import prestashop_phone as phone
-from cloud_bridge.connectors.base import DraftLine, LineOption, OrderDraft, OrderLine, OrderState, ShopOrder
+from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderLine, OrderState, ShopOrder
+from wire import PhoneLine, format_ts
 
 WHEN = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
 ORDER = ShopOrder(
@@ -64,11 +65,11 @@ def test_a_phone_order_s_details_come_back_whole_from_a_message_prestashop_accep
     options: list[tuple[str, str]], line_note: str, note: str, customer: str
 ) -> None:
     draft = OrderDraft(
-        "till-1-p9",
-        (DraftLine("PIZ", 2, tuple(LineOption(n, v) for n, v in options), line_note),),
-        customer,
+        ref="till-1-p9",
+        lines=(PhoneLine("PIZ", 2, tuple(LineOption(n, v) for n, v in options), line_note),),
+        customer=customer,
         note=note,
-        requested_at=WHEN,
+        due_at=format_ts(WHEN),
     )
     message = phone.facts_message(draft)
     assert UNCLEAN.search(message) is None and not set("<>=&") & set(message)
