@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol
 
 import peewee as pw
 
-from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside
+from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside, state
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
@@ -57,7 +57,7 @@ from cloud_bridge.errors import (
     UnknownSku,
 )
 from cloud_bridge.parking import park, resolve
-from cloud_bridge.state import Timer, get_time, get_value, set_time, set_value
+from cloud_bridge.state import Counter, Cursor, Timer
 from wire import Kind, build_topic, parse_ts
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class ShopDriver:
     def run_pass(self, *, force: bool = False) -> bool:
         """Does what is due; returns False when the shop is backing off after errors."""
         now = self.clock()
-        if not force and now < self._due(Timer.BACKOFF):
+        if not force and now < state.load(self.id).due(Timer.BACKOFF):
             self.send_levels(now)  # the boxes hear of other tills' sales even while the shop is away
             self.publish_outbound()
             return False
@@ -132,28 +132,29 @@ class ShopDriver:
             return False
         except BadCursor as exc:
             log.error("shop %s: %s; polling restarts from now", self.id, exc)
-            self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
+            self._set_cursor(Cursor.ORDERS, cursor_at(datetime.now(UTC)))
             return False
         finally:
             self.send_levels(now)
             self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
-        self._write_state("failures", "0")
+        self._set_count(Counter.FAILURES, 0)
         return True
 
     def _pass(self, now: float) -> None:
         self.publish_outbound()
-        if get_value(self.id, "initialised") is None:
+        if not state.initialised(self.id):
             self.initialise(now)
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
         self.send_notices(now)
-        if now >= self._due(Timer.ORDERS):
+        due = state.load(self.id)  # as it is now: a webhook may have made a feed due meanwhile
+        if now >= due.due(Timer.ORDERS):
             self.poll_orders(now)
             self._set_timer(Timer.ORDERS, now + self.timing.orders_s)
-        if now >= self._due(Timer.PRODUCTS):
+        if now >= due.due(Timer.PRODUCTS):
             self.poll_products(now)
             self._set_timer(Timer.PRODUCTS, now + self.timing.products_s)
-        if now >= self._due(Timer.RECONCILE) and self.reconcile(now):
+        if now >= due.due(Timer.RECONCILE) and self.reconcile(now):
             self._set_timer(Timer.RECONCILE, now + self.timing.reconcile_s)
 
     # --- first start ---------------------------------------------------------------------------------------
@@ -161,14 +162,14 @@ class ShopDriver:
     def initialise(self, now: float) -> None:
         """Learns the catalog, the open orders and every sku's current number, once per shop."""
         skus = self.poll_products(now, queue=False, baselines=False)
-        if get_value(self.id, "orders_cursor") is None:
+        if state.cursor(self.id, Cursor.ORDERS) is None:
             since = datetime.now(UTC) - timedelta(days=INIT_ORDER_DAYS)
-            self._write_state("orders_cursor", cursor_at(since))
+            self._set_cursor(Cursor.ORDERS, cursor_at(since))
         skus |= self.poll_orders(now)
         self.ensure_baselines(skus, now)
         with self.db.write():
             catalog.queue_snapshot(self.id, self.shop.boxes, now)  # boxes that asked before now
-            set_value(self.id, "initialised", str(now))
+            state.mark_initialised(self.id, now)
         log.info("shop %s: initialised with %d skus", self.id, len(skus))
 
     # --- shop → store --------------------------------------------------------------------------------------
@@ -186,12 +187,12 @@ class ShopDriver:
         """Reads the orders feed to its end into the ledger and the outbox; returns the skus touched."""
         touched: set[str] = set()
         self._drained_at = now
-        cursor = get_value(self.id, "orders_cursor")
+        cursor = state.cursor(self.id, Cursor.ORDERS)
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.orders_since(cursor)
             with self.db.write():
                 skus = self._apply_orders(found, now)
-                set_value(self.id, "orders_cursor", cursor)
+                state.set_cursor(self.id, Cursor.ORDERS, cursor)
             touched |= skus
             if not found:
                 break
@@ -259,13 +260,13 @@ class ShopDriver:
     def poll_products(self, now: float, *, queue: bool = True, baselines: bool = True) -> set[str]:
         """Product and price changes become catalog deltas for the shop's boxes; returns the skus seen."""
         seen: set[str] = set()
-        cursor = get_value(self.id, "products_cursor")
+        cursor = state.cursor(self.id, Cursor.PRODUCTS)
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.products_since(cursor)
             with self.db.write():
                 facts = catalog.accept(self.id, [_fact(p) for p in found if p.sku], now)
                 catalog.apply_products(self.id, facts, self.shop.boxes if queue else (), now)
-                set_value(self.id, "products_cursor", cursor)
+                state.set_cursor(self.id, Cursor.PRODUCTS, cursor)
             seen.update(fact.sku for fact in facts)
             if not found:
                 break
@@ -293,7 +294,7 @@ class ShopDriver:
         for notice in orders.pending_notices(self.id):
             try:
                 orders.send_notice(self.connector, notice, self.shop.language)
-                state = "done"
+                told = "done"
             except PermanentShopError as exc:
                 park(
                     self.id,
@@ -302,13 +303,13 @@ class ShopDriver:
                     f"shop not told: {exc}",
                     now,
                 )
-                state = "parked"
+                told = "parked"
             except ShopError as exc:
                 log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
                 return
             with self.db.write():
-                m.OrderNotice.update(state=state).where(m.OrderNotice.id == notice.id).execute()
-                if state == "done" and notice.stage in ("collected", "delivered"):
+                m.OrderNotice.update(state=told).where(m.OrderNotice.id == notice.id).execute()
+                if told == "done" and notice.stage in ("collected", "delivered"):
                     m.ShopOrder.update(completion="done").where(
                         m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
                     ).execute()
@@ -410,7 +411,7 @@ class ShopDriver:
         if self.absolute:
             waiting |= set(_dirty_skus(self.id))
         waiting -= self._parked_skus(now)
-        stored = get_time(self.id, Timer.WRITES_OPEN)
+        stored = state.get_time(self.id, Timer.WRITES_OPEN)
         opened = stored if stored is not None or not waiting else self._first_sale(now)
         # the window closes early by the time the last write took, so a change is in the shop by the
         # window's end, not a write's length after it
@@ -484,8 +485,8 @@ class ShopDriver:
         totals: dict[str, int] = {}
         for _, sku, delta in claimed:
             totals[sku] = totals.get(sku, 0) + delta
-        state = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
-        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=state)
+        begun = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
+        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=begun)
         ids = [row[0] for row in claimed]
         for start in range(0, len(ids), ledger.IN_CHUNK):
             chunk = ids[start : start + ledger.IN_CHUNK]
@@ -678,11 +679,11 @@ class ShopDriver:
     # --- errors --------------------------------------------------------------------------------------------
 
     def _back_off(self, exc: TransientShopError, now: float) -> None:
-        failures = int(get_value(self.id, "failures") or 0) + 1
+        failures = state.count(self.id, Counter.FAILURES) + 1
         ceiling = min(self.timing.retry_max_s, self.timing.retry_base_s * 2 ** min(failures, 16))
         wait = max(ceiling / 2 + self.rng.uniform(0, ceiling / 2), exc.retry_after or 0.0)
         log.warning("shop %s: %s; next try in %.1f s", self.id, exc, wait)
-        self._write_state("failures", str(failures))
+        self._set_count(Counter.FAILURES, failures)
         self._set_timer(Timer.BACKOFF, now + wait)
 
     def _park_shop(self, exc: PermanentShopError, now: float) -> None:
@@ -709,17 +710,17 @@ class ShopDriver:
         )
         return {row.key[4:] for row in query}
 
-    def _due(self, timer: Timer) -> float:
-        """When `timer` is due; 0 (now) when it was never set."""
-        return get_time(self.id, timer) or 0.0
-
     def _set_timer(self, timer: Timer, at: float | None) -> None:
         with self.db.write():
-            set_time(self.id, timer, at)
+            state.set_time(self.id, timer, at)
 
-    def _write_state(self, name: str, value: str) -> None:
+    def _set_cursor(self, which: Cursor, value: str) -> None:
         with self.db.write():
-            set_value(self.id, name, value)
+            state.set_cursor(self.id, which, value)
+
+    def _set_count(self, counter: Counter, value: int) -> None:
+        with self.db.write():
+            state.set_count(self.id, counter, value)
 
 
 # --- queries ---------------------------------------------------------------------------------------------

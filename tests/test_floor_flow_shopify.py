@@ -16,20 +16,23 @@ from devices.readings import ScanRead
 from firmware_agent.core import Applied
 from simulators.broker import Broker
 from simulators.shops import ShopifySimulator
-from tests.bridge_helpers import bridge_config, customer_code, seed, shop_config, start_simulator, wait_for
+from tests.bridge_helpers import (
+    bridge_config,
+    broker,
+    customer_code,
+    seed,
+    shop_config,
+    start_simulator,
+    wait_for,
+)
 from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_worker, wait_for_catalog
 from tests.mqtt_helpers import SHOP
 from tillbridge.cli import main
 
+__all__ = ["broker"]  # fixtures
+
 HERE = "gid://shopify/Location/1"
 OTHER_STORE = "gid://shopify/Location/2"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
 
 
 @pytest.fixture
