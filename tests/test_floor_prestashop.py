@@ -143,3 +143,14 @@ def test_an_order_prestashop_totals_differently_is_refused_naming_payment_error_
     with pytest.raises(RequestRejected, match="Payment error"):
         connector.create_order(phone_draft("PIZ-4Q", 1))
     assert sim.phone_order_parts()["orders"] == 1 and sim.stock("PIZ-4Q") == 40
+
+
+def test_a_phone_order_moved_to_the_shop_s_unpaid_state_still_prints_as_to_pay(
+    sim: PrestaShopSimulator,
+) -> None:
+    """The Webservice makes every order in "Remote payment accepted"; `phone_state` moves it on (13,
+    "Awaiting cash on delivery validation", a state the bridge otherwise does not print)."""
+    order = presta(sim, ManualClock(), phone_state=13).create_order(phone_draft("PIZ-4Q", 1))
+    assert sim.order_state(int(order.order_id)) == 13
+    assert sim.order_story(int(order.order_id))[0] == ["13"]
+    assert (order.status, order.state, order.paid, order.due_cents) == ("13", OrderState.PAID, False, 1150)
