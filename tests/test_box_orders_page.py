@@ -153,7 +153,7 @@ def test_a_new_order_stays_on_the_board_after_a_day_of_handed_over_orders(tmp_pa
     """`FloorDesk.orders` lists 200 at most, oldest first: asked for every stage at once, a busy day's
     collected orders pushed the newest order off the board."""
     store = open_store(tmp_path)
-    desk = FloorDesk(lambda fn: fn(store), lambda order: {"": b"ticket"}, 3600)
+    desk = FloorDesk(lambda fn: fn(store), lambda order, number: {"": b"ticket"}, 3600)
     try:
         with store.transaction():
             for n in range(250):
