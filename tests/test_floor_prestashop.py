@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderState
 from cloud_bridge.connectors.prestashop import _line
-from cloud_bridge.errors import RequestRejected, ShopTimeout, UnknownSku
+from cloud_bridge.errors import MalformedResponse, RequestRejected, ShopTimeout, UnknownSku
 from simulators.shops import ManualClock, PrestaShopSimulator
+from simulators.shops.server import Fault
 from tests.shop_helpers import SMALL, phone_draft, presta
 from wire import PhoneLine
 
@@ -154,3 +155,15 @@ def test_a_phone_order_moved_to_the_shop_s_unpaid_state_still_prints_as_to_pay(
     assert sim.order_state(int(order.order_id)) == 13
     assert sim.order_story(int(order.order_id))[0] == ["13"]
     assert (order.status, order.state, order.paid, order.due_cents) == ("13", OrderState.PAID, False, 1150)
+
+
+def test_a_shop_answering_an_id_that_is_not_one_fails_the_try_as_unreadable_not_as_a_crash(
+    sim: PrestaShopSimulator,
+) -> None:
+    """Before, a customer id like "x1" was sent on in the address, the shop refused that, and the phone
+    order was parked as refused; an unreadable answer is the shop's fault and is tried again."""
+    body = b'{"customer":{"id":"x1","secure_key":""}}'
+    sim.inject(Fault(201, body=body, match="POST /api/customers"))
+    with pytest.raises(MalformedResponse, match="customer id"):
+        presta(sim, ManualClock()).create_order(phone_draft("PIZ-4Q", 1))
+    assert sim.phone_order_parts()["orders"] == 0
