@@ -29,7 +29,16 @@ from typing import Any, Final
 
 from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors import prestashop_xml as psxml
-from cloud_bridge.connectors._values import amount, as_id, as_int, as_list, as_obj, get, obj_or_empty
+from cloud_bridge.connectors._values import (
+    Invalid,
+    amount,
+    as_id,
+    as_int,
+    as_list,
+    as_obj,
+    get,
+    obj_or_empty,
+)
 from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderLine, OrderState, ShopOrder
 from cloud_bridge.connectors.common import load_json, reading
 from cloud_bridge.connectors.http import Call, ShopHttp
@@ -153,6 +162,14 @@ def with_facts(order: ShopOrder, facts: Mapping[str, Any]) -> ShopOrder:
     )
 
 
+def _id(value: Any, what: str) -> str:
+    """A PrestaShop id (digits) the shop sent, as text; anything else is `Invalid`."""
+    text = as_id(value, what)
+    if not (text.isascii() and text.isdigit()):
+        raise Invalid(f"{what}: {text[:40]!r} is not a PrestaShop id")
+    return text
+
+
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -209,18 +226,17 @@ class PhoneOrderMaker:
         customer, secure_key = self._customer(draft)
         address = self._address(draft, customer)
         cart_row = self._cart(targets, customer, secure_key, address)
-        cart_id = as_id(get(cart_row, "id", "cart"), "cart id")
+        with reading(self.shop, "POST /carts"):
+            cart_id = _id(get(cart_row, "id", "cart"), "cart id")
         self._post("messages", {"id_cart": cart_id, "id_customer": customer, "message": text, "private": "1"})
         return self._order(cart_row, draft.pickup)
 
     def _marked_cart(self, ref: str) -> str | None:
         params = {"filter[message]": f"[{MARKER}{ref}]%", "display": "[id,id_cart,message]", **_JSON}
         for row in self._list("messages", params):
-            if (
-                read_facts(str(row.get("message", "")), ref) is not None
-                and str(row.get("id_cart", "0")) != "0"
-            ):
-                return str(row["id_cart"])
+            if read_facts(str(row.get("message", "")), ref) is not None and str(row.get("id_cart")) != "0":
+                with reading(self.shop, "GET /messages"):
+                    return _id(row.get("id_cart"), "message id_cart")
         return None
 
     def _order_of_cart(self, cart: str) -> str | None:
@@ -229,7 +245,8 @@ class PhoneOrderMaker:
         rows = self._list("orders", params)
         if not rows:
             return None
-        order_id = str(rows[0].get("id"))
+        with reading(self.shop, "GET /orders"):
+            order_id = _id(rows[0].get("id"), "order id")
         if str(rows[0].get("current_state")) == PAYMENT_ERROR:
             raise RequestRejected(self.shop, f"order {order_id} was made in 'Payment error' (see the order)")
         return order_id
@@ -243,7 +260,8 @@ class PhoneOrderMaker:
         params = {"filter[email]": f"[{email}]", "display": "[id,secure_key]", **_JSON}
         found = self._list("customers", params)
         if found:
-            return str(found[0].get("id")), str(found[0].get("secure_key") or "")
+            with reading(self.shop, "GET /customers"):
+                return _id(found[0].get("id"), "customer id"), str(found[0].get("secure_key") or "")
         first, last = customer_name(draft.customer)
         fields = {
             "firstname": first,
@@ -258,7 +276,7 @@ class PhoneOrderMaker:
         }
         made = self._post("customers", fields)
         with reading(self.shop, "POST /customers"):
-            return as_id(get(made, "id", "customer"), "customer id"), str(made.get("secure_key") or "")
+            return _id(get(made, "id", "customer"), "customer id"), str(made.get("secure_key") or "")
 
     def _address(self, draft: OrderDraft, customer: str) -> str:
         first, last = customer_name(draft.customer)
@@ -274,7 +292,7 @@ class PhoneOrderMaker:
         }
         made = self._post("addresses", fields)
         with reading(self.shop, "POST /addresses"):
-            return as_id(get(made, "id", "address"), "address id")
+            return _id(get(made, "id", "address"), "address id")
 
     def _cart(
         self, targets: Sequence[Target], customer: str, secure_key: str, address: str
@@ -306,8 +324,8 @@ class PhoneOrderMaker:
         with reading(self.shop, what):
             rows = [
                 (
-                    as_id(get(r, "id_product", what), what),
-                    str(r.get("id_product_attribute") or "0"),
+                    _id(get(r, "id_product", what), what),
+                    _id(r.get("id_product_attribute") or "0", what),
                     as_int(get(r, "quantity", what), what),
                 )
                 for r in (
@@ -346,7 +364,7 @@ class PhoneOrderMaker:
         reply = self.http.send_write(Call("POST", "/orders", params=_JSON, data=body, headers=_XML), what)
         with reading(self.shop, what):
             order = as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "order", what), what)
-            order_id = as_id(get(order, "id", what), "order id")
+            order_id = _id(get(order, "id", what), "order id")
             state = str(order.get("current_state", ""))
         if state == PAYMENT_ERROR:
             raise RequestRejected(
