@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderState
 from cloud_bridge.connectors.prestashop import _line
 from cloud_bridge.errors import MalformedResponse, RequestRejected, ShopTimeout, UnknownSku
@@ -167,3 +169,68 @@ def test_a_shop_answering_an_id_that_is_not_one_fails_the_try_as_unreadable_not_
     with pytest.raises(MalformedResponse, match="customer id"):
         presta(sim, ManualClock()).create_order(phone_draft("PIZ-4Q", 1))
     assert sim.phone_order_parts()["orders"] == 0
+
+
+def _post(sim: PrestaShopSimulator, resource: str, xml: str) -> requests.Response:
+    return requests.post(
+        f"{sim.url}/api/{resource}",
+        data=f"<prestashop>{xml}</prestashop>".encode(),
+        auth=(sim.key, ""),
+        timeout=5,
+    )
+
+
+def test_the_simulator_refuses_what_the_webservice_refuses_in_its_error_shape(
+    sim: PrestaShopSimulator,
+) -> None:
+    named = _post(
+        sim,
+        "customers",
+        "<customer><firstname>R2D2</firstname><lastname>X</lastname>"
+        "<email>a@b.es</email><passwd>secret12</passwd></customer>",
+    )
+    assert named.status_code == 400
+    assert psxml.describe(named.content) == (
+        "41",
+        'Validation error: "Property Customer->firstname is not valid"',
+    )
+    bare = _post(sim, "orders", "<order><id_cart>1</id_cart></order>")
+    assert (
+        bare.status_code == 400
+        and psxml.describe(bare.content)[1] == 'parameter "id_address_delivery" required'
+    )
+    as_json = requests.post(f"{sim.url}/api/carts", json={"cart": {}}, auth=(sim.key, ""), timeout=5)
+    assert as_json.status_code == 400 and psxml.describe(as_json.content)[0] == "127"  # XML input only
+
+
+def test_the_simulator_orders_a_cart_once_and_only_with_its_customer_s_secure_key(
+    sim: PrestaShopSimulator,
+) -> None:
+    connector = presta(sim, ManualClock())
+    order = connector.create_order(phone_draft("PIZ-4Q", 1))
+    cart = sim.rows["orders"][int(order.order_id)]["id_cart"]
+    fields = "".join(
+        f"<{k}>{v}</{k}>"
+        for k, v in {
+            "id_address_delivery": 1,
+            "id_address_invoice": 1,
+            "id_cart": cart,
+            "id_currency": 1,
+            "id_lang": 1,
+            "id_customer": sim.rows["carts"][int(cart)]["id_customer"],
+            "id_carrier": 1,
+            "module": "ps_cashondelivery",
+            "payment": "Pay at pickup",
+            "total_paid": "11.50",
+            "total_paid_real": "11.50",
+            "total_products": "11.50",
+            "total_products_wt": "11.50",
+            "conversion_rate": 1,
+        }.items()
+    )
+    again = _post(sim, "orders", f"<order>{fields}</order>")
+    assert again.status_code == 500 and "already been placed" in psxml.describe(again.content)[1]
+    sim.rows["carts"][int(cart)]["secure_key"] = "0" * 32
+    del sim.rows["orders"][int(order.order_id)]
+    keyless = _post(sim, "orders", f"<order>{fields}</order>")
+    assert keyless.status_code == 500 and psxml.describe(keyless.content)[1] == "Secure key does not match"
