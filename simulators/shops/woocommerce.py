@@ -29,8 +29,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from simulators.shops.seed import Item, OutOfStock, SeedProduct, decimal, items, now_s
-from simulators.shops.server import Request, Response, ShopSimulator
-from simulators.shops.webhooks import Delivery, WebhookSender, sign
+from simulators.shops.server import Request, Response
+from simulators.shops.webhooks import Delivery, WebhookSender, WebhookShop, sign
 
 PREFIX: Final = "/wp-json/wc/v3"
 BATCH_LIMIT: Final = 100
@@ -101,7 +101,7 @@ def _stamp(when: datetime) -> str:
     return when.strftime(TIME_FORMAT)
 
 
-class WooCommerceSimulator(ShopSimulator):
+class WooCommerceSimulator(WebhookShop):
     platform = "woocommerce"
 
     def __init__(
@@ -126,14 +126,6 @@ class WooCommerceSimulator(ShopSimulator):
             self.add_product(
                 item.sku, item.name, item.price_cents, item.stock, barcode=barcode, meta=_seed_meta(item)
             )
-
-    def stop(self) -> None:
-        self._sender.stop()
-        super().stop()
-
-    def deliveries_done(self, timeout: float = 5.0) -> bool:
-        """Waits until every webhook fired so far has been delivered or given up on."""
-        return self._sender.drain(timeout)
 
     # --- shop-side actions (what the merchant and the customers do) -----------------------------------
 
