@@ -131,6 +131,18 @@ def test_a_carrier_disabled_out_of_its_ranges_is_refused_naming_it_rather_than_o
     assert sim.phone_order_parts()["orders"] == 0 and sim.stock("PIZ-4Q") == 40
 
 
+def test_a_carrier_edited_in_the_back_office_is_followed_to_its_new_id_and_price(
+    sim: PrestaShopSimulator,
+) -> None:
+    """PrestaShop saves an edited carrier as a copy with a new id; before, phone orders kept going with
+    the old, deleted one at its old price."""
+    carrier = sim.add_carrier("Reparto", [("0", "1000", 200)])
+    edited = sim.edit_carrier(carrier, price_cents=350)
+    order = presta(sim, ManualClock(), phone_delivery_carrier=carrier).create_order(delivered())
+    assert sim.rows["orders"][int(order.order_id)]["id_carrier"] == str(edited)
+    assert order.total_cents == 2300 + 350 and sim.order_state(int(order.order_id)) != PAYMENT_ERROR
+
+
 def test_a_retry_after_a_try_died_before_its_cart_finds_the_guest_and_address_again(
     sim: PrestaShopSimulator,
 ) -> None:
@@ -154,6 +166,8 @@ ROWS = st.dictionaries(
     st.sampled_from(
         [
             "id",
+            "id_reference",
+            "deleted",
             "active",
             "is_free",
             "shipping_method",

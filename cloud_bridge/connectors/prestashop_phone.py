@@ -246,11 +246,36 @@ class PhoneOrderMaker:
         targets = resolve()
         customer, secure_key = self._customer(draft)
         address = self._address(draft, customer)
-        cart_row = self._cart(targets, customer, secure_key, address, self.settings.carrier_for(draft.pickup))
+        carrier = self._live_carrier(self.settings.carrier_for(draft.pickup))
+        cart_row = self._cart(targets, customer, secure_key, address, carrier.id)
         with reading(self.shop, "POST /carts"):
             cart_id = _id(get(cart_row, "id", "cart"), "cart id")
         self._post("messages", {"id_cart": cart_id, "id_customer": customer, "message": text, "private": "1"})
-        return self._order(cart_row, draft.pickup)
+        return self._order(cart_row, draft.pickup, carrier)
+
+    def _live_carrier(self, configured: int) -> ship.Carrier:
+        """The configured carrier, or the one it became: PrestaShop saves an edited carrier as a copy
+        with a new id and the same `id_reference`, and keeps the old one as `deleted`."""
+        what = f"GET /carriers/{configured}"
+        with reading(self.shop, what):
+            carrier = ship.carrier_of(self._get("carriers", str(configured)))
+        if not carrier.deleted:
+            return carrier
+        params = {
+            "filter[id_reference]": f"[{carrier.reference}]",
+            "filter[deleted]": "[0]",
+            "display": "full",
+            **_JSON,
+        }
+        rows = self._list("carriers", params)
+        with reading(self.shop, "GET /carriers"):
+            live = [ship.carrier_of(row) for row in rows]
+        if not live:
+            raise RequestRejected(
+                self.shop,
+                f"carrier {configured} was deleted in the shop: set the phone orders' carrier again",
+            )
+        return max(live, key=lambda c: int(c.id))
 
     def _marked_cart(self, ref: str) -> str | None:
         params = {"filter[message]": f"[{MARKER}{ref}]%", "display": "[id,id_cart,message]", **_JSON}
@@ -329,7 +354,7 @@ class PhoneOrderMaker:
             return _id(get(made, "id", "address"), "address id")
 
     def _cart(
-        self, targets: Sequence[Target], customer: str, secure_key: str, address: str, carrier: int
+        self, targets: Sequence[Target], customer: str, secure_key: str, address: str, carrier: str
     ) -> dict[str, Any]:
         fields = {
             "id_currency": str(self.settings.currency_id),
@@ -337,7 +362,7 @@ class PhoneOrderMaker:
             "id_customer": customer,
             "id_address_delivery": address,
             "id_address_invoice": address,
-            "id_carrier": str(carrier),
+            "id_carrier": carrier,
             "id_shop": self.shop_id,
             "secure_key": secure_key,
         }
@@ -352,9 +377,9 @@ class PhoneOrderMaker:
         ]
         return self._post("carts", fields, ("cart_rows", "cart_row", rows))
 
-    def _order(self, cart: Mapping[str, Any], pickup: bool) -> str:
+    def _order(self, cart: Mapping[str, Any], pickup: bool, carrier: ship.Carrier | None = None) -> str:
         """`POST /orders` from the cart, its total worked out from the shop's prices and the delivery's
-        cost first."""
+        cost first (`carrier`: the cart's, when just read)."""
         what = f"cart {cart.get('id')}"
         with reading(self.shop, what):
             rows = [
@@ -376,7 +401,7 @@ class PhoneOrderMaker:
             weight += price.weight * qty
             additional += price.additional * qty
         parcel = ship.Parcel(gross, weight, additional)
-        total = f"{gross + self._shipping(cart, parcel, rows):.2f}"
+        total = f"{gross + self._shipping(cart, parcel, rows, carrier):.2f}"
         fields = {
             "id_address_delivery": str(cart.get("id_address_delivery")),
             "id_address_invoice": str(cart.get("id_address_invoice")),
@@ -442,7 +467,11 @@ class PhoneOrderMaker:
             )
 
     def _shipping(
-        self, cart: Mapping[str, Any], parcel: ship.Parcel, rows: Sequence[tuple[str, str, int]]
+        self,
+        cart: Mapping[str, Any],
+        parcel: ship.Parcel,
+        rows: Sequence[tuple[str, str, int]],
+        known: ship.Carrier | None,
     ) -> Decimal:
         """What the cart's delivery costs, with tax, as the shop will total it (`prestashop_shipping`):
         the carrier first, and only for one that charges the shop's settings, the delivery address's
@@ -451,8 +480,10 @@ class PhoneOrderMaker:
         carrier_id = str(cart.get("id_carrier") or "0")
         if carrier_id == "0":
             return Decimal(0)
-        with reading(self.shop, what):
-            carrier = ship.carrier_of(self._get("carriers", _id(carrier_id, "cart id_carrier")))
+        carrier = known
+        if carrier is None or carrier.id != carrier_id:
+            with reading(self.shop, what):
+                carrier = ship.carrier_of(self._get("carriers", _id(carrier_id, "cart id_carrier")))
         if carrier.free or not carrier.active:
             return Decimal(0)
         names = "|".join(ship.CONFIGURATION)

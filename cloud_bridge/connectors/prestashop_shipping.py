@@ -49,6 +49,8 @@ class OutOfRange(Exception):
 @dataclass(frozen=True)
 class Carrier:
     id: str
+    reference: str  # `id_reference`: the same through every edit (PrestaShop edits a carrier by copying it)
+    deleted: bool
     active: bool
     free: bool
     method: int  # 0 the shop's default, 1 by weight, 2 by price, 3 free
@@ -102,17 +104,22 @@ def _small(row: Mapping[str, Any], name: str, allowed: range) -> int:
 def carrier_of(value: Any) -> Carrier:
     """A `carriers` row as the Webservice sends it (JSON: every value a string); `Invalid` otherwise."""
     row = as_obj(value, "carrier")
-    group = str(row.get("id_tax_rules_group", "0") or "0").strip()
-    if not (group.isascii() and group.isdigit()):
-        raise Invalid(f"carrier id_tax_rules_group: {group[:20]!r} is not an id")
+    ids = {
+        name: str(row.get(name, "0") or "0").strip() for name in ("id", "id_reference", "id_tax_rules_group")
+    }
+    for name, text in ids.items():
+        if not (text.isascii() and text.isdigit()):
+            raise Invalid(f"carrier {name}: {text[:20]!r} is not an id")
     return Carrier(
-        id=str(row.get("id", "")),
+        id=ids["id"],
+        reference=ids["id_reference"],
+        deleted=_flag(row, "deleted"),
         active=_flag(row, "active", "1"),
         free=_flag(row, "is_free"),
         method=_small(row, "shipping_method", range(4)),
         range_behavior=_small(row, "range_behavior", range(2)),
         handling=_flag(row, "shipping_handling"),
-        tax_group=group,
+        tax_group=ids["id_tax_rules_group"],
     )
 
 

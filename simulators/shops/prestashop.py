@@ -355,6 +355,11 @@ class PrestaShopSimulator(ShopSimulator):
         with self.lock:
             return carriers.add_carrier(self.rows, self._ids, name, ranges, **kw)
 
+    def edit_carrier(self, carrier_id: int, price_cents: int | None = None) -> int:
+        """The merchant saves the carrier in the back office: it gets a new id (`prestashop_carriers`)."""
+        with self.lock:
+            return carriers.edit_carrier(self.rows, self._ids, carrier_id, price_cents)
+
     def set_configuration(self, name: str, value: str) -> None:
         """A shop setting, e.g. `PS_SHIPPING_FREE_PRICE` "30" (free delivery from 30 €)."""
         with self.lock:

@@ -205,3 +205,35 @@ def _tax_rate(rows: Mapping[str, Mapping[int, Row]], carrier: Row, country_id: i
             tax = rows["taxes"].get(int(rule["id_tax"]))
             return Decimal(tax["rate"]) if tax is not None and tax["active"] == "1" else Decimal(0)
     return Decimal(0)
+
+
+def edit_carrier(
+    rows: dict[str, dict[int, Row]], ids: Iterator[int], cid: int, price_cents: int | None
+) -> int:
+    """The back office's carrier wizard saving carrier `cid`: a copy with a new id and the same
+    `id_reference` takes its place, with its ranges and prices (each price `price_cents` if given), and
+    `cid` stays, `deleted`, for the orders that name it."""
+    old = rows["carriers"][cid]
+    new = next(ids)
+    rows["carriers"][new] = {**old, "id": new}
+    old["deleted"] = "1"
+    for table, column in (("price_ranges", "id_range_price"), ("weight_ranges", "id_range_weight")):
+        for rid, found in list(rows[table].items()):
+            if found["id_carrier"] != str(cid):
+                continue
+            copy = next(ids)
+            rows[table][copy] = {**found, "id": copy, "id_carrier": str(new)}
+            for delivery in list(rows["deliveries"].values()):
+                if delivery["id_carrier"] == str(cid) and delivery[column] == str(rid):
+                    did = next(ids)
+                    price = (
+                        f"{Decimal(price_cents) / 100:.6f}" if price_cents is not None else delivery["price"]
+                    )
+                    rows["deliveries"][did] = {
+                        **delivery,
+                        "id": did,
+                        "id_carrier": str(new),
+                        column: str(copy),
+                        "price": price,
+                    }
+    return new
