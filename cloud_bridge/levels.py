@@ -27,12 +27,11 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import queue_for_boxes
 from cloud_bridge.db import Database
-from cloud_bridge.state import get_int, set_value
+from cloud_bridge.state import Counter, count, set_count
 from wire import MAX_LEVELS, Levels, SkuLevel
 
 log = logging.getLogger(__name__)
 
-VERSION_KEY: Final = "levels_version"
 PUSH_SKUS: Final = 10 * MAX_LEVELS  # due skus taken per transaction
 
 
@@ -89,13 +88,13 @@ def _unsent_query(shop: str) -> Any:
 
 
 def current_version(shop: str) -> int:
-    return get_int(shop, VERSION_KEY, 0)
+    return count(shop, Counter.LEVELS_VERSION)
 
 
 def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float) -> int:
     """Inside the caller's snapshot: the next version for these skus, queued for `boxes`."""
     version = current_version(shop) + 1
-    set_value(shop, VERSION_KEY, str(version))
+    set_count(shop, Counter.LEVELS_VERSION, version)
     # Every due movement is stamped, also of a sku without a baseline (no level to send yet) and of a shop
     # without boxes, so it is not due again.
     ledger.stamp_level_version(shop, skus, version)

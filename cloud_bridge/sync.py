@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol
 
 import peewee as pw
 
-from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside
+from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside, state
 from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
@@ -43,21 +43,21 @@ from cloud_bridge.connectors import (
     cursor_at,
 )
 from cloud_bridge.connectors.base import ItemResult, ShopProduct
+from cloud_bridge.core import orders as orderplan
+from cloud_bridge.core import passes, writes
+from cloud_bridge.core.writes import Outcome
 from cloud_bridge.db import Database
 from cloud_bridge.errors import (
     BadCursor,
-    NotApplied,
     PermanentShopError,
     ShopError,
-    ShopTimeout,
-    ShopUnreachable,
     StaleStock,
     StockNotManaged,
     TransientShopError,
     UnknownSku,
 )
 from cloud_bridge.parking import park, resolve
-from cloud_bridge.state import Timer, get_time, get_value, set_time, set_value
+from cloud_bridge.state import Counter, Cursor, Timer
 from wire import Kind, build_topic, parse_ts
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,8 @@ PUBLISH_WAIT_S: Final = 5.0
 INIT_ORDER_DAYS: Final = 14  # open orders older than this at the first start are not reserved
 QUIET_TRIES: Final = 3  # reads of a sku busy with orders before it waits for the next pass
 IN_DOUBT_S: Final = 60.0  # a shop write whose answer never came may still land this long after
-STOCK_UNKNOWN: Final = "stock unknown"  # payload of a parked order whose stock effect is unknown
 MAX_RETRIED_ORDERS: Final = 50  # parked orders read again per pass
 MAX_LEAD_S: Final = 5.0  # a window closes at most this much early for the time a write takes
-WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
 
 
 class Publisher(Protocol):
@@ -112,13 +110,18 @@ class ShopDriver:
         self._drained_at: float | None = None  # the pass (its `now`) that last read the orders feed
         self._write_s = 0.0  # how long the last push that wrote took (the window closes this much early)
         self.next_look: float | None = None  # when the write planner wants a pass again (None: on a change)
+        self._steps: dict[passes.Step, Callable[[float], object]] = {
+            passes.Step.ORDERS: self.poll_orders,
+            passes.Step.PRODUCTS: self.poll_products,
+            passes.Step.RECONCILE: self.reconcile,
+        }
 
     # --- the pass ----------------------------------------------------------------------------------------
 
     def run_pass(self, *, force: bool = False) -> bool:
         """Does what is due; returns False when the shop is backing off after errors."""
         now = self.clock()
-        if not force and now < self._due(Timer.BACKOFF):
+        if not force and now < state.load(self.id).due(Timer.BACKOFF):
             self.send_levels(now)  # the boxes hear of other tills' sales even while the shop is away
             self.publish_outbound()
             return False
@@ -132,43 +135,39 @@ class ShopDriver:
             return False
         except BadCursor as exc:
             log.error("shop %s: %s; polling restarts from now", self.id, exc)
-            self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
+            self._set_cursor(Cursor.ORDERS, cursor_at(datetime.now(UTC)))
             return False
         finally:
             self.send_levels(now)
             self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
-        self._write_state("failures", "0")
+        self._set_count(Counter.FAILURES, 0)
         return True
 
     def _pass(self, now: float) -> None:
         self.publish_outbound()
-        if get_value(self.id, "initialised") is None:
+        if not state.initialised(self.id):
             self.initialise(now)
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
         self.send_notices(now)
-        if now >= self._due(Timer.ORDERS):
-            self.poll_orders(now)
-            self._set_timer(Timer.ORDERS, now + self.timing.orders_s)
-        if now >= self._due(Timer.PRODUCTS):
-            self.poll_products(now)
-            self._set_timer(Timer.PRODUCTS, now + self.timing.products_s)
-        if now >= self._due(Timer.RECONCILE) and self.reconcile(now):
-            self._set_timer(Timer.RECONCILE, now + self.timing.reconcile_s)
+        # the timers as they are now: a webhook may have made a feed due meanwhile
+        for step in passes.due_steps(state.load(self.id), now):
+            if self._steps[step](now) is not False:  # a postponed reconciliation stays due
+                self._set_timer(passes.TIMERS[step], passes.next_due(step, now, self.timing))
 
     # --- first start ---------------------------------------------------------------------------------------
 
     def initialise(self, now: float) -> None:
         """Learns the catalog, the open orders and every sku's current number, once per shop."""
         skus = self.poll_products(now, queue=False, baselines=False)
-        if get_value(self.id, "orders_cursor") is None:
+        if state.cursor(self.id, Cursor.ORDERS) is None:
             since = datetime.now(UTC) - timedelta(days=INIT_ORDER_DAYS)
-            self._write_state("orders_cursor", cursor_at(since))
+            self._set_cursor(Cursor.ORDERS, cursor_at(since))
         skus |= self.poll_orders(now)
         self.ensure_baselines(skus, now)
         with self.db.write():
             catalog.queue_snapshot(self.id, self.shop.boxes, now)  # boxes that asked before now
-            set_value(self.id, "initialised", str(now))
+            state.mark_initialised(self.id, now)
         log.info("shop %s: initialised with %d skus", self.id, len(skus))
 
     # --- shop → store --------------------------------------------------------------------------------------
@@ -186,12 +185,12 @@ class ShopDriver:
         """Reads the orders feed to its end into the ledger and the outbox; returns the skus touched."""
         touched: set[str] = set()
         self._drained_at = now
-        cursor = get_value(self.id, "orders_cursor")
+        cursor = state.cursor(self.id, Cursor.ORDERS)
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.orders_since(cursor)
             with self.db.write():
                 skus = self._apply_orders(found, now)
-                set_value(self.id, "orders_cursor", cursor)
+                state.set_cursor(self.id, Cursor.ORDERS, cursor)
             touched |= skus
             if not found:
                 break
@@ -203,23 +202,13 @@ class ShopDriver:
         could not fully read is parked with its reason and the others go on; its units still count when
         its stock facts were readable (the shop took them), and it leaves the parked list once it reads.
         """
-        parked = self._parked_orders() if found else set()
-        for order in found:
-            key = f"order/{order.order_id}"[:300]
-            if order.problem is None:
-                if key in parked:
-                    resolve(self.id, key)
-                continue
-            effect = (
-                "its units are counted; no ticket until it reads"
-                if order.stock_known
-                else "its stock effect is unknown"
-            )
-            log.warning("shop %s: order %s parked: %s", self.id, order.order_id, order.problem)
-            problem = f"order {order.order_id}: {order.problem}; {effect}"
-            park(self.id, key, "order", problem, now, payload=None if order.stock_known else STOCK_UNKNOWN)
-        known = [order for order in found if order.stock_known]
-        skus = orders.apply_orders(self.id, known, self.shop.boxes, self.secret, now)
+        plan = orderplan.plan_orders(found, self._parked_orders() if found else set())
+        for key in plan.resolve:
+            resolve(self.id, key)
+        for parking in plan.park:
+            log.warning("shop %s: order %s parked: %s", self.id, parking.order_id, parking.problem)
+            park(self.id, parking.key, "order", parking.problem, now, payload=parking.payload)
+        skus = orders.apply_orders(self.id, plan.apply, self.shop.boxes, self.secret, now)
         if self.absolute and skus:
             _mark_dirty(self.id, skus)
         return skus
@@ -245,7 +234,7 @@ class ShopDriver:
         )
         touched: set[str] = set()
         for row in list(query.limit(MAX_RETRIED_ORDERS)):
-            order_id = row.key.removeprefix("order/")
+            order_id = orderplan.order_id_of(row.key)
             try:
                 order = self.connector.get_order(order_id)
             except PermanentShopError as exc:
@@ -259,13 +248,13 @@ class ShopDriver:
     def poll_products(self, now: float, *, queue: bool = True, baselines: bool = True) -> set[str]:
         """Product and price changes become catalog deltas for the shop's boxes; returns the skus seen."""
         seen: set[str] = set()
-        cursor = get_value(self.id, "products_cursor")
+        cursor = state.cursor(self.id, Cursor.PRODUCTS)
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.products_since(cursor)
             with self.db.write():
                 facts = catalog.accept(self.id, [_fact(p) for p in found if p.sku], now)
                 catalog.apply_products(self.id, facts, self.shop.boxes if queue else (), now)
-                set_value(self.id, "products_cursor", cursor)
+                state.set_cursor(self.id, Cursor.PRODUCTS, cursor)
             seen.update(fact.sku for fact in facts)
             if not found:
                 break
@@ -293,7 +282,7 @@ class ShopDriver:
         for notice in orders.pending_notices(self.id):
             try:
                 orders.send_notice(self.connector, notice, self.shop.language)
-                state = "done"
+                told = "done"
             except PermanentShopError as exc:
                 park(
                     self.id,
@@ -302,13 +291,13 @@ class ShopDriver:
                     f"shop not told: {exc}",
                     now,
                 )
-                state = "parked"
+                told = "parked"
             except ShopError as exc:
                 log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
                 return
             with self.db.write():
-                m.OrderNotice.update(state=state).where(m.OrderNotice.id == notice.id).execute()
-                if state == "done" and notice.stage in ("collected", "delivered"):
+                m.OrderNotice.update(state=told).where(m.OrderNotice.id == notice.id).execute()
+                if told == "done" and notice.stage in ("collected", "delivered"):
                     m.ShopOrder.update(completion="done").where(
                         m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
                     ).execute()
@@ -410,7 +399,7 @@ class ShopDriver:
         if self.absolute:
             waiting |= set(_dirty_skus(self.id))
         waiting -= self._parked_skus(now)
-        stored = get_time(self.id, Timer.WRITES_OPEN)
+        stored = state.get_time(self.id, Timer.WRITES_OPEN)
         opened = stored if stored is not None or not waiting else self._first_sale(now)
         # the window closes early by the time the last write took, so a change is in the shop by the
         # window's end, not a write's length after it
@@ -468,10 +457,13 @@ class ShopDriver:
         if skus is not None:
             unclaimed &= set(skus)
         self.ensure_baselines(unclaimed - ledger.known_skus(self.id, unclaimed), now)
-        size = WRITE_SKUS if self.absolute else min(WRITE_SKUS, self.connector.limits.writes)
+        size = writes.write_size(self.absolute, self.connector.limits.writes)
         with self.db.write():
-            known = sorted(ledger.known_skus(self.id, unclaimed) - self._parked_skus(now))
-            return [self._claim(list(chunk), now) for chunk in shopplan.batches(known, size)]
+            known = ledger.known_skus(self.id, unclaimed)
+            return [
+                self._claim(list(chunk), now)
+                for chunk in writes.claim_batches(known, self._parked_skus(now), size)
+            ]
 
     def _claim(self, skus: list[str], now: float) -> int:
         query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
@@ -481,11 +473,9 @@ class ShopDriver:
             m.Movement.sku.in_(skus),
         )
         claimed = list(query.tuples())
-        totals: dict[str, int] = {}
-        for _, sku, delta in claimed:
-            totals[sku] = totals.get(sku, 0) + delta
-        state = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
-        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=state)
+        totals = writes.coalesce((sku, delta) for _, sku, delta in claimed)
+        begun = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
+        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=begun)
         ids = [row[0] for row in claimed]
         for start in range(0, len(ids), ledger.IN_CHUNK):
             chunk = ids[start : start + ledger.IN_CHUNK]
@@ -502,8 +492,8 @@ class ShopDriver:
 
     def _push_deltas(self, now: float) -> None:
         for write in self._pending_writes(now):
-            deltas = {sku: d for sku, d in json.loads(write.deltas).items() if d}
-            key = f"tillbridge-{self.id}-{write.id}"
+            deltas = writes.to_send(json.loads(write.deltas))
+            key = writes.idempotency_key(self.id, write.id)
             with self.db.write():
                 m.ShopWrite.update(attempts=m.ShopWrite.attempts + 1).where(
                     m.ShopWrite.id == write.id
@@ -513,11 +503,9 @@ class ShopDriver:
                 if deltas
                 else []
             )
-            for result in results:
-                if isinstance(result.error, TransientShopError) and not isinstance(result.error, NotApplied):
-                    # In doubt (a timeout, a dropped connection): the shop may have applied it. The write
-                    # stays pending and goes again under the same key, which the shop applies at most once.
-                    raise result.error
+            doubt = writes.in_doubt(results)
+            if doubt is not None:  # stays pending, to go again under the same key (applied at most once)
+                raise doubt
             with self.db.write():
                 self._settle_deltas(write, deltas, results, now)
 
@@ -525,19 +513,16 @@ class ShopDriver:
         self, write: Any, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
     ) -> None:
         """Marks the write done; items refused for sure move, with their movements, into a new write."""
-        retry_now: dict[str, int] = {}  # not applied because another item failed: a new key
-        retry_later: dict[str, int] = {}  # refused for good: parked, tried again after parked_retry_s
+        settled = writes.settle_deltas(deltas, results)
         for result in results:
-            if isinstance(result.error, PermanentShopError):
-                self._park_sku(result.sku, str(result.error), now)
-                retry_later[result.sku] = deltas[result.sku]
-            elif result.error is not None:
-                retry_now[result.sku] = deltas[result.sku]
-            else:
+            if result.sku in settled.refused:
+                self._park_sku(result.sku, settled.refused[result.sku], now)
+            elif result.sku in settled.applied:
                 self._unpark_sku(result.sku)
                 shopside.shift(self.id, {result.sku: deltas[result.sku]})
         m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
-        for again, at in ((retry_now, now), (retry_later, now + self.timing.parked_retry_s)):
+        later = now + self.timing.parked_retry_s
+        for again, at in ((settled.retry_now, now), (settled.retry_later, later)):
             if again:
                 new = m.ShopWrite.create(shop=self.id, deltas=json.dumps(again), created_at=now, next_at=at)
                 m.Movement.update(write=new.id).where(
@@ -546,8 +531,10 @@ class ShopDriver:
 
     def _push_absolute(self, now: float, wanted: Iterable[str]) -> None:
         """Writes the `wanted` skus an order or a movement marked, as many per read as one request holds."""
-        skus = (set(_dirty_skus(self.id)) & set(wanted)) - self._parked_skus(now)
-        for batch in shopplan.batches(sorted(skus), self.connector.limits.reads):
+        parked = self._parked_skus(now)
+        for batch in writes.absolute_batches(
+            _dirty_skus(self.id), wanted, parked, self.connector.limits.reads
+        ):
             again: set[str] = set(batch)
             for _ in range(2):  # a second round writes again what an order landing mid-write made wrong
                 again = self.write_targets(sorted(again), now) if again else set()
@@ -605,7 +592,7 @@ class ShopDriver:
         again: set[str] = set()
         for sku, p in plans.items():
             outcome = self._outcome(p, results.get(sku), now)
-            if outcome is None:  # refused for good, so not applied: undo the write-ahead doubt
+            if outcome is Outcome.REFUSED:  # so not applied: undo the write-ahead doubt
                 shopside.record(self.id, sku, p.expected, p.orders, now, p.doubt_until)
                 continue
             level = reread.get(sku)
@@ -622,7 +609,7 @@ class ShopDriver:
             if out.edit:
                 log.info("shop %s: %s was changed by %+d in the shop: kept", self.id, sku, out.edit)
                 shopside.record_edit(self.id, sku, out.edit, now)
-            if out.lost or (outcome == "failed" and isinstance(results[sku].error, StaleStock)):
+            if out.lost or (outcome is Outcome.FAILED and isinstance(results[sku].error, StaleStock)):
                 log.info("shop %s: %s changed in the shop during our write; writing again", self.id, sku)
                 again.add(sku)
             shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
@@ -632,25 +619,22 @@ class ShopDriver:
             ).execute()
         return again
 
-    def _outcome(self, p: shopside.Plan, result: ItemResult | None, now: float) -> str | None:
-        """ "ok", "failed" (certainly not applied), "doubt" (no answer: it may land late), or None when
-        the shop refused it for good (the sku is parked).
-        """
-        if result is None or result.error is None:
-            if result is not None:
-                self._unpark_sku(p.sku)
-            return "ok"
-        if isinstance(result.error, PermanentShopError):
+    def _outcome(self, p: shopside.Plan, result: ItemResult | None, now: float) -> Outcome:
+        """The item's outcome (`core.writes.outcome`); a sku the shop took leaves the parked list, one it
+        refused for good joins it."""
+        found = writes.outcome(result)
+        if found is Outcome.OK and result is not None:
+            self._unpark_sku(p.sku)
+        elif found is Outcome.REFUSED and result is not None:
             self._park_sku(p.sku, str(result.error), now)
-            return None
-        return "doubt" if isinstance(result.error, ShopTimeout | ShopUnreachable) else "failed"
+        return found
 
     def _stock_unknown(self) -> bool:
         """Some parked order's stock effect is unknown: a difference in the shop may be that order."""
         query = m.Parked.select().where(
             m.Parked.shop == self.id,
             m.Parked.resolved == False,  # noqa: E712
-            m.Parked.payload == STOCK_UNKNOWN,
+            m.Parked.payload == orderplan.STOCK_UNKNOWN,
         )
         return bool(query.exists())
 
@@ -663,27 +647,27 @@ class ShopDriver:
         delta write is in doubt (sent, outcome unknown): correcting then would count it twice once the retry
         under the same idempotency key reports success.
         """
-        if not self.absolute and _in_doubt(self.id):
-            return False
-        skus = sorted(
-            {s.sku for s in m.Stock.select(m.Stock.sku).where(m.Stock.shop == self.id)}
-            - self._parked_skus(now)
+        in_doubt = not self.absolute and _in_doubt(self.id)
+        stocked = () if in_doubt else _stocked_skus(self.id)
+        skus = writes.reconcile_skus(
+            stocked, self._parked_skus(now), absolute=self.absolute, delta_in_doubt=in_doubt
         )
+        if skus is None:
+            return False
         if not skus:
             return True
         self.poll_orders(now)
-        self.write_targets(skus, now, settled=not self.absolute)
+        self.write_targets(list(skus), now, settled=not self.absolute)
         return True
 
     # --- errors --------------------------------------------------------------------------------------------
 
     def _back_off(self, exc: TransientShopError, now: float) -> None:
-        failures = int(get_value(self.id, "failures") or 0) + 1
-        ceiling = min(self.timing.retry_max_s, self.timing.retry_base_s * 2 ** min(failures, 16))
-        wait = max(ceiling / 2 + self.rng.uniform(0, ceiling / 2), exc.retry_after or 0.0)
-        log.warning("shop %s: %s; next try in %.1f s", self.id, exc, wait)
-        self._write_state("failures", str(failures))
-        self._set_timer(Timer.BACKOFF, now + wait)
+        failures = state.count(self.id, Counter.FAILURES)
+        backoff = passes.back_off(failures, self.timing, exc.retry_after, self.rng.uniform)
+        log.warning("shop %s: %s; next try in %.1f s", self.id, exc, backoff.wait)
+        self._set_count(Counter.FAILURES, backoff.failures)
+        self._set_timer(Timer.BACKOFF, now + backoff.wait)
 
     def _park_shop(self, exc: PermanentShopError, now: float) -> None:
         log.error("shop %s: %s; parked, next try in %.0f s", self.id, exc, self.timing.parked_retry_s)
@@ -709,17 +693,17 @@ class ShopDriver:
         )
         return {row.key[4:] for row in query}
 
-    def _due(self, timer: Timer) -> float:
-        """When `timer` is due; 0 (now) when it was never set."""
-        return get_time(self.id, timer) or 0.0
-
     def _set_timer(self, timer: Timer, at: float | None) -> None:
         with self.db.write():
-            set_time(self.id, timer, at)
+            state.set_time(self.id, timer, at)
 
-    def _write_state(self, name: str, value: str) -> None:
+    def _set_cursor(self, which: Cursor, value: str) -> None:
         with self.db.write():
-            set_value(self.id, name, value)
+            state.set_cursor(self.id, which, value)
+
+    def _set_count(self, counter: Counter, value: int) -> None:
+        with self.db.write():
+            state.set_count(self.id, counter, value)
 
 
 # --- queries ---------------------------------------------------------------------------------------------
@@ -739,6 +723,10 @@ def _in_doubt(shop: str) -> bool:
         m.ShopWrite.shop == shop, m.ShopWrite.state == "pending", m.ShopWrite.attempts > 0
     )
     return bool(query.exists())
+
+
+def _stocked_skus(shop: str) -> set[str]:
+    return {s.sku for s in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)}
 
 
 def _dirty_skus(shop: str) -> list[str]:

@@ -35,6 +35,7 @@ from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.worker import MAX_PAGES
 from configspec import Secret, SecretUrl
+from simulators.broker import Broker
 from simulators.shops import (
     Item,
     MagentoSimulator,
@@ -156,6 +157,15 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db.close()
 
 
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A mosquitto of the test's own on a free port (never the shared one on 1883): the bridge's retained
+    states and persistent sessions start empty in every test, unlike `tests.mqtt_helpers.broker`'s.
+    """
+    with Broker(tmp_path / "broker") as running:
+        yield running
+
+
 # --- shops -----------------------------------------------------------------------------------------------
 
 Simulator = WooCommerceSimulator | PrestaShopSimulator | ShopifySimulator
@@ -177,6 +187,15 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
     sim: Simulator = cls[platform](items, **kw)
     sim.start()
     return sim
+
+
+@pytest.fixture
+def woo() -> Iterator[WooCommerceSimulator]:
+    """A WooCommerce shop with three items, ten of each: the shop most bridge tests need and never change."""
+    sim = start_simulator("woocommerce", seed(3, 10))
+    assert isinstance(sim, WooCommerceSimulator)
+    yield sim
+    sim.stop()
 
 
 def shop_config(

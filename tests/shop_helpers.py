@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cloud_bridge.connectors import ConnectorOptions
-from cloud_bridge.connectors.base import DraftLine, LineOption, OrderDraft
+from cloud_bridge.connectors.base import LineOption, OrderDraft
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.shopify import ShopifyConnector
 from cloud_bridge.connectors.woocommerce import WooCommerceConnector
@@ -25,6 +25,7 @@ from simulators.shops import (
     ShopifySimulator,
     WooCommerceSimulator,
 )
+from wire import PhoneLine, format_ts
 
 WAIT = 5.0
 SMALL = [
@@ -61,7 +62,7 @@ def woo(sim: WooCommerceSimulator, clock: ManualClock, **kw: Any) -> WooCommerce
 
 def presta(sim: PrestaShopSimulator, clock: ManualClock, **kw: Any) -> PrestaShopConnector:
     key = kw.pop("key", sim.key)
-    extra = {k: kw.pop(k) for k in ("use_patch", "pickup_carriers") if k in kw}
+    extra = {k: kw.pop(k) for k in ("use_patch", "pickup_carriers", "phone_state") if k in kw}
     return PrestaShopConnector("demo-presta", sim.url, key, options=options(clock, **kw), **extra)
 
 
@@ -197,10 +198,10 @@ def phone_draft(sku: str, qty: int) -> OrderDraft:
     """The phone order the connector tests create: a pizza with an extra and a note, for pickup at 20:00."""
     return OrderDraft(
         ref="till-1-p7",
-        lines=(DraftLine(sku, qty, (LineOption("Extra", "Aceitunas"),), "sin cebolla"),),
+        lines=(PhoneLine(sku, qty, (LineOption("Extra", "Aceitunas"),), "sin cebolla"),),
         customer="Luis Peña",
         phone="600111222",
         pickup=True,
-        requested_at=datetime(2026, 12, 6, 20, 0, tzinfo=UTC),
+        due_at=format_ts(datetime(2026, 12, 6, 20, 0, tzinfo=UTC)),
         note="Paga en tienda",
     )

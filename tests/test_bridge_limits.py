@@ -22,32 +22,18 @@ from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     PlayedBox,
     bridge_config,
+    broker,
     postgres,
-    seed,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 from wire import CatalogRequest, build_topic, encode
 from wire import Kind as K
 
-__all__ = ["postgres"]
+__all__ = ["broker", "postgres", "woo"]  # fixtures
 
 PRODUCTS = 3000
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    with Broker(tmp_path / "broker") as b:
-        yield b
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

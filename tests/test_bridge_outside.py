@@ -23,7 +23,15 @@ from cloud_bridge.limits import BoxLimits, Rate
 from cloud_bridge.status import fleet_view, render
 from cloud_bridge.worker import Worker
 from simulators.broker import Broker
-from tests.bridge_helpers import Simulator, bridge_config, seed, shop_config, start_simulator, wait_for
+from tests.bridge_helpers import (
+    Simulator,
+    bridge_config,
+    broker,
+    seed,
+    shop_config,
+    start_simulator,
+    wait_for,
+)
 from tests.wire_helpers import (
     command_replies,
     journal_batches,
@@ -36,6 +44,8 @@ from wire import CatalogRequest, Kind, Message, State, build_topic, encode, now_
 
 from .test_bridge_service import publish
 
+__all__ = ["broker"]  # fixtures
+
 UP = st.one_of(
     states,
     journal_batches(),
@@ -46,12 +56,6 @@ UP = st.one_of(
     command_replies,
     telemetry,
 )
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    with Broker(tmp_path / "broker") as b:
-        yield b
 
 
 @pytest.fixture

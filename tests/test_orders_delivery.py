@@ -37,35 +37,20 @@ from tests.bridge_helpers import (
     FAST,
     PostgresServer,
     bridge_config,
+    broker,
     customer_code,
     postgres,
-    seed,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 from tests.mqtt_helpers import SHOP, rows, spawn_box
 from tests.till_process import TillProcess
 from wire import Kind, build_topic
 
-__all__ = ["postgres"]  # fixtures
+__all__ = ["broker", "postgres", "woo"]  # fixtures
 
 FAILOVER_S = 5.0
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
