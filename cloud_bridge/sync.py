@@ -16,23 +16,24 @@ What the shop shows that the bridge cannot explain at a quiet moment (no order i
 in the shop's admin and becomes a ledger movement of channel `shop`, never overwritten. Reconciliation
 does the same for every sku, and corrects the shop where it still differs from the ledger; with
 compare-and-swap where the shop has it.
+
+Each step reads, plans, acts and records: the facts come from the stores (`state` for the shop's cursors,
+counters and timers, `shopstore.ShopStore` for parked problems, claimed movements and writes, `ledger`,
+`shopside`), what follows is decided by the pure planners (`cloud_bridge.core`, `shopplan`), the connector
+does it, and the outcome goes back through the same stores. This module holds no SQL of its own.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
-
-import peewee as pw
+from typing import Final, Protocol
 
 from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside, state
-from cloud_bridge import models as m
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
     ShopConnector,
@@ -56,9 +57,9 @@ from cloud_bridge.errors import (
     TransientShopError,
     UnknownSku,
 )
-from cloud_bridge.parking import park, resolve
+from cloud_bridge.shopstore import ShopStore
 from cloud_bridge.state import Counter, Cursor, Timer
-from wire import Kind, build_topic, parse_ts
+from wire import build_topic
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class ShopDriver:
         self.timing, self.secret, self.clock = timing, secret, clock
         self.rng = rng or random.Random()
         self.id = shop.id
+        self.store = ShopStore(shop.id)
         self.absolute = not connector.supports_deltas
         self.rules = shopplan.Rules(
             window_s=shop.write_window_s,
@@ -202,44 +204,30 @@ class ShopDriver:
         could not fully read is parked with its reason and the others go on; its units still count when
         its stock facts were readable (the shop took them), and it leaves the parked list once it reads.
         """
-        plan = orderplan.plan_orders(found, self._parked_orders() if found else set())
+        plan = orderplan.plan_orders(found, self.store.parked_orders() if found else set())
         for key in plan.resolve:
-            resolve(self.id, key)
+            self.store.resolve(key)
         for parking in plan.park:
             log.warning("shop %s: order %s parked: %s", self.id, parking.order_id, parking.problem)
-            park(self.id, parking.key, "order", parking.problem, now, payload=parking.payload)
+            self.store.park(parking.key, "order", parking.problem, now, payload=parking.payload)
         skus = orders.apply_orders(self.id, plan.apply, self.shop.boxes, self.secret, now)
         if self.absolute and skus:
-            _mark_dirty(self.id, skus)
+            self.store.mark_dirty(skus)
         return skus
-
-    def _parked_orders(self) -> set[str]:
-        query = m.Parked.select(m.Parked.key).where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.key.startswith("order/"),
-        )
-        return {row.key for row in query}
 
     def retry_parked_orders(self, now: float) -> set[str]:
         """Reads parked orders again once `parked_retry_s` has passed (the feed shows an order again only
         when it changes); returns the skus touched.
         """
-        query = m.Parked.select(m.Parked.key).where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.what == "order",
-            m.Parked.key.startswith("order/"),
-            m.Parked.last_at <= now - self.timing.parked_retry_s,
-        )
+        due = self.store.parked_orders_due(now - self.timing.parked_retry_s, MAX_RETRIED_ORDERS)
         touched: set[str] = set()
-        for row in list(query.limit(MAX_RETRIED_ORDERS)):
-            order_id = orderplan.order_id_of(row.key)
+        for key in due:
+            order_id = orderplan.order_id_of(key)
             try:
                 order = self.connector.get_order(order_id)
             except PermanentShopError as exc:
                 with self.db.write():
-                    park(self.id, row.key, "order", f"order {order_id}: {exc}", now)
+                    self.store.park(key, "order", f"order {order_id}: {exc}", now)
                 continue
             with self.db.write():
                 touched |= self._apply_orders([order], now)
@@ -269,12 +257,10 @@ class ShopDriver:
                 self.connector.complete_order(row.order_id)
                 done = "done"
             except PermanentShopError as exc:
-                park(self.id, f"completion/{row.order_id}", "order", f"cannot complete: {exc}", now)
+                self.store.park(f"completion/{row.order_id}", "order", f"cannot complete: {exc}", now)
                 done = "parked"
             with self.db.write():
-                m.ShopOrder.update(completion=done).where(
-                    m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
-                ).execute()
+                self.store.set_completion(row.order_id, done)
 
     def send_notices(self, now: float) -> None:
         """What happened to orders on the floor, told to the shop in the order it happened (docs/orders.md):
@@ -284,8 +270,7 @@ class ShopDriver:
                 orders.send_notice(self.connector, notice, self.shop.language)
                 told = "done"
             except PermanentShopError as exc:
-                park(
-                    self.id,
+                self.store.park(
                     f"notice/{notice.order_id}/{notice.stage}"[:300],
                     "order",
                     f"shop not told: {exc}",
@@ -296,11 +281,9 @@ class ShopDriver:
                 log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
                 return
             with self.db.write():
-                m.OrderNotice.update(state=told).where(m.OrderNotice.id == notice.id).execute()
+                self.store.set_notice(notice.id, told)
                 if told == "done" and notice.stage in ("collected", "delivered"):
-                    m.ShopOrder.update(completion="done").where(
-                        m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
-                    ).execute()
+                    self.store.set_completion(notice.order_id, "done")
 
     def send_levels(self, now: float) -> int:
         """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""
@@ -308,21 +291,15 @@ class ShopDriver:
 
     def publish_outbound(self) -> int:
         """Publishes queued orders and catalog messages in order; stops at the first the broker refuses."""
-        rows = list(
-            m.Outbound.select()
-            .where(m.Outbound.shop == self.id, m.Outbound.published_at.is_null())
-            .order_by(m.Outbound.id)
-            .limit(OUTBOUND_BATCH)
-        )
         sent: list[int] = []
-        for row in rows:
-            topic = build_topic(self.id, row.box, Kind(row.kind))
-            if not self.publisher.publish(topic, bytes(row.payload), 1, wait=PUBLISH_WAIT_S):
+        for queued in self.store.unpublished(OUTBOUND_BATCH):
+            topic = build_topic(self.id, queued.box, queued.kind)
+            if not self.publisher.publish(topic, queued.payload, 1, wait=PUBLISH_WAIT_S):
                 break
-            sent.append(row.id)
+            sent.append(queued.id)
         if sent:
             with self.db.write():
-                m.Outbound.update(published_at=self.clock()).where(m.Outbound.id.in_(sent)).execute()
+                self.store.mark_published(sent, self.clock())
         return len(sent) + self.deliver_orders()
 
     def deliver_orders(self) -> int:
@@ -395,9 +372,9 @@ class ShopDriver:
         """Which changed skus to write now: the window's decision, its opening time kept in the shop's
         state (so the next pass, in whichever worker, goes on with the same window).
         """
-        waiting = _unclaimed_skus(self.id)
+        waiting = self.store.unclaimed_skus()
         if self.absolute:
-            waiting |= set(_dirty_skus(self.id))
+            waiting |= set(self.store.dirty_skus())
         waiting -= self._parked_skus(now)
         stored = state.get_time(self.id, Timer.WRITES_OPEN)
         opened = stored if stored is not None or not waiting else self._first_sale(now)
@@ -417,13 +394,8 @@ class ShopDriver:
         it took to reach the bridge counts against the window; never before `now − window` (a backlog goes
         out at once) nor after `now` (a box whose clock runs ahead, an order's change: from now).
         """
-        oldest = (
-            m.Movement.select(pw.fn.MIN(m.Movement.at))
-            .where(m.Movement.shop == self.id, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
-            .scalar()
-        )
-        moment = parse_ts(oldest) if isinstance(oldest, str) else None
-        at = now if moment is None else moment.timestamp()
+        oldest = self.store.oldest_unclaimed_at()
+        at = now if oldest is None else oldest
         return min(now, max(now - self.rules.window_s, at))
 
     def _pending(self, skus: set[str]) -> list[shopplan.Pending]:
@@ -431,13 +403,7 @@ class ShopDriver:
         writes one sku per call, when it was last written (at most one write per sku per window).
         """
         found = ledger.levels(self.id, skus)
-        written: dict[str, float | None] = {}
-        if not self.rules.batch_writes:
-            for chunk in shopplan.batches(sorted(skus), ledger.IN_CHUNK):
-                query = m.Stock.select(m.Stock.sku, m.Stock.written_at).where(
-                    m.Stock.shop == self.id, m.Stock.sku.in_(list(chunk))
-                )
-                written.update({row.sku: row.written_at for row in query})
+        written = {} if self.rules.batch_writes else self.store.written_at(skus)
         buffer = self.shop.safety_buffer
         return [
             shopplan.Pending(
@@ -453,7 +419,7 @@ class ShopDriver:
         A delta shop's write holds what one request carries (`BatchLimits.writes`), so it is sent as one
         request whose outcome is all or nothing: applied, refused, or in doubt as a whole.
         """
-        unclaimed = _unclaimed_skus(self.id)
+        unclaimed = self.store.unclaimed_skus()
         if skus is not None:
             unclaimed &= set(skus)
         self.ensure_baselines(unclaimed - ledger.known_skus(self.id, unclaimed), now)
@@ -466,38 +432,21 @@ class ShopDriver:
             ]
 
     def _claim(self, skus: list[str], now: float) -> int:
-        query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
-            m.Movement.shop == self.id,
-            m.Movement.push == True,  # noqa: E712
-            m.Movement.write.is_null(),
-            m.Movement.sku.in_(skus),
-        )
-        claimed = list(query.tuples())
+        claimed = self.store.unclaimed_moves(skus)
         totals = writes.coalesce((sku, delta) for _, sku, delta in claimed)
-        begun = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
-        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=begun)
-        ids = [row[0] for row in claimed]
-        for start in range(0, len(ids), ledger.IN_CHUNK):
-            chunk = ids[start : start + ledger.IN_CHUNK]
-            m.Movement.update(write=write.id).where(m.Movement.id.in_(chunk)).execute()
+        # absolute shops only need the skus marked: their write is done at once
+        moves = [move_id for move_id, _, _ in claimed]
+        write_id = self.store.add_write(totals, now, done=self.absolute, moves=moves)
         if self.absolute:
-            _mark_dirty(self.id, totals)
-        return int(write.id)
-
-    def _pending_writes(self, now: float) -> list[Any]:
-        query = m.ShopWrite.select().where(
-            m.ShopWrite.shop == self.id, m.ShopWrite.state == "pending", m.ShopWrite.next_at <= now
-        )
-        return list(query.order_by(m.ShopWrite.id))
+            self.store.mark_dirty(totals)
+        return write_id
 
     def _push_deltas(self, now: float) -> None:
-        for write in self._pending_writes(now):
-            deltas = writes.to_send(json.loads(write.deltas))
+        for write in self.store.pending_writes(now):
+            deltas = writes.to_send(write.deltas)
             key = writes.idempotency_key(self.id, write.id)
             with self.db.write():
-                m.ShopWrite.update(attempts=m.ShopWrite.attempts + 1).where(
-                    m.ShopWrite.id == write.id
-                ).execute()
+                self.store.count_attempt(write.id)
             results = (
                 self.connector.adjust_stock([StockDelta(s, d) for s, d in deltas.items()], key)
                 if deltas
@@ -507,10 +456,10 @@ class ShopDriver:
             if doubt is not None:  # stays pending, to go again under the same key (applied at most once)
                 raise doubt
             with self.db.write():
-                self._settle_deltas(write, deltas, results, now)
+                self._settle_deltas(write.id, deltas, results, now)
 
     def _settle_deltas(
-        self, write: Any, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
+        self, write_id: int, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
     ) -> None:
         """Marks the write done; items refused for sure move, with their movements, into a new write."""
         settled = writes.settle_deltas(deltas, results)
@@ -520,20 +469,14 @@ class ShopDriver:
             elif result.sku in settled.applied:
                 self._unpark_sku(result.sku)
                 shopside.shift(self.id, {result.sku: deltas[result.sku]})
-        m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
         later = now + self.timing.parked_retry_s
-        for again, at in ((settled.retry_now, now), (settled.retry_later, later)):
-            if again:
-                new = m.ShopWrite.create(shop=self.id, deltas=json.dumps(again), created_at=now, next_at=at)
-                m.Movement.update(write=new.id).where(
-                    m.Movement.write == write.id, m.Movement.sku.in_(sorted(again))
-                ).execute()
+        self.store.finish_write(write_id, [(settled.retry_now, now), (settled.retry_later, later)], now)
 
     def _push_absolute(self, now: float, wanted: Iterable[str]) -> None:
         """Writes the `wanted` skus an order or a movement marked, as many per read as one request holds."""
         parked = self._parked_skus(now)
         for batch in writes.absolute_batches(
-            _dirty_skus(self.id), wanted, parked, self.connector.limits.reads
+            self.store.dirty_skus(), wanted, parked, self.connector.limits.reads
         ):
             again: set[str] = set(batch)
             for _ in range(2):  # a second round writes again what an order landing mid-write made wrong
@@ -588,7 +531,7 @@ class ShopDriver:
         now: float,
     ) -> set[str]:
         effect = shopside.order_effect(self.id, plans)
-        stock_unknown = self._stock_unknown()
+        stock_unknown = self.store.stock_unknown()
         again: set[str] = set()
         for sku, p in plans.items():
             outcome = self._outcome(p, results.get(sku), now)
@@ -614,9 +557,7 @@ class ShopDriver:
                 again.add(sku)
             shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
             # written_at: when the answer came, so one-sku-per-call shops space a sku's writes from it
-            m.Stock.update(written=p.write, written_at=self.clock(), dirty=out.again).where(
-                m.Stock.shop == self.id, m.Stock.sku == sku
-            ).execute()
+            self.store.record_written(sku, p.write, self.clock(), again=out.again)
         return again
 
     def _outcome(self, p: shopside.Plan, result: ItemResult | None, now: float) -> Outcome:
@@ -629,15 +570,6 @@ class ShopDriver:
             self._park_sku(p.sku, str(result.error), now)
         return found
 
-    def _stock_unknown(self) -> bool:
-        """Some parked order's stock effect is unknown: a difference in the shop may be that order."""
-        query = m.Parked.select().where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.payload == orderplan.STOCK_UNKNOWN,
-        )
-        return bool(query.exists())
-
     # --- reconciliation ------------------------------------------------------------------------------------
 
     def reconcile(self, now: float) -> bool:
@@ -647,8 +579,8 @@ class ShopDriver:
         delta write is in doubt (sent, outcome unknown): correcting then would count it twice once the retry
         under the same idempotency key reports success.
         """
-        in_doubt = not self.absolute and _in_doubt(self.id)
-        stocked = () if in_doubt else _stocked_skus(self.id)
+        in_doubt = not self.absolute and self.store.delta_in_doubt()
+        stocked = () if in_doubt else self.store.stocked_skus()
         skus = writes.reconcile_skus(
             stocked, self._parked_skus(now), absolute=self.absolute, delta_in_doubt=in_doubt
         )
@@ -672,26 +604,20 @@ class ShopDriver:
     def _park_shop(self, exc: PermanentShopError, now: float) -> None:
         log.error("shop %s: %s; parked, next try in %.0f s", self.id, exc, self.timing.parked_retry_s)
         with self.db.write():
-            park(self.id, "shop", "shop", str(exc), now)
+            self.store.park("shop", "shop", str(exc), now)
         self._set_timer(Timer.BACKOFF, now + self.timing.parked_retry_s)
 
     def _park_sku(self, sku: str, problem: str, now: float) -> None:
         log.warning("shop %s: sku %s parked: %s", self.id, sku, problem)
-        park(self.id, f"sku/{sku}", "sku", problem, now)
+        self.store.park_sku(sku, problem, now)
 
     def _unpark_sku(self, sku: str) -> None:
         """A sku that was parked and now works leaves the parked list."""
-        resolve(self.id, f"sku/{sku}")
+        self.store.unpark_sku(sku)
 
     def _parked_skus(self, now: float) -> set[str]:
         """Skus with a permanent error, left alone until `parked_retry_s` has passed since the last try."""
-        query = m.Parked.select(m.Parked.key).where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.key.startswith("sku/"),
-            m.Parked.last_at > now - self.timing.parked_retry_s,
-        )
-        return {row.key[4:] for row in query}
+        return self.store.parked_skus(now - self.timing.parked_retry_s)
 
     def _set_timer(self, timer: Timer, at: float | None) -> None:
         with self.db.write():
@@ -706,39 +632,7 @@ class ShopDriver:
             state.set_count(self.id, counter, value)
 
 
-# --- queries ---------------------------------------------------------------------------------------------
-
-
-def _unclaimed_skus(shop: str) -> set[str]:
-    query = (
-        m.Movement.select(m.Movement.sku)
-        .where(m.Movement.shop == shop, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
-        .distinct()
-    )
-    return {row.sku for row in query}
-
-
-def _in_doubt(shop: str) -> bool:
-    query = m.ShopWrite.select().where(
-        m.ShopWrite.shop == shop, m.ShopWrite.state == "pending", m.ShopWrite.attempts > 0
-    )
-    return bool(query.exists())
-
-
-def _stocked_skus(shop: str) -> set[str]:
-    return {s.sku for s in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)}
-
-
-def _dirty_skus(shop: str) -> list[str]:
-    query = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop, m.Stock.dirty == True)  # noqa: E712
-    return [row.sku for row in query]
-
-
-def _mark_dirty(shop: str, skus: Iterable[str]) -> None:
-    wanted = sorted(set(skus))
-    for start in range(0, len(wanted), ledger.IN_CHUNK):
-        chunk = wanted[start : start + ledger.IN_CHUNK]
-        m.Stock.update(dirty=True).where(m.Stock.shop == shop, m.Stock.sku.in_(chunk)).execute()
+# --- facts ---------------------------------------------------------------------------------------------
 
 
 def _missing(shop: str, sku: str, level: StockLevel | None) -> str:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from hypothesis import strategies as st
+
 from cloud_bridge.connectors import ConnectorOptions
 from cloud_bridge.connectors.base import LineOption, OrderDraft
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
@@ -205,3 +207,27 @@ def phone_draft(sku: str, qty: int) -> OrderDraft:
         due_at=format_ts(datetime(2026, 12, 6, 20, 0, tzinfo=UTC)),
         note="Paga en tienda",
     )
+
+
+@st.composite
+def mutated(
+    draw: st.DrawFn,
+    template: Any,
+    junk: st.SearchStrategy[Any],
+    *,
+    junk_one_in: int = 9,
+    drop_one_in: int = 11,
+) -> Any:
+    """A shop's realistic answer (`template`, decoded JSON) with about one value in `junk_one_in` replaced
+    by `junk` and one key in `drop_one_in` dropped: what a parser of the shop's answers must survive."""
+
+    def walk(value: Any) -> Any:
+        if draw(st.integers(0, junk_one_in - 1)) == 0:
+            return draw(junk)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items() if draw(st.integers(0, drop_one_in - 1)) != 0}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(template)

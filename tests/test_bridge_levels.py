@@ -8,8 +8,8 @@ from dataclasses import replace
 from cloud_bridge import ledger, levels
 from cloud_bridge import models as m
 from simulators.shops import WooCommerceSimulator
-from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, sale
-from tests.test_bridge_sync import journal, run, shop
+from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, run, sale
+from tests.test_bridge_sync import journal, shop
 from wire import JSON, MAX_LEVELS, JournalEntry, Kind, Levels, now_ts
 
 __all__ = ["database", "postgres"]  # fixtures

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -23,6 +22,7 @@ from tests.bridge_helpers import (
     PlayedBox,
     bridge_config,
     broker,
+    database_url,
     postgres,
     shop_config,
     wait_for,
@@ -31,21 +31,14 @@ from tests.bridge_helpers import (
 from wire import CatalogRequest, build_topic, encode
 from wire import Kind as K
 
-__all__ = ["broker", "postgres", "woo"]  # fixtures
+__all__ = ["broker", "database_url", "postgres", "woo"]  # fixtures
 
 PRODUCTS = 3000
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def config(
-    request: pytest.FixtureRequest, tmp_path: Path, broker: Broker, woo: WooCommerceSimulator
-) -> BridgeConfig:
-    url = f"sqlite:///{tmp_path / 'bridge.db'}"
-    if request.param == "postgres":
-        server = request.getfixturevalue("postgres")
-        server.truncate()
-        url = server.url
-    return bridge_config(url, broker.url, [shop_config("corner", woo, ["till-1", "till-2"])])
+@pytest.fixture
+def config(database_url: str, broker: Broker, woo: WooCommerceSimulator) -> BridgeConfig:
+    return bridge_config(database_url, broker.url, [shop_config("corner", woo, ["till-1", "till-2"])])
 
 
 @pytest.fixture

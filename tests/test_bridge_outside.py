@@ -35,6 +35,7 @@ from tests.bridge_helpers import (
 from tests.wire_helpers import (
     command_replies,
     journal_batches,
+    json_paths,
     json_values,
     order_acks,
     states,
@@ -140,7 +141,7 @@ def _mutated(msg: Message, data: Any) -> bytes:
         text = encode(msg)
         return text[: data.draw(st.integers(0, max(0, len(text) - 1)))]
     if how == "replace":
-        paths = _paths(obj)[1:]
+        paths = json_paths(obj)[1:]
         if paths:
             path = data.draw(st.sampled_from(paths))
             parent = obj
@@ -148,15 +149,6 @@ def _mutated(msg: Message, data: Any) -> bytes:
                 parent = parent[step]
             parent[path[-1]] = data.draw(json_values)
     return json.dumps(obj).encode()
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        found += [p for key, item in value.items() for p in _paths(item, (*path, key))]
-    elif isinstance(value, list):
-        found += [p for index, item in enumerate(value) for p in _paths(item, (*path, index))]
-    return found
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

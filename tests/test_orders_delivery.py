@@ -35,10 +35,10 @@ from simulators.printer import VirtualPrinter
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
-    PostgresServer,
     bridge_config,
     broker,
     customer_code,
+    database_url,
     postgres,
     shop_config,
     wait_for,
@@ -48,21 +48,15 @@ from tests.mqtt_helpers import SHOP, rows, spawn_box
 from tests.till_process import TillProcess
 from wire import Kind, build_topic
 
-__all__ = ["broker", "postgres", "woo"]  # fixtures
+__all__ = ["broker", "database_url", "postgres", "woo"]  # fixtures
 
 FAILOVER_S = 5.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def config(request: pytest.FixtureRequest, tmp_path: Path, broker: Broker, woo: Any) -> BridgeConfig:
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        server.truncate()
-        url = server.url
-    else:
-        url = f"sqlite:///{tmp_path / 'bridge.db'}"
+@pytest.fixture
+def config(database_url: str, broker: Broker, woo: Any) -> BridgeConfig:
     shop = replace(shop_config(SHOP, woo, ["till-1", "till-2"]), orders_failover_s=FAILOVER_S)
-    return bridge_config(url, broker.url, [shop], timing=replace(FAST, orders_resend_s=1.0))
+    return bridge_config(database_url, broker.url, [shop], timing=replace(FAST, orders_resend_s=1.0))
 
 
 @pytest.fixture
