@@ -5,7 +5,9 @@ handed-over ones, which reprint."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,11 +21,13 @@ from firmware_agent.link.settings import LinkSettings, link_settings
 from firmware_agent.store import Store
 from firmware_agent.store import orders as order_store
 from tests.core_helpers import running_core
+from tests.store_helpers import open_store
 from wire import Kind, Order, OrderLine, encode
 
 T = TypeVar("T")
 DAY = 86400.0
 PER_DAY = 8
+LINE = (OrderLine("M", "M", 1, 9),)
 
 
 class Clock:
@@ -83,7 +87,7 @@ def test_a_box_open_for_months_keeps_only_the_last_week_of_handed_over_orders(tm
         for day in range(40):
             for n in range(PER_DAY):
                 order_id = f"WC-{day * PER_DAY + n}"
-                order = Order(order_id, "2027-01-15T12:00:00.000Z", "pickup", (OrderLine("M", "M", 1, 9),), 9)
+                order = Order(order_id, "2027-01-15T12:00:00.000Z", "pickup", LINE, 9)
                 intake.on_orders(link, Received(1, "orders", encode(order), 0, 1))
                 if (day, n) != (0, 0):  # the first order of all is never collected: it stays open
                     desk.move(order_id, "collected")
@@ -101,3 +105,24 @@ def test_a_box_open_for_months_keeps_only_the_last_week_of_handed_over_orders(tm
         assert box.core.call(lambda s: [j.payload for j in s.print_jobs(["queued"]) if j.id == job]) == [
             f"copy of {recent}".encode()
         ]
+
+
+def test_an_order_kept_before_orders_had_stages_is_let_go_too(tmp_path):
+    """Orders a box kept before stages existed have no stage_at: they are the oldest, and go first."""
+    store = open_store(tmp_path)
+    try:
+        with store.transaction():
+            store.sql(
+                "INSERT INTO inbound_order (order_id, payload, received_at, collected_seq) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    "OLD-1",
+                    json.dumps(Order("OLD-1", "2020-01-01T00:00:00.000Z", "pickup", LINE, 9).to_json()),
+                    1,
+                    7,
+                ),
+            )
+            assert order_store.prune(store, time.time() - 7 * DAY) == 1
+        assert rows(tmp_path, "inbound_order") == 0
+    finally:
+        store.close()

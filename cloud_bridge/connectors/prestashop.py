@@ -155,6 +155,7 @@ class PrestaShopConnector(OverHttp):
         phone_module: str = "ps_cashondelivery",
         phone_state: int = 0,
         phone_carrier: int = 0,
+        phone_delivery_carrier: int = 0,
         country_id: int = 6,
         currency_id: int = 1,
         lang_id: int = 1,
@@ -188,7 +189,14 @@ class PrestaShopConnector(OverHttp):
         self._items: dict[str, _Item] = {}
         carrier = phone_carrier or min((int(c) for c in pickup_carriers), default=1)
         settings = phone.PhoneSettings(
-            phone_module, country_id, currency_id, lang_id, city, carrier, phone_state
+            phone_module,
+            country_id,
+            currency_id,
+            lang_id,
+            city,
+            carrier,
+            phone_state,
+            delivery_carrier=phone_delivery_carrier,
         )
         self._phone = phone.PhoneOrderMaker(shop, self.http, settings, self.shop_id)
         self._field_names: dict[str, str] = {}  # customization field id -> its name

@@ -126,10 +126,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 8: the short number each order is known by on the floor (see store/order_numbers.py), found back
-    # from a scan; and what finds the handed-over orders a box no longer keeps (store/orders.py, `prune`).
+    # from a scan whatever its case, as the id is; and what finds the handed-over orders a box no longer
+    # keeps (store/orders.py, `prune`: by the time of their last move).
     """
     ALTER TABLE inbound_order ADD COLUMN number TEXT;
     CREATE INDEX inbound_order_number ON inbound_order (number COLLATE NOCASE);
+    CREATE INDEX inbound_order_id_nocase ON inbound_order (order_id COLLATE NOCASE);
     CREATE INDEX inbound_order_stage_at ON inbound_order (stage_at);
     """,
 )

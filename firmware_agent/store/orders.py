@@ -126,8 +126,11 @@ def store_order(
         )
         kept = find_order(store, order_id)
         assert kept is not None
-    else:
-        store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
+    else:  # an order kept before orders had numbers takes the one its new tickets carry
+        store.sql(
+            "UPDATE inbound_order SET payload = ?, number = COALESCE(number, ?) WHERE order_id = ?",
+            (payload, number, order_id),
+        )
     wants = kept.collected_seq is None and StoredOrder(order_id, order, 0, None, None, None).wants_ticket
     if wants:
         return _add_tickets(store, order_id, rev, per_station, ttl_s, print_at)
@@ -494,10 +497,14 @@ def prune(store: Store, before: float, limit: int = PRUNE_BATCH) -> int:
     nobody can still move, collect or want reprinted at the counter goes. Their journal entries are the
     journal's (sent to the bridge, which keeps the owner's history), so nothing the shop sees is lost.
     """
-    rows = store.sql(
-        f"SELECT order_id FROM inbound_order WHERE {_DONE} AND MAX(received_at, COALESCE(stage_at, 0)) < ? "
-        "ORDER BY stage_at LIMIT ?",
+    rows = store.sql(  # kept before orders had stages (no stage_at): the oldest of all
+        f"SELECT order_id FROM inbound_order WHERE stage_at IS NULL AND received_at < ? AND {_DONE} LIMIT ?",
         (before, limit),
+    ).fetchall()
+    rows += store.sql(  # by the stage_at index: only orders whose last move is that old are looked at
+        f"SELECT order_id FROM inbound_order WHERE stage_at < ? AND received_at < ? AND {_DONE} "
+        "ORDER BY stage_at LIMIT ?",
+        (before, before, limit - len(rows)),
     ).fetchall()
     for (order_id,) in rows:
         store.sql("DELETE FROM order_ticket WHERE order_id = ?", (order_id,))
