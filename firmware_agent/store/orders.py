@@ -126,8 +126,11 @@ def store_order(
         )
         kept = find_order(store, order_id)
         assert kept is not None
-    else:
-        store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
+    else:  # an order kept before orders had numbers takes the one its new tickets carry
+        store.sql(
+            "UPDATE inbound_order SET payload = ?, number = COALESCE(number, ?) WHERE order_id = ?",
+            (payload, number, order_id),
+        )
     wants = kept.collected_seq is None and StoredOrder(order_id, order, 0, None, None, None).wants_ticket
     if wants:
         return _add_tickets(store, order_id, rev, per_station, ttl_s, print_at)
