@@ -76,6 +76,23 @@ def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
 
 
+def test_an_online_order_with_the_edited_pickup_carrier_prints_as_a_pickup(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator
+) -> None:
+    """The owner edited the click-and-collect carrier (PrestaShop saved it with a new id); before, an
+    order with the new id printed as DELIVERY and went down the delivery stages."""
+    edited = presta.edit_carrier(1)
+    shop = shop_config(SHOP, presta, ["till-1"])
+    settings = {**shop.credentials, "pickup_carriers": [1]}
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [replace(shop, credentials=settings)]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        presta.place_food_order([("PIZ-BARB", 1, {}), ("CANA", 1, {})], carrier=edited)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PICKUP" in counter.text and "DELIVERY" not in counter.text
+
+
 def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_collected_there(
     tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -245,13 +245,15 @@ class PrestaShopSimulator(ShopSimulator):
         customer: str = "Ana",
         note: str = "",
         customized: dict[int, dict[str, str]] | None = None,
+        carrier: int = 0,
     ) -> int:
         """An order of several lines; each line's attributes show in its `product_name` as PrestaShop
         names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout;
         `customized` the values the customer typed into a line's customization fields, by line index and
-        field name (`add_customization_field`), kept as a `customizations` row the order row names."""
+        field name (`add_customization_field`), kept as a `customizations` row the order row names;
+        `carrier` the order's carrier id (`place_order`)."""
         first, qty, _ = items[0]
-        oid = self.place_order(first, qty, pickup=pickup, customer=customer)
+        oid = self.place_order(first, qty, pickup=pickup, customer=customer, carrier=carrier)
         with self.lock:
             order = self.rows["orders"][oid]
             order["rows"] = []
@@ -311,8 +313,11 @@ class PrestaShopSimulator(ShopSimulator):
         }
         return str(cid)
 
-    def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
-        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation."""
+    def place_order(
+        self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana", carrier: int = 0
+    ) -> int:
+        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation.
+        Its carrier is `carrier`, else 2 for a pickup and 1 otherwise."""
         with self.lock:
             row = self._stock_row(reference)
             if int(row["quantity"]) < qty and row["out_of_stock"] != "1":
@@ -330,7 +335,7 @@ class PrestaShopSimulator(ShopSimulator):
                 "reference": f"SIM{oid:06d}",
                 "current_state": str(STATE_PAYMENT_ACCEPTED),
                 "valid": "1",
-                "id_carrier": "2" if pickup else "1",
+                "id_carrier": str(carrier or (2 if pickup else 1)),
                 "id_customer": "1",
                 "customer": customer,
                 "date_add": now,
