@@ -437,6 +437,17 @@ def step(store: Store, order_id: str, *, source: str) -> str:
     return following
 
 
+def hand_over(store: Store, order_id: str, *, source: str) -> str:
+    """Hands the order over, from whatever stage it is at: collected (pickup) or delivered (delivery);
+    returns the stage. What a scan of the counter ticket's QR does: the bag leaves the counter with it."""
+    kept = find_by_key(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    handed = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    move_stage(store, kept.order_id, handed, source=source)
+    return handed
+
+
 def copy_tickets(store: Store, order_id: str) -> int:
     """Queues every ticket the order printed (or will print) again, as kept, marked as a copy; returns
     how many. What a scan of the order's copy code does (no rendering: the tickets are in the store)."""
