@@ -24,12 +24,11 @@ from typing import Any, Final
 import peewee as pw
 
 from cloud_bridge import models as m
-from cloud_bridge.state import get_int, set_value
+from cloud_bridge.state import Counter, count, set_count
 from wire import parse_ts
 
 IN_CHUNK: Final = 500  # skus per IN (...) list
 COMPACT_ROWS: Final = 5_000  # movements folded per transaction: bounds the time a compaction holds the shop
-PUSHED_KEY: Final = "levels_pushed"  # shop state: every movement id up to here has reached every box
 
 
 @dataclass(frozen=True)
@@ -128,11 +127,11 @@ def newest(shop: str) -> int:
 
 def pushed(shop: str) -> int:
     """Every movement of the shop up to this id has been sent to every box (`levels.push_due`)."""
-    return get_int(shop, PUSHED_KEY, 0)
+    return count(shop, Counter.LEVELS_PUSHED)
 
 
 def set_pushed(shop: str, upto: int) -> None:
-    set_value(shop, PUSHED_KEY, str(upto))
+    set_count(shop, Counter.LEVELS_PUSHED, upto)
 
 
 def skus_moved(shop: str, after: int, upto: int) -> list[str]:

@@ -28,12 +28,11 @@ from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import queue_for_boxes
 from cloud_bridge.db import Database
-from cloud_bridge.state import get_int, set_value
+from cloud_bridge.state import Counter, count, set_count
 from wire import MAX_LEVELS, Levels, SkuLevel
 
 log = logging.getLogger(__name__)
 
-VERSION_KEY: Final = "levels_version"
 PUSH_SKUS: Final = 10 * MAX_LEVELS  # due skus taken per transaction
 
 
@@ -84,7 +83,7 @@ def _push_due(shop: str, boxes: Sequence[str], now: float) -> tuple[int, int]:
 
 
 def current_version(shop: str) -> int:
-    return get_int(shop, VERSION_KEY, 0)
+    return count(shop, Counter.LEVELS_VERSION)
 
 
 def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float, upto: int) -> int:
@@ -92,7 +91,7 @@ def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float, upto
     id `upto`, queued for `boxes`.
     """
     version = current_version(shop) + 1
-    set_value(shop, VERSION_KEY, str(version))
+    set_count(shop, Counter.LEVELS_VERSION, version)
     # Recorded also for skus without a baseline (no level to send yet) and a shop without boxes.
     ledger.record_push(shop, version, upto, now)
     found = ledger.levels(shop, skus)

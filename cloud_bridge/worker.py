@@ -18,7 +18,7 @@ from typing import Final, TypeVar
 
 import peewee as pw
 
-from cloud_bridge import catalog, delivery, fleet, ledger, levels
+from cloud_bridge import catalog, delivery, fleet, ledger, levels, state
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
@@ -32,7 +32,6 @@ from cloud_bridge.mqtt import MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
-from cloud_bridge.state import WORKER_KEY, get_value, set_value
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
@@ -378,7 +377,7 @@ class Worker:
         now = self.clock()
         for shop, boxes in wanted.items():
             try:
-                if get_value(shop, "initialised") is None:
+                if not state.initialised(shop):
                     log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
                     continue
                 with self.db.write():
@@ -399,7 +398,7 @@ class Worker:
 
     def _on_webhook(self, shop: str, event: WebhookEvent) -> None:
         """A verified webhook seen for the first time makes the shop's feed due now (any worker polls it)."""
-        feed = "products_due" if event.resource == "product" else "orders_due"
+        feed = state.Timer.PRODUCTS if event.resource == "product" else state.Timer.ORDERS
         with self.db.write():
             seen = m.WebhookSeen.get_or_none(
                 m.WebhookSeen.shop == shop, m.WebhookSeen.event_id == event.event_id
@@ -409,7 +408,7 @@ class Worker:
             m.WebhookSeen.insert(
                 shop=shop, event_id=event.event_id, at=self.clock()
             ).on_conflict_ignore().execute()
-            set_value(shop, feed, "0")
+            state.make_due(shop, feed)
         self.wake(shop)
 
     # --- the shops ---------------------------------------------------------------------------------------
@@ -473,11 +472,7 @@ class Worker:
         if self.config.pickup_secret is not None:
             return self.config.pickup_secret.reveal().encode()
         with self.db.write():
-            m.ShopState.insert(
-                shop="", name="pickup_secret", value=secrets.token_hex(32)
-            ).on_conflict_ignore().execute()
-            row = m.ShopState.get(m.ShopState.shop == "", m.ShopState.name == "pickup_secret")
-        return str(row.value).encode()
+            return state.once(state.Key.PICKUP_SECRET, secrets.token_hex(32)).encode()
 
     def _report(self) -> None:
         """Every REPORT_S, this worker's queue and drop counters go where `bridge status` reads them."""
@@ -491,7 +486,7 @@ class Worker:
             report["dropped"]["outgoing queue full"] = self.link.queue_full
         try:
             with self.db.write():
-                set_value("", f"{WORKER_KEY}{self.config.worker_id}", json.dumps(report, sort_keys=True))
+                state.set_worker_report(self.config.worker_id, json.dumps(report, sort_keys=True))
         except (pw.OperationalError, pw.InterfaceError) as exc:
             log.error("database error while writing the worker's counters: %s", exc)
             self._reset_db()

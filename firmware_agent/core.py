@@ -234,7 +234,8 @@ class CoreLoop:
             return _command_outcome(state, barcode.command)
         if barcode.pickup is not None:
             order_id, problem = check_pickup(self.store, barcode.pickup.order_id, barcode.pickup.code)
-            return domain.collect_order(state, order_id, barcode.pickup.code, problem)
+            number = orders.number_of(self.store, order_id) or order_id
+            return domain.collect_order(state, order_id, barcode.pickup.code, problem, number)
         if not barcode.valid:
             return domain.unknown(state, barcode.raw, barcode.error or "unreadable barcode")
         product = self.store.find_product(barcode.lookup_keys())

@@ -12,9 +12,10 @@ import pytest
 from cloud_bridge import ledger, levels
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
+from cloud_bridge.state import Counter
 from simulators.shops import WooCommerceSimulator
-from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, sale, wait_for
-from tests.test_bridge_sync import journal, run, shop
+from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, run, sale, wait_for
+from tests.test_bridge_sync import journal, shop
 from wire import JSON, MAX_LEVELS, JournalEntry, Kind, Levels, now_ts
 
 __all__ = ["database", "postgres"]  # fixtures
@@ -112,7 +113,7 @@ def test_a_database_from_before_the_watermark_sends_what_it_had_not_sent_and_its
         with database.write():  # ... the bridge is upgraded from a release that stamped what it sent
             m.Movement.update(level_version=old).where(m.Movement.sku == "SKU-001").execute()
             database.db.drop_tables([m.MovementMark, m.LevelPush])
-            m.ShopState.delete().where(m.ShopState.name == ledger.PUSHED_KEY).execute()
+            m.ShopState.delete().where(m.ShopState.name == Counter.LEVELS_PUSHED.value).execute()
             database.db.execute_sql(
                 'CREATE INDEX "movement_unsent" ON "movement" ("shop", "sku") WHERE "level_version" IS NULL'
             )

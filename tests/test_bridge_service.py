@@ -22,29 +22,16 @@ from tests.bridge_helpers import (
     FAST,
     PlayedBox,
     bridge_config,
+    broker,
     customer_code,
-    seed,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 from wire import CatalogRequest, CatalogSnapshotChunk, State, Telemetry, build_topic, encode, now_ts
 from wire import Kind as K
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
+__all__ = ["broker", "woo"]  # fixtures
 
 
 @pytest.fixture

@@ -24,12 +24,13 @@ from tests.bridge_helpers import (
     database,
     driver,
     postgres,
+    run,
     sale,
     seed,
     shop_config,
     start_simulator,
 )
-from tests.test_bridge_sync import PLATFORMS, journal, run
+from tests.test_bridge_sync import PLATFORMS, journal
 
 __all__ = ["database", "postgres"]  # fixtures
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import psycopg2  # type: ignore[import-untyped]
 import pytest
 
-from cloud_bridge import ledger, levels
+from cloud_bridge import ledger, levels, state
 from cloud_bridge import models as m
+from cloud_bridge.core.shopstate import ShopState
 from cloud_bridge.db import Database
 from tests.bridge_helpers import PostgresServer
 
@@ -33,6 +34,11 @@ ROWS = (
     "INSERT INTO movement (shop, sku, source, kind, delta, at, push) "
     "VALUES ('corner', 'SKU-1', 'b/till-1/1', 'sale', -2, '2026-12-06T09:00:00.000Z', {yes})",
     "INSERT INTO balance (shop, sku, moved) VALUES ('corner', 'SKU-1', -2)",
+    # the shop's small state as that release stored it: text values under their names
+    "INSERT INTO shop_state (shop, name, value) VALUES ('corner', 'initialised', '1765000000.25'), "
+    "('corner', 'orders_cursor', '2026-12-06T09:00:00Z'), ('corner', 'failures', '3'), "
+    "('corner', 'orders_due', '0'), ('corner', 'writes_open', '1765000100.5'), "
+    "('corner', 'catalog_version', '12'), ('', 'pickup_secret', 'kept')",
 )
 
 
@@ -77,6 +83,11 @@ def test_a_database_of_the_previous_release_opens_keeps_its_ledger_and_takes_the
                 assert ledger.levels("corner", ["SKU-1"])["SKU-1"].on_hand == 8  # nothing lost
                 assert m.Meta.get(m.Meta.key == "schema").value == str(m.SCHEMA_VERSION)
                 assert m.Balance.get().compacted == 0  # the new column, on the old row
+                assert state.load("corner") == ShopState(  # read typed, as it was stored
+                    "corner", initialised_at=1765000000.25, orders_cursor="2026-12-06T09:00:00Z", failures=3,
+                    orders_due=0.0, writes_open=1765000100.5, catalog_version=12,
+                )  # fmt: skip
+                assert state.once(state.Key.PICKUP_SECRET, "new") == "kept"
                 indexes = {index.name for index in db.db.get_indexes("movement")}
                 assert "movement_unsent" not in indexes  # the watermark finds unsent movements now
                 assert levels.push_due(db, "corner", ["till-1"], time.time()) == 1  # the sale, once

@@ -1,7 +1,9 @@
 """A PrestaShop pizzeria end to end: an order whose combination names carry the options → the kitchen's
 ticket (routed by sku pattern: PrestaShop's order rows do not say the category) and the counter's →
 accepted (order state "Processing in progress", its template mail) → ready (a message the customer sees)
-→ collected → the completed state in the shop. Real mosquitto, the bridge, the PrestaShop simulator."""
+→ collected → the completed state in the shop; a phone order taken with the CLI made in the shop (guest,
+address, cart, order) and printed the same way; phone orders the shop cannot fill parked, never blocking.
+Real mosquitto, the bridge, the PrestaShop simulator."""
 
 from __future__ import annotations
 
@@ -10,18 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from cloud_bridge import ledger
+from cloud_bridge import models as m
 from simulators.broker import Broker
 from simulators.shops import PrestaShopSimulator
-from tests.bridge_helpers import bridge_config, seed, shop_config, start_simulator, wait_for
-from tests.floor_flow import notices, pizzeria_box, running_worker
+from tests.bridge_helpers import bridge_config, broker, seed, shop_config, start_simulator, wait_for
+from tests.floor_flow import (
+    notices,
+    phone_order_argv,
+    pizzeria_box,
+    query,
+    running_worker,
+    wait_for_catalog,
+)
 from tests.mqtt_helpers import SHOP
+from tillbridge.cli import main
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
+__all__ = ["broker"]  # fixtures
 
 
 @pytest.fixture
@@ -29,6 +36,7 @@ def presta() -> Iterator[PrestaShopSimulator]:
     sim = start_simulator("prestashop", seed(2, 10))
     assert isinstance(sim, PrestaShopSimulator)
     sim.add_product("PIZ-BARB", "Pizza barbacoa", 1050, 30)
+    sim.add_product("PIZ-MARG", "Pizza Margarita", 950, 30)
     sim.add_product("CANA", "Caña", 250, 90)
     yield sim
     sim.stop()
@@ -64,3 +72,75 @@ def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_
             "Pedido entregado. ¡Gracias!",
         ]
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
+
+
+def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_collected_there(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PrestaShop shops used to park phone orders ("not created in PrestaShop shops yet"): nothing printed."""
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
+    )
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        wait_for_catalog(box)
+        assert main(phone_order_argv(broker.url)) == 0
+        assert '"ok": true' in capsys.readouterr().out
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
+        assert "Extra: Aceitunas" in kitchen.text and "> sin cebolla" in kitchen.text
+        assert "Caña" not in kitchen.text and "1 x Caña" in counter.text
+        assert "TO PAY" in counter.text and "21.50" in counter.text.replace(",", ".")
+        assert "Luis Peña" in counter.text
+        [order_id] = [str(i) for i in presta.rows["orders"]]
+        assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89  # the shop took them, once
+
+        def level(sku: str) -> tuple[int, int]:
+            found = query(worker, lambda: ledger.levels(SHOP, [sku])[sku])
+            return found.on_hand, found.available
+
+        assert level("PIZ-MARG") == (30, 28)  # the bridge holds them as the order's, not as a second sale
+
+        box.floor.move(order_id, "ready")
+        box.floor.move(order_id, "collected")
+        done = [("code", "done"), ("ready", "done"), ("collected", "done")]
+        wait_for(lambda: notices(worker, order_id) == done, what="every stage told to the shop")
+        states, shown = presta.order_story(int(order_id))
+        assert states == ["5"]  # collected: the completed state, its template mail
+        assert shown[0].startswith("Tu código de recogida: ")  # a pickup: the code to show at the counter
+        assert shown[1:] == ["Tu pedido está listo para recoger.", "Pedido recogido. ¡Gracias!"]
+        wait_for(lambda: level("PIZ-MARG") == (28, 28), what="the collected order's units gone once")
+        assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89
+        assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
+
+
+def test_phone_orders_the_shop_cannot_fill_are_parked_naming_why_and_the_next_one_still_prints(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A product the box still lists but the shop renamed, and more than the shop has: each request is
+    parked with its reason, nothing is made in the shop, and the phone order after them prints."""
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
+    )
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        wait_for_catalog(box, "PIZ-BARB")
+        with presta.lock:  # renamed in the back office; the box's catalog has not heard yet
+            [pid] = [p for p, row in presta.rows["products"].items() if row["reference"] == "PIZ-BARB"]
+            presta.rows["products"][pid]["reference"] = "PIZ-BBQ"
+        order = ["order", "add", "till-1", "--shop", SHOP, "--url", broker.url, "--customer", "Ana"]
+        assert main([*order, "--line", "PIZ-BARB x1"]) == 0
+        assert main([*order, "--line", "PIZ-MARG x500"]) == 0
+        assert main([*order, "--phone", "600999888", "--line", "CANA x2"]) == 0
+        capsys.readouterr()
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PHONE ORDER" in counter.text and "2 x Caña" in counter.text
+
+        def parked() -> list[str]:
+            rows = m.Parked.select().where(m.Parked.key.startswith("notice/")).order_by(m.Parked.id)
+            return [row.error for row in rows]
+
+        wait_for(lambda: len(query(worker, parked)) == 2, what="both refusals parked")
+        unknown, too_many = query(worker, parked)
+        assert "PIZ-BARB" in unknown and "500 x PIZ-MARG: the shop has 30" in too_many
+        assert presta.phone_order_parts()["orders"] == 1 and presta.stock("PIZ-MARG") == 30
+        assert box.kitchen.tickets == []

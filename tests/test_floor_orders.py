@@ -30,7 +30,7 @@ def stages_journaled(tmp_path) -> list[dict[str, object]]:
 
 
 def desk(box) -> FloorDesk:
-    return FloorDesk(box.core.call, lambda o: {"": f"ticket {o.order_id}".encode()}, 3600)
+    return FloorDesk(box.core.call, lambda o, n: {"": f"ticket {o.order_id}".encode()}, 3600)
 
 
 def keep(box, *orders: Order) -> None:
@@ -82,7 +82,7 @@ def test_a_reprint_queues_each_station_s_ticket_again_marked_as_a_copy(tmp_path)
         box.core.call(
             lambda s: store_order(s, order().to_json(), {"": b"counter", "kitchen": b"pizzas"}, 3600)
         )
-        floor = FloorDesk(box.core.call, lambda o: {"": b"counter", "kitchen": b"pizzas"}, 3600)
+        floor = FloorDesk(box.core.call, lambda o, n: {"": b"counter", "kitchen": b"pizzas"}, 3600)
         kept = floor.order("1042")
         assert kept is not None and kept.printed == {"": False, "kitchen": False}
         [job] = floor.reprint("1042", "kitchen")
@@ -154,7 +154,7 @@ def test_a_phone_order_for_a_product_the_catalog_lacks_is_refused_at_once_naming
     from tests.core_helpers import running_core
 
     with running_core(tmp_path) as box:
-        desk = FloorDesk(box.core.call, lambda order: {}, 0.0)
+        desk = FloorDesk(box.core.call, lambda order, number: {}, 0.0)
         lines = [{"sku": "MILK", "qty": 1}, {"sku": "NOPE", "qty": 2}]
         with pytest.raises(
             PhoneOrderRefused, match="line 2: no product with sku 'NOPE' in this box's catalog"

@@ -20,21 +20,20 @@ from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest
 from firmware_agent.store.orders import find_order
 from simulators.shops import Item, WooCommerceSimulator
-from tests.bridge_helpers import PICKUP_SECRET, PlayedBox, bridge_config, postgres, shop_config, wait_for
+from tests.bridge_helpers import (
+    PICKUP_SECRET,
+    PlayedBox,
+    bridge_config,
+    database_url,
+    postgres,
+    shop_config,
+    wait_for,
+)
 from tests.mqtt_helpers import SHOP, broker, new_box_id, running_box, settle
 
-__all__ = ["broker", "postgres"]
+__all__ = ["broker", "database_url", "postgres"]  # fixtures
 
 MILK = "8410000000023"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "postgres":
-        server = request.getfixturevalue("postgres")
-        server.truncate()
-        return str(server.url)
-    return f"sqlite:///{tmp_path / 'bridge.db'}"
 
 
 @pytest.fixture

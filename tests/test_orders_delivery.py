@@ -35,49 +35,28 @@ from simulators.printer import VirtualPrinter
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
-    PostgresServer,
     bridge_config,
+    broker,
     customer_code,
+    database_url,
     postgres,
-    seed,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 from tests.mqtt_helpers import SHOP, rows, spawn_box
 from tests.till_process import TillProcess
 from wire import Kind, build_topic
 
-__all__ = ["postgres"]  # fixtures
+__all__ = ["broker", "database_url", "postgres", "woo"]  # fixtures
 
 FAILOVER_S = 5.0
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def config(request: pytest.FixtureRequest, tmp_path: Path, broker: Broker, woo: Any) -> BridgeConfig:
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        server.truncate()
-        url = server.url
-    else:
-        url = f"sqlite:///{tmp_path / 'bridge.db'}"
+def config(database_url: str, broker: Broker, woo: Any) -> BridgeConfig:
     shop = replace(shop_config(SHOP, woo, ["till-1", "till-2"]), orders_failover_s=FAILOVER_S)
-    return bridge_config(url, broker.url, [shop], timing=replace(FAST, orders_resend_s=1.0))
+    return bridge_config(database_url, broker.url, [shop], timing=replace(FAST, orders_resend_s=1.0))
 
 
 @pytest.fixture

@@ -61,6 +61,17 @@ quantity_counts = st.integers(0, QTY_MAX)
 epochs = st.from_regex(r"[0-9a-f]{16}", fullmatch=True)
 
 
+def json_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a decoded JSON value (keys and list indexes from the top; `()` is the whole): where a
+    fuzz test may break a message."""
+    found = [path]
+    if isinstance(value, dict):
+        found += [p for key, item in value.items() for p in json_paths(item, (*path, key))]
+    elif isinstance(value, list):
+        found += [p for index, item in enumerate(value) for p in json_paths(item, (*path, index))]
+    return found
+
+
 def _stock(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     required = {"sku": ids, "delta": quantities, "stock_after": quantities}
     if kind == "count":

@@ -50,6 +50,13 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
             "ready_state": int,
             "use_patch": bool,
             "unit_field": str,
+            "phone_module": str,
+            "phone_state": int,
+            "phone_carrier": int,
+            "country_id": int,
+            "currency_id": int,
+            "lang_id": int,
+            "city": str,
         },
     ),
     "shopify": (

@@ -372,6 +372,8 @@ class OrdersConfig(Section):
     language: Literal["es", "en"] = "es"
     lead_time_min: int = field(default=20, metadata=rule(not_negative))
     timezone: str = field(default="", metadata=rule(time_zone))
+    keep_days: int = field(default=14, metadata=rule(positive))
+    """How long the box keeps an order once handed over or cancelled (reprints, the board); then it goes."""
     station: tuple[StationConfig, ...] = field(default=(), metadata=rule(unique="name"))
 
 

@@ -18,6 +18,7 @@ from devices.barcodes import OrderCopy, OrderStep, encode_command
 from devices.errors import BarcodeError
 from devices.printers import PageSetup
 from firmware_agent.config import AgentConfig, OrdersConfig
+from firmware_agent.store.order_numbers import preferred
 from firmware_agent.store.orders import MAIN_STATION
 from firmware_agent.tickets import OnlineOrder, OrderLine, TicketStyle
 from firmware_agent.tickets import order_ticket as order_layout
@@ -77,18 +78,21 @@ class Routing:
         return MAIN_STATION
 
 
-def station_tickets(order: Order, routing: Routing) -> dict[str, bytes]:
-    """The order's ticket for the counter ("") and for each station that has lines of it."""
+def station_tickets(order: Order, routing: Routing, number: str | None = None) -> dict[str, bytes]:
+    """The order's ticket for the counter ("") and for each station that has lines of it, under its floor
+    `number` (the box gives it as it keeps the order, store/order_numbers.py; None: the shop's number or
+    the id, as the box would prefer it): the big number and the codes to scan."""
+    number = number or preferred(order.order_id, order.number) or order.shown_number.lstrip("#")
     by_station: dict[str, list[WireLine]] = {}
     for line in order.lines:
         station = routing.station_of(line)
         if station != MAIN_STATION:
             by_station.setdefault(station, []).append(line)
-    counter = _ticket(order, routing, MAIN_STATION, order.lines, tuple(by_station))
+    counter = _ticket(order, number, routing, MAIN_STATION, order.lines, tuple(by_station))
     tickets = {MAIN_STATION: kitchen_ticket(counter, TicketStyle(page=routing.counter))}
     for name, _, page in routing.stations:
         if name in by_station:
-            mine = _ticket(order, routing, name, tuple(by_station[name]), ())
+            mine = _ticket(order, number, routing, name, tuple(by_station[name]), ())
             tickets[name] = kitchen_ticket(mine, TicketStyle(page=page))
     return tickets
 
@@ -100,12 +104,17 @@ def print_at(order: Order, routing: Routing) -> float:
 
 
 def _ticket(
-    order: Order, routing: Routing, station: str, lines: tuple[WireLine, ...], others: tuple[str, ...]
+    order: Order,
+    number: str,
+    routing: Routing,
+    station: str,
+    lines: tuple[WireLine, ...],
+    others: tuple[str, ...],
 ) -> KitchenTicket:
     zone = _zone(order.tz or routing.timezone)
     return KitchenTicket(
         order_id=order.order_id,
-        number=order.shown_number.lstrip("#"),
+        number=number,
         language=routing.language,
         source=order.source,
         pickup=order.kind != "delivery",
@@ -123,16 +132,17 @@ def _ticket(
         paid=order.paid,
         due_cents=order.due_cents,
         qr=pickup_payload(order) if station == MAIN_STATION else "",
-        scan_code=_code(OrderStep, order.order_id),
-        copy_code=_code(OrderCopy, order.order_id) if station == MAIN_STATION else "",
+        scan_code=_code(OrderStep, number),
+        copy_code=_code(OrderCopy, number) if station == MAIN_STATION else "",
         other_stations=others,
     )
 
 
-def _code(kind: type[OrderStep] | type[OrderCopy], order_id: str) -> str:
-    """The command barcode for the order, or "" for an id a barcode cannot carry (a Shopify gid)."""
+def _code(kind: type[OrderStep] | type[OrderCopy], number: str) -> str:
+    """The command barcode for the order's floor number ("" for one a barcode cannot carry: none the box
+    gives, but a caller may pass any)."""
     try:
-        return encode_command(kind(order_id.upper()))
+        return encode_command(kind(number.upper()))
     except BarcodeError:
         return ""
 
