@@ -29,6 +29,7 @@ from wire import parse_ts
 
 IN_CHUNK: Final = 500  # skus per IN (...) list
 COMPACT_ROWS: Final = 5_000  # movements folded per transaction: bounds the time a compaction holds the shop
+MARK_LOCK: Final = 0x4D4B  # the first key of the shops' movement locks (`_lock_shops`)
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,11 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
     """Inserts movements; one whose (shop, source) exists already is skipped, never counted twice. The skus'
     running balances (`Balance`) move by exactly the rows inserted, in the same transaction.
 
-    Each shop's `MovementMark` row is locked first and moved to the newest id inserted, so the ids of one
-    shop are taken in the order their transactions commit (a second worker's insert waits for the first's
-    commit): a snapshot's `last_id` is then an exact watermark, every movement of the shop up to it is in the
-    snapshot and none after it (what `levels.py` pushes instead of stamping each movement it sent).
+    Each shop's movements are inserted under a lock held to the commit (`_lock_shops`), and its
+    `MovementMark` row is moved to the newest id inserted, so the ids of one shop are taken in the order
+    their transactions commit (a second worker's insert waits for the first's commit): a snapshot's
+    `last_id` is then an exact watermark, every movement of the shop up to it is in the snapshot and none
+    after it (what `levels.py` pushes instead of stamping each movement it sent).
 
     The hot path of journal application: one multi-row INSERT written by hand, since building it through
     the query builder costs more than the database takes to run it.
@@ -85,7 +87,7 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
         return
     db = m.database.obj
     param, columns = db.param, ", ".join(f'"{c}"' for c in _COLUMNS)
-    _set_marks({row["shop"]: 0 for row in rows}, lock_only=True)  # in shop order, as every writer does
+    _lock_shops({row["shop"] for row in rows})
     moved: dict[tuple[str, str], int] = {}
     newest: dict[str, int] = {}
     for start in range(0, len(rows), IN_CHUNK):
@@ -103,18 +105,30 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
     _set_marks(newest)
 
 
-def _set_marks(newest: dict[str, int], *, lock_only: bool = False) -> None:
-    """Moves each shop's mark to `newest` (ids only grow under the lock); `lock_only`: locks the rows (made
-    at the shop's first movement) and leaves them as they are."""
+def _lock_shops(shops: set[str]) -> None:
+    """Locks the shops' movement ids until the transaction ends: a PostgreSQL advisory lock per shop (in the
+    two-key space, apart from the box locks), taken in shop order as every writer takes them; SQLite's
+    write transaction holds its one writer lock already.
+    """
     db = m.database.obj
-    keep = '"movement_mark"."last_id"' if lock_only else 'excluded."last_id"'
+    if isinstance(db, pw.PostgresqlDatabase):
+        db.execute_sql(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(s)) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n",
+            (MARK_LOCK, sorted(shops)),
+        ).fetchall()
+
+
+def _set_marks(newest: dict[str, int]) -> None:
+    """Moves each shop's mark to its newest movement id (ids only grow under the shop's lock)."""
+    db = m.database.obj
     items = sorted(newest.items())
     for start in range(0, len(items), IN_CHUNK):
         chunk = items[start : start + IN_CHUNK]
         values = ", ".join([f"({db.param}, CAST({db.param} AS BIGINT))"] * len(chunk))
         db.execute_sql(
             f'INSERT INTO "movement_mark" ("shop", "last_id") VALUES {values} '
-            f'ON CONFLICT ("shop") DO UPDATE SET "last_id" = {keep}',
+            'ON CONFLICT ("shop") DO UPDATE SET "last_id" = excluded."last_id"',
             [value for shop, last_id in chunk for value in (shop, last_id)],
         )
 

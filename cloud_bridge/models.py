@@ -133,10 +133,10 @@ class Movement(_Model):
 
 
 class MovementMark(_Model):
-    """The newest movement id of a shop. `ledger.add_movements` locks this row before inserting and moves it
-    in the same transaction, so a shop's movement ids are taken in commit order: a snapshot that sees
-    `last_id` sees every movement of the shop up to it and none after, which makes it an exact watermark
-    for the levels pushes (`cloud_bridge/levels.py`) without writing any movement twice.
+    """The newest movement id of a shop. `ledger.add_movements` inserts a shop's movements under the shop's
+    lock and moves this row in the same transaction, so a shop's movement ids are taken in commit order: a
+    snapshot that sees `last_id` sees every movement of the shop up to it and none after, which makes it an
+    exact watermark for the levels pushes (`cloud_bridge/levels.py`) without writing any movement twice.
     """
 
     shop = pw.TextField(primary_key=True)
