@@ -377,7 +377,11 @@ class ShopDriver:
             waiting |= set(self.store.dirty_skus())
         waiting -= self._parked_skus(now)
         stored = state.get_time(self.id, Timer.WRITES_OPEN)
-        opened = stored if stored is not None or not waiting else self._first_sale(now)
+        opened = (
+            stored
+            if stored is not None or not waiting
+            else shopplan.opens_at(now, self.store.oldest_unclaimed_at(), self.rules.window_s)
+        )
         # the window closes early by the time the last write took, so a change is in the shop by the
         # window's end, not a write's length after it
         rules = replace(self.rules, tick_s=self.rules.tick_s + self._write_s)
@@ -388,15 +392,6 @@ class ShopDriver:
             self._set_timer(Timer.WRITES_OPEN, decision.opened_at)
         self.next_look = decision.next_at
         return decision
-
-    def _first_sale(self, now: float) -> float:
-        """When a window opens: at the till's time of the oldest movement not yet in the shop, so the time
-        it took to reach the bridge counts against the window; never before `now − window` (a backlog goes
-        out at once) nor after `now` (a box whose clock runs ahead, an order's change: from now).
-        """
-        oldest = self.store.oldest_unclaimed_at()
-        at = now if oldest is None else oldest
-        return min(now, max(now - self.rules.window_s, at))
 
     def _pending(self, skus: set[str]) -> list[shopplan.Pending]:
         """What the planner weighs per sku: its available level (the low-stock rule) and, where the API

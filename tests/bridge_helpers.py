@@ -27,13 +27,14 @@ import psycopg2  # type: ignore[import-untyped]
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig, Timing
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connector
 from cloud_bridge.db import Database
 from cloud_bridge.orders import pickup_code
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
-from cloud_bridge.worker import MAX_PAGES
+from cloud_bridge.worker import MAX_PAGES, Worker
 from configspec import Secret, SecretUrl
 from simulators.broker import Broker
 from simulators.shops import (
@@ -321,6 +322,30 @@ def run(d: ShopDriver, clock: Clock, seconds: float = 1.0) -> None:
     """`seconds` pass on the driver's clock, then one pass that must reach the shop."""
     clock.advance(seconds)
     assert d.run_pass(force=True)
+
+
+def query(worker: Worker, fn: Callable[[], Any]) -> Any:
+    """`fn`'s reads of the worker's database, from the test's thread."""
+    with worker.db.db.connection_context():
+        return fn()
+
+
+def started_worker(config: BridgeConfig) -> Worker:
+    """A bridge worker in this process, once it is ready and has initialised its shops."""
+    worker = Worker(config).start()
+    assert worker.ready(10)
+    initialised = m.ShopState.select().where(m.ShopState.name == "initialised")
+    wait_for(lambda: query(worker, initialised.exists), what="shop init")
+    return worker
+
+
+@contextlib.contextmanager
+def running_worker(config: BridgeConfig) -> Iterator[Worker]:
+    worker = started_worker(config)
+    try:
+        yield worker
+    finally:
+        worker.stop()
 
 
 def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig], **kw: Any) -> BridgeConfig:

@@ -64,7 +64,11 @@ def woo(sim: WooCommerceSimulator, clock: ManualClock, **kw: Any) -> WooCommerce
 
 def presta(sim: PrestaShopSimulator, clock: ManualClock, **kw: Any) -> PrestaShopConnector:
     key = kw.pop("key", sim.key)
-    extra = {k: kw.pop(k) for k in ("use_patch", "pickup_carriers", "phone_state") if k in kw}
+    extra = {
+        k: kw.pop(k)
+        for k in ("use_patch", "pickup_carriers", "phone_state", "phone_delivery_carrier")
+        if k in kw
+    }
     return PrestaShopConnector("demo-presta", sim.url, key, options=options(clock, **kw), **extra)
 
 

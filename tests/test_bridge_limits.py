@@ -25,6 +25,7 @@ from tests.bridge_helpers import (
     database_url,
     postgres,
     shop_config,
+    started_worker,
     wait_for,
     woo,
 )
@@ -43,9 +44,7 @@ def config(database_url: str, broker: Broker, woo: WooCommerceSimulator) -> Brid
 
 @pytest.fixture
 def worker(config: BridgeConfig) -> Iterator[Worker]:
-    w = Worker(config).start()
-    assert w.ready(10)
-    wait_for(lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists(), what="shop init")
+    w = started_worker(config)
     with w.db.write():
         rows = [
             {"shop": "corner", "sku": f"BIG-{i:05d}", "name": f"Product {i}", "price_cents": 100 + i,

@@ -35,9 +35,9 @@ from tests.bridge_helpers import (
 from tests.wire_helpers import (
     command_replies,
     journal_batches,
-    json_paths,
     json_values,
     order_acks,
+    replace_one,
     states,
     telemetry,
 )
@@ -141,13 +141,7 @@ def _mutated(msg: Message, data: Any) -> bytes:
         text = encode(msg)
         return text[: data.draw(st.integers(0, max(0, len(text) - 1)))]
     if how == "replace":
-        paths = json_paths(obj)[1:]
-        if paths:
-            path = data.draw(st.sampled_from(paths))
-            parent = obj
-            for step in path[:-1]:
-                parent = parent[step]
-            parent[path[-1]] = data.draw(json_values)
+        replace_one(data.draw, obj, json_values)
     return json.dumps(obj).encode()
 
 

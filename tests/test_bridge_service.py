@@ -24,6 +24,7 @@ from tests.bridge_helpers import (
     bridge_config,
     broker,
     customer_code,
+    running_worker,
     shop_config,
     wait_for,
     woo,
@@ -42,11 +43,8 @@ def config(tmp_path: Path, broker: Broker, woo: WooCommerceSimulator) -> BridgeC
 
 @pytest.fixture
 def worker(config: BridgeConfig) -> Iterator[Worker]:
-    w = Worker(config).start()
-    assert w.ready(10)
-    wait_for(lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists(), what="shop init")
-    yield w
-    w.stop()
+    with running_worker(config) as w:
+        yield w
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 ticket (routed by sku pattern: PrestaShop's order rows do not say the category) and the counter's →
 accepted (order state "Processing in progress", its template mail) → ready (a message the customer sees)
 → collected → the completed state in the shop; a phone order taken with the CLI made in the shop (guest,
-address, cart, order) and printed the same way; phone orders the shop cannot fill parked, never blocking.
-Real mosquitto, the bridge, the PrestaShop simulator."""
+address, cart, order) and printed the same way, a delivered one with its carrier's cost in the amount
+due; phone orders the shop cannot fill parked, never blocking. Real mosquitto, the bridge, the PrestaShop
+simulator."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,23 @@ def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
 
 
+def test_an_online_order_with_the_edited_pickup_carrier_prints_as_a_pickup(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator
+) -> None:
+    """The owner edited the click-and-collect carrier (PrestaShop saved it with a new id); before, an
+    order with the new id printed as DELIVERY and went down the delivery stages."""
+    edited = presta.edit_carrier(1)
+    shop = shop_config(SHOP, presta, ["till-1"])
+    settings = {**shop.credentials, "pickup_carriers": [1]}
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [replace(shop, credentials=settings)]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        presta.place_food_order([("PIZ-BARB", 1, {}), ("CANA", 1, {})], carrier=edited)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PICKUP" in counter.text and "DELIVERY" not in counter.text
+
+
 def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_collected_there(
     tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,6 +131,41 @@ def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_colle
         wait_for(lambda: level("PIZ-MARG") == (28, 28), what="the collected order's units gone once")
         assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
+
+
+def test_a_delivery_phone_order_with_a_paid_carrier_is_made_unpaid_and_prints_its_delivery_in_the_amount_due(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, the bridge sent the products' sum as `total_paid`: PrestaShop made the order in "Payment
+    error" (no stock taken), the request was parked, and nothing printed."""
+    carrier = presta.add_carrier(
+        "Reparto a domicilio", [("0", "25", 250), ("25", "1000", 100)], tax_percent="10"
+    )
+    shop = shop_config(SHOP, presta, ["till-1"])
+    settings = {
+        **shop.credentials,
+        "pickup_carriers": [1],
+        "phone_delivery_carrier": carrier,
+        "phone_state": 13,
+    }
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [replace(shop, credentials=settings)]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        wait_for_catalog(box)
+        argv = [*phone_order_argv(broker.url), "--delivery", "Calle Mayor 1, 2ºB"]
+        assert main(argv) == 0
+        capsys.readouterr()
+        [kitchen] = box.kitchen.wait_for_tickets(1, timeout=30)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        [order_id] = list(presta.rows["orders"])
+        assert presta.order_state(order_id) == 13  # awaiting payment, not "Payment error" (8)
+        assert presta.rows["orders"][order_id]["id_carrier"] == str(carrier)
+        assert presta.stock("PIZ-MARG") == 28 and presta.stock("CANA") == 89
+        # 2 x 9.50 + 2.50 = 21.50 of products (under 25): 2.50 + 10 % = 2.75 of delivery
+        assert "TO PAY" in counter.text and "24.25" in counter.text.replace(",", ".")
+        assert "DELIVERY" in counter.text and "Calle Mayor 1, 2ºB" in counter.text
+        assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
 
 
 def test_phone_orders_the_shop_cannot_fill_are_parked_naming_why_and_the_next_one_still_prints(

@@ -78,3 +78,20 @@ def test_every_order_on_a_box_has_its_own_number_and_a_scan_of_it_finds_that_ord
             assert order_id_of(store, number.upper()) == order_id
     finally:
         store.close()
+
+
+def test_an_order_kept_before_numbers_takes_its_number_with_its_next_revision(tmp_path):
+    """Its new station's ticket carries the number: a scan of it must find the order."""
+    store = open_store(tmp_path)
+    gid = "gid://shopify/Order/77"
+    order = Order(gid, TS, "pickup", (OrderLine("M", "M", 1, 9),), 9, number="#1001")
+    try:
+        with store.transaction():
+            store_order(store, order.to_json(), b"ticket", 3600)
+            store.sql("UPDATE inbound_order SET number = NULL")  # as a store of the previous release has it
+            assert order_id_of(store, "1001") is None
+            number = assign(store, gid, "#1001")
+            store_order(store, {**order.to_json(), "rev": 2}, {"kitchen": b"pizzas"}, 3600, number=number)
+        assert (number, order_id_of(store, "1001")) == ("1001", gid)
+    finally:
+        store.close()

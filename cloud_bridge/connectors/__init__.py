@@ -53,6 +53,7 @@ PLATFORMS: Final[dict[str, tuple[str, str, tuple[str, ...], dict[str, type]]]] =
             "phone_module": str,
             "phone_state": int,
             "phone_carrier": int,
+            "phone_delivery_carrier": int,
             "country_id": int,
             "currency_id": int,
             "lang_id": int,

@@ -6,7 +6,12 @@ number it was made for), an address (`id_address_delivery` / `invoice` are requi
 customer's phone and the shop's city), a cart with the lines (product and combination ids), and then the
 order: `module` an installed payment module, `payment` the label the back office shows ("Pay at pickup",
 "Pay on delivery"), `total_paid` exactly the cart's total with taxes (PrestaShop puts an order whose
-total differs in "Payment error" and takes no stock), read first from the shop (`price[…][use_tax]=1`).
+total differs in "Payment error" and takes no stock): the products' prices read from the shop
+(`price[…][use_tax]=1`) plus the delivery's cost, worked out from the carrier's rows as the shop does
+(`prestashop_shipping`). A pickup goes with `carrier`, a delivery with `delivery_carrier`.
+
+A try that died half way left its customer and address in the shop: the next finds both again (the
+guest by its e-mail, the address by its customer, alias and fields) instead of making twins.
 
 PrestaShop has no field for a slot, a per-line note or a "made by phone" mark, so the bridge writes them
 in a private message on the cart before the order exists: `tillbridge phone order <ref>` and the order's
@@ -28,6 +33,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors import orderfacts as of
+from cloud_bridge.connectors import prestashop_shipping as ship
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
@@ -53,16 +59,19 @@ _NAME_UNSAFE: Final = frozenset('0123456789!<>,;?=+()/\\@#"°*`{}_^$%:¤[]|.')
 _ADDRESS_UNSAFE: Final = frozenset("!<>?=+@{}_$%")
 _PHONE_CHARS: Final = frozenset("+0123456789. ()/-")
 _ESCAPED: Final = "<>=&:"  # never raw in the facts' strings: isCleanHtml must find nothing to refuse
+ALIAS: Final = "tillbridge phone order"
 _XML: Final = {"Content-Type": "text/xml; charset=utf-8"}
+_ELEMENTS: Final = {"addresses": "address", "countries": "country", "taxes": "tax"}
 _JSON: Final = {"output_format": "JSON"}
 
 
 @dataclass(frozen=True)
 class PhoneSettings:
     """The shop's ids a phone order is made with (PrestaShop's defaults: Spain is country 6, the first
-    currency and language 1). `carrier` is the one phone orders go with; `state` other than 0 moves the
-    new order there (e.g. 13, "Awaiting cash on delivery validation"), since the Webservice always
-    creates it in "Remote payment accepted"."""
+    currency and language 1). `carrier` is the one pickup phone orders go with, `delivery_carrier` (0:
+    the same) the one for deliveries; `state` other than 0 moves the new order there (e.g. 13, "Awaiting
+    cash on delivery validation"), since the Webservice always creates it in "Remote payment
+    accepted"."""
 
     module: str = "ps_cashondelivery"
     country_id: int = 6
@@ -72,6 +81,10 @@ class PhoneSettings:
     carrier: int = 1
     state: int = 0
     guest_domain: str = "tillbridge.invalid"  # a reserved domain: no mail ever leaves for a guest
+    delivery_carrier: int = 0
+
+    def carrier_for(self, pickup: bool) -> int:
+        return self.carrier if pickup or not self.delivery_carrier else self.delivery_carrier
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,14 @@ class Target:
     product_id: str
     attribute_id: str
     qty: int
+
+
+@dataclass(frozen=True)
+class _Price:
+    gross: Decimal
+    net: Decimal
+    weight: Decimal
+    additional: Decimal
 
 
 def facts_message(draft: OrderDraft) -> str:
@@ -225,11 +246,36 @@ class PhoneOrderMaker:
         targets = resolve()
         customer, secure_key = self._customer(draft)
         address = self._address(draft, customer)
-        cart_row = self._cart(targets, customer, secure_key, address)
+        carrier = self._live_carrier(self.settings.carrier_for(draft.pickup))
+        cart_row = self._cart(targets, customer, secure_key, address, carrier.id)
         with reading(self.shop, "POST /carts"):
             cart_id = _id(get(cart_row, "id", "cart"), "cart id")
         self._post("messages", {"id_cart": cart_id, "id_customer": customer, "message": text, "private": "1"})
-        return self._order(cart_row, draft.pickup)
+        return self._order(cart_row, draft.pickup, carrier)
+
+    def _live_carrier(self, configured: int) -> ship.Carrier:
+        """The configured carrier, or the one it became: PrestaShop saves an edited carrier as a copy
+        with a new id and the same `id_reference`, and keeps the old one as `deleted`."""
+        what = f"GET /carriers/{configured}"
+        with reading(self.shop, what):
+            carrier = ship.carrier_of(self._get("carriers", str(configured)))
+        if not carrier.deleted:
+            return carrier
+        params = {
+            "filter[id_reference]": f"[{carrier.reference}]",
+            "filter[deleted]": "[0]",
+            "display": "full",
+            **_JSON,
+        }
+        rows = self._list("carriers", params)
+        with reading(self.shop, "GET /carriers"):
+            live = [ship.carrier_of(row) for row in rows]
+        if not live:
+            raise RequestRejected(
+                self.shop,
+                f"carrier {configured} was deleted in the shop: set the phone orders' carrier again",
+            )
+        return max(live, key=lambda c: int(c.id))
 
     def _marked_cart(self, ref: str) -> str | None:
         params = {"filter[message]": f"[{MARKER}{ref}]%", "display": "[id,id_cart,message]", **_JSON}
@@ -279,23 +325,36 @@ class PhoneOrderMaker:
             return _id(get(made, "id", "customer"), "customer id"), str(made.get("secure_key") or "")
 
     def _address(self, draft: OrderDraft, customer: str) -> str:
+        """The customer's address with these fields (made by an earlier phone order, or by a try that
+        died after writing it), else a new one."""
         first, last = customer_name(draft.customer)
         fields = {
             "id_customer": customer,
             "id_country": str(self.settings.country_id),
-            "alias": "tillbridge phone order",
+            "alias": ALIAS,
             "firstname": first,
             "lastname": last,
             "address1": (address_text(draft.address) if not draft.pickup else "") or "Pickup at the shop",
             "city": self.settings.city,
             "phone": phone_text(draft.phone),
         }
+        params = {
+            "filter[id_customer]": f"[{customer}]",
+            "filter[alias]": f"[{ALIAS}]",
+            "filter[deleted]": "[0]",  # an address edited after an order is kept, deleted, beside its copy
+            "display": f"[id,{','.join(fields)}]",
+            **_JSON,
+        }
+        for row in self._list("addresses", params):
+            if all(str(row.get(name, "")).strip() == value.strip() for name, value in fields.items()):
+                with reading(self.shop, "GET /addresses"):
+                    return _id(row.get("id"), "address id")
         made = self._post("addresses", fields)
         with reading(self.shop, "POST /addresses"):
             return _id(get(made, "id", "address"), "address id")
 
     def _cart(
-        self, targets: Sequence[Target], customer: str, secure_key: str, address: str
+        self, targets: Sequence[Target], customer: str, secure_key: str, address: str, carrier: str
     ) -> dict[str, Any]:
         fields = {
             "id_currency": str(self.settings.currency_id),
@@ -303,7 +362,7 @@ class PhoneOrderMaker:
             "id_customer": customer,
             "id_address_delivery": address,
             "id_address_invoice": address,
-            "id_carrier": str(self.settings.carrier),
+            "id_carrier": carrier,
             "id_shop": self.shop_id,
             "secure_key": secure_key,
         }
@@ -318,8 +377,9 @@ class PhoneOrderMaker:
         ]
         return self._post("carts", fields, ("cart_rows", "cart_row", rows))
 
-    def _order(self, cart: Mapping[str, Any], pickup: bool) -> str:
-        """`POST /orders` from the cart, its totals read from the shop's prices first."""
+    def _order(self, cart: Mapping[str, Any], pickup: bool, carrier: ship.Carrier | None = None) -> str:
+        """`POST /orders` from the cart, its total worked out from the shop's prices and the delivery's
+        cost first (`carrier`: the cart's, when just read)."""
         what = f"cart {cart.get('id')}"
         with reading(self.shop, what):
             rows = [
@@ -333,12 +393,15 @@ class PhoneOrderMaker:
                     for x in as_list(obj_or_empty(cart.get("associations")).get("cart_rows") or [], what)
                 )
             ]
-        gross, net = Decimal(0), Decimal(0)
+        gross, net, weight, additional = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
         for product, attribute, qty in rows:
-            with_tax, without = self._price(product, attribute)
-            gross += (with_tax * qty).quantize(Decimal("0.01"))
-            net += (without * qty).quantize(Decimal("0.01"))
-        total = f"{gross:.2f}"
+            price = self._price(product, attribute)
+            gross += (price.gross * qty).quantize(Decimal("0.01"))
+            net += (price.net * qty).quantize(Decimal("0.01"))
+            weight += price.weight * qty
+            additional += price.additional * qty
+        parcel = ship.Parcel(gross, weight, additional)
+        total = f"{gross + self._shipping(cart, parcel, rows, carrier):.2f}"
         fields = {
             "id_address_delivery": str(cart.get("id_address_delivery")),
             "id_address_invoice": str(cart.get("id_address_invoice")),
@@ -370,7 +433,7 @@ class PhoneOrderMaker:
             raise RequestRejected(
                 self.shop,
                 f"order {order_id} was made in 'Payment error': PrestaShop's cart total is not the "
-                f"{total} read from its prices (a cart rule or shipping cost?)",
+                f"{total} worked out from its prices and delivery (a cart rule?)",
             )
         if self.settings.state and state != str(self.settings.state):
             body = psxml.document(
@@ -382,8 +445,9 @@ class PhoneOrderMaker:
             )
         return order_id
 
-    def _price(self, product: str, attribute: str) -> tuple[Decimal, Decimal]:
-        """(with tax, without) per unit, as the shop computes it for this product or combination."""
+    def _price(self, product: str, attribute: str) -> _Price:
+        """Per unit, as the shop computes it for this product or combination, with the product's weight
+        and `additional_shipping_cost` (a combination's own weight is read only when it counts)."""
         params = {
             "price[tb_gross][use_tax]": "1",
             "price[tb_gross][product_attribute]": attribute,
@@ -395,12 +459,103 @@ class PhoneOrderMaker:
         reply = self.http.send(Call("GET", f"/products/{int(product)}", params=params), what)
         with reading(self.shop, what):
             row = as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "product", what), what)
-            return amount(get(row, "tb_gross", what), what), amount(get(row, "tb_net", what), what)
+            return _Price(
+                amount(get(row, "tb_gross", what), what),
+                amount(get(row, "tb_net", what), what),
+                amount(row.get("weight") or "0", f"{what} weight"),
+                amount(row.get("additional_shipping_cost") or "0", f"{what} additional_shipping_cost"),
+            )
+
+    def _shipping(
+        self,
+        cart: Mapping[str, Any],
+        parcel: ship.Parcel,
+        rows: Sequence[tuple[str, str, int]],
+        known: ship.Carrier | None,
+    ) -> Decimal:
+        """What the cart's delivery costs, with tax, as the shop will total it (`prestashop_shipping`):
+        the carrier first, and only for one that charges the shop's settings, the delivery address's
+        zone, the carrier's prices there and its tax."""
+        what = f"cart {cart.get('id')}: its delivery"
+        carrier_id = str(cart.get("id_carrier") or "0")
+        if carrier_id == "0":
+            return Decimal(0)
+        carrier = known
+        if carrier is None or carrier.id != carrier_id:
+            with reading(self.shop, what):
+                carrier = ship.carrier_of(self._get("carriers", _id(carrier_id, "cart id_carrier")))
+        if carrier.free or not carrier.active:
+            return Decimal(0)
+        names = "|".join(ship.CONFIGURATION)
+        params = {"filter[name]": f"[{names}]", "display": "[name,value,id_shop]", **_JSON}
+        found = self._list("configurations", params)
+        with reading(self.shop, what):
+            shop = ship.shop_shipping(found, self.shop_id)
+        by_weight = ship.method(carrier, shop) == ship.BY_WEIGHT
+        if by_weight or shop.free_weight > 0:
+            parcel = replace(parcel, weight=parcel.weight + self._combinations_weight(rows))
+        if ship.ships_free(carrier, shop, parcel):
+            return Decimal(0)
+        with reading(self.shop, what):
+            address = self._get("addresses", _id(cart.get("id_address_delivery"), "cart address"))
+            country = _id(address.get("id_country"), "address id_country")
+            zone = _id(self._get("countries", country).get("id_zone"), "country id_zone")
+        deliveries = self._list(
+            "deliveries",
+            {
+                "filter[id_carrier]": f"[{carrier_id}]",
+                "filter[id_zone]": f"[{zone}]",
+                "display": "[id,id_range_price,id_range_weight,price]",
+                **_JSON,
+            },
+        )
+        ranges = self._list(
+            "weight_ranges" if by_weight else "price_ranges",
+            {"filter[id_carrier]": f"[{carrier_id}]", "display": "[id,delimiter1,delimiter2]", **_JSON},
+        )
+        tax = (
+            self._tax_percent(carrier.tax_group, country)
+            if shop.taxed and carrier.tax_group != "0"
+            else Decimal(0)
+        )
+        with reading(self.shop, what):
+            priced = ship.bands(deliveries, ranges, by_weight)
+        try:
+            return ship.cost(carrier, shop, parcel, priced, tax)
+        except ship.OutOfRange as exc:
+            raise RequestRejected(self.shop, f"phone order, cart {cart.get('id')}: {exc}") from exc
+
+    def _combinations_weight(self, rows: Sequence[tuple[str, str, int]]) -> Decimal:
+        """The combinations' own weights (an impact on their product's) × quantities."""
+        weight = Decimal(0)
+        for _, attribute, qty in rows:
+            if attribute != "0":
+                with reading(self.shop, f"GET /combinations/{attribute}"):
+                    row = self._get("combinations", attribute)
+                    weight += amount(row.get("weight") or "0", "combination weight") * qty
+        return weight
+
+    def _tax_percent(self, group: str, country: str) -> Decimal:
+        """The carrier's tax rate in the country: its group's rule for the whole country (`id_state` 0)
+        or, lacking one, the first rule; an unknown group or country, none."""
+        params = {
+            "filter[id_tax_rules_group]": f"[{group}]",
+            "filter[id_country]": f"[{country}]",
+            "display": "[id,id_tax,id_state]",
+            **_JSON,
+        }
+        rules = self._list("tax_rules", params)
+        rule = next((r for r in rules if str(r.get("id_state") or "0") == "0"), rules[0] if rules else None)
+        if rule is None:
+            return Decimal(0)
+        with reading(self.shop, "GET /tax_rules"):
+            tax = self._get("taxes", _id(rule.get("id_tax"), "tax rule id_tax"))
+            return amount(get(tax, "rate", "tax"), "tax rate")
 
     def _get(self, resource: str, row_id: str) -> dict[str, Any]:
         what = f"GET /{resource}/{row_id}"
         reply = self.http.send(Call("GET", f"/{resource}/{int(row_id)}", params=_JSON), what)
-        element = resource.removesuffix("s")
+        element = _ELEMENTS.get(resource, resource.removesuffix("s"))
         with reading(self.shop, what):
             return as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), element, what), what)
 
@@ -416,7 +571,7 @@ class PhoneOrderMaker:
     def _post(
         self, resource: str, fields: dict[str, str], rows: tuple[str, str, list[dict[str, str]]] | None = None
     ) -> dict[str, Any]:
-        element = {"addresses": "address"}.get(resource, resource.removesuffix("s"))
+        element = _ELEMENTS.get(resource, resource.removesuffix("s"))
         body = psxml.document(element, fields, rows)
         what = f"POST /{resource} (phone order)"
         reply = self.http.send_write(

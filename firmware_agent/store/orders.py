@@ -126,8 +126,11 @@ def store_order(
         )
         kept = find_order(store, order_id)
         assert kept is not None
-    else:
-        store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
+    else:  # an order kept before orders had numbers takes the one its new tickets carry
+        store.sql(
+            "UPDATE inbound_order SET payload = ?, number = COALESCE(number, ?) WHERE order_id = ?",
+            (payload, number, order_id),
+        )
     wants = kept.collected_seq is None and StoredOrder(order_id, order, 0, None, None, None).wants_ticket
     if wants:
         return _add_tickets(store, order_id, rev, per_station, ttl_s, print_at)
@@ -432,6 +435,17 @@ def step(store: Store, order_id: str, *, source: str) -> str:
         raise StageRefused(f"order {kept.shown} is already {kept.stage}: nothing follows")
     move_stage(store, kept.order_id, following, source=source)
     return following
+
+
+def hand_over(store: Store, order_id: str, *, source: str) -> str:
+    """Hands the order over, from whatever stage it is at: collected (pickup) or delivered (delivery);
+    returns the stage. What a scan of the counter ticket's QR does: the bag leaves the counter with it."""
+    kept = find_by_key(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    handed = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    move_stage(store, kept.order_id, handed, source=source)
+    return handed
 
 
 def copy_tickets(store: Store, order_id: str) -> int:

@@ -8,7 +8,8 @@ with GET, PUT and PATCH but no POST/DELETE, and a PUT that replaces the whole ob
 missing fails with 400 (code 41), an optional one missing (`id_shop`, `location`…) is reset, so a PUT
 without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose stock leaves at
 validation, polled by `date_upd`, with state changes through `order_histories`, and orders made through
-the Webservice from a customer, an address and a cart (`prestashop_checkout`); an order row names its
+the Webservice from a customer, an address and a cart (`prestashop_checkout`), their total with the
+carrier's delivery cost (`prestashop_carriers`); an order row names its
 `customizations` row (the values typed into a product's `product_customization_fields`); `price[alias][…]`
 on a product. With `version="1.7"`, PATCH answers 405 (code 23).
 
@@ -32,6 +33,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from simulators.shops import prestashop_carriers as carriers
 from simulators.shops import prestashop_checkout as checkout
 from simulators.shops.prestashop_checkout import ApiError
 from simulators.shops.seed import OutOfStock, SeedProduct, items, now_s
@@ -83,6 +85,7 @@ TABLES: Final = {
         Table("carts", "cart"),
         Table("customizations", "customization"),
         Table("product_customization_fields", "customization_field"),
+        *(Table(resource, element) for resource, element in carriers.TABLES),
     )
 }
 
@@ -116,6 +119,7 @@ class PrestaShopSimulator(ShopSimulator):
         self.cart_rule_cents = 0  # an automatic cart rule taking this off every cart (0: none)
         self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
         self._ids = itertools.count(1)
+        carriers.seed(self.rows)
         for item in items(seed):
             codes = {("ean13" if len(code) == 13 else "upc"): code for code in item.barcodes[:2]}
             unity = item.unit if item.unit != "each" else ""
@@ -148,6 +152,8 @@ class PrestaShopSimulator(ShopSimulator):
                 "isbn": isbn,
                 "mpn": "",
                 "unity": unity,
+                "weight": "0.000000",
+                "additional_shipping_cost": "0.000000",
                 "active": "1",
                 "date_add": _stamp(now_s()),
                 "date_upd": _stamp(now_s()),
@@ -172,6 +178,7 @@ class PrestaShopSimulator(ShopSimulator):
                 "isbn": "",
                 "mpn": "",
                 "price": _price(price_impact_cents),
+                "weight": "0.000000",
             }
             self._add_stock_row(product_id, cid, stock)
             self.rows["products"][product_id]["date_upd"] = _stamp(now_s())
@@ -238,13 +245,15 @@ class PrestaShopSimulator(ShopSimulator):
         customer: str = "Ana",
         note: str = "",
         customized: dict[int, dict[str, str]] | None = None,
+        carrier: int = 0,
     ) -> int:
         """An order of several lines; each line's attributes show in its `product_name` as PrestaShop
         names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout;
         `customized` the values the customer typed into a line's customization fields, by line index and
-        field name (`add_customization_field`), kept as a `customizations` row the order row names."""
+        field name (`add_customization_field`), kept as a `customizations` row the order row names;
+        `carrier` the order's carrier id (`place_order`)."""
         first, qty, _ = items[0]
-        oid = self.place_order(first, qty, pickup=pickup, customer=customer)
+        oid = self.place_order(first, qty, pickup=pickup, customer=customer, carrier=carrier)
         with self.lock:
             order = self.rows["orders"][oid]
             order["rows"] = []
@@ -304,8 +313,11 @@ class PrestaShopSimulator(ShopSimulator):
         }
         return str(cid)
 
-    def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
-        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation."""
+    def place_order(
+        self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana", carrier: int = 0
+    ) -> int:
+        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation.
+        Its carrier is `carrier`, else 2 for a pickup and 1 otherwise."""
         with self.lock:
             row = self._stock_row(reference)
             if int(row["quantity"]) < qty and row["out_of_stock"] != "1":
@@ -323,7 +335,7 @@ class PrestaShopSimulator(ShopSimulator):
                 "reference": f"SIM{oid:06d}",
                 "current_state": str(STATE_PAYMENT_ACCEPTED),
                 "valid": "1",
-                "id_carrier": "2" if pickup else "1",
+                "id_carrier": str(carrier or (2 if pickup else 1)),
                 "id_customer": "1",
                 "customer": customer,
                 "date_add": now,
@@ -342,6 +354,28 @@ class PrestaShopSimulator(ShopSimulator):
                 ],
             }
             return oid
+
+    def add_carrier(self, name: str, ranges: list[tuple[str, str, int]], **kw: Any) -> int:
+        """A paid carrier (`prestashop_carriers.add_carrier`: price ranges by default, zone 1)."""
+        with self.lock:
+            return carriers.add_carrier(self.rows, self._ids, name, ranges, **kw)
+
+    def edit_carrier(self, carrier_id: int, price_cents: int | None = None) -> int:
+        """The merchant saves the carrier in the back office: it gets a new id (`prestashop_carriers`)."""
+        with self.lock:
+            return carriers.edit_carrier(self.rows, self._ids, carrier_id, price_cents)
+
+    def set_configuration(self, name: str, value: str) -> None:
+        """A shop setting, e.g. `PS_SHIPPING_FREE_PRICE` "30" (free delivery from 30 €)."""
+        with self.lock:
+            carriers.set_configuration(self.rows, self._ids, name, value)
+
+    def set_shipping_facts(self, reference: str, *, weight: str = "", additional: str = "") -> None:
+        """A product's `weight` (kg) and `additional_shipping_cost` (per unit, without tax)."""
+        with self.lock:
+            product = self._product_by_reference(reference)
+            product["weight"] = weight or product["weight"]
+            product["additional_shipping_cost"] = additional or product["additional_shipping_cost"]
 
     def order_state(self, order_id: int) -> int:
         with self.lock:
@@ -593,18 +627,29 @@ class PrestaShopSimulator(ShopSimulator):
             raise ApiError(
                 500, 0, "Cart cannot be loaded or an order has already been placed using this cart"
             )
-        lines, total = [], 0
+        lines, total, weight, additional = [], 0, Decimal(0), Decimal(0)
         for row in cart["rows"]:
             product = self.rows["products"][int(row["id_product"])]
             price = _cents(product["price"])
             reference = product["reference"]
+            qty = int(row["quantity"])
+            weight += Decimal(product["weight"]) * qty
+            additional += Decimal(product["additional_shipping_cost"]) * qty
             if row["id_product_attribute"] != "0":
                 combination = self.rows["combinations"][int(row["id_product_attribute"])]
                 price += _cents(combination["price"])
+                weight += Decimal(combination["weight"]) * qty
                 reference = combination["reference"] or reference
-            total += price * int(row["quantity"])
+            total += price * qty
             lines.append((row, product, reference, price))
         total = max(0, total - self.cart_rule_cents)
+        address = self.rows["addresses"].get(int(cart["id_address_delivery"]))
+        country = int(address["id_country"]) if address is not None else carriers.SPAIN
+        delivery = carriers.shipping(
+            self.rows, int(cart["id_carrier"]), country, Decimal(total) / 100, weight, additional
+        )
+        shipping_cents = int(delivery * 100)
+        total += shipping_cents
         paid = int(Decimal(given["total_paid"]) * 100)
         state = checkout.STATE_WS_PAYMENT if paid == total else checkout.STATE_ERROR
         oid = next(self._ids)
@@ -643,6 +688,7 @@ class PrestaShopSimulator(ShopSimulator):
             "date_upd": now,
             "total_paid": _price(total),
             "total_paid_real": _price(total) if state == checkout.STATE_WS_PAYMENT else _price(0),
+            "total_shipping": _price(shipping_cents),
             "rows": order_rows,
         }
         for message in self.rows["messages"].values():  # the customer's checkout message moves along

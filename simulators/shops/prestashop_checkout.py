@@ -148,7 +148,8 @@ def new_address(given: Mapping[str, str], aid: int, customers: Mapping[int, Row]
         if value and (_control(value) or not ok(value)):
             raise invalid("Address", name)
     shown = ("id_customer", "id_country", "alias", "firstname", "lastname", "address1", "city", "phone")
-    return {"id": aid, **{name: given.get(name, "") for name in shown}, "date_add": stamp, "date_upd": stamp}
+    fields = {name: given.get(name, "") for name in shown}
+    return {"id": aid, **fields, "deleted": "0", "date_add": stamp, "date_upd": stamp}
 
 
 def check_message(given: Mapping[str, str]) -> None:
