@@ -60,6 +60,9 @@ def test_an_automatic_percent_off_from_a_minimum_is_taken_off_the_phone_order_s_
         pytest.param({"reduction_percent": "10", "active": "0"}, 2300 + 300, id="inactive"),
         pytest.param({"reduction_percent": "10", "date_to": "2020-01-01 00:00:00"}, 2300 + 300, id="expired"),
         pytest.param({"reduction_percent": "10", "quantity": "0"}, 2300 + 300, id="used-up"),
+        pytest.param(
+            {"reduction_percent": "10", "date_to": "0000-00-00 00:00:00"}, 2300 + 300, id="zero-end-date"
+        ),
     ],
 )
 def test_a_delivery_phone_order_is_totalled_with_the_shop_s_automatic_rules(

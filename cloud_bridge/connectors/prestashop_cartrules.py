@@ -88,8 +88,13 @@ def _name(value: Any) -> str:
 
 
 def _moment(value: Any, name: str, tz: tzinfo) -> datetime:
+    """A rule's date in the shop's time; MySQL's zero date sorts before every other (as `NOW() BETWEEN`
+    compares it)."""
+    text = str(value or "").strip()
+    if text.startswith("0000-00-00"):
+        return datetime.min.replace(tzinfo=tz)
     try:
-        return datetime.strptime(str(value or "").strip(), _TIME).replace(tzinfo=tz)
+        return datetime.strptime(text, _TIME).replace(tzinfo=tz)
     except ValueError as exc:
         raise Invalid(f"cart rule {name}: {str(value)[:30]!r} is not a date") from exc
 
