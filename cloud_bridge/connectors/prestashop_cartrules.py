@@ -12,7 +12,8 @@ it (`reduction_amount`, with tax, at most the products' total), free shipping, e
 minimum amount. A rule that may apply and depends on what the bridge does not read (country, carrier,
 group, shop or product restrictions, a gift, a reduction on one product or the cheapest, products on
 sale excluded, another currency, an amount without tax on a taxed cart, a minimum counting shipping,
-several reductions at once whose order PrestaShop decides) is refused naming it (`Uncomputable`), before
+several reductions at once whose order PrestaShop decides, rules that may not be combined with the
+others that apply) is refused naming it (`Uncomputable`), before
 the order is made. PrestaShop rounds a percent per product row with some rounding settings
 (`PS_ROUND_TYPE`); the bridge rounds the order's, half up: a cent apart, the order lands in "Payment
 error" and is parked saying so.
@@ -60,6 +61,7 @@ class CartRule:
     minimum_with_tax: bool
     minimum_currency: str
     per_customer: int
+    exclusive: bool  # `cart_rule_restriction`: combined only with the rules it names
     problem: str  # why the bridge cannot compute it ("" when it can)
 
     def label(self) -> str:
@@ -142,6 +144,7 @@ def rule_of(value: Any, currency: str) -> CartRule:
         minimum_with_tax=_flag(row, "minimum_amount_tax"),
         minimum_currency=str(row.get("minimum_amount_currency") or "0").strip(),
         per_customer=_whole(row, "quantity_per_user"),
+        exclusive=_flag(row, "cart_rule_restriction"),
         problem="",
     )
     if rule.amount > 0 and rule.amount_currency not in ("0", currency):
@@ -168,6 +171,9 @@ def applying(
         if rule.amount > 0 and not rule.amount_with_tax and gross != net:
             raise Uncomputable(f"{rule.label()} takes an amount without tax off a taxed cart")
         kept.append(rule)
+    if len(kept) > 1 and any(r.exclusive for r in kept):
+        names = ", ".join(r.label() for r in kept)
+        raise Uncomputable(f"{names} may apply and not all combine: the bridge cannot tell which stays")
     reducing = [r for r in kept if r.percent > 0 or r.amount > 0]
     if len(reducing) > 1:
         names = ", ".join(r.label() for r in reducing)
