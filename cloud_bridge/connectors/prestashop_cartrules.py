@@ -29,7 +29,6 @@ from typing import Any, Final
 
 from cloud_bridge.connectors._values import Invalid, amount, as_obj
 
-PAYMENT_ERROR: Final = "8"
 _CENT: Final = Decimal("0.01")
 _TIME: Final = "%Y-%m-%d %H:%M:%S"
 # flag -> why the bridge cannot tell whether, or how much, the rule takes off
