@@ -60,6 +60,9 @@ def test_an_automatic_percent_off_from_a_minimum_is_taken_off_the_phone_order_s_
         pytest.param({"reduction_percent": "10", "active": "0"}, 2300 + 300, id="inactive"),
         pytest.param({"reduction_percent": "10", "date_to": "2020-01-01 00:00:00"}, 2300 + 300, id="expired"),
         pytest.param({"reduction_percent": "10", "quantity": "0"}, 2300 + 300, id="used-up"),
+        pytest.param(
+            {"reduction_percent": "10", "date_to": "0000-00-00 00:00:00"}, 2300 + 300, id="zero-end-date"
+        ),
     ],
 )
 def test_a_delivery_phone_order_is_totalled_with_the_shop_s_automatic_rules(
@@ -71,6 +74,17 @@ def test_a_delivery_phone_order_is_totalled_with_the_shop_s_automatic_rules(
     order = presta(sim, ManualClock(), phone_delivery_carrier=carrier).create_order(delivered)
     assert sim.order_state(int(order.order_id)) != PAYMENT_ERROR
     assert order.total_cents == total
+
+
+def test_the_shop_s_free_delivery_threshold_counts_the_discounted_total(sim: PrestaShopSimulator) -> None:
+    """PrestaShop compares `PS_SHIPPING_FREE_PRICE` with the products' total after discounts."""
+    sim.set_configuration("PS_SHIPPING_FREE_PRICE", "30")
+    carrier = sim.add_carrier("Reparto", [("0", "1000", 300)])
+    sim.add_cart_rule("20 %", reduction_percent="20", **MANY)
+    delivered = replace(phone_draft("PIZ-4Q", 3), pickup=False, address="Calle Mayor 1")
+    order = presta(sim, ManualClock(), phone_delivery_carrier=carrier).create_order(delivered)
+    assert sim.order_state(int(order.order_id)) != PAYMENT_ERROR
+    assert order.total_cents == 3450 - 690 + 300  # 27.60 after the discount: under 30, delivery paid
 
 
 def test_a_rule_once_per_customer_applies_to_the_caller_s_first_phone_order_only(
@@ -93,9 +107,17 @@ def test_a_rule_the_bridge_cannot_compute_is_refused_naming_it_before_the_order_
     assert sim.phone_order_parts()["orders"] == 0 and sim.stock("PIZ-4Q") == 40
     sim.add_cart_rule("Otra", reduction_percent="5", **MANY)
     sim.rows["cart_rules"][rule]["minimum_amount"] = "100.000000"  # now out of reach: it cannot apply
+    sim.add_cart_rule("Y otra", reduction_amount="1.000000", **MANY)
     with pytest.raises(RequestRejected, match="in which order"):  # but two reductions at once would
-        sim.add_cart_rule("Y otra", reduction_amount="1.000000", **MANY)
         _order(sim, 2, ref="till-1-p8")
+    assert sim.phone_order_parts()["orders"] == 0
+
+
+def test_rules_that_may_not_be_combined_are_refused_rather_than_guessed(sim: PrestaShopSimulator) -> None:
+    sim.add_cart_rule("Envío gratis", free_shipping="1", cart_rule_restriction="1", **MANY)
+    sim.add_cart_rule("5 %", reduction_percent="5", cart_rule_restriction="1", **MANY)
+    with pytest.raises(RequestRejected, match="not all combine"):
+        _order(sim, 1)
     assert sim.phone_order_parts()["orders"] == 0
 
 
@@ -118,6 +140,7 @@ FIELDS = [
     "reduction_product",
     "free_shipping",
     "product_restriction",
+    "cart_rule_restriction",
 ]
 
 

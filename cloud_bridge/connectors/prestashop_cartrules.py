@@ -12,7 +12,8 @@ it (`reduction_amount`, with tax, at most the products' total), free shipping, e
 minimum amount. A rule that may apply and depends on what the bridge does not read (country, carrier,
 group, shop or product restrictions, a gift, a reduction on one product or the cheapest, products on
 sale excluded, another currency, an amount without tax on a taxed cart, a minimum counting shipping,
-several reductions at once whose order PrestaShop decides) is refused naming it (`Uncomputable`), before
+several reductions at once whose order PrestaShop decides, rules that may not be combined with the
+others that apply) is refused naming it (`Uncomputable`), before
 the order is made. PrestaShop rounds a percent per product row with some rounding settings
 (`PS_ROUND_TYPE`); the bridge rounds the order's, half up: a cent apart, the order lands in "Payment
 error" and is parked saying so.
@@ -28,7 +29,6 @@ from typing import Any, Final
 
 from cloud_bridge.connectors._values import Invalid, amount, as_obj
 
-PAYMENT_ERROR: Final = "8"
 _CENT: Final = Decimal("0.01")
 _TIME: Final = "%Y-%m-%d %H:%M:%S"
 # flag -> why the bridge cannot tell whether, or how much, the rule takes off
@@ -60,6 +60,7 @@ class CartRule:
     minimum_with_tax: bool
     minimum_currency: str
     per_customer: int
+    exclusive: bool  # `cart_rule_restriction`: combined only with the rules it names
     problem: str  # why the bridge cannot compute it ("" when it can)
 
     def label(self) -> str:
@@ -88,8 +89,13 @@ def _name(value: Any) -> str:
 
 
 def _moment(value: Any, name: str, tz: tzinfo) -> datetime:
+    """A rule's date in the shop's time; MySQL's zero date sorts before every other (as `NOW() BETWEEN`
+    compares it)."""
+    text = str(value or "").strip()
+    if text.startswith("0000-00-00"):
+        return datetime.min.replace(tzinfo=tz)
     try:
-        return datetime.strptime(str(value or "").strip(), _TIME).replace(tzinfo=tz)
+        return datetime.strptime(text, _TIME).replace(tzinfo=tz)
     except ValueError as exc:
         raise Invalid(f"cart rule {name}: {str(value)[:30]!r} is not a date") from exc
 
@@ -137,6 +143,7 @@ def rule_of(value: Any, currency: str) -> CartRule:
         minimum_with_tax=_flag(row, "minimum_amount_tax"),
         minimum_currency=str(row.get("minimum_amount_currency") or "0").strip(),
         per_customer=_whole(row, "quantity_per_user"),
+        exclusive=_flag(row, "cart_rule_restriction"),
         problem="",
     )
     if rule.amount > 0 and rule.amount_currency not in ("0", currency):
@@ -163,6 +170,9 @@ def applying(
         if rule.amount > 0 and not rule.amount_with_tax and gross != net:
             raise Uncomputable(f"{rule.label()} takes an amount without tax off a taxed cart")
         kept.append(rule)
+    if len(kept) > 1 and any(r.exclusive for r in kept):
+        names = ", ".join(r.label() for r in kept)
+        raise Uncomputable(f"{names} may apply and not all combine: the bridge cannot tell which stays")
     reducing = [r for r in kept if r.percent > 0 or r.amount > 0]
     if len(reducing) > 1:
         names = ", ".join(r.label() for r in reducing)
