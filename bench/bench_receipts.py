@@ -13,7 +13,6 @@ process they would take turns on one interpreter lock and measure each other rat
 from __future__ import annotations
 
 import multiprocessing
-import statistics
 import time
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -89,15 +88,7 @@ def run() -> list[Result]:
         box_process.join(10)
         printer_process.join(10)
     assert parsed == ROUNDS * RECEIPTS, f"the box read {parsed} receipts of {ROUNDS * RECEIPTS}"
-    added = [ours - base for ours, base in zip(rounds.ours, rounds.baseline, strict=True)]
     return [
         rounds.duration("receipts.forward_status_roundtrip_p99_ms", "ms"),
-        Result(
-            "receipt_forward_added_latency",
-            round(statistics.median(added), 3),
-            "ms",
-            baseline=5.0,
-            spread=(round(min(added), 3), round(max(added), 3)),
-            rounds=ROUNDS,
-        ),
+        rounds.added("receipt_forward_added_latency", "ms", budget=5.0),
     ]

@@ -11,7 +11,6 @@ they are three devices. Pseudo-terminals have no line time: on a real 9600-baud 
 from __future__ import annotations
 
 import multiprocessing
-import statistics
 import threading
 import time
 from decimal import Decimal
@@ -100,14 +99,7 @@ def run() -> list[Result]:
         scale_process.join(10)
         cable.close()
     assert seen == POLLS * (ROUNDS + 1), f"the tap saw {seen} weighings of {POLLS * (ROUNDS + 1)}"
-    added = [ours - base for ours, base in zip(rounds.ours, rounds.baseline, strict=True)]
     return [
         rounds.duration("scale_tap.poll_p99_ms", "ms"),
-        Result(
-            "scale_tap_added_latency",
-            round(statistics.median(added), 3),
-            "ms",
-            spread=(round(min(added), 3), round(max(added), 3)),
-            rounds=ROUNDS,
-        ),
+        rounds.added("scale_tap_added_latency", "ms"),
     ]

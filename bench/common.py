@@ -54,6 +54,19 @@ class Rounds:
         ours, base = statistics.median(self.ours), statistics.median(self.baseline)
         return self._result(name, unit, ours, base, base / ours)
 
+    def added(self, name: str, unit: str, budget: float | None = None) -> Result:
+        """What ours adds to the baseline, round by round (each round's two samples are a pair): the median
+        with min and max; `budget`, the most it may add, stands as the baseline."""
+        added = [ours - base for ours, base in zip(self.ours, self.baseline, strict=True)]
+        return Result(
+            name,
+            round(statistics.median(added), 3),
+            unit,
+            baseline=budget,
+            spread=(round(min(added), 3), round(max(added), 3)),
+            rounds=len(added),
+        )
+
     def _result(self, name: str, unit: str, ours: float, base: float, ratio: float) -> Result:
         return Result(
             name,

@@ -23,7 +23,7 @@ from typing import Any, Final
 from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.parking import park, resolve
-from cloud_bridge.state import get_int, set_value
+from cloud_bridge.state import Counter, count, set_count
 from wire import (
     MAX_MESSAGE_BYTES,
     QTY_MAX,
@@ -38,7 +38,6 @@ from wire import (
 )
 from wire.barcodes import catalog_barcode
 
-VERSION_KEY: Final = "catalog_version"
 CHUNK_PRODUCTS: Final = 1000
 PARKED_PREFIX: Final = "product/"
 
@@ -155,7 +154,7 @@ def _resolve_fixed(shop: str, good: Sequence[CatalogFact]) -> None:
 
 def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str], now: float) -> int | None:
     """Records changed products; if any changed, queues deltas for every box and returns the new version."""
-    version = get_int(shop, VERSION_KEY, 0)
+    version = count(shop, Counter.CATALOG_VERSION)
     upserts: list[Product] = []
     for fact in facts:
         row = m.CatalogItem.get_or_none(m.CatalogItem.shop == shop, m.CatalogItem.sku == fact.sku)
@@ -183,13 +182,13 @@ def apply_products(shop: str, facts: Iterable[CatalogFact], boxes: Sequence[str]
             ],
         ).execute()
         queue_for_boxes(shop, boxes, CatalogDelta(version - 1, version, tuple(chunk)), now)
-    set_value(shop, VERSION_KEY, str(version))
+    set_count(shop, Counter.CATALOG_VERSION, version)
     return version
 
 
 def snapshot(shop: str) -> list[CatalogSnapshotChunk]:
     """The whole catalog at its current version, in chunks that each fit one message."""
-    version = max(1, get_int(shop, VERSION_KEY, 0))
+    version = max(1, count(shop, Counter.CATALOG_VERSION))
     items = list(
         m.CatalogItem.select()
         .where(m.CatalogItem.shop == shop, m.CatalogItem.deleted == False)  # noqa: E712

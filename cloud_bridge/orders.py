@@ -21,7 +21,6 @@ from typing import Any, Final
 from cloud_bridge import delivery, ledger, parking
 from cloud_bridge import models as m
 from cloud_bridge.connectors.base import (
-    DraftLine,
     FloorOrders,
     FloorStage,
     OrderDraft,
@@ -30,11 +29,10 @@ from cloud_bridge.connectors.base import (
     ShopOrder,
     StageChange,
 )
-from cloud_bridge.connectors.base import LineOption as ShopOption
 from cloud_bridge.connectors.base import OrderLine as ShopLine
 from cloud_bridge.connectors.orderfacts import screen
 from cloud_bridge.errors import UnsupportedOperation
-from wire import LineOption, Order, OrderLine, PhoneOrder, format_ts, parse_ts
+from wire import LineOption, Order, OrderLine, PhoneOrder, format_ts
 from wire._fields import ID_LEN as ID
 from wire._fields import TEXT_LEN as TEXT
 from wire.orders import MAX_OPTIONS, MAX_WARNINGS, NOTE_LEN, ORDER_SOURCES
@@ -243,21 +241,7 @@ def note_request(shop: str, ref: str, request: PhoneOrder, source: str, now: flo
 def draft_of(text: str) -> OrderDraft:
     """The connector's draft from a queued phone order (as `note_request` wrote it)."""
     saved = json.loads(text)
-    request = PhoneOrder.from_json(saved["order"])
-    return OrderDraft(
-        ref=str(saved["ref"]),
-        lines=tuple(
-            DraftLine(line.sku, line.qty, tuple(ShopOption(o.name, o.value) for o in line.options), line.note)
-            for line in request.lines
-        ),
-        customer=request.customer,
-        phone=request.phone,
-        pickup=request.pickup,
-        address=request.address,
-        requested_at=parse_ts(request.due_at) if request.due_at else None,
-        note=request.note,
-        allergies=request.allergies,
-    )
+    return OrderDraft.of(str(saved["ref"]), PhoneOrder.from_json(saved["order"]))
 
 
 def pending_notices(shop: str) -> list[Any]:

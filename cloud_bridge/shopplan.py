@@ -119,6 +119,15 @@ def decide(pending: Iterable[Pending], opened_at: float | None, rules: Rules, no
     return Decision(tuple(sorted(low)), opened, Reason.LOW_STOCK, closes)
 
 
+def opens_at(now: float, oldest: float | None, window_s: float) -> float:
+    """When a window opens: at the till's time of the oldest change not yet in the shop (None: now), so the
+    time it took to reach the bridge counts against the window; never before `now − window` (a backlog goes
+    out at once) nor after `now` (a box whose clock runs ahead, an order's change: from now).
+    """
+    at = now if oldest is None else oldest
+    return min(now, max(now - window_s, at))
+
+
 def batches(items: Sequence[T], limit: int) -> list[tuple[T, ...]]:
     """`items` in calls of at most `limit` (the connector's batch limit), in order, none empty."""
     if limit < 1:
@@ -126,4 +135,4 @@ def batches(items: Sequence[T], limit: int) -> list[tuple[T, ...]]:
     return [tuple(items[start : start + limit]) for start in range(0, len(items), limit)]
 
 
-__all__ = ["Decision", "Pending", "Reason", "Rules", "batches", "decide"]
+__all__ = ["Decision", "Pending", "Reason", "Rules", "batches", "decide", "opens_at"]

@@ -1,7 +1,12 @@
-"""Small named values per shop (polling cursors, the catalog version, due times), shared by every worker.
+"""A shop's small state, shared by every worker: the one module that reads and writes the `shop_state` table.
 
-Due times are typed (`Timer`): seconds since the epoch under a fixed name, None when not set, so a caller
-cannot misspell one or read it as the wrong type.
+What is kept is typed (`cloud_bridge.core.shopstate.ShopState`): cursors are text, counters ints, due times
+seconds since the epoch, each under a fixed name (`Cursor`, `Counter`, `Timer`), so a caller can neither
+misspell a name nor read a value as the wrong type. The stored format stays the table of (shop, name, text
+value) rows the previous releases wrote, so an upgraded database is read as it is, without a migration.
+Shop "" holds what belongs to the whole bridge: each worker's last report and the keys made on first start.
+
+Every function runs inside the caller's transaction (or as a statement of its own).
 """
 
 from __future__ import annotations
@@ -10,43 +15,58 @@ from enum import StrEnum
 from typing import Final
 
 from cloud_bridge import models as m
+from cloud_bridge.core.shopstate import FIELDS, INITIALISED, INTEGER, TEXT, Counter, Cursor, ShopState, Timer
 
 WORKER_KEY: Final = "worker/"  # shop "" holds each worker's counters as JSON under worker/<worker id>
+BRIDGE: Final = ""  # the "shop" whose rows belong to the whole bridge
 
 
-class Timer(StrEnum):
-    """A shop's due times, each under its `shop_state` name (the names are the stored format)."""
+class Key(StrEnum):
+    """Values made once for the whole bridge, the first worker or page to start making them."""
 
-    BACKOFF = "backoff_until"  # the shop failed: no pass before this
-    ORDERS = "orders_due"  # the orders feed (a webhook sets it to 0: due now)
-    PRODUCTS = "products_due"
-    RECONCILE = "reconcile_due"
-    WRITES_OPEN = "writes_open"  # when the coalescing window of stock changes opened (`shopplan`)
+    PICKUP_SECRET = "pickup_secret"  # pickup codes, when the config has none
+    OWNER_SESSION = "owner_web_secret"  # signs the owner's page sessions
 
 
-def get_value(shop: str, name: str) -> str | None:
-    row = m.ShopState.get_or_none(m.ShopState.shop == shop, m.ShopState.name == name)
-    return None if row is None else str(row.value)
+def load(shop: str) -> ShopState:
+    """The shop's state as it is now (one query)."""
+    rows = m.ShopState.select(m.ShopState.name, m.ShopState.value).where(
+        m.ShopState.shop == shop, m.ShopState.name.in_(list(FIELDS))
+    )
+    values: dict[str, object] = {}
+    for name, value in rows.tuples():
+        field = FIELDS[name]
+        values[field] = value if name in TEXT else int(value) if name in INTEGER else float(value)
+    return ShopState(shop, **values)  # type: ignore[arg-type]
 
 
-def get_int(shop: str, name: str, default: int) -> int:
-    value = get_value(shop, name)
-    return default if value is None else int(value)
+def initialised(shop: str) -> bool:
+    return _get(shop, INITIALISED) is not None
 
 
-def get_float(shop: str, name: str, default: float) -> float:
-    value = get_value(shop, name)
-    return default if value is None else float(value)
+def mark_initialised(shop: str, at: float) -> None:
+    _set(shop, INITIALISED, str(at))
 
 
-def set_value(shop: str, name: str, value: str) -> None:
-    m.ShopState.insert(shop=shop, name=name, value=value).on_conflict(
-        conflict_target=[m.ShopState.shop, m.ShopState.name], preserve=[m.ShopState.value]
-    ).execute()
+def cursor(shop: str, which: Cursor) -> str | None:
+    return _get(shop, which.value)
+
+
+def set_cursor(shop: str, which: Cursor, value: str) -> None:
+    _set(shop, which.value, value)
+
+
+def count(shop: str, counter: Counter) -> int:
+    value = _get(shop, counter.value)
+    return 0 if value is None else int(value)
+
+
+def set_count(shop: str, counter: Counter, value: int) -> None:
+    _set(shop, counter.value, str(value))
 
 
 def get_time(shop: str, timer: Timer) -> float | None:
-    value = get_value(shop, timer.value)
+    value = _get(shop, timer.value)
     return None if value is None else float(value)
 
 
@@ -55,4 +75,62 @@ def set_time(shop: str, timer: Timer, at: float | None) -> None:
     if at is None:
         m.ShopState.delete().where(m.ShopState.shop == shop, m.ShopState.name == timer.value).execute()
     else:
-        set_value(shop, timer.value, repr(float(at)))
+        _set(shop, timer.value, repr(float(at)))
+
+
+def make_due(shop: str, timer: Timer) -> None:
+    """The next pass, in whichever worker, does what `timer` waits for (a webhook's feed)."""
+    set_time(shop, timer, 0.0)
+
+
+def once(key: Key, value: str) -> str:
+    """The bridge-wide value under `key`: `value` if none was kept yet, else the one kept (first wins)."""
+    m.ShopState.insert(shop=BRIDGE, name=key.value, value=value).on_conflict_ignore().execute()
+    row = m.ShopState.get(m.ShopState.shop == BRIDGE, m.ShopState.name == key.value)
+    return str(row.value)
+
+
+def set_worker_report(worker_id: str, report: str) -> None:
+    _set(BRIDGE, f"{WORKER_KEY}{worker_id}", report)
+
+
+def worker_reports() -> dict[str, str]:
+    """Each worker's last report (JSON text) by worker id."""
+    rows = m.ShopState.select(m.ShopState.name, m.ShopState.value).where(
+        m.ShopState.shop == BRIDGE, m.ShopState.name.startswith(WORKER_KEY)
+    )
+    return {str(name).removeprefix(WORKER_KEY): str(value) for name, value in rows.tuples()}
+
+
+def _get(shop: str, name: str) -> str | None:
+    row = m.ShopState.get_or_none(m.ShopState.shop == shop, m.ShopState.name == name)
+    return None if row is None else str(row.value)
+
+
+def _set(shop: str, name: str, value: str) -> None:
+    m.ShopState.insert(shop=shop, name=name, value=value).on_conflict(
+        conflict_target=[m.ShopState.shop, m.ShopState.name], preserve=[m.ShopState.value]
+    ).execute()
+
+
+__all__ = [
+    "WORKER_KEY",
+    "Counter",
+    "Cursor",
+    "Key",
+    "ShopState",
+    "Timer",
+    "count",
+    "cursor",
+    "get_time",
+    "initialised",
+    "load",
+    "make_due",
+    "mark_initialised",
+    "once",
+    "set_count",
+    "set_cursor",
+    "set_time",
+    "set_worker_report",
+    "worker_reports",
+]

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 from cloud_bridge import models as m
+from cloud_bridge import state
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.parking import open_problems
-from cloud_bridge.state import WORKER_KEY, get_float
 
 WORKER_SHOWN_S: Final = 600.0  # workers that reported within this long are shown
 
@@ -122,15 +122,14 @@ def printable(text: str) -> str:
 
 def _reports(now: float) -> dict[str, dict[str, Any]]:
     """Each worker's last report, for the workers that reported lately."""
-    rows = m.ShopState.select().where(m.ShopState.shop == "", m.ShopState.name.startswith(WORKER_KEY))
     reports = {}
-    for row in rows:
+    for worker, text in state.worker_reports().items():
         try:
-            report = json.loads(row.value)
+            report = json.loads(text)
         except ValueError:
             continue
         if isinstance(report, dict) and now - float(report.get("at", 0)) <= WORKER_SHOWN_S:
-            reports[str(row.name).removeprefix(WORKER_KEY)] = report
+            reports[worker] = report
     return reports
 
 
@@ -168,7 +167,7 @@ def retry_parked(shop: str, key: str | None = None) -> int:
     again = int(m.Parked.update(last_at=0.0).where(orders, m.Parked.resolved == False).execute())  # noqa: E712
     cleared = int(m.Parked.update(resolved=True).where(scope, ~orders).execute())
     m.ShopWrite.update(next_at=0).where(m.ShopWrite.shop == shop, m.ShopWrite.state == "pending").execute()
-    m.ShopState.delete().where(m.ShopState.shop == shop, m.ShopState.name == "backoff_until").execute()
+    state.set_time(shop, state.Timer.BACKOFF, None)
     return cleared + again
 
 
@@ -189,7 +188,7 @@ def _shop(config: BridgeConfig, shop: str, platform: str, configured: set[str], 
         unsent_messages=m.Outbound.select()
         .where(m.Outbound.shop == shop, m.Outbound.published_at.is_null())
         .count(),
-        backing_off_s=round(max(0.0, get_float(shop, "backoff_until", 0.0) - now), 1),
+        backing_off_s=round(max(0.0, state.load(shop).due(state.Timer.BACKOFF) - now), 1),
         boxes=boxes,
     )
 

@@ -16,23 +16,24 @@ What the shop shows that the bridge cannot explain at a quiet moment (no order i
 in the shop's admin and becomes a ledger movement of channel `shop`, never overwritten. Reconciliation
 does the same for every sku, and corrects the shop where it still differs from the ledger; with
 compare-and-swap where the shop has it.
+
+Each step reads, plans, acts and records: the facts come from the stores (`state` for the shop's cursors,
+counters and timers, `shopstore.ShopStore` for parked problems, claimed movements and writes, `ledger`,
+`shopside`), what follows is decided by the pure planners (`cloud_bridge.core`, `shopplan`), the connector
+does it, and the outcome goes back through the same stores. This module holds no SQL of its own.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
-import peewee as pw
-
-from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside
-from cloud_bridge import models as m
+from cloud_bridge import catalog, delivery, ledger, levels, orders, shopplan, shopside, state
 from cloud_bridge.config import ShopConfig, Timing
 from cloud_bridge.connectors import (
     ShopConnector,
@@ -43,22 +44,22 @@ from cloud_bridge.connectors import (
     cursor_at,
 )
 from cloud_bridge.connectors.base import ItemResult, ShopProduct
+from cloud_bridge.core import orders as orderplan
+from cloud_bridge.core import passes, writes
+from cloud_bridge.core.writes import Outcome
 from cloud_bridge.db import Database
 from cloud_bridge.errors import (
     BadCursor,
-    NotApplied,
     PermanentShopError,
     ShopError,
-    ShopTimeout,
-    ShopUnreachable,
     StaleStock,
     StockNotManaged,
     TransientShopError,
     UnknownSku,
 )
-from cloud_bridge.parking import park, resolve
-from cloud_bridge.state import Timer, get_time, get_value, set_time, set_value
-from wire import Kind, build_topic, parse_ts
+from cloud_bridge.shopstore import ShopStore
+from cloud_bridge.state import Counter, Cursor, Timer
+from wire import build_topic
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,8 @@ PUBLISH_WAIT_S: Final = 5.0
 INIT_ORDER_DAYS: Final = 14  # open orders older than this at the first start are not reserved
 QUIET_TRIES: Final = 3  # reads of a sku busy with orders before it waits for the next pass
 IN_DOUBT_S: Final = 60.0  # a shop write whose answer never came may still land this long after
-STOCK_UNKNOWN: Final = "stock unknown"  # payload of a parked order whose stock effect is unknown
 MAX_RETRIED_ORDERS: Final = 50  # parked orders read again per pass
 MAX_LEAD_S: Final = 5.0  # a window closes at most this much early for the time a write takes
-WRITE_SKUS: Final = 200  # skus per ShopWrite: one request on Shopify (≤ 250 changes per mutation)
 
 
 class Publisher(Protocol):
@@ -102,6 +101,7 @@ class ShopDriver:
         self.timing, self.secret, self.clock = timing, secret, clock
         self.rng = rng or random.Random()
         self.id = shop.id
+        self.store = ShopStore(shop.id)
         self.absolute = not connector.supports_deltas
         self.rules = shopplan.Rules(
             window_s=shop.write_window_s,
@@ -112,13 +112,18 @@ class ShopDriver:
         self._drained_at: float | None = None  # the pass (its `now`) that last read the orders feed
         self._write_s = 0.0  # how long the last push that wrote took (the window closes this much early)
         self.next_look: float | None = None  # when the write planner wants a pass again (None: on a change)
+        self._steps: dict[passes.Step, Callable[[float], object]] = {
+            passes.Step.ORDERS: self.poll_orders,
+            passes.Step.PRODUCTS: self.poll_products,
+            passes.Step.RECONCILE: self.reconcile,
+        }
 
     # --- the pass ----------------------------------------------------------------------------------------
 
     def run_pass(self, *, force: bool = False) -> bool:
         """Does what is due; returns False when the shop is backing off after errors."""
         now = self.clock()
-        if not force and now < self._due(Timer.BACKOFF):
+        if not force and now < state.load(self.id).due(Timer.BACKOFF):
             self.send_levels(now)  # the boxes hear of other tills' sales even while the shop is away
             self.publish_outbound()
             return False
@@ -132,43 +137,39 @@ class ShopDriver:
             return False
         except BadCursor as exc:
             log.error("shop %s: %s; polling restarts from now", self.id, exc)
-            self._write_state("orders_cursor", cursor_at(datetime.now(UTC)))
+            self._set_cursor(Cursor.ORDERS, cursor_at(datetime.now(UTC)))
             return False
         finally:
             self.send_levels(now)
             self.publish_outbound()  # orders already queued go out even when the shop failed afterwards
-        self._write_state("failures", "0")
+        self._set_count(Counter.FAILURES, 0)
         return True
 
     def _pass(self, now: float) -> None:
         self.publish_outbound()
-        if get_value(self.id, "initialised") is None:
+        if not state.initialised(self.id):
             self.initialise(now)
         self.push(now)  # first: a sale at a till should not wait behind a slow orders feed
         self.complete_orders(now)
         self.send_notices(now)
-        if now >= self._due(Timer.ORDERS):
-            self.poll_orders(now)
-            self._set_timer(Timer.ORDERS, now + self.timing.orders_s)
-        if now >= self._due(Timer.PRODUCTS):
-            self.poll_products(now)
-            self._set_timer(Timer.PRODUCTS, now + self.timing.products_s)
-        if now >= self._due(Timer.RECONCILE) and self.reconcile(now):
-            self._set_timer(Timer.RECONCILE, now + self.timing.reconcile_s)
+        # the timers as they are now: a webhook may have made a feed due meanwhile
+        for step in passes.due_steps(state.load(self.id), now):
+            if self._steps[step](now) is not False:  # a postponed reconciliation stays due
+                self._set_timer(passes.TIMERS[step], passes.next_due(step, now, self.timing))
 
     # --- first start ---------------------------------------------------------------------------------------
 
     def initialise(self, now: float) -> None:
         """Learns the catalog, the open orders and every sku's current number, once per shop."""
         skus = self.poll_products(now, queue=False, baselines=False)
-        if get_value(self.id, "orders_cursor") is None:
+        if state.cursor(self.id, Cursor.ORDERS) is None:
             since = datetime.now(UTC) - timedelta(days=INIT_ORDER_DAYS)
-            self._write_state("orders_cursor", cursor_at(since))
+            self._set_cursor(Cursor.ORDERS, cursor_at(since))
         skus |= self.poll_orders(now)
         self.ensure_baselines(skus, now)
         with self.db.write():
             catalog.queue_snapshot(self.id, self.shop.boxes, now)  # boxes that asked before now
-            set_value(self.id, "initialised", str(now))
+            state.mark_initialised(self.id, now)
         log.info("shop %s: initialised with %d skus", self.id, len(skus))
 
     # --- shop → store --------------------------------------------------------------------------------------
@@ -186,12 +187,12 @@ class ShopDriver:
         """Reads the orders feed to its end into the ledger and the outbox; returns the skus touched."""
         touched: set[str] = set()
         self._drained_at = now
-        cursor = get_value(self.id, "orders_cursor")
+        cursor = state.cursor(self.id, Cursor.ORDERS)
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.orders_since(cursor)
             with self.db.write():
                 skus = self._apply_orders(found, now)
-                set_value(self.id, "orders_cursor", cursor)
+                state.set_cursor(self.id, Cursor.ORDERS, cursor)
             touched |= skus
             if not found:
                 break
@@ -203,54 +204,30 @@ class ShopDriver:
         could not fully read is parked with its reason and the others go on; its units still count when
         its stock facts were readable (the shop took them), and it leaves the parked list once it reads.
         """
-        parked = self._parked_orders() if found else set()
-        for order in found:
-            key = f"order/{order.order_id}"[:300]
-            if order.problem is None:
-                if key in parked:
-                    resolve(self.id, key)
-                continue
-            effect = (
-                "its units are counted; no ticket until it reads"
-                if order.stock_known
-                else "its stock effect is unknown"
-            )
-            log.warning("shop %s: order %s parked: %s", self.id, order.order_id, order.problem)
-            problem = f"order {order.order_id}: {order.problem}; {effect}"
-            park(self.id, key, "order", problem, now, payload=None if order.stock_known else STOCK_UNKNOWN)
-        known = [order for order in found if order.stock_known]
-        skus = orders.apply_orders(self.id, known, self.shop.boxes, self.secret, now)
+        plan = orderplan.plan_orders(found, self.store.parked_orders() if found else set())
+        for key in plan.resolve:
+            self.store.resolve(key)
+        for parking in plan.park:
+            log.warning("shop %s: order %s parked: %s", self.id, parking.order_id, parking.problem)
+            self.store.park(parking.key, "order", parking.problem, now, payload=parking.payload)
+        skus = orders.apply_orders(self.id, plan.apply, self.shop.boxes, self.secret, now)
         if self.absolute and skus:
-            _mark_dirty(self.id, skus)
+            self.store.mark_dirty(skus)
         return skus
-
-    def _parked_orders(self) -> set[str]:
-        query = m.Parked.select(m.Parked.key).where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.key.startswith("order/"),
-        )
-        return {row.key for row in query}
 
     def retry_parked_orders(self, now: float) -> set[str]:
         """Reads parked orders again once `parked_retry_s` has passed (the feed shows an order again only
         when it changes); returns the skus touched.
         """
-        query = m.Parked.select(m.Parked.key).where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.what == "order",
-            m.Parked.key.startswith("order/"),
-            m.Parked.last_at <= now - self.timing.parked_retry_s,
-        )
+        due = self.store.parked_orders_due(now - self.timing.parked_retry_s, MAX_RETRIED_ORDERS)
         touched: set[str] = set()
-        for row in list(query.limit(MAX_RETRIED_ORDERS)):
-            order_id = row.key.removeprefix("order/")
+        for key in due:
+            order_id = orderplan.order_id_of(key)
             try:
                 order = self.connector.get_order(order_id)
             except PermanentShopError as exc:
                 with self.db.write():
-                    park(self.id, row.key, "order", f"order {order_id}: {exc}", now)
+                    self.store.park(key, "order", f"order {order_id}: {exc}", now)
                 continue
             with self.db.write():
                 touched |= self._apply_orders([order], now)
@@ -259,13 +236,13 @@ class ShopDriver:
     def poll_products(self, now: float, *, queue: bool = True, baselines: bool = True) -> set[str]:
         """Product and price changes become catalog deltas for the shop's boxes; returns the skus seen."""
         seen: set[str] = set()
-        cursor = get_value(self.id, "products_cursor")
+        cursor = state.cursor(self.id, Cursor.PRODUCTS)
         for _ in range(MAX_POLLS):
             found, cursor = self.connector.products_since(cursor)
             with self.db.write():
                 facts = catalog.accept(self.id, [_fact(p) for p in found if p.sku], now)
                 catalog.apply_products(self.id, facts, self.shop.boxes if queue else (), now)
-                set_value(self.id, "products_cursor", cursor)
+                state.set_cursor(self.id, Cursor.PRODUCTS, cursor)
             seen.update(fact.sku for fact in facts)
             if not found:
                 break
@@ -280,12 +257,10 @@ class ShopDriver:
                 self.connector.complete_order(row.order_id)
                 done = "done"
             except PermanentShopError as exc:
-                park(self.id, f"completion/{row.order_id}", "order", f"cannot complete: {exc}", now)
+                self.store.park(f"completion/{row.order_id}", "order", f"cannot complete: {exc}", now)
                 done = "parked"
             with self.db.write():
-                m.ShopOrder.update(completion=done).where(
-                    m.ShopOrder.shop == self.id, m.ShopOrder.order_id == row.order_id
-                ).execute()
+                self.store.set_completion(row.order_id, done)
 
     def send_notices(self, now: float) -> None:
         """What happened to orders on the floor, told to the shop in the order it happened (docs/orders.md):
@@ -293,25 +268,22 @@ class ShopDriver:
         for notice in orders.pending_notices(self.id):
             try:
                 orders.send_notice(self.connector, notice, self.shop.language)
-                state = "done"
+                told = "done"
             except PermanentShopError as exc:
-                park(
-                    self.id,
+                self.store.park(
                     f"notice/{notice.order_id}/{notice.stage}"[:300],
                     "order",
                     f"shop not told: {exc}",
                     now,
                 )
-                state = "parked"
+                told = "parked"
             except ShopError as exc:
                 log.info("shop %s: order %s %s waits: %s", self.id, notice.order_id, notice.stage, exc)
                 return
             with self.db.write():
-                m.OrderNotice.update(state=state).where(m.OrderNotice.id == notice.id).execute()
-                if state == "done" and notice.stage in ("collected", "delivered"):
-                    m.ShopOrder.update(completion="done").where(
-                        m.ShopOrder.shop == self.id, m.ShopOrder.order_id == notice.order_id
-                    ).execute()
+                self.store.set_notice(notice.id, told)
+                if told == "done" and notice.stage in ("collected", "delivered"):
+                    self.store.set_completion(notice.order_id, "done")
 
     def send_levels(self, now: float) -> int:
         """Queues the levels of every sku any channel changed for the shop's boxes (`levels.py`)."""
@@ -319,21 +291,15 @@ class ShopDriver:
 
     def publish_outbound(self) -> int:
         """Publishes queued orders and catalog messages in order; stops at the first the broker refuses."""
-        rows = list(
-            m.Outbound.select()
-            .where(m.Outbound.shop == self.id, m.Outbound.published_at.is_null())
-            .order_by(m.Outbound.id)
-            .limit(OUTBOUND_BATCH)
-        )
         sent: list[int] = []
-        for row in rows:
-            topic = build_topic(self.id, row.box, Kind(row.kind))
-            if not self.publisher.publish(topic, bytes(row.payload), 1, wait=PUBLISH_WAIT_S):
+        for queued in self.store.unpublished(OUTBOUND_BATCH):
+            topic = build_topic(self.id, queued.box, queued.kind)
+            if not self.publisher.publish(topic, queued.payload, 1, wait=PUBLISH_WAIT_S):
                 break
-            sent.append(row.id)
+            sent.append(queued.id)
         if sent:
             with self.db.write():
-                m.Outbound.update(published_at=self.clock()).where(m.Outbound.id.in_(sent)).execute()
+                self.store.mark_published(sent, self.clock())
         return len(sent) + self.deliver_orders()
 
     def deliver_orders(self) -> int:
@@ -406,12 +372,16 @@ class ShopDriver:
         """Which changed skus to write now: the window's decision, its opening time kept in the shop's
         state (so the next pass, in whichever worker, goes on with the same window).
         """
-        waiting = _unclaimed_skus(self.id)
+        waiting = self.store.unclaimed_skus()
         if self.absolute:
-            waiting |= set(_dirty_skus(self.id))
+            waiting |= set(self.store.dirty_skus())
         waiting -= self._parked_skus(now)
-        stored = get_time(self.id, Timer.WRITES_OPEN)
-        opened = stored if stored is not None or not waiting else self._first_sale(now)
+        stored = state.get_time(self.id, Timer.WRITES_OPEN)
+        opened = (
+            stored
+            if stored is not None or not waiting
+            else shopplan.opens_at(now, self.store.oldest_unclaimed_at(), self.rules.window_s)
+        )
         # the window closes early by the time the last write took, so a change is in the shop by the
         # window's end, not a write's length after it
         rules = replace(self.rules, tick_s=self.rules.tick_s + self._write_s)
@@ -423,32 +393,12 @@ class ShopDriver:
         self.next_look = decision.next_at
         return decision
 
-    def _first_sale(self, now: float) -> float:
-        """When a window opens: at the till's time of the oldest movement not yet in the shop, so the time
-        it took to reach the bridge counts against the window; never before `now − window` (a backlog goes
-        out at once) nor after `now` (a box whose clock runs ahead, an order's change: from now).
-        """
-        oldest = (
-            m.Movement.select(pw.fn.MIN(m.Movement.at))
-            .where(m.Movement.shop == self.id, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
-            .scalar()
-        )
-        moment = parse_ts(oldest) if isinstance(oldest, str) else None
-        at = now if moment is None else moment.timestamp()
-        return min(now, max(now - self.rules.window_s, at))
-
     def _pending(self, skus: set[str]) -> list[shopplan.Pending]:
         """What the planner weighs per sku: its available level (the low-stock rule) and, where the API
         writes one sku per call, when it was last written (at most one write per sku per window).
         """
         found = ledger.levels(self.id, skus)
-        written: dict[str, float | None] = {}
-        if not self.rules.batch_writes:
-            for chunk in shopplan.batches(sorted(skus), ledger.IN_CHUNK):
-                query = m.Stock.select(m.Stock.sku, m.Stock.written_at).where(
-                    m.Stock.shop == self.id, m.Stock.sku.in_(list(chunk))
-                )
-                written.update({row.sku: row.written_at for row in query})
+        written = {} if self.rules.batch_writes else self.store.written_at(skus)
         buffer = self.shop.safety_buffer
         return [
             shopplan.Pending(
@@ -464,90 +414,65 @@ class ShopDriver:
         A delta shop's write holds what one request carries (`BatchLimits.writes`), so it is sent as one
         request whose outcome is all or nothing: applied, refused, or in doubt as a whole.
         """
-        unclaimed = _unclaimed_skus(self.id)
+        unclaimed = self.store.unclaimed_skus()
         if skus is not None:
             unclaimed &= set(skus)
         self.ensure_baselines(unclaimed - ledger.known_skus(self.id, unclaimed), now)
-        size = WRITE_SKUS if self.absolute else min(WRITE_SKUS, self.connector.limits.writes)
+        size = writes.write_size(self.absolute, self.connector.limits.writes)
         with self.db.write():
-            known = sorted(ledger.known_skus(self.id, unclaimed) - self._parked_skus(now))
-            return [self._claim(list(chunk), now) for chunk in shopplan.batches(known, size)]
+            known = ledger.known_skus(self.id, unclaimed)
+            return [
+                self._claim(list(chunk), now)
+                for chunk in writes.claim_batches(known, self._parked_skus(now), size)
+            ]
 
     def _claim(self, skus: list[str], now: float) -> int:
-        query = m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta).where(
-            m.Movement.shop == self.id,
-            m.Movement.push == True,  # noqa: E712
-            m.Movement.write.is_null(),
-            m.Movement.sku.in_(skus),
-        )
-        claimed = list(query.tuples())
-        totals: dict[str, int] = {}
-        for _, sku, delta in claimed:
-            totals[sku] = totals.get(sku, 0) + delta
-        state = "done" if self.absolute else "pending"  # absolute shops only need the skus marked
-        write = m.ShopWrite.create(shop=self.id, deltas=json.dumps(totals), created_at=now, state=state)
-        ids = [row[0] for row in claimed]
-        for start in range(0, len(ids), ledger.IN_CHUNK):
-            chunk = ids[start : start + ledger.IN_CHUNK]
-            m.Movement.update(write=write.id).where(m.Movement.id.in_(chunk)).execute()
+        claimed = self.store.unclaimed_moves(skus)
+        totals = writes.coalesce((sku, delta) for _, sku, delta in claimed)
+        # absolute shops only need the skus marked: their write is done at once
+        moves = [move_id for move_id, _, _ in claimed]
+        write_id = self.store.add_write(totals, now, done=self.absolute, moves=moves)
         if self.absolute:
-            _mark_dirty(self.id, totals)
-        return int(write.id)
-
-    def _pending_writes(self, now: float) -> list[Any]:
-        query = m.ShopWrite.select().where(
-            m.ShopWrite.shop == self.id, m.ShopWrite.state == "pending", m.ShopWrite.next_at <= now
-        )
-        return list(query.order_by(m.ShopWrite.id))
+            self.store.mark_dirty(totals)
+        return write_id
 
     def _push_deltas(self, now: float) -> None:
-        for write in self._pending_writes(now):
-            deltas = {sku: d for sku, d in json.loads(write.deltas).items() if d}
-            key = f"tillbridge-{self.id}-{write.id}"
+        for write in self.store.pending_writes(now):
+            deltas = writes.to_send(write.deltas)
+            key = writes.idempotency_key(self.id, write.id)
             with self.db.write():
-                m.ShopWrite.update(attempts=m.ShopWrite.attempts + 1).where(
-                    m.ShopWrite.id == write.id
-                ).execute()
+                self.store.count_attempt(write.id)
             results = (
                 self.connector.adjust_stock([StockDelta(s, d) for s, d in deltas.items()], key)
                 if deltas
                 else []
             )
-            for result in results:
-                if isinstance(result.error, TransientShopError) and not isinstance(result.error, NotApplied):
-                    # In doubt (a timeout, a dropped connection): the shop may have applied it. The write
-                    # stays pending and goes again under the same key, which the shop applies at most once.
-                    raise result.error
+            doubt = writes.in_doubt(results)
+            if doubt is not None:  # stays pending, to go again under the same key (applied at most once)
+                raise doubt
             with self.db.write():
-                self._settle_deltas(write, deltas, results, now)
+                self._settle_deltas(write.id, deltas, results, now)
 
     def _settle_deltas(
-        self, write: Any, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
+        self, write_id: int, deltas: Mapping[str, int], results: Sequence[ItemResult], now: float
     ) -> None:
         """Marks the write done; items refused for sure move, with their movements, into a new write."""
-        retry_now: dict[str, int] = {}  # not applied because another item failed: a new key
-        retry_later: dict[str, int] = {}  # refused for good: parked, tried again after parked_retry_s
+        settled = writes.settle_deltas(deltas, results)
         for result in results:
-            if isinstance(result.error, PermanentShopError):
-                self._park_sku(result.sku, str(result.error), now)
-                retry_later[result.sku] = deltas[result.sku]
-            elif result.error is not None:
-                retry_now[result.sku] = deltas[result.sku]
-            else:
+            if result.sku in settled.refused:
+                self._park_sku(result.sku, settled.refused[result.sku], now)
+            elif result.sku in settled.applied:
                 self._unpark_sku(result.sku)
                 shopside.shift(self.id, {result.sku: deltas[result.sku]})
-        m.ShopWrite.update(state="done", last_error=None).where(m.ShopWrite.id == write.id).execute()
-        for again, at in ((retry_now, now), (retry_later, now + self.timing.parked_retry_s)):
-            if again:
-                new = m.ShopWrite.create(shop=self.id, deltas=json.dumps(again), created_at=now, next_at=at)
-                m.Movement.update(write=new.id).where(
-                    m.Movement.write == write.id, m.Movement.sku.in_(sorted(again))
-                ).execute()
+        later = now + self.timing.parked_retry_s
+        self.store.finish_write(write_id, [(settled.retry_now, now), (settled.retry_later, later)], now)
 
     def _push_absolute(self, now: float, wanted: Iterable[str]) -> None:
         """Writes the `wanted` skus an order or a movement marked, as many per read as one request holds."""
-        skus = (set(_dirty_skus(self.id)) & set(wanted)) - self._parked_skus(now)
-        for batch in shopplan.batches(sorted(skus), self.connector.limits.reads):
+        parked = self._parked_skus(now)
+        for batch in writes.absolute_batches(
+            self.store.dirty_skus(), wanted, parked, self.connector.limits.reads
+        ):
             again: set[str] = set(batch)
             for _ in range(2):  # a second round writes again what an order landing mid-write made wrong
                 again = self.write_targets(sorted(again), now) if again else set()
@@ -601,11 +526,11 @@ class ShopDriver:
         now: float,
     ) -> set[str]:
         effect = shopside.order_effect(self.id, plans)
-        stock_unknown = self._stock_unknown()
+        stock_unknown = self.store.stock_unknown()
         again: set[str] = set()
         for sku, p in plans.items():
             outcome = self._outcome(p, results.get(sku), now)
-            if outcome is None:  # refused for good, so not applied: undo the write-ahead doubt
+            if outcome is Outcome.REFUSED:  # so not applied: undo the write-ahead doubt
                 shopside.record(self.id, sku, p.expected, p.orders, now, p.doubt_until)
                 continue
             level = reread.get(sku)
@@ -622,37 +547,23 @@ class ShopDriver:
             if out.edit:
                 log.info("shop %s: %s was changed by %+d in the shop: kept", self.id, sku, out.edit)
                 shopside.record_edit(self.id, sku, out.edit, now)
-            if out.lost or (outcome == "failed" and isinstance(results[sku].error, StaleStock)):
+            if out.lost or (outcome is Outcome.FAILED and isinstance(results[sku].error, StaleStock)):
                 log.info("shop %s: %s changed in the shop during our write; writing again", self.id, sku)
                 again.add(sku)
             shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
             # written_at: when the answer came, so one-sku-per-call shops space a sku's writes from it
-            m.Stock.update(written=p.write, written_at=self.clock(), dirty=out.again).where(
-                m.Stock.shop == self.id, m.Stock.sku == sku
-            ).execute()
+            self.store.record_written(sku, p.write, self.clock(), again=out.again)
         return again
 
-    def _outcome(self, p: shopside.Plan, result: ItemResult | None, now: float) -> str | None:
-        """ "ok", "failed" (certainly not applied), "doubt" (no answer: it may land late), or None when
-        the shop refused it for good (the sku is parked).
-        """
-        if result is None or result.error is None:
-            if result is not None:
-                self._unpark_sku(p.sku)
-            return "ok"
-        if isinstance(result.error, PermanentShopError):
+    def _outcome(self, p: shopside.Plan, result: ItemResult | None, now: float) -> Outcome:
+        """The item's outcome (`core.writes.outcome`); a sku the shop took leaves the parked list, one it
+        refused for good joins it."""
+        found = writes.outcome(result)
+        if found is Outcome.OK and result is not None:
+            self._unpark_sku(p.sku)
+        elif found is Outcome.REFUSED and result is not None:
             self._park_sku(p.sku, str(result.error), now)
-            return None
-        return "doubt" if isinstance(result.error, ShopTimeout | ShopUnreachable) else "failed"
-
-    def _stock_unknown(self) -> bool:
-        """Some parked order's stock effect is unknown: a difference in the shop may be that order."""
-        query = m.Parked.select().where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.payload == STOCK_UNKNOWN,
-        )
-        return bool(query.exists())
+        return found
 
     # --- reconciliation ------------------------------------------------------------------------------------
 
@@ -663,94 +574,60 @@ class ShopDriver:
         delta write is in doubt (sent, outcome unknown): correcting then would count it twice once the retry
         under the same idempotency key reports success.
         """
-        if not self.absolute and _in_doubt(self.id):
-            return False
-        skus = sorted(
-            {s.sku for s in m.Stock.select(m.Stock.sku).where(m.Stock.shop == self.id)}
-            - self._parked_skus(now)
+        in_doubt = not self.absolute and self.store.delta_in_doubt()
+        stocked = () if in_doubt else self.store.stocked_skus()
+        skus = writes.reconcile_skus(
+            stocked, self._parked_skus(now), absolute=self.absolute, delta_in_doubt=in_doubt
         )
+        if skus is None:
+            return False
         if not skus:
             return True
         self.poll_orders(now)
-        self.write_targets(skus, now, settled=not self.absolute)
+        self.write_targets(list(skus), now, settled=not self.absolute)
         return True
 
     # --- errors --------------------------------------------------------------------------------------------
 
     def _back_off(self, exc: TransientShopError, now: float) -> None:
-        failures = int(get_value(self.id, "failures") or 0) + 1
-        ceiling = min(self.timing.retry_max_s, self.timing.retry_base_s * 2 ** min(failures, 16))
-        wait = max(ceiling / 2 + self.rng.uniform(0, ceiling / 2), exc.retry_after or 0.0)
-        log.warning("shop %s: %s; next try in %.1f s", self.id, exc, wait)
-        self._write_state("failures", str(failures))
-        self._set_timer(Timer.BACKOFF, now + wait)
+        failures = state.count(self.id, Counter.FAILURES)
+        backoff = passes.back_off(failures, self.timing, exc.retry_after, self.rng.uniform)
+        log.warning("shop %s: %s; next try in %.1f s", self.id, exc, backoff.wait)
+        self._set_count(Counter.FAILURES, backoff.failures)
+        self._set_timer(Timer.BACKOFF, now + backoff.wait)
 
     def _park_shop(self, exc: PermanentShopError, now: float) -> None:
         log.error("shop %s: %s; parked, next try in %.0f s", self.id, exc, self.timing.parked_retry_s)
         with self.db.write():
-            park(self.id, "shop", "shop", str(exc), now)
+            self.store.park("shop", "shop", str(exc), now)
         self._set_timer(Timer.BACKOFF, now + self.timing.parked_retry_s)
 
     def _park_sku(self, sku: str, problem: str, now: float) -> None:
         log.warning("shop %s: sku %s parked: %s", self.id, sku, problem)
-        park(self.id, f"sku/{sku}", "sku", problem, now)
+        self.store.park_sku(sku, problem, now)
 
     def _unpark_sku(self, sku: str) -> None:
         """A sku that was parked and now works leaves the parked list."""
-        resolve(self.id, f"sku/{sku}")
+        self.store.unpark_sku(sku)
 
     def _parked_skus(self, now: float) -> set[str]:
         """Skus with a permanent error, left alone until `parked_retry_s` has passed since the last try."""
-        query = m.Parked.select(m.Parked.key).where(
-            m.Parked.shop == self.id,
-            m.Parked.resolved == False,  # noqa: E712
-            m.Parked.key.startswith("sku/"),
-            m.Parked.last_at > now - self.timing.parked_retry_s,
-        )
-        return {row.key[4:] for row in query}
-
-    def _due(self, timer: Timer) -> float:
-        """When `timer` is due; 0 (now) when it was never set."""
-        return get_time(self.id, timer) or 0.0
+        return self.store.parked_skus(now - self.timing.parked_retry_s)
 
     def _set_timer(self, timer: Timer, at: float | None) -> None:
         with self.db.write():
-            set_time(self.id, timer, at)
+            state.set_time(self.id, timer, at)
 
-    def _write_state(self, name: str, value: str) -> None:
+    def _set_cursor(self, which: Cursor, value: str) -> None:
         with self.db.write():
-            set_value(self.id, name, value)
+            state.set_cursor(self.id, which, value)
+
+    def _set_count(self, counter: Counter, value: int) -> None:
+        with self.db.write():
+            state.set_count(self.id, counter, value)
 
 
-# --- queries ---------------------------------------------------------------------------------------------
-
-
-def _unclaimed_skus(shop: str) -> set[str]:
-    query = (
-        m.Movement.select(m.Movement.sku)
-        .where(m.Movement.shop == shop, m.Movement.push == True, m.Movement.write.is_null())  # noqa: E712
-        .distinct()
-    )
-    return {row.sku for row in query}
-
-
-def _in_doubt(shop: str) -> bool:
-    query = m.ShopWrite.select().where(
-        m.ShopWrite.shop == shop, m.ShopWrite.state == "pending", m.ShopWrite.attempts > 0
-    )
-    return bool(query.exists())
-
-
-def _dirty_skus(shop: str) -> list[str]:
-    query = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop, m.Stock.dirty == True)  # noqa: E712
-    return [row.sku for row in query]
-
-
-def _mark_dirty(shop: str, skus: Iterable[str]) -> None:
-    wanted = sorted(set(skus))
-    for start in range(0, len(wanted), ledger.IN_CHUNK):
-        chunk = wanted[start : start + ledger.IN_CHUNK]
-        m.Stock.update(dirty=True).where(m.Stock.shop == shop, m.Stock.sku.in_(chunk)).execute()
+# --- facts ---------------------------------------------------------------------------------------------
 
 
 def _missing(shop: str, sku: str, level: StockLevel | None) -> str:

@@ -1,5 +1,10 @@
 """The kitchen's bump button: with `[gpio] button_press = "bump"` a short press of the box's button moves
 the oldest order waiting in the kitchen (new or accepted) to ready, as a kitchen display's bump bar does.
+"Waiting in the kitchen" means its ticket came out: an order for a later slot that has not printed yet
+(it prints a lead time before its slot) is not in anybody's hands, so the press never takes it; among the
+printed ones it takes the one that printed first. With `[gpio] bump_station = "kitchen"` it looks only at
+orders whose kitchen ticket came out (by when it did): the drinks order the counter poured is not the
+kitchen's to bump.
 
 The move goes through `FloorDesk`, so it is journaled (`order_stage`, source "button") and reaches the shop
 like a move from the web page. The press is handled on the core loop, inside its transaction, so the desk
@@ -17,6 +22,7 @@ from devices.gpio import ButtonPressed, BuzzPattern
 from firmware_agent.core import Applied, CoreLoop, Handler
 from firmware_agent.floor import FloorDesk
 from firmware_agent.indicators import Indicators
+from firmware_agent.store.orders import first_printed
 from wire import Order
 
 WAITING: Final = ("new", "accepted")  # the kitchen's queue: what a bump moves on
@@ -27,8 +33,10 @@ class BumpButton:
     """A service started after the print service: it takes the short press over and hands the long press
     to whoever had the button before (None: a box without a printer, where a long press only reports)."""
 
-    def __init__(self, indicators: Indicators) -> None:
+    def __init__(self, indicators: Indicators, station: str | None = None) -> None:
+        """`station` (`[gpio] bump_station`): only orders with a ticket printed there; None: any."""
         self.indicators = indicators
+        self.station = station
         self.core: CoreLoop | None = None
         self.long_press: Handler | None = None
         self.desk = FloorDesk(self._in_place, _no_tickets, 0.0)  # a bump never reprints
@@ -50,13 +58,13 @@ class BumpButton:
     def _press(self, press: ButtonPressed) -> str:
         if press.kind == "long":
             return self.long_press(press) if self.long_press is not None else "button: long press"
-        waiting = self.desk.orders(WAITING)
-        if not waiting:
+        oldest = first_printed(self.core.store, WAITING, self.station) if self.core is not None else None
+        if oldest is None:
             self._answer = (press, BuzzPattern.ERROR)
             return "button: no order waiting to bump"
-        moved = self.desk.move(waiting[0].order_id, BUMPED_TO, source="button")
+        moved = self.desk.move(oldest, BUMPED_TO, source="button")
         self._answer = (press, BuzzPattern.CONFIRM)
-        return f"button: order {moved.order_id} bumped to {moved.stage}"
+        return f"button: order {moved.number or moved.order_id} bumped to {moved.stage}"
 
     def _after_commit(self, applied: Applied) -> None:
         """Sound the press's answer once its move is on disk (a failed one beeps through the indicators)."""
@@ -68,5 +76,5 @@ class BumpButton:
             self.indicators.beep(pattern)
 
 
-def _no_tickets(order: Order) -> dict[str, bytes]:
+def _no_tickets(order: Order, number: str) -> dict[str, bytes]:
     return {}

@@ -75,6 +75,7 @@ class UnknownBarcode:
 class OrderCollected:
     order_id: str
     pickup_code: str
+    number: str = ""  # its floor number (store/order_numbers.py), what staff see: in the journal too
 
 
 Fact = StockMove | Counted | ModeChanged | UnknownBarcode | OrderCollected
@@ -113,15 +114,17 @@ def mark_return(state: BoxState) -> Outcome:
     return Outcome(replace(state, returning=True), feedback=Feedback.INFO, message="next scan is a return")
 
 
-def collect_order(state: BoxState, order_id: str, pickup_code: str, problem: str | None) -> Outcome:
+def collect_order(
+    state: BoxState, order_id: str, pickup_code: str, problem: str | None, number: str = ""
+) -> Outcome:
     """A customer's pickup code was scanned at the till: the online order is handed over, once, if the
     code verifies (`problem` is None); anything else is refused at once with the reason, nothing recorded.
     """
     fresh = BoxState(state.mode)
     if problem is not None:
         return Outcome(fresh, feedback=Feedback.ERROR, message=problem)
-    fact = OrderCollected(order_id, pickup_code)
-    return Outcome(fresh, (fact,), message=f"order {order_id} collected")
+    fact = OrderCollected(order_id, pickup_code, "" if number == order_id else number)
+    return Outcome(fresh, (fact,), message=f"order {number or order_id} collected")
 
 
 def adjust(state: BoxState, product: ProductRecord, delta: int, reason: str) -> Outcome:

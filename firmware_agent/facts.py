@@ -56,7 +56,11 @@ def apply_fact(store: Store, fact: Fact) -> JournalRecord:
         case UnknownBarcode():
             return store.append(UnknownBarcodeEntry(raw=fact.raw, mode=fact.mode.value, reason=fact.reason))
         case OrderCollected():
-            record = store.append(OrderCollectedEntry(order_id=fact.order_id, pickup_code=fact.pickup_code))
+            record = store.append(
+                OrderCollectedEntry(
+                    order_id=fact.order_id, pickup_code=fact.pickup_code, number=fact.number or None
+                )
+            )
             mark_collected(store, fact.order_id, record.seq)
             return record
 

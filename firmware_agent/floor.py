@@ -20,7 +20,7 @@ from firmware_agent.store.orders import (
     STAGES,
     StageRefused,
     StoredOrder,
-    find_order,
+    find_named,
     list_orders,
     move_stage,
     printed_by_station,
@@ -33,15 +33,16 @@ SOURCES: Final = frozenset({"button", "scan", "remote", "web", "box"})
 
 Call = Callable[[Callable[[Store], Any]], Any]
 """`core.call` (or the link's `call`): runs a function on the core loop and returns what it returned."""
-Render = Callable[[Order], dict[str, bytes]]
-"""An order's tickets per station (see `firmware_agent.link.ticket.station_tickets`)."""
+Render = Callable[[Order, str], dict[str, bytes]]
+"""An order's tickets per station under its floor number (`firmware_agent.link.ticket.station_tickets`)."""
 
 
 @dataclass(frozen=True)
 class FloorOrder:
     """One order as the floor sees it: the wire `order` plus where it is (`stage`), since when
     (`stage_at`, epoch seconds), the estimate given on acceptance (`eta_min`) and its stations' tickets
-    (`printed`: station → printed yet; "" is the box's own printer).
+    (`printed`: station → printed yet; "" is the box's own printer), and its `number` on the floor: what
+    its tickets show big and their codes carry (store/order_numbers.py).
     """
 
     order: Order
@@ -50,6 +51,7 @@ class FloorOrder:
     eta_min: int | None
     received_at: float
     printed: dict[str, bool]
+    number: str = ""
 
     @property
     def order_id(self) -> str:
@@ -66,6 +68,7 @@ class FloorOrder:
         """For the web page's order board (JSON)."""
         return {
             "order": self.order.to_json(),
+            "number": self.number,
             "stage": self.stage,
             "stage_at": self.stage_at,
             "eta_min": self.eta_min,
@@ -118,12 +121,12 @@ class FloorDesk:
             raise StageRefused(f"unknown source {source!r}: one of {', '.join(sorted(SOURCES))}")
 
         def run(store: Store) -> FloorOrder:
-            kept = find_order(store, order_id)
+            kept = find_named(store, order_id)
             if kept is None:
                 raise StageRefused(f"order {order_id} is not on this box")
             target = stage or next_stage(kept.stage, str(kept.order.get("kind", "pickup")))
             if target is None:
-                raise StageRefused(f"order {kept.order_id} is already {kept.stage}: nothing follows")
+                raise StageRefused(f"order {kept.shown} is already {kept.stage}: nothing follows")
             move_stage(store, kept.order_id, target, eta_min=eta_min, source=source)
             moved = _floor_order(store, kept.order_id)
             assert moved is not None
@@ -147,13 +150,13 @@ class FloorDesk:
         """
 
         def run(store: Store) -> list[int]:
-            kept = find_order(store, order_id)
+            kept = find_named(store, order_id)
             if kept is None:
                 raise StageRefused(f"order {order_id} is not on this box")
-            tickets = self.render(Order.from_json(kept.order))
+            tickets = self.render(Order.from_json(kept.order), kept.shown)
             if station is not None:
                 if station not in tickets:
-                    raise StageRefused(f"order {order_id} has no ticket for station {station!r}")
+                    raise StageRefused(f"order {kept.shown} has no ticket for station {station!r}")
                 tickets = {station: tickets[station]}
             jobs = []
             for name, ticket in tickets.items():
@@ -175,7 +178,7 @@ def _floor_orders(
 
 
 def _floor_order(store: Store, order_id: str) -> FloorOrder | None:
-    kept = find_order(store, order_id)
+    kept = find_named(store, order_id)
     return None if kept is None else _view(store, kept)
 
 
@@ -192,4 +195,5 @@ def _view(store: Store, kept: StoredOrder) -> FloorOrder:
         eta_min=kept.eta_min,
         received_at=kept.received_at,
         printed=printed_by_station(store, kept.order_id),
+        number=kept.shown,
     )

@@ -22,7 +22,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Self
+
+from simulators.running import Running
 
 START_TIMEOUT_S: Final = 10.0
 _READY_LINE: Final = " running"  # "mosquitto version 2.0.11 running"
@@ -145,7 +147,7 @@ def _read_log(process: subprocess.Popen[str], run: _Run) -> None:
     run.ready.set()  # it exited: let start() see that instead of waiting out its timeout
 
 
-class Broker:
+class Broker(Running):
     """One mosquitto process with its own folder (config, password file, persistence, log)."""
 
     def __init__(
@@ -222,7 +224,7 @@ class Broker:
             ]
         return "\n".join([*lines, self.extra, ""])
 
-    def start(self) -> Broker:
+    def start(self) -> Self:
         binary = find_mosquitto()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.users:
@@ -270,9 +272,3 @@ class Broker:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-    def __enter__(self) -> Broker:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()

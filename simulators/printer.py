@@ -21,11 +21,11 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from devices.printers.decode import Cut, DrawerKick, EscPosDecoder, Event, Printed, StatusRequest, Ticket
 from devices.printers.status import PaperState
+from simulators.running import Running
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class SimulatedState:
         return None
 
 
-class VirtualPrinter:
+class VirtualPrinter(Running):
     """Start it, print to `url`, read `tickets` or `wait_for_tickets()`; stop it (or use `with`)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -92,7 +92,7 @@ class VirtualPrinter:
 
     # -- life cycle -------------------------------------------------------------------------------------
 
-    def start(self) -> VirtualPrinter:
+    def start(self) -> Self:
         self._listen()
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._running = True
@@ -109,14 +109,6 @@ class VirtualPrinter:
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
-
-    def __enter__(self) -> VirtualPrinter:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

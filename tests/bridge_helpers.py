@@ -27,14 +27,16 @@ import psycopg2  # type: ignore[import-untyped]
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig, ShopConfig, Timing
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, make_connector
 from cloud_bridge.db import Database
 from cloud_bridge.orders import pickup_code
 from cloud_bridge.retry import RetryPolicy
 from cloud_bridge.sync import ShopDriver
-from cloud_bridge.worker import MAX_PAGES
+from cloud_bridge.worker import MAX_PAGES, Worker
 from configspec import Secret, SecretUrl
+from simulators.broker import Broker
 from simulators.shops import (
     Item,
     MagentoSimulator,
@@ -42,6 +44,7 @@ from simulators.shops import (
     ShopifySimulator,
     WooCommerceSimulator,
 )
+from tests.process_helpers import ChildProcess
 from wire import (
     Ack,
     JournalBatch,
@@ -140,20 +143,40 @@ def postgres() -> Iterator[PostgresServer]:
         server.drop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An open, empty bridge database of each kind."""
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty bridge database of the kind `request.param` names (a module whose tests get
+    PostgreSQL imports the `postgres` fixture too)."""
     if request.param == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres")
         server.truncate()
-        db = Database(server.url)
-    else:
-        db = Database(f"sqlite:///{tmp_path / 'bridge.db'}")
+        return server.url
+    return f"sqlite:///{tmp_path / 'bridge.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """For a bridge that opens its database itself (a worker)."""
+    return empty_database(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An open, empty bridge database of each kind."""
+    db = Database(empty_database(request, tmp_path))
     db.open()
     try:
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A mosquitto of the test's own on a free port (never the shared one on 1883): the bridge's retained
+    states and persistent sessions start empty in every test, unlike `tests.mqtt_helpers.broker`'s.
+    """
+    with Broker(tmp_path / "broker") as running:
+        yield running
 
 
 # --- shops -----------------------------------------------------------------------------------------------
@@ -177,6 +200,15 @@ def start_simulator(platform: str, items: Sequence[Item], **kw: Any) -> Simulato
     sim: Simulator = cls[platform](items, **kw)
     sim.start()
     return sim
+
+
+@pytest.fixture
+def woo() -> Iterator[WooCommerceSimulator]:
+    """A WooCommerce shop with three items, ten of each: the shop most bridge tests need and never change."""
+    sim = start_simulator("woocommerce", seed(3, 10))
+    assert isinstance(sim, WooCommerceSimulator)
+    yield sim
+    sim.stop()
 
 
 def shop_config(
@@ -284,6 +316,36 @@ def driver(
     return ShopDriver(
         db, shop, connector(shop, timeout=timeout), publisher, timing, PICKUP_SECRET.encode(), clock=clock
     )
+
+
+def run(d: ShopDriver, clock: Clock, seconds: float = 1.0) -> None:
+    """`seconds` pass on the driver's clock, then one pass that must reach the shop."""
+    clock.advance(seconds)
+    assert d.run_pass(force=True)
+
+
+def query(worker: Worker, fn: Callable[[], Any]) -> Any:
+    """`fn`'s reads of the worker's database, from the test's thread."""
+    with worker.db.db.connection_context():
+        return fn()
+
+
+def started_worker(config: BridgeConfig) -> Worker:
+    """A bridge worker in this process, once it is ready and has initialised its shops."""
+    worker = Worker(config).start()
+    assert worker.ready(10)
+    initialised = m.ShopState.select().where(m.ShopState.name == "initialised")
+    wait_for(lambda: query(worker, initialised.exists), what="shop init")
+    return worker
+
+
+@contextlib.contextmanager
+def running_worker(config: BridgeConfig) -> Iterator[Worker]:
+    worker = started_worker(config)
+    try:
+        yield worker
+    finally:
+        worker.stop()
 
 
 def bridge_config(database_url: str, broker_url: str, shops: Sequence[ShopConfig], **kw: Any) -> BridgeConfig:
@@ -539,7 +601,7 @@ class PlayedBox:
 # --- worker processes ------------------------------------------------------------------------------------
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """`tillbridge bridge --config` in its own process, ready when it says READY=1 over NOTIFY_SOCKET."""
 
     def __init__(self, config: BridgeConfig, folder: Path) -> None:
@@ -570,20 +632,6 @@ class WorkerProcess:
                 self.kill()
                 raise AssertionError(f"worker {self.config.worker_id} not ready: {self.log_tail()}") from exc
         return self
-
-    def kill(self) -> None:
-        """kill -9: whatever the worker had in memory is gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
     def log_tail(self, lines: int = 30) -> str:
         return (

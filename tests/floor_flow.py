@@ -9,10 +9,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cloud_bridge import models as m
-from cloud_bridge.config import BridgeConfig
 from cloud_bridge.worker import Worker
 from devices.barcodes import BarcodeConfig
 from firmware_agent.config.loader import validate
@@ -22,6 +20,8 @@ from firmware_agent.floor import FloorDesk
 from firmware_agent.wiring import Services
 from simulators.broker import Broker
 from simulators.printer import VirtualPrinter
+from tests.bridge_helpers import query as query  # the flows import them from here too
+from tests.bridge_helpers import running_worker as running_worker
 from tests.bridge_helpers import wait_for
 from tests.mqtt_helpers import FAST, SHOP
 from tests.store_helpers import open_store
@@ -88,24 +88,6 @@ def pizzeria_box(tmp_path: Path, broker: Broker, box: str = "till-1") -> Iterato
 def wait_for_catalog(box: FloorBox, sku: str = "PIZ-MARG") -> None:
     """A phone order names products of the box's catalog, which comes from the shop after the box starts."""
     wait_for(lambda: box.core.call(lambda store: store.product(sku)) is not None, 30, f"{sku} in the catalog")
-
-
-@contextlib.contextmanager
-def running_worker(config: BridgeConfig) -> Iterator[Worker]:
-    worker = Worker(config).start()
-    assert worker.ready(10)
-    wait_for(
-        lambda: query(worker, lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists())
-    )
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
-def query(worker: Worker, fn: Any) -> Any:
-    with worker.db.db.connection_context():
-        return fn()
 
 
 def notices(worker: Worker, order_id: str) -> list[tuple[str, str]]:

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from hypothesis import strategies as st
+
 from cloud_bridge.connectors import ConnectorOptions
-from cloud_bridge.connectors.base import DraftLine, LineOption, OrderDraft
+from cloud_bridge.connectors.base import LineOption, OrderDraft
 from cloud_bridge.connectors.prestashop import PrestaShopConnector
 from cloud_bridge.connectors.shopify import ShopifyConnector
 from cloud_bridge.connectors.woocommerce import WooCommerceConnector
@@ -25,6 +27,7 @@ from simulators.shops import (
     ShopifySimulator,
     WooCommerceSimulator,
 )
+from wire import PhoneLine, format_ts
 
 WAIT = 5.0
 SMALL = [
@@ -61,7 +64,11 @@ def woo(sim: WooCommerceSimulator, clock: ManualClock, **kw: Any) -> WooCommerce
 
 def presta(sim: PrestaShopSimulator, clock: ManualClock, **kw: Any) -> PrestaShopConnector:
     key = kw.pop("key", sim.key)
-    extra = {k: kw.pop(k) for k in ("use_patch", "pickup_carriers") if k in kw}
+    extra = {
+        k: kw.pop(k)
+        for k in ("use_patch", "pickup_carriers", "phone_state", "phone_delivery_carrier")
+        if k in kw
+    }
     return PrestaShopConnector("demo-presta", sim.url, key, options=options(clock, **kw), **extra)
 
 
@@ -197,10 +204,34 @@ def phone_draft(sku: str, qty: int) -> OrderDraft:
     """The phone order the connector tests create: a pizza with an extra and a note, for pickup at 20:00."""
     return OrderDraft(
         ref="till-1-p7",
-        lines=(DraftLine(sku, qty, (LineOption("Extra", "Aceitunas"),), "sin cebolla"),),
+        lines=(PhoneLine(sku, qty, (LineOption("Extra", "Aceitunas"),), "sin cebolla"),),
         customer="Luis Peña",
         phone="600111222",
         pickup=True,
-        requested_at=datetime(2026, 12, 6, 20, 0, tzinfo=UTC),
+        due_at=format_ts(datetime(2026, 12, 6, 20, 0, tzinfo=UTC)),
         note="Paga en tienda",
     )
+
+
+@st.composite
+def mutated(
+    draw: st.DrawFn,
+    template: Any,
+    junk: st.SearchStrategy[Any],
+    *,
+    junk_one_in: int = 9,
+    drop_one_in: int = 11,
+) -> Any:
+    """A shop's realistic answer (`template`, decoded JSON) with about one value in `junk_one_in` replaced
+    by `junk` and one key in `drop_one_in` dropped: what a parser of the shop's answers must survive."""
+
+    def walk(value: Any) -> Any:
+        if draw(st.integers(0, junk_one_in - 1)) == 0:
+            return draw(junk)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items() if draw(st.integers(0, drop_one_in - 1)) != 0}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(template)

@@ -103,6 +103,15 @@ def scratch_root() -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def root() -> Iterator[Path]:
+    """A scratch root with the units installed and enabled by systemd/install.sh, one per test module."""
+    with scratch_root() as scratch:
+        installed = in_root(scratch, "sh", "/src/systemd/install.sh", "--enable")
+        assert installed.returncode == 0, installed.stdout
+        yield scratch
+
+
 def in_root(root: Path, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a command inside the root, with its own /proc (systemctl and systemd-tmpfiles refuse to work
     without one) in a mount namespace that disappears with it; stdout and stderr together."""

@@ -13,9 +13,11 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware_agent.core import Applied
+from firmware_agent.domain import BoxState, Outcome
 from firmware_agent.floor import FloorDesk
 from firmware_agent.store.orders import move_stage, store_order
-from firmware_agent.web.facts import Board
+from firmware_agent.web.facts import Activity, Board
 from firmware_agent.web.page import _phone_order
 from tests.bridge_helpers import wait_for
 from tests.mqtt_helpers import rows
@@ -153,7 +155,7 @@ def test_a_new_order_stays_on_the_board_after_a_day_of_handed_over_orders(tmp_pa
     """`FloorDesk.orders` lists 200 at most, oldest first: asked for every stage at once, a busy day's
     collected orders pushed the newest order off the board."""
     store = open_store(tmp_path)
-    desk = FloorDesk(lambda fn: fn(store), lambda order: {"": b"ticket"}, 3600)
+    desk = FloorDesk(lambda fn: fn(store), lambda order, number: {"": b"ticket"}, 3600)
     try:
         with store.transaction():
             for n in range(250):
@@ -163,6 +165,25 @@ def test_a_new_order_stays_on_the_board_after_a_day_of_handed_over_orders(tmp_pa
         board = Board.of(desk, time.time())
         assert [o.order_id for o in board.new] == ["NEW1"]
         assert [o.order_id for o in board.done] == [f"D{n:03d}" for n in range(249, 241, -1)]  # newest first
+    finally:
+        store.close()
+
+
+def test_a_shopify_order_is_shown_by_its_number_on_the_board_and_in_the_activity(tmp_path) -> None:
+    """The board showed a Shopify order by its shop number and its moves in the activity list by its gid:
+    the number on the ticket was not the one the page listed under "lately"."""
+    store = open_store(tmp_path)
+    activity = Activity()
+    desk = FloorDesk(lambda fn: fn(store), lambda order, number: {"": b"ticket"}, 3600)
+    gid = "gid://shopify/Order/5432109876543"
+    try:
+        with store.transaction():
+            store_order(store, replace(ORDER, order_id=gid, number="#1001").to_json(), b"ticket", 3600)
+            record = move_stage(store, "1001", "accepted", source="scan")
+        [shown] = Board.of(desk, time.time()).accepted
+        assert (shown.order_id, shown.number) == (gid, "1001")
+        activity(Applied(object(), Outcome(BoxState()), (record,)))
+        assert [(e.kind, e.text) for e in activity.entries] == [("order_stage", "order 1001")]
     finally:
         store.close()
 

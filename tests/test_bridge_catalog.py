@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 
-from cloud_bridge import ledger
+from cloud_bridge import ledger, state
 from cloud_bridge import models as m
 from cloud_bridge.catalog import CatalogFact, answer_requests, apply_products, snapshot
 from cloud_bridge.config import ShopConfig
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
-from cloud_bridge.state import get_value
 from cloud_bridge.status import fleet_view, render
 from cloud_bridge.sync import ShopDriver
 from devices.barcodes import with_check_digit
@@ -74,7 +73,7 @@ def test_a_sku_or_name_past_the_wire_limits_at_first_start_is_parked_and_the_sho
         long_sku = sim.add_product(LONG_SKU, "Too long a sku", 100, 5)
         long_name = sim.add_product("LONG-NAME", LONG_NAME, 100, 5)
         assert d.run_pass(force=True)  # before: "pass failed" for ever, the shop never initialised
-        assert get_value("shop", "initialised") is not None
+        assert state.load("shop").initialised
         assert synced_skus() == {"SKU-000", "SKU-001", "SKU-002"}
         found = problems()
         assert "sku: expected at most 128 characters" in found[f"product/{long_sku}"]

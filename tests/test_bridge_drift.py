@@ -319,8 +319,10 @@ def _printed_all(box: PlayedBox, placed: set[str]) -> bool:
     return placed <= set(box.printed)
 
 
-def _completed(order_id: str) -> bool:
-    return bool(m.ShopOrder.get(m.ShopOrder.order_id == order_id).completion == "done")
+def _completed(shop: str, order_id: str) -> bool:
+    """Order ids are the shop's own, so two shops can both have an order 113."""
+    row = m.ShopOrder.get(m.ShopOrder.shop == shop, m.ShopOrder.order_id == order_id)
+    return bool(row.completion == "done")
 
 
 def _assert_collected_orders_completed(sims: dict[str, Simulator], tills: list[Till]) -> None:
@@ -329,7 +331,7 @@ def _assert_collected_orders_completed(sims: dict[str, Simulator], tills: list[T
     assert isinstance(presta, PrestaShopSimulator)
     for till in tills:
         for order_id in till.collected:
-            wait_for(partial(_completed, order_id), 10, f"order {order_id} completed")
+            wait_for(partial(_completed, till.box.shop, order_id), 10, f"order {order_id} completed")
             if till.box.shop == "woo":
                 assert woo.order_status(int(order_id)) == "completed"
             elif till.box.shop == "shy":

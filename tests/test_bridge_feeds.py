@@ -12,8 +12,8 @@ from cloud_bridge.db import Database
 from cloud_bridge.parking import open_problems
 from cloud_bridge.status import fleet_view, retry_parked
 from simulators.shops import WooCommerceSimulator
-from tests.bridge_helpers import FAST, RecordingPublisher, bridge_config, database, postgres, sale
-from tests.test_bridge_sync import journal, run, shop
+from tests.bridge_helpers import FAST, RecordingPublisher, bridge_config, database, postgres, run, sale
+from tests.test_bridge_sync import journal, shop
 from wire import Kind, Order
 
 __all__ = ["database", "postgres"]  # fixtures

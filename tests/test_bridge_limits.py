@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
@@ -22,51 +21,30 @@ from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     PlayedBox,
     bridge_config,
+    broker,
+    database_url,
     postgres,
-    seed,
     shop_config,
-    start_simulator,
+    started_worker,
     wait_for,
+    woo,
 )
 from wire import CatalogRequest, build_topic, encode
 from wire import Kind as K
 
-__all__ = ["postgres"]
+__all__ = ["broker", "database_url", "postgres", "woo"]  # fixtures
 
 PRODUCTS = 3000
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    with Broker(tmp_path / "broker") as b:
-        yield b
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def config(
-    request: pytest.FixtureRequest, tmp_path: Path, broker: Broker, woo: WooCommerceSimulator
-) -> BridgeConfig:
-    url = f"sqlite:///{tmp_path / 'bridge.db'}"
-    if request.param == "postgres":
-        server = request.getfixturevalue("postgres")
-        server.truncate()
-        url = server.url
-    return bridge_config(url, broker.url, [shop_config("corner", woo, ["till-1", "till-2"])])
+def config(database_url: str, broker: Broker, woo: WooCommerceSimulator) -> BridgeConfig:
+    return bridge_config(database_url, broker.url, [shop_config("corner", woo, ["till-1", "till-2"])])
 
 
 @pytest.fixture
 def worker(config: BridgeConfig) -> Iterator[Worker]:
-    w = Worker(config).start()
-    assert w.ready(10)
-    wait_for(lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists(), what="shop init")
+    w = started_worker(config)
     with w.db.write():
         rows = [
             {"shop": "corner", "sku": f"BIG-{i:05d}", "name": f"Product {i}", "price_cents": 100 + i,

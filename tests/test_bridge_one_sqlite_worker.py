@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,27 +22,14 @@ from tests.bridge_helpers import (
     PlayedBox,
     WorkerProcess,
     bridge_config,
+    broker,
     config_toml,
-    seed,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
+__all__ = ["broker", "woo"]  # fixtures
 
 
 @pytest.fixture

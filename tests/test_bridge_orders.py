@@ -24,6 +24,7 @@ from tests.bridge_helpers import (
     database,
     driver,
     postgres,
+    run,
     seed,
     shop_config,
     start_simulator,
@@ -49,11 +50,6 @@ def shop(
         yield sim, d, publisher, clock
     finally:
         sim.stop()
-
-
-def run(d: ShopDriver, clock: Clock, seconds: float = 1.0) -> None:
-    clock.advance(seconds)
-    assert d.run_pass(force=True)
 
 
 def ack(db: Database, d: ShopDriver, box: str, message: OrderAck) -> None:

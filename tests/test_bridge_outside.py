@@ -23,18 +23,29 @@ from cloud_bridge.limits import BoxLimits, Rate
 from cloud_bridge.status import fleet_view, render
 from cloud_bridge.worker import Worker
 from simulators.broker import Broker
-from tests.bridge_helpers import Simulator, bridge_config, seed, shop_config, start_simulator, wait_for
+from tests.bridge_helpers import (
+    Simulator,
+    bridge_config,
+    broker,
+    seed,
+    shop_config,
+    start_simulator,
+    wait_for,
+)
 from tests.wire_helpers import (
     command_replies,
     journal_batches,
     json_values,
     order_acks,
+    replace_one,
     states,
     telemetry,
 )
 from wire import CatalogRequest, Kind, Message, State, build_topic, encode, now_ts
 
 from .test_bridge_service import publish
+
+__all__ = ["broker"]  # fixtures
 
 UP = st.one_of(
     states,
@@ -46,12 +57,6 @@ UP = st.one_of(
     command_replies,
     telemetry,
 )
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    with Broker(tmp_path / "broker") as b:
-        yield b
 
 
 @pytest.fixture
@@ -136,23 +141,8 @@ def _mutated(msg: Message, data: Any) -> bytes:
         text = encode(msg)
         return text[: data.draw(st.integers(0, max(0, len(text) - 1)))]
     if how == "replace":
-        paths = _paths(obj)[1:]
-        if paths:
-            path = data.draw(st.sampled_from(paths))
-            parent = obj
-            for step in path[:-1]:
-                parent = parent[step]
-            parent[path[-1]] = data.draw(json_values)
+        replace_one(data.draw, obj, json_values)
     return json.dumps(obj).encode()
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        found += [p for key, item in value.items() for p in _paths(item, (*path, key))]
-    elif isinstance(value, list):
-        found += [p for index, item in enumerate(value) for p in _paths(item, (*path, index))]
-    return found
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -22,29 +22,17 @@ from tests.bridge_helpers import (
     FAST,
     PlayedBox,
     bridge_config,
+    broker,
     customer_code,
-    seed,
+    running_worker,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 from wire import CatalogRequest, CatalogSnapshotChunk, State, Telemetry, build_topic, encode, now_ts
 from wire import Kind as K
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
+__all__ = ["broker", "woo"]  # fixtures
 
 
 @pytest.fixture
@@ -55,11 +43,8 @@ def config(tmp_path: Path, broker: Broker, woo: WooCommerceSimulator) -> BridgeC
 
 @pytest.fixture
 def worker(config: BridgeConfig) -> Iterator[Worker]:
-    w = Worker(config).start()
-    assert w.ready(10)
-    wait_for(lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists(), what="shop init")
-    yield w
-    w.stop()
+    with running_worker(config) as w:
+        yield w
 
 
 @pytest.fixture

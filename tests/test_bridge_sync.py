@@ -32,6 +32,7 @@ from tests.bridge_helpers import (
     database,
     driver,
     postgres,
+    run,
     sale,
     seed,
     shop_config,
@@ -67,11 +68,6 @@ def shop(
         yield sim, d, publisher, clock
     finally:
         sim.stop()
-
-
-def run(d: ShopDriver, clock: Clock, seconds: float = 1.0) -> None:
-    clock.advance(seconds)
-    assert d.run_pass(force=True)
 
 
 def journal(db: Database, *entries: JournalEntry, box: str = "till-1") -> None:

@@ -36,6 +36,7 @@ from tests.bridge_helpers import (
     database,
     driver,
     postgres,
+    run,
     sale,
     seed,
     shop_config,
@@ -75,11 +76,6 @@ def sold(seq: int, sku: str, clock: Clock) -> JournalEntry:
     """A sale made at the till at the driver's time (a window counts from the sale's time at the till)."""
     at = format_ts(datetime.fromtimestamp(clock(), UTC))
     return JournalEntry(seq, "sale", at, {"sku": sku, "delta": -1, "stock_after": 0})
-
-
-def run(d: ShopDriver, clock: Clock, seconds: float) -> None:
-    clock.advance(seconds)
-    assert d.run_pass(force=True)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)

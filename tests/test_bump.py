@@ -1,6 +1,7 @@
 """The kitchen's bump button (`[gpio] button_press = "bump"`) on gpiozero's mock pins and a real core loop and
-store: a short press moves the oldest waiting order to ready, journaled for the shop, with a short beep;
-nothing waiting gives the error tone and moves nothing; the long press still reaches the print service."""
+store: a short press moves the oldest waiting order whose ticket came out to ready, journaled for the shop,
+with a short beep; nothing waiting gives the error tone and moves nothing; an order for a later slot not
+printed yet is not waiting; the long press still reaches the print service."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from firmware_agent.bump import BumpButton
 from firmware_agent.config import validate
 from firmware_agent.indicators import Indicators
 from firmware_agent.printing import PrintService
-from firmware_agent.store.orders import find_order, move_stage
+from firmware_agent.store import orders as order_store
+from firmware_agent.store.orders import find_order, move_stage, record_printed, release_due, store_order
 from firmware_agent.wiring import Services
 from tests.core_helpers import running_core
 from tests.gpio_helpers import TOLERANCE_S, mock_factory
-from tests.test_floor_orders import keep, order, stages_journaled
+from tests.test_floor_orders import keep as keep_unprinted
+from tests.test_floor_orders import order, stages_journaled
 from tests.test_printing import printer, service_for
 
 __all__ = ["mock_factory", "printer"]
@@ -55,6 +58,22 @@ def last_tone_s(indicators: Indicators, factory: Any) -> float:
     tones = [nxt.timestamp for s, nxt in itertools.pairwise(states) if s.state]
     assert tones, "the buzzer did not sound"
     return float(tones[-1])
+
+
+def keep(box: Any, *orders: Any) -> None:
+    """Keeps the orders and prints their tickets, in turn: what the kitchen has in hand."""
+    keep_unprinted(box, *orders)
+    printed(box, *(o.order_id for o in orders))
+
+
+def printed(box: Any, *order_ids: str) -> None:
+    def run(store: Any) -> None:
+        for order_id in order_ids:
+            kept = find_order(store, order_id)
+            assert kept is not None and kept.print_job is not None
+            record_printed(store, kept.print_job)
+
+    box.core.call(run)
 
 
 def stage(box: Any, order_id: str) -> str:
@@ -125,3 +144,84 @@ def test_the_bump_is_wired_only_when_asked_for_and_takes_the_button_after_the_pr
     bumping = services("bump")
     order_of = [type(part) for part in bumping.in_start_order()]
     assert order_of.index(PrintService) < order_of.index(BumpButton)
+
+
+class Clock:
+    """The store's clock, moved by hand: a timed order's tickets are released when it says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_an_order_for_a_later_slot_not_printed_yet_is_not_what_the_button_bumps(
+    tmp_path, mock_factory, monkeypatch
+):
+    """The bump used to take the oldest order received, even one for tonight whose ticket had not printed:
+    the kitchen pressed for the pizza in front of it and an order nobody had seen went "ready"."""
+    clock = Clock(1_800_000_000.0)
+    monkeypatch.setattr(order_store, "time", clock)
+    _, services = bump_services()
+    slot = clock.now + 3 * 3600
+    with running_core(tmp_path, services=services) as box:
+        box.core.call(  # received first, for a slot three hours ahead: prints 20 minutes before it
+            lambda store: store_order(store, order("1040").to_json(), b"ticket", 3600, slot - 1200)
+        )
+        clock.now += 600
+        keep(box, order("1041"))  # as soon as possible: printed at once
+        assert press(mock_factory, box) == "button: order 1041 bumped to ready"
+        assert stage(box, "1040") == "new"
+        assert press(mock_factory, box) == "button: no order waiting to bump"
+        assert stage(box, "1040") == "new"
+
+        clock.now = slot - 1200  # its print time comes
+        box.core.call(lambda store: release_due(store, clock.now, 3600))
+        printed(box, "1040")
+        assert press(mock_factory, box) == "button: order 1040 bumped to ready"
+    assert [e["order_id"] for e in stages_journaled(tmp_path)] == ["1041", "1040"]
+
+
+def test_a_kitchen_s_button_bumps_only_orders_with_a_kitchen_ticket(tmp_path, mock_factory):
+    """The button bumped the order printed first at any station: with the kitchen's button, a drinks-only
+    order the counter printed went "ready" (and the shop mailed its customer) while the pizza in the
+    kitchen's hands waited. With `[gpio] bump_station = "kitchen"` only orders whose kitchen ticket came
+    out move, oldest kitchen ticket first."""
+    config = validate(
+        {
+            "box": {"id": "b1", "shop": "s1"},
+            "gpio": {"button_pin": BUTTON, "button_press": "bump", "bump_station": "kitchen"},
+            "orders": {"station": [{"name": "kitchen", "url": "tcp://k:9100", "tags": ["Pizzas"]}]},
+        },
+        "t",
+    )
+    indicators = Indicators(GpioConfig(button_pin=BUTTON, buzzer_pin=BUZZER, hold_time_s=0.2))
+    with running_core(
+        tmp_path, services=[indicators, BumpButton(indicators, config.gpio.bump_station)]
+    ) as box:
+
+        def keep_printed(order_id: str, tickets: dict[str, bytes]) -> None:
+            def run(store: Any) -> None:
+                for job in store_order(store, order(order_id).to_json(), tickets, 3600).new_jobs:
+                    record_printed(store, job)
+
+            box.core.call(run)
+
+        keep_printed("2001", {"": b"two beers"})  # drinks only: the counter's ticket, nothing for the kitchen
+        keep_printed("2002", {"": b"pizza and beer", "kitchen": b"pizza"})
+        assert press(mock_factory, box) == "button: order 2002 bumped to ready"
+        assert press(mock_factory, box) == "button: no order waiting to bump"
+        assert stage(box, "2001") == "new"
+    assert [e["order_id"] for e in stages_journaled(tmp_path)] == ["2002"]
+
+
+def test_the_button_takes_the_order_whose_ticket_came_out_first_not_the_one_received_first(
+    tmp_path, mock_factory
+):
+    _, services = bump_services()
+    with running_core(tmp_path, services=services) as box:
+        keep_unprinted(box, order("1050"), order("1051"))
+        printed(box, "1051")  # 1050's printer was out of paper: its ticket came out after 1051's
+        printed(box, "1050")
+        assert press(mock_factory, box) == "button: order 1051 bumped to ready"

@@ -17,10 +17,12 @@ from firmware_agent.store import Store
 from simulators.broker import Broker
 from simulators.shops import WooCommerceSimulator
 from simulators.shops.seed import Item
-from tests.bridge_helpers import bridge_config, shop_config, start_simulator, wait_for
+from tests.bridge_helpers import bridge_config, broker, shop_config, start_simulator, wait_for
 from tests.core_helpers import running_core
 from tests.mqtt_helpers import SHOP, WAIT_S, link_config, rows, settle
 from tests.mqtt_helpers import RunningBox as Box
+
+__all__ = ["broker"]  # fixtures
 
 UPC_A = "036000291452"  # kept in the shop as the 12 digits printed under the bars
 SHIRT_M = "8410000000139"
@@ -33,12 +35,6 @@ def woo() -> Iterator[WooCommerceSimulator]:
     sim.add_variable_product("Camiseta", [("TS-S", "S", 1500, 3), ("TS-M", "M", 1600, 4)], ["", SHIRT_M])
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    with Broker(tmp_path / "broker") as running:
-        yield running
 
 
 @pytest.fixture

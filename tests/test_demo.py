@@ -4,23 +4,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 from simulators.broker import free_port
 from simulators.catalog import DAY_AT_THE_TILL
-
-DEMO = [sys.executable, "-m", "tillbridge", "demo"]
+from tests.demo_helpers import DEMO, demo_output
 
 
 def test_the_demo_sells_receives_looks_up_and_prints(tmp_path):
     args = ["--interval", "0", "--scans", str(len(DAY_AT_THE_TILL)), "--data-dir", str(tmp_path)]
-    out = subprocess.run(
-        [*DEMO, *args, "--mqtt-port", str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    out = demo_output(*args, timeout=60)
     rows = [line for line in out.splitlines() if " till " in line]
     assert len(rows) == len(DAY_AT_THE_TILL)
     assert (
@@ -99,13 +91,7 @@ BREAD_ON_THE_BOARD = re.compile(r"📦  Pan de pueblo: box 1 (-?\d+) · box 2 (-
 
 def test_both_tills_and_the_shop_agree_after_click_and_collect_and_a_sale_at_the_second_till(tmp_path):
     args = ["--interval", "0.3", "--scans", "24", "--seed", "3", "--data-dir", str(tmp_path)]
-    out = subprocess.run(
-        [*DEMO, *args, "--mqtt-port", str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    out = demo_output(*args)
     lines = out.splitlines()
     collected = next(i for i, line in enumerate(lines) if " counter " in line and "collected" in line)
     second = next(i for i, line in enumerate(lines) if " till-2 " in line and "sale Pan de pueblo" in line)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import requests
 
 from simulators.broker import free_port
 from tests.bridge_helpers import wait_for
+from tests.demo_helpers import DEMO
 from tests.test_owner_page import TOKEN
 
-DEMO = [sys.executable, "-m", "tillbridge", "demo"]
 OWNER = re.compile(r"owner's page on (http://\S+) \(user (\S+), password (\S+)\)")
 BOX = re.compile(r"the box's page on (http://\S+) \(PIN (\d+)\)")
 BOARD = re.compile(r"order board .* on (http://\S+)#orders")

@@ -1,23 +1,12 @@
 """The demo's receipt till: a POS without the box's scanner prints through box 1, whose sales then reach
 the online shop; its reprint is not counted again."""
 
-import subprocess
-import sys
-
-from simulators.broker import free_port
-
-DEMO = [sys.executable, "-m", "tillbridge", "demo"]
+from tests.demo_helpers import demo_output
 
 
 def test_a_pos_printing_through_the_box_sells_in_the_online_shop_and_a_reprint_counts_once(tmp_path):
     args = ["--interval", "0.2", "--scans", "24", "--seed", "3", "--data-dir", str(tmp_path)]
-    out = subprocess.run(
-        [*DEMO, *args, "--mqtt-port", str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    out = demo_output(*args)
     lines = out.splitlines()
     first = lines.index("   🧾  receipt till: receipt 000001: 2 movement(s), 0 line(s) unmatched")
     second = lines.index("   🧾  receipt till: receipt 000002: 2 movement(s), 0 line(s) unmatched")

@@ -19,10 +19,12 @@ from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
 from simulators.broker import Broker
 from simulators.printer import VirtualPrinter
-from tests.bridge_helpers import FAST, bridge_config, customer_code, wait_for
+from tests.bridge_helpers import FAST, bridge_config, broker, customer_code, wait_for
 from tests.engine_helpers import OscarShop, oscar_shop
 from tests.mqtt_helpers import SHOP, rows
 from tests.till_process import TillProcess
+
+__all__ = ["broker"]  # fixtures
 
 APPLES = ("APL-1", "Apples 1 kg", "4006381333931", "2.49", 20)
 OIL = ("OIL-1L", "Olive oil 1 L", "8410010210016", "10.95", 6)
@@ -32,12 +34,6 @@ WAIT_S = 30.0
 @pytest.fixture
 def shop() -> Iterator[OscarShop]:
     with oscar_shop() as running:
-        yield running
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    with Broker(tmp_path / "broker") as running:
         yield running
 
 

@@ -26,6 +26,7 @@ from cloud_bridge.connectors.oscar_orders import (
     read_order,
 )
 from cloud_bridge.errors import BadCursor
+from tests.shop_helpers import mutated
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 READING = Reading(Statuses(), ("no-shipping-required",), {7: ("OIL-1L", "Olive oil 1 L")})
@@ -146,21 +147,7 @@ junk = st.recursive(
 )
 
 
-@st.composite
-def mutated(draw: st.DrawFn, template: Any) -> Any:
-    def walk(value: Any) -> Any:
-        if draw(st.integers(0, 8)) == 0:
-            return draw(junk)
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items() if draw(st.integers(0, 10)) != 0}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    return walk(template)
-
-
-@given(mutated(oscar_order(5)), mutated(LINES))
+@given(mutated(oscar_order(5), junk), mutated(LINES, junk))
 @settings(max_examples=300, deadline=None)
 def test_any_order_reads_or_comes_back_with_its_problem(raw: Any, lines: Any) -> None:
     order = read_order(raw, lines, READING)
@@ -172,7 +159,7 @@ def test_any_order_reads_or_comes_back_with_its_problem(raw: Any, lines: Any) ->
         assert order == full and order.problem is None
 
 
-@given(st.lists(mutated(oscar_order(5)) | junk, max_size=4))
+@given(st.lists(mutated(oscar_order(5), junk) | junk, max_size=4))
 @settings(max_examples=200, deadline=None)
 def test_any_order_list_is_sorted_out_without_a_crash(listed: list[Any]) -> None:
     window = StatusWindow.decode(None)

@@ -16,6 +16,7 @@ from simulators.broker import Broker
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     bridge_config,
+    broker,
     customer_code,
     seed,
     shop_config,
@@ -26,12 +27,7 @@ from tests.floor_flow import notices, phone_order_argv, pizzeria_box, running_wo
 from tests.mqtt_helpers import SHOP
 from tillbridge.cli import main
 
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
+__all__ = ["broker"]  # fixtures
 
 
 @pytest.fixture

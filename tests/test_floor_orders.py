@@ -30,7 +30,7 @@ def stages_journaled(tmp_path) -> list[dict[str, object]]:
 
 
 def desk(box) -> FloorDesk:
-    return FloorDesk(box.core.call, lambda o: {"": f"ticket {o.order_id}".encode()}, 3600)
+    return FloorDesk(box.core.call, lambda o, n: {"": f"ticket {o.order_id}".encode()}, 3600)
 
 
 def keep(box, *orders: Order) -> None:
@@ -82,7 +82,7 @@ def test_a_reprint_queues_each_station_s_ticket_again_marked_as_a_copy(tmp_path)
         box.core.call(
             lambda s: store_order(s, order().to_json(), {"": b"counter", "kitchen": b"pizzas"}, 3600)
         )
-        floor = FloorDesk(box.core.call, lambda o: {"": b"counter", "kitchen": b"pizzas"}, 3600)
+        floor = FloorDesk(box.core.call, lambda o, n: {"": b"counter", "kitchen": b"pizzas"}, 3600)
         kept = floor.order("1042")
         assert kept is not None and kept.printed == {"": False, "kitchen": False}
         [job] = floor.reprint("1042", "kitchen")
@@ -121,6 +121,25 @@ def test_scanning_the_ticket_s_code_moves_the_order_on_and_its_copy_code_prints_
     assert [e["source"] for e in stages_journaled(tmp_path)] == ["scan", "scan", "scan"]
 
 
+def test_scanning_the_counter_ticket_s_qr_hands_the_order_over_from_any_stage(tmp_path):
+    """The bag leaves the counter with its ticket: its QR (`TBOUT<number>`) collects a pickup order (or
+    delivers a delivery) even when nobody marked it ready; once handed over, a second scan is refused."""
+    with running_core(tmp_path) as box:
+        keep(box, order("WC-9"), order("WC-10", kind="delivery"))
+        box.next()
+        [collected, delivered, again] = box.scan("TBOUTWC-9", "tboutwc-10", "TBOUTWC-9")
+        assert (collected.outcome.feedback.value, collected.outcome.message) == ("ok", "order WC-9 collected")
+        assert delivered.outcome.message == "order WC-10 delivered"
+        assert (again.outcome.feedback.value, again.outcome.message) == (
+            "error",
+            "order WC-9 is already collected: it cannot go to collected",
+        )
+    assert [(e["order_id"], e["stage"]) for e in stages_journaled(tmp_path)] == [
+        ("WC-9", "collected"),
+        ("WC-10", "delivered"),
+    ]
+
+
 def test_a_timed_order_s_tickets_wait_in_the_store_until_their_print_time_and_are_queued_once(tmp_path):
     slot = time.time() + 3600  # the tickets print at the slot less the lead time: here, in an hour
     with running_core(tmp_path) as box:
@@ -154,7 +173,7 @@ def test_a_phone_order_for_a_product_the_catalog_lacks_is_refused_at_once_naming
     from tests.core_helpers import running_core
 
     with running_core(tmp_path) as box:
-        desk = FloorDesk(box.core.call, lambda order: {}, 0.0)
+        desk = FloorDesk(box.core.call, lambda order, number: {}, 0.0)
         lines = [{"sku": "MILK", "qty": 1}, {"sku": "NOPE", "qty": 2}]
         with pytest.raises(
             PhoneOrderRefused, match="line 2: no product with sku 'NOPE' in this box's catalog"

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloud_bridge.connectors.base import (
-    DraftLine,
     FloorStage,
     LineOption,
     OrderDraft,
@@ -23,6 +22,7 @@ from cloud_bridge.connectors.shopify import read_order
 from cloud_bridge.errors import RequestRejected, UnknownSku
 from simulators.shops import ManualClock, ShopifySimulator
 from tests.shop_helpers import SMALL, phone_draft, shopify
+from wire import PhoneLine
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_a_phone_order_whose_completion_failed_completes_its_draft_on_resend_not
 def test_a_phone_order_the_shop_refuses_names_the_sku_or_the_field(sim: ShopifySimulator) -> None:
     connector = shopify(sim, ManualClock())
     with pytest.raises(UnknownSku, match="NOPE"):
-        connector.create_order(OrderDraft("r1", (DraftLine("NOPE", 1),), "Ana"))
+        connector.create_order(OrderDraft(ref="r1", lines=(PhoneLine("NOPE", 1),), customer="Ana"))
     with pytest.raises(RequestRejected, match=r"lineItems\.0\.quantity"):
-        connector.create_order(OrderDraft("r2", (DraftLine("PIZ-4Q", 0),), "Ana"))
+        connector.create_order(OrderDraft(ref="r2", lines=(PhoneLine("PIZ-4Q", 0),), customer="Ana"))
     assert sim.orders == {} and sim.stock("PIZ-4Q") == 40

@@ -8,58 +8,48 @@ import subprocess
 from pathlib import Path
 
 from devices.hid import BOOT_KEYBOARD_DESCRIPTOR
+from tests.gadget_helpers import SYSTEMD, gadget, run_setup
 
-SYSTEMD = Path(__file__).resolve().parent.parent / "systemd"
 SCRIPT = SYSTEMD / "hid-gadget-setup.sh"
 
 
-def run_script(tmp_path: Path, *args: str, udc: bool = True) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "cfg" / "usb_gadget").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "udc").mkdir(exist_ok=True)
-    if udc:
-        (tmp_path / "udc" / "fe980000.usb").mkdir(exist_ok=True)
-    env = {**os.environ, "CONFIGFS": str(tmp_path / "cfg"), "UDC_CLASS": str(tmp_path / "udc")}
-    env |= {"HID_SERIAL": "10000000abcdef01", "UDC_WAIT": "0"}
-    return subprocess.run(["sh", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=30)
-
-
 def test_setup_creates_a_boot_keyboard_bound_to_the_controller(tmp_path: Path) -> None:
-    result = run_script(tmp_path)
+    result = run_setup(tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr
-    gadget = tmp_path / "cfg" / "usb_gadget" / "tillbridge"
-    function = gadget / "functions" / "hid.usb0"
+    folder = gadget(tmp_path)
+    function = folder / "functions" / "hid.usb0"
     assert (function / "report_desc").read_bytes() == BOOT_KEYBOARD_DESCRIPTOR
     assert [(function / name).read_text() for name in ("protocol", "subclass", "report_length")] == [
         "1\n",
         "1\n",
         "8\n",
     ]
-    assert (gadget / "configs" / "c.1" / "hid.usb0").resolve() == function
-    assert (gadget / "strings" / "0x409" / "serialnumber").read_text() == "10000000abcdef01\n"
-    assert (gadget / "UDC").read_text() == "fe980000.usb\n"
+    assert (folder / "configs" / "c.1" / "hid.usb0").resolve() == function
+    assert (folder / "strings" / "0x409" / "serialnumber").read_text() == "10000000abcdef01\n"
+    assert (folder / "UDC").read_text() == "fe980000.usb\n"
     assert "bound to fe980000.usb" in result.stderr
 
 
 def test_setup_twice_changes_nothing(tmp_path: Path) -> None:
-    assert run_script(tmp_path).returncode == 0
+    assert run_setup(tmp_path, SCRIPT).returncode == 0
     tree = {p: p.read_bytes() for p in (tmp_path / "cfg").rglob("*") if p.is_file()}
-    again = run_script(tmp_path)
+    again = run_setup(tmp_path, SCRIPT)
     assert again.returncode == 0 and "already bound" in again.stderr
     assert {p: p.read_bytes() for p in (tmp_path / "cfg").rglob("*") if p.is_file()} == tree
 
 
 def test_without_a_device_controller_it_leaves_the_gadget_unbound(tmp_path: Path) -> None:
-    result = run_script(tmp_path, udc=False)
+    result = run_setup(tmp_path, SCRIPT, udc=False)
     assert result.returncode == 0
     assert "no USB device controller" in result.stderr
-    assert not (tmp_path / "cfg" / "usb_gadget" / "tillbridge" / "UDC").exists()
-    assert run_script(tmp_path).returncode == 0  # the controller appeared: a second run binds it
-    assert (tmp_path / "cfg" / "usb_gadget" / "tillbridge" / "UDC").read_text() == "fe980000.usb\n"
+    assert not (gadget(tmp_path) / "UDC").exists()
+    assert run_setup(tmp_path, SCRIPT).returncode == 0  # the controller appeared: a second run binds it
+    assert (gadget(tmp_path) / "UDC").read_text() == "fe980000.usb\n"
 
 
 def test_bad_arguments_and_syntax(tmp_path: Path) -> None:
     assert subprocess.run(["sh", "-n", str(SCRIPT)], check=False).returncode == 0
-    result = run_script(tmp_path, "frobnicate")
+    result = run_setup(tmp_path, SCRIPT, "frobnicate")
     assert result.returncode == 1 and "usage:" in result.stderr
     assert os.access(SCRIPT, os.X_OK)
 

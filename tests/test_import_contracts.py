@@ -52,6 +52,8 @@ def test_the_packages_keep_their_boundaries() -> None:
         ("devices/scanners/registry.py", "import simulators.scanner", "devices drive hardware only"),
         ("cloud_bridge/errors.py", "import firmware_agent.errors", "the cloud bridge never imports the box"),
         ("wire/errors.py", "import paho.mqtt.client", "wire is the shared contract"),
+        ("cloud_bridge/core/shopstate.py", "import cloud_bridge.models", "the bridge's core decides"),
+        ("cloud_bridge/sync.py", "import peewee", "the shop driver holds no SQL"),
         ("configspec/rules.py", "import firmware_agent.errors", "configspec declares and validates"),
     ],
 )

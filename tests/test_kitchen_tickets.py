@@ -77,8 +77,9 @@ def test_pizzas_go_to_the_kitchen_and_the_counter_has_the_whole_order_in_spanish
     assert "1 x Caña de cerveza" in counter and "2 x Pizza cuatro quesos" in counter
     assert "27,50 €" in counter and "A COBRAR" in counter and "[QR: 5170]" in counter
     assert "Otros puestos: cocina" in counter
-    assert "[CODE128: TBGO5170]" in kitchen and "[CODE128: TBGO5170]" in counter  # scan: the next stage
-    assert "[CODE128: TBRP5170]" in counter and "TBRP" not in kitchen  # scan: the tickets again
+    # the codes carry the number printed big (the shop's #1042), not the order's id
+    assert "[CODE128: TBGO1042]" in kitchen and "[CODE128: TBGO1042]" in counter  # scan: the next stage
+    assert "[CODE128: TBRP1042]" in counter and "TBRP" not in kitchen  # scan: the tickets again
     for data in tickets.values():
         [ticket] = decode_tickets(data)
         assert ticket.wider_than(PageSetup(paper_mm=paper_mm).columns) == []

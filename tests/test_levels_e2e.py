@@ -10,8 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from cloud_bridge import models as m
-from cloud_bridge.config import BridgeConfig
 from cloud_bridge.orders import pickup_code
 from cloud_bridge.worker import Worker
 from devices.barcodes import encode_pickup
@@ -20,21 +18,21 @@ from firmware_agent.domain import Mode
 from firmware_agent.events import ModeRequest
 from firmware_agent.store.orders import find_order
 from simulators.shops import Item, WooCommerceSimulator
-from tests.bridge_helpers import PICKUP_SECRET, PlayedBox, bridge_config, postgres, shop_config, wait_for
+from tests.bridge_helpers import (
+    PICKUP_SECRET,
+    PlayedBox,
+    bridge_config,
+    database_url,
+    postgres,
+    shop_config,
+    started_worker,
+    wait_for,
+)
 from tests.mqtt_helpers import SHOP, broker, new_box_id, running_box, settle
 
-__all__ = ["broker", "postgres"]
+__all__ = ["broker", "database_url", "postgres"]  # fixtures
 
 MILK = "8410000000023"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "postgres":
-        server = request.getfixturevalue("postgres")
-        server.truncate()
-        return str(server.url)
-    return f"sqlite:///{tmp_path / 'bridge.db'}"
 
 
 @pytest.fixture
@@ -45,17 +43,12 @@ def woo() -> Iterator[WooCommerceSimulator]:
     sim.stop()
 
 
-def started(config: BridgeConfig) -> Worker:
-    worker = Worker(config).start()
-    assert worker.ready(10)
-    wait_for(lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists(), what="shop init")
-    return worker
-
-
 @pytest.fixture
 def bridge(database_url, broker, woo) -> Iterator[tuple[Worker, str]]:
     box = new_box_id()
-    worker = started(bridge_config(database_url, broker.url, [shop_config(SHOP, woo, [box, "till-2"])]))
+    worker = started_worker(
+        bridge_config(database_url, broker.url, [shop_config(SHOP, woo, [box, "till-2"])])
+    )
     yield worker, box
     worker.stop()
 
@@ -101,7 +94,7 @@ def test_a_count_at_the_till_keeps_an_online_order_and_a_sale_at_another_till_ma
 ):
     box_id = new_box_id()
     config = bridge_config(database_url, broker.url, [shop_config(SHOP, woo, [box_id, "till-2"])])
-    worker = started(config)
+    worker = started_worker(config)
     other = PlayedBox(SHOP, "till-2", broker.url)
     try:
         with running_box(tmp_path, broker.url, box_id, ack_timeout_s=0.5) as box:  # resends soon
@@ -115,7 +108,7 @@ def test_a_count_at_the_till_keeps_an_online_order_and_a_sale_at_another_till_ma
             settle(box, lambda: stock(box) == 17, what="the box counted 17")
             woo.place_order("MILK", 1, status="completed")  # meanwhile, another online order shipped ...
             other.sell("MILK", 4)  # ... and the other till sold 4
-            worker = started(config)
+            worker = started_worker(config)
             # neither erased (17) nor subtracted twice (17 - 5 - 5): 17 less what happened meanwhile
             agree(box, woo, 12, "after the count")
     finally:

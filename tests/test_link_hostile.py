@@ -21,8 +21,8 @@ from simulators.broker import Broker
 from tests.mqtt_helpers import CloudPeer, LogWatch, broker, command_request, new_box_id, running_box
 from tests.test_link_commands import config_file
 from tests.test_link_e2e import order
-from tests.test_wire_fuzz import ANY_TEXT, _paths
-from tests.wire_helpers import json_objects, json_values, messages
+from tests.test_wire_fuzz import ANY_TEXT
+from tests.wire_helpers import json_objects, json_values, messages, replace_one
 from wire import JSON, Command, Kind, encode, sign_command
 
 __all__ = ["broker"]
@@ -137,11 +137,7 @@ def hostile_payloads(draw: st.DrawFn) -> tuple[Kind, bytes]:
     message = draw(messages.filter(_inbound))
     obj = json.loads(encode(message))
     if how == "mutated":
-        path = draw(st.sampled_from(_paths(obj)[1:]))
-        parent = obj
-        for step in path[:-1]:
-            parent = parent[step]
-        parent[path[-1]] = draw(json_values | ANY_TEXT)
+        replace_one(draw, obj, json_values | ANY_TEXT)
     kind = message.KIND if draw(st.booleans()) else draw(st.sampled_from(INBOUND))
     return kind, json.dumps(obj).encode()
 

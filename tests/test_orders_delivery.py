@@ -35,60 +35,36 @@ from simulators.printer import VirtualPrinter
 from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
-    PostgresServer,
     bridge_config,
+    broker,
     customer_code,
+    database_url,
     postgres,
-    seed,
+    query,
+    running_worker,
     shop_config,
-    start_simulator,
     wait_for,
+    woo,
 )
 from tests.mqtt_helpers import SHOP, rows, spawn_box
 from tests.till_process import TillProcess
 from wire import Kind, build_topic
 
-__all__ = ["postgres"]  # fixtures
+__all__ = ["broker", "database_url", "postgres", "woo"]  # fixtures
 
 FAILOVER_S = 5.0
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def woo() -> Iterator[WooCommerceSimulator]:
-    sim = start_simulator("woocommerce", seed(3, 10))
-    assert isinstance(sim, WooCommerceSimulator)
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def config(request: pytest.FixtureRequest, tmp_path: Path, broker: Broker, woo: Any) -> BridgeConfig:
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        server.truncate()
-        url = server.url
-    else:
-        url = f"sqlite:///{tmp_path / 'bridge.db'}"
+def config(database_url: str, broker: Broker, woo: Any) -> BridgeConfig:
     shop = replace(shop_config(SHOP, woo, ["till-1", "till-2"]), orders_failover_s=FAILOVER_S)
-    return bridge_config(url, broker.url, [shop], timing=replace(FAST, orders_resend_s=1.0))
+    return bridge_config(database_url, broker.url, [shop], timing=replace(FAST, orders_resend_s=1.0))
 
 
 @pytest.fixture
 def worker(config: BridgeConfig) -> Iterator[Worker]:
-    w = Worker(config).start()
-    assert w.ready(10)
-    wait_for(
-        lambda: _query(w, lambda: m.ShopState.select().where(m.ShopState.name == "initialised").exists())
-    )
-    yield w
-    w.stop()
+    with running_worker(config) as w:
+        yield w
 
 
 @dataclass
@@ -119,11 +95,6 @@ def till(tmp_path: Path, broker: Broker, box: str) -> Iterator[Till]:
             process.stop()
 
 
-def _query(worker: Worker, fn: Any) -> Any:
-    with worker.db.db.connection_context():
-        return fn()
-
-
 def delivered(worker: Worker, box: str, order_id: str | None) -> bool:
     """The bridge has the box's ack for the latest revision of its view of the order (None: of the key)."""
 
@@ -132,7 +103,7 @@ def delivered(worker: Worker, box: str, order_id: str | None) -> bool:
         row = m.Delivery.get_or_none(m.Delivery.shop == SHOP, m.Delivery.box == box, m.Delivery.ref == ref)
         return row is not None and row.acked >= row.rev
 
-    return bool(_query(worker, read))
+    return bool(query(worker, read))
 
 
 def test_one_order_prints_one_ticket_at_a_shop_with_two_tills_and_either_till_checks_the_code(
@@ -147,7 +118,7 @@ def test_one_order_prints_one_ticket_at_a_shop_with_two_tills_and_either_till_ch
             wait_for(partial(delivered, worker, box, None), what=f"{box} acks the pickup key")
         assert (two.order(order_id) or {}).get("ticket") is False
         assert two.order_jobs() == [] and two.printer.tickets == []
-        wait_for(lambda: _query(worker, lambda: m.ShopOrder.get().printed_by) == "till-1", what="printed_by")
+        wait_for(lambda: query(worker, lambda: m.ShopOrder.get().printed_by) == "till-1", what="printed_by")
 
         code = customer_code(SHOP, order_id)
         assert two.process.scan(encode_pickup(order_id, "AAAAAAAA")) == (
@@ -186,7 +157,7 @@ def test_the_ticket_moves_when_the_orders_box_is_away_and_does_not_print_again_w
 
 
 def _online(worker: Worker, box: str) -> bool:
-    row = _query(worker, lambda: m.Presence.get_or_none(m.Presence.shop == SHOP, m.Presence.box == box))
+    row = query(worker, lambda: m.Presence.get_or_none(m.Presence.shop == SHOP, m.Presence.box == box))
     return bool(row is not None and row.online)
 
 
@@ -219,7 +190,7 @@ def test_an_order_whose_copy_the_broker_lost_with_the_box_s_session_is_sent_agai
 
 
 def _sent(worker: Worker, box: str, order_id: str) -> bool:
-    row = _query(
+    row = query(
         worker,
         lambda: m.Delivery.get_or_none(
             m.Delivery.shop == SHOP, m.Delivery.box == box, m.Delivery.ref == f"order/{order_id}"
@@ -261,7 +232,7 @@ def test_a_box_killed_between_receiving_an_order_and_printing_it_prints_it_once_
         try:
             [ticket] = printer.wait_for_tickets(1)
             assert f"#{order_id}" in ticket.text
-            printed_by = lambda: _query(worker, lambda: m.ShopOrder.get().printed_by)  # noqa: E731
+            printed_by = lambda: query(worker, lambda: m.ShopOrder.get().printed_by)  # noqa: E731
             wait_for(lambda: printed_by() == "till-1", what="order_printed reaches the bridge")
             wait_for(lambda: rows(data_dir, "SELECT 1 FROM journal") == [], what="the journal acked")
             assert rows(data_dir, "SELECT state FROM print_job") == [("done",)]

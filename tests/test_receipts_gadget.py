@@ -17,25 +17,11 @@ from devices.receipts.gadget import GadgetPrinterBridge
 from devices.receipts.tap import CaptureQueue, ReceiptWorker
 from simulators.pos import Item, PtyEnd, Sale, receipt_bytes
 from simulators.printer import VirtualPrinter
+from tests.gadget_helpers import SYSTEMD, gadget, run_setup
 from tests.receipts_helpers import Collector
 
-SYSTEMD = Path(__file__).resolve().parent.parent / "systemd"
 SCRIPT = SYSTEMD / "printer-gadget-setup.sh"
 HID_SCRIPT = SYSTEMD / "hid-gadget-setup.sh"
-
-
-def run(tmp_path: Path, script: Path, *args: str, udc: bool = True) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "cfg" / "usb_gadget").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "udc").mkdir(exist_ok=True)
-    if udc:
-        (tmp_path / "udc" / "fe980000.usb").mkdir(exist_ok=True)
-    env = {**os.environ, "CONFIGFS": str(tmp_path / "cfg"), "UDC_CLASS": str(tmp_path / "udc")}
-    env |= {"HID_SERIAL": "10000000abcdef01", "UDC_WAIT": "0"}
-    return subprocess.run(["sh", str(script), *args], env=env, capture_output=True, text=True, timeout=30)
-
-
-def gadget(tmp_path: Path) -> Path:
-    return tmp_path / "cfg" / "usb_gadget" / "tillbridge"
 
 
 def as_configfs(folder: Path, keep: tuple[str, ...] = ()) -> None:
@@ -46,7 +32,7 @@ def as_configfs(folder: Path, keep: tuple[str, ...] = ()) -> None:
 
 
 def test_setup_makes_a_printer_function_and_binds_the_gadget(tmp_path: Path) -> None:
-    result = run(tmp_path, SCRIPT)
+    result = run_setup(tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr
     function = gadget(tmp_path) / "functions" / "printer.usb0"
     assert (
@@ -59,18 +45,18 @@ def test_setup_makes_a_printer_function_and_binds_the_gadget(tmp_path: Path) -> 
 
 
 def test_beside_the_keyboard_gadget_both_functions_share_the_one_device_port(tmp_path: Path) -> None:
-    assert run(tmp_path, HID_SCRIPT).returncode == 0
-    result = run(tmp_path, SCRIPT)
+    assert run_setup(tmp_path, HID_SCRIPT).returncode == 0
+    result = run_setup(tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr
     links = sorted(p.name for p in (gadget(tmp_path) / "configs" / "c.1").iterdir() if p.is_symlink())
     assert links == ["hid.usb0", "printer.usb0"]
     assert (gadget(tmp_path) / "UDC").read_text() == "fe980000.usb\n"
     tree = {p: p.read_bytes() for p in (tmp_path / "cfg").rglob("*") if p.is_file()}
-    again = run(tmp_path, SCRIPT)
+    again = run_setup(tmp_path, SCRIPT)
     assert again.returncode == 0 and "already has a printer" in again.stderr
     assert {p: p.read_bytes() for p in (tmp_path / "cfg").rglob("*") if p.is_file()} == tree
     as_configfs(gadget(tmp_path) / "functions" / "printer.usb0")
-    removed = run(tmp_path, SCRIPT, "remove")
+    removed = run_setup(tmp_path, SCRIPT, "remove")
     assert removed.returncode == 0, removed.stderr
     assert not (gadget(tmp_path) / "functions" / "printer.usb0").exists()
     assert (gadget(tmp_path) / "configs" / "c.1" / "hid.usb0").is_symlink()  # the keyboard goes on
@@ -78,13 +64,13 @@ def test_beside_the_keyboard_gadget_both_functions_share_the_one_device_port(tmp
 
 
 def test_without_a_controller_it_stays_unbound_and_binds_once_one_appears(tmp_path: Path) -> None:
-    result = run(tmp_path, SCRIPT, udc=False)
+    result = run_setup(tmp_path, SCRIPT, udc=False)
     assert result.returncode == 0 and "no USB device controller" in result.stderr
     assert not (gadget(tmp_path) / "UDC").exists()
-    assert run(tmp_path, SCRIPT).returncode == 0
+    assert run_setup(tmp_path, SCRIPT).returncode == 0
     assert (gadget(tmp_path) / "UDC").read_text() == "fe980000.usb\n"
     assert subprocess.run(["sh", "-n", str(SCRIPT)], check=False).returncode == 0
-    assert run(tmp_path, SCRIPT, "frobnicate").returncode == 1
+    assert run_setup(tmp_path, SCRIPT, "frobnicate").returncode == 1
     assert os.access(SCRIPT, os.X_OK)
 
 

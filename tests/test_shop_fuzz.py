@@ -35,7 +35,7 @@ from cloud_bridge.errors import ShopError
 from cloud_bridge.retry import NO_RETRY
 from simulators.shops import ManualClock
 from simulators.shops.webhooks import sign
-from tests.shop_helpers import CannedShop
+from tests.shop_helpers import CannedShop, mutated
 
 FIELDS = [
     "id",
@@ -315,23 +315,12 @@ TEMPLATES: list[Any] = [
 ]
 
 
-@st.composite
-def mutated(draw: st.DrawFn, template: Any) -> Any:
+def broken(template: Any) -> st.SearchStrategy[Any]:
     """A realistic answer with some leaves replaced by junk and some keys dropped."""
-
-    def walk(value: Any) -> Any:
-        if draw(st.integers(0, 11)) == 0:
-            return draw(json_like)
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items() if draw(st.integers(0, 14)) != 0}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    return walk(template)
+    return mutated(template, json_like, junk_one_in=12, drop_one_in=15)
 
 
-answers = st.sampled_from(TEMPLATES).flatmap(mutated)
+answers = st.sampled_from(TEMPLATES).flatmap(broken)
 
 
 def _typed_only(call: Callable[[], Any]) -> None:
@@ -391,7 +380,7 @@ def test_xml_answers_never_crash_the_prestashop_connector(
 
 
 @given(
-    json_like | st.sampled_from([WOO_ORDER, WOO_PRODUCT]).flatmap(mutated),
+    json_like | st.sampled_from([WOO_ORDER, WOO_PRODUCT]).flatmap(broken),
     st.sampled_from(["order.created", "order.updated", "product.updated", "action.x", ""]),
 )
 @settings(max_examples=150)
@@ -418,7 +407,7 @@ def test_unsigned_or_garbled_webhooks_are_rejected_or_pinged(headers: dict[str, 
         _typed_only(functools.partial(connector.verify_webhook, headers, body))
 
 
-@given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(mutated)))
+@given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(broken)))
 @settings(max_examples=300, deadline=None)  # a loaded machine, not the parser, sets how long one takes
 def test_order_parsers_raise_only_invalid(payload: Any) -> None:
     for parse in (parse_woo_order, parse_order, parse_rest_order):
@@ -426,7 +415,7 @@ def test_order_parsers_raise_only_invalid(payload: Any) -> None:
             parse(payload)
 
 
-@given(st.one_of(json_like, mutated(SHOPIFY_SPLIT)))
+@given(st.one_of(json_like, broken(SHOPIFY_SPLIT)))
 @settings(max_examples=200, deadline=None)
 def test_the_split_order_reader_raises_only_invalid(payload: Any) -> None:
     with contextlib.suppress(Invalid):
@@ -442,7 +431,7 @@ def test_the_xml_reader_raises_only_invalid(body: bytes) -> None:
 
 
 @given(
-    st.sampled_from([[OSCAR_PRODUCT], [OSCAR_PRODUCT, OSCAR_PRODUCT]]).flatmap(mutated),
+    st.sampled_from([[OSCAR_PRODUCT], [OSCAR_PRODUCT, OSCAR_PRODUCT]]).flatmap(broken),
     st.sampled_from(OPERATIONS),
 )
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -454,7 +443,7 @@ def test_a_garbled_oscar_product_list_is_a_typed_error_or_values(
     _typed_only(functools.partial(operation, OscarConnector("o", canned.url, "u", "pw", options=options)))
 
 
-@given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(mutated)))
+@given(st.one_of(json_like, st.sampled_from([WOO_ORDER, SHOPIFY_ORDER]).flatmap(broken)))
 @settings(max_examples=300)
 def test_an_order_that_does_not_read_comes_back_with_its_problem(payload: Any) -> None:
     """The orders feed never stops at one order: reading one never raises."""

@@ -36,6 +36,7 @@ from tests.bridge_helpers import (
     seed,
     shop_config,
 )
+from tests.shop_helpers import mutated
 from wire import Order
 
 __all__ = ["database", "postgres"]  # fixtures
@@ -211,27 +212,13 @@ junk = st.recursive(
 )
 
 
-@st.composite
-def mutated(draw: st.DrawFn, template: Any) -> Any:
-    def walk(value: Any) -> Any:
-        if draw(st.integers(0, 8)) == 0:
-            return draw(junk)
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items() if draw(st.integers(0, 10)) != 0}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    return walk(template)
-
-
 def test_the_sample_order_reads_as_one_pickup_line() -> None:
     order = parse_order(MAGENTO_ORDER)
     assert [(line.sku, line.qty, line.unit_price_cents) for line in order.lines] == [("OIL-1L", 2, 1095)]
     assert order.pickup and order.number == "000000007" and order.total_cents == 2190
 
 
-@given(mutated(MAGENTO_ORDER) | junk)
+@given(mutated(MAGENTO_ORDER, junk) | junk)
 @settings(max_examples=300, deadline=None)
 def test_any_order_reads_or_comes_back_with_its_problem(raw: Any) -> None:
     order = read_order(raw)
@@ -257,7 +244,7 @@ def test_magentos_placeholders_are_filled_from_a_list_or_by_name() -> None:
     assert describe_magento(named.encode()) == ("", "Access to X::y")
 
 
-@given(mutated({"items": [{"sku": "OIL-1L", "quantity": 3.0}], "total_count": 1}))
+@given(mutated({"items": [{"sku": "OIL-1L", "quantity": 3.0}], "total_count": 1}, junk))
 @settings(max_examples=60, deadline=None)
 def test_a_garbled_source_item_search_is_a_typed_error_or_a_value(answer: Any) -> None:
     with MagentoSimulator([]) as sim:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloud_bridge.shopplan import Decision, Pending, Reason, Rules, batches, decide
+from cloud_bridge.shopplan import Decision, Pending, Reason, Rules, batches, decide, opens_at
 
 SKUS = st.text("ABCDEFGH0123", min_size=1, max_size=4)
 PENDING = st.lists(
@@ -128,3 +128,15 @@ def test_batches_keep_every_item_once_in_order_within_the_limit(items: list[int]
     assert [x for chunk in cut for x in chunk] == items
     assert all(0 < len(chunk) <= limit for chunk in cut)
     assert len(cut) == -(-len(items) // limit)  # as few calls as the limit allows
+
+
+@given(TIMES, st.one_of(st.none(), st.floats(-10_000, 20_000)), st.floats(0, 60))
+def test_a_window_opens_at_the_oldest_change_but_never_before_a_window_ago_nor_in_the_future(
+    now: float, oldest: float | None, window_s: float
+) -> None:
+    opened = opens_at(now, oldest, window_s)
+    assert now - window_s <= opened <= now
+    if oldest is None:
+        assert opened == now  # an order's change: the window opens now
+    elif now - window_s <= oldest <= now:
+        assert opened == oldest  # the time the sale took to reach the bridge counts against the window

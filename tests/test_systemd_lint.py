@@ -4,24 +4,17 @@ root and checked there with trixie's own systemd 257, udev and shellcheck (see s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.systemd_helpers import SYSTEMD, clean, in_root, lint_root, scratch_root, scripts
+from tests.systemd_helpers import SYSTEMD, clean, in_root, lint_root, root, scripts
+
+__all__ = ["root"]  # fixtures
 
 UNITS = sorted(p.name for p in SYSTEMD.glob("*.service"))
 RULES = "/usr/lib/udev/rules.d/70-tillbridge.rules"
 MAX_EXPOSURE = 2.0  # `systemd-analyze security` scale 0-10; the unit measured 1.5 with systemd 257
-
-
-@pytest.fixture(scope="module")
-def root() -> Iterator[Path]:
-    with scratch_root() as scratch:
-        installed = in_root(scratch, "sh", "/src/systemd/install.sh", "--enable")
-        assert installed.returncode == 0, installed.stdout
-        yield scratch
 
 
 @pytest.mark.parametrize("unit", UNITS)

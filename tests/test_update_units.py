@@ -4,22 +4,13 @@ updater from the committed release, never from the one on trial."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.systemd_helpers import clean, in_root, root
 
-from tests.systemd_helpers import clean, in_root, scratch_root
+__all__ = ["root"]  # fixtures
 
 ECHO = '#!/bin/sh\necho "{who}: $*"\n'
-
-
-@pytest.fixture(scope="module")
-def root() -> Iterator[Path]:
-    with scratch_root() as scratch:
-        installed = in_root(scratch, "sh", "/src/systemd/install.sh", "--enable")
-        assert installed.returncode == 0, installed.stdout
-        yield scratch
 
 
 def test_the_path_unit_passes_systemd_analyze_verify(root):

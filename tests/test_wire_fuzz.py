@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.wire_helpers import journal_batches, json_values, messages
+from tests.wire_helpers import journal_batches, json_values, messages, replace_one
 from wire import (
     JournalBatch,
     JournalEntry,
@@ -66,26 +66,13 @@ def test_arbitrary_json_objects_with_our_field_names_decode_or_raise_a_wire_erro
     _decode_or_wire_error(kind, json.dumps({**obj, "v": version}).encode())
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        found += [p for key, item in value.items() for p in _paths(item, (*path, key))]
-    elif isinstance(value, list):
-        found += [p for index, item in enumerate(value) for p in _paths(item, (*path, index))]
-    return found
-
-
 @given(messages, st.data())
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 def test_a_valid_message_with_one_value_replaced_decodes_or_raises_a_wire_error(
     msg: Message, data: Any
 ) -> None:
     obj = json.loads(encode(msg))
-    path = data.draw(st.sampled_from(_paths(obj)[1:]))
-    parent = obj
-    for step in path[:-1]:
-        parent = parent[step]
-    parent[path[-1]] = data.draw(json_values)
+    replace_one(data.draw, obj, json_values)
     result = _decode_or_wire_error(msg.KIND, json.dumps(obj).encode())
     assert result is None or type(result) is type(msg)
 
@@ -100,11 +87,7 @@ def test_whatever_decodes_can_be_written_as_utf8_so_the_box_can_store_log_and_an
     msg: Message, data: Any
 ) -> None:
     obj = json.loads(encode(msg))
-    path = data.draw(st.sampled_from(_paths(obj)[1:]))
-    parent = obj
-    for step in path[:-1]:
-        parent = parent[step]
-    parent[path[-1]] = data.draw(ANY_TEXT)
+    replace_one(data.draw, obj, ANY_TEXT)
     payload = json.dumps(obj).encode()  # ASCII JSON: a lone surrogate travels as "\\udXXX"
     try:
         message = decode(msg.KIND, payload)

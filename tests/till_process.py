@@ -14,11 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.process_helpers import ChildProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0
 
 
-class TillProcess:
+class TillProcess(ChildProcess):
     def __init__(self, data_dir: Path, port: int, box: str, printer_url: str, **mqtt: Any) -> None:
         self.data_dir, self.port, self.box, self.printer_url, self.mqtt = (
             data_dir,
@@ -56,20 +58,6 @@ class TillProcess:
             if line.startswith("scan "):
                 feedback, _, message = line[5:].partition(" ")
                 return feedback, message
-
-    def kill(self) -> None:
-        """kill -9: whatever the till had in memory is gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
     def _read(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None

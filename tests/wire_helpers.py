@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +60,32 @@ extras = st.dictionaries(st.text(min_size=1, max_size=6).map("x_".__add__), json
 quantities = st.integers(-QTY_MAX, QTY_MAX)
 quantity_counts = st.integers(0, QTY_MAX)
 epochs = st.from_regex(r"[0-9a-f]{16}", fullmatch=True)
+
+
+def json_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a decoded JSON value (keys and list indexes from the top; `()` is the whole): where a
+    fuzz test may break a message."""
+    found = [path]
+    if isinstance(value, dict):
+        found += [p for key, item in value.items() for p in json_paths(item, (*path, key))]
+    elif isinstance(value, list):
+        found += [p for index, item in enumerate(value) for p in json_paths(item, (*path, index))]
+    return found
+
+
+def replace_one(
+    draw: Callable[[st.SearchStrategy[Any]], Any], obj: Any, values: st.SearchStrategy[Any]
+) -> None:
+    """Replaces one value anywhere below the top of `obj` (decoded JSON, changed in place) by a draw from
+    `values`: a valid message broken in one place, as a fuzz test sends it."""
+    paths = json_paths(obj)[1:]
+    if not paths:
+        return
+    path = draw(st.sampled_from(paths))
+    parent = obj
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = draw(values)
 
 
 def _stock(kind: str) -> st.SearchStrategy[dict[str, Any]]:

@@ -169,6 +169,7 @@ class OrderPrintedEntry(EntryBody, kind=EntryKind.ORDER_PRINTED):
 
     order_id: str = _req(as_id)
     station: str | None = _opt(as_id)
+    number: str | None = _opt(as_id)  # the order's number on the floor, as its tickets show it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +178,7 @@ class OrderCollectedEntry(EntryBody, kind=EntryKind.ORDER_COLLECTED):
 
     order_id: str = _req(as_id)
     pickup_code: str = _req(as_id)
+    number: str | None = _opt(as_id)  # the order's number on the floor, as its tickets show it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,6 +190,7 @@ class OrderStageEntry(EntryBody, kind=EntryKind.ORDER_STAGE):
     stage: str = _req(as_id)
     source: str | None = _opt(as_id)
     eta_min: int | None = _opt(as_count)
+    number: str | None = _opt(as_id)  # the order's number on the floor, as its tickets show it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

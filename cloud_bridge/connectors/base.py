@@ -12,12 +12,14 @@ two decimals are not handled). Times are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from cloud_bridge.errors import ShopError
+from wire import LineOption as LineOption  # a line's options: what the shop names is what the ticket prints
+from wire import PhoneOrder, parse_ts
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,6 @@ class OrderState(StrEnum):
     COMPLETED = "completed"  # delivered or collected
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-
-
-@dataclass(frozen=True)
-class LineOption:
-    """One choice on a line as the shop names it: a variant attribute ("Size": "Large"), an option or a
-    topping ("Extra": "Olives") from WooCommerce item meta, Shopify line-item properties or a PrestaShop
-    customization. `name` is empty when the shop gives only the value.
-    """
-
-    name: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -243,29 +234,23 @@ class StageChange:
     eta_minutes: int | None = None
 
 
-@dataclass(frozen=True)
-class DraftLine:
-    sku: str
-    qty: int
-    options: tuple[LineOption, ...] = ()
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class OrderDraft:
-    """A phone order taken at the shop, to create in the online shop so stock has one truth. `ref` is the
-    box's id for it: creating the same `ref` twice must give the same order (the request may be repeated).
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDraft(PhoneOrder):
+    """A phone order taken at the shop, to create in the online shop so stock has one truth: the box's
+    `PhoneOrder` as the wire carries it (one definition of its fields), plus `ref`, the box's id for it.
+    Creating the same `ref` twice must give the same order (the request may be repeated).
     """
 
     ref: str
-    lines: tuple[DraftLine, ...]
-    customer: str
-    phone: str = ""
-    pickup: bool = True
-    address: str = ""
-    requested_at: datetime | None = None
-    note: str = ""
-    allergies: str = ""
+
+    @classmethod
+    def of(cls, ref: str, order: PhoneOrder) -> OrderDraft:
+        return cls(ref=ref, **{f.name: getattr(order, f.name) for f in fields(PhoneOrder)})
+
+    @property
+    def requested_at(self) -> datetime | None:
+        """The slot the customer asked for (None: as soon as possible); `due_at` is its wire text."""
+        return parse_ts(self.due_at) if self.due_at else None
 
 
 @runtime_checkable

@@ -163,6 +163,23 @@ class ShopHttp:
         self.session.close()
 
 
+class OverHttp:
+    """What every connector that reaches its shop through one `ShopHttp` (as `self.http`) answers the same
+    way: the call count the bridge's metrics read, and closing the session. Mixed in, so each connector need
+    not repeat them.
+    """
+
+    http: ShopHttp
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self.http.calls
+
+    def close(self) -> None:
+        self.http.close()
+
+
 class _Unanswered(Exception):
     """Not a `TransientShopError`, so the retrier lets it through instead of sending the write again."""
 

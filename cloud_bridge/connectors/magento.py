@@ -62,7 +62,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, OverHttp, ShopHttp
 from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
     RequestRejected,
@@ -104,7 +104,7 @@ class _Source:
         return self.quantity - self.salable
 
 
-class MagentoConnector:
+class MagentoConnector(OverHttp):
     platform = "magento"
     supports_deltas = False
     supports_cas = False
@@ -138,13 +138,6 @@ class MagentoConnector:
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             session=options.session,
         )
-
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def close(self) -> None:
-        self.http.close()
 
     # --- stock -----------------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, Reply, ShopHttp
+from cloud_bridge.connectors.http import Call, OverHttp, Reply, ShopHttp
 from cloud_bridge.connectors.oscar_orders import (
     Reading,
     Statuses,
@@ -96,7 +96,7 @@ class _Record:
         return None if self.in_stock is None else self.in_stock - self.allocated
 
 
-class OscarConnector:
+class OscarConnector(OverHttp):
     platform = "oscar"
     supports_deltas = False
     limits = BatchLimits(reads=1_000_000, writes=1)  # one list read; a PATCH per stock record
@@ -132,13 +132,6 @@ class OscarConnector:
             headers={"Accept": "application/json"},
         )
         self._signed_in = False
-
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def close(self) -> None:
-        self.http.close()
 
     # --- the signed-in session -------------------------------------------------------------------------
 

@@ -21,6 +21,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cloud_bridge.connectors import orderfacts as of
+from cloud_bridge.connectors import prestashop_custom as custom
+from cloud_bridge.connectors import prestashop_phone as phone
+from cloud_bridge.connectors import prestashop_pickup as pickups
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
@@ -68,7 +71,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, OverHttp, ShopHttp
 from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
     AmbiguousSku,
@@ -127,7 +130,7 @@ class _Item:
         return None
 
 
-class PrestaShopConnector:
+class PrestaShopConnector(OverHttp):
     platform = "prestashop"
     supports_deltas = False
     limits = BatchLimits(reads=LOOKUP_CHUNK, writes=1)  # no batch write in the Webservice
@@ -150,6 +153,14 @@ class PrestaShopConnector:
         states: Mapping[int, OrderState] | None = None,
         use_patch: bool = False,
         unit_field: str = "",
+        phone_module: str = "ps_cashondelivery",
+        phone_state: int = 0,
+        phone_carrier: int = 0,
+        phone_delivery_carrier: int = 0,
+        country_id: int = 6,
+        currency_id: int = 1,
+        lang_id: int = 1,
+        city: str = "-",
         options: ConnectorOptions = ConnectorOptions(),  # noqa: B008 - frozen
     ) -> None:
         self.shop = shop
@@ -160,7 +171,7 @@ class PrestaShopConnector:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ShopConfigError(f"shop {shop!r}: timezone {timezone!r} is not a known time zone") from exc
         self.currency = currency
-        self.pickup_carriers = frozenset(str(c) for c in pickup_carriers)
+        self.pickup_carriers = pickups.PickupCarriers(pickup_carriers)
         self.completed_state = str(completed_state)
         self.stage_states = {FloorStage.ACCEPTED: accepted_state, FloorStage.READY: ready_state}
         self.states = dict(states or DEFAULT_STATES)
@@ -177,15 +188,21 @@ class PrestaShopConnector:
             session=options.session,
         )
         self._items: dict[str, _Item] = {}
+        carrier = phone_carrier or min((int(c) for c in pickup_carriers), default=1)
+        settings = phone.PhoneSettings(
+            phone_module,
+            country_id,
+            currency_id,
+            lang_id,
+            city,
+            carrier,
+            phone_state,
+            delivery_carrier=phone_delivery_carrier,
+        )
+        self._phone = phone.PhoneOrderMaker(shop, self.http, settings, self.shop_id, self.tz)
+        self._field_names: dict[str, str] = {}  # customization field id -> its name
         self._read = ReadTimes(options.clock)
         self._looked_up = ReadTimes(options.clock, LOOKUP_TTL_S)
-
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def close(self) -> None:
-        self.http.close()
 
     # --- stock -----------------------------------------------------------------------------------------
 
@@ -386,11 +403,113 @@ class PrestaShopConnector:
 
     def orders_since(self, cursor: str | None) -> tuple[list[ShopOrder], str]:
         window = PollWindow.decode(cursor)
-        orders = [self._order(row) for row in self._changed("orders", "full", window)]
-        fresh = self._with_notes(
-            [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)]
+        rows = self._changed("orders", "full", window)
+        orders = [self._order(row) for row in rows]
+        fresh = self._with_details(
+            [o for o in orders if window.is_new(o.order_id, o.updated_at, o.fingerprint)], rows
         )
         return fresh, window.advance((o.order_id, o.updated_at, o.fingerprint) for o in orders)
+
+    def _with_details(self, orders: list[ShopOrder], rows: Sequence[dict[str, Any]]) -> list[ShopOrder]:
+        """What an order's own row does not say: the customer's note, the lines' customizations, and a
+        phone order's facts (`prestashop_phone`)."""
+        by_id = {str(row.get("id")): row for row in rows}
+        orders = self._with_pickups(self._with_customizations(self._with_notes(orders), by_id), by_id)
+        return self._with_phone_facts(orders, by_id)
+
+    def _with_pickups(self, orders: list[ShopOrder], rows: Mapping[str, dict[str, Any]]) -> list[ShopOrder]:
+        """Pickup or delivery by the order's carrier, matched to `pickup_carriers` by `id_reference`
+        (`prestashop_pickup`: an edited carrier has a new id). A shop that does not answer leaves the
+        orders matched by id, with a warning on those it could not tell."""
+        carriers = {
+            o.order_id: str(rows[o.order_id].get("id_carrier") or "0").strip()
+            for o in orders
+            if o.problem is None and o.order_id in rows
+        }
+        wanted = self.pickup_carriers.to_read(carriers.values())
+        try:
+            for chunk in chunked(wanted, LOOKUP_CHUNK):
+                params = {"filter[id]": "[" + "|".join(chunk) + "]", "display": "[id,id_reference]", **JSON}
+                found = self._rows("carriers", params)
+                with reading(self.shop, "GET /carriers"):
+                    self.pickup_carriers.learn(chunk, found)
+        except ShopError as exc:
+            log.warning("shop %s: carriers not read (%s): pickups told by carrier id only", self.shop, exc)
+        told = []
+        for order in orders:
+            carrier = carriers.get(order.order_id)
+            if carrier is not None:
+                order = replace(order, pickup=self.pickup_carriers.is_pickup(carrier))
+                if not self.pickup_carriers.known(carrier):
+                    why = f"carrier {carrier} could not be read: pickup or delivery not known"
+                    order = replace(order, warnings=(*order.warnings, why))
+            told.append(order)
+        return told
+
+    def _with_customizations(
+        self, orders: list[ShopOrder], rows: Mapping[str, dict[str, Any]]
+    ) -> list[ShopOrder]:
+        """The values typed into the lines' customization fields as their options and notes: the
+        `customizations` the order rows name and their fields' names, 50 per request. A shop that does
+        not answer leaves the lines as they are, with a warning on the order."""
+        named = {o.order_id: custom.line_customizations(rows.get(o.order_id, {})) for o in orders}
+        wanted = sorted({c for lines in named.values() for c in lines.values()}, key=int)
+        if not wanted:
+            return orders
+        try:
+            texts = self._customization_texts(wanted)
+        except ShopError as exc:
+            log.warning("shop %s: customizations not read (%s)", self.shop, exc)
+            return [
+                replace(o, warnings=(*o.warnings, "the lines' customizations could not be read"))
+                if named[o.order_id]
+                else o
+                for o in orders
+            ]
+        return [custom.with_customizations(o, named[o.order_id], texts, self._field_names) for o in orders]
+
+    def _customization_texts(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        texts: dict[str, list[tuple[str, str]]] = {}
+        for chunk in chunked(list(ids), LOOKUP_CHUNK):
+            params = {"filter[id]": "[" + "|".join(chunk) + "]", "display": "full", **JSON}
+            for row in self._rows("customizations", params):
+                texts[str(row.get("id"))] = custom.texts_of(row)
+        fields = sorted({f for pairs in texts.values() for f, _ in pairs} - set(self._field_names), key=int)
+        for chunk in chunked(fields, LOOKUP_CHUNK):
+            params = {"filter[id]": "[" + "|".join(chunk) + "]", "display": "full", **JSON}
+            for row in self._rows("product_customization_fields", params):
+                self._field_names[str(row.get("id"))] = _language_text(row.get("name"))
+        return texts
+
+    def _with_phone_facts(
+        self, orders: list[ShopOrder], rows: Mapping[str, dict[str, Any]]
+    ) -> list[ShopOrder]:
+        """Orders paid with one of the phone orders' labels get their cart's messages read (50 carts per
+        request) and, where the bridge's marker is there, its facts applied."""
+        carts = {
+            o.order_id: str(rows[o.order_id].get("id_cart", ""))
+            for o in orders
+            if o.problem is None
+            and o.order_id in rows
+            and rows[o.order_id].get("payment") in phone.PAYMENTS.values()
+            and str(rows[o.order_id].get("id_cart", "")).isdigit()
+        }
+        facts: dict[str, dict[str, Any]] = {}
+        for chunk in chunked(sorted(set(carts.values()), key=int), LOOKUP_CHUNK):
+            params = {"filter[id_cart]": "[" + "|".join(chunk) + "]", "display": "full", **JSON}
+            try:
+                found = self._rows("messages", params)
+            except ShopError as exc:
+                log.warning("shop %s: phone orders' details not read (%s)", self.shop, exc)
+                break
+            for row in found:
+                read = phone.read_facts(str(row.get("message", "")))
+                if read is not None:
+                    facts.setdefault(str(row.get("id_cart")), read)
+        return [
+            phone.with_facts(o, facts[carts[o.order_id]]) if carts.get(o.order_id) in facts else o
+            for o in orders
+        ]
 
     def _with_notes(self, orders: list[ShopOrder]) -> list[ShopOrder]:
         """The customer's message at checkout as each order's note (`messages` written by the customer,
@@ -406,7 +525,8 @@ class PrestaShopConnector:
                 log.warning("shop %s: order messages not read (%s): notes left empty", self.shop, exc)
                 return orders
             for row in sorted(rows, key=lambda r: str(r.get("id", "")).zfill(12)):
-                if str(row.get("id_employee", "0")) == "0" and of.text(row.get("message")):
+                said = of.text(row.get("message"))
+                if str(row.get("id_employee", "0")) == "0" and said and not said.startswith(phone.MARKER):
                     notes.setdefault(str(row.get("id_order")), []).append(of.text(row.get("message")))
         return [
             replace(o, note=" / ".join(notes[o.order_id]), allergies=of.allergies_of([], *notes[o.order_id]))
@@ -447,7 +567,7 @@ class PrestaShopConnector:
         reply = self.http.send(Call("GET", f"/orders/{_numeric(order_id, self.shop)}", params=JSON), what)
         with reading(self.shop, what):
             row = as_obj(get(as_obj(load_json(reply.body, self.shop, what), what), "order", what), what)
-        return self._with_notes([self._order(row)])[0]
+        return self._with_details([self._order(row)], [row])[0]
 
     def complete_order(self, order_id: str) -> ShopOrder:
         order = self.get_order(order_id)
@@ -494,9 +614,35 @@ class PrestaShopConnector:
         )
 
     def create_order(self, draft: OrderDraft) -> ShopOrder:
-        raise UnsupportedOperation(
-            self.shop, "phone orders are not created in PrestaShop shops yet (take them in the back office)"
-        )
+        """A guest customer, an address, a cart and `POST /orders` (`prestashop_phone`), idempotent on the
+        ref; a line the shop does not know, or wants more of than it has and may sell, is refused naming
+        it before anything is written."""
+        return self.get_order(self._phone.create(draft, lambda: self._targets_of(draft)))
+
+    def _targets_of(self, draft: OrderDraft) -> list[phone.Target]:
+        found, problems = self._lookup([line.sku for line in draft.lines])
+        wanted: dict[str, int] = {}
+        for line in draft.lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
+        targets = []
+        for line in draft.lines:
+            item = found.get(line.sku)
+            if line.sku in problems:
+                raise problems[line.sku]
+            if item is None:
+                raise UnknownSku(self.shop, line.sku)
+            if item.combined:
+                raise RequestRejected(self.shop, f"sku {line.sku!r} has combinations: order one of them")
+            if wanted[line.sku] > item.quantity and str(item.row.get("out_of_stock", "2")) != "1":
+                raise RequestRejected(
+                    self.shop,
+                    f"{wanted[line.sku]} x {line.sku}: the shop has {item.quantity} and does not sell "
+                    "it out of stock",
+                )
+            targets.append(phone.Target(line.sku, item.product_id, item.attribute_id, line.qty))
+        if not targets:
+            raise RequestRejected(self.shop, "a phone order without lines")
+        return targets
 
     def _order(self, row: dict[str, Any]) -> ShopOrder:
         return order_or_problem(row, lambda: self._full_order(row), lambda: self._stock_facts(row))
@@ -514,7 +660,7 @@ class PrestaShopConnector:
             lines=lines,
             total_cents=cents(get(row, "total_paid", "order"), "order total_paid"),
             currency=self.currency,
-            pickup=str(row.get("id_carrier", "")) in self.pickup_carriers,
+            pickup=self.pickup_carriers.is_pickup(str(row.get("id_carrier") or "0").strip()),
         )
 
     def _stock_facts(self, row: dict[str, Any]) -> ShopOrder:

@@ -48,12 +48,22 @@ def with_value(root: ET.Element, resource: str, name: str, value: str, what: str
     return _serialize(root)
 
 
-def document(resource: str, fields: dict[str, str]) -> bytes:
-    """A new `<prestashop><resource>…` document (for POST and PATCH)."""
+def document(
+    resource: str, fields: dict[str, str], rows: tuple[str, str, list[dict[str, str]]] | None = None
+) -> bytes:
+    """A new `<prestashop><resource>…` document (for POST and PATCH); `rows` = (association, row element,
+    rows) adds `<associations><cart_rows><cart_row>…` as a cart's lines need."""
     root = ET.Element("prestashop")
     holder = ET.SubElement(root, resource)
     for name, value in fields.items():
         ET.SubElement(holder, name).text = value
+    if rows is not None:
+        association, element_name, items = rows
+        listed = ET.SubElement(ET.SubElement(holder, "associations"), association)
+        for item in items:
+            row = ET.SubElement(listed, element_name)
+            for name, value in item.items():
+                ET.SubElement(row, name).text = value
     return _serialize(root)
 
 

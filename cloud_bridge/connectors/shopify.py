@@ -61,7 +61,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, OverHttp, ShopHttp
 from cloud_bridge.connectors.shopify_cost import CostBudget
 from cloud_bridge.connectors.signatures import lower_keys, signature_matches
 from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
@@ -114,7 +114,7 @@ class _Item:
     variant_id: str = ""
 
 
-class ShopifyConnector:
+class ShopifyConnector(OverHttp):
     platform = "shopify"
     supports_deltas = True
     limits = BatchLimits(reads=LOOKUP_CHUNK, writes=WRITE_CHUNK)
@@ -160,13 +160,6 @@ class ShopifyConnector:
             session=options.session,
         )
         self._items: dict[str, _Item] = {}
-
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def close(self) -> None:
-        self.http.close()
 
     # --- GraphQL ---------------------------------------------------------------------------------------
 

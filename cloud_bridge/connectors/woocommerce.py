@@ -67,7 +67,7 @@ from cloud_bridge.connectors.common import (
     result_order,
 )
 from cloud_bridge.connectors.cursor import PollWindow
-from cloud_bridge.connectors.http import Call, ShopHttp
+from cloud_bridge.connectors.http import Call, OverHttp, ShopHttp
 from cloud_bridge.connectors.signatures import lower_keys, signature_matches
 from cloud_bridge.connectors.unreadable import order_or_problem, stock_line
 from cloud_bridge.errors import (
@@ -130,7 +130,7 @@ class _Item:
         return "/products/batch"
 
 
-class WooCommerceConnector:
+class WooCommerceConnector(OverHttp):
     platform = "woocommerce"
     supports_deltas = False
     limits = BatchLimits(reads=PAGE, writes=BATCH_LIMIT)
@@ -167,13 +167,6 @@ class WooCommerceConnector:
         self._tags: dict[str, tuple[str, ...]] = {}  # product id -> category names
         self.zone = of.zone(timezone)
         self._read = ReadTimes(options.clock)
-
-    @property
-    def calls(self) -> int:
-        return self.http.calls
-
-    def close(self) -> None:
-        self.http.close()
 
     # --- stock -----------------------------------------------------------------------------------------
 

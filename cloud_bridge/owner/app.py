@@ -19,6 +19,7 @@ from flask import Flask, Response, abort, redirect, render_template, request, se
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from cloud_bridge import models as m
+from cloud_bridge import state
 from cloud_bridge.config import BridgeConfig
 from cloud_bridge.db import Database
 from cloud_bridge.owner import figures
@@ -26,7 +27,6 @@ from cloud_bridge.owner.chart import week_chart
 from cloud_bridge.owner.logins import check_login
 from cloud_bridge.status import retry_parked
 
-SECRET_NAME: Final = "owner_web_secret"
 SESSION_HOURS: Final = 12
 HEADERS: Final = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -143,9 +143,7 @@ def _session_key(db: Database) -> str:
     """The key that signs sessions, made by the first page to start and shared through the database."""
     with connected(db), db.write():
         value = secrets.token_hex(32)
-        m.ShopState.insert(shop="", name=SECRET_NAME, value=value).on_conflict_ignore().execute()
-        row = m.ShopState.get(m.ShopState.shop == "", m.ShopState.name == SECRET_NAME)
-    return str(row.value)
+        return state.once(state.Key.OWNER_SESSION, value)
 
 
 @contextmanager

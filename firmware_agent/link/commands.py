@@ -20,6 +20,7 @@ from firmware_agent.errors import AgentError
 from firmware_agent.link.audit import AuditLog
 from firmware_agent.link.logring import LEVELS
 from wire import (
+    COMMANDS,
     JSON,
     Command,
     CommandReply,
@@ -32,21 +33,8 @@ from wire import (
 
 log = logging.getLogger(__name__)
 
-EFFECTS: Final = frozenset(
-    {
-        "config.set",
-        "print.test",
-        "print.reprint",
-        "order.stage",
-        "order.add",
-        "labels.print",
-        "catalog.resync",
-        "journal.resend",
-        "mode.set",
-        "restart",
-        "update",
-    }
-)
+READS: Final = frozenset({"status", "devices", "logs", "config.get"})
+EFFECTS: Final = COMMANDS - READS  # a command added to the wire's list runs at most once until listed here
 SIGNED_ONLY: Final = frozenset({"update"})  # a release runs as root: never on an unsigned word
 MAX_LOG_LINES: Final = 1000
 

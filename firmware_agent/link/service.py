@@ -352,7 +352,7 @@ class Link:
     def floor(self) -> FloorDesk:
         """The orders-on-the-floor API (web page, remote commands) over this link's core loop."""
         return FloorDesk(
-            self.call, lambda o: station_tickets(o, Routing.of(self.config)), self.settings.order_ttl_s
+            self.call, lambda o, n: station_tickets(o, Routing.of(self.config), n), self.settings.order_ttl_s
         )
 
     def topic(self, kind: Kind) -> str:

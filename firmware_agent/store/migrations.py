@@ -125,11 +125,20 @@ MIGRATIONS: tuple[str, ...] = (
         chunks INTEGER NOT NULL
     );
     """,
+    # 8: the short number each order is known by on the floor (see store/order_numbers.py), found back
+    # from a scan whatever its case, as the id is; and what finds the handed-over orders a box no longer
+    # keeps (store/orders.py, `prune`: by the time of their last move).
+    """
+    ALTER TABLE inbound_order ADD COLUMN number TEXT;
+    CREATE INDEX inbound_order_number ON inbound_order (number COLLATE NOCASE);
+    CREATE INDEX inbound_order_id_nocase ON inbound_order (order_id COLLATE NOCASE);
+    CREATE INDEX inbound_order_stage_at ON inbound_order (stage_at);
+    """,
 )
 
 LATEST = len(MIGRATIONS)
 
-READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1)
+READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1, 1)
 """For each schema version, the oldest release schema that can still read and write it. Additive migrations
 keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
 a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""

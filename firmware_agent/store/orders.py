@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from firmware_agent.errors import AgentError
 from firmware_agent.store.database import Store
+from firmware_agent.store.order_numbers import assign, order_id_of
 from firmware_agent.store.records import JournalRecord, PrintJobRecord
 from wire import OrderPrintedEntry, OrderRequestEntry, OrderStageEntry, pickup_matches
 
@@ -43,6 +44,12 @@ class StoredOrder:
     stage: str = "new"
     stage_at: float | None = None
     eta_min: int | None = None
+    number: str = ""  # its short number on the floor (store/order_numbers.py); "" for orders kept before
+
+    @property
+    def shown(self) -> str:
+        """The number staff see and scan: its floor number, else (kept before numbers) the shop's or id."""
+        return self.number or str(self.order.get("number") or self.order_id).lstrip("#")
 
     @property
     def rev(self) -> int:
@@ -73,7 +80,9 @@ class Stored:
     timed: bool = False
 
 
-_COLUMNS = "order_id, payload, received_at, print_job, printed_seq, collected_seq, stage, stage_at, eta_min"
+_COLUMNS = (
+    "order_id, payload, received_at, print_job, printed_seq, collected_seq, stage, stage_at, eta_min, number"
+)
 COPY_TTL_S: Final = 3600.0  # a copy asked for at the counter: wanted now, not hours later
 MAIN_STATION: Final = ""
 """The station of the box's own `[printer]`; other stations print on their own printers."""
@@ -90,6 +99,8 @@ def store_order(
     tickets: bytes | Mapping[str, bytes],
     ttl_s: float,
     print_at: float = 0.0,
+    *,
+    number: str | None = None,
 ) -> Stored:
     """Keeps an order at its revision and queues or withdraws its tickets to match.
 
@@ -98,6 +109,7 @@ def store_order(
     neither and prints neither twice unmarked. A ticket whose `print_at` (a timed order's slot less the
     lead time) is still ahead waits in the store; `release_due` queues it when the time comes.
     A revision at or below the one kept is a redelivery: nothing changes (the link still acks it).
+    A new order is kept with its floor `number` (the one its tickets were rendered with; None: `assign`s).
     """
     per_station = {MAIN_STATION: tickets} if isinstance(tickets, bytes) else dict(tickets)
     order_id, rev = str(order["order_id"]), int(order.get("rev", 1))
@@ -106,14 +118,19 @@ def store_order(
     if kept is not None and kept.rev >= rev:
         return Stored(order_id, kept.rev, changed=False)
     if kept is None:
+        number = number or assign(store, order_id, str(order.get("number") or ""))
         store.sql(
-            "INSERT INTO inbound_order (order_id, payload, received_at, stage_at) VALUES (?, ?, ?, ?)",
-            (order_id, payload, time.time(), time.time()),
+            "INSERT INTO inbound_order (order_id, payload, received_at, stage_at, number) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (order_id, payload, time.time(), time.time(), number),
         )
         kept = find_order(store, order_id)
         assert kept is not None
-    else:
-        store.sql("UPDATE inbound_order SET payload = ? WHERE order_id = ?", (payload, order_id))
+    else:  # an order kept before orders had numbers takes the one its new tickets carry
+        store.sql(
+            "UPDATE inbound_order SET payload = ?, number = COALESCE(number, ?) WHERE order_id = ?",
+            (payload, number, order_id),
+        )
     wants = kept.collected_seq is None and StoredOrder(order_id, order, 0, None, None, None).wants_ticket
     if wants:
         return _add_tickets(store, order_id, rev, per_station, ttl_s, print_at)
@@ -208,37 +225,36 @@ def store_pickup_key(store: Store, key_id: int, key_hex: str) -> None:
 def recent_orders(store: Store, limit: int) -> list[StoredOrder]:
     """The `limit` orders received last, newest first (the box page's order board)."""
     rows = store.sql(f"SELECT {_COLUMNS} FROM inbound_order ORDER BY received_at DESC LIMIT ?", (limit,))
-    return [
-        StoredOrder(o, json.loads(p), at, job, printed, collected)
-        for o, p, at, job, printed, collected in rows
-    ]
+    return [order for order in map(_record, rows.fetchall()) if order is not None]
 
 
 def check_pickup(store: Store, order_id: str, code: str) -> tuple[str, str | None]:
     """(the order id as the box keeps it, what is wrong or None) for a pickup code scanned at the till.
 
+    The code names the order by its floor number or its id (a Shopify gid does not fit the barcode: its
+    number does); the code is checked against the order's id, as the bridge hashed it.
     Refused: an order this box never received, a cancelled one, one already collected (here or, as the
     bridge said, at another till), one without a pickup code, and a code that does not verify.
     """
-    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,))
-    order = _record(row.fetchone())
+    order = find_by_key(store, order_id)
     if order is None:
         return order_id, f"unknown pickup code: order {order_id} is not known at this till"
-    shown = order.order_id
+    shown = order.shown
     if order.state == "cancelled":
-        return shown, f"order {shown} was cancelled: do not hand it over"
+        return order.order_id, f"order {shown} was cancelled: do not hand it over"
     if order.collected_seq is not None or order.state == "collected":
-        return shown, f"order {shown} was already collected"
+        return order.order_id, f"order {shown} was already collected"
     expected, key_id = order.order.get("pickup_hash"), order.order.get("pickup_key")
     if not expected or key_id is None:
-        return shown, f"order {shown} has no pickup code (it is not a click & collect order)"
+        return order.order_id, f"order {shown} has no pickup code (it is not a click & collect order)"
     found = store.sql("SELECT value FROM setting WHERE key = ?", (KEY_SETTING.format(key_id),))
     key = (found.fetchone() or (None,))[0]
     if key is None:
-        return shown, f"order {shown}: pickup key {key_id} has not reached this till yet, cannot check it"
-    if not pickup_matches(bytes.fromhex(key), shown, code, str(expected)):
-        return shown, f"wrong pickup code for order {shown}"
-    return shown, None
+        problem = f"order {shown}: pickup key {key_id} has not reached this till yet, cannot check it"
+        return order.order_id, problem
+    if not pickup_matches(bytes.fromhex(key), order.order_id, code, str(expected)):
+        return order.order_id, f"wrong pickup code for order {shown}"
+    return order.order_id, None
 
 
 def mark_collected(store: Store, order_id: str, seq: int) -> None:
@@ -253,6 +269,26 @@ def mark_collected(store: Store, order_id: str, seq: int) -> None:
 def find_order(store: Store, order_id: str) -> StoredOrder | None:
     row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ?", (order_id,))
     return _record(row.fetchone())
+
+
+def find_by_key(store: Store, key: str) -> StoredOrder | None:
+    """The order a scan or a typed number names: by its floor number first (the code on its tickets), else
+    by its id (`order_numbers.order_id_of`)."""
+    order_id = order_id_of(store, key)
+    return None if order_id is None else find_order(store, order_id)
+
+
+def find_named(store: Store, name: str) -> StoredOrder | None:
+    """The order the page or a command names: by its exact id first (what they were given), else as a
+    scan would find it. (Two shops on one box: one's order id may be another's number.)"""
+    return find_order(store, name) or find_by_key(store, name)
+
+
+def number_of(store: Store, order_id: str) -> str | None:
+    """The order's floor number for its journal entries (None: an order the box does not keep, or one
+    whose id is its number: the entry says it once)."""
+    kept = find_order(store, order_id)
+    return None if kept is None or kept.shown == order_id else kept.shown
 
 
 def order_for_job(store: Store, job_id: int) -> StoredOrder | None:
@@ -283,7 +319,9 @@ def record_printed(store: Store, job_id: int) -> JournalRecord | None:
     ).fetchone()
     if row is None or row[0] is not None:
         return None
-    record = store.append(OrderPrintedEntry(order_id=order_id, station=station or None))
+    record = store.append(
+        OrderPrintedEntry(order_id=order_id, station=station or None, number=number_of(store, order_id))
+    )
     store.sql(
         "UPDATE order_ticket SET printed_seq = ? WHERE order_id = ? AND station = ?",
         (record.seq, order_id, station),
@@ -356,52 +394,71 @@ def move_stage(
         raise StageRefused(f"unknown order stage {stage!r}: one of {', '.join(STAGES[1:])}")
     if eta_min is not None and not 0 < eta_min <= 24 * 60:
         raise StageRefused(f"estimated time {eta_min} min: give 1 to 1440 minutes")
-    order = find_order(store, order_id) or _find_nocase(store, order_id)
+    order = find_named(store, order_id)
     if order is None:
         raise StageRefused(f"order {order_id} is not on this box")
-    shown = order.order_id
+    shown = order.shown
     if order.state == "cancelled":
         raise StageRefused(f"order {shown} was cancelled: it does not move")
     if STAGES.index(stage) <= STAGES.index(order.stage):
         raise StageRefused(f"order {shown} is already {order.stage}: it cannot go to {stage}")
     if order.stage in ("collected", "delivered") or order.collected_seq is not None:
         raise StageRefused(f"order {shown} was already handed over")
-    record = store.append(OrderStageEntry(order_id=shown, stage=stage, source=source, eta_min=eta_min))
+    record = store.append(
+        OrderStageEntry(
+            order_id=order.order_id,
+            stage=stage,
+            source=source,
+            eta_min=eta_min,
+            number=number_of(store, order.order_id),
+        )
+    )
     store.sql(
         "UPDATE inbound_order SET stage = ?, stage_at = ?, eta_min = COALESCE(?, eta_min) WHERE order_id = ?",
-        (stage, time.time(), eta_min, shown),
+        (stage, time.time(), eta_min, order.order_id),
     )
     if stage in ("collected", "delivered"):
-        mark_collected(store, shown, record.seq)
+        mark_collected(store, order.order_id, record.seq)
     return record
 
 
 def step(store: Store, order_id: str, *, source: str) -> str:
     """Moves the order to its next stage (accepted, ready, then collected or delivered by its kind);
     returns the stage. What a scan of the order ticket's code does."""
-    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    kept = find_by_key(store, order_id)
     if kept is None:
         raise StageRefused(f"order {order_id} is not on this box")
     following = {"new": "accepted", "accepted": "ready"}.get(kept.stage)
     if following is None and kept.stage == "ready":
         following = "delivered" if kept.order.get("kind") == "delivery" else "collected"
     if following is None:
-        raise StageRefused(f"order {kept.order_id} is already {kept.stage}: nothing follows")
+        raise StageRefused(f"order {kept.shown} is already {kept.stage}: nothing follows")
     move_stage(store, kept.order_id, following, source=source)
     return following
+
+
+def hand_over(store: Store, order_id: str, *, source: str) -> str:
+    """Hands the order over, from whatever stage it is at: collected (pickup) or delivered (delivery);
+    returns the stage. What a scan of the counter ticket's QR does: the bag leaves the counter with it."""
+    kept = find_by_key(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    handed = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    move_stage(store, kept.order_id, handed, source=source)
+    return handed
 
 
 def copy_tickets(store: Store, order_id: str) -> int:
     """Queues every ticket the order printed (or will print) again, as kept, marked as a copy; returns
     how many. What a scan of the order's copy code does (no rendering: the tickets are in the store)."""
-    kept = find_order(store, order_id) or _find_nocase(store, order_id)
+    kept = find_by_key(store, order_id)
     if kept is None:
         raise StageRefused(f"order {order_id} is not on this box")
     rows = store.sql(
         "SELECT station, payload FROM order_ticket WHERE order_id = ? ORDER BY station", (kept.order_id,)
     ).fetchall()
     if not rows:
-        raise StageRefused(f"order {kept.order_id} has no ticket on this box")
+        raise StageRefused(f"order {kept.shown} has no ticket on this box")
     requeue_ticket(
         store, kept.order_id, {str(station): bytes(payload) for station, payload in rows}, COPY_TTL_S
     )
@@ -420,6 +477,61 @@ def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
             )
     ref = f"{store.setting('epoch') or 'box'}-{store.last_seq + 1}"
     return store.append(OrderRequestEntry(ref=ref, order=order))
+
+
+def first_printed(store: Store, stages: Iterable[str], station: str | None = None) -> str | None:
+    """The open order at `stages` whose first ticket came out earliest: the one the kitchen has had in hand
+    longest. A timed order whose tickets wait for their print time is not there yet, nor one whose
+    printer is down: nobody in the kitchen has seen them. With `station`, only orders whose ticket for
+    that station came out, by when it did: a kitchen's button leaves the drinks-only orders alone."""
+    wanted = tuple(stages)
+    where = (
+        f"o.collected_seq IS NULL AND o.stage IN ({', '.join('?' * len(wanted))}) "
+        "AND COALESCE(json_extract(o.payload, '$.state'), 'open') = 'open'"
+    )
+    if station is None:
+        row = store.sql(
+            f"SELECT o.order_id FROM inbound_order o WHERE o.printed_seq IS NOT NULL AND {where} "
+            "ORDER BY o.printed_seq LIMIT 1",
+            wanted,
+        ).fetchone()
+    else:
+        row = store.sql(
+            "SELECT o.order_id FROM order_ticket t JOIN inbound_order o ON o.order_id = t.order_id "
+            f"WHERE t.station = ? AND t.printed_seq IS NOT NULL AND {where} ORDER BY t.printed_seq LIMIT 1",
+            (station, *wanted),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+PRUNE_BATCH: Final = 20
+"""Orders let go of per order kept: more than one, so the table shrinks back after a busy day, and few,
+so keeping an order stays quick whatever piled up (a box off for a month catches up over ten orders)."""
+_DONE: Final = (
+    "(stage IN ('collected', 'delivered') OR collected_seq IS NOT NULL "
+    "OR json_extract(payload, '$.state') IN ('cancelled', 'collected'))"
+)
+
+
+def prune(store: Store, before: float, limit: int = PRUNE_BATCH) -> int:
+    """Lets go of orders handed over, delivered or cancelled before `before` (epoch seconds), oldest first,
+    at most `limit`, with their tickets; returns how many. Open orders stay whatever their age: only what
+    nobody can still move, collect or want reprinted at the counter goes. Their journal entries are the
+    journal's (sent to the bridge, which keeps the owner's history), so nothing the shop sees is lost.
+    """
+    rows = store.sql(  # kept before orders had stages (no stage_at): the oldest of all
+        f"SELECT order_id FROM inbound_order WHERE stage_at IS NULL AND received_at < ? AND {_DONE} LIMIT ?",
+        (before, limit),
+    ).fetchall()
+    rows += store.sql(  # by the stage_at index: only orders whose last move is that old are looked at
+        f"SELECT order_id FROM inbound_order WHERE stage_at < ? AND received_at < ? AND {_DONE} "
+        "ORDER BY stage_at LIMIT ?",
+        (before, before, limit - len(rows)),
+    ).fetchall()
+    for (order_id,) in rows:
+        store.sql("DELETE FROM order_ticket WHERE order_id = ?", (order_id,))
+        store.sql("DELETE FROM inbound_order WHERE order_id = ?", (order_id,))
+    return len(rows)
 
 
 def list_orders(
@@ -446,15 +558,11 @@ def list_orders(
     return found
 
 
-def _find_nocase(store: Store, order_id: str) -> StoredOrder | None:
-    row = store.sql(f"SELECT {_COLUMNS} FROM inbound_order WHERE order_id = ? COLLATE NOCASE", (order_id,))
-    return _record(row.fetchone())
-
-
 def _record(row: tuple[Any, ...] | None) -> StoredOrder | None:
     if row is None:
         return None
-    order_id, payload, received_at, job, printed, collected, stage, stage_at, eta = row
+    order_id, payload, received_at, job, printed, collected, stage, stage_at, eta, number = row
+    order = json.loads(payload)
     return StoredOrder(
-        order_id, json.loads(payload), received_at, job, printed, collected, stage, stage_at, eta
+        order_id, order, received_at, job, printed, collected, stage, stage_at, eta, number or ""
     )

@@ -134,7 +134,7 @@ class BoardOrder:
         order = found.order
         return cls(
             order_id=order.order_id,
-            number=order.number or order.order_id,
+            number=found.number or order.shown_number.lstrip("#"),
             stage=found.stage,
             next_stage=found.next_stage,
             customer=order.customer,
@@ -308,8 +308,8 @@ def _entry(seq: int, kind: str, ts: str, data: dict[str, Any]) -> Entry:
     at = ts[11:19] if len(ts) >= 19 else ts
     if "sku" in data:
         text = f"{data['sku']} {data.get('delta', '')}"
-    elif "order_id" in data:
-        text = f"order {data['order_id']}"
+    elif "order_id" in data:  # the number staff know it by (its ticket's), when it is not the id
+        text = f"order {data.get('number') or data['order_id']}"
     else:
         text = ", ".join(f"{k} {v}" for k, v in list(data.items())[:3])
     return Entry(seq, kind, at, text[:120])

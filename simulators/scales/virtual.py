@@ -20,15 +20,15 @@ import tty
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from devices.scales.protocols import codec_class
+from simulators.running import Running
 from simulators.scales.responders import Responder, make_responder
 from simulators.scales.state import Fault, ScaleState, apply_fault, with_parity
 
 
-class VirtualScale:
+class VirtualScale(Running):
     """Use as a context manager; every setter is thread-safe and takes effect on the next answer.
 
     `link`: a path kept pointing at the current pty, so `unplug()` / `plug()` can model an adapter being
@@ -66,7 +66,7 @@ class VirtualScale:
 
     # -- life cycle ---------------------------------------------------------------------------------
 
-    def start(self) -> VirtualScale:
+    def start(self) -> Self:
         self._wake_r, self._wake_w = os.pipe()
         self._plug()
         self._thread = threading.Thread(target=self._run, name=f"virtual-scale-{self.protocol}", daemon=True)
@@ -83,14 +83,6 @@ class VirtualScale:
         self._unplug()
         for fd in (self._wake_r, self._wake_w):
             os.close(fd)
-
-    def __enter__(self) -> VirtualScale:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def port_path(self) -> str:

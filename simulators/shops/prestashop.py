@@ -2,13 +2,17 @@
 
 Modelled, as documented: the key as HTTP Basic user with an empty password (or `ws_key=`); XML input only,
 XML output by default and JSON with `output_format=JSON` (every value quoted except `id`, and an empty
-list answered as `[]`); `display`, `filter[…]` (`[a|b]`, `[a,b]`, `>[…]`, `<[…]`, dates only with
+list answered as `[]`); `display`, `filter[…]` (`[a|b]`, `[a,b]`, `>[…]`, `<[…]`, `[a]%`, dates only with
 `date=1`), `sort`, `limit=offset,count`; products and combinations found by `reference`; `stock_availables`
 with GET, PUT and PATCH but no POST/DELETE, and a PUT that replaces the whole object: a required field
 missing fails with 400 (code 41), an optional one missing (`id_shop`, `location`…) is reset, so a PUT
 without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose stock leaves at
-validation, polled by `date_upd`, with state changes through `order_histories`. With `version="1.7"`,
-PATCH answers 405 (code 23).
+validation, polled by `date_upd`, with state changes through `order_histories`, and orders made through
+the Webservice from a customer, an address and a cart (`prestashop_checkout`), their total with the
+carrier's delivery cost (`prestashop_carriers`) less the automatic cart rules
+(`prestashop_discounts`); an order row names its
+`customizations` row (the values typed into a product's `product_customization_fields`); `price[alias][…]`
+on a product. With `version="1.7"`, PATCH answers 405 (code 23).
 
 A product with combinations keeps its own row (`id_product_attribute` 0) at the sum of theirs, whatever is
 written to it (StockAvailable::synchronize); `depends_on_stock` is kept as sent. Not modelled: multishop,
@@ -27,8 +31,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
+from simulators.shops import prestashop_carriers as carriers
+from simulators.shops import prestashop_checkout as checkout
+from simulators.shops import prestashop_discounts as discounts
+from simulators.shops.prestashop_checkout import ApiError
 from simulators.shops.seed import OutOfStock, SeedProduct, items, now_s
 from simulators.shops.server import Request, Response, ShopSimulator
 
@@ -58,12 +67,6 @@ REALM: Final = (
 Row = dict[str, Any]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 @dataclass(frozen=True)
 class Table:
     resource: str  # "products"
@@ -79,6 +82,13 @@ TABLES: Final = {
         Table("orders", "order"),
         Table("order_histories", "order_history"),
         Table("messages", "message"),
+        Table("customers", "customer"),
+        Table("addresses", "address"),
+        Table("carts", "cart"),
+        Table("customizations", "customization"),
+        Table("product_customization_fields", "customization_field"),
+        *(Table(resource, element) for resource, element in carriers.TABLES),
+        *(Table(resource, element) for resource, element in discounts.TABLES),
     )
 }
 
@@ -89,6 +99,10 @@ def _stamp(when: datetime) -> str:
 
 def _price(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}0000"
+
+
+def _cents(price: str) -> int:
+    return int(Decimal(price) * 100)
 
 
 class PrestaShopSimulator(ShopSimulator):
@@ -105,8 +119,10 @@ class PrestaShopSimulator(ShopSimulator):
         super().__init__(**options)
         self.key = key
         self.version = version
+        self.cart_rule_cents = 0  # a discount off every cart the Webservice does not show (a module's)
         self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
         self._ids = itertools.count(1)
+        carriers.seed(self.rows)
         for item in items(seed):
             codes = {("ean13" if len(code) == 13 else "upc"): code for code in item.barcodes[:2]}
             unity = item.unit if item.unit != "each" else ""
@@ -139,6 +155,8 @@ class PrestaShopSimulator(ShopSimulator):
                 "isbn": isbn,
                 "mpn": "",
                 "unity": unity,
+                "weight": "0.000000",
+                "additional_shipping_cost": "0.000000",
                 "active": "1",
                 "date_add": _stamp(now_s()),
                 "date_upd": _stamp(now_s()),
@@ -163,6 +181,7 @@ class PrestaShopSimulator(ShopSimulator):
                 "isbn": "",
                 "mpn": "",
                 "price": _price(price_impact_cents),
+                "weight": "0.000000",
             }
             self._add_stock_row(product_id, cid, stock)
             self.rows["products"][product_id]["date_upd"] = _stamp(now_s())
@@ -228,11 +247,16 @@ class PrestaShopSimulator(ShopSimulator):
         pickup: bool = True,
         customer: str = "Ana",
         note: str = "",
+        customized: dict[int, dict[str, str]] | None = None,
+        carrier: int = 0,
     ) -> int:
         """An order of several lines; each line's attributes show in its `product_name` as PrestaShop
-        names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout."""
+        names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout;
+        `customized` the values the customer typed into a line's customization fields, by line index and
+        field name (`add_customization_field`), kept as a `customizations` row the order row names;
+        `carrier` the order's carrier id (`place_order`)."""
         first, qty, _ = items[0]
-        oid = self.place_order(first, qty, pickup=pickup, customer=customer)
+        oid = self.place_order(first, qty, pickup=pickup, customer=customer, carrier=carrier)
         with self.lock:
             order = self.rows["orders"][oid]
             order["rows"] = []
@@ -253,6 +277,9 @@ class PrestaShopSimulator(ShopSimulator):
                         "product_quantity": str(count),
                         "product_name": f"{product['name']} - {suffix}" if suffix else product["name"],
                         "product_reference": reference,
+                        "id_customization": self._customization(
+                            row, (customized or {}).get(len(order["rows"]), {})
+                        ),
                         "unit_price_tax_incl": _price(price),
                     }
                 )
@@ -269,8 +296,31 @@ class PrestaShopSimulator(ShopSimulator):
                 }
             return oid
 
-    def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
-        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation."""
+    def _customization(self, stock_row: Row, values: dict[str, str]) -> str:
+        if not values:
+            return "0"
+        fields = {
+            f["name"]: f["id"]
+            for f in self.rows["product_customization_fields"].values()
+            if f["id_product"] == stock_row["id_product"]
+        }
+        cid = next(self._ids)
+        self.rows["customizations"][cid] = {
+            "id": cid,
+            "id_cart": "0",
+            "id_product": stock_row["id_product"],
+            "id_product_attribute": stock_row["id_product_attribute"],
+            "quantity": "1",
+            "in_cart": "1",
+            "texts": [(str(fields[name]), value) for name, value in values.items()],
+        }
+        return str(cid)
+
+    def place_order(
+        self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana", carrier: int = 0
+    ) -> int:
+        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation.
+        Its carrier is `carrier`, else 2 for a pickup and 1 otherwise."""
         with self.lock:
             row = self._stock_row(reference)
             if int(row["quantity"]) < qty and row["out_of_stock"] != "1":
@@ -288,7 +338,7 @@ class PrestaShopSimulator(ShopSimulator):
                 "reference": f"SIM{oid:06d}",
                 "current_state": str(STATE_PAYMENT_ACCEPTED),
                 "valid": "1",
-                "id_carrier": "2" if pickup else "1",
+                "id_carrier": str(carrier or (2 if pickup else 1)),
                 "id_customer": "1",
                 "customer": customer,
                 "date_add": now,
@@ -307,6 +357,34 @@ class PrestaShopSimulator(ShopSimulator):
                 ],
             }
             return oid
+
+    def add_carrier(self, name: str, ranges: list[tuple[str, str, int]], **kw: Any) -> int:
+        """A paid carrier (`prestashop_carriers.add_carrier`: price ranges by default, zone 1)."""
+        with self.lock:
+            return carriers.add_carrier(self.rows, self._ids, name, ranges, **kw)
+
+    def edit_carrier(self, carrier_id: int, price_cents: int | None = None) -> int:
+        """The merchant saves the carrier in the back office: it gets a new id (`prestashop_carriers`)."""
+        with self.lock:
+            return carriers.edit_carrier(self.rows, self._ids, carrier_id, price_cents)
+
+    def add_cart_rule(self, name: str, **fields: Any) -> int:
+        """A cart rule (`prestashop_discounts.add_rule`): e.g. `reduction_percent="10"`,
+        `minimum_amount="30"`; without `code`, PrestaShop puts it on every cart it suits."""
+        with self.lock:
+            return discounts.add_rule(self.rows, self._ids, name, **fields)
+
+    def set_configuration(self, name: str, value: str) -> None:
+        """A shop setting, e.g. `PS_SHIPPING_FREE_PRICE` "30" (free delivery from 30 €)."""
+        with self.lock:
+            carriers.set_configuration(self.rows, self._ids, name, value)
+
+    def set_shipping_facts(self, reference: str, *, weight: str = "", additional: str = "") -> None:
+        """A product's `weight` (kg) and `additional_shipping_cost` (per unit, without tax)."""
+        with self.lock:
+            product = self._product_by_reference(reference)
+            product["weight"] = weight or product["weight"]
+            product["additional_shipping_cost"] = additional or product["additional_shipping_cost"]
 
     def order_state(self, order_id: int) -> int:
         with self.lock:
@@ -388,7 +466,7 @@ class PrestaShopSimulator(ShopSimulator):
             return method in ("GET", "PUT", "HEAD") or (
                 method == "PATCH" and not self.version.startswith("1.")
             )
-        if table.resource in ("order_histories", "messages"):
+        if table.resource in ("order_histories", "messages", "customers", "addresses", "carts", "orders"):
             return method in ("POST", "GET")
         return method == "GET"
 
@@ -409,6 +487,8 @@ class PrestaShopSimulator(ShopSimulator):
     def _get(self, request: Request, table: Table, row_id: int, as_json: bool) -> Response:
         row = self._row(table, row_id)
         public = self._public(table, row)
+        if table.resource == "products":
+            public.update(self._prices(request, row))
         if as_json:
             return Response.of_json(200, {table.element: public})
         return _xml_response(200, _object_xml(table, public), {"PSWS-Version": self.version})
@@ -436,8 +516,15 @@ class PrestaShopSimulator(ShopSimulator):
         return self._get(request, table, row_id, as_json)
 
     def _post(self, request: Request, table: Table, as_json: bool) -> Response:
-        if table.resource == "messages":
-            return self._post_message(request, table, as_json)
+        posts = {
+            "messages": self._post_message,
+            "customers": self._post_customer,
+            "addresses": self._post_address,
+            "carts": self._post_cart,
+            "orders": self._post_order,
+        }
+        if table.resource in posts:
+            return posts[table.resource](request, table, as_json)
         given = _parse_body(request, table)
         order = self.rows["orders"].get(int(given.get("id_order", "0") or "0"))
         state = given.get("id_order_state", "")
@@ -463,23 +550,170 @@ class PrestaShopSimulator(ShopSimulator):
         return _xml_response(201, _object_xml(table, history), {})
 
     def _post_message(self, request: Request, table: Table, as_json: bool) -> Response:
-        """`POST /messages`: a message on an order; `private` 0 shows it to the customer."""
+        """`POST /messages`: a message on an order or a cart; `private` 0 shows it to the customer."""
         given = _parse_body(request, table)
-        if int(given.get("id_order", "0") or "0") not in self.rows["orders"] or not given.get("message"):
-            raise ApiError(400, 41, 'parameter "id_order" and "message" required')
+        checkout.check_message(given)
+        on_order = int(given.get("id_order", "0") or "0") in self.rows["orders"]
+        if not on_order and int(given.get("id_cart", "0") or "0") not in self.rows["carts"]:
+            raise ApiError(400, 41, 'parameter "id_order" or "id_cart" required')
         mid = next(self._ids)
         message = {
             "id": mid,
-            "id_order": given["id_order"],
-            "id_employee": given.get("id_employee", "0"),
+            "id_cart": given.get("id_cart", "0") or "0",
+            "id_order": given.get("id_order", "0") or "0",
+            "id_customer": given.get("id_customer", "0") or "0",
+            "id_employee": given.get("id_employee", "0") or "0",
             "message": given["message"],
             "private": given.get("private", "1"),
             "date_add": _stamp(now_s()),
         }
         self.rows["messages"][mid] = message
+        return self._created(table, message, as_json)
+
+    def _created(self, table: Table, row: Row, as_json: bool) -> Response:
+        public = self._public(table, row)
         if as_json:
-            return Response.of_json(201, {table.element: message})
-        return _xml_response(201, _object_xml(table, message), {})
+            return Response.of_json(201, {table.element: public}, {"PSWS-Version": self.version})
+        return _xml_response(201, _object_xml(table, public), {"PSWS-Version": self.version})
+
+    def _post_customer(self, request: Request, table: Table, as_json: bool) -> Response:
+        given, _ = checkout.parse_document(request.body, table.element)
+        row = checkout.new_customer(given, next(self._ids), _stamp(now_s()))
+        self.rows["customers"][row["id"]] = row
+        return self._created(table, row, as_json)
+
+    def _post_address(self, request: Request, table: Table, as_json: bool) -> Response:
+        given, _ = checkout.parse_document(request.body, table.element)
+        row = checkout.new_address(given, next(self._ids), self.rows["customers"], _stamp(now_s()))
+        self.rows["addresses"][row["id"]] = row
+        return self._created(table, row, as_json)
+
+    def _post_cart(self, request: Request, table: Table, as_json: bool) -> Response:
+        """A cart and its rows; each row's product (and combination of that product) must exist."""
+        given, associations = checkout.parse_document(request.body, table.element)
+        checkout.required(given, checkout.CART_REQUIRED)
+        rows = []
+        for row in associations.get("cart_rows", []):
+            product, attribute = row.get("id_product", ""), row.get("id_product_attribute", "0") or "0"
+            if not product.isdigit() or int(product) not in self.rows["products"]:
+                raise checkout.invalid("Cart", "id_product")
+            combination = self.rows["combinations"].get(int(attribute)) if attribute.isdigit() else None
+            if attribute != "0" and (combination is None or combination["id_product"] != product):
+                raise checkout.invalid("Cart", "id_product_attribute")
+            if not row.get("quantity", "").isdigit() or int(row["quantity"]) < 1:
+                raise checkout.invalid("Cart", "quantity")
+            rows.append(
+                {"id_product": product, "id_product_attribute": attribute, "quantity": row["quantity"]}
+            )
+        fields = ("id_currency", "id_lang", "id_customer", "id_address_delivery", "id_address_invoice")
+        cid = next(self._ids)
+        cart: Row = {
+            "id": cid,
+            **{name: given.get(name, "0") or "0" for name in (*fields, "id_carrier")},
+            "id_shop": given.get("id_shop", str(SHOP_ID)) or str(SHOP_ID),
+            "secure_key": given.get("secure_key", ""),
+            "date_add": _stamp(now_s()),
+            "rows": rows,
+        }
+        self.rows["carts"][cid] = cart
+        return self._created(table, cart, as_json)
+
+    def _post_order(self, request: Request, table: Table, as_json: bool) -> Response:
+        """`Order::addWs`: the payment module's validateOrder on the cart (see `prestashop_checkout`)."""
+        given, _ = checkout.parse_document(request.body, table.element)
+        checkout.check_order(given)
+        cart = self.rows["carts"].get(int(given["id_cart"]))
+        if cart is None or any(o.get("id_cart") == str(cart["id"]) for o in self.rows["orders"].values()):
+            raise ApiError(
+                500, 0, "Cart cannot be loaded or an order has already been placed using this cart"
+            )
+        if given["module"] not in checkout.PAYMENT_MODULES:
+            raise ApiError(500, 0, f"Payment module '{given['module']}' not found")
+        customer = self.rows["customers"].get(int(given["id_customer"]))
+        if customer is not None and cart["secure_key"] != customer["secure_key"]:
+            raise ApiError(500, 0, "Secure key does not match")
+        if customer is None or cart["id_customer"] != given["id_customer"] or not cart["rows"]:
+            raise ApiError(
+                500, 0, "Cart cannot be loaded or an order has already been placed using this cart"
+            )
+        lines, total, weight, additional = [], 0, Decimal(0), Decimal(0)
+        for row in cart["rows"]:
+            product = self.rows["products"][int(row["id_product"])]
+            price = _cents(product["price"])
+            reference = product["reference"]
+            qty = int(row["quantity"])
+            weight += Decimal(product["weight"]) * qty
+            additional += Decimal(product["additional_shipping_cost"]) * qty
+            if row["id_product_attribute"] != "0":
+                combination = self.rows["combinations"][int(row["id_product_attribute"])]
+                price += _cents(combination["price"])
+                weight += Decimal(combination["weight"]) * qty
+                reference = combination["reference"] or reference
+            total += price * qty
+            lines.append((row, product, reference, price))
+        applied = discounts.automatic(
+            self.rows, cart["id_customer"], Decimal(total) / 100, now_s().replace(tzinfo=None)
+        )
+        total -= discounts.discount_cents(applied, total)
+        total = max(0, total - self.cart_rule_cents)
+        address = self.rows["addresses"].get(int(cart["id_address_delivery"]))
+        country = int(address["id_country"]) if address is not None else carriers.SPAIN
+        delivery = (
+            Decimal(0)
+            if discounts.ships_free(applied)
+            else carriers.shipping(
+                self.rows, int(cart["id_carrier"]), country, Decimal(total) / 100, weight, additional
+            )
+        )
+        shipping_cents = int(delivery * 100)
+        total += shipping_cents
+        paid = int(Decimal(given["total_paid"]) * 100)
+        state = checkout.STATE_WS_PAYMENT if paid == total else checkout.STATE_ERROR
+        oid = next(self._ids)
+        now = _stamp(now_s())
+        order_rows = []
+        for row, product, reference, price in lines:
+            if state != checkout.STATE_ERROR:  # an order in payment error takes no stock
+                stock = self._stock_row(reference)
+                stock["quantity"] = str(int(stock["quantity"]) - int(row["quantity"]))
+            order_rows.append(
+                {
+                    "id": str(next(self._ids)),
+                    "product_id": row["id_product"],
+                    "product_attribute_id": row["id_product_attribute"],
+                    "product_quantity": row["quantity"],
+                    "product_name": product["name"],
+                    "product_reference": reference,
+                    "id_customization": "0",
+                    "unit_price_tax_incl": _price(price),
+                }
+            )
+        self._synchronize()
+        self.rows["orders"][oid] = {
+            "id": oid,
+            "reference": f"SIM{oid:06d}",
+            "id_cart": str(cart["id"]),
+            "id_customer": given["id_customer"],
+            "id_address_delivery": given["id_address_delivery"],
+            "current_state": str(state),
+            "valid": "1" if state == checkout.STATE_WS_PAYMENT else "0",
+            "id_carrier": given["id_carrier"],
+            "module": given["module"],
+            "payment": given["payment"],
+            "customer": f"{customer['firstname']} {customer['lastname']}",
+            "date_add": now,
+            "date_upd": now,
+            "total_paid": _price(total),
+            "total_paid_real": _price(total) if state == checkout.STATE_WS_PAYMENT else _price(0),
+            "total_shipping": _price(shipping_cents),
+            "rows": order_rows,
+        }
+        discounts.record(self.rows, self._ids, applied, oid)  # in "Payment error" too, as validateOrder
+        for message in self.rows["messages"].values():  # the customer's checkout message moves along
+            if message["id_cart"] == str(cart["id"]) and message["private"] == "0":
+                message["id_order"] = str(oid)
+                break
+        return self._created(table, self.rows["orders"][oid], as_json)
 
     def order_story(self, order_id: int) -> tuple[list[str], list[str]]:
         """(the states the order went through after it was placed, the messages the customer can see)."""
@@ -496,6 +730,42 @@ class PrestaShopSimulator(ShopSimulator):
             ]
             return states, shown
 
+    def _prices(self, request: Request, product: Row) -> dict[str, str]:
+        """`price[alias][…]=…`: the product's price (a combination's with `product_attribute`) in a field
+        named `alias`; taxes are not modelled, so `use_tax` gives the same number."""
+        found: dict[str, str] = {}
+        for name in request.query:
+            match = re.fullmatch(r"price\[(\w+)\]\[(\w+)\]", name)
+            if match is None:
+                continue
+            alias = match.group(1)
+            attribute = request.arg(f"price[{alias}][product_attribute]") or "0"
+            cents = _cents(product["price"])
+            combination = self.rows["combinations"].get(int(attribute)) if attribute.isdigit() else None
+            if combination is not None and combination["id_product"] == str(product["id"]):
+                cents += _cents(combination["price"])
+            found[alias] = _price(cents)
+        return found
+
+    def add_customization_field(self, reference: str, name: str) -> int:
+        """A text customization field on a product ("Sin", "Nota"): what the customer fills in per line."""
+        with self.lock:
+            fid = next(self._ids)
+            product = self._product_by_reference(reference)
+            self.rows["product_customization_fields"][fid] = {
+                "id": fid,
+                "id_product": str(product["id"]),
+                "type": "1",
+                "required": "0",
+                "name": name,
+            }
+            return fid
+
+    def phone_order_parts(self) -> dict[str, int]:
+        """How many customers, addresses, carts and orders the shop has (what a phone order created)."""
+        with self.lock:
+            return {name: len(self.rows[name]) for name in ("customers", "addresses", "carts", "orders")}
+
     def _row(self, table: Table, row_id: int) -> Row:
         row = self.rows[table.resource].get(row_id)
         if row is None:
@@ -508,7 +778,17 @@ class PrestaShopSimulator(ShopSimulator):
             return {**row, "name": [{"id": "1", "value": row["name"]}]}
         if table.resource == "orders":
             shown = {k: v for k, v in row.items() if k not in ("rows", "customer")}
-            return {**shown, "associations": {"order_rows": [dict(r) for r in row["rows"]]}}
+            rows = [{"id_customization": "0", **r} for r in row["rows"]]
+            return {**shown, "associations": {"order_rows": rows}}
+        if table.resource == "carts":
+            shown = {k: v for k, v in row.items() if k != "rows"}
+            return {**shown, "associations": {"cart_rows": [dict(r) for r in row["rows"]]}}
+        if table.resource == "customizations":
+            shown = {k: v for k, v in row.items() if k != "texts"}
+            texts = [{"id_customization_field": f, "value": v} for f, v in row["texts"]]
+            return {**shown, "associations": {"customized_data_text_fields": texts}}
+        if table.resource in ("product_customization_fields", "cart_rules"):
+            return {**row, "name": [{"id": "1", "value": row["name"]}]}
         return dict(row)
 
     # list parameters
@@ -570,6 +850,10 @@ def _filter_test(spec: str) -> Callable[[str], bool]:
     """PrestaShop's filter syntax: `[a|b]` any of, `[a,b]` interval (lower bound inclusive, upper exclusive
     for dates, as documented), `>[a]`, `<[a]`, `![a]`; numbers compare as numbers.
     """
+    if spec.startswith("[") and spec.endswith("]%"):  # begins with (SQL LIKE: `_` and `%` match anything)
+        wild = {"_": ".", "%": ".*"}
+        like = re.compile("".join(wild.get(ch) or re.escape(ch) for ch in spec[1:-2]), re.S)
+        return lambda v: like.match(v) is not None
     op, _, inner = spec.partition("[")
     inner = inner.removesuffix("]")
 

@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import parse_qs, urlsplit
 
+from simulators.running import Running
 from simulators.shops.clock import ManualClock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class _Hook:
     match: str
 
 
-class ShopSimulator:
+class ShopSimulator(Running):
     """Base of the three simulators. Use as a context manager, or `start()` / `stop()`."""
 
     platform = "shop"
@@ -116,14 +116,6 @@ class ShopSimulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

@@ -43,8 +43,8 @@ from typing import Any, Final
 
 from simulators.shops.graphql import Field, GraphQLError, cost, parse, prune
 from simulators.shops.seed import OutOfStock, SeedProduct, decimal, items, now_s
-from simulators.shops.server import Request, Response, ShopSimulator
-from simulators.shops.webhooks import Delivery, WebhookSender, sign
+from simulators.shops.server import Request, Response
+from simulators.shops.webhooks import Delivery, WebhookSender, WebhookShop, sign
 
 LOCATION: Final = "gid://shopify/Location/1"
 MAX_QUERY_COST: Final = 1000
@@ -208,7 +208,7 @@ class UserError(Exception):
         self.body = {"code": code, "field": field_path, "message": message}
 
 
-class ShopifySimulator(ShopSimulator):
+class ShopifySimulator(WebhookShop):
     platform = "shopify"
 
     def __init__(
@@ -243,14 +243,6 @@ class ShopifySimulator(ShopSimulator):
             self.add_product(item.sku, item.name, item.price_cents, item.stock, barcode=barcode)
             if item.unit != "each":
                 self.products[max(self.products)].metafields["custom.unit"] = item.unit
-
-    def stop(self) -> None:
-        self._sender.stop()
-        super().stop()
-
-    def deliveries_done(self, timeout: float = 5.0) -> bool:
-        """Waits until every webhook fired so far has been delivered or given up on."""
-        return self._sender.drain(timeout)
 
     # --- shop-side actions -----------------------------------------------------------------------------
 

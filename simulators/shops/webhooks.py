@@ -18,6 +18,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from simulators.shops.server import ShopSimulator
+
 log = logging.getLogger(__name__)
 
 
@@ -100,3 +102,18 @@ class WebhookSender:
             self.sent += ok
             self.failed += not ok
         return bool(ok)
+
+
+class WebhookShop(ShopSimulator):
+    """A simulated shop that sends webhooks (its `_sender`): they stop with it, and a test can wait for
+    them instead of sleeping."""
+
+    _sender: WebhookSender
+
+    def stop(self) -> None:
+        self._sender.stop()
+        super().stop()
+
+    def deliveries_done(self, timeout: float = 5.0) -> bool:
+        """Waits until every webhook fired so far has been delivered or given up on."""
+        return self._sender.drain(timeout)

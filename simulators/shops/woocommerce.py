@@ -29,8 +29,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from simulators.shops.seed import Item, OutOfStock, SeedProduct, decimal, items, now_s
-from simulators.shops.server import Request, Response, ShopSimulator
-from simulators.shops.webhooks import Delivery, WebhookSender, sign
+from simulators.shops.server import Request, Response
+from simulators.shops.webhooks import Delivery, WebhookSender, WebhookShop, sign
 
 PREFIX: Final = "/wp-json/wc/v3"
 BATCH_LIMIT: Final = 100
@@ -101,7 +101,7 @@ def _stamp(when: datetime) -> str:
     return when.strftime(TIME_FORMAT)
 
 
-class WooCommerceSimulator(ShopSimulator):
+class WooCommerceSimulator(WebhookShop):
     platform = "woocommerce"
 
     def __init__(
@@ -126,14 +126,6 @@ class WooCommerceSimulator(ShopSimulator):
             self.add_product(
                 item.sku, item.name, item.price_cents, item.stock, barcode=barcode, meta=_seed_meta(item)
             )
-
-    def stop(self) -> None:
-        self._sender.stop()
-        super().stop()
-
-    def deliveries_done(self, timeout: float = 5.0) -> bool:
-        """Waits until every webhook fired so far has been delivered or given up on."""
-        return self._sender.drain(timeout)
 
     # --- shop-side actions (what the merchant and the customers do) -----------------------------------
 
@@ -227,23 +219,9 @@ class WooCommerceSimulator(ShopSimulator):
         """
         with self.lock:
             product = self._by_sku(sku)
-            if product.manage_stock and (product.stock_quantity or 0) < qty:
-                raise OutOfStock(
-                    f"woocommerce simulator: {qty} × {sku} wanted, {product.stock_quantity} in stock"
-                )
+            self._check_stock(product, qty)
             order_id = next(self._ids)
-            line = {
-                "id": next(self._ids),
-                "name": product.name,
-                "product_id": product.parent_id or product.id,
-                "variation_id": product.id if product.parent_id else 0,
-                "quantity": qty,
-                "sku": product.sku,
-                "price": float(product.regular_price),
-                "subtotal": decimal(_cents(product.regular_price) * qty),
-                "total": decimal(_cents(product.regular_price) * qty),
-                "total_tax": "0.00",
-            }
+            line = self._line(product, qty)
             now = now_s()
             order = Order(
                 order_id, "pending", [line], _cents(product.regular_price) * qty, now, now, pickup, customer
@@ -293,10 +271,24 @@ class WooCommerceSimulator(ShopSimulator):
 
     def _food_line(self, sku: str, qty: int, item_meta: Mapping[str, str]) -> dict[str, Any]:
         product = self._by_sku(sku)
+        self._check_stock(product, qty)
+        return self._line(product, qty) | {
+            "meta_data": [
+                {"id": i, "key": k, "value": v, "display_key": k, "display_value": v}
+                for i, (k, v) in enumerate(item_meta.items(), 1)
+            ],
+        }
+
+    @staticmethod
+    def _check_stock(product: Product, qty: int) -> None:
+        """What the shop's checkout refuses: more units than a stock-managed product has."""
         if product.manage_stock and (product.stock_quantity or 0) < qty:
             raise OutOfStock(
-                f"woocommerce simulator: {qty} × {sku} wanted, {product.stock_quantity} in stock"
+                f"woocommerce simulator: {qty} × {product.sku} wanted, {product.stock_quantity} in stock"
             )
+
+    def _line(self, product: Product, qty: int) -> dict[str, Any]:
+        """An order line as the REST API shows it, at the product's regular price."""
         price = _cents(product.regular_price)
         return {
             "id": next(self._ids),
@@ -309,10 +301,6 @@ class WooCommerceSimulator(ShopSimulator):
             "subtotal": decimal(price * qty),
             "total": decimal(price * qty),
             "total_tax": "0.00",
-            "meta_data": [
-                {"id": i, "key": k, "value": v, "display_key": k, "display_value": v}
-                for i, (k, v) in enumerate(item_meta.items(), 1)
-            ],
         }
 
     def order_notes(self, order_id: int) -> list[dict[str, Any]]:

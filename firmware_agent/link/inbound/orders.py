@@ -16,7 +16,9 @@ from firmware_agent.link.events import Received
 from firmware_agent.link.inbound.common import CoreCalls
 from firmware_agent.link.settings import LinkSettings
 from firmware_agent.link.ticket import Routing, print_at, station_tickets
-from firmware_agent.store.orders import store_order, store_pickup_key
+from firmware_agent.store import Store
+from firmware_agent.store.order_numbers import assign
+from firmware_agent.store.orders import Stored, prune, store_order, store_pickup_key
 from wire import Kind, Order, OrderAck, PickupKey, WireError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,20 @@ def on_orders(link: OrderSide, msg: Received) -> None:
 
 def _keep(link: OrderSide, order: Order) -> None:
     """Keeps the order with its ticket for each station (docs/orders.md); a timed order's tickets wait in
-    the store until the lead time before its slot."""
+    the store until the lead time before its slot. Its floor number is given first, so the tickets carry
+    it; they are rendered off the core loop (the link takes orders one at a time, so nobody takes the
+    number in between). Each order kept also lets go of a few handed over long ago (`prune`)."""
     routing = Routing.of(link.config)
-    tickets, when = station_tickets(order, routing), print_at(order, routing)
-    ttl = link.settings.order_ttl_s
-    stored = link.call(lambda s: store_order(s, order.to_json(), tickets, ttl, when))
+    number: str = link.call(lambda s: assign(s, order.order_id, order.number))
+    tickets, when = station_tickets(order, routing, number), print_at(order, routing)
+    ttl, keep_s = link.settings.order_ttl_s, link.config.orders.keep_days * 86400.0
+
+    def keep(store: Store) -> Stored:
+        stored = store_order(store, order.to_json(), tickets, ttl, when, number=number)
+        prune(store, time.time() - keep_s)
+        return stored
+
+    stored: Stored = link.call(keep)
     if not stored.changed:
         log.info("order %s rev %d was already kept: nothing changes", order.order_id, order.rev)
     elif stored.timed and stored.new_job is None:
