@@ -199,7 +199,7 @@ class PrestaShopConnector(OverHttp):
             phone_state,
             delivery_carrier=phone_delivery_carrier,
         )
-        self._phone = phone.PhoneOrderMaker(shop, self.http, settings, self.shop_id)
+        self._phone = phone.PhoneOrderMaker(shop, self.http, settings, self.shop_id, self.tz)
         self._field_names: dict[str, str] = {}  # customization field id -> its name
         self._read = ReadTimes(options.clock)
         self._looked_up = ReadTimes(options.clock, LOOKUP_TTL_S)
