@@ -41,6 +41,7 @@ def levels_growth(server: PostgresServer) -> Result:
         _history(server, shop, count)
     with db.write():
         ledger.rebuild_balances()  # as an upgrade builds them from a history kept before balances
+        ledger.start_marks()  # and the levels watermark at the newest movement (the history was sent)
     seq = itertools.count(1)
 
     def push(shop: str) -> float:

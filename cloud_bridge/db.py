@@ -59,10 +59,16 @@ class Database:
                 self._add_columns()  # first: a new index may be on a new column
                 self._widen_times()
                 had_balances = self.db.table_exists("balance")
+                had_marks = self.db.table_exists("movement_mark")
                 self.db.create_tables(m.MODELS, safe=True)
                 if not had_balances:  # a database from before running balances: built once, from history
                     with self.write():
                         ledger.rebuild_balances()
+                if not had_marks:  # from before the levels watermark: it starts at each shop's newest
+                    with self.write():
+                        ledger.start_marks()
+                # the movements no push had stamped: the watermark finds those, and each insert paid for it
+                self.db.execute_sql('DROP INDEX IF EXISTS "movement_unsent"')
                 self._check_schema()
         except pw.OperationalError as exc:
             raise BridgeDatabaseError(f"database {mask_url(self.url)}: cannot open: {exc}") from exc

@@ -10,8 +10,9 @@ is unique per source (a box's `(box, seq)`, an order line), so a replay cannot c
 runs inside the caller's transaction.
 
 Every change here reaches the shop's boxes as levels (`cloud_bridge/levels.py`), so whoever records a
-movement needs to know nothing about the boxes: a movement is due for a push until a push stamps its
-`level_version`; a reservation or a baseline marks its skus (`mark_levels`).
+movement needs to know nothing about the boxes: a movement is due for a push while its id is past the shop's
+pushed watermark (`pushed`), and the shop's `MovementMark` makes ids a commit-ordered watermark (see
+`add_movements`); a reservation or a baseline marks its skus (`mark_levels`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from typing import Any, Final
 import peewee as pw
 
 from cloud_bridge import models as m
+from cloud_bridge.state import Counter, count, set_count
+from wire import parse_ts
 
 IN_CHUNK: Final = 500  # skus per IN (...) list
 COMPACT_ROWS: Final = 5_000  # movements folded per transaction: bounds the time a compaction holds the shop
+MARK_LOCK: Final = 0x4D4B  # the first key of the shops' movement locks (`_lock_shops`)
 
 
 @dataclass(frozen=True)
@@ -70,23 +74,111 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
     """Inserts movements; one whose (shop, source) exists already is skipped, never counted twice. The skus'
     running balances (`Balance`) move by exactly the rows inserted, in the same transaction.
 
+    Each shop's movements are inserted under a lock held to the commit (`_lock_shops`), and its
+    `MovementMark` row is moved to the newest id inserted, so the ids of one shop are taken in the order
+    their transactions commit (a second worker's insert waits for the first's commit): a snapshot's
+    `last_id` is then an exact watermark, every movement of the shop up to it is in the snapshot and none
+    after it (what `levels.py` pushes instead of stamping each movement it sent).
+
     The hot path of journal application: one multi-row INSERT written by hand, since building it through
     the query builder costs more than the database takes to run it.
     """
+    if not rows:
+        return
     db = m.database.obj
     param, columns = db.param, ", ".join(f'"{c}"' for c in _COLUMNS)
+    _lock_shops({row["shop"] for row in rows})
     moved: dict[tuple[str, str], int] = {}
+    newest: dict[str, int] = {}
     for start in range(0, len(rows), IN_CHUNK):
         chunk = rows[start : start + IN_CHUNK]
         group = "(" + ", ".join([param] * len(_COLUMNS)) + ")"
         sql = (
             f'INSERT INTO "movement" ({columns}) VALUES {", ".join([group] * len(chunk))} '
-            'ON CONFLICT DO NOTHING RETURNING "shop", "sku", "delta"'
+            'ON CONFLICT DO NOTHING RETURNING "id", "shop", "sku", "delta"'
         )
         cursor = db.execute_sql(sql, [row[c] for row in chunk for c in _COLUMNS])
-        for shop, sku, delta in cursor.fetchall():
+        for row_id, shop, sku, delta in cursor.fetchall():
             moved[(shop, sku)] = moved.get((shop, sku), 0) + int(delta)
+            newest[shop] = max(int(row_id), newest.get(shop, 0))
     _add_to_balances(moved)
+    _set_marks(newest)
+
+
+def _lock_shops(shops: set[str]) -> None:
+    """Locks the shops' movement ids until the transaction ends: a PostgreSQL advisory lock per shop (in the
+    two-key space, apart from the box locks), taken in shop order as every writer takes them; SQLite's
+    write transaction holds its one writer lock already.
+    """
+    db = m.database.obj
+    if isinstance(db, pw.PostgresqlDatabase):
+        db.execute_sql(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(s)) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n",
+            (MARK_LOCK, sorted(shops)),
+        ).fetchall()
+
+
+def _set_marks(newest: dict[str, int]) -> None:
+    """Moves each shop's mark to its newest movement id (ids only grow under the shop's lock)."""
+    db = m.database.obj
+    items = sorted(newest.items())
+    for start in range(0, len(items), IN_CHUNK):
+        chunk = items[start : start + IN_CHUNK]
+        values = ", ".join([f"({db.param}, CAST({db.param} AS BIGINT))"] * len(chunk))
+        db.execute_sql(
+            f'INSERT INTO "movement_mark" ("shop", "last_id") VALUES {values} '
+            'ON CONFLICT ("shop") DO UPDATE SET "last_id" = excluded."last_id"',
+            [value for shop, last_id in chunk for value in (shop, last_id)],
+        )
+
+
+def newest(shop: str) -> int:
+    """The shop's newest movement id in this transaction's snapshot (0: none yet)."""
+    row = m.MovementMark.get_or_none(m.MovementMark.shop == shop)
+    return int(row.last_id or 0) if row is not None else 0
+
+
+def pushed(shop: str) -> int:
+    """Every movement of the shop up to this id has been sent to every box (`levels.push_due`)."""
+    return count(shop, Counter.LEVELS_PUSHED)
+
+
+def set_pushed(shop: str, upto: int) -> None:
+    set_count(shop, Counter.LEVELS_PUSHED, upto)
+
+
+def skus_moved(shop: str, after: int, upto: int) -> list[str]:
+    """The skus of the shop's movements with an id in (after, upto]: the ones not pushed yet."""
+    query = (
+        m.Movement.select(m.Movement.sku)
+        .where(m.Movement.shop == shop, m.Movement.id > after, m.Movement.id <= upto)
+        .distinct()
+    )
+    return [row.sku for row in query]
+
+
+def record_push(shop: str, version: int, upto: int, now: float) -> None:
+    """Levels `version` holds the shop's movements up to id `upto` (read by `count_delta`)."""
+    m.LevelPush.insert(shop=shop, version=version, upto=upto, at=now).on_conflict(
+        conflict_target=[m.LevelPush.shop, m.LevelPush.version],
+        update={m.LevelPush.upto: upto, m.LevelPush.at: now},
+    ).execute()
+
+
+def start_marks() -> None:
+    """A database from before the marks: each shop's mark and pushed watermark at its newest movement, and
+    the skus of movements no push carried yet (no `level_version`) marked due, so the next push sends them.
+    """
+    db = m.database.obj
+    cursor = db.execute_sql('SELECT "shop", MAX("id") FROM "movement" GROUP BY "shop" ORDER BY "shop"')
+    for shop, last_id in cursor.fetchall():
+        m.MovementMark.insert(shop=shop, last_id=int(last_id)).on_conflict_ignore().execute()
+        set_pushed(shop, int(last_id))
+        unsent = m.Movement.select(m.Movement.sku).where(
+            m.Movement.shop == shop, m.Movement.level_version.is_null()
+        )
+        mark_levels(shop, {row.sku for row in unsent.distinct()})
 
 
 def _add_to_balances(moved: dict[tuple[str, str], int]) -> None:
@@ -133,7 +225,7 @@ def compact(shop: str, before: str, *, limit: int = COMPACT_ROWS) -> int:
     its lifetime, and nothing that reads the ledger sees a difference:
 
     - only movements nothing needs one by one: settled (an order's, or a box's whose write to the shop is
-      done), already sent to the boxes (a level version), of a sku with a baseline;
+      done), already sent to every box (below the pushed watermark), of a sku with a baseline;
     - `Balance.moved` already holds them; `Balance.compacted` keeps their sum for the settled level
       (`levels(settled=True)`), which sums movements;
     - exactly-once does not rest on the rows: a box entry is skipped by its stream's position (`seqrules`)
@@ -146,12 +238,14 @@ def compact(shop: str, before: str, *, limit: int = COMPACT_ROWS) -> int:
     """
     done = m.ShopWrite.select(m.ShopWrite.id).where(m.ShopWrite.shop == shop, m.ShopWrite.state == "done")
     based = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)
+    _forget_pushes(shop, before)
     rows = list(
         m.Movement.select(m.Movement.id, m.Movement.sku, m.Movement.delta)
         .where(
             m.Movement.shop == shop,
             m.Movement.at < before,
-            m.Movement.level_version.is_null(False),
+            # below, not up to: the shop's newest movement stays, so SQLite never hands out its id again
+            m.Movement.id < pushed(shop),
             (m.Movement.push == False) | m.Movement.write.in_(done),  # noqa: E712
             m.Movement.sku.in_(based),
         )
@@ -185,12 +279,12 @@ def mark_levels(shop: str, skus: Iterable[str]) -> None:
         )
 
 
-def stamp_level_version(shop: str, skus: Iterable[str], version: int) -> None:
-    """Movements of these skus not sent to the boxes before are in level `version` (see `count_delta`)."""
-    for chunk in _chunks(sorted(set(skus))):
-        m.Movement.update(level_version=version).where(
-            m.Movement.shop == shop, m.Movement.sku.in_(chunk), m.Movement.level_version.is_null()
-        ).execute()
+def _forget_pushes(shop: str, before: str) -> None:
+    """Which movements the levels versions older than the retention held (a count against one of those
+    keeps every movement still kept that is not the till's own, as one against a pruned history does)."""
+    moment = parse_ts(before)
+    if moment is not None:
+        m.LevelPush.delete().where(m.LevelPush.shop == shop, m.LevelPush.at < moment.timestamp()).execute()
 
 
 def levels(shop: str, skus: Iterable[str], *, settled: bool = False) -> dict[str, Level]:
@@ -245,9 +339,13 @@ def count_delta(shop: str, sku: str, own: str, counted: int, version: int, fallb
     if baseline is None:
         return fallback
     total = _balances(shop, [sku]).get(sku, 0)
-    unseen = (m.Movement.level_version.is_null() | (m.Movement.level_version > version)) & ~(
-        m.Movement.source.startswith(own)
-    )
+    push = m.LevelPush.get_or_none(m.LevelPush.shop == shop, m.LevelPush.version == version)
+    if push is not None:
+        unseen = (m.Movement.id > push.upto) & ~(m.Movement.source.startswith(own))
+    else:  # a level of a release that stamped each movement with its version (or one older than retention)
+        unseen = (m.Movement.level_version.is_null() | (m.Movement.level_version > version)) & ~(
+            m.Movement.source.startswith(own)
+        )
     kept = _sums(m.Movement, m.Movement.delta, shop, [sku], unseen).get(sku, 0)
     return counted + kept - (int(baseline.baseline) + total)
 

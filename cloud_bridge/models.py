@@ -124,18 +124,37 @@ class Movement(_Model):
     at = pw.TextField()
     push = pw.BooleanField(default=True)
     write = pw.BigIntegerField(null=True)
-    level_version = pw.BigIntegerField(null=True)  # the first level version sent to the boxes with it
+    # The first level version sent to the boxes with it, as releases before `MovementMark` stamped it (an
+    # UPDATE of every movement); still read for a count against a level of those releases (`count_delta`).
+    level_version = pw.BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("shop", "source"), True), (("shop", "sku"), False), (("shop", "write", "push"), False))
 
 
-# The movements no levels push has carried yet: what the next push sends (see cloud_bridge/levels.py).
-Movement.add_index(
-    Movement.index(
-        Movement.shop, Movement.sku, where=Movement.level_version.is_null(), name="movement_unsent"
-    )
-)
+class MovementMark(_Model):
+    """The newest movement id of a shop. `ledger.add_movements` inserts a shop's movements under the shop's
+    lock and moves this row in the same transaction, so a shop's movement ids are taken in commit order: a
+    snapshot that sees `last_id` sees every movement of the shop up to it and none after, which makes it an
+    exact watermark for the levels pushes (`cloud_bridge/levels.py`) without writing any movement twice.
+    """
+
+    shop = pw.TextField(primary_key=True)
+    last_id = pw.BigIntegerField(default=0)
+
+
+class LevelPush(_Model):
+    """A levels version and the movements it holds: exactly those of the shop with an id up to `upto` (a
+    count made against `version` keeps the ones after it, `ledger.count_delta`).
+    """
+
+    shop = pw.TextField()
+    version = pw.BigIntegerField()
+    upto = pw.BigIntegerField()
+    at = pw.DoubleField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("shop", "version")
 
 
 class Balance(_Model):
@@ -412,6 +431,8 @@ MODELS: tuple[type[Any], ...] = (
     HeldBatch,
     LossWindow,
     Movement,
+    MovementMark,
+    LevelPush,
     Balance,
     Stock,
     ShopSide,

@@ -9,7 +9,11 @@ the ledger's reservations). What the shop should show now is
 
 A read that differs from that, at a quiet moment (no order touched the sku between the read and an
 orders poll after it), is an edit made in the shop: it becomes a ledger movement of channel `shop`
-(source `s/<sku>/<id>`, `push` false since the shop has it already), and is never written over. Writes
+(source `s/<sku>/<id>`, `push` false since the shop has it already), and is never written over. Except
+when the shop shows more by no more than the units of the orders learned since the bridge last looked:
+those orders were in the shop's number already when it looked (the feed showed them late), or a write of
+ours overwrote them while the feed was failing; either way the shop's number is taken as it is and the
+ledger's is written, instead of keeping the overwritten units as an edit. Writes
 move the shop by the change the ledger wants (`target − expected`), so a difference not yet explained
 (an edit, an order still on its way) survives the write.
 
@@ -36,10 +40,13 @@ EDIT_KIND: Final = "shop_edit"
 
 @dataclass(frozen=True)
 class Expected:
-    """The shop's number the bridge can explain for one sku, and until when a write of it is in doubt."""
+    """The shop's number the bridge can explain for one sku, and until when a write of it is in doubt.
+    `learned`: units of the orders learned since that number was seen or written (0 or more).
+    """
 
     level: int
     doubt_until: float
+    learned: int = 0
 
     def in_doubt(self, now: float) -> bool:
         return now < self.doubt_until
@@ -74,8 +81,9 @@ def expected(shop: str, skus: Iterable[str], effect: Mapping[str, int]) -> dict[
         chunk = wanted[start : start + ledger.IN_CHUNK]
         query = m.ShopSide.select().where(m.ShopSide.shop == shop, m.ShopSide.sku.in_(chunk))
         for row in query:
-            level = row.level + effect.get(row.sku, 0) - row.orders
-            out[row.sku] = Expected(level, row.doubt_until)
+            now_taken = effect.get(row.sku, 0)
+            level = row.level + now_taken - row.orders
+            out[row.sku] = Expected(level, row.doubt_until, max(0, row.orders - now_taken))
     return out
 
 
@@ -134,11 +142,13 @@ def plan(
 ) -> Plan:
     """The write for one sku: the ledger's change (`target − expected`) applied to what the shop shows.
     `clamp` keeps an absolute write at 0 or more, as the shops show. While an earlier write is in doubt
-    (or for a sku never seen), the shop's number is taken as it is.
+    (or for a sku never seen), the shop's number is taken as it is; so is one that shows more by no more
+    than the orders learned since (see the module's docstring).
     """
     doubting = known is not None and known.in_doubt(now)
     doubt_until = known.doubt_until if known is not None and doubting else 0.0
-    expect = read if known is None or doubting else known.level
+    late_orders = known is not None and 0 < read - known.level <= known.learned
+    expect = read if known is None or doubting or late_orders else known.level
     write = read + (target - expect)
     return Plan(sku, read, expect, max(0, write) if clamp else write, orders, doubt_until)
 

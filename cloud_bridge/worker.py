@@ -1,6 +1,8 @@
-"""One bridge worker: the MQTT link, the thread that applies what boxes send, and the thread that drives
-the shops. Workers keep no state of their own (it is all in the database), so any number can run side by
-side on one shared subscription; each box's journal is serialised by its lock, each shop by its own.
+"""One bridge worker: the MQTT link, the thread that applies what boxes send, and a few threads that drive
+the shops (`cloud_bridge.shopturns`: earliest due first, a shop by one thread at a time, so one slow shop
+never holds up another's due write). Workers keep no state of their own (it is all in the database), so any
+number can run side by side on one shared subscription; each box's journal is serialised by its lock, each
+shop by its own.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from cloud_bridge.mqtt import MqttLink
 from cloud_bridge.notify import Notifier
 from cloud_bridge.parking import park
 from cloud_bridge.retry import RetryPolicy
+from cloud_bridge.shopturns import ShopTurns
 from cloud_bridge.sync import ShopDriver
 from cloud_bridge.webhooks import WebhookServer
 from wire import (
@@ -60,6 +63,7 @@ REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge st
 MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
 COMPACT_S: Final = 3600.0  # how often a worker folds a shop's old history into its balances
+SHOP_THREADS: Final = 4  # shops driven at once: a slow shop holds one thread (and a database connection)
 
 
 class Worker:
@@ -81,7 +85,7 @@ class Worker:
         self.drivers: dict[str, ShopDriver] = {}
         self.applied = 0  # journal entries applied by this worker, for logs and benchmarks
         self._wake = threading.Condition()
-        self._woken: set[str] = set()
+        self._turns = ShopTurns((shop.id for shop in config.shops), time.monotonic())  # under _wake
         self._threads: list[threading.Thread] = []
         self._unknown_boxes: set[tuple[str, str]] = set()
         self._snapshots: dict[str, dict[str, CatalogRequest]] = {}  # shop → box → its catalog request
@@ -117,7 +121,9 @@ class Worker:
         if self.config.webhook_listen:
             hooks = _connectors(self.config, self.stopping)  # their own: a connector serves one thread
             self.webhooks = WebhookServer(self.config.webhook_listen, hooks, self._on_webhook).start()
-        for name, target in (("apply", self._apply_loop), ("shops", self._shop_loop)):
+        threads = max(1, min(SHOP_THREADS, len(self.drivers)))
+        loops = [("apply", self._apply_loop)] + [(f"shops-{n}", self._shop_loop) for n in range(threads)]
+        for name, target in loops:
             thread = threading.Thread(target=target, name=f"bridge-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -163,9 +169,9 @@ class Worker:
         return 0
 
     def wake(self, shop: str) -> None:
-        """Asks the shop thread to drive `shop` now (new movements, a webhook, a catalog request)."""
+        """Asks a shop thread to drive `shop` now (new movements, a webhook, a catalog request)."""
         with self._wake:
-            self._woken.add(shop)
+            self._turns.wake(shop, time.monotonic())
             self._wake.notify_all()
 
     # --- box → cloud -------------------------------------------------------------------------------------
@@ -341,52 +347,52 @@ class Worker:
         log.info(
             "box %s/%s asks for the catalog (%s, has %s)", shop, box, request.reason, request.have_version
         )
-        with self._wake:  # built on the shop thread: a snapshot is big, and journals must not wait for it
+        with self._wake:  # built on a shop thread: a snapshot is big, and journals must not wait for it
             self._snapshots.setdefault(shop, {})[box] = request
-            self._woken.add(shop)
+            self._turns.wake(shop, time.monotonic())
             self._wake.notify_all()
 
     def _levels_for(self, shop: str, box: str) -> None:
-        """A box back online gets every level, pushed from the shop thread: a push reads every sku of the
+        """A box back online gets every level, pushed from a shop thread: a push reads every sku of the
         shop, and after a broker restart every box comes back at once; on the apply thread those pushes
         held up the journals (and so the acks) of the whole fleet.
         """
         with self._wake:
             self._back.setdefault(shop, set()).add(box)
-            self._woken.add(shop)
+            self._turns.wake(shop, time.monotonic())
             self._wake.notify_all()
 
-    def _send_levels_to_returned(self) -> None:
+    def _send_levels_to_returned(self, shop: str) -> None:
         with self._wake:
-            back, self._back = self._back, {}
+            boxes = self._back.pop(shop, set())
         now = self.clock()
-        for shop, boxes in back.items():
-            for box in sorted(boxes):
-                try:
-                    self._send_all_levels(shop, box, now)
-                except (pw.OperationalError, pw.InterfaceError) as exc:  # tried again at the next pass
-                    log.error("database error while sending every level to %s/%s: %s", shop, box, exc)
-                    self._reset_db()
-                    with self._wake:
-                        self._back.setdefault(shop, set()).add(box)
-
-    def _send_snapshots(self) -> None:
-        """One snapshot per shop for every box that asked since the last time, however many asked."""
-        with self._wake:
-            wanted, self._snapshots = self._snapshots, {}
-        now = self.clock()
-        for shop, boxes in wanted.items():
+        for box in sorted(boxes):
             try:
-                if not state.initialised(shop):
-                    log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
-                    continue
-                with self.db.write():
-                    catalog.answer_requests(shop, boxes, now)
-                for box in sorted(boxes):
-                    self._send_all_levels(shop, box, now)
-            except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
-                log.error("database error while making shop %s's catalog snapshot: %s", shop, exc)
+                self._send_all_levels(shop, box, now)
+            except (pw.OperationalError, pw.InterfaceError) as exc:  # tried again at the next pass
+                log.error("database error while sending every level to %s/%s: %s", shop, box, exc)
                 self._reset_db()
+                with self._wake:
+                    self._back.setdefault(shop, set()).add(box)
+
+    def _send_snapshots(self, shop: str) -> None:
+        """One snapshot of the shop for every box that asked since the last time, however many asked."""
+        with self._wake:
+            boxes = self._snapshots.pop(shop, {})
+        if not boxes:
+            return
+        now = self.clock()
+        try:
+            if not state.initialised(shop):
+                log.info("shop %s is not initialised yet: its boxes get the catalog once it is", shop)
+                return
+            with self.db.write():
+                catalog.answer_requests(shop, boxes, now)
+            for box in sorted(boxes):
+                self._send_all_levels(shop, box, now)
+        except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
+            log.error("database error while making shop %s's catalog snapshot: %s", shop, exc)
+            self._reset_db()
 
     def _send_all_levels(self, shop: str, box: str, now: float) -> None:
         """A box back online (or asking for the catalog) gets every level, whatever it missed."""
@@ -414,24 +420,38 @@ class Worker:
     # --- the shops ---------------------------------------------------------------------------------------
 
     def _shop_loop(self) -> None:
-        due = dict.fromkeys(self.drivers, 0.0)
-        while not self.stopping.is_set():
-            self._send_levels_to_returned()
-            self._send_snapshots()
-            self._report()
-            with self._wake:
-                woken, self._woken = self._woken, set()
-            for shop_id in self.drivers:
-                if shop_id in woken or time.monotonic() >= due[shop_id]:
-                    mine = self._drive(shop_id)
-                    due[shop_id] = time.monotonic() + (self.config.timing.poll_s if mine else RETRY_LOCK_S)
-                    look = self.drivers[shop_id].next_look  # a coalescing window closing before that
-                    if mine and look is not None:
-                        due[shop_id] = min(due[shop_id], time.monotonic() + max(0.0, look - self.clock()))
-            wait = max(0.0, min(due.values(), default=time.monotonic() + 1) - time.monotonic())
-            with self._wake:
-                if not self._woken and not self.stopping.is_set():
-                    self._wake.wait(min(wait, self.config.timing.poll_s))
+        """One shop thread: drives the shop due earliest that no other thread drives, then the next."""
+        try:
+            while not self.stopping.is_set():
+                self._report()
+                with self._wake:
+                    shop_id = self._turns.take(time.monotonic())
+                    if shop_id is None:
+                        self._wake.wait(self._turns.wait_s(time.monotonic(), self.config.timing.poll_s))
+                        continue
+                next_at = time.monotonic() + self.config.timing.poll_s
+                try:
+                    next_at = self._turn(shop_id)
+                finally:
+                    with self._wake:
+                        self._turns.done(shop_id, next_at)
+                        self._wake.notify_all()  # a wake that came during the pass may be due now
+        finally:
+            self._reset_db()  # this thread's connection
+
+    def _turn(self, shop_id: str) -> float:
+        """A pass over the shop (its due write first), then what its boxes asked for; returns when the shop
+        is due again (monotonic): the next poll, or sooner when its coalescing window closes before that.
+        """
+        mine = self._drive(shop_id)
+        self._send_levels_to_returned(shop_id)
+        self._send_snapshots(shop_id)
+        now = time.monotonic()
+        if not mine:
+            return now + RETRY_LOCK_S
+        due = now + self.config.timing.poll_s
+        look = self.drivers[shop_id].next_look
+        return due if look is None else min(due, now + max(0.0, look - self.clock()))
 
     def _drive(self, shop_id: str) -> bool:
         """One pass over a shop if this worker gets its lock; False if another worker is driving it."""
@@ -476,9 +496,10 @@ class Worker:
 
     def _report(self) -> None:
         """Every REPORT_S, this worker's queue and drop counters go where `bridge status` reads them."""
-        if time.monotonic() - self._reported < REPORT_S:
-            return
-        self._reported = time.monotonic()
+        with self._wake:  # one report per REPORT_S, whichever shop thread comes first
+            if time.monotonic() - self._reported < REPORT_S:
+                return
+            self._reported = time.monotonic()
         report = self.intake.report()
         report["at"] = self.clock()
         report["webhooks_refused"] = self.webhooks.refused if self.webhooks is not None else None

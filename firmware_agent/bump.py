@@ -2,7 +2,9 @@
 the oldest order waiting in the kitchen (new or accepted) to ready, as a kitchen display's bump bar does.
 "Waiting in the kitchen" means its ticket came out: an order for a later slot that has not printed yet
 (it prints a lead time before its slot) is not in anybody's hands, so the press never takes it; among the
-printed ones it takes the one that printed first.
+printed ones it takes the one that printed first. With `[gpio] bump_station = "kitchen"` it looks only at
+orders whose kitchen ticket came out (by when it did): the drinks order the counter poured is not the
+kitchen's to bump.
 
 The move goes through `FloorDesk`, so it is journaled (`order_stage`, source "button") and reaches the shop
 like a move from the web page. The press is handled on the core loop, inside its transaction, so the desk
@@ -31,8 +33,10 @@ class BumpButton:
     """A service started after the print service: it takes the short press over and hands the long press
     to whoever had the button before (None: a box without a printer, where a long press only reports)."""
 
-    def __init__(self, indicators: Indicators) -> None:
+    def __init__(self, indicators: Indicators, station: str | None = None) -> None:
+        """`station` (`[gpio] bump_station`): only orders with a ticket printed there; None: any."""
         self.indicators = indicators
+        self.station = station
         self.core: CoreLoop | None = None
         self.long_press: Handler | None = None
         self.desk = FloorDesk(self._in_place, _no_tickets, 0.0)  # a bump never reprints
@@ -54,7 +58,7 @@ class BumpButton:
     def _press(self, press: ButtonPressed) -> str:
         if press.kind == "long":
             return self.long_press(press) if self.long_press is not None else "button: long press"
-        oldest = first_printed(self.core.store, WAITING) if self.core is not None else None
+        oldest = first_printed(self.core.store, WAITING, self.station) if self.core is not None else None
         if oldest is None:
             self._answer = (press, BuzzPattern.ERROR)
             return "button: no order waiting to bump"

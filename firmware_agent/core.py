@@ -22,6 +22,7 @@ from devices.barcodes import (
     Cancel,
     Command,
     OrderCopy,
+    OrderHandOver,
     OrderStep,
     PrintLabels,
     Quantity,
@@ -229,7 +230,7 @@ class CoreLoop:
         if barcode.command is not None:
             if isinstance(barcode.command, PrintLabels):
                 return self._print_labels(state)
-            if isinstance(barcode.command, OrderStep | OrderCopy):
+            if isinstance(barcode.command, OrderStep | OrderCopy | OrderHandOver):
                 return self._order_code(state, barcode.command)
             return _command_outcome(state, barcode.command)
         if barcode.pickup is not None:
@@ -251,16 +252,20 @@ class CoreLoop:
             state, product, barcode.raw, weight_g=weight_g, price_cents=barcode.price_cents
         )
 
-    def _order_code(self, state: BoxState, command: OrderStep | OrderCopy) -> Outcome:
-        """An order ticket's code: the order to its next stage (journaled with the scan, in this
-        transaction), or its tickets again as copies. A refusal says why, with the error beep."""
+    def _order_code(self, state: BoxState, command: OrderStep | OrderCopy | OrderHandOver) -> Outcome:
+        """An order ticket's code: the order to its next stage, or handed over (the counter ticket's QR;
+        journaled with the scan, in this transaction), or its tickets again as copies. A refusal says why,
+        with the error beep."""
         try:
             if isinstance(command, OrderCopy):
                 jobs = orders.copy_tickets(self.store, command.order_id)
                 return Outcome(
                     state, feedback=Feedback.INFO, message=f"order {command.order_id}: {jobs} ticket(s) again"
                 )
-            stage = orders.step(self.store, command.order_id, source="scan")
+            if isinstance(command, OrderHandOver):
+                stage = orders.hand_over(self.store, command.order_id, source="scan")
+            else:
+                stage = orders.step(self.store, command.order_id, source="scan")
         except orders.StageRefused as exc:
             return Outcome(state, feedback=Feedback.ERROR, message=str(exc))
         return Outcome(state, feedback=Feedback.OK, message=f"order {command.order_id} {stage}")
@@ -321,5 +326,5 @@ def _command_outcome(state: BoxState, command: Command) -> Outcome:
             return domain.mark_return(state)
         case Cancel():
             return domain.cancel_prefixes(state)
-        case PrintLabels() | OrderStep() | OrderCopy():  # handled by the loop before it gets here
+        case PrintLabels() | OrderStep() | OrderCopy() | OrderHandOver():  # the loop handled these already
             return Outcome(state, feedback=Feedback.INFO)

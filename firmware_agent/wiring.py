@@ -137,7 +137,7 @@ class Services:
             link=build_link(config, config_path),
         )
         if services.indicators is not None and g.button_press == "bump":
-            services.bump = BumpButton(services.indicators)
+            services.bump = BumpButton(services.indicators, g.bump_station)
         if config.printer is not None:
             services.printing = print_service(config, services.link_state)
             services.stations = station_services(config)

@@ -612,11 +612,14 @@ class WorkerProcess(ChildProcess):
         self.log = folder / f"{config.worker_id}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 20.0) -> WorkerProcess:
+    def start(self, timeout: float = 60.0) -> WorkerProcess:
+        """Starts the worker and waits for READY=1: up to `timeout` (a fresh interpreter took over 20 s to
+        get there on a loaded 2-core machine), or until the worker exits, whichever comes first."""
         address = f"@tillbridge-test-{uuid.uuid4().hex}"
+        deadline = time.monotonic() + timeout
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.bind("\0" + address[1:])
-            sock.settimeout(timeout)
+            sock.settimeout(0.5)  # to look whether the worker is still running
             env = {**os.environ, "NOTIFY_SOCKET": address, "PYTHONUNBUFFERED": "1"}
             with self.log.open("ab") as log:
                 self.process = subprocess.Popen(
@@ -625,13 +628,19 @@ class WorkerProcess(ChildProcess):
                     stderr=log,
                     env=env,
                 )
-            try:
-                while b"READY=1" not in sock.recv(4096):
-                    pass
-            except TimeoutError as exc:
+            if not self._ready(sock, deadline):
                 self.kill()
-                raise AssertionError(f"worker {self.config.worker_id} not ready: {self.log_tail()}") from exc
+                raise AssertionError(f"worker {self.config.worker_id} not ready: {self.log_tail()}")
         return self
+
+    def _ready(self, sock: socket.socket, deadline: float) -> bool:
+        while self.process is not None and self.process.poll() is None and time.monotonic() < deadline:
+            try:
+                if b"READY=1" in sock.recv(4096):
+                    return True
+            except TimeoutError:
+                continue
+        return False
 
     def log_tail(self, lines: int = 30) -> str:
         return (

@@ -10,6 +10,9 @@ from devices.barcodes import (
     Command,
     Kind,
     Mode,
+    OrderCopy,
+    OrderHandOver,
+    OrderStep,
     Pickup,
     Quantity,
     Return,
@@ -48,6 +51,9 @@ def test_every_command_reads_back_from_what_is_printed():
         ("TBQTY999", Quantity(999)),
         ("TBCANCEL", Cancel()),
         ("TBRETURN", Return()),
+        ("TBGO1042", OrderStep("1042")),
+        ("TBRP1042", OrderCopy("1042")),
+        ("TBOUT1042", OrderHandOver("1042")),
     ],
 )
 def test_the_documented_spellings(printed, command):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 
+import psycopg2  # type: ignore[import-untyped]
+import pytest
+
 from cloud_bridge import ledger, levels
 from cloud_bridge import models as m
+from cloud_bridge.db import Database
+from cloud_bridge.state import Counter
 from simulators.shops import WooCommerceSimulator
-from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, run, sale
+from tests.bridge_helpers import FAST, RecordingPublisher, database, postgres, run, sale, wait_for
 from tests.test_bridge_sync import journal, shop
 from wire import JSON, MAX_LEVELS, JournalEntry, Kind, Levels, now_ts
 
@@ -96,18 +102,94 @@ def test_a_box_back_online_gets_every_level_and_the_others_get_nothing(database)
         assert publisher.messages("till-2", Kind.LEVELS) == []
 
 
-def test_a_database_of_the_previous_release_gains_the_new_columns_when_opened(database) -> None:
-    with database.write():
-        database.db.execute_sql('DROP INDEX "movement_unsent"')
-        database.db.execute_sql('ALTER TABLE "movement" DROP COLUMN "level_version"')
-    database.close()
-    database.open()
-    with database.write():
-        ledger.add_movements(
-            [ledger.movement_row("shop", "A", "b/till-1/1", "sale", -1, now_ts(), push=True)]
+def test_a_database_from_before_the_watermark_sends_what_it_had_not_sent_and_its_counts_stay_right(
+    database,
+) -> None:
+    with shop("woocommerce", database) as (_, d, publisher, clock):
+        journal(database, sale(1, "SKU-001", -1), box="till-2")
+        run(d, clock)
+        old = latest(publisher, "till-1")["SKU-001"][0]
+        journal(database, sale(2, "SKU-002", -2), box="till-2")  # applied, not pushed yet, when ...
+        with database.write():  # ... the bridge is upgraded from a release that stamped what it sent
+            m.Movement.update(level_version=old).where(m.Movement.sku == "SKU-001").execute()
+            database.db.drop_tables([m.MovementMark, m.LevelPush])
+            m.ShopState.delete().where(m.ShopState.name == Counter.LEVELS_PUSHED.value).execute()
+            database.db.execute_sql(
+                'CREATE INDEX "movement_unsent" ON "movement" ("shop", "sku") WHERE "level_version" IS NULL'
+            )
+        database.close()
+        database.open()
+        publisher.sent.clear()
+        run(d, clock)
+        assert {sku: level[2] for sku, level in latest(publisher, "till-1").items()} == {"SKU-002": 18}
+        journal(database, sale(3, "SKU-001", -3), box="till-2")  # sent in a version of this release
+        run(d, clock)
+        new = latest(publisher, "till-1")["SKU-001"][0]
+        journal(database, count(1, "SKU-001", 10, old), box="till-1")  # the sale after `old` is kept
+        assert on_hand("SKU-001") == 10 - 3
+        journal(database, count(2, "SKU-001", 10, new), box="till-1")  # the till saw it at `new`
+        assert on_hand("SKU-001") == 10
+        assert "movement_unsent" not in {index.name for index in database.db.get_indexes("movement")}
+
+
+def test_a_sale_whose_transaction_commits_after_a_later_one_still_reaches_every_box(
+    postgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers insert at once; the first to take its ids is held after its INSERT (as a large group's
+    next statements hold it) and commits last. A push meanwhile must not carry the watermark past the held
+    sale, or that sale never reaches the boxes."""
+    postgres.truncate()
+    database = Database(postgres.url).open()
+    inserted, release, failures = threading.Event(), threading.Event(), []
+    balances = ledger._add_to_balances
+
+    def held_after_insert(moved: dict[tuple[str, str], int]) -> None:
+        if threading.current_thread().name == "held":
+            inserted.set()
+            release.wait(60)
+        balances(moved)
+
+    def sell(sku: str, source: str) -> None:
+        try:
+            with database.write():
+                ledger.add_movements(
+                    [ledger.movement_row("shop", sku, source, "sale", -1, now_ts(), push=True)]
+                )
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            database.close()
+
+    monkeypatch.setattr(ledger, "_add_to_balances", held_after_insert)
+    try:
+        with shop("woocommerce", database) as (_, d, publisher, clock):
+            first = threading.Thread(target=sell, args=("SKU-001", "b/till-1/1"), name="held")
+            first.start()
+            inserted.wait(60)
+            second = threading.Thread(target=sell, args=("SKU-002", "b/till-2/1"))
+            second.start()
+            wait_for(lambda: not second.is_alive() or _waits_on_a_lock(postgres.url))
+            levels.push_due(database, "shop", ["till-1", "till-2"], clock())  # the first still open
+            release.set()
+            first.join()
+            second.join()
+            run(d, clock)
+            assert failures == []
+            one = latest(publisher, "till-1")
+            assert (one["SKU-001"][2], one["SKU-002"][2]) == (19, 19)
+    finally:
+        release.set()
+        database.close()
+
+
+def _waits_on_a_lock(url: str) -> bool:
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
         )
-        ledger.stamp_level_version("shop", ["A"], 3)
-    assert m.Movement.get().level_version == 3
+        row = cur.fetchone()
+        return bool(row and row[0])
 
 
 def count(seq: int, sku: str, counted: int, version: int | None, delta: int = 0) -> JournalEntry:

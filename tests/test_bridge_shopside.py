@@ -76,3 +76,19 @@ def test_an_order_overwritten_by_a_write_is_written_back_and_never_an_edit(
     )
     assert nxt.write == max(0, target)  # the shop ends where the ledger is
     assert _settle(nxt, orders_now=orders_now).edit == 0
+
+
+@given(levels, levels, st.integers(min_value=1, max_value=20), st.integers(min_value=1, max_value=40))
+def test_a_shop_showing_more_by_at_most_the_orders_learned_since_is_written_not_kept_as_an_edit(
+    expected: int, target: int, learned: int, more: int
+) -> None:
+    """Units an order took that the shop shows again (a write of ours overwrote it while the feed was
+    down, or the feed showed it after the bridge looked) are not an edit: the ledger's number is written.
+    """
+    read = expected + more
+    p = plan("S", read, Expected(expected, 0.0, learned), -learned, target, clamp=False, now=100.0)
+    out = _settle(p, orders_now=-learned)
+    if more <= learned:
+        assert (out.edit, p.write) == (0, target)
+    else:  # more than those orders could explain: an edit, kept
+        assert (out.edit, p.write) == (more, target + more)

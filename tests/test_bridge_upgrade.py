@@ -1,9 +1,11 @@
 """A bridge database made by the previous release opens with this one, on SQLite and PostgreSQL.
 
 The schema is the one release cd262a0 created (captured in tests/data/), holding what that release wrote: a
-shop's baseline, a till's sale, its running balance. Opening it with this release adds what this release
-added (the balances' compacted part, the floor's order notices) without losing anything, the ledger reads
-the same levels, and the new code paths that use the new parts work on it; a second open changes nothing.
+shop's baseline, a till's sale not yet sent to the boxes, its running balance. Opening it with this release
+adds what this release added (the balances' compacted part, the floor's order notices, the levels
+watermark in place of the index of unsent movements) without losing anything, the ledger reads the same
+levels, the sale reaches the boxes once, and the new code paths that use the new parts work on it; a second
+open changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import psycopg2  # type: ignore[import-untyped]
 import pytest
 
-from cloud_bridge import ledger, state
+from cloud_bridge import ledger, levels, state
 from cloud_bridge import models as m
 from cloud_bridge.core.shopstate import ShopState
 from cloud_bridge.db import Database
@@ -84,8 +86,13 @@ def test_a_database_of_the_previous_release_opens_keeps_its_ledger_and_takes_the
                 assert state.load("corner") == ShopState(  # read typed, as it was stored
                     "corner", initialised_at=1765000000.25, orders_cursor="2026-12-06T09:00:00Z", failures=3,
                     orders_due=0.0, writes_open=1765000100.5, catalog_version=12,
+                    levels_pushed=1,  # the levels watermark starts at the newest movement
                 )  # fmt: skip
                 assert state.once(state.Key.PICKUP_SECRET, "new") == "kept"
+                indexes = {index.name for index in db.db.get_indexes("movement")}
+                assert "movement_unsent" not in indexes  # the watermark finds unsent movements now
+                assert levels.push_due(db, "corner", ["till-1"], time.time()) == 1  # the sale, once
+                assert levels.push_due(db, "corner", ["till-1"], time.time()) == 0
                 with db.write():  # the floor's order notices: a table the previous release did not have
                     m.OrderNotice.create(
                         shop="corner", order_id="1042", stage="ready", text="", source="bridge",
@@ -96,6 +103,7 @@ def test_a_database_of_the_previous_release_opens_keeps_its_ledger_and_takes_the
                         [ledger.movement_row("corner", "SKU-1", "b/till-1/2", "sale", -1, at, push=True)]
                     )
                 assert ledger.levels("corner", ["SKU-1"])["SKU-1"].on_hand == 7
+                assert levels.push_due(db, "corner", ["till-1"], time.time()) == 1  # the new sale
         finally:
             db.close()
         again = Database(url).open()  # a second start of the new release: nothing to do, nothing lost

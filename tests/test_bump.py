@@ -183,6 +183,39 @@ def test_an_order_for_a_later_slot_not_printed_yet_is_not_what_the_button_bumps(
     assert [e["order_id"] for e in stages_journaled(tmp_path)] == ["1041", "1040"]
 
 
+def test_a_kitchen_s_button_bumps_only_orders_with_a_kitchen_ticket(tmp_path, mock_factory):
+    """The button bumped the order printed first at any station: with the kitchen's button, a drinks-only
+    order the counter printed went "ready" (and the shop mailed its customer) while the pizza in the
+    kitchen's hands waited. With `[gpio] bump_station = "kitchen"` only orders whose kitchen ticket came
+    out move, oldest kitchen ticket first."""
+    config = validate(
+        {
+            "box": {"id": "b1", "shop": "s1"},
+            "gpio": {"button_pin": BUTTON, "button_press": "bump", "bump_station": "kitchen"},
+            "orders": {"station": [{"name": "kitchen", "url": "tcp://k:9100", "tags": ["Pizzas"]}]},
+        },
+        "t",
+    )
+    indicators = Indicators(GpioConfig(button_pin=BUTTON, buzzer_pin=BUZZER, hold_time_s=0.2))
+    with running_core(
+        tmp_path, services=[indicators, BumpButton(indicators, config.gpio.bump_station)]
+    ) as box:
+
+        def keep_printed(order_id: str, tickets: dict[str, bytes]) -> None:
+            def run(store: Any) -> None:
+                for job in store_order(store, order(order_id).to_json(), tickets, 3600).new_jobs:
+                    record_printed(store, job)
+
+            box.core.call(run)
+
+        keep_printed("2001", {"": b"two beers"})  # drinks only: the counter's ticket, nothing for the kitchen
+        keep_printed("2002", {"": b"pizza and beer", "kitchen": b"pizza"})
+        assert press(mock_factory, box) == "button: order 2002 bumped to ready"
+        assert press(mock_factory, box) == "button: no order waiting to bump"
+        assert stage(box, "2001") == "new"
+    assert [e["order_id"] for e in stages_journaled(tmp_path)] == ["2002"]
+
+
 def test_the_button_takes_the_order_whose_ticket_came_out_first_not_the_one_received_first(
     tmp_path, mock_factory
 ):

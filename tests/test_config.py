@@ -208,6 +208,7 @@ BROKEN = [
     (BOX + "[gpio]\nled_pin = 17\nbutton_pin = 17\n", "gpio.button_pin", "pin 17 is already used by led_pin"),
     (BOX + "[gpio]\nhold_time_s = -0.5\n", "gpio.hold_time_s", "-0.5 must be 0 or more"),
     (BOX + '[gpio]\nbutton_press = "bumb"\n', "gpio.button_press", "'bumb'"),
+    (BOX + '[gpio]\nbump_station = "kitchn"\n', "gpio.bump_station", "no [[orders.station]] named 'kitchn'"),
     (
         BOX + '[forward]\nenabled = "true"\n',
         "forward.enabled",

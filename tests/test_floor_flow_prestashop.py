@@ -76,6 +76,23 @@ def test_an_order_prints_at_two_stations_and_its_stages_become_order_states_and_
         assert len(box.kitchen.tickets) == 1 and len(box.counter.tickets) == 1
 
 
+def test_an_online_order_with_the_edited_pickup_carrier_prints_as_a_pickup(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator
+) -> None:
+    """The owner edited the click-and-collect carrier (PrestaShop saved it with a new id); before, an
+    order with the new id printed as DELIVERY and went down the delivery stages."""
+    edited = presta.edit_carrier(1)
+    shop = shop_config(SHOP, presta, ["till-1"])
+    settings = {**shop.credentials, "pickup_carriers": [1]}
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [replace(shop, credentials=settings)]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        presta.place_food_order([("PIZ-BARB", 1, {}), ("CANA", 1, {})], carrier=edited)
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        assert "PICKUP" in counter.text and "DELIVERY" not in counter.text
+
+
 def test_a_phone_order_is_made_in_prestashop_prints_at_two_stations_and_is_collected_there(
     tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -149,6 +166,29 @@ def test_a_delivery_phone_order_with_a_paid_carrier_is_made_unpaid_and_prints_it
         assert "TO PAY" in counter.text and "24.25" in counter.text.replace(",", ".")
         assert "DELIVERY" in counter.text and "Calle Mayor 1, 2ºB" in counter.text
         assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
+
+
+def test_a_phone_order_with_the_shop_s_automatic_discount_prints_the_discounted_amount_due(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shop gives 10 % off from 20 € (a cart rule without code, which validateOrder puts on the cart);
+    before, the bridge sent the undiscounted total: "Payment error", parked, nothing printed."""
+    presta.add_cart_rule(
+        "10 % desde 20 €", reduction_percent="10", minimum_amount="20", quantity="100", quantity_per_user="9"
+    )
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        wait_for_catalog(box)
+        assert main(phone_order_argv(broker.url)) == 0
+        capsys.readouterr()
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        [order_id] = list(presta.rows["orders"])
+        assert presta.order_state(order_id) != 8  # not "Payment error"
+        # 2 x 9.50 + 2.50 = 21.50, from 20: 10 % off
+        assert "TO PAY" in counter.text and "19.35" in counter.text.replace(",", ".")
+        assert presta.stock("PIZ-MARG") == 28
 
 
 def test_phone_orders_the_shop_cannot_fill_are_parked_naming_why_and_the_next_one_still_prints(

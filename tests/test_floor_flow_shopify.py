@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from devices.barcodes import encode_pickup
+from devices.printers.decode import Symbol
 from devices.readings import ScanRead
 from firmware_agent.core import Applied
 from simulators.broker import Broker
@@ -130,6 +131,34 @@ def test_a_shopify_order_moves_by_a_scan_of_its_ticket_s_code_and_is_collected_w
     assert said == [f"order {number} accepted", f"order {number} ready", f"order {number} collected"]
     [collected] = [r.data for a in seen for r in a.records if r.kind == "order_collected"]
     assert collected == {"order_id": order_gid, "pickup_code": code, "number": str(number)}
+
+
+def test_scanning_the_qr_on_a_shopify_order_s_counter_ticket_hands_it_over_and_fulfils_it(
+    tmp_path: Path, broker: Broker, shop: ShopifySimulator
+) -> None:
+    """The counter ticket's QR held the order's id, a Shopify gid: scanning it at the counter named no
+    order ("not in the catalog") and collected nothing. It holds the order's hand-over code now."""
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, shop, ["till-1"])]
+    )
+    with running_worker(config) as worker, pizzeria_box(tmp_path, broker) as box:
+        seen: list[Applied] = []
+        box.core.listeners.append(seen.append)
+        order_gid = shop.place_food_order([("PIZ-MARG", 1, {}), ("CANA", 1, {})], pickup=True)
+        box.kitchen.wait_for_tickets(1, timeout=20)
+        [counter] = box.counter.wait_for_tickets(1, timeout=20)
+        number = shop.orders[int(order_gid.rsplit("/", 1)[1])].number
+        [qr] = [line.data for line in counter.lines if isinstance(line, Symbol) and line.kind == "QR"]
+        assert "gid://" not in qr
+
+        box.floor.move(order_gid, "ready")
+        box.core.post(ScanRead("counter", qr))  # the bag leaves the counter with its ticket
+        wait_for(lambda: getattr(box.floor.order(order_gid), "stage", "") == "collected", what="collected")
+        wait_for(lambda: shop.is_fulfilled(order_gid), what="fulfilled in the shop")
+        done = [("code", "done"), ("ready", "done"), ("collected", "done")]
+        wait_for(lambda: notices(worker, order_gid) == done, what="every notice told")
+    said = [a.outcome.message for a in seen if isinstance(a.event, ScanRead)]
+    assert said == [f"order {number} collected"]
 
 
 def test_an_order_split_with_another_location_prints_and_fulfils_only_this_store_s_lines(

@@ -121,6 +121,25 @@ def test_scanning_the_ticket_s_code_moves_the_order_on_and_its_copy_code_prints_
     assert [e["source"] for e in stages_journaled(tmp_path)] == ["scan", "scan", "scan"]
 
 
+def test_scanning_the_counter_ticket_s_qr_hands_the_order_over_from_any_stage(tmp_path):
+    """The bag leaves the counter with its ticket: its QR (`TBOUT<number>`) collects a pickup order (or
+    delivers a delivery) even when nobody marked it ready; once handed over, a second scan is refused."""
+    with running_core(tmp_path) as box:
+        keep(box, order("WC-9"), order("WC-10", kind="delivery"))
+        box.next()
+        [collected, delivered, again] = box.scan("TBOUTWC-9", "tboutwc-10", "TBOUTWC-9")
+        assert (collected.outcome.feedback.value, collected.outcome.message) == ("ok", "order WC-9 collected")
+        assert delivered.outcome.message == "order WC-10 delivered"
+        assert (again.outcome.feedback.value, again.outcome.message) == (
+            "error",
+            "order WC-9 is already collected: it cannot go to collected",
+        )
+    assert [(e["order_id"], e["stage"]) for e in stages_journaled(tmp_path)] == [
+        ("WC-9", "collected"),
+        ("WC-10", "delivered"),
+    ]
+
+
 def test_a_timed_order_s_tickets_wait_in_the_store_until_their_print_time_and_are_queued_once(tmp_path):
     slot = time.time() + 3600  # the tickets print at the slot less the lead time: here, in an hour
     with running_core(tmp_path) as box:

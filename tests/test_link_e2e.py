@@ -233,7 +233,7 @@ def test_an_order_is_stored_and_queued_for_printing_once_even_when_delivered_twi
         (ticket,) = decode_tickets(jobs[0][2])
         assert "#wc-10023" in ticket.text and "Ana Martín" in ticket.text and "1,98" in ticket.text
         assert "Leche entera" in ticket.text
-        assert "[QR: wc-10023]" in ticket.text and "K7Q2" not in ticket.text  # the box never has the code
+        assert "[QR: TBOUTWC-10023]" in ticket.text and "K7Q2" not in ticket.text  # never the pickup code
         acks = cloud.wait_for(Kind.ORDERS_ACK, 3)  # each copy acked once it is on disk: the bridge stops
         assert acks == [OrderAck("wc-10023", 1), OrderAck("wc-10023", 1), OrderAck("wc-10024", 1)]
 
@@ -293,7 +293,7 @@ def test_an_order_comes_out_of_the_printer_and_the_cloud_hears_it_was_printed(tm
             try:
                 cloud.send(order("wc-77", pickup_code="ZX12"))
                 [ticket] = printer.wait_for_tickets(1)
-                assert "#wc-77" in ticket.text and "[QR: wc-77]" in ticket.text
+                assert "#wc-77" in ticket.text and "[QR: TBOUTWC-77]" in ticket.text
                 printed = cloud.wait(lambda s: any(e["kind"] == "order_printed" for e in s.entries.values()))
                 assert [e["order_id"] for e in printed.entries.values() if e["kind"] == "order_printed"] == [
                     "wc-77"

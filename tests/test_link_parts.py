@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from devices.printers import PageSetup
+from devices.printers.decode import decode_tickets
 from firmware_agent.config import load_config
 from firmware_agent.config.tomlfile import dumps, merged_text
 from firmware_agent.link import configset
@@ -21,7 +23,7 @@ from firmware_agent.link.client import Backoff, ClientOptions, MqttClient
 from firmware_agent.link.commands import CommandFailed
 from firmware_agent.link.events import Connected, Received, Subscribed
 from firmware_agent.link.logring import RingLog
-from firmware_agent.link.ticket import pickup_payload
+from firmware_agent.link.ticket import Routing, handover_code, station_tickets
 from firmware_agent.store.catalog_stage import Staged
 from tests.mqtt_helpers import FAST, SHOP, CloudPeer, LogWatch, broker, link_config, new_box_id, running_box
 from wire import CatalogDelta, CatalogSnapshotChunk, Kind, Order, OrderLine, Product
@@ -235,7 +237,7 @@ def test_a_box_restarted_in_the_middle_of_a_config_change_reverts_if_the_new_one
 # ---- tickets ---------------------------------------------------------------------------------------------
 
 
-def test_the_ticket_s_qr_code_holds_the_order_id_never_a_pickup_code():
+def test_the_ticket_s_qr_code_holds_the_order_s_hand_over_code_never_a_pickup_code():
     order = Order(
         "wc-10023",
         "2024-05-01T08:55:12.000Z",
@@ -245,7 +247,9 @@ def test_the_ticket_s_qr_code_holds_the_order_id_never_a_pickup_code():
         pickup_hash="ab" * 32,
         pickup_key=1,
     )
-    assert pickup_payload(order) == "wc-10023"
+    [ticket] = decode_tickets(station_tickets(order, Routing(PageSetup()))[""])
+    assert "[QR: TBOUTWC-10023]" in ticket.text and "ab" * 32 not in ticket.text
+    assert handover_code("gid://shopify/Order/1") == ""  # no floor number is one, but nothing breaks
 
 
 def test_a_shop_catalog_keeps_the_box_s_weighed_units_and_barcodes(tmp_path):

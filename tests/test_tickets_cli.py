@@ -28,10 +28,10 @@ def test_preview_order_shows_the_pickup_qr_and_fits_58mm(capsys):
 
 def test_preview_shows_the_order_tickets_the_box_prints_now_at_the_counter_and_in_the_kitchen(capsys):
     """`preview order` shows the older single ticket; an installer setting up stations needs to see the
-    counter's copy (prices, to pay, the order id in the QR) and a station's (its lines, no prices)."""
+    counter's copy (prices, to pay, the hand-over code in the QR) and a station's (its lines, no prices)."""
     assert main(["ticket", "preview", "counter", "--width", "58"]) == 0
     counter = [line.strip() for line in capsys.readouterr().out.splitlines()]
-    assert "[QR: 1043]" in counter and "Otros puestos: cocina" in counter
+    assert "[QR: TBOUT1043]" in counter and "Otros puestos: cocina" in counter
     assert any(line.startswith("A COBRAR") and line.endswith("21,50 €") for line in counter)
     assert main(["ticket", "preview", "kitchen"]) == 0
     kitchen = capsys.readouterr().out

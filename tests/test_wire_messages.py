@@ -481,3 +481,13 @@ def test_a_request_for_missing_chunks_is_bounded_and_names_what_is_wrong(
 ) -> None:
     with pytest.raises(MalformedMessage, match=re.escape(problem)):
         decode(Kind.CATALOG_REQUEST, payload)
+
+
+def test_pack_journal_refuses_an_entry_encode_would_refuse_with_encode_s_words() -> None:
+    good = _entries(2, 0)
+    bad = JournalEntry(3, "sale", TS, {"delta": -1})  # no sku
+    with pytest.raises(WireError) as packed:
+        list(pack_journal([*good, bad], max_entries=2))
+    with pytest.raises(WireError) as encoded:
+        encode(JournalBatch((bad,)))
+    assert str(packed.value) == str(encoded.value)

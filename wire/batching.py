@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Final
 
 from wire.codec import MAX_MESSAGE_BYTES, encode, to_json_bytes
-from wire.errors import MessageTooLarge
+from wire.errors import MessageTooLarge, WireError
 from wire.journal import MAX_BATCH_ENTRIES, JournalBatch, JournalEntry
 
 _PROBE: Final = JournalEntry(1, "probe", "2024-01-01T00:00:00.000Z")
@@ -26,26 +26,59 @@ def pack_journal(
 
     Lazy, so a box that sends one batch at a time encodes only what it sends. An entry too large to travel
     even alone raises `MessageTooLarge` naming its seq: it needs fixing at the source, not skipping.
+
+    Each entry is turned into JSON and checked once, and a payload is its batch's frame around the entries'
+    bytes: the same bytes `encode` gives, which spelled and checked every entry twice more (a backlog's
+    drain spent most of the box's link thread there). Anything `encode` would refuse is handed to it, so
+    the error is the one it raises.
     """
-
-    def cut(part: Sequence[JournalEntry]) -> tuple[JournalBatch, bytes]:
-        batch = JournalBatch(tuple(part), box, epoch, acked)
-        return batch, encode(batch, max_bytes=max_bytes)
-
-    probe = JournalEntry(max(1, (acked or 0) + 1), _PROBE.kind, _PROBE.ts)
-    overhead = len(encode(JournalBatch((probe,), box, epoch, acked))) - _size(probe)
+    head, tail = _frame(box, epoch, acked)
+    overhead = len(head) + len(tail)
+    bodies: list[bytes] = []
     start, size = 0, overhead
+
+    def cut(stop: int) -> tuple[JournalBatch, bytes]:
+        return JournalBatch(tuple(entries[start:stop]), box, epoch, acked), head + b",".join(bodies) + tail
+
     for index, entry in enumerate(entries):
-        entry_size = _size(entry)
-        if overhead + entry_size > max_bytes:
-            raise MessageTooLarge(f"journal entry seq {entry.seq}", overhead + entry_size, max_bytes)
-        if index > start and (index - start == max_entries or size + 1 + entry_size > max_bytes):
-            yield cut(entries[start:index])
-            start, size = index, overhead
-        size += entry_size + (1 if index > start else 0)  # the comma between entries
+        body, valid = _body(entry)
+        if body is not None and overhead + len(body) > max_bytes:
+            raise MessageTooLarge(f"journal entry seq {entry.seq}", overhead + len(body), max_bytes)
+        if (
+            index > start
+            and body is not None
+            and (index - start == max_entries or size + 1 + len(body) > max_bytes)
+        ):
+            yield cut(index)
+            start, size, bodies = index, overhead, []
+        previous = entries[index - 1].seq if index > start else (acked or 0)
+        if body is None or not valid or entry.seq <= previous:  # `encode` says what is wrong with the batch
+            encode(JournalBatch(tuple(entries[start : index + 1]), box, epoch, acked), max_bytes=max_bytes)
+            raise AssertionError(f"journal entry seq {entry.seq} refused here but not by encode")
+        size += len(body) + (1 if index > start else 0)  # the comma between entries
+        bodies.append(body)
     if start < len(entries):
-        yield cut(entries[start:])
+        yield cut(len(entries))
 
 
-def _size(entry: JournalEntry) -> int:
-    return len(to_json_bytes(entry.to_json()))
+def _frame(box: str | None, epoch: str | None, acked: int | None) -> tuple[bytes, bytes]:
+    """The bytes of a batch before its first entry and after its last, from a checked one-entry batch."""
+    probe = JournalEntry(max(1, (acked or 0) + 1), _PROBE.kind, _PROBE.ts)
+    payload, (body, _) = encode(JournalBatch((probe,), box, epoch, acked)), _body(probe)
+    assert body is not None and payload.count(body) == 1
+    at = payload.index(body)
+    return payload[:at], payload[at + len(body) :]
+
+
+def _body(entry: JournalEntry) -> tuple[bytes | None, bool]:
+    """The entry's wire JSON (None: it is not JSON), and whether the other side will take it."""
+    try:
+        obj = entry.to_json()
+        body = to_json_bytes(obj)
+    except (WireError, TypeError, ValueError, RecursionError):
+        return None, False
+    try:
+        JournalEntry.from_json(obj)
+    except WireError:
+        return body, False
+    return body, True

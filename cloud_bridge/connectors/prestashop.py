@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cloud_bridge.connectors import orderfacts as of
 from cloud_bridge.connectors import prestashop_custom as custom
 from cloud_bridge.connectors import prestashop_phone as phone
+from cloud_bridge.connectors import prestashop_pickup as pickups
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
     Invalid,
@@ -170,7 +171,7 @@ class PrestaShopConnector(OverHttp):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ShopConfigError(f"shop {shop!r}: timezone {timezone!r} is not a known time zone") from exc
         self.currency = currency
-        self.pickup_carriers = frozenset(str(c) for c in pickup_carriers)
+        self.pickup_carriers = pickups.PickupCarriers(pickup_carriers)
         self.completed_state = str(completed_state)
         self.stage_states = {FloorStage.ACCEPTED: accepted_state, FloorStage.READY: ready_state}
         self.states = dict(states or DEFAULT_STATES)
@@ -198,7 +199,7 @@ class PrestaShopConnector(OverHttp):
             phone_state,
             delivery_carrier=phone_delivery_carrier,
         )
-        self._phone = phone.PhoneOrderMaker(shop, self.http, settings, self.shop_id)
+        self._phone = phone.PhoneOrderMaker(shop, self.http, settings, self.shop_id, self.tz)
         self._field_names: dict[str, str] = {}  # customization field id -> its name
         self._read = ReadTimes(options.clock)
         self._looked_up = ReadTimes(options.clock, LOOKUP_TTL_S)
@@ -413,7 +414,37 @@ class PrestaShopConnector(OverHttp):
         """What an order's own row does not say: the customer's note, the lines' customizations, and a
         phone order's facts (`prestashop_phone`)."""
         by_id = {str(row.get("id")): row for row in rows}
-        return self._with_phone_facts(self._with_customizations(self._with_notes(orders), by_id), by_id)
+        orders = self._with_pickups(self._with_customizations(self._with_notes(orders), by_id), by_id)
+        return self._with_phone_facts(orders, by_id)
+
+    def _with_pickups(self, orders: list[ShopOrder], rows: Mapping[str, dict[str, Any]]) -> list[ShopOrder]:
+        """Pickup or delivery by the order's carrier, matched to `pickup_carriers` by `id_reference`
+        (`prestashop_pickup`: an edited carrier has a new id). A shop that does not answer leaves the
+        orders matched by id, with a warning on those it could not tell."""
+        carriers = {
+            o.order_id: str(rows[o.order_id].get("id_carrier") or "0").strip()
+            for o in orders
+            if o.problem is None and o.order_id in rows
+        }
+        wanted = self.pickup_carriers.to_read(carriers.values())
+        try:
+            for chunk in chunked(wanted, LOOKUP_CHUNK):
+                params = {"filter[id]": "[" + "|".join(chunk) + "]", "display": "[id,id_reference]", **JSON}
+                found = self._rows("carriers", params)
+                with reading(self.shop, "GET /carriers"):
+                    self.pickup_carriers.learn(chunk, found)
+        except ShopError as exc:
+            log.warning("shop %s: carriers not read (%s): pickups told by carrier id only", self.shop, exc)
+        told = []
+        for order in orders:
+            carrier = carriers.get(order.order_id)
+            if carrier is not None:
+                order = replace(order, pickup=self.pickup_carriers.is_pickup(carrier))
+                if not self.pickup_carriers.known(carrier):
+                    why = f"carrier {carrier} could not be read: pickup or delivery not known"
+                    order = replace(order, warnings=(*order.warnings, why))
+            told.append(order)
+        return told
 
     def _with_customizations(
         self, orders: list[ShopOrder], rows: Mapping[str, dict[str, Any]]
@@ -629,7 +660,7 @@ class PrestaShopConnector(OverHttp):
             lines=lines,
             total_cents=cents(get(row, "total_paid", "order"), "order total_paid"),
             currency=self.currency,
-            pickup=str(row.get("id_carrier", "")) in self.pickup_carriers,
+            pickup=self.pickup_carriers.is_pickup(str(row.get("id_carrier") or "0").strip()),
         )
 
     def _stock_facts(self, row: dict[str, Any]) -> ShopOrder:

@@ -25,14 +25,17 @@ order, to pay at hand-over, with its options, notes and slot.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Final
 
 from cloud_bridge.connectors import orderfacts as of
+from cloud_bridge.connectors import prestashop_cartrules as rules
 from cloud_bridge.connectors import prestashop_shipping as ship
 from cloud_bridge.connectors import prestashop_xml as psxml
 from cloud_bridge.connectors._values import (
@@ -46,9 +49,11 @@ from cloud_bridge.connectors._values import (
     obj_or_empty,
 )
 from cloud_bridge.connectors.base import LineOption, OrderDraft, OrderLine, OrderState, ShopOrder
-from cloud_bridge.connectors.common import load_json, reading
+from cloud_bridge.connectors.common import chunked, load_json, reading
 from cloud_bridge.connectors.http import Call, ShopHttp
-from cloud_bridge.errors import RequestRejected
+from cloud_bridge.errors import RequestRejected, ShopAuthError
+
+log = logging.getLogger(__name__)
 
 MARKER: Final = "tillbridge phone order "
 PAYMENTS: Final = {True: "Pay at pickup", False: "Pay on delivery"}
@@ -222,8 +227,10 @@ def address_text(text: str) -> str:
 class PhoneOrderMaker:
     """The Webservice calls that make one phone order (see the module's docstring)."""
 
-    def __init__(self, shop: str, http: ShopHttp, settings: PhoneSettings, shop_id: str) -> None:
-        self.shop, self.http, self.settings, self.shop_id = shop, http, settings, shop_id
+    def __init__(
+        self, shop: str, http: ShopHttp, settings: PhoneSettings, shop_id: str, tz: tzinfo = UTC
+    ) -> None:
+        self.shop, self.http, self.settings, self.shop_id, self.tz = shop, http, settings, shop_id, tz
 
     def create(self, draft: OrderDraft, resolve: Callable[[], Sequence[Target]]) -> str:
         """The id of the order made for `draft.ref`, made now unless it already was; `resolve` finds the
@@ -400,8 +407,11 @@ class PhoneOrderMaker:
             net += (price.net * qty).quantize(Decimal("0.01"))
             weight += price.weight * qty
             additional += price.additional * qty
-        parcel = ship.Parcel(gross, weight, additional)
-        total = f"{gross + self._shipping(cart, parcel, rows, carrier):.2f}"
+        kept = self._cart_rules(cart, gross, net)
+        off = rules.reduction(kept, gross)
+        parcel = ship.Parcel(gross - off, weight, additional)  # the shop's thresholds count discounts
+        delivery = Decimal(0) if rules.ships_free(kept) else self._shipping(cart, parcel, rows, carrier)
+        total = f"{gross - off + delivery:.2f}"
         fields = {
             "id_address_delivery": str(cart.get("id_address_delivery")),
             "id_address_invoice": str(cart.get("id_address_invoice")),
@@ -444,6 +454,55 @@ class PhoneOrderMaker:
                 f"POST /order_histories (order {order_id})",
             )
         return order_id
+
+    def _cart_rules(self, cart: Mapping[str, Any], gross: Decimal, net: Decimal) -> list[rules.CartRule]:
+        """The automatic cart rules PrestaShop will put on this cart (`prestashop_cartrules`); one it may
+        put and the bridge cannot compute is refused, naming it, before the order is made. A key
+        without GET on `cart_rules` reads none (as before: a rule then lands the order in "Payment
+        error", parked saying so)."""
+        what = f"cart {cart.get('id')}: its cart rules"
+        customer = str(cart.get("id_customer") or "0")
+        try:
+            rows = self._list("cart_rules", {"filter[active]": "[1]", "display": "full", **_JSON})
+        except ShopAuthError as exc:
+            log.warning(
+                "shop %s: cart rules not read (%s): phone orders' totals leave them out", self.shop, exc
+            )
+            return []
+        now = datetime.now(self.tz)
+        currency = str(self.settings.currency_id)
+        with reading(self.shop, what):
+            found = [
+                rules.rule_of(row, currency)
+                for row in rows
+                if rules.is_automatic(row, now, customer, self.tz)
+            ]
+        try:
+            return rules.applying(found, self._uses(customer, found), gross, net)
+        except rules.Uncomputable as exc:
+            raise RequestRejected(self.shop, f"phone order, cart {cart.get('id')}: {exc}") from exc
+
+    def _uses(self, customer: str, found: Sequence[rules.CartRule]) -> dict[str, int]:
+        """How often this customer used each rule: in their orders not in "Payment error"."""
+        if not found:
+            return {}
+        params = {"filter[id_customer]": f"[{customer}]", "display": "[id,current_state]", **_JSON}
+        orders = [
+            str(row.get("id"))
+            for row in self._list("orders", params)
+            if str(row.get("current_state")) != PAYMENT_ERROR and str(row.get("id")).isdigit()
+        ]
+        counted: Counter[str] = Counter()
+        wanted = "[" + "|".join(rule.id for rule in found) + "]"
+        for chunk in chunked(orders, 50):
+            params = {
+                "filter[id_order]": "[" + "|".join(chunk) + "]",
+                "filter[id_cart_rule]": wanted,
+                "display": "[id,id_order,id_cart_rule]",
+                **_JSON,
+            }
+            counted.update(str(row.get("id_cart_rule")) for row in self._list("order_cart_rules", params))
+        return dict(counted)
 
     def _price(self, product: str, attribute: str) -> _Price:
         """Per unit, as the shop computes it for this product or combination, with the product's weight

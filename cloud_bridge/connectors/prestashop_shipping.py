@@ -17,8 +17,8 @@ half up to the cent.
 Uncertain, and left as PrestaShop's defaults: a shop in another currency than the cart's (the ranges
 are in the default currency, converted), a state's own zone (the bridge's addresses carry no state),
 carrier modules that price delivery themselves (`shipping_external`), several tax rules for one country
-(the first counts), and cart rules (free shipping or discounts, which the bridge does not read: such an
-order still ends in "Payment error" and is parked saying so).
+(the first counts). Cart rules are `prestashop_cartrules`'s: `Parcel.products` is the total after their
+discounts, and a free-shipping rule skips this module.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ class Counter(StrEnum):
     FAILURES = "failures"  # passes failed in a row (the back-off grows with it)
     CATALOG_VERSION = "catalog_version"  # the boxes' catalog version (`cloud_bridge.catalog`)
     LEVELS_VERSION = "levels_version"  # the last levels push's version (`cloud_bridge.levels`)
+    LEVELS_PUSHED = "levels_pushed"  # every movement id up to here reached every box (`cloud_bridge.ledger`)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ShopState:
     failures: int = 0
     catalog_version: int = 0
     levels_version: int = 0
+    levels_pushed: int = 0
     backoff_until: float | None = None
     orders_due: float | None = None
     products_due: float | None = None

@@ -13,6 +13,7 @@ Quantities have three digits, so every command has exactly one spelling and `enc
     TBLABELS                                               print the shelf labels whose prices changed
     TBGO1042                                               order 1042 to its next stage (its ticket's code)
     TBRP1042                                               print order 1042's tickets again (a copy)
+    TBOUT1042                                              hand order 1042 over (its counter ticket's QR)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _RETURN = PREFIX + "RETURN"
 _LABELS = PREFIX + "LABELS"
 _STEP = PREFIX + "GO"
 _COPY = PREFIX + "RP"
+_HANDOVER = PREFIX + "OUT"
 _ORDER_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
 MAX_QUANTITY = 999
 
@@ -99,6 +101,17 @@ class OrderCopy:
         _check_order_id(self.order_id)
 
 
+@dataclass(frozen=True)
+class OrderHandOver:
+    """Hand order `order_id` over: collected (pickup) or delivered, from whatever stage it is at. The QR
+    on the order's counter ticket, which goes in the bag: scanned when the bag leaves the counter."""
+
+    order_id: str
+
+    def __post_init__(self) -> None:
+        _check_order_id(self.order_id)
+
+
 def _check_order_id(order_id: str) -> None:
     if not _ORDER_ID.fullmatch(order_id):
         raise BarcodeError(
@@ -106,7 +119,7 @@ def _check_order_id(order_id: str) -> None:
         )
 
 
-Command = SetMode | Quantity | Cancel | Return | PrintLabels | OrderStep | OrderCopy
+Command = SetMode | Quantity | Cancel | Return | PrintLabels | OrderStep | OrderCopy | OrderHandOver
 _BARE: dict[str, Command] = {_CANCEL: Cancel(), _RETURN: Return(), _LABELS: PrintLabels()}
 
 
@@ -127,6 +140,8 @@ def encode_command(command: Command) -> str:
             return _STEP + order_id
         case OrderCopy(order_id):
             return _COPY + order_id
+        case OrderHandOver(order_id):
+            return _HANDOVER + order_id
 
 
 def decode_command(text: str) -> Command | None:
@@ -135,10 +150,11 @@ def decode_command(text: str) -> Command | None:
         return _decode_mode(text)
     if text.startswith(_QTY):
         return _decode_quantity(text)
-    if text.startswith((_STEP, _COPY)):
-        order_id = text[len(_STEP) :]
+    for prefix, kind in ((_STEP, OrderStep), (_COPY, OrderCopy), (_HANDOVER, OrderHandOver)):
+        if not text.startswith(prefix):
+            continue
         try:
-            return OrderStep(order_id) if text.startswith(_STEP) else OrderCopy(order_id)
+            return kind(text[len(prefix) :])
         except BarcodeError as exc:
             raise BarcodeError(f"command barcode {text!r}: {exc}") from exc
     for word, command in _BARE.items():

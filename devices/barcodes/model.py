@@ -12,6 +12,7 @@ from devices.barcodes.commands import (
     Cancel,
     Command,
     OrderCopy,
+    OrderHandOver,
     OrderStep,
     PrintLabels,
     Quantity,
@@ -131,3 +132,5 @@ def command_to_dict(command: Command) -> dict[str, Any]:
             return {"command": "order_step", "order_id": order_id}
         case OrderCopy(order_id):
             return {"command": "order_copy", "order_id": order_id}
+        case OrderHandOver(order_id):
+            return {"command": "order_handover", "order_id": order_id}

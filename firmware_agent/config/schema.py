@@ -202,6 +202,9 @@ class GpioConfig(Section):
     hold_time_s: float = field(default=2.0, metadata=rule(not_negative))
     button_press: ButtonPress = "reprint"
     """The short press: reprint the last ticket, or bump the oldest kitchen order to ready."""
+    bump_station: str | None = field(default=None, metadata=rule(ident))
+    """Whose orders the bump moves: only those with a ticket printed at this `[[orders.station]]` (a
+    kitchen's button never bumps the drinks order it never saw); None: an order printed at any station."""
 
     def problems(self) -> Iterator[tuple[str, str]]:
         seen: dict[int, str] = {}
@@ -395,3 +398,9 @@ class AgentConfig(Section):
     mqtt: MqttConfig | None = None
     web: WebConfig | None = None
     orders: OrdersConfig = OrdersConfig()
+
+    def problems(self) -> Iterator[tuple[str | tuple[str, ...], str]]:
+        station = self.gpio.bump_station
+        if station is not None and station not in {s.name for s in self.orders.station}:
+            known = ", ".join(s.name for s in self.orders.station) or "none"
+            yield ("gpio", "bump_station"), f"no [[orders.station]] named {station!r} (stations: {known})"

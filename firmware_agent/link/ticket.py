@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from devices.barcodes import OrderCopy, OrderStep, encode_command
+from devices.barcodes import OrderCopy, OrderHandOver, OrderStep, encode_command
 from devices.errors import BarcodeError
 from devices.printers import PageSetup
 from firmware_agent.config import AgentConfig, OrdersConfig
@@ -82,7 +82,7 @@ def station_tickets(order: Order, routing: Routing, number: str | None = None) -
     """The order's ticket for the counter ("") and for each station that has lines of it, under its floor
     `number` (the box gives it as it keeps the order, store/order_numbers.py; None: the shop's number or
     the id, as the box would prefer it): the big number and the codes to scan."""
-    number = number or preferred(order.order_id, order.number) or order.shown_number.lstrip("#")
+    number = number or _preferred_number(order)
     by_station: dict[str, list[WireLine]] = {}
     for line in order.lines:
         station = routing.station_of(line)
@@ -95,6 +95,10 @@ def station_tickets(order: Order, routing: Routing, number: str | None = None) -
             mine = _ticket(order, number, routing, name, tuple(by_station[name]), ())
             tickets[name] = kitchen_ticket(mine, TicketStyle(page=page))
     return tickets
+
+
+def _preferred_number(order: Order) -> str:
+    return preferred(order.order_id, order.number) or order.shown_number.lstrip("#")
 
 
 def print_at(order: Order, routing: Routing) -> float:
@@ -131,14 +135,14 @@ def _ticket(
         total_cents=order.total_cents,
         paid=order.paid,
         due_cents=order.due_cents,
-        qr=pickup_payload(order) if station == MAIN_STATION else "",
+        qr=handover_code(number) if station == MAIN_STATION else "",
         scan_code=_code(OrderStep, number),
         copy_code=_code(OrderCopy, number) if station == MAIN_STATION else "",
         other_stations=others,
     )
 
 
-def _code(kind: type[OrderStep] | type[OrderCopy], number: str) -> str:
+def _code(kind: type[OrderStep] | type[OrderCopy] | type[OrderHandOver], number: str) -> str:
     """The command barcode for the order's floor number ("" for one a barcode cannot carry: none the box
     gives, but a caller may pass any)."""
     try:
@@ -182,20 +186,22 @@ def order_ticket(order: Order, page: PageSetup) -> bytes:
         customer_name=order.customer,
         lines=tuple(OrderLine(line.qty, line.name, line.price_cents) for line in order.lines),
         total_cents=order.total_cents,
-        pickup_payload=pickup_payload(order),
+        pickup_payload=handover_code(_preferred_number(order)),
         notes=order.notes,
         placed_at=_local(order.placed_at, None),
     )
     return order_layout(online, TicketStyle(page=page))
 
 
-def pickup_payload(order: Order) -> str:
-    """What the ticket's QR code holds: the order id, for the staff's eyes and scanners.
+def handover_code(number: str) -> str:
+    """What the counter ticket's QR holds: the order's hand-over code (`TBOUT<number>`), which a scan at
+    the counter turns into collected (or delivered), for every shop: the number fits where a Shopify gid
+    does not ("" for one no barcode carries: none the box gives).
 
-    Never the pickup code: the box does not know it (only what verifies it), and a ticket lying on the
-    counter must not be something anyone can collect the order with.
+    Never the customer's pickup code: the box does not know it (only what verifies it). The counter ticket
+    goes in the bag: scanning it is staff handing the bag over, as moving it on the page is.
     """
-    return order.order_id
+    return _code(OrderHandOver, number)
 
 
 def _local(ts: str, zone: ZoneInfo | None) -> str:

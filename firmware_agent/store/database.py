@@ -65,6 +65,10 @@ EPOCH_KEY = "epoch"
 LOST_KEY = "store_lost"
 PRAGMAS = {"journal_mode": "wal", "synchronous": "full", "foreign_keys": 1, "busy_timeout": 5000}
 PRINT_COLUMNS = "id, kind, payload, created_at, expires_at, state, attempts, reprint, last_error"
+PRINT_FINISHED = ("done", "expired", "withdrawn")  # a job in any other state may still print
+PRINT_PRUNE_BATCH = 20
+"""Finished jobs let go of per job queued: more than one, so the table shrinks back after a busy day;
+few, and found by the (state, id) index, so queueing a ticket stays quick whatever piled up."""
 ROW_OVERHEAD = 24  # bytes counted per journal row on top of its text, for the size bound
 
 
@@ -72,6 +76,10 @@ ROW_OVERHEAD = 24  # bytes counted per journal row on top of its text, for the s
 class StoreLimits:
     journal_max_bytes: int = 256 * 1024 * 1024
     journal_warn_ratio: float = 0.8
+    print_keep_s: float = 2 * 86400.0
+    """How long a finished print job stays after it was queued: support's `print.reprint` by job id and
+    the button's "last ticket again" want recent ones; an order's tickets reprint from the order, kept
+    `[orders] keep_days` (store/orders.py)."""
 
 
 def utc_now_iso() -> str:
@@ -421,12 +429,32 @@ class Store:
     # ---- print queue ---------------------------------------------------------------------------------
 
     def enqueue_print(self, kind: str, payload: bytes, ttl_s: float, *, reprint: bool = False) -> int:
+        """Queues a ticket; in the same transaction, lets go of a few jobs finished long ago, so the queue
+        on the SD card holds the last `print_keep_s` of jobs, not every ticket the box ever printed."""
         now = time.time()
+        self.prune_print_jobs(now - self.limits.print_keep_s)
         cursor = self._sql(
             "INSERT INTO print_job (kind, payload, created_at, expires_at, reprint) VALUES (?, ?, ?, ?, ?)",
             (kind, payload, now, now + ttl_s, reprint),
         )
         return int(cursor.lastrowid or 0)
+
+    def prune_print_jobs(self, before: float, limit: int = PRINT_PRUNE_BATCH) -> int:
+        """Deletes up to `limit` finished jobs queued before `before` (epoch seconds), oldest first; returns
+        how many. Only the oldest `limit` of each finished state are looked at (ids grow with time), so the
+        work is bounded. The last job printed stays whatever its age: the button's short press prints it
+        again. Order tickets reprint from their order (`order_ticket`), not from here."""
+        last_done = self._scalar("SELECT max(id) FROM print_job WHERE state = 'done'")
+        old: list[int] = []
+        for state in PRINT_FINISHED:
+            rows = self._sql(
+                "SELECT id, created_at FROM print_job WHERE state = ? ORDER BY id LIMIT ?", (state, limit)
+            ).fetchall()
+            old += [job for job, created in rows if created < before and job != last_done]
+        gone = sorted(old)[:limit]
+        if gone:
+            self._sql(f"DELETE FROM print_job WHERE id IN ({','.join('?' * len(gone))})", gone)
+        return len(gone)
 
     def print_jobs(self, states: Sequence[str]) -> list[PrintJobRecord]:
         marks = ",".join("?" * len(states))

@@ -437,6 +437,17 @@ def step(store: Store, order_id: str, *, source: str) -> str:
     return following
 
 
+def hand_over(store: Store, order_id: str, *, source: str) -> str:
+    """Hands the order over, from whatever stage it is at: collected (pickup) or delivered (delivery);
+    returns the stage. What a scan of the counter ticket's QR does: the bag leaves the counter with it."""
+    kept = find_by_key(store, order_id)
+    if kept is None:
+        raise StageRefused(f"order {order_id} is not on this box")
+    handed = "delivered" if kept.order.get("kind") == "delivery" else "collected"
+    move_stage(store, kept.order_id, handed, source=source)
+    return handed
+
+
 def copy_tickets(store: Store, order_id: str) -> int:
     """Queues every ticket the order printed (or will print) again, as kept, marked as a copy; returns
     how many. What a scan of the order's copy code does (no rendering: the tickets are in the store)."""
@@ -468,17 +479,28 @@ def request_phone_order(store: Store, order: dict[str, Any]) -> JournalRecord:
     return store.append(OrderRequestEntry(ref=ref, order=order))
 
 
-def first_printed(store: Store, stages: Iterable[str]) -> str | None:
+def first_printed(store: Store, stages: Iterable[str], station: str | None = None) -> str | None:
     """The open order at `stages` whose first ticket came out earliest: the one the kitchen has had in hand
     longest. A timed order whose tickets wait for their print time is not there yet, nor one whose
-    printer is down: nobody in the kitchen has seen them."""
+    printer is down: nobody in the kitchen has seen them. With `station`, only orders whose ticket for
+    that station came out, by when it did: a kitchen's button leaves the drinks-only orders alone."""
     wanted = tuple(stages)
-    row = store.sql(
-        "SELECT order_id FROM inbound_order WHERE printed_seq IS NOT NULL AND collected_seq IS NULL "
-        f"AND stage IN ({', '.join('?' * len(wanted))}) "
-        "AND COALESCE(json_extract(payload, '$.state'), 'open') = 'open' ORDER BY printed_seq LIMIT 1",
-        wanted,
-    ).fetchone()
+    where = (
+        f"o.collected_seq IS NULL AND o.stage IN ({', '.join('?' * len(wanted))}) "
+        "AND COALESCE(json_extract(o.payload, '$.state'), 'open') = 'open'"
+    )
+    if station is None:
+        row = store.sql(
+            f"SELECT o.order_id FROM inbound_order o WHERE o.printed_seq IS NOT NULL AND {where} "
+            "ORDER BY o.printed_seq LIMIT 1",
+            wanted,
+        ).fetchone()
+    else:
+        row = store.sql(
+            "SELECT o.order_id FROM order_ticket t JOIN inbound_order o ON o.order_id = t.order_id "
+            f"WHERE t.station = ? AND t.printed_seq IS NOT NULL AND {where} ORDER BY t.printed_seq LIMIT 1",
+            (station, *wanted),
+        ).fetchone()
     return None if row is None else str(row[0])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from devices.barcodes import OrderCopy, OrderStep, encode_command, encode_pickup
+from devices.barcodes import OrderCopy, OrderHandOver, OrderStep, encode_command, encode_pickup
 from devices.readings import DeviceState, DeviceStatus
 from firmware_agent.tickets.control import default_control_sheet
 from firmware_agent.tickets.layouts import (
@@ -95,7 +95,7 @@ COUNTER = KitchenTicket(  # a phone order as the counter prints it: every line, 
     total_cents=2150,
     paid=False,
     due_cents=2150,
-    qr="1043",  # the order id, never the pickup code (docs/orders.md)
+    qr=encode_command(OrderHandOver("1043")),  # hands it over; never the pickup code (docs/orders.md)
     scan_code=encode_command(OrderStep("1043")),
     copy_code=encode_command(OrderCopy("1043")),
     other_stations=("cocina",),

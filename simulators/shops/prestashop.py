@@ -9,7 +9,8 @@ missing fails with 400 (code 41), an optional one missing (`id_shop`, `location`
 without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose stock leaves at
 validation, polled by `date_upd`, with state changes through `order_histories`, and orders made through
 the Webservice from a customer, an address and a cart (`prestashop_checkout`), their total with the
-carrier's delivery cost (`prestashop_carriers`); an order row names its
+carrier's delivery cost (`prestashop_carriers`) less the automatic cart rules
+(`prestashop_discounts`); an order row names its
 `customizations` row (the values typed into a product's `product_customization_fields`); `price[alias][…]`
 on a product. With `version="1.7"`, PATCH answers 405 (code 23).
 
@@ -35,6 +36,7 @@ from typing import Any, Final
 
 from simulators.shops import prestashop_carriers as carriers
 from simulators.shops import prestashop_checkout as checkout
+from simulators.shops import prestashop_discounts as discounts
 from simulators.shops.prestashop_checkout import ApiError
 from simulators.shops.seed import OutOfStock, SeedProduct, items, now_s
 from simulators.shops.server import Request, Response, ShopSimulator
@@ -86,6 +88,7 @@ TABLES: Final = {
         Table("customizations", "customization"),
         Table("product_customization_fields", "customization_field"),
         *(Table(resource, element) for resource, element in carriers.TABLES),
+        *(Table(resource, element) for resource, element in discounts.TABLES),
     )
 }
 
@@ -116,7 +119,7 @@ class PrestaShopSimulator(ShopSimulator):
         super().__init__(**options)
         self.key = key
         self.version = version
-        self.cart_rule_cents = 0  # an automatic cart rule taking this off every cart (0: none)
+        self.cart_rule_cents = 0  # a discount off every cart the Webservice does not show (a module's)
         self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
         self._ids = itertools.count(1)
         carriers.seed(self.rows)
@@ -245,13 +248,15 @@ class PrestaShopSimulator(ShopSimulator):
         customer: str = "Ana",
         note: str = "",
         customized: dict[int, dict[str, str]] | None = None,
+        carrier: int = 0,
     ) -> int:
         """An order of several lines; each line's attributes show in its `product_name` as PrestaShop
         names a combination ("Pizza - Tamaño : Familiar"); `note` is the customer's message at checkout;
         `customized` the values the customer typed into a line's customization fields, by line index and
-        field name (`add_customization_field`), kept as a `customizations` row the order row names."""
+        field name (`add_customization_field`), kept as a `customizations` row the order row names;
+        `carrier` the order's carrier id (`place_order`)."""
         first, qty, _ = items[0]
-        oid = self.place_order(first, qty, pickup=pickup, customer=customer)
+        oid = self.place_order(first, qty, pickup=pickup, customer=customer, carrier=carrier)
         with self.lock:
             order = self.rows["orders"][oid]
             order["rows"] = []
@@ -311,8 +316,11 @@ class PrestaShopSimulator(ShopSimulator):
         }
         return str(cid)
 
-    def place_order(self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana") -> int:
-        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation."""
+    def place_order(
+        self, reference: str, qty: int, *, pickup: bool = False, customer: str = "Ana", carrier: int = 0
+    ) -> int:
+        """A validated (paid) order; its units leave `quantity` at once, as PrestaShop does at validation.
+        Its carrier is `carrier`, else 2 for a pickup and 1 otherwise."""
         with self.lock:
             row = self._stock_row(reference)
             if int(row["quantity"]) < qty and row["out_of_stock"] != "1":
@@ -330,7 +338,7 @@ class PrestaShopSimulator(ShopSimulator):
                 "reference": f"SIM{oid:06d}",
                 "current_state": str(STATE_PAYMENT_ACCEPTED),
                 "valid": "1",
-                "id_carrier": "2" if pickup else "1",
+                "id_carrier": str(carrier or (2 if pickup else 1)),
                 "id_customer": "1",
                 "customer": customer,
                 "date_add": now,
@@ -359,6 +367,12 @@ class PrestaShopSimulator(ShopSimulator):
         """The merchant saves the carrier in the back office: it gets a new id (`prestashop_carriers`)."""
         with self.lock:
             return carriers.edit_carrier(self.rows, self._ids, carrier_id, price_cents)
+
+    def add_cart_rule(self, name: str, **fields: Any) -> int:
+        """A cart rule (`prestashop_discounts.add_rule`): e.g. `reduction_percent="10"`,
+        `minimum_amount="30"`; without `code`, PrestaShop puts it on every cart it suits."""
+        with self.lock:
+            return discounts.add_rule(self.rows, self._ids, name, **fields)
 
     def set_configuration(self, name: str, value: str) -> None:
         """A shop setting, e.g. `PS_SHIPPING_FREE_PRICE` "30" (free delivery from 30 €)."""
@@ -637,11 +651,19 @@ class PrestaShopSimulator(ShopSimulator):
                 reference = combination["reference"] or reference
             total += price * qty
             lines.append((row, product, reference, price))
+        applied = discounts.automatic(
+            self.rows, cart["id_customer"], Decimal(total) / 100, now_s().replace(tzinfo=None)
+        )
+        total -= discounts.discount_cents(applied, total)
         total = max(0, total - self.cart_rule_cents)
         address = self.rows["addresses"].get(int(cart["id_address_delivery"]))
         country = int(address["id_country"]) if address is not None else carriers.SPAIN
-        delivery = carriers.shipping(
-            self.rows, int(cart["id_carrier"]), country, Decimal(total) / 100, weight, additional
+        delivery = (
+            Decimal(0)
+            if discounts.ships_free(applied)
+            else carriers.shipping(
+                self.rows, int(cart["id_carrier"]), country, Decimal(total) / 100, weight, additional
+            )
         )
         shipping_cents = int(delivery * 100)
         total += shipping_cents
@@ -686,6 +708,7 @@ class PrestaShopSimulator(ShopSimulator):
             "total_shipping": _price(shipping_cents),
             "rows": order_rows,
         }
+        discounts.record(self.rows, self._ids, applied, oid)  # in "Payment error" too, as validateOrder
         for message in self.rows["messages"].values():  # the customer's checkout message moves along
             if message["id_cart"] == str(cart["id"]) and message["private"] == "0":
                 message["id_order"] = str(oid)
@@ -764,7 +787,7 @@ class PrestaShopSimulator(ShopSimulator):
             shown = {k: v for k, v in row.items() if k != "texts"}
             texts = [{"id_customization_field": f, "value": v} for f, v in row["texts"]]
             return {**shown, "associations": {"customized_data_text_fields": texts}}
-        if table.resource == "product_customization_fields":
+        if table.resource in ("product_customization_fields", "cart_rules"):
             return {**row, "name": [{"id": "1", "value": row["name"]}]}
         return dict(row)
 

@@ -136,6 +136,13 @@ class ShopSimulator(Running):
         with self.lock:
             self._faults.extend(faults)
 
+    @property
+    def faults_pending(self) -> int:
+        """Faults queued and not yet used by a request (a test injecting faults over time reads it so
+        that they do not pile up while the client is slow to call)."""
+        with self.lock:
+            return len(self._faults)
+
     def fail_next(
         self, status: int = 503, *, times: int = 1, retry_after: str | None = None, match: str = ""
     ) -> None:

@@ -25,7 +25,7 @@ from simulators.catalog import SAMPLE_CATALOG
 from simulators.shops import WooCommerceSimulator
 from tillbridge.demo.view import UNITS, LiveView
 
-ORDER_QR = re.compile(r"\[QR: ([A-Za-z0-9-]+)\]")  # an order ticket's QR holds the order id
+ORDER_QR = re.compile(r"\[QR: TBOUT([A-Z0-9-]+)\]")  # a counter ticket's QR: the hand-over code
 DEMO_OWNER = "owner"  # the owner's page login the demo makes
 ONLINE_ORDER = ("BREAD", 2)  # a click & collect order placed once the shop has seen the first sale
 
@@ -111,17 +111,17 @@ def collect_at_the_till(
 
     def on_ticket(text: str) -> None:
         match = ORDER_QR.search(text) if "ONLINE ORDER" in text else None
-        code = code_of(match.group(1)) if match else None
         desk = floor()
-        if match and desk is not None:
-            accepted = desk.move(match.group(1), "accepted", eta_min=10, source="web")
-            view.note(
-                f"   the floor accepts order #{accepted.order_id} (ready in 10 min), then marks it ready"
-            )
-            desk.move(match.group(1), "ready", source="web")
-        if match and code:
+        number = match.group(1) if match else None
+        kept = desk.order(number) if desk is not None and number is not None else None
+        code = code_of(kept.order_id if kept is not None else number) if number is not None else None
+        if kept is not None and desk is not None:
+            accepted = desk.move(kept.order_id, "accepted", eta_min=10, source="web")
+            view.note(f"   the floor accepts order #{accepted.number} (ready in 10 min), then marks it ready")
+            desk.move(kept.order_id, "ready", source="web")
+        if number is not None and code:
             view.note("   the customer comes in and shows the pickup QR code from their confirmation")
-            scan(encode_pickup(match.group(1).upper(), code))
+            scan(encode_pickup(number, code))
 
     return on_ticket
 
