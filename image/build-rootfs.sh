@@ -27,15 +27,19 @@ INCLUDE="$(packages ,),$KERNEL"
 need mmdebstrap mmdebstrap
 [ "$(id -u)" = 0 ] || die "run as root: the root keeps its owners, and customize.sh uses chroot"
 
+# INITRD=No: the kernel's package makes no initramfs (and initramfs-tools' trigger, finding none, updates
+# none); customize.sh makes the one the image boots, once overlayroot and tillbridge's script are in. Under
+# emulation (an arm64 root on another host) each initramfs takes a quarter of an hour, and the bootstrap
+# made two that customize.sh then replaced.
 bootstrap() { # folder
     log "bootstrapping Debian $SUITE for $ARCH (mmdebstrap)"
     # shellcheck disable=SC2086 # MIRROR is one optional word
-    mmdebstrap --variant=minbase --architectures="$ARCH" --include="$INCLUDE" "$SUITE" "$1" ${MIRROR:-}
+    INITRD=No mmdebstrap --variant=minbase --architectures="$ARCH" --include="$INCLUDE" "$SUITE" "$1" ${MIRROR:-}
 }
 
 # The cached base, built once under a lock (two builds at once build it once).
 cached_base() {
-    key=$(printf '%s\n' "$SUITE" "$ARCH" "$INCLUDE" "${MIRROR:-}" | sha256sum | cut -c1-12)
+    key=$(printf '%s\n' "$SUITE" "$ARCH" "$INCLUDE" "${MIRROR:-}" no-initramfs | sha256sum | cut -c1-12)
     base=$CACHE/base-$SUITE-$ARCH-$key
     mkdir -p "$CACHE"
     exec 9>"$base.lock"

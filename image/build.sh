@@ -9,7 +9,8 @@
 # --cache DIR  keep the bootstrapped Debian base there (build-rootfs.sh)
 # --key KEY    sign the release with KEY and make the image trust KEY.pub (default: a throwaway key)
 # --probe      add the boot-test probe (test images only: it powers the machine off once booted) and
-#              the agent start limits an emulated boot needs (test/emulation.conf)
+#              the start limits an emulated boot needs (test/emulation.conf for the agent,
+#              test/emulation-services.conf for every service)
 # OUT_DIR also gets the signed release (release/), the artifact an update would send.
 # Runs as root. Environment: see common.sh (ARCH, SUITE, sizes, labels), PYTHON for build-wheels.sh.
 set -eu
@@ -50,6 +51,7 @@ if [ -n "$PROBE" ]; then
     install -D -m 0644 "$IMAGE_DIR/test/tillbridge-probe.service" "$ROOT/etc/systemd/system/tillbridge-probe.service"
     ln -sfn ../tillbridge-probe.service "$ROOT/etc/systemd/system/multi-user.target.wants/tillbridge-probe.service"
     install -D -m 0644 "$IMAGE_DIR/test/emulation.conf" "$ROOT/etc/systemd/system/tillbridge-agent.service.d/emulation.conf"
+    install -D -m 0644 "$IMAGE_DIR/test/emulation-services.conf" "$ROOT/etc/systemd/system/service.d/tillbridge-emulation.conf"
 fi
 
 # The kernel and initramfs for qemu's -kernel/-initrd (a Raspberry Pi's firmware reads its own from the

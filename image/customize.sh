@@ -50,8 +50,11 @@ install_release() {
     # Root's folder, not the agent's: root runs these programs (docs/updates.md).
     releases=$DATA_MOUNT/opt/tillbridge
     log "installing $name into $releases/releases with its own updater"
+    # The self-check (the release's own --version) gets 15 minutes, not a box's 60 s: an arm64 root built
+    # on another host runs it under qemu-user, compiling every module it imports, which took longer.
     in_root "$seed/unpacked/bin/tillbridge" update install --file "$seed/$name.tar.gz" \
-        --sha256 "$sha256" --signature "$signature" --root "$releases" --no-restart >/dev/null
+        --sha256 "$sha256" --signature "$signature" --root "$releases" --no-restart \
+        --check-timeout 900 >/dev/null
     rm -rf "${ROOT:?}$seed"
     # Byte code compiled by the box's Python now: the agent cannot write it into the release later.
     in_root python3 -m compileall -q "$releases/current/lib" >/dev/null
@@ -119,8 +122,14 @@ read_only_root() {
     # Each box generates its own machine id at its first boot (persist-state.sh keeps it).
     : >"$ROOT/etc/machine-id"
     rm -f "$ROOT/var/lib/dbus/machine-id"
-    log "rebuilding the initramfs with overlayroot and the state restore"
-    in_root update-initramfs -u -k all
+    # A root bootstrapped by build-rootfs.sh has none yet (made once, here); Raspberry Pi OS's has its own.
+    if find "$ROOT/boot" -maxdepth 1 -name 'initrd.img-*' | grep -q .; then
+        log "rebuilding the initramfs with overlayroot and the state restore"
+        in_root update-initramfs -u -k all
+    else
+        log "making the initramfs, with overlayroot and the state restore"
+        in_root update-initramfs -c -k all
+    fi
 }
 
 # The data partition takes the rest of the card at the first boot (grow-data.py says why it is safe).

@@ -79,6 +79,15 @@ def test_a_rolled_back_update_exits_1_and_a_refused_one_2_with_the_reason(capsys
     assert code == 2 and "does not verify against" in err and err.startswith("tillbridge update: ")
 
 
+def test_the_self_check_waits_as_long_as_check_timeout_says(capsys, box, tmp_path):
+    """An image built for arm64 on an x86-64 host runs the release's --version under qemu-user, which took
+    more than the updater's 60 s: the image build passes a longer --check-timeout."""
+    slow = build(capsys, tmp_path, "1.0", "slow-version")
+    code, _, err = install(capsys, box, tmp_path, slow, "--no-restart", "--check-timeout", "0.5")
+    assert code == 2 and "--version did not run" in err and "timed out after 0.5 seconds" in err
+    assert run(capsys, "status", "--root", str(box.root))[1]["current"] is None  # nothing installed
+
+
 def test_a_queued_request_is_run_by_the_service_command(capsys, box, tmp_path):
     install(capsys, box, tmp_path, build(capsys, tmp_path, "1.0"), "--no-restart")
     code, request, _ = install(capsys, box, tmp_path, build(capsys, tmp_path, "2.0"), "--queue")

@@ -5,6 +5,7 @@ Each `bin/tillbridge` is a Python script (this interpreter) that answers `--vers
 - `offline` sends READY=1 but never reports the link; `silent` never sends READY=1;
 - `crash` exits 3 at once (`migrate-and-crash` first bumps the store's schema version, as a migration would);
 - `flaky` sends READY=1, reports the link, then exits 4.
+- `slow-version` never answers `--version` (the updater's self-check).
 Every one that starts tells the test over the datagram socket named in FAKE_REPORT ("ready <version>
 <pid>", "stopped ..." on SIGTERM), so tests wait on that socket instead of sleeping.
 """
@@ -24,6 +25,8 @@ FAKE_AGENT = """#!{python}
 import os, signal, socket, sys, time
 VERSION, BEHAVIOUR = {version!r}, {behaviour!r}
 if sys.argv[1:] == ["--version"]:
+    if BEHAVIOUR == "slow-version":  # an interpreter compiling every module it imports, under emulation
+        signal.pause()
     print("tillbridge", VERSION)
     sys.exit(0)
 if BEHAVIOUR == "migrate-and-crash":  # what a new release's migration leaves behind

@@ -99,6 +99,12 @@ def _with_updater(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--unit", default="tillbridge-agent.service", help="the agent's unit (%(default)s)")
     parser.add_argument("--agent-config", type=Path, help="with --agent process: the agent's --config")
+    parser.add_argument(
+        "--check-timeout",
+        type=float,
+        default=60.0,
+        help="seconds for the new release's own --version, its self-check (%(default)s)",
+    )
     parser.add_argument("--ready-timeout", type=float, default=90.0, help="seconds to READY (%(default)s)")
     parser.add_argument("--connect-timeout", type=float, help="also wait this long for the MQTT link")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds up after READY (%(default)s)")
@@ -136,6 +142,7 @@ def _updater(args: argparse.Namespace) -> Any:
         trusted_keys(args.key),
         HealthPolicy(args.ready_timeout, args.connect_timeout, args.settle),
         GuardPolicy(args.quiet, args.max_backlog),
+        self_check_timeout=args.check_timeout,
     )
 
 
