@@ -63,6 +63,7 @@ REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge st
 MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
 COMPACT_S: Final = 3600.0  # how often a worker folds a shop's old history into its balances
+MOVEMENTS_GAP_S: Final = 0.5  # new movements drive a shop at most this often (never less often than poll_s)
 SHOP_THREADS: Final = 4  # shops driven at once: a slow shop holds one thread (and a database connection)
 
 
@@ -169,9 +170,19 @@ class Worker:
         return 0
 
     def wake(self, shop: str) -> None:
-        """Asks a shop thread to drive `shop` now (new movements, a webhook, a catalog request)."""
+        """Asks a shop thread to drive `shop` now (a webhook, a box back online, a catalog request)."""
         with self._wake:
             self._turns.wake(shop, time.monotonic())
+            self._wake.notify_all()
+
+    def _movements_for(self, shop: str) -> None:
+        """New movements of `shop`: drive it now, or `MOVEMENTS_GAP_S` after its last pass started. A
+        draining backlog applies a group every few milliseconds; waking the shop at each one kept a shop
+        thread busy all drain long, taking the cores and the database from the apply thread.
+        """
+        gap = min(MOVEMENTS_GAP_S, self.config.timing.poll_s)
+        with self._wake:
+            self._turns.nudge(shop, time.monotonic(), gap)
             self._wake.notify_all()
 
     # --- box → cloud -------------------------------------------------------------------------------------
@@ -268,7 +279,7 @@ class Worker:
         for shop, boxes in back.items():
             self._levels_for(shop, boxes)
         for shop in woken:
-            self.wake(shop)
+            self._movements_for(shop)
 
     def _birth(self, birth: Birth, now: float) -> None:
         """A birth or Will alone (in a group of its own)."""
@@ -331,7 +342,7 @@ class Worker:
         if applied.upto is not None:
             self._ack(shop, box, applied)
         if applied.skus:
-            self.wake(shop)
+            self._movements_for(shop)
 
     def _order_ack(self, shop: str, box: str, ack: OrderAck, now: float) -> None:
         config = self.config.shop(shop)
