@@ -262,12 +262,13 @@ class Worker:
         acks: dict[tuple[str, str, str], Applied] = {}
         woken: set[str] = set()
         back: dict[str, set[str]] = {}
+        returned: set[str] = set()
         for one, applied in zip(group, results, strict=True):
             if isinstance(applied, Presence):
                 if applied.back:
                     back.setdefault(one.shop, set()).add(one.box)
                 if applied.returned:
-                    woken.add(one.shop)  # the orders waiting for it go out now
+                    returned.add(one.shop)
                 continue
             self.applied += applied.applied
             if applied.upto is not None:
@@ -278,6 +279,8 @@ class Worker:
             self._ack(shop, box, applied)
         for shop, boxes in back.items():
             self._levels_for(shop, boxes)
+        for shop in returned:
+            self.wake(shop)  # the orders waiting for its boxes go out now
         for shop in woken:
             self._movements_for(shop)
 
