@@ -3,10 +3,11 @@
 A real box runs one paho client with its own network thread. A thousand of those would measure the
 benchmark's threads, not the bridge, so here each client's socket is watched by one selector and its
 `loop_read` / `loop_write` / `loop_misc` called when it is due (paho's documented external-loop use).
-Each light box speaks the wire contract as the real one does: a persistent session, journal batches in seq
-order, everything unacknowledged sent again when no ack came within `ack_timeout`, that timeout doubling
-while the cloud stays silent and reset by an ack that moves on (the real drain's rule, so a late bridge is
-not flooded with resends it then has to skip). It records, per entry, the
+Each light box speaks the wire contract as the real one does: a persistent session, its Will (offline)
+set and its birth (online, retained, naming its boot and its store's epoch) published first on every
+connection, journal batches in seq order, everything unacknowledged sent again when no ack came within
+`ack_timeout`, that timeout doubling while the cloud stays silent and reset by an ack that moves on (the real
+drain's rule, so a late bridge is not flooded with resends it then has to skip). It records, per entry, the
 time from its PUBLISH to the application ack that covers it.
 """
 
@@ -28,6 +29,7 @@ from wire import (
     JournalBatch,
     JournalEntry,
     Kind,
+    State,
     box_subscriptions,
     build_topic,
     decode,
@@ -35,6 +37,8 @@ from wire import (
     now_ts,
     parse_topic,
 )
+
+VERSION = "fleet-bench"
 
 
 @dataclass
@@ -54,6 +58,7 @@ class LightBox:
     latencies: list[float] = field(default_factory=list)
     connected: bool = False
     epoch: str = field(default_factory=lambda: secrets.token_hex(8))  # the box store's stream
+    boot: int = 1
 
     def journal(self, sku: str, now: float) -> None:
         entry = JournalEntry(next(self.seq), "sale", now_ts(), {"sku": sku, "delta": -1, "stock_after": 0})
@@ -76,6 +81,12 @@ class LightBox:
         for entry in [e for e in self.unacked if e.seq <= upto]:
             self.latencies.append(now - self.sent_at.pop(entry.seq))
         self.unacked = [e for e in self.unacked if e.seq > upto]
+
+    def birth(self) -> None:
+        """As the real box after each connection: subscriptions, then the birth, before any batch."""
+        self.client.subscribe(box_subscriptions(self.shop, self.box))
+        state = State(True, VERSION, self.boot, "0" * 64, now_ts(), self.epoch)
+        self.client.publish(build_topic(self.shop, self.box, Kind.STATE), encode(state), qos=1, retain=True)
 
     def _oldest(self, now: float) -> float:
         return min((self.sent_at[e.seq] for e in self.unacked), default=now)
@@ -110,6 +121,8 @@ class Fleet:
             client.on_message = _on_message
             client.max_inflight_messages_set(100)
             client.max_queued_messages_set(1000)
+            will = encode(State.offline(box.boot))
+            client.will_set(build_topic(box.shop, box.box, Kind.STATE), will, qos=1, retain=True)
             box.client = client
             client.connect(self._host, self._port, keepalive=60)
             self._watch(box)
@@ -157,7 +170,7 @@ class Fleet:
 
 def _on_connect(client: Any, box: LightBox, flags: Any, reason: Any, properties: Any) -> None:
     box.connected = True
-    client.subscribe(box_subscriptions(box.shop, box.box))
+    box.birth()
     box.resent_at = 0.0  # what was in flight may have gone with the old connection: send it again soon
 
 

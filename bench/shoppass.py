@@ -6,8 +6,9 @@ Each round runs a child process per tree (ABAB, `bench.common.alternate`), with 
 import path: for each shop simulator (answering at once, so the bridge's own work is what is timed) a
 fresh database, a driver that initialises, then `passes` passes, each after five box sales on skus
 picked at random (seeded), with the clock moved one second. A pass's time is `run_pass` alone. The
-child prints the median milliseconds per pass for each platform; this prints one JSON line per platform
-with both medians of the rounds, min–max beside them. Not run by `python -m bench`: it needs two trees.
+child prints the median milliseconds and SQL statements per pass for each platform; this prints, per
+platform, both sides' medians of the rounds with min–max beside them, and the statements per pass (which
+the machine's load does not move). Not run by `python -m bench`: it needs two trees.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bench.common import Rounds, alternate
 PLATFORMS = ("woocommerce", "shopify", "prestashop")
 
 CHILD = r"""
-import json, random, statistics, sys, tempfile, time
+import json, logging, random, statistics, sys, tempfile, time
 from pathlib import Path
 from cloud_bridge.db import Database
 from cloud_bridge.journal import apply_batch
@@ -32,8 +33,19 @@ from tests.bridge_helpers import (
     Clock, PostgresServer, RecordingPublisher, batch, driver, sale, seed, shop_config, start_simulator,
 )
 
+class Count(logging.Handler):
+    n = 0
+
+    def emit(self, record):
+        Count.n += 1
+
+
+statements = logging.getLogger("peewee")  # peewee logs each statement it sends at DEBUG
+statements.addHandler(Count())
+statements.setLevel(logging.DEBUG)
+statements.propagate = False
 passes, kind = int(sys.argv[1]), sys.argv[2]
-out = {}
+out, queries = {}, {}
 for platform in sys.argv[3:]:
     rng = random.Random(7)
     sim = start_simulator(platform, seed(40, 10_000))
@@ -45,7 +57,7 @@ for platform in sys.argv[3:]:
             clock = Clock()
             d = driver(db, shop_config("shop", sim, ["till-1"]), RecordingPublisher(), clock)
             d.run_pass(force=True)
-            times, seq = [], 0
+            times, counts, seq = [], [], 0
             for _ in range(passes):
                 entries = []
                 for _ in range(5):
@@ -54,20 +66,24 @@ for platform in sys.argv[3:]:
                 b, payload = batch(*entries)
                 apply_batch(db, "shop", "till-1", b, payload, time.time())
                 clock.advance(1.0)
-                started = time.perf_counter()
+                Count.n, started = 0, time.perf_counter()
                 assert d.run_pass(force=True)
                 times.append(time.perf_counter() - started)
+                counts.append(Count.n)
             out[platform] = statistics.median(times) * 1000
+            queries[platform] = statistics.median(counts)
         finally:
             db.close()
             sim.stop()
             if server:
                 server.drop()
-print(json.dumps(out))
+print(json.dumps({"ms": out, "queries": queries}))
 """
 
 
-def _side(tree: Path, passes: int, db: str, results: dict[str, list[float]]) -> float:
+def _side(
+    tree: Path, passes: int, db: str, results: dict[str, list[float]], queries: dict[str, list[float]]
+) -> float:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(passes), db, *PLATFORMS],
@@ -77,10 +93,11 @@ def _side(tree: Path, passes: int, db: str, results: dict[str, list[float]]) -> 
         capture_output=True,
         text=True,
     )
-    found: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    for platform, ms in found.items():
+    found: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    for platform, ms in found["ms"].items():
         results.setdefault(platform, []).append(ms)
-    return sum(found.values())
+        queries.setdefault(platform, []).append(found["queries"][platform])
+    return sum(found["ms"].values())
 
 
 def main(argv: list[str]) -> int:
@@ -93,14 +110,19 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     ours: dict[str, list[float]] = {}
     base: dict[str, list[float]] = {}
+    ours_q: dict[str, list[float]] = {}
+    base_q: dict[str, list[float]] = {}
     alternate(
         args.rounds,
-        lambda: _side(args.ours.resolve(), args.passes, args.db, ours),
-        lambda: _side(args.baseline.resolve(), args.passes, args.db, base),
+        lambda: _side(args.ours.resolve(), args.passes, args.db, ours, ours_q),
+        lambda: _side(args.baseline.resolve(), args.passes, args.db, base, base_q),
     )
     for platform in PLATFORMS:
         result = Rounds(ours[platform], base[platform]).duration(f"shop_pass.{args.db}.{platform}", "ms")
         print(result.to_json(), flush=True)
+        # statements per pass hardly move with the machine's load (only where a pass's path depends on time)
+        q = Rounds(ours_q[platform], base_q[platform])
+        print(q.duration(f"shop_pass.{args.db}.{platform}.statements", "statements").to_json(), flush=True)
     return 0
 
 

@@ -18,6 +18,12 @@ streams, and each taken alone held every other box's lock in the group for a doz
 batch (a box's next store, a hole, a count, an order entry, a parked entry) is applied by
 `journal.apply_locked`, the one set of rules, inside the same transaction and in its turn, so the order
 within a stream never changes.
+
+A box's `state` message (its birth or its Will) is applied here too, in its turn, between the batches
+around it: a birth may announce a stream, so the group writes what it gathered before it and reads that
+box's streams again after it. Applied alone, each birth was a transaction of its own and split the run of
+batches around it in two: a fleet of a thousand boxes coming online sent a thousand births among their
+first batches, and the first acks came two minutes late (the boxes resent, and the queue fed itself).
 """
 
 from __future__ import annotations
@@ -27,13 +33,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from cloud_bridge import ledger
+from cloud_bridge import delivery, fleet, ledger
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
 from cloud_bridge.journal import Applied, apply_locked
 from cloud_bridge.seqrules import start_of
 from cloud_bridge.streams import source_of, stream_key
-from wire import STOCK_KINDS, EntryKind, JournalBatch
+from wire import STOCK_KINDS, EntryKind, JournalBatch, State
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,23 @@ class Item:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class Birth:
+    """A listed box's `state` message: its birth or its Will."""
+
+    shop: str
+    box: str
+    state: State
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What a `Birth` changed: `back`, the box gets every level; `returned`, the orders waiting go out."""
+
+    back: bool
+    returned: bool
+
+
 @dataclass
 class _Position:
     """Where a stream stands. `last_seq` None: it has no batch yet (a birth announced it, or, with `new`, the
@@ -65,8 +88,10 @@ class _Position:
     applied: int = 0  # entries applied by this group, written back at the end
 
 
-def apply_group(db: Database, items: Sequence[Item], now: float) -> list[Applied]:
-    """Applies `items` in order in one transaction; one `Applied` per item, as `apply_batch` gives it."""
+def apply_group(db: Database, items: Sequence[Item | Birth], now: float) -> list[Applied | Presence]:
+    """Applies `items` in order in one transaction; one `Applied` per batch, as `apply_batch` gives it, and
+    one `Presence` per birth or Will.
+    """
     with db.boxes_transaction((item.shop, item.box) for item in items):
         return _Group(now).apply(items)
 
@@ -77,11 +102,16 @@ class _Group:
         self.positions: dict[_StreamKey, _Position] = {}
         self.rows: list[dict[str, Any]] = []
 
-    def apply(self, items: Sequence[Item]) -> list[Applied]:
-        keys = {_key(item) for item in items}
+    def apply(self, items: Sequence[Item | Birth]) -> list[Applied | Presence]:
+        keys = {_key(item) for item in items if isinstance(item, Item)}
         self.positions = _load(keys)
-        out = []
+        out: list[Applied | Presence] = []
         for item in items:
+            if isinstance(item, Birth):
+                self._flush()  # the birth reads and writes the box's rows: they must hold what came before
+                out.append(_presence(item, self.now))
+                self._reload((item.shop, item.box, ""), keys)
+                continue
             key = _key(item)
             position = self.positions.get(key)
             if position is not None and position.last_seq is None:
@@ -148,6 +178,12 @@ class _Group:
         _save(moved)
         for position in moved.values():
             position.applied = 0
+
+
+def _presence(birth: Birth, now: float) -> Presence:
+    back = fleet.on_state(birth.shop, birth.box, birth.state, now)
+    returned = delivery.sync_presence(birth.shop, birth.box, now)
+    return Presence(back, returned)
 
 
 def _key(item: Item) -> _StreamKey:

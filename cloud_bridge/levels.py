@@ -46,14 +46,15 @@ def push_due(db: Database, shop: str, boxes: Sequence[str], now: float) -> int:
             return sent
 
 
-def push_all(db: Database, shop: str, box: str, now: float) -> int:
-    """Every sku's level to one box (it came online, or asked for the catalog): what it missed offline.
-    The pushed watermark stays: the movements since are due for the other boxes still.
+def push_all(db: Database, shop: str, boxes: Sequence[str], now: float) -> int:
+    """Every sku's level to these boxes (they came online, or asked for the catalog): what they missed
+    offline, in one version for all of them. The pushed watermark stays: the movements since are due for the
+    other boxes still.
     """
 
     def push() -> int:
         skus = [row.sku for row in m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop)]
-        return _push(shop, skus, [box], now, ledger.newest(shop)) if skus else 0
+        return _push(shop, skus, boxes, now, ledger.newest(shop)) if skus else 0
 
     return db.in_snapshot(push, one_at_a_time=f"levels/{shop}")
 
@@ -112,17 +113,18 @@ def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float, upto
 
 def _positions(shop: str, boxes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
     """Per box: how far its current journal stream is applied, and that stream's epoch (None: unnamed)."""
-    positions: dict[str, tuple[int, str | None]] = {
-        row.box: (int(row.last_seq), None)
-        for row in m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(boxes))
-    }
-    current = m.Stream.select(m.Stream.box, m.Stream.epoch, m.Stream.last_seq).where(
-        m.Stream.shop == shop,
-        m.Stream.box.in_(boxes),
-        m.Stream.current == True,  # noqa: E712
-    )
-    for row in current:
-        positions[row.box] = (int(row.last_seq or 0), row.epoch or None)
+    positions: dict[str, tuple[int, str | None]] = {}
+    for chunk in _chunks(boxes, ledger.IN_CHUNK):
+        rows = m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(chunk))
+        positions.update((row.box, (int(row.last_seq), None)) for row in rows)
+    for chunk in _chunks(boxes, ledger.IN_CHUNK):
+        current = m.Stream.select(m.Stream.box, m.Stream.epoch, m.Stream.last_seq).where(
+            m.Stream.shop == shop,
+            m.Stream.box.in_(chunk),
+            m.Stream.current == True,  # noqa: E712
+        )
+        for row in current:
+            positions[row.box] = (int(row.last_seq or 0), row.epoch or None)
     return positions
 
 

@@ -13,7 +13,10 @@ orders poll after it), is an edit made in the shop: it becomes a ledger movement
 when the shop shows more by no more than the units of the orders learned since the bridge last looked:
 those orders were in the shop's number already when it looked (the feed showed them late), or a write of
 ours overwrote them while the feed was failing; either way the shop's number is taken as it is and the
-ledger's is written, instead of keeping the overwritten units as an edit. Writes
+ledger's is written, instead of keeping the overwritten units as an edit. The same holds the other way:
+a shop showing less by no more than the units of the orders released since (a cancellation the shop
+restocked before a write of ours that did not know of it yet) is written back, not kept as a lost-units
+edit. Writes
 move the shop by the change the ledger wants (`target − expected`), so a difference not yet explained
 (an edit, an order still on its way) survives the write.
 
@@ -41,7 +44,8 @@ EDIT_KIND: Final = "shop_edit"
 @dataclass(frozen=True)
 class Expected:
     """The shop's number the bridge can explain for one sku, and until when a write of it is in doubt.
-    `learned`: units of the orders learned since that number was seen or written (0 or more).
+    `learned`: units the orders learned since that number was seen or written took (more than 0), or gave
+    back (less than 0: released by a cancellation).
     """
 
     level: int
@@ -83,8 +87,14 @@ def expected(shop: str, skus: Iterable[str], effect: Mapping[str, int]) -> dict[
         for row in query:
             now_taken = effect.get(row.sku, 0)
             level = row.level + now_taken - row.orders
-            out[row.sku] = Expected(level, row.doubt_until, max(0, row.orders - now_taken))
+            out[row.sku] = Expected(level, row.doubt_until, row.orders - now_taken)
     return out
+
+
+def _within(difference: int, learned: int) -> bool:
+    """The shop's difference from what was expected has the sign of the orders' change learned since, and
+    is no larger: those orders explain it."""
+    return 0 < difference <= learned or learned <= difference < 0
 
 
 def record(shop: str, sku: str, level: int, orders: int, now: float, doubt_until: float = 0.0) -> None:
@@ -147,7 +157,7 @@ def plan(
     """
     doubting = known is not None and known.in_doubt(now)
     doubt_until = known.doubt_until if known is not None and doubting else 0.0
-    late_orders = known is not None and 0 < read - known.level <= known.learned
+    late_orders = known is not None and _within(read - known.level, known.learned)
     expect = read if known is None or doubting or late_orders else known.level
     write = read + (target - expect)
     return Plan(sku, read, expect, max(0, write) if clamp else write, orders, doubt_until)

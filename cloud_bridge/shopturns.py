@@ -7,6 +7,11 @@ due time — at once when woken (movements applied, a webhook, a box back online
 else at its next poll — and a free thread takes the shop due earliest. A write due at a window's close
 starts then unless every thread is busy, and a slow shop holds one thread, never the others.
 
+Movements applied are the one wake that may wait a little (`nudge`): while a box drains a backlog every
+applied group of batches would wake its shop, and the shop thread, passing back to back, took the cores and
+the database from the thread applying the journal. A nudge makes the shop due at once, or `gap` after its
+last pass started if that is later; a webhook, a box back online or a catalog request still wake at once.
+
 Pure bookkeeping: the worker holds the lock around it, reads the clock and runs the passes.
 """
 
@@ -21,12 +26,18 @@ class ShopTurns:
 
     def __init__(self, shops: Iterable[str], now: float) -> None:
         self._due = dict.fromkeys(shops, now)
+        self._started: dict[str, float] = {}  # when its last pass started
         self._running: set[str] = set()
 
     def wake(self, shop: str, now: float) -> None:
         """`shop` is due now; if a thread is driving it, once that pass is over (nothing is lost)."""
         if shop in self._due:
             self._due[shop] = min(self._due[shop], now)
+
+    def nudge(self, shop: str, now: float, gap: float) -> None:
+        """`shop` has new movements: due now, or `gap` after its last pass started if that is later."""
+        if shop in self._due:
+            self._due[shop] = min(self._due[shop], max(now, self._started.get(shop, -math.inf) + gap))
 
     def take(self, now: float) -> str | None:
         """The shop due earliest that no thread drives (now marked as driven), or None if none is due."""
@@ -35,6 +46,7 @@ class ShopTurns:
             return None
         _, shop = min(ready)
         self._running.add(shop)
+        self._started[shop] = now
         self._due[shop] = math.inf  # a wake during the pass brings it back
         return shop
 

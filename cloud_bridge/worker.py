@@ -26,7 +26,7 @@ from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
 from cloud_bridge.filelock import WorkerLock, sqlite_path
-from cloud_bridge.grouped import MAX_GROUP, apply_group
+from cloud_bridge.grouped import MAX_GROUP, Birth, Presence, apply_group
 from cloud_bridge.grouped import Item as GroupItem
 from cloud_bridge.intake import Inbound, Intake
 from cloud_bridge.journal import Applied, apply_batch
@@ -63,6 +63,7 @@ REPORT_S: Final = 5.0  # how often a worker writes its counters where `bridge st
 MAX_UNKNOWN_BOXES: Final = 10_000  # unlisted boxes remembered (each parked once)
 MAX_PAGES: Final = 20  # per orders_since call: the polling overlap window must fit in one call, or it stalls
 COMPACT_S: Final = 3600.0  # how often a worker folds a shop's old history into its balances
+MOVEMENTS_GAP_S: Final = 0.5  # new movements drive a shop at most this often (never less often than poll_s)
 SHOP_THREADS: Final = 4  # shops driven at once: a slow shop holds one thread (and a database connection)
 
 
@@ -169,9 +170,19 @@ class Worker:
         return 0
 
     def wake(self, shop: str) -> None:
-        """Asks a shop thread to drive `shop` now (new movements, a webhook, a catalog request)."""
+        """Asks a shop thread to drive `shop` now (a webhook, a box back online, a catalog request)."""
         with self._wake:
             self._turns.wake(shop, time.monotonic())
+            self._wake.notify_all()
+
+    def _movements_for(self, shop: str) -> None:
+        """New movements of `shop`: drive it now, or `MOVEMENTS_GAP_S` after its last pass started. A
+        draining backlog applies a group every few milliseconds; waking the shop at each one kept a shop
+        thread busy all drain long, taking the cores and the database from the apply thread.
+        """
+        gap = min(MOVEMENTS_GAP_S, self.config.timing.poll_s)
+        with self._wake:
+            self._turns.nudge(shop, time.monotonic(), gap)
             self._wake.notify_all()
 
     # --- box → cloud -------------------------------------------------------------------------------------
@@ -184,10 +195,10 @@ class Worker:
             self.handle_all(items)
 
     def handle_all(self, items: Sequence[Inbound]) -> None:
-        """Handles messages in order; the journal batches among them are applied in groups, one transaction
-        per run of batches (`grouped.py`): under load one commit serves many boxes.
+        """Handles messages in order; the journal batches and births among them are applied in groups, one
+        transaction per run (`grouped.py`): under load one commit serves many boxes.
         """
-        group: list[GroupItem] = []
+        group: list[GroupItem | Birth] = []
         for item in items:
             journal = self._guarded(item, partial(self._groupable, item))
             if journal is not None:
@@ -208,18 +219,25 @@ class Worker:
             log.exception("failed to handle a message on %s", item.topic)
         return None
 
-    def _groupable(self, item: Inbound) -> GroupItem | None:
-        """A readable journal batch of a listed box, to apply with others; None: `handle` takes it."""
+    def _groupable(self, item: Inbound) -> GroupItem | Birth | None:
+        """A readable journal batch or `state` of a listed box, to apply with others; None: `handle` takes
+        it.
+        """
         try:
             topic = parse_topic(item.topic)
-            if topic.kind is not WireKind.JOURNAL or not self._listed(topic.shop, topic.box):
+            if topic.kind not in (WireKind.JOURNAL, WireKind.STATE) or not self._listed(
+                topic.shop, topic.box
+            ):
                 return None
+            if topic.kind is WireKind.STATE:
+                state_msg = decode(topic.kind, item.payload)
+                return Birth(topic.shop, topic.box, state_msg) if isinstance(state_msg, State) else None
             batch = decode_journal(item.payload)
         except WireError:
             return None  # `handle` says why
         return GroupItem(topic.shop, topic.box, batch, item.payload)
 
-    def _apply_group(self, group: Sequence[GroupItem]) -> None:
+    def _apply_group(self, group: Sequence[GroupItem | Birth]) -> None:
         if not group:
             return
         now = self.clock()
@@ -234,12 +252,24 @@ class Worker:
         except Exception:  # one batch the group cannot take: each alone, so only that one fails
             log.exception("a group of %d journal batches failed; applying them one by one", len(group))
             for one in group:
-                journal = partial(self._journal, one.shop, one.box, one.batch, one.payload, now)
-                self._guarded(Inbound(f"{one.shop}/{one.box}", b""), journal)
+                alone = (
+                    partial(self._birth, one, now)
+                    if isinstance(one, Birth)
+                    else partial(self._journal, one.shop, one.box, one.batch, one.payload, now)
+                )
+                self._guarded(Inbound(f"{one.shop}/{one.box}", b""), alone)
             return
         acks: dict[tuple[str, str, str], Applied] = {}
         woken: set[str] = set()
+        back: dict[str, set[str]] = {}
+        returned: set[str] = set()
         for one, applied in zip(group, results, strict=True):
+            if isinstance(applied, Presence):
+                if applied.back:
+                    back.setdefault(one.shop, set()).add(one.box)
+                if applied.returned:
+                    returned.add(one.shop)
+                continue
             self.applied += applied.applied
             if applied.upto is not None:
                 acks[(one.shop, one.box, applied.epoch or "")] = applied
@@ -247,8 +277,21 @@ class Worker:
                 woken.add(one.shop)
         for (shop, box, _), applied in acks.items():
             self._ack(shop, box, applied)
+        for shop, boxes in back.items():
+            self._levels_for(shop, boxes)
+        for shop in returned:
+            self.wake(shop)  # the orders waiting for its boxes go out now
         for shop in woken:
-            self.wake(shop)
+            self._movements_for(shop)
+
+    def _birth(self, birth: Birth, now: float) -> None:
+        """A birth or Will alone (in a group of its own)."""
+        (presence,) = apply_group(self.db, [birth], now)
+        assert isinstance(presence, Presence)
+        if presence.back:
+            self._levels_for(birth.shop, {birth.box})
+        if presence.returned:
+            self.wake(birth.shop)  # the orders waiting for it go out now
 
     def _ack(self, shop: str, box: str, applied: Applied) -> None:
         assert applied.upto is not None
@@ -278,13 +321,7 @@ class Worker:
         elif isinstance(msg, (State, Telemetry)) and not self._listed(topic.shop, topic.box):
             self.intake.count(f"{topic.kind.value} from a box not in the config")
         elif isinstance(msg, State):
-            with self.db.box_transaction(topic.shop, topic.box):  # a birth may start a journal stream
-                back = fleet.on_state(topic.shop, topic.box, msg, now)
-                returned = delivery.sync_presence(topic.shop, topic.box, now)
-            if back:
-                self._levels_for(topic.shop, topic.box)
-            if returned:
-                self.wake(topic.shop)  # the orders waiting for it go out now
+            self._birth(Birth(topic.shop, topic.box, msg), now)
         elif isinstance(msg, Telemetry):
             with self.db.write():
                 fleet.on_telemetry(topic.shop, topic.box, msg, now)
@@ -308,7 +345,7 @@ class Worker:
         if applied.upto is not None:
             self._ack(shop, box, applied)
         if applied.skus:
-            self.wake(shop)
+            self._movements_for(shop)
 
     def _order_ack(self, shop: str, box: str, ack: OrderAck, now: float) -> None:
         config = self.config.shop(shop)
@@ -352,28 +389,31 @@ class Worker:
             self._turns.wake(shop, time.monotonic())
             self._wake.notify_all()
 
-    def _levels_for(self, shop: str, box: str) -> None:
-        """A box back online gets every level, pushed from a shop thread: a push reads every sku of the
+    def _levels_for(self, shop: str, boxes: set[str]) -> None:
+        """Boxes back online get every level, pushed from a shop thread: a push reads every sku of the
         shop, and after a broker restart every box comes back at once; on the apply thread those pushes
         held up the journals (and so the acks) of the whole fleet.
         """
         with self._wake:
-            self._back.setdefault(shop, set()).add(box)
+            self._back.setdefault(shop, set()).update(boxes)
             self._turns.wake(shop, time.monotonic())
             self._wake.notify_all()
 
     def _send_levels_to_returned(self, shop: str) -> None:
+        """One push of every level for all the shop's boxes back since the last pass, however many: a
+        fleet coming online at once made a thousand pushes, each reading every sku of the shop.
+        """
         with self._wake:
             boxes = self._back.pop(shop, set())
-        now = self.clock()
-        for box in sorted(boxes):
-            try:
-                self._send_all_levels(shop, box, now)
-            except (pw.OperationalError, pw.InterfaceError) as exc:  # tried again at the next pass
-                log.error("database error while sending every level to %s/%s: %s", shop, box, exc)
-                self._reset_db()
-                with self._wake:
-                    self._back.setdefault(shop, set()).add(box)
+        if not boxes:
+            return
+        try:
+            self._send_all_levels(shop, sorted(boxes), self.clock())
+        except (pw.OperationalError, pw.InterfaceError) as exc:  # tried again at the next pass
+            log.error("database error while sending every level to %d boxes of %s: %s", len(boxes), shop, exc)
+            self._reset_db()
+            with self._wake:
+                self._back.setdefault(shop, set()).update(boxes)
 
     def _send_snapshots(self, shop: str) -> None:
         """One snapshot of the shop for every box that asked since the last time, however many asked."""
@@ -388,18 +428,18 @@ class Worker:
                 return
             with self.db.write():
                 catalog.answer_requests(shop, boxes, now)
-            for box in sorted(boxes):
-                self._send_all_levels(shop, box, now)
+            self._send_all_levels(shop, sorted(boxes), now)
         except (pw.OperationalError, pw.InterfaceError) as exc:  # the boxes ask again
             log.error("database error while making shop %s's catalog snapshot: %s", shop, exc)
             self._reset_db()
 
-    def _send_all_levels(self, shop: str, box: str, now: float) -> None:
-        """A box back online (or asking for the catalog) gets every level, whatever it missed."""
+    def _send_all_levels(self, shop: str, boxes: Sequence[str], now: float) -> None:
+        """Boxes back online (or asking for the catalog) get every level, whatever they missed."""
         config = self.config.shop(shop)
-        if config is None or box not in config.boxes:
+        listed = [box for box in boxes if config is not None and box in config.boxes]
+        if not listed:
             return
-        levels.push_all(self.db, shop, box, now)
+        levels.push_all(self.db, shop, listed, now)
         self.wake(shop)
 
     def _on_webhook(self, shop: str, event: WebhookEvent) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud_bridge import fleet
+from cloud_bridge import delivery, fleet
 from cloud_bridge import models as m
 from cloud_bridge.db import Database
-from cloud_bridge.grouped import Item, apply_group
+from cloud_bridge.grouped import Birth, Item, Presence, apply_group
 from cloud_bridge.journal import Applied, apply_batch
 from tests.bridge_helpers import PostgresServer, batch, database, postgres, sale
 from wire import JSON, JournalEntry, State, now_ts
@@ -82,6 +82,9 @@ _RUNS = iter(range(10**9))
     items=deliveries(),
     cuts=st.lists(st.integers(1, 8), min_size=1, max_size=10),
     births=st.lists(st.tuples(st.sampled_from(["t1", "t2"]), st.sampled_from(EPOCHS)), max_size=2),
+    later=st.lists(
+        st.tuples(st.integers(0, 30), st.sampled_from(["t1", "t2"]), st.sampled_from(EPOCHS)), max_size=3
+    ),
 )
 @settings(
     max_examples=40,
@@ -89,8 +92,15 @@ _RUNS = iter(range(10**9))
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_grouped_apply_ends_as_one_by_one(
-    database: Database, items: list[tuple[str, Item]], cuts: list[int], births: list[tuple[str, str]]
+    database: Database,
+    items: list[tuple[str, Item]],
+    cuts: list[int],
+    births: list[tuple[str, str]],
+    later: list[tuple[int, str, str]],
 ) -> None:
+    """Births come before a box's first batch, or among its batches (a box restarted on a new store):
+    applied alone each in its own transaction, or in its turn inside a group.
+    """
     run = next(_RUNS)
     alone, grouped = f"alone-{run}", f"grouped-{run}"
     now = time.time()
@@ -98,11 +108,22 @@ def test_grouped_apply_ends_as_one_by_one(
         for box, epoch in births:
             with database.box_transaction(shop, box):
                 fleet.on_state(shop, box, State(True, "1.0", 1, "cafe", now_ts(), epoch=epoch), now)
-    one_by_one: list[Applied] = [
-        apply_batch(database, alone, box, item.batch, item.payload, now) for box, item in items
+    events: list[tuple[str, Item | State]] = [(box, item) for box, item in items]
+    for at, box, epoch in sorted(later, reverse=True):
+        events.insert(min(at, len(events)), (box, State(True, "1.0", 2, "cafe", now_ts(), epoch=epoch)))
+    one_by_one: list[Applied | Presence] = []
+    for box, event in events:
+        if isinstance(event, State):
+            with database.box_transaction(alone, box):
+                back = fleet.on_state(alone, box, event, now)
+                one_by_one.append(Presence(back, delivery.sync_presence(alone, box, now)))
+        else:
+            one_by_one.append(apply_batch(database, alone, box, event.batch, event.payload, now))
+    mine = [
+        Birth(grouped, box, e) if isinstance(e, State) else Item(grouped, box, e.batch, e.payload)
+        for box, e in events
     ]
-    mine = [Item(grouped, box, item.batch, item.payload) for box, item in items]
-    together: list[Applied] = []
+    together: list[Applied | Presence] = []
     start, n = 0, 0
     while start < len(mine):
         size = cuts[n % len(cuts)]

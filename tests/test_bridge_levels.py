@@ -95,7 +95,7 @@ def test_a_box_back_online_gets_every_level_and_the_others_get_nothing(database)
         journal(database, sale(1, "SKU-001", -5), box="till-2")
         run(d, clock)
         publisher.sent.clear()
-        levels.push_all(database, "shop", "till-1", clock())
+        levels.push_all(database, "shop", ["till-1"], clock())
         d.publish_outbound()
         assert set(latest(publisher, "till-1")) == {f"SKU-00{i}" for i in range(4)}
         assert latest(publisher, "till-1")["SKU-001"][2] == 15
@@ -241,7 +241,7 @@ def test_pushes_of_one_shop_at_once_each_take_a_version_of_their_own(database) -
         def pushes(box: str) -> None:
             try:
                 for _ in range(15):
-                    levels.push_all(database, "shop", box, clock())
+                    levels.push_all(database, "shop", [box], clock())
             except BaseException as exc:  # reported below
                 failures.append(exc)
             finally:
@@ -264,7 +264,7 @@ def test_a_sale_sent_to_a_box_back_online_still_reaches_the_other_boxes(database
     with shop("woocommerce", database) as (_, d, publisher, clock):
         publisher.sent.clear()
         journal(database, sale(1, "SKU-002", -6), box="till-2")  # applied, not pushed yet ...
-        levels.push_all(database, "shop", "till-1", clock())  # ... when till-1 comes back and gets it all
+        levels.push_all(database, "shop", ["till-1"], clock())  # ... when till-1 comes back and gets it all
         run(d, clock)
         assert latest(publisher, "till-1")["SKU-002"][2] == 14
         assert latest(publisher, "till-2")["SKU-002"][2:] == (14, 0)  # the other boxes get the sale too

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 from cloud_bridge import models as m
@@ -52,6 +53,30 @@ def test_a_wake_brings_a_shop_forward_and_an_unknown_shop_is_ignored() -> None:
     assert turns.take(1.0) is None
     turns.wake("a", now=1.0)
     assert turns.take(1.0) == "a"
+
+
+def test_a_draining_backlog_drives_its_shop_at_most_once_per_gap_and_a_webhook_still_at_once() -> None:
+    """A box draining a backlog has a group of batches applied every few milliseconds, each with new
+    movements; its shop is driven at most once per `gap` meanwhile (it used to pass back to back, taking
+    the cores from the apply thread), and a wake of another cause (a webhook) still drives it at once."""
+    turns = ShopTurns(["a"], now=0.0)
+    passes = []
+    now = 0.0
+    while now < 5.0:  # movements applied every 10 ms for 5 s
+        turns.nudge("a", now, gap=0.5)
+        if turns.take(now) == "a":
+            passes.append(now)
+            turns.done("a", next_at=now + 1.0)
+        now = round(now + 0.01, 2)
+    assert len(passes) == 10
+    assert all(b - a >= 0.5 for a, b in pairwise(passes))
+    turns.nudge("a", 4.9, gap=0.5)
+    assert turns.take(4.9) is None  # the last pass started at 4.5
+    turns.wake("a", 4.9)
+    assert turns.take(4.9) == "a"
+    turns.done("a", next_at=6.0)
+    turns.nudge("a", 9.0, gap=0.5)  # a sale after a quiet while: driven at once
+    assert turns.take(9.0) == "a"
 
 
 def test_a_slow_shop_does_not_hold_up_another_shops_due_write(tmp_path: Path) -> None:

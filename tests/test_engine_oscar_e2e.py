@@ -81,7 +81,8 @@ def test_an_oscar_shop_sells_at_the_till_prints_its_web_orders_and_closes_them_a
                 code = customer_code(SHOP, pk)
                 has_key = "SELECT 1 FROM setting WHERE key LIKE 'pickup_key.%'"
                 wait_for(lambda: bool(rows(data_dir, has_key)), WAIT_S, "the shop's pickup key on the till")
-                assert till.scan(encode_pickup(pk, code)) == ("ok", f"order {pk} collected")
+                # the till names the order by the number its ticket shows big (Oscar's order number)
+                assert till.scan(encode_pickup(pk, code)) == ("ok", f"order {placed['number']} collected")
                 wait_for(
                     lambda: shop.order(pk)["status"] == "Collected",
                     WAIT_S,

@@ -63,7 +63,7 @@ def test_an_online_order_prints_at_two_stations_goes_ready_and_is_collected_with
         assert (
             "1 x Caña" in counter.text
             and "PAID ONLINE" in counter.text
-            and f"[QR: {order_id}]" in counter.text
+            and f"[QR: TBOUT{order_id}]" in counter.text  # its hand-over code, by number
         )
 
         code = customer_code(SHOP, order_id)

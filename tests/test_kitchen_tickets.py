@@ -75,7 +75,7 @@ def test_pizzas_go_to_the_kitchen_and_the_counter_has_the_whole_order_in_spanish
     assert "Extra: Champiñones" in kitchen and "> Bien hecha, por favor" in kitchen
     assert "Caña" not in kitchen and "TOTAL" not in kitchen and "[QR" not in kitchen
     assert "1 x Caña de cerveza" in counter and "2 x Pizza cuatro quesos" in counter
-    assert "27,50 €" in counter and "A COBRAR" in counter and "[QR: 5170]" in counter
+    assert "27,50 €" in counter and "A COBRAR" in counter and "[QR: TBOUT1042]" in counter
     assert "Otros puestos: cocina" in counter
     # the codes carry the number printed big (the shop's #1042), not the order's id
     assert "[CODE128: TBGO1042]" in kitchen and "[CODE128: TBGO1042]" in counter  # scan: the next stage

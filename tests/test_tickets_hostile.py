@@ -34,7 +34,7 @@ def only_the_tickets_own(decoded: list[Event], order_id: str) -> None:
     assert not [e for e in decoded if isinstance(e, DrawerKick | StatusRequest)]
     assert [e for e in decoded if isinstance(e, Cut)] == [Cut(partial=False)]
     assert isinstance(decoded[-1], Cut)  # the cut is the ticket's own, at its end
-    assert [e for e in decoded if isinstance(e, Symbol)] == [Symbol("QR", order_id)]
+    assert [e for e in decoded if isinstance(e, Symbol)] == [Symbol("QR", f"TBOUT{order_id.upper()}")]
 
 
 def test_a_drawer_kick_and_a_cut_in_the_customer_name_and_notes_print_as_text_only():
