@@ -121,16 +121,21 @@ def _lock_shops(shops: set[str]) -> None:
 
 def _set_marks(newest: dict[str, int]) -> None:
     """Moves each shop's mark to its newest movement id (ids only grow under the shop's lock)."""
+    _upsert(
+        'INSERT INTO "movement_mark" ("shop", "last_id") VALUES {values} '
+        'ON CONFLICT ("shop") DO UPDATE SET "last_id" = excluded."last_id"',
+        "({p}, CAST({p} AS BIGINT))",
+        sorted(newest.items()),
+    )
+
+
+def _upsert(statement: str, row: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """`statement` with its `{values}` as `row` (`{p}` a parameter) once per row, a chunk at a time."""
     db = m.database.obj
-    items = sorted(newest.items())
-    for start in range(0, len(items), IN_CHUNK):
-        chunk = items[start : start + IN_CHUNK]
-        values = ", ".join([f"({db.param}, CAST({db.param} AS BIGINT))"] * len(chunk))
-        db.execute_sql(
-            f'INSERT INTO "movement_mark" ("shop", "last_id") VALUES {values} '
-            'ON CONFLICT ("shop") DO UPDATE SET "last_id" = excluded."last_id"',
-            [value for shop, last_id in chunk for value in (shop, last_id)],
-        )
+    for start in range(0, len(rows), IN_CHUNK):
+        chunk = rows[start : start + IN_CHUNK]
+        values = ", ".join([row.format(p=db.param)] * len(chunk))
+        db.execute_sql(statement.format(values=values), [value for item in chunk for value in item])
 
 
 def newest(shop: str) -> int:
@@ -183,16 +188,12 @@ def start_marks() -> None:
 
 def _add_to_balances(moved: dict[tuple[str, str], int]) -> None:
     """One upsert per chunk, in (shop, sku) order, so two transactions take the rows in the same order."""
-    db = m.database.obj
-    items = sorted(moved.items())
-    for start in range(0, len(items), IN_CHUNK):
-        chunk = items[start : start + IN_CHUNK]
-        values = ", ".join([f"({db.param}, {db.param}, {db.param})"] * len(chunk))
-        db.execute_sql(
-            f'INSERT INTO "balance" ("shop", "sku", "moved") VALUES {values} ON CONFLICT ("shop", "sku") '
-            'DO UPDATE SET "moved" = "balance"."moved" + excluded."moved"',
-            [value for (shop, sku), delta in chunk for value in (shop, sku, delta)],
-        )
+    _upsert(
+        'INSERT INTO "balance" ("shop", "sku", "moved") VALUES {values} ON CONFLICT ("shop", "sku") '
+        'DO UPDATE SET "moved" = "balance"."moved" + excluded."moved"',
+        "({p}, {p}, {p})",
+        [(shop, sku, delta) for (shop, sku), delta in sorted(moved.items())],
+    )
 
 
 def rebuild_balances() -> None:
