@@ -35,7 +35,7 @@ PAYMENT_MODULES: Final = frozenset({"ps_cashondelivery", "ps_checkpayment", "ps_
 CUSTOMER_REQUIRED: Final = ("passwd", "lastname", "firstname", "email")
 ADDRESS_REQUIRED: Final = ("id_country", "alias", "lastname", "firstname", "address1", "city")
 CART_REQUIRED: Final = ("id_currency", "id_lang")
-ORDER_REQUIRED: Final = (
+ORDER_IDS: Final = (
     "id_address_delivery",
     "id_address_invoice",
     "id_cart",
@@ -43,6 +43,9 @@ ORDER_REQUIRED: Final = (
     "id_lang",
     "id_customer",
     "id_carrier",
+)
+ORDER_REQUIRED: Final = (
+    *ORDER_IDS,
     "module",
     "payment",
     "total_paid",
@@ -162,18 +165,7 @@ def check_message(given: Mapping[str, str]) -> None:
 
 def check_order(given: Mapping[str, str]) -> None:
     required(given, ORDER_REQUIRED)
-    _unsigned(
-        given,
-        "Order",
-        "id_address_delivery",
-        "id_address_invoice",
-        "id_cart",
-        "id_currency",
-        "id_lang",
-        "id_customer",
-        "id_carrier",
-        "current_state",
-    )
+    _unsigned(given, "Order", *ORDER_IDS, "current_state")
     if not _MODULE.fullmatch(given["module"]):
         raise invalid("Order", "module")
     if re.search(r"[<>={}]", given["payment"]):  # isGenericName
