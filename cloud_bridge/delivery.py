@@ -77,16 +77,14 @@ def sync_presence(shop: str, box: str, now: float) -> bool:
     """
     row = m.Box.get_or_none(m.Box.shop == shop, m.Box.box == box)
     online = bool(row is not None and row.online)
-    changed = (
-        m.Presence.insert(shop=shop, box=box, online=online, since=now)
-        .on_conflict(
-            conflict_target=[m.Presence.shop, m.Presence.box],
-            update={m.Presence.online: online, m.Presence.since: now},
-            where=(m.Presence.online != online),
-        )
-        .execute()
-    )
-    back = online and bool(changed)
+    was = m.Presence.get_or_none(m.Presence.shop == shop, m.Presence.box == box)
+    if was is not None and bool(was.online) == online:
+        return False  # the same again (every worker gets every retained birth, again at each reconnect)
+    m.Presence.insert(shop=shop, box=box, online=online, since=now).on_conflict(
+        conflict_target=[m.Presence.shop, m.Presence.box],
+        update={m.Presence.online: online, m.Presence.since: now},
+    ).execute()
+    back = online
     if back:  # what it has not acked goes out at once: copies sent before it was here may be gone
         m.Delivery.update(sent=0).where(
             (m.Delivery.shop == shop) & (m.Delivery.box == box) & (m.Delivery.acked < m.Delivery.rev)

@@ -82,6 +82,20 @@ def test_an_order_goes_to_every_box_with_one_ticket_and_is_sent_again_until_acke
         assert len(publisher.orders("till-2")) == 2
 
 
+def test_the_same_birth_again_does_not_send_a_box_its_unacked_orders_again(database: Database) -> None:
+    """Every worker gets every retained birth, and gets them all again at each reconnect to the broker: the
+    same birth twice is not a box coming back. On SQLite it was, and every box got its unacked orders again.
+    """
+    with shop(database) as (sim, d, publisher, clock):
+        presence(database, "till-2", True, clock())
+        sim.place_order("SKU-001", 1)
+        run(d, clock)
+        assert len(publisher.orders("till-2")) == 1
+        presence(database, "till-2", True, clock())  # the retained birth, received again
+        run(d, clock)
+        assert len(publisher.orders("till-2")) == 1
+
+
 def test_a_box_that_refuses_an_order_parks_it_with_the_reason_and_it_is_not_sent_again(
     database: Database,
 ) -> None:
