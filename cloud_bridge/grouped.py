@@ -19,11 +19,12 @@ batch (a box's next store, a hole, a count, an order entry, a parked entry) is a
 `journal.apply_locked`, the one set of rules, inside the same transaction and in its turn, so the order
 within a stream never changes.
 
-A box's `state` message (its birth or its Will) is applied here too, in its turn, between the batches
-around it: a birth may announce a stream, so the group writes what it gathered before it and reads that
-box's streams again after it. Applied alone, each birth was a transaction of its own and split the run of
-batches around it in two: a fleet of a thousand boxes coming online sent a thousand births among their
-first batches, and the first acks came two minutes late (the boxes resent, and the queue fed itself).
+A box's `state` message (its birth or its Will) is applied here too. A birth must come before its box's
+next batch (it may announce that batch's stream), and nothing else depends on it: the births of a group wait
+in a run until a batch of one of their boxes (or a box's second birth) comes, and the run is applied
+together by `births.apply_births`, in a handful of statements. Applied alone, each birth was a transaction
+of its own and split the run of batches around it; applied in its turn, each still cost fifteen statements,
+and a fleet of a thousand boxes coming online at once had its first acks a minute late.
 """
 
 from __future__ import annotations
@@ -31,22 +32,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from cloud_bridge import delivery, fleet, ledger
+from cloud_bridge import ledger
 from cloud_bridge import models as m
+from cloud_bridge.births import Birth, Presence, apply_births
 from cloud_bridge.db import Database
 from cloud_bridge.journal import Applied, apply_locked
 from cloud_bridge.seqrules import start_of
+from cloud_bridge.sqlrows import chunks, values
 from cloud_bridge.streams import source_of, stream_key
-from wire import STOCK_KINDS, EntryKind, JournalBatch, State
+from wire import STOCK_KINDS, EntryKind, JournalBatch
 
 log = logging.getLogger(__name__)
 
 MAX_GROUP: Final = 500  # batches per transaction: bounds the transaction, and the wait of its first ack
 
 _StreamKey = tuple[str, str, str]  # shop, box, epoch key
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,23 +57,6 @@ class Item:
     box: str
     batch: JournalBatch
     payload: bytes
-
-
-@dataclass(frozen=True)
-class Birth:
-    """A listed box's `state` message: its birth or its Will."""
-
-    shop: str
-    box: str
-    state: State
-
-
-@dataclass(frozen=True)
-class Presence:
-    """What a `Birth` changed: `back`, the box gets every level; `returned`, the orders waiting go out."""
-
-    back: bool
-    returned: bool
 
 
 @dataclass
@@ -105,25 +90,44 @@ class _Group:
     def apply(self, items: Sequence[Item | Birth]) -> list[Applied | Presence]:
         keys = {_key(item) for item in items if isinstance(item, Item)}
         self.positions = _load(keys)
-        out: list[Applied | Presence] = []
-        for item in items:
+        out: dict[int, Applied | Presence] = {}
+        waiting: dict[tuple[str, str], tuple[int, Birth]] = {}  # the run of births: box → (index, birth)
+        for n, item in enumerate(items):
+            if (item.shop, item.box) in waiting:  # its birth first
+                self._births(waiting, keys, out)
             if isinstance(item, Birth):
-                self._flush()  # the birth reads and writes the box's rows: they must hold what came before
-                out.append(_presence(item, self.now))
-                self._reload((item.shop, item.box, ""), keys)
+                waiting[(item.shop, item.box)] = (n, item)
                 continue
             key = _key(item)
             position = self.positions.get(key)
             if position is not None and position.last_seq is None:
                 self._start(key, position, item.batch)
             if position is not None and _plain(item.batch, position):
-                out.append(self._fast(item, key, position))
+                out[n] = self._fast(item, key, position)
                 continue
             self._flush()  # the general rules read the database: it must hold everything before this batch
-            out.append(apply_locked(item.shop, item.box, item.batch, item.payload, self.now))
-            self._reload(key, keys)
+            out[n] = apply_locked(item.shop, item.box, item.batch, item.payload, self.now)
+            self._reload({key[:2]}, keys)
+        self._births(waiting, keys, out)
         self._flush()
-        return out
+        return [out[n] for n in range(len(items))]
+
+    def _births(
+        self,
+        waiting: dict[tuple[str, str], tuple[int, Birth]],
+        keys: set[_StreamKey],
+        out: dict[int, Applied | Presence],
+    ) -> None:
+        """Applies the run of births waiting. A birth reads and writes its box's rows, so they must hold
+        what came before; it may announce a stream, so its box's positions are read again after it.
+        """
+        if not waiting:
+            return
+        self._flush()
+        run = sorted(waiting.values(), key=lambda one: one[0])
+        out.update(zip([n for n, _ in run], apply_births([birth for _, birth in run], self.now), strict=True))
+        self._reload(set(waiting), keys)
+        waiting.clear()
 
     def _start(self, key: _StreamKey, position: _Position, batch: JournalBatch) -> None:
         """A stream's first batch: where it starts, as `apply_locked` would set it. Only if the batch is plain
@@ -138,11 +142,11 @@ class _Group:
             for other in [k for k, p in self.positions.items() if k[:2] == key[:2] and k != key and p.new]:
                 del self.positions[other]  # a second store of a box in one group: the general rules
 
-    def _reload(self, key: _StreamKey, keys: set[_StreamKey]) -> None:
-        """The general rules may have started a stream, which ends the box's other streams being current:
-        every stream of the box in this group is read again.
+    def _reload(self, boxes: set[tuple[str, str]], keys: set[_StreamKey]) -> None:
+        """A birth or the general rules may have started a stream, which ends the box's other streams being
+        current: every stream of these boxes in this group is read again.
         """
-        again = {k for k in keys if k[:2] == key[:2]}
+        again = {k for k in keys if k[:2] in boxes}
         for k in again:
             self.positions.pop(k, None)
         self.positions.update(_load(again))
@@ -180,12 +184,6 @@ class _Group:
             position.applied = 0
 
 
-def _presence(birth: Birth, now: float) -> Presence:
-    back = fleet.on_state(birth.shop, birth.box, birth.state, now)
-    returned = delivery.sync_presence(birth.shop, birth.box, now)
-    return Presence(back, returned)
-
-
 def _key(item: Item) -> _StreamKey:
     return item.shop, item.box, stream_key(item.batch.epoch)
 
@@ -215,10 +213,10 @@ def _load(keys: Iterable[_StreamKey]) -> dict[_StreamKey, _Position]:
     wanted = sorted(keys)
     db = m.database.obj
     out: dict[_StreamKey, _Position] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         cursor = db.execute_sql(
             'SELECT "shop", "box", "epoch", "last_seq", "first_seq", "current" FROM "stream" '
-            f'WHERE ("shop", "box", "epoch") IN (VALUES {_tuples(db, 3, len(chunk))}) AND "pending" = 0',
+            f'WHERE ("shop", "box", "epoch") IN (VALUES {values(db, 3, len(chunk))}) AND "pending" = 0',
             [part for key in chunk for part in key],
         )
         for shop, box, epoch, last_seq, first_seq, current in cursor.fetchall():
@@ -229,11 +227,11 @@ def _load(keys: Iterable[_StreamKey]) -> dict[_StreamKey, _Position]:
                 out[(shop, box, epoch)] = _Position(int(last_seq), start, bool(current))
     unknown = sorted({key[:2] for key in wanted if key not in out})
     known: set[tuple[str, str]] = set()
-    for pairs in _chunks(unknown):
-        values = _tuples(db, 2, len(pairs))
+    for pairs in chunks(unknown):
+        listed = values(db, 2, len(pairs))
         cursor = db.execute_sql(
-            f'SELECT "shop", "box" FROM "stream" WHERE ("shop", "box") IN (VALUES {values}) '
-            f'UNION SELECT "shop", "box" FROM "box" WHERE ("shop", "box") IN (VALUES {values}) '
+            f'SELECT "shop", "box" FROM "stream" WHERE ("shop", "box") IN (VALUES {listed}) '
+            f'UNION SELECT "shop", "box" FROM "box" WHERE ("shop", "box") IN (VALUES {listed}) '
             'AND "last_seq" > 0',
             [part for pair in pairs for part in pair] * 2,
         )
@@ -249,8 +247,7 @@ def _write_starts(starting: dict[_StreamKey, _Position], now: float) -> None:
     a new box's stream and its fleet-view row inserted, an announced stream given its start.
     """
     new = [(key, p) for key, p in sorted(starting.items()) if p.new]
-    for start in range(0, len(new), ledger.IN_CHUNK):
-        chunk = new[start : start + ledger.IN_CHUNK]
+    for chunk in chunks(new):
         m.Stream.insert_many(
             [
                 {
@@ -277,16 +274,6 @@ def _write_starts(starting: dict[_StreamKey, _Position], now: float) -> None:
             ).execute()
 
 
-def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), ledger.IN_CHUNK):
-        yield items[start : start + ledger.IN_CHUNK]
-
-
-def _tuples(db: Any, width: int, count: int) -> str:
-    """`(%s, %s), (%s, %s)…`: `count` rows of `width` parameters for a VALUES list."""
-    return ", ".join(["(" + ", ".join([db.param] * width) + ")"] * count)
-
-
 def _save(moved: dict[_StreamKey, _Position]) -> None:
     """The streams' new positions and counts, and the fleet view's copy (`Box`): a statement for each, as
     `journal._save` writes them for one stream (nothing is held, so `pending` stays as it is).
@@ -310,13 +297,12 @@ def _save(moved: dict[_StreamKey, _Position]) -> None:
 
 
 def _update(table: str, keys: Sequence[str], assign: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """`UPDATE table SET assign` for every row (keys..., last_seq, n), in statements of `IN_CHUNK` rows."""
+    """`UPDATE table SET assign` for every row (keys..., last_seq, n), `sqlrows.IN_CHUNK` rows a statement."""
     db = m.database.obj
     names = ", ".join(f'"{k}"' for k in (*keys, "last_seq", "n"))
     match = " AND ".join(f'{table}."{k}" = v."{k}"' for k in keys)
     row = "(" + ", ".join([db.param] * len(keys) + [_int(db), _int(db)]) + ")"
-    for start in range(0, len(rows), ledger.IN_CHUNK):
-        chunk = rows[start : start + ledger.IN_CHUNK]
+    for chunk in chunks(rows):
         db.execute_sql(
             f"WITH v ({names}) AS (VALUES {', '.join([row] * len(chunk))}) "
             f"UPDATE {table} SET {assign} FROM v WHERE {match}",

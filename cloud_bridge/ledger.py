@@ -17,17 +17,17 @@ pushed watermark (`pushed`), and the shop's `MovementMark` makes ids a commit-or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import peewee as pw
 
 from cloud_bridge import models as m
+from cloud_bridge.sqlrows import chunks
 from cloud_bridge.state import Counter, count, set_count
 from wire import parse_ts
 
-IN_CHUNK: Final = 500  # skus per IN (...) list
 COMPACT_ROWS: Final = 5_000  # movements folded per transaction: bounds the time a compaction holds the shop
 MARK_LOCK: Final = 0x4D4B  # the first key of the shops' movement locks (`_lock_shops`)
 
@@ -90,8 +90,7 @@ def add_movements(rows: Sequence[dict[str, Any]]) -> None:
     _lock_shops({row["shop"] for row in rows})
     moved: dict[tuple[str, str], int] = {}
     newest: dict[str, int] = {}
-    for start in range(0, len(rows), IN_CHUNK):
-        chunk = rows[start : start + IN_CHUNK]
+    for chunk in chunks(rows):
         group = "(" + ", ".join([param] * len(_COLUMNS)) + ")"
         sql = (
             f'INSERT INTO "movement" ({columns}) VALUES {", ".join([group] * len(chunk))} '
@@ -132,8 +131,7 @@ def _set_marks(newest: dict[str, int]) -> None:
 def _upsert(statement: str, row: str, rows: Sequence[tuple[object, ...]]) -> None:
     """`statement` with its `{values}` as `row` (`{p}` a parameter) once per row, a chunk at a time."""
     db = m.database.obj
-    for start in range(0, len(rows), IN_CHUNK):
-        chunk = rows[start : start + IN_CHUNK]
+    for chunk in chunks(rows):
         values = ", ".join([row.format(p=db.param)] * len(chunk))
         db.execute_sql(statement.format(values=values), [value for item in chunk for value in item])
 
@@ -262,8 +260,8 @@ def compact(shop: str, before: str, *, limit: int = COMPACT_ROWS) -> int:
             m.Balance.shop == shop, m.Balance.sku == sku
         ).execute()
     ids = [row[0] for row in rows]
-    for start in range(0, len(ids), IN_CHUNK):
-        m.Movement.delete().where(m.Movement.id.in_(ids[start : start + IN_CHUNK])).execute()
+    for chunk in chunks(ids):
+        m.Movement.delete().where(m.Movement.id.in_(chunk)).execute()
     return len(rows)
 
 
@@ -271,8 +269,7 @@ def mark_levels(shop: str, skus: Iterable[str]) -> None:
     """These skus' levels changed: the next levels push sends them to every box of the shop."""
     db = m.database.obj
     wanted = sorted(set(skus))
-    for start in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[start : start + IN_CHUNK]
+    for chunk in chunks(wanted):
         values = ", ".join([f"({db.param}, {db.param})"] * len(chunk))
         db.execute_sql(
             f'INSERT INTO "level_due" ("shop", "sku") VALUES {values} ON CONFLICT DO NOTHING',
@@ -296,7 +293,7 @@ def levels(shop: str, skus: Iterable[str], *, settled: bool = False) -> dict[str
     """
     out: dict[str, Level] = {}
     where = [_settled(shop)] if settled else []
-    for chunk in _chunks(sorted(set(skus))):
+    for chunk in chunks(sorted(set(skus))):
         base = {
             s.sku: s.baseline for s in m.Stock.select().where(m.Stock.shop == shop, m.Stock.sku.in_(chunk))
         }
@@ -353,7 +350,7 @@ def count_delta(shop: str, sku: str, own: str, counted: int, version: int, fallb
 
 def known_skus(shop: str, skus: Iterable[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(skus))):
+    for chunk in chunks(sorted(set(skus))):
         query = m.Stock.select(m.Stock.sku).where(m.Stock.shop == shop, m.Stock.sku.in_(chunk))
         found.update(row.sku for row in query)
     return found
@@ -438,8 +435,3 @@ def _sums(model: Any, column: Any, shop: str, skus: Sequence[str], *where: Any) 
         .group_by(model.sku)
     )
     return {row.sku: int(row.total or 0) for row in query}
-
-
-def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield list(items[start : start + IN_CHUNK])

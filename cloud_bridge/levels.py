@@ -21,13 +21,14 @@ movement that cost the apply path a quarter of its speed under a backlog.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.catalog import queue_for_boxes
 from cloud_bridge.db import Database
+from cloud_bridge.sqlrows import chunks
 from cloud_bridge.state import Counter, count, set_count
 from wire import MAX_LEVELS, Levels, SkuLevel
 
@@ -78,7 +79,7 @@ def _push_due(shop: str, boxes: Sequence[str], now: float) -> tuple[int, int]:
     sent = _push(shop, due, boxes, now, upto)
     if upto > after:
         ledger.set_pushed(shop, upto)
-    for chunk in _chunks(marked, ledger.IN_CHUNK):
+    for chunk in chunks(marked):
         m.LevelDue.delete().where(m.LevelDue.shop == shop, m.LevelDue.sku.in_(chunk)).execute()
     return sent, len(marked)
 
@@ -114,10 +115,10 @@ def _push(shop: str, skus: Sequence[str], boxes: Sequence[str], now: float, upto
 def _positions(shop: str, boxes: Sequence[str]) -> dict[str, tuple[int, str | None]]:
     """Per box: how far its current journal stream is applied, and that stream's epoch (None: unnamed)."""
     positions: dict[str, tuple[int, str | None]] = {}
-    for chunk in _chunks(boxes, ledger.IN_CHUNK):
+    for chunk in chunks(boxes):
         rows = m.Box.select(m.Box.box, m.Box.last_seq).where(m.Box.shop == shop, m.Box.box.in_(chunk))
         positions.update((row.box, (int(row.last_seq), None)) for row in rows)
-    for chunk in _chunks(boxes, ledger.IN_CHUNK):
+    for chunk in chunks(boxes):
         current = m.Stream.select(m.Stream.box, m.Stream.epoch, m.Stream.last_seq).where(
             m.Stream.shop == shop,
             m.Stream.box.in_(chunk),
@@ -126,8 +127,3 @@ def _positions(shop: str, boxes: Sequence[str]) -> dict[str, tuple[int, str | No
         for row in current:
             positions[row.box] = (int(row.last_seq or 0), row.epoch or None)
     return positions
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -35,6 +35,7 @@ import peewee as pw
 
 from cloud_bridge import ledger
 from cloud_bridge import models as m
+from cloud_bridge.sqlrows import chunks
 from wire import format_ts
 
 TAKEN: Final = ("open", "consumed")  # reservation states whose units the shop has taken out of its stock
@@ -60,8 +61,7 @@ def order_effect(shop: str, skus: Iterable[str]) -> dict[str, int]:
     """Units the known orders took out of the shop per sku, as a negative number (0 when none)."""
     wanted = sorted(set(skus))
     out = dict.fromkeys(wanted, 0)
-    for start in range(0, len(wanted), ledger.IN_CHUNK):
-        chunk = wanted[start : start + ledger.IN_CHUNK]
+    for chunk in chunks(wanted):
         query = (
             m.Reservation.select(m.Reservation.sku, pw.fn.SUM(m.Reservation.qty).alias("total"))
             .where(
@@ -81,8 +81,7 @@ def expected(shop: str, skus: Iterable[str], effect: Mapping[str, int]) -> dict[
     """
     wanted = sorted(set(skus))
     out: dict[str, Expected] = {}
-    for start in range(0, len(wanted), ledger.IN_CHUNK):
-        chunk = wanted[start : start + ledger.IN_CHUNK]
+    for chunk in chunks(wanted):
         query = m.ShopSide.select().where(m.ShopSide.shop == shop, m.ShopSide.sku.in_(chunk))
         for row in query:
             now_taken = effect.get(row.sku, 0)

@@ -11,16 +11,16 @@ Every method runs inside the caller's transaction (or as a statement of its own)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import peewee as pw
 
-from cloud_bridge import ledger
 from cloud_bridge import models as m
 from cloud_bridge.core import orders as orderplan
 from cloud_bridge.parking import park, resolve
+from cloud_bridge.sqlrows import chunks
 from wire import Kind, parse_ts
 
 SKU_PREFIX: Final = "sku/"  # parked skus' keys
@@ -156,7 +156,7 @@ class ShopStore:
         write = m.ShopWrite.create(
             shop=self.shop, deltas=json.dumps(dict(deltas)), created_at=now, state=state
         )
-        for chunk in _chunks(list(moves)):
+        for chunk in chunks(list(moves)):
             m.Movement.update(write=write.id).where(m.Movement.id.in_(chunk)).execute()
         return int(write.id)
 
@@ -202,13 +202,13 @@ class ShopStore:
         return [row.sku for row in query]
 
     def mark_dirty(self, skus: Iterable[str]) -> None:
-        for chunk in _chunks(sorted(set(skus))):
+        for chunk in chunks(sorted(set(skus))):
             m.Stock.update(dirty=True).where(m.Stock.shop == self.shop, m.Stock.sku.in_(chunk)).execute()
 
     def written_at(self, skus: Iterable[str]) -> dict[str, float | None]:
         """When the shop last took a write of each sku (None: not known)."""
         found: dict[str, float | None] = {}
-        for chunk in _chunks(sorted(skus)):
+        for chunk in chunks(sorted(skus)):
             query = m.Stock.select(m.Stock.sku, m.Stock.written_at).where(
                 m.Stock.shop == self.shop, m.Stock.sku.in_(chunk)
             )
@@ -227,11 +227,6 @@ class ShopStore:
             m.Movement.push == True,  # noqa: E712
             m.Movement.write.is_null(),
         )
-
-
-def _chunks(items: list[str] | list[int]) -> Iterator[list[str] | list[int]]:
-    for start in range(0, len(items), ledger.IN_CHUNK):
-        yield items[start : start + ledger.IN_CHUNK]
 
 
 __all__ = ["PendingWrite", "Queued", "ShopStore"]

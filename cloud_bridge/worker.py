@@ -22,11 +22,12 @@ import peewee as pw
 
 from cloud_bridge import catalog, delivery, fleet, ledger, levels, state
 from cloud_bridge import models as m
+from cloud_bridge.births import Birth, Presence
 from cloud_bridge.config import BridgeConfig, ShopConfig
 from cloud_bridge.connectors import ConnectorOptions, ShopConnector, WebhookEvent, make_connector
 from cloud_bridge.db import Database
 from cloud_bridge.filelock import WorkerLock, sqlite_path
-from cloud_bridge.grouped import MAX_GROUP, Birth, Presence, apply_group
+from cloud_bridge.grouped import MAX_GROUP, apply_group
 from cloud_bridge.grouped import Item as GroupItem
 from cloud_bridge.intake import Inbound, Intake
 from cloud_bridge.journal import Applied, apply_batch

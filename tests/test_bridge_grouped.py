@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from cloud_bridge import delivery, fleet
 from cloud_bridge import models as m
+from cloud_bridge.births import Birth, Presence
 from cloud_bridge.db import Database
-from cloud_bridge.grouped import Birth, Item, Presence, apply_group
+from cloud_bridge.grouped import Item, apply_group
 from cloud_bridge.journal import Applied, apply_batch
 from tests.bridge_helpers import PostgresServer, batch, database, postgres, sale
 from wire import JSON, JournalEntry, State, now_ts
@@ -65,14 +66,23 @@ def _state(shop: str) -> dict[str, Any]:
         for r in m.Stream.select().where(m.Stream.shop == shop)
     )
     boxes = sorted(
-        (r.box, r.last_seq, r.pending, r.applied) for r in m.Box.select().where(m.Box.shop == shop)
+        (r.box, r.last_seq, r.pending, r.applied, r.online, r.boot, r.version, r.seen_at)
+        for r in m.Box.select().where(m.Box.shop == shop)
     )
+    presence = sorted((r.box, r.online, r.since) for r in m.Presence.select().where(m.Presence.shop == shop))
     held = sorted(
         (r.box, r.epoch, r.first_seq, r.last_seq)
         for r in m.HeldBatch.select().where(m.HeldBatch.shop == shop)
     )
     losses = m.LossWindow.select().where(m.LossWindow.shop == shop).count()
-    return {"movements": movements, "streams": streams, "boxes": boxes, "held": held, "losses": losses}
+    return {
+        "movements": movements,
+        "streams": streams,
+        "boxes": boxes,
+        "presence": presence,
+        "held": held,
+        "losses": losses,
+    }
 
 
 _RUNS = iter(range(10**9))
@@ -83,7 +93,13 @@ _RUNS = iter(range(10**9))
     cuts=st.lists(st.integers(1, 8), min_size=1, max_size=10),
     births=st.lists(st.tuples(st.sampled_from(["t1", "t2"]), st.sampled_from(EPOCHS)), max_size=2),
     later=st.lists(
-        st.tuples(st.integers(0, 30), st.sampled_from(["t1", "t2"]), st.sampled_from(EPOCHS)), max_size=3
+        st.tuples(
+            st.integers(0, 30),
+            st.sampled_from(["t1", "t2"]),
+            st.sampled_from([*EPOCHS, None]),
+            st.sampled_from([1, 2, None]),  # the boot: the same again, the next, a Will (offline)
+        ),
+        max_size=4,
     ),
 )
 @settings(
@@ -96,10 +112,10 @@ def test_grouped_apply_ends_as_one_by_one(
     items: list[tuple[str, Item]],
     cuts: list[int],
     births: list[tuple[str, str]],
-    later: list[tuple[int, str, str]],
+    later: list[tuple[int, str, str | None, int | None]],
 ) -> None:
-    """Births come before a box's first batch, or among its batches (a box restarted on a new store):
-    applied alone each in its own transaction, or in its turn inside a group.
+    """Births come before a box's first batch, or among its batches (a box restarted on a new store, the
+    same birth again, a Will): applied alone each in its own transaction, or in runs inside a group.
     """
     run = next(_RUNS)
     alone, grouped = f"alone-{run}", f"grouped-{run}"
@@ -109,8 +125,9 @@ def test_grouped_apply_ends_as_one_by_one(
             with database.box_transaction(shop, box):
                 fleet.on_state(shop, box, State(True, "1.0", 1, "cafe", now_ts(), epoch=epoch), now)
     events: list[tuple[str, Item | State]] = [(box, item) for box, item in items]
-    for at, box, epoch in sorted(later, reverse=True):
-        events.insert(min(at, len(events)), (box, State(True, "1.0", 2, "cafe", now_ts(), epoch=epoch)))
+    for at, box, named, boot in sorted(later, key=lambda one: one[0], reverse=True):
+        state = State.offline(1) if boot is None else State(True, "1.0", boot, "cafe", now_ts(), epoch=named)
+        events.insert(min(at, len(events)), (box, state))
     one_by_one: list[Applied | Presence] = []
     for box, event in events:
         if isinstance(event, State):
