@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from devices.gpio import ButtonPressed
@@ -100,12 +101,33 @@ def test_a_job_still_waiting_or_printing_is_never_let_go_whatever_its_age(tmp_pa
     store = open_store(tmp_path)
     try:
         with store.transaction():
-            waiting = store.enqueue_print("order", b"waiting", 3600)
+            waiting = store.enqueue_print("order", b"waiting", 3 * DAY)  # may still print two days on
             printing = store.enqueue_print("order", b"printing", 3600)
             store.set_print_state(printing, "printing")
             old = store.enqueue_print("order", b"old", 3600)
             store.set_print_state(old, "expired")
-            assert store.prune_print_jobs(before=float("inf")) == 1
+            assert store.prune_print_jobs(before=time.time() + 2 * DAY) == 1
         assert [job.id for job in store.print_jobs(["queued", "printing", "expired"])] == [waiting, printing]
+    finally:
+        store.close()
+
+
+def test_tickets_for_a_station_with_no_printer_do_not_pile_up_in_the_queue(tmp_path, monkeypatch):
+    """Only a printer that serves a job's kind marks it expired: a box with no bar printer kept every bar
+    ticket queued for ever, and its print queue grew by a row a ticket."""
+    clock = Clock(1_800_000_000.0)
+    monkeypatch.setattr(database, "time", clock)
+    store = open_store(tmp_path)
+    try:
+        for day in range(10):
+            for n in range(PER_DAY):
+                with store.transaction():
+                    store.enqueue_print("order@bar", ticket(f"{day}-{n}"), 3600)
+                clock.now += 600
+            clock.now += DAY - PER_DAY * 600
+        bound = int(KEEP_DAYS + 1) * PER_DAY + 1
+        assert rows(tmp_path) <= bound, f"{rows(tmp_path)} unprinted bar tickets still queued (bound {bound})"
+        waiting = [job.payload for job in store.print_jobs(["queued"])]
+        assert ticket(f"9-{PER_DAY - 1}") in waiting  # what may still print stays
     finally:
         store.close()

@@ -443,7 +443,10 @@ class Store:
         """Deletes up to `limit` finished jobs queued before `before` (epoch seconds), oldest first; returns
         how many. Only the oldest `limit` of each finished state are looked at (ids grow with time), so the
         work is bounded. The last job printed stays whatever its age: the button's short press prints it
-        again. Order tickets reprint from their order (`order_ticket`), not from here."""
+        again. Order tickets reprint from their order (`order_ticket`), not from here.
+
+        A job still queued whose time ran out before `before` goes too: only a printer that serves its kind
+        marks it expired, and a ticket for a station with no printer on this box stayed queued for ever."""
         last_done = self._scalar("SELECT max(id) FROM print_job WHERE state = 'done'")
         old: list[int] = []
         for state in PRINT_FINISHED:
@@ -451,6 +454,10 @@ class Store:
                 "SELECT id, created_at FROM print_job WHERE state = ? ORDER BY id LIMIT ?", (state, limit)
             ).fetchall()
             old += [job for job, created in rows if created < before and job != last_done]
+        unprinted = self._sql(
+            "SELECT id, expires_at FROM print_job WHERE state = 'queued' ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        old += [job for job, expires in unprinted if expires < before]
         gone = sorted(old)[:limit]
         if gone:
             self._sql(f"DELETE FROM print_job WHERE id IN ({','.join('?' * len(gone))})", gone)
