@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import tarfile
 
 import pytest
@@ -32,6 +33,19 @@ def test_a_packed_release_unpacks_to_its_versioned_folder_with_its_entry_executa
     assert (release.path / "bin/tillbridge").stat().st_mode & 0o111
     assert (release.path / "lib/README").read_text() == "the libraries of 2.0\n"
     assert [p.name for p in layout.releases.iterdir()] == ["2.0"]  # no temporary folder left
+
+
+def test_an_unpacked_release_carries_its_byte_code_so_the_agent_does_not_compile_at_every_start(
+    tmp_path, layout
+):
+    source = make_release(tmp_path / "src-2.0", "2.0")
+    (source / "lib" / "shopmod").mkdir()
+    (source / "lib" / "shopmod" / "__init__.py").write_text("ANSWER = 42\n")
+    out = tmp_path / "2.0.tar.gz"
+    pack(source, "2.0", out)
+    release = unpack(out, layout)
+    [compiled] = (release.path / "lib" / "shopmod" / "__pycache__").glob("__init__.*.pyc")
+    assert compiled.name == f"__init__.{sys.implementation.cache_tag}.pyc"
 
 
 def evil_archive(tmp_path, *members):

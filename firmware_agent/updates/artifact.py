@@ -9,6 +9,7 @@ hidden folder beside the releases and renamed into place, so `releases/<version>
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import http.client
 import json
@@ -140,12 +141,22 @@ def unpack(artifact: Path, layout: Layout, *, allow_downgrade: bool = False) -> 
                 f"release {version} is older than the committed {committed}: a downgrade is refused "
                 "unless asked for (--allow-downgrade, or the update command's args.force)"
             )
+        _compile(incoming / "lib")
         incoming.chmod(0o755)  # mkdtemp made it private
         _put_in_place(incoming, layout, version)
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise
     return Release(version, layout.release(version))
+
+
+def _compile(lib: Path) -> None:
+    """The release's byte code, compiled here by the interpreter that will run it (a release carries none:
+    the machine that built it has another Python). The agent may not write beside its code, so without it
+    every start of the agent compiled every module again, seconds on a Pi. A module that does not compile
+    is left to fail where it is imported, as it would have without this."""
+    if lib.is_dir() and not compileall.compile_dir(lib, quiet=2):
+        log.warning("%s: some modules did not compile", lib)
 
 
 def _extract(artifact: Path, into: Path) -> None:
