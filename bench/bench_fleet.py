@@ -3,8 +3,8 @@
 1,000 light boxes (bench/fleet.py, one process) in 100 shops journal one sale each every 30 s (phases spread
 at random, skus picked Zipf-like) through mosquitto to two bridge worker processes on one shared subscription,
 on PostgreSQL, each shop a simulated WooCommerce answering in 20 ms, the bridge at its default timings and
-coalescing window. Each box publishes its birth (retained, with its Will) on connecting, as real boxes do, so
-the bridge also pushes every level to each box that comes online.
+coalescing window. Each box publishes its birth (retained, with its Will) on connecting and its telemetry
+once a minute, as real boxes do, so the bridge also pushes every level to each box that comes online.
 
 Reported, each against a baseline measured in the same run:
 - sale → application ack, p99 — against the same fleet acked by an echo client that acks every batch the
@@ -54,6 +54,7 @@ BOXES = int(os.environ.get("TILLBRIDGE_BENCH_FLEET_BOXES", "1000"))
 PER_SHOP = 10
 SKUS = 50
 EVERY_S = 30.0
+TELEMETRY_S = 60.0  # the box's default `telemetry_s`
 ECHO_S = min(60.0, ROUND_S)
 DRAIN_S = 120.0  # after the last sale: every ack, and every shop in step
 WINDOW = ShopConfig.write_window_s  # the default coalescing window (the test helper's default is 0)
@@ -137,10 +138,14 @@ def _sell(fleet: Fleet, seconds: float) -> dict[tuple[int, str], int]:
     skus = [f"SKU-{n:03d}" for n in range(SKUS)]
     start = time.monotonic()
     due = [start + rng.uniform(0, EVERY_S) for _ in fleet.boxes]
+    report = [start + rng.uniform(0, TELEMETRY_S) for _ in fleet.boxes]
     sold: dict[tuple[int, str], int] = {}
     while time.monotonic() - start < seconds:
         now = time.monotonic()
         for n, box in enumerate(fleet.boxes):
+            if report[n] <= now:
+                box.report()
+                report[n] += TELEMETRY_S
             if due[n] <= now:
                 sku = rng.choices(skus, weights)[0]
                 box.journal(sku, now)

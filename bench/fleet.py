@@ -5,10 +5,11 @@ benchmark's threads, not the bridge, so here each client's socket is watched by 
 `loop_read` / `loop_write` / `loop_misc` called when it is due (paho's documented external-loop use).
 Each light box speaks the wire contract as the real one does: a persistent session, its Will (offline)
 set and its birth (online, retained, naming its boot and its store's epoch) published first on every
-connection, journal batches in seq order, everything unacknowledged sent again when no ack came within
-`ack_timeout`, that timeout doubling while the cloud stays silent and reset by an ack that moves on (the real
-drain's rule, so a late bridge is not flooded with resends it then has to skip). It records, per entry, the
-time from its PUBLISH to the application ack that covers it.
+connection, its telemetry once a minute (the box's default `telemetry_s`), journal batches in seq order,
+everything unacknowledged sent again when no ack came within `ack_timeout`, that timeout doubling while the
+cloud stays silent and reset by an ack that moves on (the real drain's rule, so a late bridge is not
+flooded with resends it then has to skip). It records, per entry, the time from its PUBLISH to the
+application ack that covers it.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from wire import (
     JournalEntry,
     Kind,
     State,
+    Telemetry,
     box_subscriptions,
     build_topic,
     decode,
     encode,
     now_ts,
     parse_topic,
+    publication,
 )
 
 VERSION = "fleet-bench"
@@ -81,6 +84,13 @@ class LightBox:
         for entry in [e for e in self.unacked if e.seq <= upto]:
             self.latencies.append(now - self.sent_at.pop(entry.seq))
         self.unacked = [e for e in self.unacked if e.seq > upto]
+
+    def report(self) -> None:
+        """Telemetry, as the real box's link sends it every `telemetry_s`."""
+        if self.connected:
+            health = Telemetry(60, len(self.unacked), {"scanner": "ok"}, 1000.0, 0.1, None, now_ts())
+            message = publication(self.shop, self.box, health)
+            self.client.publish(message.topic, message.payload, qos=message.qos)
 
     def birth(self) -> None:
         """As the real box after each connection: subscriptions, then the birth, before any batch."""

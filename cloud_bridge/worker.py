@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Final, TypeVar
@@ -55,6 +56,16 @@ from wire import (
 from wire import Kind as WireKind
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A listed box's telemetry, recorded after the group it came in."""
+
+    shop: str
+    box: str
+    telemetry: Telemetry
+
 
 T = TypeVar("T")
 
@@ -197,18 +208,25 @@ class Worker:
 
     def handle_all(self, items: Sequence[Inbound]) -> None:
         """Handles messages in order; the journal batches and births among them are applied in groups, one
-        transaction per run (`grouped.py`): under load one commit serves many boxes.
+        transaction per run (`grouped.py`): under load one commit serves many boxes. Telemetry only
+        updates the fleet view, so it is recorded after them, all of it in one transaction: a thousand
+        boxes send one a minute each, and each one applied in its turn split a run of batches in two.
         """
         group: list[GroupItem | Birth] = []
+        readings: list[Reading] = []
         for item in items:
-            journal = self._guarded(item, partial(self._groupable, item))
-            if journal is not None:
-                group.append(journal)
+            one = self._guarded(item, partial(self._groupable, item))
+            if isinstance(one, Reading):
+                readings.append(one)
+                continue
+            if one is not None:
+                group.append(one)
                 continue
             self._apply_group(group)
             group = []
             self._guarded(item, partial(self.handle, item))
         self._apply_group(group)
+        self._record_telemetry(readings)
 
     def _guarded(self, item: Inbound, work: Callable[[], T]) -> T | None:
         try:
@@ -220,19 +238,22 @@ class Worker:
             log.exception("failed to handle a message on %s", item.topic)
         return None
 
-    def _groupable(self, item: Inbound) -> GroupItem | Birth | None:
-        """A readable journal batch or `state` of a listed box, to apply with others; None: `handle` takes
-        it.
+    def _groupable(self, item: Inbound) -> GroupItem | Birth | Reading | None:
+        """A readable journal batch, `state` or telemetry of a listed box, to apply with others; None:
+        `handle` takes it (and says what is wrong with it).
         """
         try:
             topic = parse_topic(item.topic)
-            if topic.kind not in (WireKind.JOURNAL, WireKind.STATE) or not self._listed(
+            if topic.kind not in (WireKind.JOURNAL, WireKind.STATE, WireKind.TELEMETRY) or not self._listed(
                 topic.shop, topic.box
             ):
                 return None
             if topic.kind is WireKind.STATE:
                 state_msg = decode(topic.kind, item.payload)
                 return Birth(topic.shop, topic.box, state_msg) if isinstance(state_msg, State) else None
+            if topic.kind is WireKind.TELEMETRY:
+                reading = decode(topic.kind, item.payload)
+                return Reading(topic.shop, topic.box, reading) if isinstance(reading, Telemetry) else None
             batch = decode_journal(item.payload)
         except WireError:
             return None  # `handle` says why
@@ -284,6 +305,18 @@ class Worker:
             self.wake(shop)  # the orders waiting for its boxes go out now
         for shop in woken:
             self._movements_for(shop)
+
+    def _record_telemetry(self, readings: Sequence[Reading]) -> None:
+        if not readings:
+            return
+        now = self.clock()
+        try:
+            with self.db.write():
+                for one in readings:
+                    fleet.on_telemetry(one.shop, one.box, one.telemetry, now)
+        except (pw.OperationalError, pw.InterfaceError) as exc:  # the next minute's telemetry replaces it
+            log.error("database error while recording %d telemetry messages: %s", len(readings), exc)
+            self._reset_db()
 
     def _birth(self, birth: Birth, now: float) -> None:
         """A birth or Will alone (in a group of its own)."""

@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud_bridge import models as m
 from cloud_bridge.config import BridgeConfig
+from cloud_bridge.intake import Inbound
 from cloud_bridge.status import fleet_view, render
 from cloud_bridge.worker import Worker
 from simulators.broker import Broker, free_port
@@ -21,10 +22,12 @@ from simulators.shops import WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
     PlayedBox,
+    batch,
     bridge_config,
     broker,
     customer_code,
     running_worker,
+    sale,
     shop_config,
     wait_for,
     woo,
@@ -107,6 +110,26 @@ def test_the_fleet_view_follows_births_wills_and_telemetry(
     assert boxes["till-2"].online is None and "till-9" not in boxes
     text = render(fleet_view(config))
     assert "box till-1: online, v0.1.0" in text and "till-9" not in text
+
+
+def test_telemetry_among_journal_batches_is_recorded_and_every_batch_applied(worker: Worker) -> None:
+    """Telemetry waiting in a worker's queue between journal batches is recorded after them, in one go,
+    instead of cutting the run of batches in two."""
+    _, first_payload = batch(sale(1, "SKU-000", -1), acked=0)
+    _, second_payload = batch(sale(2, "SKU-001", -1), acked=1)
+    telemetry = Telemetry(60, 0, {"scanner": "ok"}, 100.0, 0.5, None, now_ts())
+    worker.handle_all(
+        [
+            Inbound(build_topic("corner", "till-1", K.JOURNAL), first_payload),
+            Inbound(build_topic("corner", "till-2", K.TELEMETRY), encode(telemetry)),
+            Inbound(build_topic("corner", "till-1", K.JOURNAL), second_payload),
+        ]
+    )
+    with worker.db.db.connection_context():
+        stream = m.Stream.get(m.Stream.shop == "corner", m.Stream.box == "till-1")
+        reported = m.Box.get(m.Box.shop == "corner", m.Box.box == "till-2")
+    assert stream.last_seq == 2
+    assert json.loads(reported.telemetry)["devices"] == {"scanner": "ok"}
 
 
 def test_a_box_that_asks_for_the_catalog_gets_a_snapshot(
