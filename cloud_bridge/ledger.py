@@ -359,10 +359,13 @@ def known_skus(shop: str, skus: Iterable[str]) -> set[str]:
 # --- online orders ---------------------------------------------------------------------------------------
 
 
-def reserve(shop: str, order_id: str, lines: Sequence[tuple[str, str, int]]) -> set[str]:
+def reserve(
+    shop: str, order_id: str, lines: Sequence[tuple[str, str, int]], *, follow: bool = True
+) -> set[str]:
     """Holds (line id, sku, qty) for an order that is paid and not handed over; returns the skus touched.
     A line already released or consumed keeps its state: an order is counted once. A line still held
-    follows the order (`_follow`).
+    follows the order (`_follow`) when `follow`: False for an order read only in part, whose lines may be
+    more than the store's own part of it.
     """
     known = {
         row.line_id: row
@@ -378,7 +381,8 @@ def reserve(shop: str, order_id: str, lines: Sequence[tuple[str, str, int]]) -> 
     if rows:
         m.Reservation.insert_many(rows).on_conflict_ignore().execute()
         mark_levels(shop, {sku for line_id, sku, _ in lines if line_id not in known})
-    return {sku for _, sku, _ in lines} | _follow(shop, order_id, lines, known)
+    followed = _follow(shop, order_id, lines, known) if follow else set()
+    return {sku for _, sku, _ in lines} | followed
 
 
 def _follow(
