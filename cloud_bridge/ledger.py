@@ -359,13 +359,17 @@ def known_skus(shop: str, skus: Iterable[str]) -> set[str]:
 # --- online orders ---------------------------------------------------------------------------------------
 
 
-def reserve(shop: str, order_id: str, lines: Sequence[tuple[str, str, int]]) -> set[str]:
+def reserve(
+    shop: str, order_id: str, lines: Sequence[tuple[str, str, int]], *, follow: bool = True
+) -> set[str]:
     """Holds (line id, sku, qty) for an order that is paid and not handed over; returns the skus touched.
-    A line already reserved, released or consumed keeps its state: an order is counted once.
+    A line already released or consumed keeps its state: an order is counted once. A line still held
+    follows the order (`_follow`) when `follow`: False for an order read only in part, whose lines may be
+    more than the store's own part of it.
     """
     known = {
-        row.line_id
-        for row in m.Reservation.select(m.Reservation.line_id).where(
+        row.line_id: row
+        for row in m.Reservation.select().where(
             m.Reservation.shop == shop, m.Reservation.order_id == order_id
         )
     }
@@ -377,7 +381,31 @@ def reserve(shop: str, order_id: str, lines: Sequence[tuple[str, str, int]]) -> 
     if rows:
         m.Reservation.insert_many(rows).on_conflict_ignore().execute()
         mark_levels(shop, {sku for line_id, sku, _ in lines if line_id not in known})
-    return {sku for _, sku, _ in lines}
+    followed = _follow(shop, order_id, lines, known) if follow else set()
+    return {sku for _, sku, _ in lines} | followed
+
+
+def _follow(
+    shop: str, order_id: str, lines: Sequence[tuple[str, str, int]], known: dict[str, Any]
+) -> set[str]:
+    """Open holds brought to the order's lines as the shop shows them now: a line the order no longer has
+    is released, and one whose quantity changed holds the new one (the shop gave back or took the units:
+    part of a Shopify order moved to another location). Returns the skus whose hold changed."""
+    wanted = {line_id: qty for line_id, _, qty in lines}
+    held = [row for row in known.values() if row.state == "open"]
+    gone = [row for row in held if row.line_id not in wanted]
+    _set_state(shop, order_id, [row.line_id for row in gone], "released")
+    changed = [row for row in held if row.line_id in wanted and wanted[row.line_id] != row.qty]
+    for row in changed:
+        m.Reservation.update(qty=wanted[row.line_id]).where(
+            m.Reservation.shop == shop,
+            m.Reservation.order_id == order_id,
+            m.Reservation.line_id == row.line_id,
+            m.Reservation.state == "open",
+        ).execute()
+    skus = {row.sku for row in gone + changed}
+    mark_levels(shop, skus)
+    return skus
 
 
 def consume(shop: str, order_id: str, at: str, kind: str) -> set[str]:

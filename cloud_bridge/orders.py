@@ -55,6 +55,8 @@ def apply_orders(
 def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now: float) -> set[str]:
     row = m.ShopOrder.get_or_none(m.ShopOrder.shop == shop, m.ShopOrder.order_id == order.order_id)
     is_new = row is None
+    if is_new and not order.lines and order.state in _GONE:
+        return set()  # nothing of it was ever here (another location's order): not this store's to record
     if row is None:
         row = m.ShopOrder(
             shop=shop,
@@ -82,6 +84,8 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
             note_code(shop, order.order_id, row.pickup_code, now)
         row.message = json.dumps(message.to_json(), ensure_ascii=False)
         row.sent = True
+    elif row.sent and row.message and order.problem is None and order.lines:
+        row.message = _with_lines(row.message, order)
     # Only the columns polling owns: a till may be recording the hand-over of this order right now.
     owned = [
         m.ShopOrder.state,
@@ -100,11 +104,28 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
     return touched
 
 
+def _with_lines(message: str, order: ShopOrder) -> str:
+    """The boxes' message of a sent order with the order's lines as they are now, when what is here changed
+    (part of a Shopify order moved to another location leaves this store's lines): `delivery` sends the
+    boxes the new revision, whose ticket, printed already, is not printed again. Lines with the same skus
+    and quantities leave the message as it was (a product's new tags do not route a sent order anew)."""
+    kept = json.loads(message)
+    lines = to_wire(screen(order)).to_json()["lines"]
+    if _units(kept.get("lines") or []) == _units(lines):
+        return message
+    return json.dumps({**kept, "lines": lines}, ensure_ascii=False)
+
+
+def _units(lines: list[Any]) -> list[tuple[Any, Any]]:
+    """(sku, qty) of each of a message's lines."""
+    return [(line.get("sku"), line.get("qty")) for line in lines if isinstance(line, dict)]
+
+
 def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
     lines = [(line.line_id, line.sku, line.qty) for line in order.lines if line.sku and line.qty > 0]
     if order.state in _GONE or not order.holds_stock:
         return ledger.release(shop, order.order_id)
-    touched = ledger.reserve(shop, order.order_id, lines)
+    touched = ledger.reserve(shop, order.order_id, lines, follow=order.problem is None)
     if order.state is OrderState.COMPLETED:
         touched |= ledger.consume(shop, order.order_id, format_ts(order.updated_at), "shipped")
     return touched

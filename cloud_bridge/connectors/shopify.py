@@ -407,8 +407,9 @@ class ShopifyConnector(OverHttp):
         """Orders changed since the cursor, in two steps so that re-reading the overlap window stays cheap
         however many orders fall in it: a listing of ids, times and statuses (250 orders for ~253 cost
         points a page), then the full orders (~930 points per 6) only for versions the cursor has not
-        returned, at most `max_pages` × 6 per call (the rest come on the next call). Orders whose
-        fulfillment orders are all assigned to another location are not this store's: not returned.
+        returned, at most `max_pages` × 6 per call (the rest come on the next call). An order whose
+        fulfillment orders are all assigned to another location is not this store's: it comes withdrawn
+        (`_withdrawn`), so that one the bridge had from here before it was moved lets its hold go.
         """
         window = PollWindow.decode(cursor)
         since = window.query_from()
@@ -420,8 +421,7 @@ class ShopifyConnector(OverHttp):
         cut = listed.index(fresh[budget]) if len(fresh) > budget else len(listed)
         details = self._orders_by_id([order_id for order_id, _, _ in wanted])
         orders = [details[order_id] for order_id, _, _ in wanted if order_id in details]
-        here = [self._local(order, where) for order, where in orders if self._here(where)]
-        return here, window.advance(listed[:cut])
+        return [self._for_here(order, where) for order, where in orders], window.advance(listed[:cut])
 
     def _listing(self, search: str | None) -> list[tuple[str, datetime, str]]:
         """(id, update time, status) of every order the search finds, oldest change first."""
@@ -457,6 +457,10 @@ class ShopifyConnector(OverHttp):
         location (or Shopify did not say where).
         """
         return not locations or self.location in locations
+
+    def _for_here(self, order: ShopOrder, locations: frozenset[str]) -> ShopOrder:
+        """The order as this store sees it: its part here, or withdrawn when nothing of it is here."""
+        return self._local(order, locations) if self._here(locations) else _withdrawn(order)
 
     def _local(self, order: ShopOrder, locations: frozenset[str]) -> ShopOrder:
         """The part of an order this store ships. An order split over several locations (one fulfillment
@@ -521,7 +525,7 @@ class ShopifyConnector(OverHttp):
         node = data.get("order")
         if node is None:
             raise RequestRejected(self.shop, f"order {order_id!r} does not exist", 404)
-        return self._local(read_order(node), assigned_locations(node))
+        return self._for_here(read_order(node), assigned_locations(node))
 
     def complete_order(self, order_id: str) -> ShopOrder:
         open_ids = self._open_fulfillment_orders(order_id)
@@ -914,6 +918,24 @@ def _stock_facts(raw: Any) -> ShopOrder:
         total_cents=0,
         currency="",
         holds_stock=not cancelled,
+    )
+
+
+def _withdrawn(order: ShopOrder) -> ShopOrder:
+    """An order with no fulfillment order here (routed to another location, or moved there after it was
+    placed: `fulfillmentOrderMove`) as this store sees it: cancelled here, with no lines and nothing held.
+    So the bridge lets it go as it does a cancellation (its hold released, off the boxes' floor) if it had
+    the order from here before, and records nothing of one it never had (`orders._apply`). The status says
+    why (`/MOVED`); the order stays open in Shopify, for the other store to ship."""
+    return replace(
+        order,
+        state=OrderState.CANCELLED,
+        status=f"{order.status}/MOVED",
+        lines=(),
+        holds_stock=False,
+        warnings=(),
+        problem=None,  # what could not be read of another store's order is not this store's problem
+        stock_known=True,
     )
 
 

@@ -20,9 +20,11 @@ points; `orders(query: "tag:…")`, `draftOrders(query: "tag:… AND status:open
 Orders carry the location their fulfillment order is assigned to (`assignedLocation`); an order at another
 location moves no stock here. A split order (`place_split_order`) has one fulfillment order per assigned
 location, each with its line items and quantities (`totalQuantity`, `remainingQuantity`); fulfilling one
-closes only that one, and the order is FULFILLED when all are (PARTIALLY_FULFILLED before). Not
-modelled: other locations' stock, no refunds, no returns; the search index lag after product changes; the
-cost refund for pages shorter than `first`; selection cost of
+closes only that one, and the order is FULFILLED when all are (PARTIALLY_FULFILLED before). The merchant
+can move an open fulfillment order, or some of its units, to another location (`move_order`, Shopify's
+`fulfillmentOrderMove`): the units leave `committed` for `available` here, `updatedAt` moves and
+orders/updated fires. Not modelled: other locations' stock, no refunds, no returns; the search index lag
+after product changes; the cost refund for pages shorter than `first`; selection cost of
 anything but connections and objects; fragments; per-field deprecations; bulk operations; REST Admin;
 webhook subscriptions through GraphQL (use `subscribe()`); Shopify's hours-long retry schedule (retries
 come `retry_delay` apart).
@@ -427,15 +429,83 @@ class ShopifySimulator(WebhookShop):
     def cancel_order(self, order_gid: str) -> None:
         with self.lock:
             order = self.orders[_num(order_gid, "Order") or 0]
-            here = {i for s in order.splits if s.location == LOCATION for i, _ in s.lines}
-            for line in order.lines if order.location == LOCATION else []:
-                if order.splits and line.id not in here:
-                    continue  # another location's line of a split order: its units are there
-                variant = self.variants[line.variant_id]
-                variant.available += line.qty
-                variant.committed -= line.qty
+            self._commit(order, self._open_here(order), -1)  # another location's units are there
             order.cancelled = order.updated = now_s()
             self._fire("orders/cancelled", self._order_rest(order))
+
+    def move_order(
+        self,
+        order_gid: str,
+        to_location: str,
+        *,
+        from_location: str = LOCATION,
+        quantities: dict[str, int] | None = None,
+    ) -> None:
+        """The merchant moves the order's open fulfillment order at `from_location` (a split order's part
+        there) to `to_location` (`fulfillmentOrderMove`): whole, its assigned location changes; with
+        `quantities` (sku → units), only those units move, into a new fulfillment order at `to_location`.
+        The units go from `committed` back to `available` at the location they leave and are committed at
+        the one they reach (only this location's stock is modelled); `updatedAt` moves and orders/updated
+        fires. A closed (fulfilled, cancelled) fulfillment order cannot move: ValueError.
+        """
+        with self.lock:
+            order = self.orders[_num(order_gid, "Order") or 0]
+            if order.cancelled is not None or order.fulfilled:
+                raise ValueError(f"shopify simulator: order {order_gid} has no open fulfillment order")
+            if quantities is not None and not order.splits:  # it becomes the first of two
+                order.splits = [
+                    Split(order.id, order.location, [(line.id, line.qty) for line in order.lines])
+                ]
+            moving = self._move(order, from_location, to_location, quantities)
+            self._commit(order, moving if from_location == LOCATION else [], -1)
+            self._commit(order, moving if to_location == LOCATION else [], 1)
+            order.updated = now_s()
+            self._fire("orders/updated", self._order_rest(order))
+
+    def _move(
+        self, order: Order, source: str, target: str, quantities: dict[str, int] | None
+    ) -> list[tuple[int, int]]:
+        """Reassigns the fulfillment order at `source` (or the `quantities` of it) to `target`; returns the
+        (line id, units) that moved."""
+        if not order.splits:
+            if order.location != source:
+                raise ValueError(f"shopify simulator: order {order.id} has no fulfillment order at {source}")
+            order.location = target
+            return [(line.id, line.qty) for line in order.lines]
+        split = next((s for s in order.splits if s.location == source and not s.closed), None)
+        if split is None:
+            raise ValueError(f"shopify simulator: order {order.id} has no open fulfillment order at {source}")
+        if quantities is None:
+            split.location = target
+            return list(split.lines)
+        skus = {line.id: self.variants[line.variant_id].sku for line in order.lines}
+        kept = dict(split.lines)
+        moving = [(line_id, quantities[sku]) for line_id, sku in skus.items() if sku in quantities]
+        for line_id, qty in moving:
+            if not 0 < qty <= kept.get(line_id, 0):
+                raise ValueError(f"shopify simulator: {qty} × {skus[line_id]} are not at {source}")
+            kept[line_id] -= qty
+        split.lines = [(line_id, qty) for line_id, qty in kept.items() if qty]
+        if not split.lines:
+            order.splits.remove(split)
+        order.splits.append(Split(next(self._ids), target, moving))
+        return moving
+
+    def _open_here(self, order: Order) -> list[tuple[int, int]]:
+        """(line id, units) of the order's open fulfillment orders at this location: what it holds here."""
+        if not order.splits:
+            here = order.location == LOCATION and not order.fulfilled
+            return [(line.id, line.qty) for line in order.lines] if here else []
+        return [entry for s in order.splits if s.location == LOCATION and not s.closed for entry in s.lines]
+
+    def _commit(self, order: Order, entries: list[tuple[int, int]], sign: int) -> None:
+        """Moves the units of (line id, units) between `available` and `committed` (1: to committed)."""
+        variants = {line.id: self.variants[line.variant_id] for line in order.lines}
+        for line_id, qty in entries:
+            variant = variants[line_id]
+            variant.available -= sign * qty
+            variant.committed += sign * qty
+            variant.updated = now_s()
 
     def is_fulfilled(self, order_gid: str) -> bool:
         with self.lock:
