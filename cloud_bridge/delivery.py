@@ -71,6 +71,15 @@ def add_order(shop: str, order_id: str, now: float) -> None:
     m.OrderTicket.insert(shop=shop, order_id=order_id, created_at=now).on_conflict_ignore().execute()
 
 
+def reopen(shop: str, order_id: str) -> None:
+    """An order that left the boxes' floor is back on it (a Shopify order moved back here): it is planned
+    again, its next revision above the highest its boxes had (`OrderTicket.rev`), since a box ignores a
+    revision at or below the one it keeps."""
+    m.OrderTicket.update(done=False).where(
+        (m.OrderTicket.shop == shop) & (m.OrderTicket.order_id == order_id)
+    ).execute()
+
+
 def sync_presence(shop: str, box: str, now: float) -> bool:
     """Follows the fleet's online flag (births and Wills, stale Wills already sorted out by `fleet`) and
     notes since when; True when the box has just come online, so what waits for it goes out now.
@@ -151,9 +160,10 @@ def plan(shop: ShopConfig, secret: bytes, now: float) -> None:
         finished = state != "open"
         for box in shop.boxes:
             view = replace(base, state=state, ticket=box == ticket.box)
-            finished &= _want_order(shop.id, box, view, kept.get((box, ref)))
-        if finished:  # every box has the final state: nothing more to send or to keep
-            m.OrderTicket.update(done=True).where(_ticket_key(ticket)).execute()
+            finished &= _want_order(shop.id, box, view, kept.get((box, ref)), int(ticket.rev))
+        if finished:  # every box has the final state: nothing more to send or to keep but its revision
+            last = max([int(ticket.rev)] + [kept[(box, ref)].rev for box in shop.boxes if (box, ref) in kept])
+            m.OrderTicket.update(done=True, rev=last).where(_ticket_key(ticket)).execute()
             m.Delivery.delete().where((m.Delivery.shop == shop.id) & (m.Delivery.ref == ref)).execute()
 
 
@@ -227,13 +237,14 @@ def _ticket_key(ticket: Any) -> Any:
     return (m.OrderTicket.shop == ticket.shop) & (m.OrderTicket.order_id == ticket.order_id)
 
 
-def _want_order(shop: str, box: str, view: Order, row: Any) -> bool:
-    """Sets the box's view of an order (a new revision if it changed); True if the box has acked it."""
+def _want_order(shop: str, box: str, view: Order, row: Any, floor: int = 0) -> bool:
+    """Sets the box's view of an order (a new revision if it changed, above `floor`: the highest its boxes
+    had when it last left the floor); True if the box has acked it."""
     if row is not None and row.payload is not None:
         kept = json.loads(bytes(row.payload))
         if {**kept, "rev": 0} == {**_json(replace(view, rev=1)), "rev": 0}:
             return bool(row.acked >= row.rev or row.refused is not None)
-    rev = (row.rev if row is not None else 0) + 1
+    rev = max(row.rev if row is not None else 0, floor) + 1
     _want(shop, box, order_ref(view.order_id), encode(replace(view, rev=rev)), rev, row)
     return False
 

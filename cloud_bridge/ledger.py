@@ -30,6 +30,7 @@ from wire import parse_ts
 
 COMPACT_ROWS: Final = 5_000  # movements folded per transaction: bounds the time a compaction holds the shop
 MARK_LOCK: Final = 0x4D4B  # the first key of the shops' movement locks (`_lock_shops`)
+MOVED: Final = "moved"  # a reservation given back because its order's part here moved to another location
 
 
 @dataclass(frozen=True)
@@ -363,9 +364,10 @@ def reserve(
     shop: str, order_id: str, lines: Sequence[tuple[str, str, int]], *, follow: bool = True
 ) -> set[str]:
     """Holds (line id, sku, qty) for an order that is paid and not handed over; returns the skus touched.
-    A line already released or consumed keeps its state: an order is counted once. A line still held
-    follows the order (`_follow`) when `follow`: False for an order read only in part, whose lines may be
-    more than the store's own part of it.
+    A line already released, consumed or moved away keeps its state: an order is counted once (a line
+    moved away is held again only by `hold_again`, which the caller decides on the order's version). A
+    line still held follows the order (`_follow`) when `follow`: False for an order read only in part,
+    whose lines may be more than the store's own part of it.
     """
     known = {
         row.line_id: row
@@ -389,12 +391,13 @@ def _follow(
     shop: str, order_id: str, lines: Sequence[tuple[str, str, int]], known: dict[str, Any]
 ) -> set[str]:
     """Open holds brought to the order's lines as the shop shows them now: a line the order no longer has
-    is released, and one whose quantity changed holds the new one (the shop gave back or took the units:
-    part of a Shopify order moved to another location). Returns the skus whose hold changed."""
+    is let go as moved away (`MOVED`: the shop gave its units back, part of a Shopify order moved to
+    another location, and may take them again), and one whose quantity changed holds the new one. Returns
+    the skus whose hold changed."""
     wanted = {line_id: qty for line_id, _, qty in lines}
     held = [row for row in known.values() if row.state == "open"]
     gone = [row for row in held if row.line_id not in wanted]
-    _set_state(shop, order_id, [row.line_id for row in gone], "released")
+    _set_state(shop, order_id, [row.line_id for row in gone], MOVED)
     changed = [row for row in held if row.line_id in wanted and wanted[row.line_id] != row.qty]
     for row in changed:
         m.Reservation.update(qty=wanted[row.line_id]).where(
@@ -428,13 +431,53 @@ def consume(shop: str, order_id: str, at: str, kind: str) -> set[str]:
 
 
 def release(shop: str, order_id: str) -> set[str]:
-    """A cancelled or refunded order gives back its open reservations (the shop restocks by itself)."""
+    """A cancelled or refunded order gives back its open reservations (the shop restocks by itself), for
+    good: nothing brings a released line back."""
+    return _let_go(shop, order_id, "released")
+
+
+def move_away(shop: str, order_id: str) -> set[str]:
+    """The order's part here moved to another location (`fulfillmentOrderMove`): its open reservations are
+    given back (the shop put the units back to `available` here) as `MOVED`, which `hold_again` may hold
+    again should the order come back, unlike a cancellation's."""
+    return _let_go(shop, order_id, MOVED)
+
+
+def hold_again(shop: str, order_id: str, line_ids: Iterable[str]) -> set[str]:
+    """Holds again the order's lines moved away that are among `line_ids` (the order came back here and
+    the shop committed their units again); returns their skus. Only `MOVED` lines: one released by a
+    cancellation or consumed (handed over, shipped) is never held again. The caller's `reserve` then
+    brings their quantities to the order's."""
+    wanted = set(line_ids)
+    back = [
+        row
+        for row in m.Reservation.select().where(
+            m.Reservation.shop == shop, m.Reservation.order_id == order_id, m.Reservation.state == MOVED
+        )
+        if row.line_id in wanted
+    ]
+    _set_state(shop, order_id, [row.line_id for row in back], "open")
+    mark_levels(shop, {row.sku for row in back})
+    return {row.sku for row in back}
+
+
+def has_moved_lines(shop: str, order_id: str) -> bool:
+    """Whether some of the order's lines are let go as moved away (`MOVED`)."""
+    return bool(
+        m.Reservation.select()
+        .where(m.Reservation.shop == shop, m.Reservation.order_id == order_id, m.Reservation.state == MOVED)
+        .exists()
+    )
+
+
+def _let_go(shop: str, order_id: str, state: str) -> set[str]:
+    """The order's open reservations into `state` (released or moved away); returns their skus."""
     open_lines = list(
         m.Reservation.select().where(
             m.Reservation.shop == shop, m.Reservation.order_id == order_id, m.Reservation.state == "open"
         )
     )
-    _set_state(shop, order_id, [r.line_id for r in open_lines], "released")
+    _set_state(shop, order_id, [r.line_id for r in open_lines], state)
     mark_levels(shop, {r.sku for r in open_lines})
     return {r.sku for r in open_lines}
 

@@ -220,7 +220,8 @@ class ShopSide(_Model):
 
 class Reservation(_Model):
     """Units an online order holds until they are collected or shipped (`consumed`) or the order is
-    cancelled (`released`).
+    cancelled (`released`), or while its part here is moved to another location (`moved`: held again if
+    it comes back, `ledger.hold_again`).
     """
 
     shop = pw.TextField()
@@ -249,6 +250,9 @@ class ShopOrder(_Model):
     collected_by = pw.TextField(null=True)
     completion = pw.TextField(default="none")  # none, wanted (collected at a till), done
     updated_at = pw.DoubleField()
+    # the shop's version (its update time, Unix s) last applied while part of the order here was moved to
+    # another location: an older read is stale, a newer one showing lines here again holds them again
+    moved_at = pw.DoubleField(null=True)
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "order_id")
@@ -355,6 +359,8 @@ class OrderTicket(_Model):
     assigned_at = pw.DoubleField(null=True)
     created_at = pw.DoubleField()
     done = pw.BooleanField(default=False)
+    # the highest revision its boxes had when it was done: one back on the floor goes on above it
+    rev = pw.BigIntegerField(default=0)
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "order_id")

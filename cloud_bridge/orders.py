@@ -57,6 +57,9 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
     is_new = row is None
     if is_new and not order.lines and order.state in _GONE:
         return set()  # nothing of it was ever here (another location's order): not this store's to record
+    if row is not None and row.moved_at is not None and _version(order) < row.moved_at:
+        return set()  # a stale read, from before the version that moved its part here: nothing of it is news
+    back = row is not None and _back(row, order)
     if row is None:
         row = m.ShopOrder(
             shop=shop,
@@ -64,7 +67,10 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
             pickup_code=pickup_code(secret, shop, order.order_id) if order.pickup else None,
             updated_at=now,
         )
-    touched = _stock_effect(shop, order)
+    touched = _stock_effect(shop, order, back=back)
+    if back and row.sent:
+        delivery.reopen(shop, order.order_id)
+    row.moved_at = None if is_new else _moved_at(shop, row, order)
     row.state, row.status, row.updated_at = order.state.value, order.status, now
     if (
         not row.sent
@@ -93,6 +99,7 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
         m.ShopOrder.updated_at,
         m.ShopOrder.message,
         m.ShopOrder.sent,
+        m.ShopOrder.moved_at,
     ]
     row.save(force_insert=True) if is_new else row.save(only=owned)
     if order.state is OrderState.COMPLETED:
@@ -102,6 +109,49 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
             m.ShopOrder.completion == "wanted",
         ).execute()
     return touched
+
+
+def _version(order: ShopOrder) -> float:
+    """The shop's version of the order: its update time (Unix s; Shopify's `updatedAt`, to the second)."""
+    return order.updated_at.timestamp()
+
+
+def _back(row: Any, order: ShopOrder) -> bool:
+    """Whether the order came back here after its part here moved to another location (Shopify's
+    `fulfillmentOrderMove` back to this location, or a split order's part moved back): a version strictly
+    newer than the last one applied since it moved shows lines here that hold stock, read in full. Its
+    moved-away lines are then held again (`ledger.hold_again`: never a cancelled or consumed one) and the
+    boxes get it open again as the next revision (`delivery.reopen`) with the lines now here.
+
+    The kitchen gets a ticket only for what it does not have on paper: the box took back the ticket it had
+    not printed when the order was withdrawn, and prints it now; a ticket already printed is not printed
+    again (the box keeps it printed), since the kitchen has it under the same floor number and a second
+    one would have the order made twice. A version at the same second as the one that moved it is not
+    taken as newer (two changes in one second cannot be told apart; holding the units of a read that may
+    be stale is what `reserve`'s "counted once" forbids)."""
+    return (
+        row.moved_at is not None
+        and _version(order) > row.moved_at
+        and order.state not in _GONE
+        and order.holds_stock
+        and not order.withdrawn
+        and order.problem is None
+        and bool(order.lines)
+    )
+
+
+def _moved_at(shop: str, row: Any, order: ShopOrder) -> float | None:
+    """The version to keep in `ShopOrder.moved_at`: once part of the order here moved away (it came
+    withdrawn, or a line of it left, `ledger.MOVED`), the newest version applied, so a read of an older one
+    is known as stale for good; None while nothing of it ever moved. The ledger is asked only when a line
+    may have just left (`reserve` followed the order), so an order that never moves costs no query."""
+    followed = order.problem is None and order.state not in _GONE and order.holds_stock
+    moved = (
+        row.moved_at is not None
+        or order.withdrawn
+        or (followed and ledger.has_moved_lines(shop, order.order_id))
+    )
+    return max(row.moved_at or 0.0, _version(order)) if moved else None
 
 
 def _with_lines(message: str, order: ShopOrder) -> str:
@@ -121,11 +171,16 @@ def _units(lines: list[Any]) -> list[tuple[Any, Any]]:
     return [(line.get("sku"), line.get("qty")) for line in lines if isinstance(line, dict)]
 
 
-def _stock_effect(shop: str, order: ShopOrder) -> set[str]:
+def _stock_effect(shop: str, order: ShopOrder, *, back: bool = False) -> set[str]:
+    """The order's hold as the shop shows it now; `back`: it came back here, its lines moved away are
+    held again first (`_back`)."""
     lines = [(line.line_id, line.sku, line.qty) for line in order.lines if line.sku and line.qty > 0]
+    if order.withdrawn:
+        return ledger.move_away(shop, order.order_id)
     if order.state in _GONE or not order.holds_stock:
         return ledger.release(shop, order.order_id)
-    touched = ledger.reserve(shop, order.order_id, lines, follow=order.problem is None)
+    touched = ledger.hold_again(shop, order.order_id, [line_id for line_id, _, _ in lines]) if back else set()
+    touched |= ledger.reserve(shop, order.order_id, lines, follow=order.problem is None)
     if order.state is OrderState.COMPLETED:
         touched |= ledger.consume(shop, order.order_id, format_ts(order.updated_at), "shipped")
     return touched

@@ -1,7 +1,8 @@
 """A Shopify order moved to another location after the bridge learned it (`fulfillmentOrderMove`), against
 the real simulator over HTTP, on SQLite and PostgreSQL: its hold here is released and it leaves the boxes'
 floor; a split order whose part here moves away keeps only what is still here; an order at another
-location never reaches the ledger or the boxes.
+location never reaches the ledger or the boxes. Moved back here, it holds its units again and is back on
+the floor; a stale read or an order handed over never holds units again.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cloud_bridge import ledger
+from cloud_bridge import delivery, ledger, orders
 from cloud_bridge import models as m
+from cloud_bridge.connectors import ShopOrder
 from cloud_bridge.db import Database
 from cloud_bridge.sync import ShopDriver
 from simulators.shops import ShopifySimulator
@@ -26,6 +28,7 @@ from tests.bridge_helpers import (
     shop_config,
     start_simulator,
 )
+from wire import OrderAck
 
 __all__ = ["database", "postgres"]  # fixtures
 
@@ -113,3 +116,98 @@ def test_a_split_order_whose_part_here_moves_away_holds_only_what_is_still_here_
         assert (held("SKU-000"), held("SKU-002")) == ((20, 0), (20, 0))
         assert all(floor(publisher, box, split)[0] == "cancelled" for box in BOXES)
         assert (sim.stock("SKU-000"), sim.stock("SKU-002")) == (20, 20)
+
+
+def ack_all(db: Database, d: ShopDriver, publisher: RecordingPublisher, order_id: str) -> int:
+    """Every box acks the latest revision it got of the order; returns the highest."""
+    revs = []
+    with db.write():
+        for box in BOXES:
+            latest = [o for o in publisher.orders(box) if o.order_id == order_id][-1]
+            delivery.on_ack(d.shop, box, OrderAck(order_id, latest.rev), time.time())
+            revs.append(latest.rev)
+    return max(revs)
+
+
+def apply(db: Database, d: ShopDriver, order: ShopOrder) -> None:
+    """The bridge applies this read of an order (one it read earlier: a stale or out-of-order read)."""
+    with db.write():
+        orders.apply_orders("shop", [order], BOXES, d.secret, time.time())
+
+
+def test_an_order_moved_away_and_back_holds_its_units_again_and_is_back_on_the_boxes_floor(
+    database: Database,
+) -> None:
+    """Moved back here, Shopify committed its units again while the ledger kept its lines released ("an
+    order is counted once"): the tills could sell the units the online order owns (an oversell), and the
+    order never came back to the boxes' floor."""
+    with shop(database) as (sim, d, publisher, clock):
+        order_id = sim.place_order("SKU-001", 2, pickup=True)
+        run(d, clock)
+        next_second()
+        sim.move_order(order_id, OTHER_STORE)
+        run(d, clock)
+        cancelled = ack_all(database, d, publisher, order_id)
+        run(d, clock)  # every box has it cancelled: it is off the floor
+        assert m.OrderTicket.get(m.OrderTicket.order_id == order_id).done
+        next_second()
+        sim.move_order(order_id, HERE, from_location=OTHER_STORE)
+        run(d, clock)
+        assert held("SKU-001") == (20, 2) and sim.stock("SKU-001") == 18
+        assert ledger.levels("shop", ["SKU-001"])["SKU-001"].available == 18  # what the tills can sell
+        assert all(floor(publisher, box, order_id) == ("open", [("SKU-001", 2)]) for box in BOXES)
+        back = {box: [o for o in publisher.orders(box) if o.order_id == order_id][-1] for box in BOXES}
+        assert all(view.rev > cancelled for view in back.values())  # a box ignores a revision it has
+        assert (back["till-1"].ticket, back["till-2"].ticket) == (True, False)  # withdrawn unprinted
+
+
+def test_a_split_orders_part_moved_back_here_holds_its_units_again(database: Database) -> None:
+    with shop(database) as (sim, d, publisher, clock):
+        split = sim.place_split_order(
+            [("SKU-000", 2, HERE), ("SKU-001", 5, OTHER_STORE), ("SKU-002", 3, HERE)]
+        )
+        run(d, clock)
+        next_second()
+        sim.move_order(split, THIRD_STORE, quantities={"SKU-000": 2, "SKU-002": 1})
+        run(d, clock)
+        assert (held("SKU-000"), held("SKU-002")) == ((20, 0), (20, 2))
+        next_second()
+        sim.move_order(split, HERE, from_location=THIRD_STORE)
+        run(d, clock)
+        assert (held("SKU-000"), held("SKU-001"), held("SKU-002")) == ((20, 2), (20, 0), (20, 3))
+        assert (sim.stock("SKU-000"), sim.stock("SKU-002")) == (18, 17)
+        assert all(
+            floor(publisher, box, split) == ("open", [("SKU-000", 2), ("SKU-002", 3)]) for box in BOXES
+        )
+
+
+def test_a_stale_read_from_before_an_order_moved_away_does_not_hold_its_units_again(
+    database: Database,
+) -> None:
+    with shop(database) as (sim, d, publisher, clock):
+        order_id = sim.place_order("SKU-001", 2, pickup=True)
+        run(d, clock)
+        before = d.connector.get_order(order_id)  # paid, here
+        next_second()
+        sim.move_order(order_id, OTHER_STORE)
+        run(d, clock)
+        sent = len(publisher.orders("till-1"))
+        apply(database, d, before)
+        run(d, clock)
+        assert held("SKU-001") == (20, 0)
+        assert (
+            len(publisher.orders("till-1")) == sent and floor(publisher, "till-1", order_id)[0] == "cancelled"
+        )
+
+
+def test_an_order_handed_over_and_seen_again_as_paid_is_not_held_again(database: Database) -> None:
+    with shop(database) as (sim, d, _, clock):
+        order_id = sim.place_order("SKU-001", 2)
+        run(d, clock)
+        paid = d.connector.get_order(order_id)
+        next_second()
+        d.connector.complete_order(order_id)  # shipped from here
+        run(d, clock)
+        assert held("SKU-001") == (18, 0)
+        apply(database, d, paid)
+        assert held("SKU-001") == (18, 0)

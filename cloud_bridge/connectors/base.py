@@ -128,7 +128,8 @@ class ShopOrder:
     what the customer said about allergies (printed so it stands out); `warnings` what the connector found
     odd but could print around (an absurd quantity, control characters, a line without a product): the
     order still prints, with the warnings, and the bridge parks it for the owner; `source` is "phone" for
-    an order entered at the shop (`create_order`).
+    an order entered at the shop (`create_order`). `withdrawn`: nothing of the order is this store's any
+    more, its part here moved to another location (cancelled here, no lines); it may come back.
     """
 
     order_id: str
@@ -154,6 +155,7 @@ class ShopOrder:
     allergies: str = ""
     warnings: tuple[str, ...] = ()
     source: str = "online"
+    withdrawn: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -409,7 +409,8 @@ class ShopifyConnector(OverHttp):
         points a page), then the full orders (~930 points per 6) only for versions the cursor has not
         returned, at most `max_pages` × 6 per call (the rest come on the next call). An order whose
         fulfillment orders are all assigned to another location is not this store's: it comes withdrawn
-        (`_withdrawn`), so that one the bridge had from here before it was moved lets its hold go.
+        (`_withdrawn`), so that one the bridge had from here before it was moved lets its hold go (and
+        takes it again if the order is moved back here).
         """
         window = PollWindow.decode(cursor)
         since = window.query_from()
@@ -924,13 +925,16 @@ def _stock_facts(raw: Any) -> ShopOrder:
 def _withdrawn(order: ShopOrder) -> ShopOrder:
     """An order with no fulfillment order here (routed to another location, or moved there after it was
     placed: `fulfillmentOrderMove`) as this store sees it: cancelled here, with no lines and nothing held.
-    So the bridge lets it go as it does a cancellation (its hold released, off the boxes' floor) if it had
-    the order from here before, and records nothing of one it never had (`orders._apply`). The status says
-    why (`/MOVED`); the order stays open in Shopify, for the other store to ship."""
+    So the bridge lets it go as it does a cancellation (its hold given back, off the boxes' floor) if it
+    had the order from here before, and records nothing of one it never had (`orders._apply`); unlike a
+    cancellation, it is `withdrawn` (unless Shopify cancelled it too): moved back here at a newer version,
+    it holds its units again. The status says why (`/MOVED`); the order stays open in Shopify, for the
+    other store to ship."""
     return replace(
         order,
         state=OrderState.CANCELLED,
         status=f"{order.status}/MOVED",
+        withdrawn=order.state not in (OrderState.CANCELLED, OrderState.REFUNDED),
         lines=(),
         holds_stock=False,
         warnings=(),
