@@ -40,6 +40,7 @@ from wire.orders import MAX_OPTIONS, MAX_WARNINGS, NOTE_LEN, ORDER_SOURCES
 log = logging.getLogger(__name__)
 
 _GONE = (OrderState.CANCELLED, OrderState.REFUNDED)
+_GONE_STATES: Final = frozenset(state.value for state in _GONE)  # as `ShopOrder.state` keeps them
 
 
 def apply_orders(
@@ -68,7 +69,7 @@ def _apply(shop: str, order: ShopOrder, boxes: Sequence[str], secret: bytes, now
             updated_at=now,
         )
     touched = _stock_effect(shop, order, back=back)
-    if back and row.sent:
+    if back and row.sent and row.state in _GONE_STATES:  # withdrawn from the floor: back on it
         delivery.reopen(shop, order.order_id)
     row.moved_at = None if is_new else _moved_at(shop, row, order)
     row.state, row.status, row.updated_at = order.state.value, order.status, now
