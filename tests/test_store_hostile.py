@@ -86,7 +86,7 @@ def _full(folder: Path) -> dict[str, Any]:
         running.scan("8410000000023")
         before = store.last_seq
         filler = folder / "filler"
-        with filler.open("wb") as out, contextlib.suppress(OSError):
+        with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):  # nothing left to flush
             while True:
                 out.write(b"\0" * 65536)
                 out.flush()

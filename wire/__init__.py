@@ -5,7 +5,7 @@ docs/protocol.md for every topic and message with an example.
 """
 
 from wire._fields import JSON, QTY_MAX
-from wire.batching import pack_journal
+from wire.batching import SPELLING, Journaled, SpelledEntry, frame_journal, pack_journal, spell_data
 from wire.catalog import BASE_UNITS, UNITS, CatalogDelta, CatalogRequest, CatalogSnapshotChunk, Product
 from wire.codec import (
     DECODERS,
@@ -107,6 +107,7 @@ __all__ = [
     "QTY_MAX",
     "ROOT",
     "ROUTES",
+    "SPELLING",
     "STOCK_BODIES",
     "STOCK_KINDS",
     "UNITS",
@@ -129,6 +130,7 @@ __all__ = [
     "EntryKind",
     "JournalBatch",
     "JournalEntry",
+    "Journaled",
     "Kind",
     "Levels",
     "LineOption",
@@ -155,6 +157,7 @@ __all__ = [
     "SaleEntry",
     "SignatureError",
     "SkuLevel",
+    "SpelledEntry",
     "State",
     "StockEntry",
     "StoreRecoveredEntry",
@@ -174,6 +177,7 @@ __all__ = [
     "decode_journal",
     "encode",
     "format_ts",
+    "frame_journal",
     "new_nonce",
     "now_ts",
     "pack_journal",
@@ -183,6 +187,7 @@ __all__ = [
     "pickup_matches",
     "publication",
     "sign_command",
+    "spell_data",
     "topic_filter",
     "verify_command",
 ]

@@ -2,7 +2,7 @@
 
 The journal is the outbox. An entry leaves the box's store only when the cloud's `ack {"upto": N}` says it is
 durably applied; a PUBACK means only that the broker has the message, so it plays no part here. Entries go
-out in seq order, in batches cut by `wire.pack_journal` (an entry cap and a byte cap), with at most `window`
+out in seq order, in batches cut by `wire.frame_journal` (an entry cap and a byte cap), with at most `window`
 batches awaiting the cloud's ack. After a reconnect, or when the oldest batch waits longer than the ack
 timeout, everything unacknowledged is sent again from the last ack (go-back-N): the cloud applies each
 `(box, seq)` once, so a duplicate costs bandwidth, never a double sale. The timeout doubles while the
@@ -27,11 +27,13 @@ from typing import Any
 from wire import (
     MAX_MESSAGE_BYTES,
     JournalBatch,
+    Journaled,
     JournalEntry,
+    SpelledEntry,
     WireError,
     encode,
+    frame_journal,
     now_ts,
-    pack_journal,
     parse_ts,
 )
 
@@ -173,26 +175,30 @@ class Drain:
             return None
         return Fetch(self.sent_upto, free * self.max_entries)
 
-    def send(self, entries: Sequence[JournalEntry], now: float) -> list[Batch]:
-        """Batches to publish now, from entries read after `want().after`; the rest wait for the window."""
+    def send(self, entries: Sequence[Journaled], now: float) -> list[Batch]:
+        """Batches to publish now, from entries read after `want().after`; the rest wait for the window.
+
+        Entries stored by this release come as `SpelledEntry`s and are framed as stored; older rows come
+        decoded and are checked here, as they always were."""
         fresh = [e for e in entries if e.seq > self.sent_upto]
         if fresh:
             self.last_seq = max(self.last_seq, fresh[-1].seq)
         batches: list[Batch] = []
-        for batch, payload in self._pack(fresh):
+        for cut, payload in self._pack(fresh):
             if len(self._inflight) >= self.window:
                 break
-            self._inflight.append(_InFlight(batch.last_seq, now))
-            self.sent_upto = batch.last_seq
-            batches.append(Batch(batch.first_seq, batch.last_seq, len(batch.entries), payload))
+            last = cut[-1].seq
+            self._inflight.append(_InFlight(last, now))
+            self.sent_upto = last
+            batches.append(Batch(cut[0].seq, last, len(cut), payload))
         return batches
 
-    def _pack(self, entries: Sequence[JournalEntry]) -> Iterable[tuple[JournalBatch, bytes]]:
+    def _pack(self, entries: Sequence[Journaled]) -> Iterable[tuple[Sequence[Journaled], bytes]]:
         try:
-            return list(pack_journal(entries, **self._packing()))
+            return list(frame_journal(entries, **self._packing()))
         except WireError:  # rare: find the culprits one by one, then pack the cleaned list
             cleaned = [sendable(entry, self.max_bytes) for entry in entries]
-            return list(pack_journal(cleaned, **self._packing()))
+            return list(frame_journal(cleaned, **self._packing()))
 
     def _packing(self) -> dict[str, Any]:
         return {
@@ -209,12 +215,13 @@ class Drain:
         self.sent_upto = self.acked
 
 
-def sendable(entry: JournalEntry, max_bytes: int = MAX_MESSAGE_BYTES) -> JournalEntry:
-    """`entry`, or an `unsendable` stand-in with the same seq that says why the entry cannot travel.
+def sendable(item: Journaled, max_bytes: int = MAX_MESSAGE_BYTES) -> Journaled:
+    """`item`, or an `unsendable` stand-in with the same seq that says why the entry cannot travel.
 
     The original stays in the box's store until the stand-in is acknowledged, and its content goes to the
-    log at error level, so nothing is lost silently.
+    log at error level, so nothing is lost silently. A stored entry is decoded for this (rare) check only.
     """
+    entry = item.entry() if isinstance(item, SpelledEntry) else item
     try:
         encode(JournalBatch((entry,)), max_bytes=max_bytes)
     except WireError as exc:
@@ -222,4 +229,4 @@ def sendable(entry: JournalEntry, max_bytes: int = MAX_MESSAGE_BYTES) -> Journal
         ts = entry.ts if parse_ts(entry.ts) else now_ts()
         data = {"original_kind": entry.kind[:64], "problem": str(exc)[:200]}
         return JournalEntry(entry.seq, UNSENDABLE, ts, data)
-    return entry
+    return item

@@ -15,7 +15,6 @@ through narrow Protocols, the remote commands (`remote.py`) through `RemoteLink`
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -63,7 +62,7 @@ from firmware_agent.store.catalog_stage import Staged
 from firmware_agent.store.outbox import Outbox, Pruned
 from firmware_agent.updates.health import note_link_up
 from firmware_agent.updates.layout import DEFAULT_ROOT, Layout
-from wire import CatalogRequest, CommandReply, JournalEntry, Kind, WireError, encode
+from wire import CatalogRequest, CommandReply, Kind, WireError, encode
 
 log = logging.getLogger(__name__)
 
@@ -431,8 +430,7 @@ class Link:
             if not rows:
                 self.drain.nothing_after(fetch.after)
                 return
-            entries = [JournalEntry(r.seq, r.kind, r.ts, json.loads(r.data)) for r in rows]
-            for batch in self.drain.send(entries, self.clock()):
+            for batch in self.drain.send([row.entry() for row in rows], self.clock()):
                 self.port.publish_batch(batch.payload)
 
     # ---- config changes ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from firmware_agent.store.epochmark import EpochMark, mark_path
 from firmware_agent.store.migrations import LATEST, MIGRATIONS, READABLE_FROM
 from firmware_agent.store.records import JournalRecord, PrintJobRecord, ProductRecord
 from firmware_agent.store.seqfloor import SeqFloor
-from wire import LEGACY_EPOCH, EntryBody, StoreRecoveredEntry
+from wire import LEGACY_EPOCH, SPELLING, EntryBody, StoreRecoveredEntry, spell_data
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ class Store:
         """Record one business fact. Call inside `transaction()` with the stock change it belongs to."""
         ts = utc_now_iso()
         kind, data = body.KIND.value, body.to_data()
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        text, checked = spell_data(kind, ts, data)  # checked once here, not at every send
         size = len(text) + len(kind) + len(ts) + ROW_OVERHEAD
         if enforce_limit and self._journal_bytes + size > self.limits.journal_max_bytes:
             raise StoreFullError(
@@ -371,7 +371,10 @@ class Store:
                 "the cloud has not acknowledged entries for too long"
             )
         self._floor.ensure_above(self._last_seq + 1)
-        cursor = self._sql("INSERT INTO journal (kind, ts, data) VALUES (?, ?, ?)", (kind, ts, text))
+        cursor = self._sql(
+            "INSERT INTO journal (kind, ts, data, spelled) VALUES (?, ?, ?, ?)",
+            (kind, ts, text, SPELLING if checked else None),
+        )
         seq: int = cursor.lastrowid  # type: ignore[assignment]  # an INSERT always sets it
         self._last_seq = seq
         self._journal_bytes += size

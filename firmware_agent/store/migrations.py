@@ -134,11 +134,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inbound_order_id_nocase ON inbound_order (order_id COLLATE NOCASE);
     CREATE INDEX inbound_order_stage_at ON inbound_order (stage_at);
     """,
+    # 9: the mark of a journal row whose entry passed the wire's checks when it was written
+    # (`wire.SPELLING`), so the link frames its data as stored; NULL in rows of older releases.
+    """
+    ALTER TABLE journal ADD COLUMN spelled INTEGER;
+    """,
 )
 
 LATEST = len(MIGRATIONS)
 
-READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1, 1)
+READABLE_FROM: tuple[int, ...] = (1, 1, 1, 1, 1, 1, 1, 1, 1)
 """For each schema version, the oldest release schema that can still read and write it. Additive migrations
 keep it unchanged, so a release rolled back after an update still opens the store the new one migrated;
 a migration that breaks older readers must raise it. Stored in the database as the `readable_from` setting."""

@@ -20,6 +20,7 @@ freed (`Store.note_pruned`), posted to it as an event: until then the bound is c
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +29,28 @@ from typing import Final
 from firmware_agent.store.database import ROW_OVERHEAD
 from firmware_agent.store.epochmark import EpochMark, mark_path
 from firmware_agent.store.levels import FORGET_ACKED_SQL
+from wire import SPELLING, Journaled, JournalEntry, SpelledEntry
 
 BUSY_TIMEOUT_MS: Final = 5000
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """A journal row as stored: `data` is its JSON text, decoded once by whoever sends it."""
+    """A journal row as stored: `data` is its JSON text; `spelled` the mark of an entry checked when it was
+    written (`wire.SPELLING`), None in rows of older releases."""
 
     seq: int
     kind: str
     ts: str
     data: str
+    spelled: int | None = None
+
+    def entry(self) -> Journaled:
+        """What the drain sends: a marked row as it is stored (no decoding, no checks again at every send),
+        any other decoded, to be checked and refused at send time as it always was."""
+        if self.spelled == SPELLING:
+            return SpelledEntry(self.seq, self.kind, self.ts, self.data)
+        return JournalEntry(self.seq, self.kind, self.ts, json.loads(self.data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +87,8 @@ class Outbox:
     def rows_after(self, seq: int, limit: int) -> list[Row]:
         """Committed journal rows with seq > `seq`, in seq order."""
         rows = self._conn.execute(
-            "SELECT seq, kind, ts, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            "SELECT seq, kind, ts, data, spelled FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
         ).fetchall()
         return [Row(*row) for row in rows]
 
