@@ -56,6 +56,16 @@ def announce(shop: str, box: str, epoch: str | None, now: float) -> None:
         mine = (m.Stream.shop == shop) & (m.Stream.box == box)
         m.Stream.update(current=False).where(mine).execute()
         m.Stream.update(current=True).where(mine & (m.Stream.epoch == key)).execute()
+        _mirror(shop, box, row)
+
+
+def _mirror(shop: str, box: str, row: Any) -> None:
+    """The fleet view's copy of the box's position and held batches follows the stream that is current now
+    (a box back on an earlier store showed the other store's until its next batch)."""
+    copy: dict[Any, Any] = {m.Box.pending: row.pending}
+    if row.last_seq is not None:  # announced only: no position yet
+        copy[m.Box.last_seq] = row.last_seq
+    m.Box.update(copy).where(m.Box.shop == shop, m.Box.box == box).execute()
 
 
 def record_loss(

@@ -209,6 +209,20 @@ def test_a_birth_with_a_new_store_reports_the_loss_before_any_sale(database: Dat
     assert apply(database, sale(1, "A"), epoch=NEW, acked=0) == 1
 
 
+def test_a_box_back_on_its_earlier_store_shows_that_stores_position_in_the_fleet_view(
+    database: Database,
+) -> None:
+    """A birth naming the box's earlier store makes it current again: the fleet view showed the other
+    store's position and held batches until the box's next batch."""
+    assert apply(database, *(sale(n, "A") for n in range(1, 6)), epoch=OLD, acked=0) == 5
+    assert apply(database, sale(1, "A"), epoch=NEW, acked=0) == 1
+    assert apply(database, sale(3, "A"), epoch=NEW, acked=1) == 1  # seq 2 missing: held
+    assert (m.Box.get().last_seq, m.Box.get().pending) == (1, 1)
+    with database.box_transaction("shop", "till-1"):
+        on_state("shop", "till-1", State(True, "1.0", 4, "cafe", now_ts(), epoch=OLD), time.time())
+    assert (m.Box.get().last_seq, m.Box.get().pending) == (5, 0)
+
+
 def _entry(seq: int, **fields: object) -> dict[str, object]:
     return {"seq": seq, "kind": "sale", "ts": now_ts(), "sku": "A", "delta": -1, "stock_after": 0, **fields}
 
