@@ -313,14 +313,17 @@ def journal_seqs(data_dir: Path) -> list[int]:
 
 
 class LogWatch(logging.Handler):
-    """Sets `seen` when a record containing `text` is logged: a wait on a log line without polling."""
+    """Sets `seen` when a record containing `text` is logged: a wait on a log line without polling;
+    `count` says how many were."""
 
     def __init__(self, text: str, logger: str = "firmware_agent") -> None:
         super().__init__(logging.DEBUG)
         self.text, self.logger, self.seen = text, logging.getLogger(logger), threading.Event()
+        self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.text in record.getMessage():
+            self.count += 1
             self.seen.set()
 
     def __enter__(self) -> LogWatch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,29 @@ def test_a_phone_order_with_the_shop_s_automatic_discount_prints_the_discounted_
         # 2 x 9.50 + 2.50 = 21.50, from 20: 10 % off
         assert "TO PAY" in counter.text and "19.35" in counter.text.replace(",", ".")
         assert presta.stock("PIZ-MARG") == 28
+
+
+def test_a_phone_order_with_a_percent_rule_on_a_shop_rounding_per_line_prints_without_a_cent_apart(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prices stored without tax to 6 decimals (8.00 and 2.50 with 10 % taken out) on a shop rounding
+    each line, as PrestaShop installs: 2 x 7.272727 + 2.272727 = 16.818181 -> 16.82, 10 % of the lines
+    14.55 + 2.27 -> 1.68 off, 15.14 to pay. Before, the bridge summed the prices rounded to the cent
+    (16.81, 15.13 to pay): "Payment error", parked, nothing printed."""
+    presta.set_exact_price("PIZ-MARG", Decimal("7.272727"))
+    presta.set_exact_price("CANA", Decimal("2.272727"))
+    presta.add_cart_rule("10 %", reduction_percent="10", quantity="100", quantity_per_user="9")
+    config = bridge_config(
+        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
+    )
+    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
+        wait_for_catalog(box)
+        assert main(phone_order_argv(broker.url)) == 0
+        capsys.readouterr()
+        [counter] = box.counter.wait_for_tickets(1, timeout=30)
+        [order_id] = list(presta.rows["orders"])
+        assert presta.order_state(order_id) != 8  # not "Payment error"
+        assert "TO PAY" in counter.text and "15.14" in counter.text.replace(",", ".")
 
 
 def test_phone_orders_the_shop_cannot_fill_are_parked_naming_why_and_the_next_one_still_prints(

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
+from math import ceil, floor
 from typing import Any
 
 import pytest
@@ -20,7 +22,9 @@ from cloud_bridge.connectors import prestashop_cartrules as rules
 from cloud_bridge.connectors._values import Invalid
 from cloud_bridge.errors import RequestRejected
 from simulators.shops import ManualClock, PrestaShopSimulator
+from tests.mqtt_helpers import LogWatch
 from tests.shop_helpers import SMALL, phone_draft, presta
+from wire import PhoneLine
 
 PAYMENT_ERROR = 8
 MANY = {"quantity": "1000", "quantity_per_user": "1000"}
@@ -154,4 +158,135 @@ def test_any_cart_rules_answer_reads_as_a_total_or_as_invalid_or_refused(rows: l
         kept = rules.applying(found, {}, Decimal("23.00"), Decimal("23.00"))
     except (Invalid, rules.Uncomputable):
         return
-    assert Decimal(0) <= rules.reduction(kept, Decimal("23.00")) <= Decimal("23.00")
+    lines = [rules.Line(Decimal("11.50"), 2)]
+    assert Decimal(0) <= rules.reduction(kept, lines, rules.Rounding()) <= Decimal("23.00")
+
+
+def _priced(sim: PrestaShopSimulator, lines: list[tuple[str, int]], ref: str) -> list[tuple[str, int]]:
+    """(sku, quantity) of a product of its own for each (price to 6 decimals, quantity)."""
+    found = []
+    for i, (price, qty) in enumerate(lines):
+        sku = f"R-{ref}-{i}"
+        sim.add_product(sku, f"Producto {i}", 100, 50)
+        sim.set_exact_price(sku, Decimal(price))
+        found.append((sku, qty))
+    return found
+
+
+def _exact_order(sim: PrestaShopSimulator, lines: list[tuple[str, int]], ref: str = "till-1-p9") -> int:
+    """A pickup phone order of (price to 6 decimals, quantity) lines; its total in cents, once made out
+    of "Payment error"."""
+    drafted = tuple(PhoneLine(sku, qty, (), "") for sku, qty in _priced(sim, lines, ref))
+    draft = replace(phone_draft("PIZ-4Q", 1), ref=ref, lines=drafted)
+    order = presta(sim, ManualClock()).create_order(draft)
+    assert sim.order_state(int(order.order_id)) != PAYMENT_ERROR
+    return order.total_cents
+
+
+TEN_OFF = [("2.272727", 3), ("6.363636", 2)]  # 8 units of 2.50 and 7.00 with 10 % of tax taken out
+FIFTEEN_OFF = [("2.272727", 1), ("5.454545", 3)]
+
+
+def test_a_phone_order_with_a_percent_rule_on_a_shop_rounding_per_line_is_not_parked_a_cent_apart(
+    sim: PrestaShopSimulator,
+) -> None:
+    """PrestaShop's install rounds each line (`PS_ROUND_TYPE` 2): products 19.545453 -> 19.55, 10 % of
+    the rounded lines 6.82 + 12.73 -> 1.96 off, 17.59 to pay. Before, the bridge read prices rounded to
+    the cent and took 10 % of 19.53: 17.58, the order made in "Payment error" and parked."""
+    sim.add_cart_rule("10 %", reduction_percent="10", **MANY)
+    assert _exact_order(sim, TEN_OFF) == 1759
+
+
+@pytest.mark.parametrize(
+    ("round_type", "mode", "rule", "lines", "total"),
+    [
+        # each item: 2.27 x 3 + 6.36 x 2 = 19.53, 10 % = 1.953 -> 1.95
+        pytest.param("1", "2", "10", TEN_OFF, 1758, id="10-each-item"),
+        # the total: 19.545453 -> 19.55, 10 % = 1.9545453 -> 1.95
+        pytest.param("3", "2", "10", TEN_OFF, 1760, id="10-the-total"),
+        # each line, half down: 19.55, 10 % of 6.82 + 12.73 = 1.955 -> 1.95
+        pytest.param("2", "3", "10", TEN_OFF, 1760, id="10-each-line-half-down"),
+        # each item: 2.27 + 5.45 x 3 = 18.62, 15 % = 2.793 -> 2.79
+        pytest.param("1", "2", "15", FIFTEEN_OFF, 1583, id="15-each-item"),
+        # each line: 18.636362 -> 18.64, 15 % of 2.27 + 16.36 = 2.7945 -> 2.79
+        pytest.param("2", "2", "15", FIFTEEN_OFF, 1585, id="15-each-line"),
+        # the total: 18.64, 15 % of 18.636362 = 2.7954543 -> 2.80
+        pytest.param("3", "2", "15", FIFTEEN_OFF, 1584, id="15-the-total"),
+        # each line, down: 18.63, 15 % of 2.27 + 16.36 = 2.7945 -> 2.79
+        pytest.param("2", "1", "15", FIFTEEN_OFF, 1584, id="15-each-line-down"),
+    ],
+)
+def test_a_percent_rule_s_phone_order_is_totalled_as_the_shop_rounds_it(
+    sim: PrestaShopSimulator, round_type: str, mode: str, rule: str, lines: list[tuple[str, int]], total: int
+) -> None:
+    sim.set_configuration("PS_ROUND_TYPE", round_type)
+    sim.set_configuration("PS_PRICE_ROUND_MODE", mode)
+    sim.add_cart_rule("Promo", reduction_percent=rule, **MANY)
+    assert _exact_order(sim, lines) == total
+
+
+def _cent(value: Fraction, mode: int) -> Fraction:
+    """Rounding to the cent spelled out, one mode at a time (values are never negative here)."""
+    x = value * 100
+    lower, upper = floor(x), ceil(x)
+    tie = x - lower == Fraction(1, 2)
+    if mode == 0:
+        whole = upper
+    elif mode == 1:
+        whole = lower
+    elif not tie:
+        whole = floor(x + Fraction(1, 2))
+    else:
+        whole = {3: lower, 4: lower if lower % 2 == 0 else upper, 5: lower if lower % 2 else upper}.get(
+            mode, upper
+        )
+    return Fraction(whole, 100)
+
+
+def _reference(lines: list[tuple[Fraction, int]], percent: Fraction, kind: int, mode: int) -> Fraction:
+    """The cart's total as PrestaShop's calculator makes it, written out for each round type: the
+    discount never above the products' unrounded total (it can be, rounding each line up)."""
+    if kind == 1:
+        rows = [_cent(unit, mode) * qty for unit, qty in lines]
+        whole = sum(rows, Fraction(0))
+        return _cent(whole, mode) - _cent(whole * percent / 100, mode)
+    whole = sum((unit * qty for unit, qty in lines), Fraction(0))
+    if kind == 2:
+        rows = [_cent(unit * qty, mode) for unit, qty in lines]
+    else:
+        rows = [unit * qty for unit, qty in lines]
+    return _cent(whole, mode) - _cent(min(whole, sum(rows, Fraction(0)) * percent / 100), mode)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30_000_000), st.integers(1, 12)), min_size=1, max_size=5),
+    st.integers(1, 100),
+    st.sampled_from([1, 2, 3]),
+    st.integers(0, 5),
+)
+def test_the_bridge_totals_a_percent_rule_as_the_written_out_reference_for_every_rounding(
+    micros: list[tuple[int, int]], percent: int, kind: int, mode: int
+) -> None:
+    lines = [rules.Line(Decimal(m).scaleb(-6), q) for m, q in micros]
+    found = rules.rule_of({"id": "1", "reduction_percent": str(percent)}, "1")
+    got = rules.discounted([found], lines, rules.Rounding(kind, mode))
+    want = _reference([(Fraction(m, 1_000_000), q) for m, q in micros], Fraction(percent), kind, mode)
+    assert Fraction(got) == want
+
+
+def test_a_key_that_cannot_read_the_settings_keeps_rounding_each_item_and_says_so_once(
+    sim: PrestaShopSimulator,
+) -> None:
+    """Without GET on `configurations` the bridge cannot know `PS_ROUND_TYPE`: it rounds each item half
+    up, as before it read it, and logs that once, not at every order."""
+    sim.denied.add("configurations")
+    sim.set_configuration("PS_ROUND_TYPE", "1")
+    sim.add_cart_rule("10 %", reduction_percent="10", **MANY)
+    maker = presta(sim, ManualClock())
+    with LogWatch("settings not read", "cloud_bridge.connectors.prestashop_phone") as said:
+        for ref in ("till-1-p9", "till-1-p10"):
+            lines = tuple(PhoneLine(sku, qty, (), "") for sku, qty in _priced(sim, TEN_OFF, ref))
+            order = maker.create_order(replace(phone_draft("PIZ-4Q", 1), ref=ref, lines=lines))
+            assert sim.order_state(int(order.order_id)) != PAYMENT_ERROR
+            assert order.total_cents == 1758
+    assert said.count == 1

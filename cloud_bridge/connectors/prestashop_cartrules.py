@@ -13,10 +13,18 @@ minimum amount. A rule that may apply and depends on what the bridge does not re
 group, shop or product restrictions, a gift, a reduction on one product or the cheapest, products on
 sale excluded, another currency, an amount without tax on a taxed cart, a minimum counting shipping,
 several reductions at once whose order PrestaShop decides, rules that may not be combined with the
-others that apply) is refused naming it (`Uncomputable`), before
-the order is made. PrestaShop rounds a percent per product row with some rounding settings
-(`PS_ROUND_TYPE`); the bridge rounds the order's, half up: a cent apart, the order lands in "Payment
-error" and is parked saying so.
+others that apply) is refused naming it (`Uncomputable`), before the order is made.
+
+The total is PrestaShop's cart calculator's (`Calculator::getTotal`), which `PS_ROUND_TYPE` shapes: each
+row is a unit price with tax to 6 decimals × its quantity, rounded per item (1), per line (2, the
+install's default) or not at all (3, the total); the products' total is the rows' sum as the shop
+first saw them (per item: the rounded units; otherwise unrounded) rounded once; a percent off the order
+is taken off each row as rounded by the round type, the discounts summed unrounded and rounded once;
+the delivery is added rounded. `Tools::ps_round` rounds to the cent by `PS_PRICE_ROUND_MODE` (0 up, 1
+down, 2 half up, the default, 3 half down, 4 half even, 5 half odd). The minimum amount compares the
+products' total as `getOrderTotal(ONLY_PRODUCTS)` gives it: the rows rounded by the round type, summed
+and rounded. Without these settings (a key that cannot read `configurations`) the bridge rounds each
+item half up, as the Webservice's prices at their default of 2 decimals did before.
 """
 
 from __future__ import annotations
@@ -24,13 +32,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Decimal,
+)
 from typing import Any, Final
 
 from cloud_bridge.connectors._values import Invalid, amount, as_obj
 
 _CENT: Final = Decimal("0.01")
 _TIME: Final = "%Y-%m-%d %H:%M:%S"
+ROUND_ITEM, ROUND_LINE, ROUND_TOTAL = 1, 2, 3  # `PS_ROUND_TYPE` (Order::ROUND_*)
+HALF_UP, HALF_ODD = 2, 5  # two of `PS_PRICE_ROUND_MODE`'s values
+ROUNDING_SETTINGS: Final = ("PS_ROUND_TYPE", "PS_PRICE_ROUND_MODE")
+# `PS_PRICE_ROUND_MODE` -> Decimal's mode (half odd has none: `_half_odd`)
+_MODES: Final = {0: ROUND_CEILING, 1: ROUND_FLOOR, 2: ROUND_HALF_UP, 3: ROUND_HALF_DOWN, 4: ROUND_HALF_EVEN}
 # flag -> why the bridge cannot tell whether, or how much, the rule takes off
 _RESTRICTIONS: Final = {
     "country_restriction": "it is limited to some countries",
@@ -180,15 +201,86 @@ def applying(
     return kept
 
 
-def reduction(rules: Sequence[CartRule], gross: Decimal) -> Decimal:
-    """What the rules take off the products' total with tax, rounded half up to the cent."""
+@dataclass(frozen=True)
+class Rounding:
+    """How the shop rounds a cart: `PS_ROUND_TYPE` and `PS_PRICE_ROUND_MODE`. The defaults are the
+    bridge's own before it read them (each item, half up), which it keeps when it cannot read them."""
+
+    type: int = ROUND_ITEM
+    mode: int = HALF_UP
+
+    def cent(self, value: Decimal) -> Decimal:
+        """`Tools::ps_round(value, 2)`: a mode PrestaShop does not know rounds half up, as its switch."""
+        if self.mode == HALF_ODD:
+            return _half_odd(value)
+        return value.quantize(_CENT, _MODES.get(self.mode, ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Line:
+    """A cart row: its unit price (to 6 decimals, as the cart calculator takes it) and quantity."""
+
+    unit: Decimal
+    qty: int
+
+
+def _half_odd(value: Decimal) -> Decimal:
+    cut = value.quantize(_CENT, ROUND_DOWN)
+    if abs(value - cut) != _CENT / 2:
+        return value.quantize(_CENT, ROUND_HALF_UP)
+    return cut if int(cut / _CENT) % 2 else cut + _CENT.copy_sign(value)
+
+
+def rounding_of(settings: Mapping[str, str]) -> Rounding:
+    """The shop's `ROUNDING_SETTINGS` values; one missing or unknown counts as its fallback (each item,
+    half up)."""
+
+    def number(name: str, fallback: int) -> int:
+        text = settings.get(name, "").strip()
+        return int(text) if text.isascii() and text.isdigit() else fallback
+
+    kind = number("PS_ROUND_TYPE", ROUND_ITEM)
+    kind = kind if kind in (ROUND_ITEM, ROUND_LINE, ROUND_TOTAL) else ROUND_ITEM
+    return Rounding(kind, number("PS_PRICE_ROUND_MODE", HALF_UP))
+
+
+def _first(line: Line, rounding: Rounding) -> Decimal:
+    """A row as `CartRow` first totals it (`initialTotalPrice`): per item, the unit rounded."""
+    unit = rounding.cent(line.unit) if rounding.type == ROUND_ITEM else line.unit
+    return unit * line.qty
+
+
+def _row(line: Line, rounding: Rounding) -> Decimal:
+    """A row as the cart rules see it (`finalTotalPrice` after `applyRound`): per line, rounded."""
+    if rounding.type == ROUND_LINE:
+        return rounding.cent(line.unit * line.qty)
+    return _first(line, rounding)
+
+
+def products(lines: Sequence[Line], rounding: Rounding) -> Decimal:
+    """The products' total as `getOrderTotal(ONLY_PRODUCTS)` gives it: what a minimum amount is
+    compared with, and a free-delivery threshold before the discounts."""
+    return rounding.cent(sum((_row(line, rounding) for line in lines), Decimal(0)))
+
+
+def reduction(rules: Sequence[CartRule], lines: Sequence[Line], rounding: Rounding) -> Decimal:
+    """What the rules take off (`getDiscountTotal`): a percent off each row as rounded, an amount off
+    the rows' sum (at most it), the whole at most the products' first total, rounded once."""
+    rows = sum((_row(line, rounding) for line in lines), Decimal(0))
     off = Decimal(0)
     for rule in rules:
         if rule.percent > 0:
-            off += gross * rule.percent / 100
+            off += sum((_row(line, rounding) * rule.percent / 100 for line in lines), Decimal(0))
         if rule.amount > 0:
-            off += min(rule.amount, gross)
-    return min(off, gross).quantize(_CENT, ROUND_HALF_UP)
+            off += min(rule.amount, rows)
+    return rounding.cent(min(off, sum((_first(line, rounding) for line in lines), Decimal(0))))
+
+
+def discounted(rules: Sequence[CartRule], lines: Sequence[Line], rounding: Rounding) -> Decimal:
+    """The products' total less the rules, as `Calculator::getTotal` makes it before the delivery: the
+    rows' first totals summed and rounded, less the rounded discount."""
+    first = rounding.cent(sum((_first(line, rounding) for line in lines), Decimal(0)))
+    return first - reduction(rules, lines, rounding)
 
 
 def ships_free(rules: Sequence[CartRule]) -> bool:

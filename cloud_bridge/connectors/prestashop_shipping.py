@@ -123,18 +123,23 @@ def carrier_of(value: Any) -> Carrier:
     )
 
 
-def shop_shipping(rows: Sequence[Any], shop_id: str) -> ShopShipping:
-    """The settings from `configurations` rows (a row for this shop wins over the global one)."""
+def settings_of(rows: Sequence[Any], names: Sequence[str], shop_id: str) -> dict[str, str]:
+    """The values of `names` in `configurations` rows (a row for this shop wins over the global one)."""
     chosen: dict[str, tuple[bool, str]] = {}  # name -> (the shop's own row, value)
     for value in rows:
         row = as_obj(value, "configuration")
         name, shop = str(row.get("name", "")), str(row.get("id_shop") or "0")
-        if name not in CONFIGURATION or shop not in ("0", shop_id):
+        if name not in names or shop not in ("0", shop_id):
             continue
         mine = shop != "0"
         if name not in chosen or (mine and not chosen[name][0]):
             chosen[name] = (mine, str(row.get("value") or ""))
-    value_of = {name: text for name, (_, text) in chosen.items()}
+    return {name: text for name, (_, text) in chosen.items()}
+
+
+def shop_shipping(rows: Sequence[Any], shop_id: str) -> ShopShipping:
+    """The settings from `configurations` rows (`settings_of`)."""
+    value_of = settings_of(rows, CONFIGURATION, shop_id)
 
     def number(name: str) -> Decimal:
         return max(Decimal(0), amount(value_of.get(name) or "0", f"configuration {name}"))

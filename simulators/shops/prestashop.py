@@ -10,9 +10,11 @@ without `id_shop` moves the row out of the shop (PrestaShop#18953); orders whose
 validation, polled by `date_upd`, with state changes through `order_histories`, and orders made through
 the Webservice from a customer, an address and a cart (`prestashop_checkout`), their total with the
 carrier's delivery cost (`prestashop_carriers`) less the automatic cart rules
-(`prestashop_discounts`); an order row names its
+(`prestashop_discounts`, rounded by `PS_ROUND_TYPE` and `PS_PRICE_ROUND_MODE`); an order row names its
 `customizations` row (the values typed into a product's `product_customization_fields`); `price[alias][…]`
-on a product. With `version="1.7"`, PATCH answers 405 (code 23).
+on a product, to `decimals` places (by default `PS_PRICE_ROUND_MODE`'s number, as PrestaShop does; prices
+are stored to 6). A resource in `denied` answers 401, as for a key without that permission. With
+`version="1.7"`, PATCH answers 405 (code 23).
 
 A product with combinations keeps its own row (`id_product_attribute` 0) at the sum of theirs, whatever is
 written to it (StockAvailable::synchronize); `depends_on_stock` is kept as sent. Not modelled: multishop,
@@ -120,6 +122,7 @@ class PrestaShopSimulator(ShopSimulator):
         self.key = key
         self.version = version
         self.cart_rule_cents = 0  # a discount off every cart the Webservice does not show (a module's)
+        self.denied: set[str] = set()  # resources the key has no permission on (401, as PrestaShop)
         self.rows: dict[str, dict[int, Row]] = {name: {} for name in TABLES}
         self._ids = itertools.count(1)
         carriers.seed(self.rows)
@@ -235,9 +238,13 @@ class PrestaShopSimulator(ShopSimulator):
             return dict(self._stock_row(reference))
 
     def set_price(self, reference: str, price_cents: int) -> None:
+        self.set_exact_price(reference, Decimal(price_cents) / 100)
+
+    def set_exact_price(self, reference: str, price: Decimal) -> None:
+        """A price to 6 decimals, as PrestaShop stores it (e.g. 1.004: a unit whose cent is rounded)."""
         with self.lock:
             product = self._product_by_reference(reference)
-            product["price"] = _price(price_cents)
+            product["price"] = f"{price:.6f}"
             product["date_upd"] = _stamp(now_s())
 
     def place_food_order(
@@ -456,6 +463,8 @@ class PrestaShopSimulator(ShopSimulator):
             ("PATCH", True): self._patch,
             ("POST", False): lambda r, t, _i, j: self._post(r, t, j),
         }
+        if table.resource in self.denied:
+            raise ApiError(401, 26, f'Resource of type "{table.resource}" is not allowed with this key')
         handler = handlers.get((request.method, row_id is not None))
         if handler is None or not self._allowed(request.method, table):
             raise ApiError(405, 23, f"Method {request.method} is not valid")
@@ -636,26 +645,30 @@ class PrestaShopSimulator(ShopSimulator):
             raise ApiError(
                 500, 0, "Cart cannot be loaded or an order has already been placed using this cart"
             )
-        lines, total, weight, additional = [], 0, Decimal(0), Decimal(0)
+        lines, units, weight, additional = [], [], Decimal(0), Decimal(0)
         for row in cart["rows"]:
             product = self.rows["products"][int(row["id_product"])]
-            price = _cents(product["price"])
+            unit = Decimal(product["price"])
             reference = product["reference"]
             qty = int(row["quantity"])
             weight += Decimal(product["weight"]) * qty
             additional += Decimal(product["additional_shipping_cost"]) * qty
             if row["id_product_attribute"] != "0":
                 combination = self.rows["combinations"][int(row["id_product_attribute"])]
-                price += _cents(combination["price"])
+                unit += Decimal(combination["price"])
                 weight += Decimal(combination["weight"]) * qty
                 reference = combination["reference"] or reference
-            total += price * qty
-            lines.append((row, product, reference, price))
+            units.append((unit, qty))
+            lines.append((row, product, reference, unit))
+        round_type, mode = self._rounding()
         applied = discounts.automatic(
-            self.rows, cart["id_customer"], Decimal(total) / 100, now_s().replace(tzinfo=None)
+            self.rows,
+            cart["id_customer"],
+            discounts.products_total(units, round_type, mode),
+            now_s().replace(tzinfo=None),
         )
-        total -= discounts.discount_cents(applied, total)
-        total = max(0, total - self.cart_rule_cents)
+        products, _ = discounts.cart_total(units, applied, round_type, mode)
+        total = max(0, int(products * 100) - self.cart_rule_cents)
         address = self.rows["addresses"].get(int(cart["id_address_delivery"]))
         country = int(address["id_country"]) if address is not None else carriers.SPAIN
         delivery = (
@@ -672,7 +685,7 @@ class PrestaShopSimulator(ShopSimulator):
         oid = next(self._ids)
         now = _stamp(now_s())
         order_rows = []
-        for row, product, reference, price in lines:
+        for row, product, reference, unit in lines:
             if state != checkout.STATE_ERROR:  # an order in payment error takes no stock
                 stock = self._stock_row(reference)
                 stock["quantity"] = str(int(stock["quantity"]) - int(row["quantity"]))
@@ -685,7 +698,7 @@ class PrestaShopSimulator(ShopSimulator):
                     "product_name": product["name"],
                     "product_reference": reference,
                     "id_customization": "0",
-                    "unit_price_tax_incl": _price(price),
+                    "unit_price_tax_incl": f"{unit:.6f}",
                 }
             )
         self._synchronize()
@@ -730,9 +743,22 @@ class PrestaShopSimulator(ShopSimulator):
             ]
             return states, shown
 
+    def _rounding(self) -> tuple[int, int]:
+        """(`PS_ROUND_TYPE`, `PS_PRICE_ROUND_MODE`); PrestaShop's fallbacks (each item, half up) for one
+        missing or unknown."""
+        config = {row["name"]: row["value"] for row in self.rows["configurations"].values()}
+        round_type = config.get("PS_ROUND_TYPE", "")
+        mode = config.get("PS_PRICE_ROUND_MODE", "")
+        return (
+            int(round_type) if round_type in ("1", "2", "3") else discounts.ROUND_ITEM,
+            int(mode) if mode.isdigit() else 2,
+        )
+
     def _prices(self, request: Request, product: Row) -> dict[str, str]:
         """`price[alias][…]=…`: the product's price (a combination's with `product_attribute`) in a field
-        named `alias`; taxes are not modelled, so `use_tax` gives the same number."""
+        named `alias`, to `decimals` places (by default as many as `PS_PRICE_ROUND_MODE`'s number, as the
+        Webservice does); taxes are not modelled, so `use_tax` gives the same number."""
+        mode = self._rounding()[1]
         found: dict[str, str] = {}
         for name in request.query:
             match = re.fullmatch(r"price\[(\w+)\]\[(\w+)\]", name)
@@ -740,11 +766,13 @@ class PrestaShopSimulator(ShopSimulator):
                 continue
             alias = match.group(1)
             attribute = request.arg(f"price[{alias}][product_attribute]") or "0"
-            cents = _cents(product["price"])
+            unit = Decimal(product["price"])
             combination = self.rows["combinations"].get(int(attribute)) if attribute.isdigit() else None
             if combination is not None and combination["id_product"] == str(product["id"]):
-                cents += _cents(combination["price"])
-            found[alias] = _price(cents)
+                unit += Decimal(combination["price"])
+            places = request.arg(f"price[{alias}][decimals]") or str(mode)
+            places = places if places.isdigit() else str(mode)
+            found[alias] = str(discounts.ps_round(unit, min(int(places), 6), mode))
         return found
 
     def add_customization_field(self, reference: str, name: str) -> int:

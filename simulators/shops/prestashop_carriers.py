@@ -44,6 +44,8 @@ CONFIGURATION: Final = {
     "PS_SHIPPING_METHOD": "0",
     "PS_TAX": "1",
     "PS_ATCP_SHIPWRAP": "0",
+    "PS_ROUND_TYPE": "2",  # each line (Order::ROUND_LINE), as PrestaShop installs
+    "PS_PRICE_ROUND_MODE": "2",  # half up
 }
 _CENT: Final = Decimal("0.01")
 

@@ -12,13 +12,28 @@ percent off the products' total left, an amount off (at most what is left), free
 from the cart takes one of each rule's `quantity`. Not modelled (such a rule applies as if its
 restriction were met): countries, carriers, groups, shops, product selections, gifts, reductions on one
 product, currencies, taxes (prices have none here), and rules that may not be combined.
+
+The cart's total is `Calculator::getTotal`'s under the shop's `PS_ROUND_TYPE` (1 each item, 2 each line,
+the install's default, 3 the total) and `PS_PRICE_ROUND_MODE` (`ps_round`): rows are unit prices to 6
+decimals × quantities, rounded per item (units), per line (rows) or not at all; the products' first total
+(per item the rounded units, otherwise unrounded) is rounded once; each percent comes off every row as
+rounded by the round type (an amount off them by weight), and the discounts, summed unrounded and at most
+the products' first total, are rounded once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Decimal,
+)
 from typing import Any, Final
 
 Row = dict[str, Any]
@@ -26,6 +41,8 @@ Row = dict[str, Any]
 TABLES: Final = (("cart_rules", "cart_rule"), ("order_cart_rules", "order_cart_rule"))
 PAYMENT_ERROR: Final = "8"
 _STAMP: Final = "%Y-%m-%d %H:%M:%S"
+ROUND_ITEM, ROUND_LINE, ROUND_TOTAL = 1, 2, 3
+_MODES: Final = {0: ROUND_CEILING, 1: ROUND_FLOOR, 2: ROUND_HALF_UP, 3: ROUND_HALF_DOWN, 4: ROUND_HALF_EVEN}
 
 
 def add_rule(rows: dict[str, dict[int, Row]], ids: Iterator[int], name: str, **fields: Any) -> int:
@@ -104,13 +121,48 @@ def automatic(
     return sorted(found, key=lambda r: (int(r["priority"]), int(r["id"])))
 
 
-def discount_cents(rules: list[Row], products_cents: int) -> int:
-    """What the rules take off the products' total, in cents (each rule on what the ones before left)."""
-    left = Decimal(products_cents)
+def ps_round(value: Decimal, places: int, mode: int) -> Decimal:
+    """`Tools::ps_round` with `PS_PRICE_ROUND_MODE` `mode` (5: half to the odd neighbour)."""
+    step = Decimal(1).scaleb(-places)
+    if mode != 5:
+        return value.quantize(step, _MODES.get(mode, ROUND_HALF_UP))
+    down = value.quantize(step, ROUND_DOWN)
+    if abs(value - down) * 2 != step:
+        return value.quantize(step, ROUND_HALF_UP)
+    return down if int(down.scaleb(places)) % 2 else down + step.copy_sign(value)
+
+
+def cart_total(
+    lines: list[tuple[Decimal, int]], rules: list[Row], round_type: int, mode: int
+) -> tuple[Decimal, Decimal]:
+    """(the products' total less the rules, what the rules took off) for rows of (unit price, quantity),
+    both rounded to the cent as `Calculator::getTotal` does."""
+    units = [(_cent(unit, mode) if round_type == ROUND_ITEM else unit, qty) for unit, qty in lines]
+    first = [unit * qty for unit, qty in units]
+    rows = [_cent(row, mode) if round_type == ROUND_LINE else row for row in first]
+    off = Decimal(0)
     for rule in rules:
-        left -= (left * Decimal(rule["reduction_percent"]) / 100).quantize(Decimal(1), ROUND_HALF_UP)
-        left -= min(left, Decimal(rule["reduction_amount"]) * 100)
-    return products_cents - int(left)
+        percent = Decimal(rule["reduction_percent"])
+        off += sum((row * percent / 100 for row in rows), Decimal(0))
+        rows = [row - row * percent / 100 for row in rows]
+        left = sum(rows, Decimal(0))
+        flat = min(Decimal(rule["reduction_amount"]), left)
+        off += flat
+        rows = [row - flat * row / left for row in rows] if left else rows
+    discount = _cent(min(off, sum(first, Decimal(0))), mode)
+    return _cent(sum(first, Decimal(0)), mode) - discount, discount
+
+
+def products_total(lines: list[tuple[Decimal, int]], round_type: int, mode: int) -> Decimal:
+    """`getOrderTotal(ONLY_PRODUCTS)`: the rows rounded by the round type, summed, rounded."""
+    if round_type == ROUND_ITEM:
+        return _cent(sum((_cent(unit, mode) * qty for unit, qty in lines), Decimal(0)), mode)
+    rows = (unit * qty for unit, qty in lines)
+    return _cent(sum((_cent(r, mode) if round_type == ROUND_LINE else r for r in rows), Decimal(0)), mode)
+
+
+def _cent(value: Decimal, mode: int) -> Decimal:
+    return ps_round(value, 2, mode)
 
 
 def ships_free(rules: list[Row]) -> bool:
