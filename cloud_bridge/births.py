@@ -74,13 +74,13 @@ def apply_births(births: Sequence[Birth], now: float) -> list[Presence]:
             back = box is None or box.online is not True or box.boot is None or box.boot != birth.state.boot
             out[n] = Presence(back, box is None or box.present is not True)
         else:
-            out[n] = presence_of(birth, now)
+            out[n] = _alone(birth, now)
     _write(plain, now)
     return [out[n] for n in range(len(births))]
 
 
-def presence_of(birth: Birth, now: float) -> Presence:
-    """A birth or Will by the rules for one box."""
+def _alone(birth: Birth, now: float) -> Presence:
+    """A birth or Will by the rules for one box (`fleet.on_state`, then `delivery.sync_presence`)."""
     back = fleet.on_state(birth.shop, birth.box, birth.state, now)
     returned = delivery.sync_presence(birth.shop, birth.box, now)
     return Presence(back, returned)
