@@ -169,14 +169,11 @@ def test_a_delivery_phone_order_with_a_paid_carrier_is_made_unpaid_and_prints_it
         assert "PHONE ORDER" in kitchen.text and "2 x Pizza Margarita" in kitchen.text
 
 
-def test_a_phone_order_with_the_shop_s_automatic_discount_prints_the_discounted_amount_due(
+def phone_order_counter(
     tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The shop gives 10 % off from 20 € (a cart rule without code, which validateOrder puts on the cart);
-    before, the bridge sent the undiscounted total: "Payment error", parked, nothing printed."""
-    presta.add_cart_rule(
-        "10 % desde 20 €", reduction_percent="10", minimum_amount="20", quantity="100", quantity_per_user="9"
-    )
+) -> tuple[int, str]:
+    """The demo's phone order placed through a worker and a box on the shop as set up: the PrestaShop
+    order's id and the counter ticket's text."""
     config = bridge_config(
         f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
     )
@@ -186,10 +183,22 @@ def test_a_phone_order_with_the_shop_s_automatic_discount_prints_the_discounted_
         capsys.readouterr()
         [counter] = box.counter.wait_for_tickets(1, timeout=30)
         [order_id] = list(presta.rows["orders"])
-        assert presta.order_state(order_id) != 8  # not "Payment error"
-        # 2 x 9.50 + 2.50 = 21.50, from 20: 10 % off
-        assert "TO PAY" in counter.text and "19.35" in counter.text.replace(",", ".")
-        assert presta.stock("PIZ-MARG") == 28
+        return order_id, counter.text
+
+
+def test_a_phone_order_with_the_shop_s_automatic_discount_prints_the_discounted_amount_due(
+    tmp_path: Path, broker: Broker, presta: PrestaShopSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shop gives 10 % off from 20 € (a cart rule without code, which validateOrder puts on the cart);
+    before, the bridge sent the undiscounted total: "Payment error", parked, nothing printed."""
+    presta.add_cart_rule(
+        "10 % desde 20 €", reduction_percent="10", minimum_amount="20", quantity="100", quantity_per_user="9"
+    )
+    order_id, counter = phone_order_counter(tmp_path, broker, presta, capsys)
+    assert presta.order_state(order_id) != 8  # not "Payment error"
+    # 2 x 9.50 + 2.50 = 21.50, from 20: 10 % off
+    assert "TO PAY" in counter and "19.35" in counter.replace(",", ".")
+    assert presta.stock("PIZ-MARG") == 28
 
 
 def test_a_phone_order_with_a_percent_rule_on_a_shop_rounding_per_line_prints_without_a_cent_apart(
@@ -202,17 +211,9 @@ def test_a_phone_order_with_a_percent_rule_on_a_shop_rounding_per_line_prints_wi
     presta.set_exact_price("PIZ-MARG", Decimal("7.272727"))
     presta.set_exact_price("CANA", Decimal("2.272727"))
     presta.add_cart_rule("10 %", reduction_percent="10", quantity="100", quantity_per_user="9")
-    config = bridge_config(
-        f"sqlite:///{tmp_path / 'bridge.db'}", broker.url, [shop_config(SHOP, presta, ["till-1"])]
-    )
-    with running_worker(config), pizzeria_box(tmp_path, broker) as box:
-        wait_for_catalog(box)
-        assert main(phone_order_argv(broker.url)) == 0
-        capsys.readouterr()
-        [counter] = box.counter.wait_for_tickets(1, timeout=30)
-        [order_id] = list(presta.rows["orders"])
-        assert presta.order_state(order_id) != 8  # not "Payment error"
-        assert "TO PAY" in counter.text and "15.14" in counter.text.replace(",", ".")
+    order_id, counter = phone_order_counter(tmp_path, broker, presta, capsys)
+    assert presta.order_state(order_id) != 8  # not "Payment error"
+    assert "TO PAY" in counter and "15.14" in counter.replace(",", ".")
 
 
 def test_phone_orders_the_shop_cannot_fill_are_parked_naming_why_and_the_next_one_still_prints(
