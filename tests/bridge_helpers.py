@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -322,6 +322,22 @@ def run(d: ShopDriver, clock: Clock, seconds: float = 1.0) -> None:
     """`seconds` pass on the driver's clock, then one pass that must reach the shop."""
     clock.advance(seconds)
     assert d.run_pass(force=True)
+
+
+@contextlib.contextmanager
+def driven_shop(
+    platform: str, db: Database, *, count: int = 4, boxes: Sequence[str] = ("till-1", "till-2"), **kw: Any
+) -> Iterator[tuple[Simulator, ShopDriver, RecordingPublisher, Clock]]:
+    """A simulated shop of `count` products (20 in stock each) driven on `db` for `boxes`, its first pass
+    made; `kw` overrides its `ShopConfig`. The simulator stops when the block ends."""
+    sim = start_simulator(platform, seed(count, 20))
+    try:
+        publisher, clock = RecordingPublisher(), Clock()
+        d = driver(db, replace(shop_config("shop", sim, list(boxes)), **kw), publisher, clock)
+        d.run_pass(force=True)
+        yield sim, d, publisher, clock
+    finally:
+        sim.stop()
 
 
 def query(worker: Worker, fn: Callable[[], Any]) -> Any:

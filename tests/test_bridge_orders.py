@@ -22,12 +22,9 @@ from tests.bridge_helpers import (
     RecordingPublisher,
     customer_code,
     database,
-    driver,
+    driven_shop,
     postgres,
     run,
-    seed,
-    shop_config,
-    start_simulator,
 )
 from wire import Kind, Order, OrderAck, PickupKey, State, now_ts, pickup_hash
 
@@ -40,16 +37,9 @@ BOXES = ["till-1", "till-2"]
 def shop(
     db: Database, **kw: object
 ) -> Iterator[tuple[WooCommerceSimulator, ShopDriver, RecordingPublisher, Clock]]:
-    sim = start_simulator("woocommerce", seed(3, 20))
-    assert isinstance(sim, WooCommerceSimulator)
-    try:
-        config = replace(shop_config("shop", sim, BOXES), **kw)  # type: ignore[arg-type]
-        publisher, clock = RecordingPublisher(), Clock()
-        d = driver(db, config, publisher, clock)
-        d.run_pass(force=True)
+    with driven_shop("woocommerce", db, count=3, boxes=BOXES, **kw) as (sim, d, publisher, clock):
+        assert isinstance(sim, WooCommerceSimulator)
         yield sim, d, publisher, clock
-    finally:
-        sim.stop()
 
 
 def ack(db: Database, d: ShopDriver, box: str, message: OrderAck) -> None:

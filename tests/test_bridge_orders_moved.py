@@ -21,12 +21,9 @@ from tests.bridge_helpers import (
     Clock,
     RecordingPublisher,
     database,
-    driver,
+    driven_shop,
     postgres,
     run,
-    seed,
-    shop_config,
-    start_simulator,
 )
 from wire import OrderAck
 
@@ -40,15 +37,9 @@ THIRD_STORE = "gid://shopify/Location/3"
 
 @contextmanager
 def shop(db: Database) -> Iterator[tuple[ShopifySimulator, ShopDriver, RecordingPublisher, Clock]]:
-    sim = start_simulator("shopify", seed(3, 20))
-    assert isinstance(sim, ShopifySimulator)
-    try:
-        publisher, clock = RecordingPublisher(), Clock()
-        d = driver(db, shop_config("shop", sim, BOXES), publisher, clock)
-        d.run_pass(force=True)
+    with driven_shop("shopify", db, count=3, boxes=BOXES) as (sim, d, publisher, clock):
+        assert isinstance(sim, ShopifySimulator)
         yield sim, d, publisher, clock
-    finally:
-        sim.stop()
 
 
 def next_second() -> None:

@@ -5,8 +5,6 @@ the ledger and the boxes, races with the shop's own sales are repaired, errors a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -18,18 +16,17 @@ from cloud_bridge.db import Database
 from cloud_bridge.delivery import shop_pickup_key
 from cloud_bridge.journal import apply_batch
 from cloud_bridge.parking import open_problems
-from cloud_bridge.sync import ShopDriver
 from simulators.shops import ShopifySimulator, WooCommerceSimulator
 from tests.bridge_helpers import (
     FAST,
     PICKUP_SECRET,
     Clock,
     RecordingPublisher,
-    Simulator,
     batch,
     connector,
     customer_code,
     database,
+    driven_shop,
     driver,
     postgres,
     run,
@@ -55,19 +52,7 @@ __all__ = ["database", "postgres"]  # fixtures
 PLATFORMS = ["woocommerce", "prestashop", "shopify"]
 
 
-@contextmanager
-def shop(
-    platform: str, db: Database, stock: int = 20, count: int = 4, **kw: object
-) -> Iterator[tuple[Simulator, ShopDriver, RecordingPublisher, Clock]]:
-    sim = start_simulator(platform, seed(count, stock), **kw)
-    try:
-        config = shop_config("shop", sim, ["till-1", "till-2"])
-        publisher, clock = RecordingPublisher(), Clock()
-        d = driver(db, config, publisher, clock)
-        d.run_pass(force=True)
-        yield sim, d, publisher, clock
-    finally:
-        sim.stop()
+shop = driven_shop
 
 
 def journal(db: Database, *entries: JournalEntry, box: str = "till-1") -> None:
