@@ -50,6 +50,7 @@ from firmware_agent.events import Stop
 from firmware_agent.link import Link
 from firmware_agent.link.catalog import VERSION_KEY
 from firmware_agent.store import Store
+from firmware_agent.store.database import PRAGMAS
 from simulators.catalog import SAMPLE_CATALOG, generated_catalog
 from tests.bridge_helpers import (
     FAST,
@@ -78,7 +79,7 @@ def run() -> list[Result]:
     server = PostgresServer()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            return [scan_vs_sqlite_online(server, Path(tmp)), *results]
+            return [*scan_vs_sqlite_online(server, Path(tmp)), *results]
     finally:
         server.drop()
 
@@ -162,7 +163,7 @@ def _rss_samples(pid: int, seconds: float) -> list[float]:
     return samples
 
 
-def scan_vs_sqlite_online(server: PostgresServer, folder: Path) -> Result:
+def scan_vs_sqlite_online(server: PostgresServer, folder: Path) -> list[Result]:
     box = "scan-box"
     with running_broker(folder) as broker:
         sim = start_simulator("woocommerce", seed(10, 10**6))
@@ -173,13 +174,23 @@ def scan_vs_sqlite_online(server: PostgresServer, folder: Path) -> Result:
         online = OnlineBox(folder / "box", broker.port, box)
         try:
             samples = alternate(ROUNDS, lambda: online.scans(SCANS), lambda: raw.inserts(SCANS))
+            floor = alternate(ROUNDS, lambda: raw.statements(SCANS), lambda: raw.inserts(SCANS))
+            hop = alternate(ROUNDS, lambda: online.nothings(SCANS), lambda: raw.inserts(SCANS))
             online.wait_all_acked()
         finally:
             online.close()
             raw.close()
             worker.stop()
             sim.stop()
-    return samples.throughput("scan_vs_sqlite_online", "scans/s")
+    return [
+        samples.throughput("scan_vs_sqlite_online", "scans/s"),
+        floor.throughput("scan_vs_sqlite_online.statements_only", "scans/s"),
+        hop.throughput("scan_vs_sqlite_online.empty_event", "events/s"),
+    ]
+
+
+class Nothing:
+    """An event that writes nothing: what the core loop costs an event before the event's own work."""
 
 
 class OnlineBox:
@@ -193,6 +204,7 @@ class OnlineBox:
         seed_journal(self.store, BACKLOG)
         self.done = threading.Semaphore(0)
         self.core = CoreLoop(self.store, BarcodeConfig(), listeners=[self._on_applied])
+        self.core.on(Nothing, lambda event: "")
         self.link = Link(link_config(folder, f"mqtt://127.0.0.1:{port}", box))
         self.link.start(self.core)
         self.thread = threading.Thread(target=self.core.run, daemon=True)
@@ -204,15 +216,21 @@ class OnlineBox:
             raise AssertionError(f"box {box}: the backlog was drained before the scans began")
 
     def _on_applied(self, applied: Applied) -> None:
-        if isinstance(applied.event, ScanRead):
+        if isinstance(applied.event, ScanRead | Nothing):
             self.done.release()
 
     def scans(self, count: int) -> float:
+        return self._events(count, lambda: ScanRead("bench", BARCODE))
+
+    def nothings(self, count: int) -> float:
+        return self._events(count, Nothing)
+
+    def _events(self, count: int, event: Callable[[], object]) -> float:
         started = time.perf_counter()
         for _ in range(count):
-            self.core.post(ScanRead("bench", BARCODE))
+            self.core.post(event())
             if not self.done.acquire(timeout=WAIT_S):
-                raise AssertionError(f"box {self.box}: a scan was not committed")
+                raise AssertionError(f"box {self.box}: an event was not committed")
         return count / (time.perf_counter() - started)
 
     def wait_all_acked(self) -> None:
@@ -227,8 +245,8 @@ class OnlineBox:
 
 
 class RawSqlite:
-    """The baseline in a process of its own (`python -m bench.bench_box FOLDER`), told how many rows to
-    insert per turn on stdin, answering the rate on stdout."""
+    """The baseline in a process of its own (`python -m bench.bench_box FOLDER`), told on stdin what to run
+    per turn (`raw N`: N raw inserts, `scan N`: a sale's statements N times), answering the rate on stdout."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True)
@@ -244,8 +262,14 @@ class RawSqlite:
             raise AssertionError("the raw SQLite process did not start")
 
     def inserts(self, count: int) -> float:
+        return self._turn("raw", count)
+
+    def statements(self, count: int) -> float:
+        return self._turn("scan", count)
+
+    def _turn(self, what: str, count: int) -> float:
         assert self.process.stdin is not None
-        self.process.stdin.write(f"{count}\n")
+        self.process.stdin.write(f"{what} {count}\n")
         self.process.stdin.flush()
         return float(self._line())
 
@@ -264,11 +288,51 @@ class RawSqlite:
 
 def _raw_child(folder: Path) -> int:
     conn = raw_journal(folder, BACKLOG)
+    sale = _sale_statements(folder / "store" / "tillbridge.db")
+    turns = {"raw": lambda count: raw_inserts(conn, count), "scan": sale}
     print("ready", flush=True)
     for line in sys.stdin:
-        print(raw_inserts(conn, int(line)), flush=True)
+        what, count = line.split()
+        print(turns[what](int(count)), flush=True)
     conn.close()
     return 0
+
+
+SALE = (  # what one sale of BARCODE runs, as the store logs it (tests/test_bench_box.py holds them equal)
+    (
+        "SELECT b.code, p.sku, p.name, p.price_cents, p.unit, p.stock FROM barcode b "
+        "JOIN product p ON p.sku = b.sku WHERE b.code IN (?,?)"
+    ),
+    "UPDATE product SET stock = stock + ? WHERE sku = ? RETURNING stock",
+    "INSERT INTO journal (kind, ts, data, spelled) VALUES (?, ?, ?, ?)",
+    "INSERT OR REPLACE INTO local_move (seq, sku, delta) VALUES (?, ?, ?)",
+)
+
+
+def _sale_statements(path: Path) -> Callable[[int], float]:
+    """Sales per second as bare statements on a store `Store.open` made, with the same backlog."""
+    store = Store.open(path)
+    load_products(store, SAMPLE_CATALOG)
+    seed_journal(store, BACKLOG)
+    store.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    for name, value in PRAGMAS.items():
+        conn.execute(f"PRAGMA {name} = {value}")
+    lookup, stock, journal, move = SALE
+    sku, data = "MILK-1L", '{"sku":"MILK-1L","delta":-1,"stock_after":47,"barcode":"8410000000023"}'
+
+    def sales(count: int) -> float:
+        started = time.perf_counter()
+        for _ in range(count):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(lookup, (BARCODE, "0" + BARCODE)).fetchall()
+            conn.execute(stock, (-1, sku)).fetchall()
+            seq = conn.execute(journal, ("sale", "2026-11-23T00:00:00.000Z", data, 1)).lastrowid
+            conn.execute(move, (seq, sku, -1))
+            conn.execute("COMMIT")
+        return count / (time.perf_counter() - started)
+
+    return sales
 
 
 def _wait_for(condition: Callable[[], bool], failure: str) -> None:
