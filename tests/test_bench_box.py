@@ -27,7 +27,7 @@ def test_the_bench_replays_the_statements_a_sale_runs(
     core.post(ScanRead("till", BARCODE))
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger=sql_log.name):
-        core.run(until=lambda: any(r.getMessage() == "COMMIT" for r in caplog.records))
+        core.run(until=lambda: bool(caplog.records))  # one batch: the scan's transaction, whatever it did
     store.close()
 
     assert [r.getMessage() for r in caplog.records] == ["BEGIN IMMEDIATE", *SALE, "COMMIT"]

@@ -37,15 +37,12 @@ class Tapped:
             self.seen.append(reading)
             self._seeing.notify_all()
 
-    def weights_seen(self, count, timeout=5.0):
-        """The weights the box decoded, once it has `count`: the tap forwards a reply to the POS first and
-        decodes it after, so the POS can hold a weight a moment before the box does."""
+    def seen_once_weighed(self, count, timeout=5.0):
+        """Every reading the box decoded, once `count` of them carry a weight: the tap forwards a reply to
+        the POS first and decodes it after, so the POS can hold a weight a moment before the box does."""
         with self._seeing:
-            self._seeing.wait_for(lambda: len(self._weighed()) >= count, timeout)
-            return self._weighed()
-
-    def _weighed(self):
-        return [r for r in self.seen if r.weight_kg is not None]
+            self._seeing.wait_for(lambda: sum(r.weight_kg is not None for r in self.seen) >= count, timeout)
+            return list(self.seen)
 
     def close(self):
         self.tap.stop.set()
@@ -70,7 +67,7 @@ def test_the_pos_reads_the_scale_through_the_box_and_the_box_sees_the_same_weigh
     tapped.scale.set_weight(Decimal("1.234"), stable=True)
     reading = pos.weigh(timeout=2)
     assert reading is not None and reading.weight_kg == Decimal("1.234") and reading.sellable
-    assert [r.raw for r in tapped.weights_seen(1)] == [reading.raw]  # the box saw the bytes the POS got
+    assert [r.raw for r in tapped.seen_once_weighed(1)] == [reading.raw]  # the box saw the bytes the POS got
     assert bytes(tapped.scale.received) == b"W"  # the POS's poll reached the scale unchanged
 
 
@@ -84,7 +81,8 @@ def test_a_dialog06_price_and_checksum_handshake_passes_through_untouched(tapped
     tapped.scale.set_weight(Decimal("1.000"), stable=True)
     got = [pos.weigh(timeout=2) for _ in range(3)]  # the second weighing triggers the checksum exchange
     assert all(r is not None and r.amount == Decimal("2.50") for r in got), got
-    assert [r.weight_kg for r in tapped.weights_seen(3)] == [Decimal("1.000")] * 3
+    weights = [r.weight_kg for r in tapped.seen_once_weighed(3) if r.weight_kg is not None]
+    assert weights == [Decimal("1.000")] * 3
 
 
 @pytest.mark.parametrize("tapped", [("toledo8217",)], indirect=True)
