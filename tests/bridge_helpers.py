@@ -494,9 +494,9 @@ class PlayedBox:
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.reconnect_delay_set(1, 2)
+        self.client = client  # before its thread starts: what the session kept arrives at once, and is acked
         client.connect_async(host.rsplit("/", 1)[-1], int(port))
         client.loop_start()
-        self.client = client
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
