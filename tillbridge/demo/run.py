@@ -121,6 +121,22 @@ class _PrintControlSheet:
         pass
 
 
+class _ShowBoxPage:
+    """Prints where the box's page is once it listens (it starts with the box), so a newcomer who opens the
+    URL at once gets the page, not a refused connection."""
+
+    def __init__(self, page: BoxPage, pin: str, view: LiveView) -> None:
+        self.page, self.pin, self.view = page, pin, view
+
+    def start(self, core: CoreLoop) -> None:
+        url = self.page.url
+        self.view.note(f"🌐  the box's page on {url} (PIN {self.pin})")
+        self.view.note(f"🧾  its order board (accept, ready, collected, phone orders) on {url}#orders")
+
+    def stop(self) -> None:
+        pass
+
+
 def _agree_at_the_end(second: SecondTill, board: StockBoard, view: LiveView, receipts: ReceiptTill) -> None:
     """Before the demo stops: the second till's sales made, the receipt till's receipts read, and every
     number settled everywhere."""
@@ -171,9 +187,9 @@ def _watch_printer(
 
 
 def _box_page(services: Services, config: AgentConfig) -> tuple[BoxPage, str]:
-    """The box's local page on a free localhost port, with a PIN made for this run."""
+    """The box's local page on a localhost port it picks when it starts, with a PIN made for this run."""
     pin = f"{random.SystemRandom().randrange(10**6):06d}"
-    web = WebConfig(listen=f"127.0.0.1:{free_port()}", pin=Secret(pin))
+    web = WebConfig(listen="127.0.0.1:0", pin=Secret(pin))
     return BoxPage(web, BOX_ID, SHOP_ID, services, mqtt=config.mqtt), pin
 
 
@@ -273,16 +289,17 @@ def _run(options: DemoOptions, data_dir: Path, view: LiveView) -> int:
         for watcher in watchers:
             watcher.start()
         box_page, pin = _box_page(services, config)
-        view.note(f"🌐  the box's page on http://{box_page.web.listen}/ (PIN {pin})")
-        view.note(
-            f"🧾  its order board (accept, ready, collected, phone orders) on http://{box_page.web.listen}/#orders"
-        )
         settings = AgentSettings(
             box_id=BOX_ID,
             data_dir=data_dir,
             barcodes=BarcodeConfig(),
             devices=[scanner, counter],
-            services=[*services.in_start_order(), _PrintControlSheet(services.printing), box_page],
+            services=[
+                *services.in_start_order(),
+                _PrintControlSheet(services.printing),
+                box_page,
+                _ShowBoxPage(box_page, pin, view),
+            ],
             listeners=[view],
         )
         agent = Agent(settings)
