@@ -204,7 +204,9 @@ class Stock(_Model):
 class ShopSide(_Model):
     """What the bridge expects the shop to show for one sku (`cloud_bridge.shopside`): `level` when the
     orders the bridge knew had taken `orders` units (a negative sum); `doubt_until`: a write whose answer
-    never came may still land until then.
+    never came may still land until then; `caught_up`: what the known orders had taken once the orders feed
+    had been read to its end after `level` was seen (NULL until then): an order learned by then may be in
+    `level` already, one learned later cannot be.
     """
 
     shop = pw.TextField()
@@ -213,9 +215,11 @@ class ShopSide(_Model):
     orders = pw.BigIntegerField()
     doubt_until = pw.DoubleField(default=0.0)
     at = pw.DoubleField()
+    caught_up = pw.BigIntegerField(null=True)
 
     class Meta:
         primary_key = pw.CompositeKey("shop", "sku")
+        indexes = ((("shop", "caught_up"), False),)
 
 
 class Reservation(_Model):

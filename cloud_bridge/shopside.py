@@ -10,15 +10,17 @@ the ledger's reservations). What the shop should show now is
 A read that differs from that, at a quiet moment (no order touched the sku between the read and an
 orders poll after it), is an edit made in the shop: it becomes a ledger movement of channel `shop`
 (source `s/<sku>/<id>`, `push` false since the shop has it already), and is never written over. Except
-when the shop shows more by no more than the units of the orders learned since the bridge last looked:
-those orders were in the shop's number already when it looked (the feed showed them late), or a write of
-ours overwrote them while the feed was failing; either way the shop's number is taken as it is and the
+when the shop shows more by no more than the units of the orders the bridge learned late: after it last
+looked, but before it had read the orders feed to its end once since (`caught_up`). Those orders may
+have been in the shop's number already when it looked (the feed showed them late), or a write of ours
+overwrote them while the feed was failing; either way the shop's number is taken as it is and the
 ledger's is written, instead of keeping the overwritten units as an edit. The same holds the other way:
-a shop showing less by no more than the units of the orders released since (a cancellation the shop
+a shop showing less by no more than the units of the orders released late (a cancellation the shop
 restocked before a write of ours that did not know of it yet) is written back, not kept as a lost-units
-edit. Writes
-move the shop by the change the ledger wants (`target − expected`), so a difference not yet explained
-(an edit, an order still on its way) survives the write.
+edit. Orders learned after the feed was caught up came after the look, so they explain nothing: a
+recount on a sku that sold online since is kept. Writes move the shop by the change the ledger wants
+(`target − expected`), so a difference not yet explained (an edit, an order still on its way) survives
+the write.
 
 Every function runs inside the caller's transaction.
 """
@@ -45,8 +47,8 @@ EDIT_KIND: Final = "shop_edit"
 @dataclass(frozen=True)
 class Expected:
     """The shop's number the bridge can explain for one sku, and until when a write of it is in doubt.
-    `learned`: units the orders learned since that number was seen or written took (more than 0), or gave
-    back (less than 0: released by a cancellation).
+    `learned`: units the orders learned late (after that number was seen or written, before the feed was
+    caught up) took (more than 0), or gave back (less than 0: released by a cancellation).
     """
 
     level: int
@@ -86,7 +88,8 @@ def expected(shop: str, skus: Iterable[str], effect: Mapping[str, int]) -> dict[
         for row in query:
             now_taken = effect.get(row.sku, 0)
             level = row.level + now_taken - row.orders
-            out[row.sku] = Expected(level, row.doubt_until, row.orders - now_taken)
+            caught_up = now_taken if row.caught_up is None else row.caught_up
+            out[row.sku] = Expected(level, row.doubt_until, row.orders - caught_up)
     return out
 
 
@@ -96,12 +99,35 @@ def _within(difference: int, learned: int) -> bool:
     return 0 < difference <= learned or learned <= difference < 0
 
 
-def record(shop: str, sku: str, level: int, orders: int, now: float, doubt_until: float = 0.0) -> None:
-    """The shop showed (or was written) `level` while the known orders had taken `orders`."""
-    values = {"level": level, "orders": orders, "doubt_until": doubt_until, "at": now}
+def record(
+    shop: str,
+    sku: str,
+    level: int,
+    orders: int,
+    now: float,
+    doubt_until: float = 0.0,
+    caught_up: int | None = None,
+) -> None:
+    """The shop showed (or was written) `level` while the known orders had taken `orders`. `caught_up`:
+    what they had taken when the orders feed, read to its end after `level` was seen, ended; None when it
+    has not been yet (`catch_up` fills it in then)."""
+    values = {"level": level, "orders": orders, "doubt_until": doubt_until, "at": now, "caught_up": caught_up}
     m.ShopSide.insert(shop=shop, sku=sku, **values).on_conflict(
         conflict_target=[m.ShopSide.shop, m.ShopSide.sku],
         update={getattr(m.ShopSide, name): value for name, value in values.items()},
+    ).execute()
+
+
+def catch_up(shop: str, now: float) -> None:
+    """The orders feed was read to its end, in a pass that began at `now`: every number seen in an earlier
+    pass can be in doubt only about the orders known by now."""
+    effect = m.Reservation.select(0 - pw.fn.COALESCE(pw.fn.SUM(m.Reservation.qty), 0)).where(
+        m.Reservation.shop == m.ShopSide.shop,
+        m.Reservation.sku == m.ShopSide.sku,
+        m.Reservation.state.in_(TAKEN),
+    )
+    m.ShopSide.update(caught_up=effect).where(
+        m.ShopSide.shop == shop, m.ShopSide.caught_up.is_null(), m.ShopSide.at < now
     ).execute()
 
 

@@ -193,6 +193,8 @@ class ShopDriver:
             with self.db.write():
                 skus = self._apply_orders(found, now)
                 state.set_cursor(self.id, Cursor.ORDERS, cursor)
+                if not found:  # read to its end: no order unknown now is in a number seen before this pass
+                    shopside.catch_up(self.id, now)
             touched |= skus
             if not found:
                 break
@@ -332,7 +334,7 @@ class ShopDriver:
                     self._park_sku(sku, _missing(self.id, sku, level), now)
                 else:
                     ledger.set_baseline(self.id, sku, level.quantity, now)
-                    shopside.record(self.id, sku, level.quantity, effect[sku], now)
+                    shopside.record(self.id, sku, level.quantity, effect[sku], now, caught_up=effect[sku])
                     self._unpark_sku(sku)
 
     def quiet_read(self, skus: Sequence[str], now: float) -> dict[str, StockLevel | None]:
@@ -512,10 +514,10 @@ class ShopDriver:
             reread = self.connector.get_stock(sorted(touched)) if touched else {}
         except ShopError:
             with self.db.write():  # what was written is recorded; every sku is looked at again
-                self._settle_targets(plans, results, set(plans), {}, now)
+                self._settle_targets(plans, results, set(plans), {}, now, drained=False)
             raise
         with self.db.write():
-            return self._settle_targets(plans, results, touched, reread, now)
+            return self._settle_targets(plans, results, touched, reread, now, drained=True)
 
     def _settle_targets(
         self,
@@ -524,14 +526,19 @@ class ShopDriver:
         touched: set[str],
         reread: Mapping[str, StockLevel],
         now: float,
+        *,
+        drained: bool,
     ) -> set[str]:
+        """`drained`: the orders feed was read to its end after the write, so a number seen before that
+        read is caught up (one read again after it is not)."""
         effect = shopside.order_effect(self.id, plans)
         stock_unknown = self.store.stock_unknown()
         again: set[str] = set()
         for sku, p in plans.items():
+            caught_up = effect[sku] if drained and sku not in reread else None
             outcome = self._outcome(p, results.get(sku), now)
             if outcome is Outcome.REFUSED:  # so not applied: undo the write-ahead doubt
-                shopside.record(self.id, sku, p.expected, p.orders, now, p.doubt_until)
+                shopside.record(self.id, sku, p.expected, p.orders, now, p.doubt_until, caught_up)
                 continue
             level = reread.get(sku)
             out = shopside.settle(
@@ -550,7 +557,7 @@ class ShopDriver:
             if out.lost or (outcome is Outcome.FAILED and isinstance(results[sku].error, StaleStock)):
                 log.info("shop %s: %s changed in the shop during our write; writing again", self.id, sku)
                 again.add(sku)
-            shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until)
+            shopside.record(self.id, sku, out.level, out.orders, now, out.doubt_until, caught_up)
             # written_at: when the answer came, so one-sku-per-call shops space a sku's writes from it
             self.store.record_written(sku, p.write, self.clock(), again=out.again)
         return again
